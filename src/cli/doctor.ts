@@ -1,0 +1,125 @@
+/**
+ * `cicero-wa doctor`: checks what the service needs to run and prints one line per check, with a
+ * remedy for each problem. Exit code 1 when any check fails.
+ */
+import { constants, existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { maskUrlPassword, type Config } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { pendingMigrations } from '../db/migrate.js';
+import type { Logger } from '../logger.js';
+import { CHROMIUM_INSTALL_HINT, chromiumVersion, findChromium } from '../services/chromium.js';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  remedy?: string;
+}
+
+async function checkDatabase(config: Config, logger: Logger): Promise<CheckResult[]> {
+  const where = config.database.url ? maskUrlPassword(config.database.url) : `embedded in ${path.join(config.dataDir, 'postgres')}`;
+  let database;
+  try {
+    database = await openDatabase(config, logger);
+  } catch (err) {
+    return [{
+      name: 'database',
+      ok: false,
+      detail: `cannot start or reach PostgreSQL (${where}): ${(err as Error).message}`,
+      remedy: config.database.url ? 'check DATABASE_URL, the server and its pg_hba.conf' : 'check DATA_DIR permissions and EMBEDDED_PG_PORT',
+    }];
+  }
+  try {
+    const { rows } = await database.pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+    const results: CheckResult[] = [{ name: 'database', ok: true, detail: `PostgreSQL ${rows[0]!.version} (${where})` }];
+    const pending = await pendingMigrations(database.pool);
+    results.push(
+      pending.length === 0
+        ? { name: 'migrations', ok: true, detail: 'all applied' }
+        : { name: 'migrations', ok: false, detail: `${pending.length} not applied: ${pending.join(', ')}`, remedy: 'run cicero-wa migrate (npm start also applies them)' },
+    );
+    return results;
+  } catch (err) {
+    return [{ name: 'database', ok: false, detail: `query failed (${where}): ${(err as Error).message}`, remedy: 'check the database user\'s privileges' }];
+  } finally {
+    await database.close();
+  }
+}
+
+async function checkAuthPath(authPath: string): Promise<CheckResult> {
+  const name = 'wa-auth-path';
+  let stat;
+  try {
+    stat = await fs.stat(authPath);
+  } catch {
+    // Not created yet: the service creates it on first start, so its parent must be writable.
+    const parent = path.dirname(authPath);
+    try {
+      await fs.access(nearestExisting(parent), constants.W_OK);
+      return { name, ok: true, detail: `${authPath} does not exist yet; it will be created (mode 0700) on first start` };
+    } catch {
+      return { name, ok: false, detail: `${authPath} does not exist and cannot be created`, remedy: `create it (mkdir -p -m 700 ${authPath}) or set WA_AUTH_PATH` };
+    }
+  }
+  if (!stat.isDirectory()) {
+    return { name, ok: false, detail: `${authPath} is not a directory`, remedy: 'point WA_AUTH_PATH at a directory' };
+  }
+  try {
+    await fs.access(authPath, constants.W_OK | constants.X_OK);
+  } catch {
+    return { name, ok: false, detail: `${authPath} is not writable by this user`, remedy: `chown it to the service user, or set WA_AUTH_PATH` };
+  }
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    return {
+      name,
+      ok: false,
+      detail: `${authPath} is readable by other users (mode ${mode.toString(8)}); it holds the WhatsApp session`,
+      remedy: `chmod 700 ${authPath}`,
+    };
+  }
+  return { name, ok: true, detail: `${authPath} is writable, mode ${mode.toString(8)}` };
+}
+
+/** The closest ancestor of `dir` that exists (or dir itself). */
+function nearestExisting(dir: string): string {
+  let current = dir;
+  while (!existsSync(current) && path.dirname(current) !== current) current = path.dirname(current);
+  return current;
+}
+
+async function checkChromium(config: Config): Promise<CheckResult> {
+  const name = 'chromium';
+  const needed = config.wa.transport === 'wwebjs';
+  const lookup = findChromium(config.wa.chromiumPath);
+  if (!lookup.path) {
+    return needed
+      ? { name, ok: false, detail: `not found (${lookup.source})`, remedy: CHROMIUM_INSTALL_HINT }
+      : { name, ok: true, detail: `not found, not needed with WA_TRANSPORT=${config.wa.transport} (for WhatsApp: ${CHROMIUM_INSTALL_HINT})` };
+  }
+  try {
+    const version = await chromiumVersion(lookup.path);
+    return { name, ok: true, detail: `${version} at ${lookup.path} (${lookup.source})` };
+  } catch (err) {
+    return {
+      name,
+      ok: !needed,
+      detail: `${lookup.path} does not run: ${(err as Error).message.split('\n')[0]}`,
+      remedy: 'install its libraries (Debian/Ubuntu: apt-get install -y chromium) or set WA_CHROMIUM_PATH to a working browser',
+    };
+  }
+}
+
+export async function runDoctor(config: Config, logger: Logger): Promise<CheckResult[]> {
+  const results = await checkDatabase(config, logger);
+  results.push(await checkAuthPath(config.wa.authPath));
+  results.push(await checkChromium(config));
+  return results;
+}
+
+export function formatCheck(result: CheckResult): string {
+  const line = `${result.ok ? 'ok  ' : 'FAIL'} ${result.name.padEnd(13)} ${result.detail}`;
+  return result.ok || !result.remedy ? line : `${line} -> ${result.remedy}`;
+}

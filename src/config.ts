@@ -1,0 +1,280 @@
+/**
+ * The service's configuration: every environment variable, parsed and validated once into a typed
+ * Config. Nothing else in the service reads process.env.
+ *
+ * Every variable has a default, so the service starts with no .env at all. A bad value is reported as
+ * one line naming the variable, its value (passwords masked) and what is allowed; all problems are
+ * collected and reported together.
+ */
+import path from 'node:path';
+import dotenv from 'dotenv';
+import cron from 'node-cron';
+
+export const CRON_JOB_NAMES = [
+  'daily-report',
+  'weekly-report',
+  'monthly-report',
+  'task-delivery-recap',
+  'complaint-response',
+  'wa-gateway-poll',
+] as const;
+export type CronJobName = (typeof CRON_JOB_NAMES)[number];
+
+/** The seed's schedules and the variable that overrides each. */
+export const CRON_SCHEDULE_VARIABLES: Record<CronJobName, { variable: string; defaultExpression: string }> = {
+  'daily-report': { variable: 'DAILY_REPORT_CRON', defaultExpression: '0 7 * * *' },
+  'weekly-report': { variable: 'WEEKLY_REPORT_CRON', defaultExpression: '0 7 * * 1' },
+  'monthly-report': { variable: 'MONTHLY_REPORT_CRON', defaultExpression: '0 7 1 * *' },
+  'task-delivery-recap': { variable: 'TASK_DELIVERY_RECAP_CRON', defaultExpression: '*/30 * * * *' },
+  'complaint-response': { variable: 'COMPLAINT_RESPONSE_CRON', defaultExpression: '*/5 * * * *' },
+  'wa-gateway-poll': { variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *' },
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const NODE_ENVS = ['production', 'development', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+export const WA_TRANSPORTS = ['wwebjs', 'log'] as const;
+export type WaTransportName = (typeof WA_TRANSPORTS)[number];
+
+/** A schedule: a validated node-cron expression, or null when the job is switched off. */
+export type CronSchedule = string | null;
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  logLevel: LogLevel;
+  /** Absolute path of the service's own data (embedded PostgreSQL, WhatsApp session by default). */
+  dataDir: string;
+  database: {
+    /** External PostgreSQL; null means the embedded one under dataDir. */
+    url: string | null;
+    poolMax: number;
+    embeddedPort: number;
+  };
+  cron: {
+    timezone: string;
+    schedules: Record<CronJobName, CronSchedule>;
+  };
+  wa: {
+    transport: WaTransportName;
+    authPath: string;
+    sessionName: string;
+    puppeteerArgs: string[];
+    /** WA_CHROMIUM_PATH, else PUPPETEER_EXECUTABLE_PATH, else null (search the usual install paths). */
+    chromiumPath: string | null;
+  };
+}
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Replaces the password of a connection URL with ***, for logs and error messages. */
+export function maskUrlPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) {
+      url.password = '***';
+      return url.toString();
+    }
+    return value;
+  } catch {
+    // Not a URL: mask anything that looks like user:password@.
+    return value.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  }
+}
+
+/**
+ * Collects problems while reading variables, so every bad value is reported at once.
+ * Each reader returns the default when the variable is unset; an empty string counts as set.
+ */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    return this.env[name];
+  }
+
+  private problem(name: string, value: string, allowed: string, mask = false): void {
+    const shown = mask ? maskUrlPassword(value) : value;
+    this.problems.push(`${name}=${JSON.stringify(shown)} is invalid: ${allowed}`);
+  }
+
+  string(name: string, fallback: string, pattern?: { re: RegExp; allowed: string }): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (value.trim() === '') {
+      this.problem(name, value, pattern?.allowed ?? 'must not be empty');
+      return fallback;
+    }
+    if (pattern && !pattern.re.test(value)) {
+      this.problem(name, value, pattern.allowed);
+      return fallback;
+    }
+    return value;
+  }
+
+  optionalString(name: string): string | null {
+    const value = this.raw(name);
+    return value === undefined || value.trim() === '' ? null : value;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const trimmed = value.trim();
+    const parsed = /^-?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      this.problem(name, value, `expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const normalised = value.trim().toLowerCase();
+    if (!(allowed as readonly string[]).includes(normalised)) {
+      this.problem(name, value, `expected one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return normalised as T;
+  }
+
+  timezone(name: string, fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    try {
+      if (value.trim() === '') throw new RangeError('empty');
+      new Intl.DateTimeFormat('en-US', { timeZone: value.trim() });
+      return value.trim();
+    } catch {
+      this.problem(name, value, 'expected an IANA time zone such as Asia/Jakarta or UTC');
+      return fallback;
+    }
+  }
+
+  cronSchedule(name: string, fallback: string): CronSchedule {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const trimmed = value.trim();
+    if (trimmed.toLowerCase() === 'off') return null;
+    if (trimmed === '') {
+      this.problem(name, value, `empty; expected a node-cron expression (5 fields, or 6 with seconds) or "off"`);
+      return fallback;
+    }
+    const result = cron.validateDetailed(trimmed);
+    if (!result.valid) {
+      const reasons = result.errors.map((e) => e.message).join('; ');
+      this.problem(name, value, `${reasons}; expected a node-cron expression (5 fields, or 6 with seconds) or "off"`);
+      return fallback;
+    }
+    return trimmed;
+  }
+
+  postgresUrl(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined || value.trim() === '') return null;
+    let url: URL;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      this.problem(name, value, 'expected a URL such as postgres://user:password@host:5432/database', true);
+      return null;
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      this.problem(name, value, `scheme "${url.protocol}" is not allowed; expected postgres:// or postgresql://`, true);
+      return null;
+    }
+    if (!url.hostname && !url.searchParams.get('host')) {
+      this.problem(name, value, 'has no host; expected postgres://user:password@host:5432/database', true);
+      return null;
+    }
+    return value.trim();
+  }
+
+  /** Extra Chromium flags: a JSON array of strings or a comma-separated list, each starting with "--". */
+  chromiumFlags(name: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined || value.trim() === '') return [];
+    const trimmed = value.trim();
+    let flags: unknown;
+    if (trimmed.startsWith('[')) {
+      try {
+        flags = JSON.parse(trimmed);
+      } catch {
+        this.problem(name, value, 'looks like JSON but does not parse; expected a JSON array of strings or a comma-separated list of --flags');
+        return [];
+      }
+    } else {
+      flags = trimmed.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    }
+    if (!Array.isArray(flags) || !flags.every((f): f is string => typeof f === 'string' && /^--[a-z0-9]/i.test(f))) {
+      this.problem(name, value, 'expected a JSON array of strings or a comma-separated list, each flag starting with "--" (e.g. --disable-gpu,--no-zygote)');
+      return [];
+    }
+    return flags;
+  }
+}
+
+/** Parses and validates an environment. Throws ConfigError listing every problem. */
+export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
+  const read = new EnvReader(env);
+
+  const dataDir = path.resolve(cwd, read.string('DATA_DIR', './data'));
+  const schedules = {} as Record<CronJobName, CronSchedule>;
+  for (const name of CRON_JOB_NAMES) {
+    const { variable, defaultExpression } = CRON_SCHEDULE_VARIABLES[name];
+    schedules[name] = read.cronSchedule(variable, defaultExpression);
+  }
+
+  const config: Config = {
+    nodeEnv: read.oneOf('NODE_ENV', 'production', NODE_ENVS),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    dataDir,
+    database: {
+      url: read.postgresUrl('DATABASE_URL'),
+      poolMax: read.integer('DB_POOL_MAX', 10, 1, 1000),
+      embeddedPort: read.integer('EMBEDDED_PG_PORT', 54329, 1, 65535),
+    },
+    cron: {
+      timezone: read.timezone('CRON_TIMEZONE', 'Asia/Jakarta'),
+      schedules,
+    },
+    wa: {
+      transport: read.oneOf('WA_TRANSPORT', 'wwebjs', WA_TRANSPORTS),
+      authPath: path.resolve(cwd, read.string('WA_AUTH_PATH', path.join(dataDir, 'wa-auth'))),
+      sessionName: read.string('WA_SESSION_NAME', 'cicero-wa', {
+        re: /^[A-Za-z0-9_-]{1,64}$/,
+        allowed: 'expected 1 to 64 letters, digits, "_" or "-" (whatsapp-web.js LocalAuth clientId)',
+      }),
+      puppeteerArgs: read.chromiumFlags('WA_PUPPETEER_ARGS'),
+      chromiumPath: read.optionalString('WA_CHROMIUM_PATH') ?? read.optionalString('PUPPETEER_EXECUTABLE_PATH'),
+    },
+  };
+
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+/** Reads `.env` from the working directory when present (real environment variables win), then parses. */
+export function loadConfig(cwd: string = process.cwd()): Config {
+  dotenv.config({ path: path.join(cwd, '.env'), quiet: true });
+  return parseConfig(process.env, cwd);
+}
+
+/** The configuration as safe to log: the database password masked. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    database: { ...config.database, url: config.database.url ? maskUrlPassword(config.database.url) : 'embedded' },
+  };
+}

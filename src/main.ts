@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * The `cicero-wa` command.
+ *
+ * Exit codes: 0 success; 1 a runtime failure (or a failed doctor check); 2 bad configuration or usage.
+ */
+import { parseArgs } from 'node:util';
+import { startApp, type App } from './app.js';
+import { formatCheck, runDoctor } from './cli/doctor.js';
+import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { createLogger, type Logger } from './logger.js';
+
+const USAGE = `Usage: cicero-wa <command>
+
+Commands:
+  start      run the service: database, migrations, schedules and WhatsApp delivery
+  migrate    apply pending database migrations and exit
+  doctor     check the database, the WhatsApp session directory and Chromium
+  help       show this help
+
+Configuration comes from the environment and from .env in the working directory;
+see .env.example for every variable.`;
+
+/** How long a stop may take before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 9000;
+
+class UsageError extends Error {}
+
+async function commandStart(config: Config, logger: Logger): Promise<number> {
+  let app: App | null = null;
+  let stopRequested: NodeJS.Signals | null = null;
+  let resolveStopped: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => {
+    resolveStopped = resolve;
+  });
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      logger.warn({ signal }, 'second stop signal: exiting now');
+      process.exit(1);
+    }
+    stopRequested = signal;
+    logger.info({ signal }, 'stop requested');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    // Start-up still under way: the stop happens once it has finished (see below).
+    if (app) void app.stop().then(() => resolveStopped(0), () => resolveStopped(1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  logger.info({ config: describeConfig(config) }, 'starting cicero-wa-gateway');
+  app = await startApp(config, logger);
+  if (stopRequested) void app.stop().then(() => resolveStopped(0), () => resolveStopped(1));
+  return stopped;
+}
+
+async function commandMigrate(config: Config, logger: Logger): Promise<number> {
+  const database = await openDatabase(config, logger);
+  try {
+    const applied = await migrate(database.pool, logger);
+    logger.info({ applied }, applied.length ? 'migrations applied' : 'no pending migrations');
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function commandDoctor(config: Config, logger: Logger): Promise<number> {
+  const results = await runDoctor(config, logger);
+  for (const result of results) process.stdout.write(`${formatCheck(result)}\n`);
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  const command = positionals[0] ?? 'help';
+  if (command === 'help' || command === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!['start', 'migrate', 'doctor'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+
+  const config = loadConfig();
+  // Doctor prints its own report: at the default level, the service log stays quiet.
+  const logger = createLogger(command === 'doctor' && config.logLevel === 'info' ? 'warn' : config.logLevel);
+  switch (command) {
+    case 'start':
+      return commandStart(config, logger);
+    case 'migrate':
+      return commandMigrate(config, logger);
+    default:
+      return commandDoctor(config, logger);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) process.stderr.write(`cicero-wa: config: ${problem}\n`);
+      process.exit(2);
+    }
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`cicero-wa: ${(err as Error).message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`cicero-wa: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,107 @@
+/**
+ * The one way the service writes messages to wa_outbox.
+ *
+ * `enqueue` inserts one or many messages in a single statement, inside the caller's transaction when
+ * given a client that is in one. A message may carry a dedup key: a key already in the outbox (or
+ * repeated within the batch) enqueues nothing, and the result says which messages were new. Invalid
+ * messages are refused before anything of the batch is written.
+ */
+import type { Queryable } from '../db/pool.js';
+
+export interface OutboxMessage {
+  /** Phone number or WhatsApp id (e.g. 0812…, 62812…@c.us, 1203…@g.us). */
+  recipient: string;
+  content: string;
+  /** What kind of message this is, e.g. daily_report, complaint_reply. */
+  type: string;
+  /** Same key, same message: enqueued once. */
+  dedupKey?: string | null;
+}
+
+export interface EnqueueResult {
+  /** The outbox row holding this message (the earlier row when deduplicated). */
+  id: number;
+  /** False when the dedup key already existed, so nothing new was written. */
+  inserted: boolean;
+  dedupKey: string | null;
+}
+
+export class OutboxValidationError extends Error {
+  constructor(
+    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey',
+    public readonly index: number,
+    reason: string,
+  ) {
+    super(`outbox message ${index}: ${field} ${reason}; nothing of this batch was written`);
+    this.name = 'OutboxValidationError';
+  }
+}
+
+const NUL = '\u0000';
+
+function validate(message: OutboxMessage, index: number): void {
+  const text = (field: 'recipient' | 'content' | 'type' | 'dedupKey', value: unknown, optional = false) => {
+    if (optional && (value === undefined || value === null)) return;
+    if (typeof value !== 'string') throw new OutboxValidationError(field, index, 'must be a string');
+    if (value.trim() === '') throw new OutboxValidationError(field, index, 'must not be empty');
+    if (value.includes(NUL)) throw new OutboxValidationError(field, index, 'must not contain a NUL character');
+  };
+  text('recipient', message.recipient);
+  text('content', message.content);
+  text('type', message.type);
+  text('dedupKey', message.dedupKey, true);
+}
+
+export async function enqueue(db: Queryable, messages: readonly OutboxMessage[]): Promise<EnqueueResult[]> {
+  messages.forEach(validate);
+  if (messages.length === 0) return [];
+
+  const recipients = messages.map((m) => m.recipient.trim());
+  const contents = messages.map((m) => m.content);
+  const types = messages.map((m) => m.type.trim());
+  const keys = messages.map((m) => m.dedupKey ?? null);
+
+  // Rows are inserted in input order, so their serial ids ascend in input order.
+  const { rows } = await db.query<{ id: number; dedup_key: string | null }>(
+    `INSERT INTO wa_outbox (recipient, content, type, dedup_key)
+     SELECT recipient, content, type, dedup_key
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+            AS input(recipient, content, type, dedup_key, ord)
+      ORDER BY ord
+     ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+     RETURNING id, dedup_key`,
+    [recipients, contents, types, keys],
+  );
+  rows.sort((a, b) => a.id - b.id);
+
+  const idByKey = new Map<string, number>();
+  const unkeyedIds: number[] = [];
+  for (const row of rows) {
+    if (row.dedup_key === null) unkeyedIds.push(row.id);
+    else idByKey.set(row.dedup_key, row.id);
+  }
+  const newKeys = new Set(idByKey.keys());
+
+  const missingKeys = keys.filter((k): k is string => k !== null && !idByKey.has(k));
+  if (missingKeys.length > 0) {
+    const existing = await db.query<{ id: number; dedup_key: string }>(
+      'SELECT id, dedup_key FROM wa_outbox WHERE dedup_key = ANY($1::text[])',
+      [missingKeys],
+    );
+    for (const row of existing.rows) idByKey.set(row.dedup_key, row.id);
+  }
+
+  let nextUnkeyed = 0;
+  return keys.map((key) => {
+    if (key === null) return { id: unkeyedIds[nextUnkeyed++]!, inserted: true, dedupKey: null };
+    const inserted = newKeys.delete(key); // the first message with a key is the one inserted
+    const id = idByKey.get(key);
+    if (id === undefined) throw new Error(`outbox row for dedup key ${key} vanished during enqueue`);
+    return { id, inserted, dedupKey: key };
+  });
+}
+
+export async function enqueueOne(db: Queryable, message: OutboxMessage): Promise<EnqueueResult> {
+  const [result] = await enqueue(db, [message]);
+  return result!;
+}
