@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, ConfigError, maskUrlPassword, parseConfig } from '../src/config.js';
+import { REPO_ROOT, runCli, tempDir } from './helpers/cli.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env, '/srv/cicero');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('has a default for every variable, so an empty environment is valid', () => {
+    const config = parseConfig({}, '/srv/cicero');
+    assert.equal(config.database.url, null);
+    assert.equal(config.database.poolMax, 10);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.nodeEnv, 'production');
+    assert.equal(config.dataDir, '/srv/cicero/data');
+    assert.equal(config.cron.timezone, 'Asia/Jakarta');
+    assert.equal(config.wa.transport, 'wwebjs');
+    assert.equal(config.wa.authPath, '/srv/cicero/data/wa-auth');
+    assert.equal(config.wa.sessionName, 'cicero-wa');
+    assert.deepEqual(config.wa.puppeteerArgs, []);
+    assert.deepEqual(config.cron.schedules, {
+      'daily-report': '0 7 * * *',
+      'weekly-report': '0 7 * * 1',
+      'monthly-report': '0 7 1 * *',
+      'task-delivery-recap': '*/30 * * * *',
+      'complaint-response': '*/5 * * * *',
+      'wa-gateway-poll': '*/2 * * * *',
+    });
+  });
+
+  it('takes each schedule from its variable; "off" disables a job; 6 fields (seconds) are allowed', () => {
+    for (const job of CRON_JOB_NAMES) {
+      const { variable } = CRON_SCHEDULE_VARIABLES[job];
+      assert.equal(parseConfig({ [variable]: '*/7 * * * * *' }).cron.schedules[job], '*/7 * * * * *');
+      assert.equal(parseConfig({ [variable]: 'off' }).cron.schedules[job], null);
+    }
+  });
+
+  it('reads the other variables', () => {
+    const config = parseConfig(
+      {
+        DATABASE_URL: 'postgres://cicero:pw@db.internal:5433/cicero',
+        DB_POOL_MAX: '25',
+        LOG_LEVEL: 'DEBUG',
+        NODE_ENV: 'development',
+        DATA_DIR: '/var/lib/cicero-wa',
+        CRON_TIMEZONE: 'Asia/Makassar',
+        WA_TRANSPORT: 'log',
+        WA_SESSION_NAME: 'polres_1',
+        WA_PUPPETEER_ARGS: '["--disable-gpu", "--no-zygote"]',
+        PUPPETEER_EXECUTABLE_PATH: '/opt/chrome/chrome',
+      },
+      '/srv/cicero',
+    );
+    assert.equal(config.database.url, 'postgres://cicero:pw@db.internal:5433/cicero');
+    assert.equal(config.database.poolMax, 25);
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.nodeEnv, 'development');
+    assert.equal(config.dataDir, '/var/lib/cicero-wa');
+    assert.equal(config.wa.authPath, '/var/lib/cicero-wa/wa-auth');
+    assert.equal(config.cron.timezone, 'Asia/Makassar');
+    assert.equal(config.wa.transport, 'log');
+    assert.equal(config.wa.sessionName, 'polres_1');
+    assert.deepEqual(config.wa.puppeteerArgs, ['--disable-gpu', '--no-zygote']);
+    assert.equal(config.wa.chromiumPath, '/opt/chrome/chrome');
+    assert.deepEqual(parseConfig({ WA_PUPPETEER_ARGS: '--disable-gpu, --no-zygote' }).wa.puppeteerArgs, ['--disable-gpu', '--no-zygote']);
+    assert.equal(parseConfig({ WA_CHROMIUM_PATH: '/a', PUPPETEER_EXECUTABLE_PATH: '/b' }).wa.chromiumPath, '/a');
+  });
+
+  it('reports every bad value at once, one line each, naming the variable and masking the password', () => {
+    const problems = problemsOf({
+      DAILY_REPORT_CRON: '61 * * * *',
+      DB_POOL_MAX: 'ten',
+      LOG_LEVEL: 'loud',
+      CRON_TIMEZONE: 'Mars/Olympus',
+      DATABASE_URL: 'mysql://cicero:s3cret@db/cicero',
+    });
+    assert.equal(problems.length, 5, problems.join('\n'));
+    for (const variable of ['DAILY_REPORT_CRON', 'DB_POOL_MAX', 'LOG_LEVEL', 'CRON_TIMEZONE', 'DATABASE_URL']) {
+      assert.equal(problems.filter((p) => p.startsWith(`${variable}=`)).length, 1, `one line for ${variable}`);
+    }
+    assert.ok(!problems.join('\n').includes('s3cret'), 'password must be masked');
+    assert.match(problems.find((p) => p.startsWith('DB_POOL_MAX'))!, /whole number from 1 to 1000/);
+    assert.match(problems.find((p) => p.startsWith('LOG_LEVEL'))!, /fatal, error, warn, info, debug, trace, silent/);
+    assert.match(problems.find((p) => p.startsWith('DATABASE_URL'))!, /postgres:\/\//);
+  });
+
+  it('explains what is wrong with a cron expression', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['0 7 * * * * *', /expected 5 or 6 fields but got 7/],
+      ['0 25 * * *', /25 is a invalid expression for hour/],
+      ['every morning', /expected 5 or 6 fields/],
+      ['', /empty/],
+    ];
+    for (const [value, reason] of cases) {
+      const [problem] = problemsOf({ WA_GATEWAY_POLL_CRON: value });
+      assert.ok(problem?.startsWith(`WA_GATEWAY_POLL_CRON=${JSON.stringify(value)}`), problem);
+      assert.match(problem!, reason);
+      assert.match(problem!, /"off"/);
+    }
+  });
+
+  it('rejects other bad values with what is allowed', () => {
+    const problems = problemsOf({
+      WA_PUPPETEER_ARGS: 'disable-gpu',
+      WA_SESSION_NAME: 'my session!',
+      WA_TRANSPORT: 'sms',
+      NODE_ENV: 'staging',
+      EMBEDDED_PG_PORT: '70000',
+      DATA_DIR: ' ',
+    });
+    assert.equal(problems.length, 6, problems.join('\n'));
+    assert.match(problems.join('\n'), /WA_PUPPETEER_ARGS=.*starting with "--"/);
+    assert.match(problems.join('\n'), /WA_SESSION_NAME=.*letters, digits/);
+    assert.match(problems.join('\n'), /WA_TRANSPORT=.*wwebjs, log/);
+    assert.match(problems.join('\n'), /NODE_ENV=.*production, development, test/);
+    assert.match(problems.join('\n'), /EMBEDDED_PG_PORT=.*1 to 65535/);
+    assert.match(problems.join('\n'), /DATA_DIR=.*must not be empty/);
+    assert.match(problemsOf({ WA_PUPPETEER_ARGS: '["--ok", 3]' })[0]!, /JSON array of strings/);
+    assert.match(problemsOf({ WA_PUPPETEER_ARGS: '[--broken' })[0]!, /does not parse/);
+  });
+
+  it('masks passwords in URLs', () => {
+    assert.equal(maskUrlPassword('postgres://u:p%40ss@h:5432/d'), 'postgres://u:***@h:5432/d');
+    assert.equal(maskUrlPassword('postgres://u@h/d'), 'postgres://u@h/d');
+    assert.equal(maskUrlPassword('not a url //u:secret@h'), 'not a url //u:***@h');
+  });
+
+  it('documents every variable it reads in .env.example', async () => {
+    const source = await fs.readFile(path.join(REPO_ROOT, 'src', 'config.ts'), 'utf8');
+    const read = new Set([...source.matchAll(/read\.\w+\('([A-Z_]+)'/g)].map((m) => m[1]!));
+    for (const { variable } of Object.values(CRON_SCHEDULE_VARIABLES)) read.add(variable);
+    const example = await fs.readFile(path.join(REPO_ROOT, '.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!));
+    assert.ok(read.size >= 15);
+    assert.deepEqual([...read].filter((v) => !documented.has(v)), [], 'variables missing from .env.example');
+    assert.deepEqual([...documented].filter((v) => !read.has(v)), [], 'variables in .env.example that the service does not read');
+  });
+});
+
+describe('configuration errors at start-up (cicero-wa start)', () => {
+  it('exits with code 2 and one line per bad variable, all at once', async () => {
+    const result = await runCli(['start'], {
+      WEEKLY_REPORT_CRON: '0 7 * * 8',
+      DB_POOL_MAX: '0',
+      LOG_LEVEL: 'verbose',
+      CRON_TIMEZONE: 'Jakarta',
+      DATABASE_URL: 'postgres://cicero:hunter2@',
+    });
+    assert.equal(result.code, 2, result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 5, result.stderr);
+    for (const variable of ['WEEKLY_REPORT_CRON', 'DB_POOL_MAX', 'LOG_LEVEL', 'CRON_TIMEZONE', 'DATABASE_URL']) {
+      assert.equal(lines.filter((l) => l.includes(`${variable}=`)).length, 1, variable);
+    }
+    assert.ok(!result.stderr.includes('hunter2'));
+    assert.equal(result.stdout, '', 'nothing is started');
+  });
+
+  it('reads .env from the working directory; the real environment wins over it', async () => {
+    const cwd = await tempDir();
+    await fs.writeFile(path.join(cwd, '.env'), 'LOG_LEVEL=chatty\nDB_POOL_MAX=-1\n');
+    const result = await runCli(['start'], { DB_POOL_MAX: '5' }, cwd);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /LOG_LEVEL="chatty"/);
+    assert.doesNotMatch(result.stderr, /DB_POOL_MAX/);
+  });
+
+  it('exits with code 2 on an unknown command', async () => {
+    const result = await runCli(['launch']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown command "launch"/);
+    assert.match(result.stderr, /Usage: cicero-wa/);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * Runs the `cicero-wa` command from source in a child process, with a clean environment (only what the
+ * test passes, plus PATH and HOME) and, by default, a temporary working directory (so no developer's
+ * .env is picked up).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = path.join(REPO_ROOT, 'src', 'main.ts');
+const TSX_LOADER = import.meta.resolve('tsx');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when a line of output matches. Rejects when the process exits first or after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<CliResult>;
+}
+
+/** A temporary directory that the embedded PostgreSQL's user (when running as root) can enter. */
+export async function tempDir(prefix = 'cicero-wa-'): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fs.chmod(dir, 0o755);
+  return dir;
+}
+
+export function startCli(args: string[], env: Record<string, string>, cwd: string): CliProcess {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString('utf8');
+    waiters.forEach((w) => w());
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+    waiters.forEach((w) => w());
+  });
+  const exited = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      resolve({ code, signal, stdout, stderr });
+      waiters.forEach((w) => w());
+    });
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitFor(pattern, timeoutMs = 60000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = `${stdout}\n${stderr}`.split('\n').find((l) => pattern.test(l));
+          if (line !== undefined) {
+            done();
+            resolve(line);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(new Error(`process exited before ${pattern}:\n${stdout}\n${stderr}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${pattern}:\n${stdout}\n${stderr}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+export async function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  const dir = cwd ?? (await tempDir());
+  return startCli(args, env, dir).exited;
+}
+
+/** Log lines (pino JSON) from a process's stdout. */
+export function logLines(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
