@@ -9,7 +9,9 @@ import { startApp, type App } from './app.js';
 import { formatCheck, runDoctor } from './cli/doctor.js';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
-import { migrate } from './db/migrate.js';
+import { EmbeddedPostgresError } from './db/embedded-postgres.js';
+import { MigrationError, migrate } from './db/migrate.js';
+import { OutboxValidationError } from './services/outbox.js';
 import { createLogger, type Logger } from './logger.js';
 
 const USAGE = `Usage: cicero-wa <command>
@@ -61,7 +63,7 @@ async function commandStart(config: Config, logger: Logger): Promise<number> {
 }
 
 async function commandMigrate(config: Config, logger: Logger): Promise<number> {
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, { shareRunning: true });
   try {
     const applied = await migrate(database.pool, logger);
     logger.info({ applied }, applied.length ? 'migrations applied' : 'no pending migrations');
@@ -110,7 +112,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`cicero-wa: ${(err as Error).message}\n\n${USAGE}\n`);
       process.exit(2);
     }
-    process.stderr.write(`cicero-wa: ${(err as Error).stack ?? String(err)}\n`);
+    // Operational errors carry a message written for the operator; anything else gets its stack.
+    const known = err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError;
+    process.stderr.write(`cicero-wa: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
     process.exit(1);
   },
 );

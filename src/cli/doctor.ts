@@ -21,28 +21,30 @@ export interface CheckResult {
 async function checkDatabase(config: Config, logger: Logger): Promise<CheckResult[]> {
   const where = config.database.url ? maskUrlPassword(config.database.url) : `embedded in ${path.join(config.dataDir, 'postgres')}`;
   let database;
+  let version: string;
   try {
-    database = await openDatabase(config, logger);
+    database = await openDatabase(config, logger, { shareRunning: true });
+    const { rows } = await database.pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+    version = rows[0]!.version;
   } catch (err) {
+    await database?.close();
     return [{
       name: 'database',
       ok: false,
       detail: `cannot start or reach PostgreSQL (${where}): ${(err as Error).message}`,
-      remedy: config.database.url ? 'check DATABASE_URL, the server and its pg_hba.conf' : 'check DATA_DIR permissions and EMBEDDED_PG_PORT',
+      remedy: config.database.url ? 'check DATABASE_URL, that the server runs, and its pg_hba.conf' : 'check DATA_DIR permissions and EMBEDDED_PG_PORT',
     }];
   }
   try {
-    const { rows } = await database.pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
-    const results: CheckResult[] = [{ name: 'database', ok: true, detail: `PostgreSQL ${rows[0]!.version} (${where})` }];
     const pending = await pendingMigrations(database.pool);
-    results.push(
+    return [
+      { name: 'database', ok: true, detail: `PostgreSQL ${version} (${where})` },
       pending.length === 0
         ? { name: 'migrations', ok: true, detail: 'all applied' }
         : { name: 'migrations', ok: false, detail: `${pending.length} not applied: ${pending.join(', ')}`, remedy: 'run cicero-wa migrate (npm start also applies them)' },
-    );
-    return results;
+    ];
   } catch (err) {
-    return [{ name: 'database', ok: false, detail: `query failed (${where}): ${(err as Error).message}`, remedy: 'check the database user\'s privileges' }];
+    return [{ name: 'migrations', ok: false, detail: `cannot read the migration ledger: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
   } finally {
     await database.close();
   }

@@ -16,11 +16,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export interface OpenOptions {
+  /** Use the embedded server of a running service instead of refusing (commands, not the service). */
+  shareRunning?: boolean;
+}
+
+export async function openDatabase(config: Config, logger: Logger, options: OpenOptions = {}): Promise<Database> {
   let embedded: EmbeddedPostgres | null = null;
   let connectionString = config.database.url;
   if (connectionString === null) {
-    embedded = new EmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort, logger });
+    embedded = new EmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort, logger, shareRunning: options.shareRunning ?? false });
     connectionString = await embedded.start();
   } else {
     logger.info({ database: maskUrlPassword(connectionString) }, 'using PostgreSQL at DATABASE_URL');

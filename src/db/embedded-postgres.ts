@@ -12,7 +12,8 @@
  * - Run as root, PostgreSQL (which refuses to run as root) runs as the `postgres` system user, or a
  *   `cicero-pg` user created for it when there is none.
  * - A server left running by a previous process that died (SIGKILL) is detected and shut down before
- *   starting; a server owned by another live service process stops start-up with a clear error.
+ *   starting. A server owned by another live service process stops start-up with a clear error, or,
+ *   with `shareRunning`, is used as it is (commands run while the service is up).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +33,12 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   /** How long to wait for the server to accept connections. */
   startTimeoutMs?: number;
+  /**
+   * When the server is already running under a live service process, connect to it instead of
+   * refusing (for short-lived commands such as `migrate` or `doctor` while the service runs). The
+   * server is then left running on stop.
+   */
+  shareRunning?: boolean;
 }
 
 interface Credentials {
@@ -130,7 +137,8 @@ export class EmbeddedPostgres {
     const binaries = await loadBinaries();
     await fs.mkdir(dataDir, { recursive: true });
     const runAs = await this.runAsUser();
-    await this.shutDownOrphan();
+    const running = await this.runningServer();
+    if (running) return running;
 
     const credentials = await this.ensureCluster(binaries, runAs);
     logger.info({ dataDir: this.pgdata, port }, 'starting embedded PostgreSQL');
@@ -145,12 +153,12 @@ export class EmbeddedPostgres {
     child.stderr?.on('data', onOutput);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-    const url = `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/postgres`;
-    await this.waitUntilReady(url, exited);
+    const adminUrl = this.url(credentials, port, 'postgres');
+    await this.waitUntilReady(adminUrl, exited);
     await fs.writeFile(this.ownerFile, `${process.pid}\n`);
-    await this.ensureDatabase(url, credentials.database);
+    await this.ensureDatabase(adminUrl, credentials.database);
     logger.info({ port }, 'embedded PostgreSQL is ready');
-    return url.replace(/\/postgres$/, `/${credentials.database}`);
+    return this.url(credentials, port, credentials.database);
   }
 
   /** Fast shutdown (active sessions are rolled back); immediate shutdown if that takes over 8 s. */
@@ -207,13 +215,22 @@ export class EmbeddedPostgres {
   /**
    * A postmaster.pid whose process is alive means a server is running on our data directory. If the
    * service process that started it is gone too, it is an orphan of a crash: shut it down. If that
-   * process is alive, another service instance owns this DATA_DIR.
+   * process is alive, another service instance owns this DATA_DIR: share it (returning its URL) when
+   * allowed, else refuse.
    */
-  private async shutDownOrphan(): Promise<void> {
-    const serverPid = await readPid(path.join(this.pgdata, 'postmaster.pid'));
-    if (serverPid === null || !isAlive(serverPid)) return;
+  private async runningServer(): Promise<string | null> {
+    const pidFile = path.join(this.pgdata, 'postmaster.pid');
+    const serverPid = await readPid(pidFile);
+    if (serverPid === null || !isAlive(serverPid)) return null;
     const ownerPid = await readPid(this.ownerFile);
     if (ownerPid !== null && ownerPid !== process.pid && isAlive(ownerPid)) {
+      if (this.options.shareRunning) {
+        // postmaster.pid: pid, data directory, start time, port, ...
+        const port = Number((await fs.readFile(pidFile, 'utf8')).split('\n')[3]);
+        const credentials = await this.readCredentials();
+        this.options.logger.debug({ ownerPid, port }, 'using the embedded PostgreSQL of the running service');
+        return this.url(credentials, port, credentials.database);
+      }
       throw new EmbeddedPostgresError(
         `the embedded PostgreSQL in ${this.pgdata} is in use by another cicero-wa process (pid ${ownerPid}); ` +
           'stop it, or give this instance its own DATA_DIR, or point every instance at one server with DATABASE_URL',
@@ -224,20 +241,27 @@ export class EmbeddedPostgres {
     if (!(await waitForExit(serverPid, 15000))) {
       throw new EmbeddedPostgresError(`could not stop the orphaned embedded PostgreSQL (pid ${serverPid}) within 15 s`);
     }
+    return null;
+  }
+
+  private url(credentials: Credentials, port: number, database: string): string {
+    return `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
+  }
+
+  private async readCredentials(): Promise<Credentials> {
+    try {
+      return JSON.parse(await fs.readFile(this.credentialsFile, 'utf8')) as Credentials;
+    } catch (err) {
+      throw new EmbeddedPostgresError(
+        `the embedded PostgreSQL in ${this.pgdata} exists but its credentials file ${this.credentialsFile} cannot be read ` +
+          `(${(err as Error).message}); restore the file or move the data directory aside`,
+      );
+    }
   }
 
   private async ensureCluster(binaries: Binaries, runAs: RunAs | null): Promise<Credentials> {
     const initialised = existsSync(path.join(this.pgdata, 'PG_VERSION'));
-    if (initialised) {
-      try {
-        return JSON.parse(await fs.readFile(this.credentialsFile, 'utf8')) as Credentials;
-      } catch (err) {
-        throw new EmbeddedPostgresError(
-          `the embedded PostgreSQL in ${this.pgdata} exists but its credentials file ${this.credentialsFile} cannot be read ` +
-            `(${(err as Error).message}); restore the file or move the data directory aside`,
-        );
-      }
-    }
+    if (initialised) return this.readCredentials();
 
     this.options.logger.info({ dataDir: this.pgdata }, 'initialising embedded PostgreSQL (first start)');
     const credentials: Credentials = { user: 'cicero', password: randomBytes(18).toString('base64url'), database: 'cicero' };

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli, tempDir } from './helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { freePort } from './helpers/ports.js';
+
+/** A stand-in browser executable that prints a version, so the check's output is predictable here. */
+async function fakeChromium(dir: string): Promise<string> {
+  const file = path.join(dir, 'chromium');
+  await fs.writeFile(file, '#!/bin/sh\necho "Chromium 156.0.1234.5 built on Debian"\n', { mode: 0o755 });
+  return file;
+}
+
+function line(stdout: string, check: string): string {
+  const found = stdout.split('\n').find((l) => l.slice(5).startsWith(check));
+  assert.ok(found, `no "${check}" line in:\n${stdout}`);
+  return found;
+}
+
+describe('cicero-wa doctor', () => {
+  let migrated: TestDatabase;
+  let empty: TestDatabase;
+  before(async () => {
+    [migrated, empty] = await Promise.all([createTestDatabase('doctor_ok', { migrated: true }), createTestDatabase('doctor_empty')]);
+  });
+  after(async () => Promise.all([migrated.drop(), empty.drop()]));
+
+  it('passes with one ok line per check when everything is in place', async () => {
+    const dir = await tempDir();
+    const authPath = path.join(dir, 'wa-auth');
+    await fs.mkdir(authPath, { mode: 0o700 });
+    const result = await runCli(['doctor'], { DATABASE_URL: migrated.url, WA_AUTH_PATH: authPath, WA_CHROMIUM_PATH: await fakeChromium(dir) }, dir);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(line(result.stdout, 'database'), /^ok\s+database\s+PostgreSQL \d+/);
+    assert.match(line(result.stdout, 'migrations'), /^ok\s+migrations\s+all applied/);
+    assert.match(line(result.stdout, 'wa-auth-path'), /^ok\s+wa-auth-path .* mode 700/);
+    assert.match(line(result.stdout, 'chromium'), /^ok\s+chromium\s+Chromium 156\.0\.1234\.5 .* at .*chromium/);
+    assert.ok(!result.stdout.includes(new URL(migrated.url).password || '\u0000'), 'no password printed');
+  });
+
+  it('fails with a remedy for each problem and exit code 1', async () => {
+    const dir = await tempDir();
+    const authPath = path.join(dir, 'wa-auth');
+    await fs.mkdir(authPath, { mode: 0o755 });
+    await fs.chmod(authPath, 0o755);
+    const result = await runCli(['doctor'], { DATABASE_URL: empty.url, WA_AUTH_PATH: authPath, WA_CHROMIUM_PATH: path.join(dir, 'no-such-browser') }, dir);
+    assert.equal(result.code, 1);
+    assert.match(line(result.stdout, 'migrations'), /^FAIL migrations .*not applied: 001_seed_tables\.sql.* -> run cicero-wa migrate/);
+    assert.match(line(result.stdout, 'wa-auth-path'), /^FAIL wa-auth-path .*readable by other users \(mode 755\).* -> chmod 700 /);
+    assert.match(line(result.stdout, 'chromium'), /^FAIL chromium\s+not found \(configured path .*no-such-browser is not an executable file\) -> install it \(Debian\/Ubuntu: apt-get install -y chromium\)/);
+  });
+
+  it('reports an unreachable database with a remedy', async () => {
+    const dir = await tempDir();
+    const port = await freePort();
+    const result = await runCli(['doctor'], { DATABASE_URL: `postgres://cicero:topsecret@127.0.0.1:${port}/cicero`, WA_TRANSPORT: 'log' }, dir);
+    assert.equal(result.code, 1);
+    assert.match(line(result.stdout, 'database'), /^FAIL database\s+cannot start or reach PostgreSQL \(postgres:\/\/cicero:\*\*\*@127\.0\.0\.1.*ECONNREFUSED.* -> check DATABASE_URL/);
+    assert.ok(!result.stdout.includes('topsecret'));
+    assert.match(line(result.stdout, 'wa-auth-path'), /^ok\s+wa-auth-path .*will be created/);
+  });
+});
