@@ -17,7 +17,7 @@ import { createLogger, type Logger } from './logger.js';
 const USAGE = `Usage: cicero-wa <command>
 
 Commands:
-  start      run the service: database, migrations, schedules and WhatsApp delivery
+  start      run the service until SIGTERM or SIGINT
   migrate    apply pending database migrations and exit
   doctor     check the database, the WhatsApp session directory and Chromium
   help       show this help
