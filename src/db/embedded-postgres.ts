@@ -24,6 +24,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
+import { reachableClusterDir, reachableInstall, runningAsRoot, serverUser, type RunAs } from './embedded-postgres-root.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -45,12 +46,6 @@ interface Credentials {
   user: string;
   password: string;
   database: string;
-}
-
-interface RunAs {
-  uid: number;
-  gid: number;
-  name: string;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -106,27 +101,19 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
-async function idOf(user: string): Promise<RunAs | null> {
-  try {
-    const [uid, gid] = await Promise.all([
-      execFileAsync('id', ['-u', user]).then((r) => Number(r.stdout.trim())),
-      execFileAsync('id', ['-g', user]).then((r) => Number(r.stdout.trim())),
-    ]);
-    return { uid, gid, name: user };
-  } catch {
-    return null;
-  }
-}
-
 export class EmbeddedPostgres {
   private process: ChildProcess | null = null;
   private readonly recentLog: string[] = [];
+  /** DATA_DIR/postgres: where operators find the cluster. */
   private readonly pgdata: string;
+  /** The cluster's real directory: pgdata, or where pgdata links to (see embedded-postgres-root.ts). */
+  private clusterDir: string;
   private readonly credentialsFile: string;
   private readonly ownerFile: string;
 
   constructor(private readonly options: EmbeddedPostgresOptions) {
     this.pgdata = path.join(options.dataDir, 'postgres');
+    this.clusterDir = this.pgdata;
     this.credentialsFile = path.join(options.dataDir, 'postgres.json');
     this.ownerFile = path.join(options.dataDir, 'postgres.owner');
   }
@@ -134,17 +121,23 @@ export class EmbeddedPostgres {
   /** Initialises the cluster on first use, starts the server and returns its connection URL. */
   async start(): Promise<string> {
     const { logger, dataDir, port } = this.options;
-    const binaries = await loadBinaries();
     await fs.mkdir(dataDir, { recursive: true });
-    const runAs = await this.runAsUser();
     const running = await this.runningServer();
     if (running) return running;
+
+    let binaries = await loadBinaries();
+    let runAs: RunAs | null = null;
+    if (runningAsRoot()) {
+      runAs = await serverUser(logger);
+      binaries = await this.reachableBinaries(binaries, runAs);
+      this.clusterDir = await reachableClusterDir(this.pgdata, runAs, logger);
+    }
 
     const credentials = await this.ensureCluster(binaries, runAs);
     logger.info({ dataDir: this.pgdata, port }, 'starting embedded PostgreSQL');
     const child = spawn(
       binaries.postgres,
-      ['-D', this.pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      ['-D', this.clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' }, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) },
     );
     this.process = child;
@@ -191,25 +184,6 @@ export class EmbeddedPostgres {
       const level = /\b(FATAL|PANIC):/.test(line) ? 'warn' : 'debug';
       this.options.logger[level]({ postgres: line }, 'embedded PostgreSQL log');
     }
-  }
-
-  /** PostgreSQL refuses to run as root: as root, pick (or create) an unprivileged user to run it. */
-  private async runAsUser(): Promise<RunAs | null> {
-    if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
-    const existing = (await idOf('postgres')) ?? (await idOf('cicero-pg'));
-    if (existing) return existing;
-    try {
-      await execFileAsync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'cicero-pg']);
-    } catch (err) {
-      throw new EmbeddedPostgresError(
-        `running as root, the embedded PostgreSQL needs an unprivileged user and creating "cicero-pg" failed ` +
-          `(${(err as Error).message.trim()}); create a "postgres" user, run as another user, or set DATABASE_URL`,
-      );
-    }
-    this.options.logger.warn('created system user "cicero-pg" to run the embedded PostgreSQL (it refuses to run as root)');
-    const created = await idOf('cicero-pg');
-    if (!created) throw new EmbeddedPostgresError('created user "cicero-pg" but cannot look it up');
-    return created;
   }
 
   /**
@@ -259,24 +233,33 @@ export class EmbeddedPostgres {
     }
   }
 
+  /** As root: binaries the server's user can run (copied aside when node_modules is private). */
+  private async reachableBinaries(binaries: Binaries, runAs: RunAs): Promise<Binaries> {
+    const installDir = path.dirname(path.dirname(binaries.postgres));
+    const { stdout } = await execFileAsync(binaries.postgres, ['--version']);
+    const version = stdout.trim().split(' ').pop() ?? 'unknown';
+    const usable = await reachableInstall(installDir, version, runAs, this.options.logger);
+    return { postgres: path.join(usable, 'bin', 'postgres'), initdb: path.join(usable, 'bin', 'initdb') };
+  }
+
   private async ensureCluster(binaries: Binaries, runAs: RunAs | null): Promise<Credentials> {
-    const initialised = existsSync(path.join(this.pgdata, 'PG_VERSION'));
+    const initialised = existsSync(path.join(this.clusterDir, 'PG_VERSION'));
     if (initialised) return this.readCredentials();
 
     this.options.logger.info({ dataDir: this.pgdata }, 'initialising embedded PostgreSQL (first start)');
     const credentials: Credentials = { user: 'cicero', password: randomBytes(18).toString('base64url'), database: 'cicero' };
-    await fs.rm(this.pgdata, { recursive: true, force: true }); // a half-initialised directory from an interrupted first start
-    await fs.mkdir(this.pgdata, { mode: 0o700 });
-    const passwordFile = path.join(this.options.dataDir, `.pgpass-init-${process.pid}`);
+    await fs.rm(this.clusterDir, { recursive: true, force: true }); // a half-initialised directory from an interrupted first start
+    await fs.mkdir(this.clusterDir, { mode: 0o700 });
+    const passwordFile = path.join(path.dirname(this.clusterDir), `.pgpass-init-${process.pid}`);
     await fs.writeFile(passwordFile, `${credentials.password}\n`, { mode: 0o600 });
     if (runAs) {
-      await fs.chown(this.pgdata, runAs.uid, runAs.gid);
+      await fs.chown(this.clusterDir, runAs.uid, runAs.gid);
       await fs.chown(passwordFile, runAs.uid, runAs.gid);
     }
     try {
       await execFileAsync(
         binaries.initdb,
-        ['-D', this.pgdata, '-U', credentials.user, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C'],
+        ['-D', this.clusterDir, '-U', credentials.user, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C'],
         { env: { ...process.env, LC_MESSAGES: 'C' }, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) },
       );
     } catch (err) {
@@ -319,7 +302,7 @@ export class EmbeddedPostgres {
       try {
         await client.connect();
         const { rows } = await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
-        if (path.resolve(rows[0]!.dir) === path.resolve(this.pgdata)) return;
+        if (path.resolve(rows[0]!.dir) === path.resolve(this.clusterDir)) return;
         throw new EmbeddedPostgresError(`port ${this.options.port} is served by another PostgreSQL; set EMBEDDED_PG_PORT to a free port`);
       } catch (err) {
         if (err instanceof EmbeddedPostgresError) {
