@@ -1,42 +1,92 @@
 /**
  * The composition root: builds every part of the service from the Config and starts and stops them
- * in order. Start: database (embedded or DATABASE_URL) → migrations. Stop: the reverse.
+ * in order.
+ *
+ * Start: database (embedded or DATABASE_URL) → migrations → transport → outbox listener → dispatcher →
+ * schedules. Stop: the reverse: schedules, dispatcher (finishes the send in flight, hands the other
+ * claimed rows back), listener, transport, database.
  */
 import type { Config } from './config.js';
+import { startSchedules } from './cron/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './logger.js';
+import { Dispatcher } from './modules/wa-gateway/dispatcher.js';
+import { OutboxListener } from './modules/wa-gateway/outbox-listener.js';
+import { createTransport, type Transport } from './services/transports/index.js';
 
 export interface App {
   database: Database;
+  transport: Transport;
+  dispatcher: Dispatcher;
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, logger: Logger): Promise<App> {
+export interface AppOverrides {
+  /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks). */
+  transport?: Transport;
+}
+
+export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const database = await openDatabase(config, logger);
+  const cleanups: Array<() => Promise<void>> = [() => database.close()];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: Error) => logger.error({ err: err.message }, 'error while stopping'));
+    }
+  };
+
   try {
     const applied = await migrate(database.pool, logger);
     logger.info({ migrationsApplied: applied.length }, 'database schema is up to date');
+
+    const transport = overrides.transport ?? createTransport(config, logger);
+    transport.onStateChange((status) => logger.info({ transport: transport.name, state: status.state, reason: status.reason }, 'WhatsApp transport state'));
+    await transport.start();
+    cleanups.push(() => transport.close());
+
+    const dispatcher = new Dispatcher({
+      pool: database.pool,
+      transport,
+      logger: logger.child({ component: 'wa-gateway' }),
+      dispatch: config.dispatch,
+      defaultCountryCode: config.wa.defaultCountryCode,
+    });
+    const listener = new OutboxListener({
+      connectionString: database.connectionString,
+      logger,
+      onNotify: () => dispatcher.trigger('notify'),
+      onReconnect: () => dispatcher.trigger('listener reconnected'),
+    });
+    await listener.start();
+    cleanups.push(() => listener.stop());
+    dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+
+    const schedules = startSchedules(config, { 'wa-gateway-poll': () => dispatcher.trigger('poll') }, logger);
+    cleanups.push(() => schedules.stop());
+
+    logger.info(
+      { database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: transport.name, instance: dispatcher.instanceId },
+      'cicero-wa-gateway is up',
+    );
+
+    let stopping: Promise<void> | null = null;
+    return {
+      database,
+      transport,
+      dispatcher,
+      stop() {
+        stopping ??= (async () => {
+          logger.info('cicero-wa-gateway is stopping');
+          await stopAll();
+          logger.info('cicero-wa-gateway stopped');
+        })();
+        return stopping;
+      },
+    };
   } catch (err) {
-    await database.close();
+    await stopAll();
     throw err;
   }
-
-  logger.info(
-    { database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: config.wa.transport },
-    'cicero-wa-gateway is up',
-  );
-
-  let stopping: Promise<void> | null = null;
-  return {
-    database,
-    stop() {
-      stopping ??= (async () => {
-        logger.info('cicero-wa-gateway is stopping');
-        await database.close();
-        logger.info('cicero-wa-gateway stopped');
-      })();
-      return stopping;
-    },
-  };
 }

@@ -34,7 +34,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const NODE_ENVS = ['production', 'development', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
-export const WA_TRANSPORTS = ['wwebjs', 'log'] as const;
+export const WA_TRANSPORTS = ['wwebjs', 'log', 'fake'] as const;
 export type WaTransportName = (typeof WA_TRANSPORTS)[number];
 
 /** A schedule: a validated node-cron expression, or null when the job is switched off. */
@@ -62,6 +62,22 @@ export interface Config {
     puppeteerArgs: string[];
     /** WA_CHROMIUM_PATH, else PUPPETEER_EXECUTABLE_PATH, else null (search the usual install paths). */
     chromiumPath: string | null;
+    /** Country code put in place of a leading 0 in phone numbers (62: 0812… → 62812…). */
+    defaultCountryCode: string;
+    /** The test transport's settings (WA_TRANSPORT=fake). */
+    fake: { sendLogFile: string | null; sendDelayMs: number };
+  };
+  /** How the dispatcher sends: pacing, retries, claims. */
+  dispatch: {
+    sendIntervalMs: number;
+    sendJitterMs: number;
+    maxPerMinute: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    batchSize: number;
+    leaseMs: number;
+    sendTimeoutMs: number;
   };
 }
 
@@ -250,7 +266,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       schedules,
     },
     wa: {
-      transport: read.oneOf('WA_TRANSPORT', 'wwebjs', WA_TRANSPORTS),
+      transport: read.oneOf('WA_TRANSPORT', 'log', WA_TRANSPORTS),
       authPath: path.resolve(cwd, read.string('WA_AUTH_PATH', path.join(dataDir, 'wa-auth'))),
       sessionName: read.string('WA_SESSION_NAME', 'cicero-wa', {
         re: /^[A-Za-z0-9_-]{1,64}$/,
@@ -258,8 +274,29 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       }),
       puppeteerArgs: read.chromiumFlags('WA_PUPPETEER_ARGS'),
       chromiumPath: read.optionalString('WA_CHROMIUM_PATH') ?? read.optionalString('PUPPETEER_EXECUTABLE_PATH'),
+      defaultCountryCode: read.string('WA_DEFAULT_COUNTRY_CODE', '62', { re: /^[1-9]\d{0,2}$/, allowed: 'expected a country calling code of 1 to 3 digits, e.g. 62' }),
+      fake: {
+        sendLogFile: read.optionalString('WA_FAKE_SEND_LOG'),
+        sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
+      },
+    },
+    dispatch: {
+      sendIntervalMs: read.integer('WA_SEND_INTERVAL_MS', 3000, 0, 3_600_000),
+      sendJitterMs: read.integer('WA_SEND_JITTER_MS', 1000, 0, 3_600_000),
+      maxPerMinute: read.integer('WA_SEND_MAX_PER_MINUTE', 20, 1, 100_000),
+      maxAttempts: read.integer('WA_MAX_ATTEMPTS', 6, 1, 100),
+      retryBaseMs: read.integer('WA_RETRY_BASE_MS', 30_000, 1, 86_400_000),
+      retryMaxMs: read.integer('WA_RETRY_MAX_MS', 1_800_000, 1, 604_800_000),
+      batchSize: read.integer('WA_DISPATCH_BATCH_SIZE', 10, 1, 1000),
+      leaseMs: read.integer('WA_LEASE_MS', 300_000, 1000, 86_400_000),
+      sendTimeoutMs: read.integer('WA_SEND_TIMEOUT_MS', 60_000, 100, 3_600_000),
     },
   };
+  if (config.dispatch.retryMaxMs < config.dispatch.retryBaseMs) {
+    read.problems.push(
+      `WA_RETRY_MAX_MS=${JSON.stringify(String(config.dispatch.retryMaxMs))} is invalid: must not be below WA_RETRY_BASE_MS (${config.dispatch.retryBaseMs})`,
+    );
+  }
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;

@@ -7,11 +7,14 @@
 import { parseArgs } from 'node:util';
 import { startApp, type App } from './app.js';
 import { formatCheck, runDoctor } from './cli/doctor.js';
+import { parseOutboxCommand, runOutboxCommand, type OutboxCommand } from './cli/outbox.js';
+import { UsageError } from './cli/usage.js';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { EmbeddedPostgresError } from './db/embedded-postgres.js';
 import { MigrationError, migrate } from './db/migrate.js';
 import { OutboxValidationError } from './services/outbox.js';
+import { TransportUnavailableError } from './services/transports/index.js';
 import { createLogger, type Logger } from './logger.js';
 
 const USAGE = `Usage: cicero-wa <command>
@@ -20,6 +23,12 @@ Commands:
   start      run the service until SIGTERM or SIGINT
   migrate    apply pending database migrations and exit
   doctor     check the database, the WhatsApp session directory and Chromium
+  outbox list [--status S] [--limit N]
+             the newest outbox rows (S: pending, sending, sent, failed, cancelled; N default 50)
+  outbox retry <id...>
+             failed or cancelled rows back to pending, attempts reset
+  outbox cancel <id...>
+             pending or failed rows cancelled: never sent
   help       show this help
 
 Configuration comes from the environment and from .env in the working directory;
@@ -28,7 +37,6 @@ see .env.example for every variable.`;
 /** How long a stop may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 9000;
 
-class UsageError extends Error {}
 
 async function commandStart(config: Config, logger: Logger): Promise<number> {
   let app: App | null = null;
@@ -73,6 +81,17 @@ async function commandMigrate(config: Config, logger: Logger): Promise<number> {
   }
 }
 
+async function commandOutbox(config: Config, logger: Logger, command: OutboxCommand): Promise<number> {
+  const database = await openDatabase(config, logger, { shareRunning: true });
+  try {
+    const { lines, code } = await runOutboxCommand(database.pool, command);
+    for (const line of lines) process.stdout.write(`${line}\n`);
+    return code;
+  } finally {
+    await database.close();
+  }
+}
+
 async function commandDoctor(config: Config, logger: Logger): Promise<number> {
   const results = await runDoctor(config, logger);
   for (const result of results) process.stdout.write(`${formatCheck(result)}\n`);
@@ -80,22 +99,35 @@ async function commandDoctor(config: Config, logger: Logger): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { status: { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   const command = positionals[0] ?? 'help';
-  if (command === 'help' || command === '--help') {
+  if (command === 'help' || values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (!['start', 'migrate', 'doctor'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['start', 'migrate', 'doctor', 'outbox'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  // Arguments are checked before anything is started.
+  const outboxCommand = command === 'outbox' ? parseOutboxCommand(positionals.slice(1), values) : null;
+  if (command !== 'outbox' && (values.status !== undefined || values.limit !== undefined)) {
+    throw new UsageError(`--status and --limit belong to "outbox list"`);
+  }
 
   const config = loadConfig();
-  // Doctor prints its own report: at the default level, the service log stays quiet.
-  const logger = createLogger(command === 'doctor' && config.logLevel === 'info' ? 'warn' : config.logLevel);
+  // Commands that print a report keep the service log quiet at the default level.
+  const reporting = command === 'doctor' || command === 'outbox';
+  const logger = createLogger(reporting && config.logLevel === 'info' ? 'warn' : config.logLevel);
   switch (command) {
     case 'start':
       return commandStart(config, logger);
     case 'migrate':
       return commandMigrate(config, logger);
+    case 'outbox':
+      return commandOutbox(config, logger, outboxCommand!);
     default:
       return commandDoctor(config, logger);
   }
@@ -113,7 +145,8 @@ main(process.argv.slice(2)).then(
       process.exit(2);
     }
     // Operational errors carry a message written for the operator; anything else gets its stack.
-    const known = err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError;
+    const known =
+      err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof TransportUnavailableError;
     process.stderr.write(`cicero-wa: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
     process.exit(1);
   },

@@ -24,7 +24,7 @@ describe('configuration', () => {
     assert.equal(config.nodeEnv, 'production');
     assert.equal(config.dataDir, '/srv/cicero/data');
     assert.equal(config.cron.timezone, 'Asia/Jakarta');
-    assert.equal(config.wa.transport, 'wwebjs');
+    assert.equal(config.wa.transport, 'log');
     assert.equal(config.wa.authPath, '/srv/cicero/data/wa-auth');
     assert.equal(config.wa.sessionName, 'cicero-wa');
     assert.deepEqual(config.wa.puppeteerArgs, []);
@@ -122,7 +122,7 @@ describe('configuration', () => {
     assert.equal(problems.length, 6, problems.join('\n'));
     assert.match(problems.join('\n'), /WA_PUPPETEER_ARGS=.*starting with "--"/);
     assert.match(problems.join('\n'), /WA_SESSION_NAME=.*letters, digits/);
-    assert.match(problems.join('\n'), /WA_TRANSPORT=.*wwebjs, log/);
+    assert.match(problems.join('\n'), /WA_TRANSPORT=.*wwebjs, log, fake/);
     assert.match(problems.join('\n'), /NODE_ENV=.*production, development, test/);
     assert.match(problems.join('\n'), /EMBEDDED_PG_PORT=.*1 to 65535/);
     assert.match(problems.join('\n'), /DATA_DIR=.*must not be empty/);

@@ -1,0 +1,76 @@
+/**
+ * `cicero-wa outbox list [--status S] [--limit N]`, `outbox retry <id...>`, `outbox cancel <id...>`.
+ */
+import type pg from 'pg';
+import {
+  OUTBOX_STATUSES,
+  cancelRows,
+  listOutbox,
+  retryRows,
+  type ActionResult,
+  type OutboxStatus,
+} from '../modules/wa-gateway/outbox-admin.js';
+import { UsageError, positiveInteger } from './usage.js';
+
+export interface OutboxCommand {
+  action: 'list' | 'retry' | 'cancel';
+  status?: OutboxStatus;
+  limit: number;
+  ids: number[];
+}
+
+/** Validates the arguments after `outbox`; throws UsageError naming the bad one. */
+export function parseOutboxCommand(positionals: string[], options: { status?: string; limit?: string }): OutboxCommand {
+  const [action, ...rest] = positionals;
+  if (action === 'list') {
+    if (rest.length > 0) throw new UsageError(`outbox list takes no ids (got ${rest.join(' ')})`);
+    let status: OutboxStatus | undefined;
+    if (options.status !== undefined) {
+      if (!(OUTBOX_STATUSES as readonly string[]).includes(options.status)) {
+        throw new UsageError(`--status "${options.status}" is invalid: expected one of ${OUTBOX_STATUSES.join(', ')}`);
+      }
+      status = options.status as OutboxStatus;
+    }
+    const limit = options.limit === undefined ? 50 : positiveInteger('--limit', options.limit, 10_000);
+    return { action, ...(status ? { status } : {}), limit, ids: [] };
+  }
+  if (action === 'retry' || action === 'cancel') {
+    if (options.status !== undefined || options.limit !== undefined) throw new UsageError(`outbox ${action} takes only ids`);
+    if (rest.length === 0) throw new UsageError(`outbox ${action} needs at least one id`);
+    return { action, limit: 0, ids: rest.map((id) => positiveInteger('id', id)) };
+  }
+  throw new UsageError(`unknown outbox action "${action ?? ''}": expected list, retry or cancel`);
+}
+
+function formatTime(value: Date | null): string {
+  return value ? value.toISOString().replace('T', ' ').slice(0, 19) : '-';
+}
+
+function formatActions(results: ActionResult[]): string[] {
+  return results.map((r) => `${r.done ? 'ok  ' : 'skip'} ${r.id}: ${r.detail}`);
+}
+
+/** Runs the command; returns the lines to print and the exit code (1 when an id could not be acted on). */
+export async function runOutboxCommand(pool: pg.Pool, command: OutboxCommand): Promise<{ lines: string[]; code: number }> {
+  if (command.action === 'list') {
+    const rows = await listOutbox(pool, { ...(command.status ? { status: command.status } : {}), limit: command.limit });
+    const lines = rows.map((r) =>
+      [
+        String(r.id).padStart(7),
+        (r.status ?? '-').padEnd(9),
+        r.type.padEnd(20),
+        r.recipient.padEnd(28),
+        `attempts=${r.attempts}`,
+        `created=${formatTime(r.createdAt)}`,
+        r.status === 'sent' ? `sent=${formatTime(r.sentAt)}` : r.status === 'pending' ? `due=${r.nextAttemptAt.toISOString()}` : '',
+        r.lastError ? `error="${r.lastError}"` : '',
+        `"${r.preview}"`,
+      ]
+        .filter(Boolean)
+        .join('  '),
+    );
+    return { lines: rows.length ? lines : ['(no rows)'], code: 0 };
+  }
+  const results = command.action === 'retry' ? await retryRows(pool, command.ids) : await cancelRows(pool, command.ids);
+  return { lines: formatActions(results), code: results.every((r) => r.done) ? 0 : 1 };
+}

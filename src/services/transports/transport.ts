@@ -1,0 +1,78 @@
+/**
+ * The Transport interface: how the dispatcher hands a message to WhatsApp. Implementations:
+ * `log` (dry run), `fake` (scriptable, for tests) and `wwebjs` (WhatsApp Web).
+ */
+
+export type TransportState = 'starting' | 'awaiting_qr' | 'authenticated' | 'ready' | 'disconnected' | 'reconnecting' | 'failed';
+
+export interface TransportStatus {
+  state: TransportState;
+  /** Why the transport is in this state (e.g. the network error while reconnecting). */
+  reason: string | null;
+  since: Date;
+}
+
+export interface SentMessage {
+  /** WhatsApp's id of the sent message. */
+  messageId: string;
+}
+
+/**
+ * A send that failed. `permanent` errors (invalid number, not on WhatsApp) are not retried;
+ * `transient` ones (not connected, timeout, rate limited) are retried with backoff.
+ */
+export class SendError extends Error {
+  constructor(
+    public readonly kind: 'transient' | 'permanent',
+    /** Short machine-readable reason, e.g. not_on_whatsapp, not_ready, timeout. */
+    public readonly reason: string,
+    detail?: string,
+  ) {
+    super(detail ? `${reason}: ${detail}` : reason);
+    this.name = 'SendError';
+  }
+}
+
+export type StateListener = (status: TransportStatus) => void;
+
+export interface Transport {
+  readonly name: string;
+  /** Begins connecting; resolves once started (not necessarily ready). Never throws for an unreachable WhatsApp. */
+  start(): Promise<void>;
+  status(): TransportStatus;
+  isReady(): boolean;
+  /** Subscribes to state changes; returns the unsubscribe function. */
+  onStateChange(listener: StateListener): () => void;
+  /** Sends one text message to a chat id (`…@c.us`, `…@g.us`, `…@lid`). Throws SendError. */
+  sendText(chatId: string, text: string): Promise<SentMessage>;
+  /** Whether a `…@c.us` number is on WhatsApp, where the transport can tell. */
+  isRegistered?(chatId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** State bookkeeping shared by the implementations: current status and change events. */
+export class TransportStateHolder {
+  private current: TransportStatus;
+  private readonly listeners = new Set<StateListener>();
+
+  constructor(initial: TransportState = 'starting', private readonly clock: () => Date = () => new Date()) {
+    this.current = { state: initial, reason: null, since: clock() };
+  }
+
+  get status(): TransportStatus {
+    return this.current;
+  }
+
+  /** Records a change and notifies listeners; a repeat of the same state and reason is ignored. */
+  set(state: TransportState, reason: string | null = null): boolean {
+    if (state === this.current.state && reason === this.current.reason) return false;
+    this.current = { state, reason, since: this.clock() };
+    for (const listener of this.listeners) listener(this.current);
+    return true;
+  }
+
+  subscribe(listener: StateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
