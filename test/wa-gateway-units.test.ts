@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { retryDelayMs } from '../src/modules/wa-gateway/backoff.js';
+import { normaliseRecipient } from '../src/modules/wa-gateway/recipient.js';
+import { AbortedError, SendPacer } from '../src/modules/wa-gateway/send-pacer.js';
+import { WHATSAPP_MAX_TEXT, splitText } from '../src/modules/wa-gateway/split-text.js';
+
+describe('recipient normalisation', () => {
+  const ok = (raw: string, chatId: string, cc = '62') => assert.deepEqual(normaliseRecipient(raw, cc), { ok: true, chatId }, raw);
+  const bad = (raw: string, reason: RegExp) => {
+    const result = normaliseRecipient(raw, '62');
+    assert.equal(result.ok, false, raw);
+    assert.match((result as { reason: string }).reason, reason);
+  };
+
+  it('turns Indonesian numbers in their usual spellings into 62…@c.us', () => {
+    ok('081234567890', '6281234567890@c.us');
+    ok('0812-3456-7890', '6281234567890@c.us');
+    ok('+62 812 3456 7890', '6281234567890@c.us');
+    ok('6281234567890', '6281234567890@c.us');
+    ok(' (0812) 3456.7890 ', '6281234567890@c.us');
+    ok('0062 812 3456 7890', '6281234567890@c.us');
+    ok('081234567890', '6081234567890@c.us', '60');
+  });
+
+  it('keeps WhatsApp ids', () => {
+    ok('6281234567890@c.us', '6281234567890@c.us');
+    ok('6281234567890@s.whatsapp.net', '6281234567890@c.us');
+    ok('120363012345678901@g.us', '120363012345678901@g.us');
+    ok('6281234567890-1587654321@g.us', '6281234567890-1587654321@g.us');
+    ok('123456789012345@lid', '123456789012345@lid');
+    ok('120363012345678901@G.US', '120363012345678901@g.us');
+  });
+
+  it('rejects what is not a number or id, saying why', () => {
+    bad('', /empty/);
+    bad('budi', /not a phone number/);
+    bad('0812', /has 5 digits/);
+    bad('+62 812 3456 7890 1234 5', /digits/);
+    bad('abc@g.us', /not a valid group id/);
+    bad('62812@c.us', /not a valid number id/);
+    bad('62812345678@example.com', /unknown WhatsApp domain/);
+    bad('xyz@lid', /not a valid @lid/);
+  });
+});
+
+describe('splitting long text', () => {
+  it('keeps a text within the limit whole', () => {
+    assert.deepEqual(splitText('Halo'), ['Halo']);
+    const exact = 'a'.repeat(WHATSAPP_MAX_TEXT);
+    assert.deepEqual(splitText(exact), [exact]);
+  });
+
+  it('splits at line breaks, loses nothing, and is deterministic', () => {
+    const lines = Array.from({ length: 600 }, (_, i) => `${i + 1}. BRIPKA Budi Santoso — sudah 🙏`);
+    const text = lines.join('\n');
+    const parts = splitText(text);
+    assert.ok(parts.length > 1);
+    assert.equal(parts.join(''), text);
+    assert.deepEqual(splitText(text), parts);
+    for (const part of parts) assert.ok(Array.from(part).length <= WHATSAPP_MAX_TEXT);
+    for (const part of parts.slice(0, -1)) assert.ok(part.endsWith('\n'), 'each cut is after a line break');
+  });
+
+  it('falls back to spaces, then to a hard cut that never splits a surrogate pair', () => {
+    const words = Array.from({ length: 3000 }, () => 'kata').join(' ');
+    const byWords = splitText(words, 100);
+    assert.equal(byWords.join(''), words);
+    assert.ok(byWords.slice(0, -1).every((p) => p.endsWith(' ')));
+    const emoji = '😀'.repeat(250);
+    const parts = splitText(emoji, 100);
+    assert.deepEqual(parts.map((p) => Array.from(p).length), [100, 100, 50]);
+    assert.equal(parts.join(''), emoji);
+  });
+});
+
+describe('retry backoff', () => {
+  it('doubles per attempt up to the cap, jittered within the upper half', () => {
+    assert.equal(retryDelayMs(1, 1000, 60_000, () => 0), 500);
+    assert.equal(retryDelayMs(1, 1000, 60_000, () => 1), 1000);
+    assert.equal(retryDelayMs(3, 1000, 60_000, () => 1), 4000);
+    assert.equal(retryDelayMs(20, 1000, 60_000, () => 1), 60_000);
+    assert.equal(retryDelayMs(20, 1000, 60_000, () => 0), 30_000);
+  });
+});
+
+describe('send pacer', () => {
+  it('with interval 50 ms and no jitter, 40 sends take at least 1.95 s and no gap is under 50 ms', async () => {
+    const pacer = new SendPacer({ intervalMs: 50, jitterMs: 0, maxPerMinute: 1000 });
+    const starts: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      await pacer.waitTurn();
+      starts.push(performance.now());
+    }
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    assert.ok(starts.at(-1)! - starts[0]! >= 1950, `took ${starts.at(-1)! - starts[0]!} ms`);
+    assert.ok(Math.min(...gaps) >= 49.5, `smallest gap ${Math.min(...gaps)} ms`);
+  });
+
+  it('caps sends per minute (simulated clock)', async () => {
+    let now = 0;
+    const pacer = new SendPacer({ intervalMs: 0, jitterMs: 0, maxPerMinute: 3, now: () => now });
+    await pacer.waitTurn();
+    await pacer.waitTurn();
+    await pacer.waitTurn();
+    now = 59_000;
+    const controller = new AbortController();
+    const fourth = pacer.waitTurn(controller.signal);
+    setTimeout(() => controller.abort(), 20);
+    await assert.rejects(fourth, AbortedError, 'the fourth send in the same minute waits');
+    now = 60_001;
+    await pacer.waitTurn();
+  });
+});
