@@ -8,6 +8,7 @@ import { EmbeddedPostgres, EmbeddedPostgresError } from '../src/db/embedded-post
 import { silentLogger } from '../src/logger.js';
 import { isAlive, logLines, startCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { waitUntil } from './helpers/dispatch.js';
 import { freePort } from './helpers/ports.js';
 
 async function postmasterPid(dataDir: string): Promise<number> {
@@ -98,6 +99,12 @@ describe('npm start with DATABASE_URL', () => {
     assert.ok(!existsSync(path.join(cwd, 'data', 'postgres')), 'no embedded database');
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM cicero_wa_migrations');
     assert.equal(rows[0].n, 3);
+    // The default transport (log) delivers: a seed-style INSERT becomes one dry-run log line and is marked sent.
+    await db.pool.query("INSERT INTO wa_outbox (recipient, content, type) VALUES ('0812 3456 7890', 'Uji kirim', 'manual')");
+    const line = JSON.parse(await service.waitFor(/message \(dry run, not sent\)/, 10000));
+    assert.equal(line.chatId, '6281234567890@c.us');
+    assert.equal(line.text, 'Uji kirim');
+    await waitUntil(async () => (await db.pool.query("SELECT 1 FROM wa_outbox WHERE status = 'sent'")).rowCount === 1, 5000, 'the row marked sent');
     service.child.kill('SIGTERM');
     const result = await service.exited;
     assert.equal(result.code, 0);
