@@ -45,7 +45,11 @@ describe('cicero-wa doctor', () => {
     const authPath = path.join(dir, 'wa-auth');
     await fs.mkdir(authPath, { mode: 0o755 });
     await fs.chmod(authPath, 0o755);
-    const result = await runCli(['doctor'], { DATABASE_URL: empty.url, WA_AUTH_PATH: authPath, WA_CHROMIUM_PATH: path.join(dir, 'no-such-browser') }, dir);
+    const result = await runCli(
+      ['doctor'],
+      { DATABASE_URL: empty.url, WA_AUTH_PATH: authPath, WA_CHROMIUM_PATH: path.join(dir, 'no-such-browser'), WA_TRANSPORT: 'wwebjs' },
+      dir,
+    );
     assert.equal(result.code, 1);
     assert.match(line(result.stdout, 'migrations'), /^FAIL migrations .*not applied: 001_seed_tables\.sql.* -> run cicero-wa migrate/);
     assert.match(line(result.stdout, 'wa-auth-path'), /^FAIL wa-auth-path .*readable by other users \(mode 755\).* -> chmod 700 /);
@@ -60,5 +64,9 @@ describe('cicero-wa doctor', () => {
     assert.match(line(result.stdout, 'database'), /^FAIL database\s+cannot start or reach PostgreSQL \(postgres:\/\/cicero:\*\*\*@127\.0\.0\.1.*ECONNREFUSED.* -> check DATABASE_URL/);
     assert.ok(!result.stdout.includes('topsecret'));
     assert.match(line(result.stdout, 'wa-auth-path'), /^ok\s+wa-auth-path .*will be created/);
+    // With the dry-run transport a missing browser is not a failure, but the line says how to get one.
+    if (!line(result.stdout, 'chromium').includes('Chromium ')) {
+      assert.match(line(result.stdout, 'chromium'), /^ok\s+chromium\s+not found, not needed with WA_TRANSPORT=log .*apt-get install -y chromium/);
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { SendError, TransportStateHolder, type SentMessage, type StateListener, type Transport, type TransportStatus } from './transport.js';
+import { SendError, TransportWithState, type SentMessage, type Transport } from './transport.js';
 
 export type FakeOutcome = 'ok' | { fail: 'transient' | 'permanent'; reason: string };
 
@@ -32,16 +32,17 @@ export interface FakeTransportOptions {
   behaviour?: (call: FakeSendCall) => FakeOutcome | Promise<FakeOutcome>;
 }
 
-export class FakeTransport implements Transport {
+export class FakeTransport extends TransportWithState implements Transport {
   readonly name = 'fake';
   readonly sends: FakeSend[] = [];
   /** Most sends ever in progress at once (the dispatcher must keep this at 1). */
   maxConcurrentSends = 0;
   private inFlight = 0;
   private readonly attempts = new Map<string, number>();
-  private readonly state = new TransportStateHolder();
 
-  constructor(private readonly options: FakeTransportOptions = {}) {}
+  constructor(private readonly options: FakeTransportOptions = {}) {
+    super();
+  }
 
   async start(): Promise<void> {
     this.state.set(this.options.ready === false ? 'disconnected' : 'ready', this.options.ready === false ? 'fake: not ready' : null);
@@ -54,18 +55,6 @@ export class FakeTransport implements Transport {
 
   setBehaviour(behaviour: FakeTransportOptions['behaviour']): void {
     this.options.behaviour = behaviour;
-  }
-
-  status(): TransportStatus {
-    return this.state.status;
-  }
-
-  isReady(): boolean {
-    return this.state.status.state === 'ready';
-  }
-
-  onStateChange(listener: StateListener): () => void {
-    return this.state.subscribe(listener);
   }
 
   async sendText(chatId: string, text: string): Promise<SentMessage> {

@@ -4,28 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
-import { TransportStateHolder, type SentMessage, type StateListener, type Transport, type TransportStatus } from './transport.js';
+import { TransportWithState, type SentMessage, type Transport } from './transport.js';
 
-export class LogTransport implements Transport {
+export class LogTransport extends TransportWithState implements Transport {
   readonly name = 'log';
-  private readonly state = new TransportStateHolder();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: Logger) {
+    super();
+  }
 
   async start(): Promise<void> {
     this.state.set('ready');
-  }
-
-  status(): TransportStatus {
-    return this.state.status;
-  }
-
-  isReady(): boolean {
-    return this.state.status.state === 'ready';
-  }
-
-  onStateChange(listener: StateListener): () => void {
-    return this.state.subscribe(listener);
   }
 
   async sendText(chatId: string, text: string): Promise<SentMessage> {

@@ -76,3 +76,20 @@ export class TransportStateHolder {
     return () => this.listeners.delete(listener);
   }
 }
+
+/** The status part of a Transport, for implementations to extend. */
+export abstract class TransportWithState {
+  protected readonly state = new TransportStateHolder();
+
+  status(): TransportStatus {
+    return this.state.status;
+  }
+
+  isReady(): boolean {
+    return this.state.status.state === 'ready';
+  }
+
+  onStateChange(listener: StateListener): () => void {
+    return this.state.subscribe(listener);
+  }
+}
