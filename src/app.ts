@@ -41,7 +41,11 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     logger.info({ migrationsApplied: applied.length }, 'database schema is up to date');
 
     const transport = overrides.transport ?? createTransport(config, logger);
-    transport.onStateChange((status) => logger.info({ transport: transport.name, state: status.state, reason: status.reason }, 'WhatsApp transport state'));
+    // Every state change is logged once; trouble at warn level.
+    transport.onStateChange((status) => {
+      const level = ['reconnecting', 'failed', 'disconnected'].includes(status.state) ? 'warn' : 'info';
+      logger[level]({ transport: transport.name, state: status.state, reason: status.reason, since: status.since }, 'WhatsApp transport state');
+    });
     await transport.start();
     cleanups.push(() => transport.close());
 

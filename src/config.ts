@@ -64,6 +64,13 @@ export interface Config {
     chromiumPath: string | null;
     /** Country code put in place of a leading 0 in phone numbers (62: 0812… → 62812…). */
     defaultCountryCode: string;
+    /** Pair by phone number (digits with country code) instead of scanning a QR code; null for QR. */
+    pairPhone: string | null;
+    /** How long to wait for WhatsApp Web to become ready (not counting time spent waiting for a QR scan). */
+    readyTimeoutMs: number;
+    /** Restart backoff of the WhatsApp client after a failure: first delay and cap. */
+    reconnectBaseMs: number;
+    reconnectMaxMs: number;
     /** The test transport's settings (WA_TRANSPORT=fake). */
     fake: { sendLogFile: string | null; sendDelayMs: number };
   };
@@ -196,6 +203,18 @@ class EnvReader {
     return trimmed;
   }
 
+  /** Digits only (spaces, dashes and a leading + are ignored), min to max of them; unset or empty → null. */
+  optionalDigits(name: string, min: number, max: number): string | null {
+    const value = this.raw(name);
+    if (value === undefined || value.trim() === '') return null;
+    const digits = value.replace(/[\s\-+]/g, '');
+    if (!/^\d+$/.test(digits) || digits.length < min || digits.length > max) {
+      this.problem(name, value, `expected a phone number with its country code, ${min} to ${max} digits (e.g. 6281234567890)`);
+      return null;
+    }
+    return digits;
+  }
+
   postgresUrl(name: string): string | null {
     const value = this.raw(name);
     if (value === undefined || value.trim() === '') return null;
@@ -266,7 +285,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       schedules,
     },
     wa: {
-      transport: read.oneOf('WA_TRANSPORT', 'log', WA_TRANSPORTS),
+      transport: read.oneOf('WA_TRANSPORT', 'wwebjs', WA_TRANSPORTS),
       authPath: path.resolve(cwd, read.string('WA_AUTH_PATH', path.join(dataDir, 'wa-auth'))),
       sessionName: read.string('WA_SESSION_NAME', 'cicero-wa', {
         re: /^[A-Za-z0-9_-]{1,64}$/,
@@ -275,6 +294,10 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       puppeteerArgs: read.chromiumFlags('WA_PUPPETEER_ARGS'),
       chromiumPath: read.optionalString('WA_CHROMIUM_PATH') ?? read.optionalString('PUPPETEER_EXECUTABLE_PATH'),
       defaultCountryCode: read.string('WA_DEFAULT_COUNTRY_CODE', '62', { re: /^[1-9]\d{0,2}$/, allowed: 'expected a country calling code of 1 to 3 digits, e.g. 62' }),
+      pairPhone: read.optionalDigits('WA_PAIR_PHONE', 8, 15),
+      readyTimeoutMs: read.integer('WA_READY_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+      reconnectBaseMs: read.integer('WA_RECONNECT_BASE_MS', 5000, 10, 3_600_000),
+      reconnectMaxMs: read.integer('WA_RECONNECT_MAX_MS', 300_000, 10, 86_400_000),
       fake: {
         sendLogFile: read.optionalString('WA_FAKE_SEND_LOG'),
         sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
@@ -292,6 +315,11 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       sendTimeoutMs: read.integer('WA_SEND_TIMEOUT_MS', 60_000, 100, 3_600_000),
     },
   };
+  if (config.wa.reconnectMaxMs < config.wa.reconnectBaseMs) {
+    read.problems.push(
+      `WA_RECONNECT_MAX_MS=${JSON.stringify(String(config.wa.reconnectMaxMs))} is invalid: must not be below WA_RECONNECT_BASE_MS (${config.wa.reconnectBaseMs})`,
+    );
+  }
   if (config.dispatch.retryMaxMs < config.dispatch.retryBaseMs) {
     read.problems.push(
       `WA_RETRY_MAX_MS=${JSON.stringify(String(config.dispatch.retryMaxMs))} is invalid: must not be below WA_RETRY_BASE_MS (${config.dispatch.retryBaseMs})`,

@@ -14,7 +14,7 @@ import { openDatabase } from './db/database.js';
 import { EmbeddedPostgresError } from './db/embedded-postgres.js';
 import { MigrationError, migrate } from './db/migrate.js';
 import { OutboxValidationError } from './services/outbox.js';
-import { TransportUnavailableError } from './services/transports/index.js';
+import { ProfileInUseError } from './services/chromium-profile-lock.js';
 import { createLogger, type Logger } from './logger.js';
 
 const USAGE = `Usage: cicero-wa <command>
@@ -146,7 +146,7 @@ main(process.argv.slice(2)).then(
     }
     // Operational errors carry a message written for the operator; anything else gets its stack.
     const known =
-      err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof TransportUnavailableError;
+      err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof ProfileInUseError;
     process.stderr.write(`cicero-wa: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
     process.exit(1);
   },

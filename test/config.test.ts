@@ -24,7 +24,7 @@ describe('configuration', () => {
     assert.equal(config.nodeEnv, 'production');
     assert.equal(config.dataDir, '/srv/cicero/data');
     assert.equal(config.cron.timezone, 'Asia/Jakarta');
-    assert.equal(config.wa.transport, 'log');
+    assert.equal(config.wa.transport, 'wwebjs');
     assert.equal(config.wa.authPath, '/srv/cicero/data/wa-auth');
     assert.equal(config.wa.sessionName, 'cicero-wa');
     assert.deepEqual(config.wa.puppeteerArgs, []);

@@ -200,6 +200,23 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
     assert.equal(transport.sends.filter((s) => s.text === 'Balasan').length, 1, 'a failing hook does not make the message go twice');
   });
 
+  it('records delivery receipts on the row: highest ack, delivered and read times', async () => {
+    await startDispatcher();
+    await enqueue(db.pool, [{ recipient: '081234567890', content: 'Tanda terima', type: 'test' }]);
+    await drained();
+    const messageId = transport.sends[0]!.messageId;
+    transport.emitAck(messageId, 1);
+    await waitUntil(async () => (await statuses())[0].wa_message_id === messageId, 1000, 'sent');
+    transport.emitAck(messageId, 2);
+    await waitUntil(async () => (await db.pool.query('SELECT delivered_at FROM wa_outbox')).rows[0].delivered_at !== null, 2000, 'delivered');
+    transport.emitAck(messageId, 3);
+    transport.emitAck(messageId, 2); // a late, lower receipt does not lower the ack
+    await waitUntil(async () => (await db.pool.query('SELECT read_at FROM wa_outbox')).rows[0].read_at !== null, 2000, 'read');
+    await new Promise((r) => setTimeout(r, 100));
+    const { rows } = await db.pool.query('SELECT ack, delivered_at <= read_at AS ordered FROM wa_outbox');
+    assert.deepEqual(rows[0], { ack: 3, ordered: true });
+  });
+
   it('on stop, finishes the send in flight and hands the other claimed rows back at once', async () => {
     await enqueue(db.pool, Array.from({ length: 10 }, (_, i) => ({ recipient: '081234567890', content: `Pesan ${i}`, type: 'test' })));
     await startDispatcher({ sendDelayMs: 300 });

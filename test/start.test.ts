@@ -28,7 +28,7 @@ async function waitUntilDead(pid: number, timeoutMs: number): Promise<boolean> {
 describe('npm start (cicero-wa start) on the embedded PostgreSQL', () => {
   it('creates ./data, migrates, is up; SIGTERM exits 0 within 10 s with no PostgreSQL left; a second start reuses the data', async () => {
     const cwd = await tempDir();
-    const env = { EMBEDDED_PG_PORT: String(await freePort()) };
+    const env = { EMBEDDED_PG_PORT: String(await freePort()), WA_TRANSPORT: 'log' };
 
     const first = startCli(['start'], env, cwd);
     await first.waitFor(/cicero-wa-gateway is up/, 90000);
@@ -68,7 +68,7 @@ describe('npm start (cicero-wa start) on the embedded PostgreSQL', () => {
 
   it('after a SIGKILL, the next start shuts down the orphaned PostgreSQL and comes up', async () => {
     const cwd = await tempDir();
-    const env = { EMBEDDED_PG_PORT: String(await freePort()) };
+    const env = { EMBEDDED_PG_PORT: String(await freePort()), WA_TRANSPORT: 'log' };
     const crashed = startCli(['start'], env, cwd);
     await crashed.waitFor(/cicero-wa-gateway is up/, 90000);
     const orphanPid = await postmasterPid(path.join(cwd, 'data'));
@@ -94,12 +94,12 @@ describe('npm start with DATABASE_URL', () => {
 
   it('uses that database, never logs its password, and stops on SIGTERM with exit code 0', async () => {
     const cwd = await tempDir();
-    const service = startCli(['start'], { DATABASE_URL: db.url }, cwd);
+    const service = startCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'log' }, cwd);
     await service.waitFor(/cicero-wa-gateway is up/, 60000);
     assert.ok(!existsSync(path.join(cwd, 'data', 'postgres')), 'no embedded database');
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM cicero_wa_migrations');
     assert.equal(rows[0].n, 3);
-    // The default transport (log) delivers: a seed-style INSERT becomes one dry-run log line and is marked sent.
+    // The dry-run transport delivers: a seed-style INSERT becomes one dry-run log line and is marked sent.
     await db.pool.query("INSERT INTO wa_outbox (recipient, content, type) VALUES ('0812 3456 7890', 'Uji kirim', 'manual')");
     const line = JSON.parse(await service.waitFor(/message \(dry run, not sent\)/, 10000));
     assert.equal(line.chatId, '6281234567890@c.us');

@@ -27,6 +27,7 @@ import {
   markRetry,
   markSent,
   nextWakeUp,
+  recordAck,
   recordPartsSent,
   recoverExpiredLeases,
   releaseRows,
@@ -97,11 +98,19 @@ export class Dispatcher {
     for (const type of types) this.hooks.set(type, [...(this.hooks.get(type) ?? []), hook]);
   }
 
-  /** Drains when the transport becomes ready, and once now. */
+  /** Drains when the transport becomes ready, and once now; records delivery receipts. */
   start(): void {
-    this.unsubscribe = this.options.transport.onStateChange((status) => {
+    const { transport, pool, logger } = this.options;
+    const unsubscribeState = transport.onStateChange((status) => {
       if (status.state === 'ready') this.trigger('transport ready');
     });
+    const unsubscribeAck = transport.onAck?.((messageId, ack) => {
+      recordAck(pool, messageId, ack).catch((err: Error) => logger.warn({ err: err.message, messageId, ack }, 'could not record a delivery receipt'));
+    });
+    this.unsubscribe = () => {
+      unsubscribeState();
+      unsubscribeAck?.();
+    };
     this.trigger('start');
   }
 

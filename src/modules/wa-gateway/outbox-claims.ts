@@ -148,3 +148,20 @@ export async function nextWakeUp(db: Queryable, owner: string): Promise<Date | n
   );
   return rows[0]?.at ?? null;
 }
+
+/**
+ * Records a delivery receipt for the row that has this WhatsApp message id: the highest ack seen,
+ * and the first time it was delivered (ack ≥ 2) and read (ack ≥ 3).
+ */
+export async function recordAck(db: Queryable, waMessageId: string, ack: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE wa_outbox
+        SET ack = greatest(coalesce(ack, $2), $2),
+            delivered_at = CASE WHEN $2 >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
+            read_at = CASE WHEN $2 >= 3 THEN coalesce(read_at, now()) ELSE read_at END,
+            updated_at = now()
+      WHERE wa_message_id = $1`,
+    [waMessageId, ack],
+  );
+  return rowCount ?? 0;
+}

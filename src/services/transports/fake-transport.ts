@@ -53,6 +53,18 @@ export class FakeTransport extends TransportWithState implements Transport {
     this.state.set(ready ? 'ready' : 'disconnected', ready ? null : (reason ?? 'fake: not ready'));
   }
 
+  private readonly ackListeners = new Set<(messageId: string, ack: number) => void>();
+
+  onAck(listener: (messageId: string, ack: number) => void): () => void {
+    this.ackListeners.add(listener);
+    return () => this.ackListeners.delete(listener);
+  }
+
+  /** Delivers a receipt for a sent message, as WhatsApp's message_ack would. */
+  emitAck(messageId: string, ack: number): void {
+    for (const listener of this.ackListeners) listener(messageId, ack);
+  }
+
   setBehaviour(behaviour: FakeTransportOptions['behaviour']): void {
     this.options.behaviour = behaviour;
   }

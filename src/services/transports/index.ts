@@ -4,8 +4,7 @@ import type { Logger } from '../../logger.js';
 import { FakeTransport } from './fake-transport.js';
 import { LogTransport } from './log-transport.js';
 import type { Transport } from './transport.js';
-
-export class TransportUnavailableError extends Error {}
+import { WhatsAppWebTransport } from '../wa-client.js';
 
 export function createTransport(config: Config, logger: Logger): Transport {
   switch (config.wa.transport) {
@@ -15,7 +14,17 @@ export function createTransport(config: Config, logger: Logger): Transport {
       logger.warn('WA_TRANSPORT=fake: messages go to a test stand-in, not to WhatsApp');
       return new FakeTransport({ sendLogFile: config.wa.fake.sendLogFile, sendDelayMs: config.wa.fake.sendDelayMs });
     case 'wwebjs':
-      throw new TransportUnavailableError('WA_TRANSPORT=wwebjs: the WhatsApp Web transport is not available in this version; use WA_TRANSPORT=log');
+      return new WhatsAppWebTransport({
+        authPath: config.wa.authPath,
+        sessionName: config.wa.sessionName,
+        chromiumPath: config.wa.chromiumPath,
+        puppeteerArgs: config.wa.puppeteerArgs,
+        pairPhone: config.wa.pairPhone,
+        readyTimeoutMs: config.wa.readyTimeoutMs,
+        reconnectBaseMs: config.wa.reconnectBaseMs,
+        reconnectMaxMs: config.wa.reconnectMaxMs,
+        logger: logger.child({ component: 'wa-client' }),
+      });
   }
 }
 

@@ -47,6 +47,11 @@ export interface Transport {
   sendText(chatId: string, text: string): Promise<SentMessage>;
   /** Whether a `…@c.us` number is on WhatsApp, where the transport can tell. */
   isRegistered?(chatId: string): Promise<boolean>;
+  /**
+   * Delivery receipts, where the transport has them: WhatsApp's ack level for a sent message id
+   * (-1 error, 0 pending, 1 server, 2 delivered to the device, 3 read, 4 played).
+   */
+  onAck?(listener: (messageId: string, ack: number) => void): () => void;
   close(): Promise<void>;
 }
 

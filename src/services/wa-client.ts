@@ -1,0 +1,416 @@
+/**
+ * The WhatsApp Web transport (WA_TRANSPORT=wwebjs): whatsapp-web.js with LocalAuth, driving the system
+ * Chromium.
+ *
+ * - Session on disk: LocalAuth(clientId = WA_SESSION_NAME, dataPath = WA_AUTH_PATH), directory mode 0700.
+ * - Pairing: a QR code in the log (and on stderr as a terminal picture), or a pairing code when
+ *   WA_PAIR_PHONE is set. The current code is kept for the status surface (`pairing()`).
+ * - States: starting → awaiting_qr → authenticated → ready; disconnected, reconnecting, failed; each
+ *   change carries a reason and a time. Ready only after the client's `ready` event (listened to with
+ *   `on`: it fires again after a reconnect).
+ * - Recovery: an initialisation failure, a disconnect, a browser or page crash, or a ready timeout
+ *   destroys the client (no Chromium left behind) and starts a new one after a capped exponential
+ *   backoff. LOGOUT, UNPAIRED or CONFLICT clear the session directory and wait for a new QR scan.
+ * - Sending: `…@c.us` numbers are checked with getNumberId first (cached); not registered is a permanent
+ *   `not_on_whatsapp`; a send without a message id is a failure; errors are classified transient or
+ *   permanent. Delivery receipts (`message_ack`) go to the ack listeners.
+ * - Starting never throws because WhatsApp is unreachable; it throws only when another live process
+ *   holds the same session (see chromium-profile-lock.ts).
+ */
+import { EventEmitter } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import QRCode from 'qrcode';
+import wwebjs from 'whatsapp-web.js';
+import type { Logger } from '../logger.js';
+import { CHROMIUM_INSTALL_HINT, findChromium } from './chromium.js';
+import { ProfileInUseError, clearStaleProfileLock } from './chromium-profile-lock.js';
+import { SendError, TransportWithState, type SentMessage, type Transport, type TransportState } from './transports/transport.js';
+
+/** Flags a root or container run of headless Chromium needs, and quiet networking. */
+export const BASE_CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-setuid-sandbox',
+  '--disable-dev-shm-usage',
+  '--disable-gpu',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-extensions',
+  '--mute-audio',
+];
+
+/** Disconnect reasons that mean the session itself is gone: clear it and pair again. */
+const SESSION_ENDED = new Set(['LOGOUT', 'UNPAIRED', 'UNPAIRED_IDLE', 'CONFLICT']);
+/** getNumberId answers are reused for this long. */
+const NUMBER_CACHE_MS = 6 * 60 * 60 * 1000;
+/** How long destroy() may take before the browser is killed. */
+const DESTROY_TIMEOUT_MS = 8000;
+
+/** The part of whatsapp-web.js's Client this transport uses (a stand-in implements it in tests). */
+export interface WwebClientLike extends EventEmitter {
+  initialize(): Promise<void>;
+  destroy(): Promise<void>;
+  getNumberId(number: string): Promise<{ _serialized: string } | null>;
+  sendMessage(chatId: string, content: string, options?: Record<string, unknown>): Promise<{ id?: { _serialized?: string } } | undefined>;
+  pupBrowser?: { process?(): ChildProcess | null; on?(event: string, listener: () => void): unknown } | null;
+  pupPage?: { on?(event: string, listener: (err?: Error) => void): unknown } | null;
+}
+
+export interface WwebClientSettings {
+  authPath: string;
+  sessionName: string;
+  executablePath: string;
+  args: string[];
+  pairPhone: string | null;
+  webCacheDir: string;
+}
+
+export type ClientFactory = (settings: WwebClientSettings) => WwebClientLike;
+
+/** The real whatsapp-web.js client. Puppeteer's own signal handlers are off: the service stops it. */
+export const createWwebjsClient: ClientFactory = (settings) =>
+  new wwebjs.Client({
+    authStrategy: new wwebjs.LocalAuth({ clientId: settings.sessionName, dataPath: settings.authPath }),
+    puppeteer: {
+      executablePath: settings.executablePath,
+      headless: true,
+      args: settings.args,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    },
+    webVersionCache: { type: 'local', path: settings.webCacheDir },
+    ...(settings.pairPhone ? { pairWithPhoneNumber: { phoneNumber: settings.pairPhone, showNotification: true, intervalMs: 180_000 } } : {}),
+  }) as unknown as WwebClientLike;
+
+export interface WhatsAppWebOptions {
+  authPath: string;
+  sessionName: string;
+  /** WA_CHROMIUM_PATH / PUPPETEER_EXECUTABLE_PATH, or null to search the usual paths. */
+  chromiumPath: string | null;
+  puppeteerArgs: string[];
+  pairPhone: string | null;
+  readyTimeoutMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  logger: Logger;
+  clientFactory?: ClientFactory;
+  /** Where the terminal QR picture goes (stderr). */
+  qrOutput?: (text: string) => void;
+  random?: () => number;
+}
+
+export type AckListener = (messageId: string, ack: number) => void;
+
+export interface PairingInfo {
+  qr: string | null;
+  code: string | null;
+  at: Date;
+}
+
+/** Classifies an error thrown by whatsapp-web.js while sending. */
+export function classifySendError(err: unknown): SendError {
+  if (err instanceof SendError) return err;
+  const message = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 300);
+  if (/invalid wid|wid error|invalid (number|chat|id)|not a (valid )?(user|contact|participant)|chat not found|no lid for user/i.test(message)) {
+    return new SendError('permanent', 'rejected', message);
+  }
+  if (/session closed|target closed|protocol error|detached frame|execution context was destroyed|not connected|timed? ?out/i.test(message)) {
+    return new SendError('transient', 'connection_lost', message);
+  }
+  return new SendError('transient', 'send_error', message);
+}
+
+export class WhatsAppWebTransport extends TransportWithState implements Transport {
+  readonly name = 'wwebjs';
+  private client: WwebClientLike | null = null;
+  private initializing: Promise<void> | null = null;
+  private closing = false;
+  private recovering = false;
+  private failures = 0;
+  private readyTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private readonly ackListeners = new Set<AckListener>();
+  private readonly numberCache = new Map<string, { wid: string | null; at: number }>();
+  private currentPairing: PairingInfo | null = null;
+  private readonly sessionDir: string;
+  private readonly factory: ClientFactory;
+
+  constructor(private readonly options: WhatsAppWebOptions) {
+    super();
+    this.sessionDir = path.join(options.authPath, `session-${options.sessionName}`);
+    this.factory = options.clientFactory ?? createWwebjsClient;
+  }
+
+  /** The QR code or pairing code waiting to be used, if any. */
+  pairing(): PairingInfo | null {
+    return this.currentPairing;
+  }
+
+  onAck(listener: AckListener): () => void {
+    this.ackListeners.add(listener);
+    return () => this.ackListeners.delete(listener);
+  }
+
+  /**
+   * Prepares the session directory and starts connecting in the background. Throws only when
+   * another live process uses this session.
+   */
+  async start(): Promise<void> {
+    // Only the session directories are private; parents keep their modes.
+    await fs.mkdir(path.dirname(this.options.authPath), { recursive: true });
+    await fs.mkdir(this.options.authPath, { recursive: true, mode: 0o700 });
+    await fs.chmod(this.options.authPath, 0o700);
+    await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
+    await this.clearLock();
+    void this.launch();
+  }
+
+  async sendText(chatId: string, text: string): Promise<SentMessage> {
+    const client = this.client;
+    if (!client || !this.isReady()) throw new SendError('transient', 'not_ready', `WhatsApp is ${this.status().state}`);
+    try {
+      let target = chatId;
+      if (chatId.endsWith('@c.us')) {
+        const wid = await this.registeredId(client, chatId);
+        if (!wid) throw new SendError('permanent', 'not_on_whatsapp', `${chatId} has no WhatsApp account`);
+        target = wid;
+      }
+      const message = await client.sendMessage(target, text, { linkPreview: false });
+      const messageId = message?.id?._serialized;
+      if (!messageId) throw new SendError('transient', 'no_message_id', 'WhatsApp Web returned no message id; the send is not confirmed');
+      return { messageId };
+    } catch (err) {
+      throw classifySendError(err);
+    }
+  }
+
+  async isRegistered(chatId: string): Promise<boolean> {
+    const client = this.client;
+    if (!client || !this.isReady()) throw new SendError('transient', 'not_ready', `WhatsApp is ${this.status().state}`);
+    return (await this.registeredId(client, chatId)) !== null;
+  }
+
+  /** Destroys the client, also while it is still starting; no Chromium of ours is left running. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.clearTimers();
+    const client = this.client;
+    this.client = null;
+    if (client) await this.destroyClient(client);
+    this.set('disconnected', 'closed');
+  }
+
+  private set(state: TransportState, reason: string | null = null): void {
+    this.state.set(state, reason);
+  }
+
+  private async registeredId(client: WwebClientLike, chatId: string): Promise<string | null> {
+    const cached = this.numberCache.get(chatId);
+    if (cached && Date.now() - cached.at < NUMBER_CACHE_MS) return cached.wid;
+    const result = await client.getNumberId(chatId);
+    const wid = result?._serialized ?? null;
+    this.numberCache.set(chatId, { wid, at: Date.now() });
+    return wid;
+  }
+
+  private async clearLock(): Promise<void> {
+    const found = await clearStaleProfileLock(this.sessionDir);
+    if (found.state === 'stale') this.options.logger.warn({ owner: found.owner }, 'removed a stale Chromium profile lock from the WhatsApp session');
+  }
+
+  private async launch(): Promise<void> {
+    if (this.closing) return;
+    const { logger } = this.options;
+    const chromium = findChromium(this.options.chromiumPath);
+    if (!chromium.path) {
+      return this.scheduleRestart(`Chromium not found (${chromium.source}): ${CHROMIUM_INSTALL_HINT}`, 'failed');
+    }
+    try {
+      await this.clearLock();
+    } catch (err) {
+      if (err instanceof ProfileInUseError) return this.scheduleRestart(err.message, 'failed');
+      throw err;
+    }
+
+    this.set('starting', `launching ${chromium.path}`);
+    const client = this.factory({
+      authPath: this.options.authPath,
+      sessionName: this.options.sessionName,
+      executablePath: chromium.path,
+      args: [...BASE_CHROMIUM_FLAGS, ...this.options.puppeteerArgs],
+      pairPhone: this.options.pairPhone,
+      webCacheDir: path.join(this.options.authPath, 'web-cache'),
+    });
+    this.client = client;
+    this.listen(client);
+    this.armReadyTimer();
+    const initializing = client.initialize();
+    this.initializing = initializing;
+    try {
+      await initializing;
+    } catch (err) {
+      if (this.client === client) void this.recover(`initialisation failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+      return;
+    } finally {
+      if (this.initializing === initializing) this.initializing = null;
+    }
+    if (this.client !== client) return;
+    // Chromium or its page dying after start-up.
+    client.pupBrowser?.on?.('disconnected', () => {
+      if (this.client === client) void this.recover('Chromium exited');
+    });
+    client.pupPage?.on?.('error', (err?: Error) => {
+      if (this.client === client) void this.recover(`WhatsApp Web page crashed: ${err?.message ?? 'unknown error'}`);
+    });
+    logger.debug('WhatsApp Web client initialised');
+  }
+
+  private listen(client: WwebClientLike): void {
+    const { logger } = this.options;
+    const mine = () => this.client === client && !this.closing;
+    client.on('qr', (qr: string) => {
+      if (!mine()) return;
+      this.clearReadyTimer(); // waiting for a person, not for WhatsApp
+      this.currentPairing = { qr, code: null, at: new Date() };
+      this.set('awaiting_qr', 'scan the QR code: WhatsApp > Linked devices > Link a device');
+      logger.info({ qr }, 'WhatsApp pairing: scan this QR code with the phone (WhatsApp > Linked devices > Link a device)');
+      QRCode.toString(qr, { type: 'terminal', small: true })
+        .then((picture) => (this.options.qrOutput ?? ((t) => process.stderr.write(t)))(`\n${picture}\n`))
+        .catch((err: Error) => logger.warn({ err: err.message }, 'could not draw the QR code'));
+    });
+    client.on('code', (code: string) => {
+      if (!mine()) return;
+      this.clearReadyTimer();
+      this.currentPairing = { qr: null, code, at: new Date() };
+      this.set('awaiting_qr', `enter pairing code ${code} on the phone: WhatsApp > Linked devices > Link with phone number`);
+      logger.info({ code }, 'WhatsApp pairing code');
+    });
+    client.on('authenticated', () => {
+      if (!mine()) return;
+      this.currentPairing = null;
+      this.set('authenticated');
+      this.armReadyTimer();
+    });
+    client.on('auth_failure', (message: string) => {
+      if (!mine()) return;
+      logger.error({ reason: message }, 'WhatsApp session could not be restored; clearing it: scan a new QR code');
+      void this.recover(`authentication failed: ${message}`, true);
+    });
+    client.on('ready', () => {
+      if (!mine()) return;
+      this.clearReadyTimer();
+      this.failures = 0;
+      this.currentPairing = null;
+      this.set('ready');
+    });
+    client.on('disconnected', (reason: string) => {
+      if (!mine()) return;
+      const ended = SESSION_ENDED.has(String(reason));
+      this.set('disconnected', String(reason));
+      if (ended) {
+        logger.error({ reason }, `WhatsApp session ended (${reason}): the session was cleared; scan the new QR code to pair again`);
+      }
+      void this.recover(`disconnected: ${reason}`, ended);
+    });
+    client.on('change_state', (state: string) => {
+      if (mine()) logger.debug({ state }, 'WhatsApp Web connection state');
+    });
+    client.on('message_ack', (message: { id?: { _serialized?: string } }, ack: number) => {
+      const id = message?.id?._serialized;
+      if (!id) return;
+      for (const listener of this.ackListeners) listener(id, ack);
+    });
+  }
+
+  /** Destroys the current client and starts a new one after the backoff; clears the session first if asked. */
+  private async recover(reason: string, clearSession = false): Promise<void> {
+    if (this.closing || this.recovering) return;
+    this.recovering = true;
+    this.clearReadyTimer();
+    const client = this.client;
+    this.client = null;
+    try {
+      if (client) await this.destroyClient(client);
+      if (clearSession) {
+        await fs.rm(this.sessionDir, { recursive: true, force: true });
+        await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
+        this.numberCache.clear();
+      }
+    } finally {
+      this.recovering = false;
+    }
+    this.scheduleRestart(reason, 'reconnecting');
+  }
+
+  private scheduleRestart(reason: string, state: 'reconnecting' | 'failed'): void {
+    if (this.closing) return;
+    this.failures++;
+    const ceiling = Math.min(this.options.reconnectMaxMs, this.options.reconnectBaseMs * 2 ** Math.min(this.failures - 1, 20));
+    const delay = Math.round(ceiling * (0.8 + (this.options.random ?? Math.random)() * 0.2));
+    this.set(state, `${reason} (attempt ${this.failures}; next try in ${delay} ms)`);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void this.launch();
+    }, delay);
+  }
+
+  private armReadyTimer(): void {
+    this.clearReadyTimer();
+    const client = this.client;
+    this.readyTimer = setTimeout(() => {
+      if (this.client === client) void this.recover(`ready_timeout: WhatsApp Web was not ready within ${this.options.readyTimeoutMs} ms`);
+    }, this.options.readyTimeoutMs);
+  }
+
+  private clearReadyTimer(): void {
+    if (this.readyTimer) clearTimeout(this.readyTimer);
+    this.readyTimer = null;
+  }
+
+  private clearTimers(): void {
+    this.clearReadyTimer();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+
+  /**
+   * client.destroy() closes Chromium once it is connected; a browser still launching, or one that
+   * does not close, is killed with its process group.
+   */
+  private async destroyClient(client: WwebClientLike): Promise<void> {
+    client.removeAllListeners();
+    const pending = this.initializing;
+    const destroy = async () => {
+      await Promise.race([client.destroy(), new Promise((r) => setTimeout(r, DESTROY_TIMEOUT_MS))]).catch((err: Error) =>
+        this.options.logger.debug({ err: err.message }, 'destroying the WhatsApp client failed; killing its browser'),
+      );
+    };
+    await destroy();
+    if (pending) {
+      // Start-up under way: let it reach a point where the browser exists, then destroy again.
+      await Promise.race([pending.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+      await destroy();
+    }
+    killBrowser(client);
+  }
+}
+
+function killBrowser(client: WwebClientLike): void {
+  const proc = client.pupBrowser?.process?.();
+  if (!proc?.pid || proc.exitCode !== null || proc.signalCode !== null) return;
+  try {
+    process.kill(-proc.pid, 'SIGKILL'); // Puppeteer starts Chromium in its own process group
+  } catch {
+    try {
+      proc.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}

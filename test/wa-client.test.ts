@@ -1,0 +1,281 @@
+/**
+ * The WhatsApp Web transport driven through a stand-in for whatsapp-web.js's Client (an EventEmitter
+ * with the same methods and events); the real library and Chromium are exercised by wa-client-smoke.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { silentLogger } from '../src/logger.js';
+import { ProfileInUseError } from '../src/services/chromium-profile-lock.js';
+import { SendError, type TransportStatus } from '../src/services/transports/transport.js';
+import { WhatsAppWebTransport, classifySendError, type WwebClientLike, type WwebClientSettings } from '../src/services/wa-client.js';
+import { waitUntil } from './helpers/dispatch.js';
+
+type InitBehaviour = { kind: 'resolve' } | { kind: 'reject'; message: string } | { kind: 'pending' };
+
+/** Stand-in for whatsapp-web.js's Client. */
+class StandInClient extends EventEmitter implements WwebClientLike {
+  destroyed = 0;
+  numberLookups: string[] = [];
+  sent: Array<{ chatId: string; text: string }> = [];
+  numbers = new Map<string, string | null>();
+  sendResult: () => Promise<{ id?: { _serialized?: string } } | undefined> = async () => ({ id: { _serialized: `true_${Date.now()}_MSG` } });
+  private resolveInit: (() => void) | null = null;
+
+  constructor(readonly settings: WwebClientSettings, private readonly behaviour: InitBehaviour) {
+    super();
+  }
+
+  initialize(): Promise<void> {
+    if (this.behaviour.kind === 'reject') return Promise.reject(new Error(this.behaviour.message));
+    if (this.behaviour.kind === 'pending') return new Promise((resolve) => (this.resolveInit = resolve));
+    return Promise.resolve();
+  }
+
+  finishInitialize(): void {
+    this.resolveInit?.();
+  }
+
+  async destroy(): Promise<void> {
+    this.destroyed++;
+  }
+
+  async getNumberId(number: string): Promise<{ _serialized: string } | null> {
+    this.numberLookups.push(number);
+    const wid = this.numbers.has(number) ? this.numbers.get(number)! : number;
+    return wid ? { _serialized: wid } : null;
+  }
+
+  async sendMessage(chatId: string, text: string): Promise<{ id?: { _serialized?: string } } | undefined> {
+    this.sent.push({ chatId, text });
+    return this.sendResult();
+  }
+}
+
+interface Harness {
+  transport: WhatsAppWebTransport;
+  clients: StandInClient[];
+  states: TransportStatus[];
+  qrPictures: string[];
+  authPath: string;
+  sessionDir: string;
+}
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) {
+    await h.transport.close();
+    await fs.rm(path.dirname(h.authPath), { recursive: true, force: true });
+  }
+});
+
+async function harness(
+  behaviours: InitBehaviour[] = [],
+  options: Partial<{ readyTimeoutMs: number; reconnectBaseMs: number; reconnectMaxMs: number; chromiumPath: string }> = {},
+): Promise<Harness> {
+  const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-client-'));
+  const authPath = path.join(base, 'wa-auth');
+  const clients: StandInClient[] = [];
+  const states: TransportStatus[] = [];
+  const qrPictures: string[] = [];
+  const transport = new WhatsAppWebTransport({
+    authPath,
+    sessionName: 'polres-test',
+    chromiumPath: options.chromiumPath ?? process.execPath, // any executable stands for the browser here
+    puppeteerArgs: ['--lang=id'],
+    pairPhone: null,
+    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+    reconnectBaseMs: options.reconnectBaseMs ?? 10,
+    reconnectMaxMs: options.reconnectMaxMs ?? 1000,
+    logger: silentLogger(),
+    random: () => 1,
+    qrOutput: (text) => qrPictures.push(text),
+    clientFactory: (settings) => {
+      const client = new StandInClient(settings, behaviours[clients.length] ?? { kind: 'resolve' });
+      clients.push(client);
+      return client;
+    },
+  });
+  transport.onStateChange((s) => states.push(s));
+  const h = { transport, clients, states, qrPictures, authPath, sessionDir: path.join(authPath, 'session-polres-test') };
+  harnesses.push(h);
+  return h;
+}
+
+async function readyHarness(): Promise<Harness & { client: StandInClient }> {
+  const h = await harness();
+  await h.transport.start();
+  await waitUntil(() => h.clients.length === 1, 1000, 'a client');
+  h.clients[0]!.emit('ready');
+  assert.equal(h.transport.isReady(), true);
+  return { ...h, client: h.clients[0]! };
+}
+
+describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () => {
+  it('launches with LocalAuth settings, a private session directory and the container flags', async () => {
+    const h = await harness();
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 1, 1000, 'a client');
+    const settings = h.clients[0]!.settings;
+    assert.equal(settings.sessionName, 'polres-test');
+    assert.equal(settings.authPath, h.authPath);
+    assert.equal(settings.executablePath, process.execPath);
+    assert.ok(settings.args.includes('--no-sandbox') && settings.args.includes('--disable-dev-shm-usage'));
+    assert.equal(settings.args.at(-1), '--lang=id', 'WA_PUPPETEER_ARGS come last');
+    assert.equal((await fs.stat(h.authPath)).mode & 0o777, 0o700);
+    assert.equal((await fs.stat(h.sessionDir)).mode & 0o777, 0o700);
+  });
+
+  it('goes starting → awaiting_qr → authenticated → ready, each change once; the QR is kept and drawn', async () => {
+    const h = await harness();
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 1, 1000, 'a client');
+    const client = h.clients[0]!;
+    client.emit('qr', '2@abcdef,ghijkl,mnopqr,stuvwx');
+    await waitUntil(() => h.qrPictures.length === 1, 1000, 'the QR picture');
+    assert.deepEqual(h.transport.pairing()?.qr, '2@abcdef,ghijkl,mnopqr,stuvwx');
+    assert.match(h.qrPictures[0]!, /[▀▄█]/, 'a terminal QR picture');
+    client.emit('authenticated');
+    client.emit('ready');
+    client.emit('ready'); // fires again after a reconnect: no new change
+    assert.deepEqual(h.states.map((s) => s.state), ['starting', 'awaiting_qr', 'authenticated', 'ready']);
+    assert.ok(h.states.every((s) => s.since instanceof Date));
+    assert.equal(h.transport.pairing(), null, 'paired: no code kept');
+    assert.equal(h.transport.isReady(), true);
+  });
+
+  it('restarts after initialisation failures with growing, capped delays, naming the error; destroys each client', async () => {
+    const failure = { kind: 'reject', message: 'net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/' } as const;
+    const h = await harness([failure, failure, failure, failure], { reconnectBaseMs: 20, reconnectMaxMs: 80 });
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 5, 3000, 'four restarts');
+    const reconnecting = h.states.filter((s) => s.state === 'reconnecting');
+    assert.equal(reconnecting.length, 4);
+    assert.ok(reconnecting.every((s) => /initialisation failed: net::ERR_NAME_NOT_RESOLVED/.test(s.reason!)));
+    assert.deepEqual(reconnecting.map((s) => Number(/next try in (\d+) ms/.exec(s.reason!)![1])), [20, 40, 80, 80]);
+    assert.ok(h.clients.slice(0, 4).every((c) => c.destroyed >= 1), 'no browser left from a failed start');
+    h.clients[4]!.emit('ready');
+    assert.equal(h.transport.isReady(), true);
+  });
+
+  it('LOGOUT clears the session directory and waits for a new QR scan', async () => {
+    const h = await readyHarness();
+    await fs.writeFile(path.join(h.sessionDir, 'Local State'), '{}');
+    h.client.emit('disconnected', 'LOGOUT');
+    await waitUntil(() => h.clients.length === 2, 1000, 'a new client');
+    assert.deepEqual(await fs.readdir(h.sessionDir), [], 'session cleared');
+    assert.equal(h.client.destroyed >= 1, true);
+    h.clients[1]!.emit('qr', 'new-qr');
+    assert.equal(h.transport.status().state, 'awaiting_qr');
+    assert.ok(h.states.some((s) => s.state === 'disconnected' && s.reason === 'LOGOUT'));
+  });
+
+  it('a plain disconnect restarts the client and keeps the session', async () => {
+    const h = await readyHarness();
+    await fs.writeFile(path.join(h.sessionDir, 'Local State'), '{}');
+    h.client.emit('disconnected', 'NAVIGATION');
+    await waitUntil(() => h.clients.length === 2, 1000, 'a new client');
+    assert.deepEqual(await fs.readdir(h.sessionDir), ['Local State']);
+    assert.ok(h.states.some((s) => s.state === 'reconnecting' && /disconnected: NAVIGATION/.test(s.reason!)));
+  });
+
+  it('restarts when ready does not come in time, but not while waiting for a QR scan', async () => {
+    const h = await harness([], { readyTimeoutMs: 60 });
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 2, 2000, 'a restart after the ready timeout');
+    assert.ok(h.states.some((s) => s.state === 'reconnecting' && /ready_timeout/.test(s.reason!)));
+    h.clients[1]!.emit('qr', 'qr-code');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(h.clients.length, 2, 'no timeout while a person has to scan');
+    assert.equal(h.transport.status().state, 'awaiting_qr');
+  });
+
+  it('checks a number before sending (cached), and classifies what goes wrong', async () => {
+    const h = await readyHarness();
+    const client = h.client;
+    client.numbers.set('6281234567890@c.us', '6281234567890@c.us');
+    client.numbers.set('6289999999999@c.us', null);
+    const sent = await h.transport.sendText('6281234567890@c.us', 'Halo');
+    assert.match(sent.messageId, /^true_/);
+    await h.transport.sendText('6281234567890@c.us', 'Halo lagi');
+    assert.deepEqual(client.numberLookups, ['6281234567890@c.us'], 'the lookup is cached');
+    await h.transport.sendText('120363012345678901@g.us', 'Grup');
+    assert.equal(client.numberLookups.length, 1, 'groups are not looked up');
+
+    await assert.rejects(h.transport.sendText('6289999999999@c.us', 'x'), (e: SendError) => e.kind === 'permanent' && e.reason === 'not_on_whatsapp');
+    client.sendResult = async () => ({});
+    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'transient' && e.reason === 'no_message_id');
+    client.sendResult = async () => {
+      throw new Error('Protocol error (Runtime.callFunctionOn): Session closed. Most likely the page has been closed.');
+    };
+    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'transient' && e.reason === 'connection_lost');
+    client.sendResult = async () => {
+      throw new Error('Evaluation failed: Error: invalid wid');
+    };
+    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'permanent');
+    h.client.emit('disconnected', 'TIMEOUT');
+    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'transient' && e.reason === 'not_ready');
+    assert.equal(classifySendError(new Error('something odd')).kind, 'transient');
+  });
+
+  it('passes delivery receipts to the ack listeners', async () => {
+    const h = await readyHarness();
+    const acks: Array<[string, number]> = [];
+    h.transport.onAck((id, ack) => acks.push([id, ack]));
+    h.client.emit('message_ack', { id: { _serialized: 'true_6281234567890@c.us_ABC' } }, 2);
+    h.client.emit('message_ack', { id: { _serialized: 'true_6281234567890@c.us_ABC' } }, 3);
+    assert.deepEqual(acks, [['true_6281234567890@c.us_ABC', 2], ['true_6281234567890@c.us_ABC', 3]]);
+  });
+
+  it('removes a stale Chromium profile lock and refuses a live one', async () => {
+    const stale = await harness();
+    await fs.mkdir(stale.sessionDir, { recursive: true });
+    await fs.symlink(`${os.hostname()}-999999`, path.join(stale.sessionDir, 'SingletonLock'));
+    await stale.transport.start();
+    await assert.rejects(fs.lstat(path.join(stale.sessionDir, 'SingletonLock')), 'stale lock removed');
+
+    const live = await harness();
+    await fs.mkdir(live.sessionDir, { recursive: true });
+    const fakeChromium = path.join(path.dirname(live.authPath), 'chromium');
+    await fs.copyFile('/bin/sleep', fakeChromium);
+    await fs.chmod(fakeChromium, 0o755);
+    const other = spawn(fakeChromium, ['30'], { stdio: 'ignore' });
+    try {
+      await fs.symlink(`${os.hostname()}-${other.pid}`, path.join(live.sessionDir, 'SingletonLock'));
+      await assert.rejects(live.transport.start(), (err: unknown) => {
+        assert.ok(err instanceof ProfileInUseError);
+        assert.match(err.message, new RegExp(`in use by another Chromium \\(pid ${other.pid}\\).*WA_SESSION_NAME`));
+        return true;
+      });
+      assert.equal(live.clients.length, 0, 'no client started');
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('close during start-up destroys the client once its browser exists', async () => {
+    const h = await harness([{ kind: 'pending' }]);
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 1, 1000, 'a client');
+    const closing = h.transport.close();
+    await new Promise((r) => setTimeout(r, 50));
+    h.clients[0]!.finishInitialize();
+    await closing;
+    assert.ok(h.clients[0]!.destroyed >= 2, 'destroyed again after start-up got far enough');
+    assert.deepEqual(h.transport.status().state, 'disconnected');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(h.clients.length, 1, 'no restart after close');
+  });
+
+  it('without Chromium: failed, with how to install it, and keeps trying', async () => {
+    const h = await harness([], { chromiumPath: '/nonexistent/chromium', reconnectBaseMs: 20 });
+    await h.transport.start();
+    await waitUntil(() => h.states.filter((s) => s.state === 'failed').length >= 2, 2000, 'two failed attempts');
+    assert.match(h.transport.status().reason!, /Chromium not found .*apt-get install -y chromium/);
+    assert.equal(h.clients.length, 0);
+  });
+});
