@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -10,6 +11,14 @@ import { isAlive, logLines, startCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { freePort } from './helpers/ports.js';
+
+function processesUsing(dir: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', dir], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
 
 async function postmasterPid(dataDir: string): Promise<number> {
   const text = await fs.readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8');
@@ -28,7 +37,8 @@ async function waitUntilDead(pid: number, timeoutMs: number): Promise<boolean> {
 describe('npm start (cicero-wa start) on the embedded PostgreSQL', () => {
   it('creates ./data, migrates, is up; SIGTERM exits 0 within 10 s with no PostgreSQL left; a second start reuses the data', async () => {
     const cwd = await tempDir();
-    const env = { EMBEDDED_PG_PORT: String(await freePort()), WA_TRANSPORT: 'log' };
+    // Defaults throughout (WhatsApp Web transport included); only the port is chosen, to run beside other tests.
+    const env = { EMBEDDED_PG_PORT: String(await freePort()) };
 
     const first = startCli(['start'], env, cwd);
     await first.waitFor(/cicero-wa-gateway is up/, 90000);
@@ -45,6 +55,7 @@ describe('npm start (cicero-wa start) on the embedded PostgreSQL', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.ok(Date.now() - stopAt < 10000, 'stopped within 10 s');
     assert.ok(await waitUntilDead(serverPid, 2000), 'no PostgreSQL process left behind');
+    assert.deepEqual(processesUsing(path.join(cwd, 'data')), [], 'no Chromium or PostgreSQL of ours left');
 
     const second = startCli(['start'], env, cwd);
     await second.waitFor(/cicero-wa-gateway is up/, 90000);
