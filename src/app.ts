@@ -3,11 +3,13 @@
  * in order.
  *
  * Start: database (embedded or DATABASE_URL) → migrations → transport → outbox listener → dispatcher →
- * schedules. Stop: the reverse: schedules, dispatcher (finishes the send in flight, hands the other
- * claimed rows back), listener, transport, database.
+ * scheduler (catch-up, then the schedules). Stop: the reverse: scheduler (running jobs get a moment),
+ * dispatcher (finishes the send in flight, hands the other claimed rows back), listener, transport,
+ * database.
  */
 import type { Config } from './config.js';
-import { startSchedules } from './cron/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { Scheduler, jobTable } from './cron/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './logger.js';
@@ -19,12 +21,14 @@ export interface App {
   database: Database;
   transport: Transport;
   dispatcher: Dispatcher;
+  scheduler: Scheduler;
   stop(): Promise<void>;
 }
 
 export interface AppOverrides {
   /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks). */
   transport?: Transport;
+  clock?: Clock;
 }
 
 export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
@@ -67,8 +71,20 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     dispatcher.start();
     cleanups.push(() => dispatcher.stop());
 
-    const schedules = startSchedules(config, { 'wa-gateway-poll': () => dispatcher.trigger('poll') }, logger);
-    cleanups.push(() => schedules.stop());
+    const scheduler = new Scheduler({
+      pool: database.pool,
+      jobs: jobTable(config, {
+        'wa-gateway-poll': async () => {
+          dispatcher.trigger('poll');
+        },
+      }),
+      timezone: config.cron.timezone,
+      historyDays: config.cron.historyDays,
+      logger: logger.child({ component: 'cron' }),
+      clock: overrides.clock ?? systemClock,
+    });
+    await scheduler.start();
+    cleanups.push(() => scheduler.stop());
 
     logger.info(
       { database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: transport.name, instance: dispatcher.instanceId },
@@ -80,6 +96,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       database,
       transport,
       dispatcher,
+      scheduler,
       stop() {
         stopping ??= (async () => {
           logger.info('cicero-wa-gateway is stopping');

@@ -38,7 +38,7 @@ export const WA_TRANSPORTS = ['wwebjs', 'log', 'fake'] as const;
 export type WaTransportName = (typeof WA_TRANSPORTS)[number];
 
 /** A schedule: a validated node-cron expression, or null when the job is switched off. */
-export type CronSchedule = string | null;
+export type CronExpression = string | null;
 
 export interface Config {
   nodeEnv: NodeEnv;
@@ -53,7 +53,11 @@ export interface Config {
   };
   cron: {
     timezone: string;
-    schedules: Record<CronJobName, CronSchedule>;
+    schedules: Record<CronJobName, CronExpression>;
+    /** A report slot missed while the service was down runs at start-up if it is at most this old. */
+    catchUpHours: number;
+    /** Run history older than this is deleted. */
+    historyDays: number;
   };
   wa: {
     transport: WaTransportName;
@@ -185,7 +189,7 @@ class EnvReader {
     }
   }
 
-  cronSchedule(name: string, fallback: string): CronSchedule {
+  cronSchedule(name: string, fallback: string): CronExpression {
     const value = this.raw(name);
     if (value === undefined) return fallback;
     const trimmed = value.trim();
@@ -265,7 +269,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const read = new EnvReader(env);
 
   const dataDir = path.resolve(cwd, read.string('DATA_DIR', './data'));
-  const schedules = {} as Record<CronJobName, CronSchedule>;
+  const schedules = {} as Record<CronJobName, CronExpression>;
   for (const name of CRON_JOB_NAMES) {
     const { variable, defaultExpression } = CRON_SCHEDULE_VARIABLES[name];
     schedules[name] = read.cronSchedule(variable, defaultExpression);
@@ -283,6 +287,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     cron: {
       timezone: read.timezone('CRON_TIMEZONE', 'Asia/Jakarta'),
       schedules,
+      catchUpHours: read.integer('CRON_CATCHUP_HOURS', 12, 0, 24 * 31),
+      historyDays: read.integer('CRON_HISTORY_DAYS', 90, 1, 3650),
     },
     wa: {
       transport: read.oneOf('WA_TRANSPORT', 'wwebjs', WA_TRANSPORTS),

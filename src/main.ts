@@ -5,10 +5,15 @@
  * Exit codes: 0 success; 1 a runtime failure (or a failed doctor check); 2 bad configuration or usage.
  */
 import { parseArgs } from 'node:util';
+import type pg from 'pg';
 import { startApp, type App } from './app.js';
 import { formatCheck, runDoctor } from './cli/doctor.js';
 import { parseOutboxCommand, runOutboxCommand, type OutboxCommand } from './cli/outbox.js';
+import { formatOutcome, listJobs, parseRunCommand, type RunCommand } from './cli/jobs.js';
 import { UsageError } from './cli/usage.js';
+import { systemClock } from './clock.js';
+import { Scheduler, jobTable } from './cron/index.js';
+import { OUTBOX_CHANNEL } from './modules/wa-gateway/outbox-listener.js';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { EmbeddedPostgresError } from './db/embedded-postgres.js';
@@ -23,6 +28,11 @@ Commands:
   start      run the service until SIGTERM or SIGINT
   migrate    apply pending database migrations and exit
   doctor     check the database, the WhatsApp session directory and Chromium
+  run <job> [--date YYYY-MM-DD]
+             run one job once (jobs: daily-report, weekly-report, monthly-report,
+             task-delivery-recap, complaint-response, wa-gateway-poll); --date picks
+             the report period (the day, or a day in the week or month to report)
+  jobs       each job's schedule, next fire, pause state and last run
   outbox list [--status S] [--limit N]
              the newest outbox rows (S: pending, sending, sent, failed, cancelled; N default 50)
   outbox retry <id...>
@@ -92,6 +102,47 @@ async function commandOutbox(config: Config, logger: Logger, command: OutboxComm
   }
 }
 
+/** The scheduler as a command uses it: the service's handlers, except that the outbox poll wakes the running services. */
+function commandScheduler(config: Config, logger: Logger, pool: pg.Pool): Scheduler {
+  return new Scheduler({
+    pool,
+    jobs: jobTable(config, {
+      'wa-gateway-poll': async () => {
+        await pool.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+        return { detail: 'running services were asked to sweep the outbox' };
+      },
+    }),
+    timezone: config.cron.timezone,
+    historyDays: config.cron.historyDays,
+    logger,
+    clock: systemClock,
+  });
+}
+
+async function commandRun(config: Config, logger: Logger, command: RunCommand): Promise<number> {
+  const database = await openDatabase(config, logger, { shareRunning: true });
+  try {
+    await migrate(database.pool, logger);
+    const outcome = await commandScheduler(config, logger, database.pool).runNow(command.job, command.date);
+    process.stdout.write(`${formatOutcome(command.job, outcome)}\n`);
+    return outcome.status === 'failed' ? 1 : 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function commandJobs(config: Config, logger: Logger): Promise<number> {
+  const database = await openDatabase(config, logger, { shareRunning: true });
+  try {
+    const scheduler = commandScheduler(config, logger, database.pool);
+    const lines = await listJobs(database.pool, scheduler.jobs, config, systemClock, logger);
+    for (const line of lines) process.stdout.write(`${line}\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
 async function commandDoctor(config: Config, logger: Logger): Promise<number> {
   const results = await runDoctor(config, logger);
   for (const result of results) process.stdout.write(`${formatCheck(result)}\n`);
@@ -103,23 +154,25 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { status: { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { status: { type: 'string' }, limit: { type: 'string' }, date: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const command = positionals[0] ?? 'help';
   if (command === 'help' || values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (!['start', 'migrate', 'doctor', 'outbox'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['start', 'migrate', 'doctor', 'outbox', 'run', 'jobs'].includes(command)) throw new UsageError(`unknown command "${command}"`);
   // Arguments are checked before anything is started.
   const outboxCommand = command === 'outbox' ? parseOutboxCommand(positionals.slice(1), values) : null;
+  const runCommand = command === 'run' ? parseRunCommand(positionals.slice(1), values) : null;
   if (command !== 'outbox' && (values.status !== undefined || values.limit !== undefined)) {
     throw new UsageError(`--status and --limit belong to "outbox list"`);
   }
+  if (command !== 'run' && values.date !== undefined) throw new UsageError('--date belongs to "run"');
 
   const config = loadConfig();
   // Commands that print a report keep the service log quiet at the default level.
-  const reporting = command === 'doctor' || command === 'outbox';
+  const reporting = command === 'doctor' || command === 'outbox' || command === 'jobs';
   const logger = createLogger(reporting && config.logLevel === 'info' ? 'warn' : config.logLevel);
   switch (command) {
     case 'start':
@@ -128,6 +181,10 @@ export async function main(argv: string[]): Promise<number> {
       return commandMigrate(config, logger);
     case 'outbox':
       return commandOutbox(config, logger, outboxCommand!);
+    case 'run':
+      return commandRun(config, logger, runCommand!);
+    case 'jobs':
+      return commandJobs(config, logger);
     default:
       return commandDoctor(config, logger);
   }

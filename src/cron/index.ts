@@ -1,44 +1,50 @@
 /**
- * The schedules: node-cron jobs in CRON_TIMEZONE, each from its *_CRON variable (validated in
- * config.ts; "off" disables it). Only the jobs given a handler are registered.
+ * The job table: the seed's six jobs, each with its variable, default expression, catch-up window and
+ * whether it runs once per slot across instances (shared) or in every instance (a local trigger).
+ * Handlers come from the modules; a job whose module is not there yet still runs on schedule and
+ * records its runs.
  */
-import cron, { type ScheduledTask } from 'node-cron';
 import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, type Config, type CronJobName } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { JobDefinition, JobHandler } from './scheduler.js';
 
-export type JobHandlers = Partial<Record<CronJobName, () => void | Promise<void>>>;
-
-export interface Schedules {
-  stop(): Promise<void>;
+interface JobTraits {
+  /** Reports catch up on a missed slot; the other jobs cover missed time by themselves. */
+  catchUp: boolean;
+  shared: boolean;
 }
 
-export function startSchedules(config: Config, handlers: JobHandlers, logger: Logger): Schedules {
-  const tasks: ScheduledTask[] = [];
-  for (const name of CRON_JOB_NAMES) {
-    const handler = handlers[name];
-    const expression = config.cron.schedules[name];
-    if (!handler) continue;
-    if (expression === null) {
-      logger.info({ job: name, variable: CRON_SCHEDULE_VARIABLES[name].variable }, 'job switched off');
-      continue;
-    }
-    const task = cron.schedule(
-      expression,
-      async () => {
-        try {
-          await handler();
-        } catch (err) {
-          logger.error({ job: name, err: (err as Error).message }, 'job failed');
-        }
-      },
-      { timezone: config.cron.timezone, name, noOverlap: true },
-    );
-    tasks.push(task);
-    logger.info({ job: name, expression, timezone: config.cron.timezone, next: task.getNextRun()?.toISOString() }, 'job scheduled');
-  }
-  return {
-    async stop() {
-      await Promise.all(tasks.map((t) => t.destroy()));
-    },
-  };
+export const JOB_TRAITS: Record<CronJobName, JobTraits> = {
+  'daily-report': { catchUp: true, shared: true },
+  'weekly-report': { catchUp: true, shared: true },
+  'monthly-report': { catchUp: true, shared: true },
+  // Covers the time since its last successful run, so nothing is missed by a gap.
+  'task-delivery-recap': { catchUp: false, shared: true },
+  // Takes whatever is pending, so the next run covers a gap.
+  'complaint-response': { catchUp: false, shared: true },
+  // Wakes this instance's dispatcher; every instance polls its own.
+  'wa-gateway-poll': { catchUp: false, shared: false },
+};
+
+/** The jobs that take `--date` (a report period). */
+export const REPORT_JOBS: readonly CronJobName[] = ['daily-report', 'weekly-report', 'monthly-report'];
+
+export type JobHandlers = Partial<Record<CronJobName, JobHandler>>;
+
+/** Stands in for a module that is not part of this version: the run is recorded, nothing is enqueued. */
+function noModuleYet(name: CronJobName): JobHandler {
+  return async () => ({ enqueued: 0, detail: `no ${name} module in this version: run recorded only` });
 }
+
+export function jobTable(config: Config, handlers: JobHandlers): JobDefinition[] {
+  return CRON_JOB_NAMES.map((name) => ({
+    name,
+    variable: CRON_SCHEDULE_VARIABLES[name].variable,
+    defaultExpression: CRON_SCHEDULE_VARIABLES[name].defaultExpression,
+    expression: config.cron.schedules[name],
+    catchUpHours: JOB_TRAITS[name].catchUp ? config.cron.catchUpHours : 0,
+    shared: JOB_TRAITS[name].shared,
+    handler: handlers[name] ?? noModuleYet(name),
+  }));
+}
+
+export { Scheduler, type JobContext, type JobDefinition, type JobHandler, type JobResult, type RunOutcome } from './scheduler.js';
