@@ -13,6 +13,7 @@ import { Scheduler, jobTable } from './cron/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './logger.js';
+import { installReportViews, rekapHandlers } from './modules/rekap/index.js';
 import { Dispatcher } from './modules/wa-gateway/dispatcher.js';
 import { OutboxListener } from './modules/wa-gateway/outbox-listener.js';
 import { createTransport, type Transport } from './services/transports/index.js';
@@ -43,6 +44,8 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   try {
     const applied = await migrate(database.pool, logger);
     logger.info({ migrationsApplied: applied.length }, 'database schema is up to date');
+    const views = await installReportViews(database.pool);
+    if (views.length > 0) logger.info({ views }, 'report views installed on the Cicero_V2 tables');
 
     const transport = overrides.transport ?? createTransport(config, logger);
     // Every state change is logged once; trouble at warn level.
@@ -74,6 +77,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     const scheduler = new Scheduler({
       pool: database.pool,
       jobs: jobTable(config, {
+        ...rekapHandlers({ pool: database.pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty }),
         'wa-gateway-poll': async () => {
           dispatcher.trigger('poll');
         },

@@ -78,6 +78,10 @@ export interface Config {
     /** The test transport's settings (WA_TRANSPORT=fake). */
     fake: { sendLogFile: string | null; sendDelayMs: number };
   };
+  rekap: {
+    /** Send a recap for a period with nothing in it (REKAP_SEND_EMPTY). */
+    sendEmpty: boolean;
+  };
   /** How the dispatcher sends: pacing, retries, claims. */
   dispatch: {
     sendIntervalMs: number;
@@ -163,6 +167,16 @@ class EnvReader {
       return fallback;
     }
     return parsed;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const normalised = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
+    if (['false', '0', 'no', 'off'].includes(normalised)) return false;
+    this.problem(name, value, 'expected true or false');
+    return fallback;
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
@@ -308,6 +322,9 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         sendLogFile: read.optionalString('WA_FAKE_SEND_LOG'),
         sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
       },
+    },
+    rekap: {
+      sendEmpty: read.boolean('REKAP_SEND_EMPTY', false),
     },
     dispatch: {
       sendIntervalMs: read.integer('WA_SEND_INTERVAL_MS', 3000, 0, 3_600_000),

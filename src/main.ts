@@ -13,6 +13,7 @@ import { formatOutcome, listJobs, parseRunCommand, type RunCommand } from './cli
 import { UsageError } from './cli/usage.js';
 import { systemClock } from './clock.js';
 import { Scheduler, jobTable } from './cron/index.js';
+import { ReportViewError, installReportViews, rekapHandlers } from './modules/rekap/index.js';
 import { OUTBOX_CHANNEL } from './modules/wa-gateway/outbox-listener.js';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -107,6 +108,7 @@ function commandScheduler(config: Config, logger: Logger, pool: pg.Pool): Schedu
   return new Scheduler({
     pool,
     jobs: jobTable(config, {
+      ...rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty }),
       'wa-gateway-poll': async () => {
         await pool.query(`NOTIFY ${OUTBOX_CHANNEL}`);
         return { detail: 'running services were asked to sweep the outbox' };
@@ -123,6 +125,7 @@ async function commandRun(config: Config, logger: Logger, command: RunCommand): 
   const database = await openDatabase(config, logger, { shareRunning: true });
   try {
     await migrate(database.pool, logger);
+    await installReportViews(database.pool);
     const outcome = await commandScheduler(config, logger, database.pool).runNow(command.job, command.date);
     process.stdout.write(`${formatOutcome(command.job, outcome)}\n`);
     return outcome.status === 'failed' ? 1 : 0;
@@ -203,6 +206,7 @@ main(process.argv.slice(2)).then(
     }
     // Operational errors carry a message written for the operator; anything else gets its stack.
     const known =
+      err instanceof ReportViewError ||
       err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof ProfileInUseError;
     process.stderr.write(`cicero-wa: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
     process.exit(1);

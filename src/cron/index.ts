@@ -5,7 +5,8 @@
  * records its runs.
  */
 import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, type Config, type CronJobName } from '../config.js';
-import type { JobDefinition, JobHandler } from './scheduler.js';
+import type { JobHandler, JobHandlers } from '../job.js';
+import type { JobDefinition } from './scheduler.js';
 
 interface JobTraits {
   /** Reports catch up on a missed slot; the other jobs cover missed time by themselves. */
@@ -28,8 +29,6 @@ export const JOB_TRAITS: Record<CronJobName, JobTraits> = {
 /** The jobs that take `--date` (a report period). */
 export const REPORT_JOBS: readonly CronJobName[] = ['daily-report', 'weekly-report', 'monthly-report'];
 
-export type JobHandlers = Partial<Record<CronJobName, JobHandler>>;
-
 /** Stands in for a module that is not part of this version: the run is recorded, nothing is enqueued. */
 function noModuleYet(name: CronJobName): JobHandler {
   return async () => ({ enqueued: 0, detail: `no ${name} module in this version: run recorded only` });
@@ -47,4 +46,5 @@ export function jobTable(config: Config, handlers: JobHandlers): JobDefinition[]
   }));
 }
 
-export { Scheduler, type JobContext, type JobDefinition, type JobHandler, type JobResult, type RunOutcome } from './scheduler.js';
+export { Scheduler, type JobDefinition, type RunOutcome } from './scheduler.js';
+export type { JobContext, JobHandler, JobHandlers, JobResult } from '../job.js';

@@ -3,8 +3,7 @@
  * slot run once across instances: the instance whose insert succeeds runs it.
  */
 import type { Queryable } from '../db/pool.js';
-
-export type RunTrigger = 'schedule' | 'catch-up' | 'manual';
+import type { RunTrigger } from '../job.js';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
 
 export interface RunRecord {

@@ -19,30 +19,11 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type pg from 'pg';
 import type { Clock } from '../clock.js';
 import type { CronJobName } from '../config.js';
+import type { JobContext, JobHandler, RunTrigger } from '../job.js';
 import type { Logger } from '../logger.js';
 import { isPaused } from './job-config.js';
-import { abandonStaleRuns, claimSlot, failRunsOf, finishRun, pruneHistory, recordSkipped, type RunTrigger } from './run-ledger.js';
+import { abandonStaleRuns, claimSlot, failRunsOf, finishRun, pruneHistory, recordSkipped } from './run-ledger.js';
 import { CronSchedule } from './schedule-math.js';
-
-export interface JobContext {
-  job: CronJobName;
-  /** The scheduled time this run is for (for a manual run: when it was started). */
-  slot: Date;
-  trigger: RunTrigger;
-  /** The period asked for with `cicero-wa run <job> --date YYYY-MM-DD`, else null. */
-  date: string | null;
-  clock: Clock;
-  logger: Logger;
-}
-
-export interface JobResult {
-  /** Outbox rows this run enqueued. */
-  enqueued?: number;
-  /** A short note for the ledger. */
-  detail?: string;
-}
-
-export type JobHandler = (context: JobContext) => Promise<JobResult | void>;
 
 export interface JobDefinition {
   name: CronJobName;

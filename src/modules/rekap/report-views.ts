@@ -1,0 +1,57 @@
+/**
+ * The report views the jobs read, and their contract (docs/report-views.md): the columns each view must
+ * have. A view that is missing, or lacks a needed column, fails that run with an error naming both.
+ */
+import type { Queryable } from '../../db/pool.js';
+
+export interface ViewContract {
+  view: string;
+  /** Columns the job reads. */
+  required: string[];
+  /** Columns the job uses when present. */
+  optional: string[];
+}
+
+export const REPORT_VIEWS = {
+  daily: { view: 'daily_report_view', required: ['recipient', 'summary', 'report_date'], optional: ['client_id', 'post_count'] },
+  weekly: { view: 'weekly_report_view', required: ['recipient', 'summary', 'week_start'], optional: ['client_id', 'post_count'] },
+  monthly: { view: 'monthly_report_view', required: ['recipient', 'summary', 'month_start'], optional: ['client_id', 'post_count'] },
+  taskDelivery: { view: 'task_delivery_recap_view', required: ['recipient', 'summary', 'delivered_at'], optional: ['client_id'] },
+} satisfies Record<string, ViewContract>;
+
+export class ReportViewError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReportViewError';
+  }
+}
+
+/** Checks the view against its contract; returns the optional columns it has. */
+export async function checkView(db: Queryable, contract: ViewContract): Promise<Set<string>> {
+  const { rows } = await db.query<{ column_name: string }>(
+    `SELECT a.attname AS column_name
+       FROM pg_attribute a
+      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+    [contract.view],
+  );
+  if (rows.length === 0) {
+    const exists = await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [contract.view]);
+    if (!exists.rows[0]?.ok) {
+      throw new ReportViewError(
+        `report view ${contract.view} does not exist: create it (docs/report-views.md), or give the database Cicero_V2's tables so the service installs its own`,
+      );
+    }
+  }
+  const columns = new Set(rows.map((r) => r.column_name));
+  const missing = contract.required.filter((c) => !columns.has(c));
+  if (missing.length > 0) {
+    throw new ReportViewError(`report view ${contract.view} has no column ${missing.join(', ')} (needed: ${contract.required.join(', ')}; see docs/report-views.md)`);
+  }
+  return new Set(contract.optional.filter((c) => columns.has(c)));
+}
+
+/** Installs the service's views where Cicero_V2's tables exist and no object has their name. */
+export async function installReportViews(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ installed: string[] }>('SELECT cicero_wa_install_report_views() AS installed');
+  return rows[0]?.installed ?? [];
+}
