@@ -1,6 +1,6 @@
-// After tsc: copy the SQL migrations next to the compiled code (dist/db/migrations, where the migrator
-// reads them) and make the CLI entry executable.
+// After tsc: copy the SQL files (migrations, the demo's schema) next to the compiled code, where they
+// are read at run time, and make the CLI entry executable.
 import { chmodSync, cpSync } from 'node:fs';
 
-cpSync('src/db/migrations', 'dist/db/migrations', { recursive: true });
+cpSync('src', 'dist', { recursive: true, filter: (source) => !/\.[cm]?ts$/.test(source) });
 chmodSync('dist/main.js', 0o755);

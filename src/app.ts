@@ -30,6 +30,8 @@ export interface AppOverrides {
   /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks). */
   transport?: Transport;
   clock?: Clock;
+  /** Runs after the migrations, before the report views are installed and anything is scheduled (the demo's data). */
+  prepare?: (database: Database) => Promise<void>;
 }
 
 export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
@@ -44,6 +46,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   try {
     const applied = await migrate(database.pool, logger);
     logger.info({ migrationsApplied: applied.length }, 'database schema is up to date');
+    await overrides.prepare?.(database);
     const views = await installReportViews(database.pool);
     if (views.length > 0) logger.info({ views }, 'report views installed on the Cicero_V2 tables');
 

@@ -6,14 +6,17 @@
  */
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { startApp, type App } from './app.js';
+import path from 'node:path';
+import { startApp, type App, type AppOverrides } from './app.js';
 import { formatCheck, runDoctor } from './cli/doctor.js';
 import { parseOutboxCommand, runOutboxCommand, type OutboxCommand } from './cli/outbox.js';
 import { formatOutcome, listJobs, parseRunCommand, type RunCommand } from './cli/jobs.js';
 import { UsageError } from './cli/usage.js';
 import { systemClock } from './clock.js';
 import { Scheduler, jobTable } from './cron/index.js';
+import { DemoSeedError, seedDemo } from './modules/rekap/demo/seed.js';
 import { ReportViewError, installReportViews, rekapHandlers } from './modules/rekap/index.js';
+import { LogTransport } from './services/transports/log-transport.js';
 import { OUTBOX_CHANNEL } from './modules/wa-gateway/outbox-listener.js';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -34,6 +37,10 @@ Commands:
              task-delivery-recap, complaint-response, wa-gateway-poll); --date picks
              the report period (the day, or a day in the week or month to report)
   jobs       each job's schedule, next fire, pause state and last run
+  demo seed  create a small Cicero_V2-shaped dataset (3 units, 60 personnel, 40 days) in an
+             empty database
+  demo       run the service on an embedded database (DATA_DIR/demo) with the demo data and
+             WA_TRANSPORT=log, and send every recap once: see them in the terminal
   outbox list [--status S] [--limit N]
              the newest outbox rows (S: pending, sending, sent, failed, cancelled; N default 50)
   outbox retry <id...>
@@ -49,7 +56,7 @@ see .env.example for every variable.`;
 const SHUTDOWN_DEADLINE_MS = 9000;
 
 
-async function commandStart(config: Config, logger: Logger): Promise<number> {
+async function commandStart(config: Config, logger: Logger, overrides: AppOverrides & { afterStart?: (app: App) => Promise<void> } = {}): Promise<number> {
   let app: App | null = null;
   let stopRequested: NodeJS.Signals | null = null;
   let resolveStopped: (code: number) => void = () => undefined;
@@ -76,7 +83,8 @@ async function commandStart(config: Config, logger: Logger): Promise<number> {
   process.on('SIGINT', stop);
 
   logger.info({ config: describeConfig(config) }, 'starting cicero-wa-gateway');
-  app = await startApp(config, logger);
+  app = await startApp(config, logger, overrides);
+  if (!stopRequested) await overrides.afterStart?.(app);
   if (stopRequested) void app.stop().then(() => resolveStopped(0), () => resolveStopped(1));
   return stopped;
 }
@@ -146,6 +154,48 @@ async function commandJobs(config: Config, logger: Logger): Promise<number> {
   }
 }
 
+async function commandDemoSeed(config: Config, logger: Logger): Promise<number> {
+  const database = await openDatabase(config, logger, { shareRunning: true });
+  try {
+    await migrate(database.pool, logger);
+    const result = await seedDemo(database.pool, systemClock, config.cron.timezone);
+    await installReportViews(database.pool);
+    process.stdout.write(
+      result.created
+        ? `demo data created: ${result.units} units, ${result.personnel} personnel, ${result.posts} posts, ${result.tasks} tasks today\n`
+        : 'demo data already there; nothing changed\n',
+    );
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+/** The service on its own embedded database with the demo data, messages shown instead of sent. */
+async function commandDemo(config: Config, logger: Logger): Promise<number> {
+  const demoConfig: Config = {
+    ...config,
+    dataDir: path.join(config.dataDir, 'demo'),
+    database: { ...config.database, url: null },
+    wa: { ...config.wa, transport: 'log' },
+    dispatch: { ...config.dispatch, sendIntervalMs: 1000, sendJitterMs: 0 },
+  };
+  const transport = new LogTransport(logger, (text) => process.stderr.write(text));
+  return commandStart(demoConfig, logger, {
+    transport,
+    prepare: async (database) => {
+      const result = await seedDemo(database.pool, systemClock, config.cron.timezone);
+      if (result.created) logger.info(result, 'demo data created');
+    },
+    afterStart: async (app) => {
+      for (const job of ['daily-report', 'weekly-report', 'monthly-report', 'task-delivery-recap'] as const) {
+        const outcome = await app.scheduler.runNow(job, null);
+        logger.info({ job, outcome }, 'demo: job run');
+      }
+    },
+  });
+}
+
 async function commandDoctor(config: Config, logger: Logger): Promise<number> {
   const results = await runDoctor(config, logger);
   for (const result of results) process.stdout.write(`${formatCheck(result)}\n`);
@@ -164,7 +214,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (!['start', 'migrate', 'doctor', 'outbox', 'run', 'jobs'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['start', 'migrate', 'doctor', 'outbox', 'run', 'jobs', 'demo'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (command === 'demo' && positionals[1] !== undefined && positionals[1] !== 'seed') {
+    throw new UsageError(`unknown demo action "${positionals[1]}": expected "cicero-wa demo" or "cicero-wa demo seed"`);
+  }
   // Arguments are checked before anything is started.
   const outboxCommand = command === 'outbox' ? parseOutboxCommand(positionals.slice(1), values) : null;
   const runCommand = command === 'run' ? parseRunCommand(positionals.slice(1), values) : null;
@@ -188,6 +241,8 @@ export async function main(argv: string[]): Promise<number> {
       return commandRun(config, logger, runCommand!);
     case 'jobs':
       return commandJobs(config, logger);
+    case 'demo':
+      return positionals[1] === 'seed' ? commandDemoSeed(config, logger) : commandDemo(config, logger);
     default:
       return commandDoctor(config, logger);
   }
@@ -206,6 +261,7 @@ main(process.argv.slice(2)).then(
     }
     // Operational errors carry a message written for the operator; anything else gets its stack.
     const known =
+      err instanceof DemoSeedError ||
       err instanceof ReportViewError ||
       err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof ProfileInUseError;
     process.stderr.write(`cicero-wa: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);

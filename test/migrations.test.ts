@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { MIGRATIONS_DIR, MigrationError, migrate, readMigrations } from '../src/db/migrate.js';
 import { silentLogger } from '../src/logger.js';
 import { REPO_ROOT, logLines, startCli } from './helpers/cli.js';
+import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 const logger = silentLogger();
@@ -108,7 +109,7 @@ describe('migrations', () => {
   it("leave Cicero_V2's tables untouched", async () => {
     const db = await createTestDatabase('migrate_cicero');
     try {
-      await db.pool.query(await fs.readFile(path.join(REPO_ROOT, 'test/fixtures/cicero-v2-schema.sql'), 'utf8'));
+      await loadCiceroTables(db.pool);
       const before = await ciceroSnapshot(db.pool);
       await migrate(db.pool, logger);
       assert.deepEqual(await ciceroSnapshot(db.pool), before);

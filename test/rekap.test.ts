@@ -13,6 +13,7 @@ import { reportPeriod } from '../src/modules/rekap/periods.js';
 import { rekapHandlers } from '../src/modules/rekap/index.js';
 import type { JobContext } from '../src/job.js';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
+import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 const TSX = import.meta.resolve('tsx');
@@ -20,7 +21,7 @@ const JAKARTA = 'Asia/Jakarta';
 
 async function ciceroDatabase(label: string): Promise<TestDatabase> {
   const db = await createTestDatabase(label);
-  await db.pool.query(await fs.readFile(path.join(REPO_ROOT, 'test/fixtures/cicero-v2-schema.sql'), 'utf8'));
+  await loadCiceroTables(db.pool);
   await db.pool.query(await fs.readFile(path.join(REPO_ROOT, 'test/fixtures/rekap-hard-cases.sql'), 'utf8'));
   const { migrate } = await import('../src/db/migrate.js');
   await migrate(db.pool, silentLogger());
@@ -201,7 +202,7 @@ describe('report views and an operator', () => {
   it("keeps an operator's own daily_report_view when migrating, and installs the others", async () => {
     const db = await createTestDatabase('rekap_operator_view');
     try {
-      await db.pool.query(await fs.readFile(path.join(REPO_ROOT, 'test/fixtures/cicero-v2-schema.sql'), 'utf8'));
+      await loadCiceroTables(db.pool);
       await db.pool.query(`CREATE VIEW daily_report_view AS
         SELECT client_operator AS recipient, 'Laporan versi operator'::text AS summary, current_date AS report_date FROM clients`);
       const before = (await db.pool.query("SELECT pg_get_viewdef('daily_report_view') AS def")).rows[0].def;

@@ -9,7 +9,11 @@ import { TransportWithState, type SentMessage, type Transport } from './transpor
 export class LogTransport extends TransportWithState implements Transport {
   readonly name = 'log';
 
-  constructor(private readonly logger: Logger) {
+  /** `echo`: also write each message as plain text (the demo, for people reading the terminal). */
+  constructor(
+    private readonly logger: Logger,
+    private readonly echo: ((text: string) => void) | null = null,
+  ) {
     super();
   }
 
@@ -20,6 +24,7 @@ export class LogTransport extends TransportWithState implements Transport {
   async sendText(chatId: string, text: string): Promise<SentMessage> {
     const messageId = `log-${randomUUID()}`;
     this.logger.info({ transport: 'log', chatId, messageId, length: text.length, text }, 'message (dry run, not sent)');
+    this.echo?.(`\n──── to ${chatId} ────\n${text}\n`);
     return { messageId };
   }
 
