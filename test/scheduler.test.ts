@@ -10,6 +10,7 @@ import { Scheduler, jobTable, type JobDefinition, type JobHandler } from '../src
 import { CronSchedule } from '../src/cron/schedule-math.js';
 import { silentLogger } from '../src/logger.js';
 import { REPO_ROOT, runCli, tempDir } from './helpers/cli.js';
+import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 
@@ -206,7 +207,8 @@ describe('scheduler on a real PostgreSQL', () => {
 describe('cicero-wa run and cicero-wa jobs', () => {
   let db: TestDatabase;
   before(async () => {
-    db = await createTestDatabase('scheduler_cli', { migrated: true });
+    db = await createTestDatabase('scheduler_cli');
+    await loadCiceroTables(db.pool);
   });
   after(async () => db.drop());
 
@@ -214,11 +216,27 @@ describe('cicero-wa run and cicero-wa jobs', () => {
     const env = { DATABASE_URL: db.url };
     const run = await runCli(['run', 'weekly-report', '--date', '2026-11-24'], env);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^weekly-report: succeeded, 0 message\(s\) enqueued/m);
+    assert.match(run.stdout, /^weekly-report: succeeded, 1 message\(s\) enqueued \(week_start 2026-11-23/m);
     const jobs = await runCli(['jobs'], env);
     assert.equal(jobs.code, 0, jobs.stderr);
     for (const name of CRON_JOB_NAMES) assert.match(jobs.stdout, new RegExp(`^${name} .* next \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} Asia/Jakarta`, 'm'));
-    assert.match(jobs.stdout, /^\s+last \d{4}-\d{2}-\d{2} [\d:]+ Asia\/Jakarta manual succeeded, 0 enqueued/m);
+    assert.match(jobs.stdout, /^\s+last \d{4}-\d{2}-\d{2} [\d:]+ Asia\/Jakarta manual succeeded, 1 enqueued/m);
+  });
+
+  it('a run that fails exits 1 and jobs shows its error', async () => {
+    // An operator's view without the summary column.
+    await db.pool.query('ALTER VIEW monthly_report_view RENAME TO monthly_report_view_away');
+    await db.pool.query('CREATE VIEW monthly_report_view AS SELECT client_group AS recipient, current_date AS month_start FROM clients');
+    try {
+      const run = await runCli(['run', 'monthly-report'], { DATABASE_URL: db.url, LOG_LEVEL: 'silent' });
+      assert.equal(run.code, 1);
+      assert.match(run.stdout, /monthly-report: failed: report view monthly_report_view has no column summary/);
+      const jobs = await runCli(['jobs'], { DATABASE_URL: db.url });
+      assert.match(jobs.stdout, /manual failed: report view monthly_report_view has no column summary/);
+    } finally {
+      await db.pool.query('DROP VIEW monthly_report_view');
+      await db.pool.query('ALTER VIEW monthly_report_view_away RENAME TO monthly_report_view');
+    }
   });
 
   it('refuses a bad job, date or expression with exit code 2 naming it', async () => {
