@@ -13,6 +13,9 @@ import { Scheduler, jobTable } from './cron/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './logger.js';
+import { COMPLAINT_CHANNEL } from './modules/complaints/complaint-queue.js';
+import { loadTemplates } from './modules/complaints/reply.js';
+import { COMPLAINT_REPLY_TYPE, complaintResponder } from './modules/complaints/responder.js';
 import { installReportViews, rekapHandlers } from './modules/rekap/index.js';
 import { Dispatcher } from './modules/wa-gateway/dispatcher.js';
 import { OutboxListener } from './modules/wa-gateway/outbox-listener.js';
@@ -59,6 +62,18 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     await transport.start();
     cleanups.push(() => transport.close());
 
+    const clock = overrides.clock ?? systemClock;
+    const responder = complaintResponder(
+      {
+        pool: database.pool,
+        templates: await loadTemplates(config.complaints.templatesDir),
+        timeZone: config.cron.timezone,
+        defaultCountryCode: config.wa.defaultCountryCode,
+      },
+      clock,
+      logger.child({ component: 'complaints' }),
+    );
+
     const dispatcher = new Dispatcher({
       pool: database.pool,
       transport,
@@ -74,13 +89,29 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     });
     await listener.start();
     cleanups.push(() => listener.stop());
+    dispatcher.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     dispatcher.start();
     cleanups.push(() => dispatcher.stop());
+
+    const complaintListener = new OutboxListener({
+      connectionString: database.connectionString,
+      channel: COMPLAINT_CHANNEL,
+      logger,
+      onNotify: () => responder.trigger(),
+      onReconnect: () => responder.trigger(),
+    });
+    await complaintListener.start();
+    responder.trigger(); // complaints that arrived while the service was down
+    cleanups.push(async () => {
+      await complaintListener.stop();
+      await responder.idle();
+    });
 
     const scheduler = new Scheduler({
       pool: database.pool,
       jobs: jobTable(config, {
         ...rekapHandlers({ pool: database.pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty }),
+        'complaint-response': responder.handler,
         'wa-gateway-poll': async () => {
           dispatcher.trigger('poll');
         },
@@ -88,7 +119,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       timezone: config.cron.timezone,
       historyDays: config.cron.historyDays,
       logger: logger.child({ component: 'cron' }),
-      clock: overrides.clock ?? systemClock,
+      clock,
     });
     await scheduler.start();
     cleanups.push(() => scheduler.stop());

@@ -82,6 +82,10 @@ export interface Config {
     /** Send a recap for a period with nothing in it (REKAP_SEND_EMPTY). */
     sendEmpty: boolean;
   };
+  complaints: {
+    /** Directory of `<key>.json` files overriding or adding reply templates; null for the built-in ones. */
+    templatesDir: string | null;
+  };
   /** How the dispatcher sends: pacing, retries, claims. */
   dispatch: {
     sendIntervalMs: number;
@@ -278,6 +282,10 @@ class EnvReader {
   }
 }
 
+function optionalPath(value: string | null, cwd: string): string | null {
+  return value === null ? null : path.resolve(cwd, value);
+}
+
 /** Parses and validates an environment. Throws ConfigError listing every problem. */
 export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const read = new EnvReader(env);
@@ -325,6 +333,9 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     rekap: {
       sendEmpty: read.boolean('REKAP_SEND_EMPTY', false),
+    },
+    complaints: {
+      templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR'), cwd),
     },
     dispatch: {
       sendIntervalMs: read.integer('WA_SEND_INTERVAL_MS', 3000, 0, 3_600_000),

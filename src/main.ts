@@ -10,10 +10,13 @@ import path from 'node:path';
 import { startApp, type App, type AppOverrides } from './app.js';
 import { formatCheck, runDoctor } from './cli/doctor.js';
 import { parseOutboxCommand, runOutboxCommand, type OutboxCommand } from './cli/outbox.js';
+import { parseComplaintsCommand, runComplaintsCommand, type ComplaintsCommand } from './cli/complaints.js';
 import { formatOutcome, listJobs, parseRunCommand, type RunCommand } from './cli/jobs.js';
 import { UsageError } from './cli/usage.js';
 import { systemClock } from './clock.js';
 import { Scheduler, jobTable } from './cron/index.js';
+import { TemplateError, loadTemplates } from './modules/complaints/reply.js';
+import { complaintResponder } from './modules/complaints/responder.js';
 import { DemoSeedError, seedDemo } from './modules/rekap/demo/seed.js';
 import { ReportViewError, installReportViews, rekapHandlers } from './modules/rekap/index.js';
 import { LogTransport } from './services/transports/log-transport.js';
@@ -41,6 +44,10 @@ Commands:
              empty database
   demo       run the service on an embedded database (DATA_DIR/demo) with the demo data and
              WA_TRANSPORT=log, and send every recap once: see them in the terminal
+  complaints list [--status S] [--limit N]
+             the newest complaints (S: pending, queued, responded, failed)
+  complaints retry <id...>
+             failed complaints answered again
   outbox list [--status S] [--limit N]
              the newest outbox rows (S: pending, sending, sent, failed, cancelled; N default 50)
   outbox retry <id...>
@@ -100,6 +107,17 @@ async function commandMigrate(config: Config, logger: Logger): Promise<number> {
   }
 }
 
+async function commandComplaints(config: Config, logger: Logger, command: ComplaintsCommand): Promise<number> {
+  const database = await openDatabase(config, logger, { shareRunning: true });
+  try {
+    const { lines, code } = await runComplaintsCommand(database.pool, command);
+    for (const line of lines) process.stdout.write(`${line}\n`);
+    return code;
+  } finally {
+    await database.close();
+  }
+}
+
 async function commandOutbox(config: Config, logger: Logger, command: OutboxCommand): Promise<number> {
   const database = await openDatabase(config, logger, { shareRunning: true });
   try {
@@ -112,11 +130,17 @@ async function commandOutbox(config: Config, logger: Logger, command: OutboxComm
 }
 
 /** The scheduler as a command uses it: the service's handlers, except that the outbox poll wakes the running services. */
-function commandScheduler(config: Config, logger: Logger, pool: pg.Pool): Scheduler {
+async function commandScheduler(config: Config, logger: Logger, pool: pg.Pool): Promise<Scheduler> {
+  const responder = complaintResponder(
+    { pool, templates: await loadTemplates(config.complaints.templatesDir), timeZone: config.cron.timezone, defaultCountryCode: config.wa.defaultCountryCode },
+    systemClock,
+    logger,
+  );
   return new Scheduler({
     pool,
     jobs: jobTable(config, {
       ...rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty }),
+      'complaint-response': responder.handler,
       'wa-gateway-poll': async () => {
         await pool.query(`NOTIFY ${OUTBOX_CHANNEL}`);
         return { detail: 'running services were asked to sweep the outbox' };
@@ -134,7 +158,7 @@ async function commandRun(config: Config, logger: Logger, command: RunCommand): 
   try {
     await migrate(database.pool, logger);
     await installReportViews(database.pool);
-    const outcome = await commandScheduler(config, logger, database.pool).runNow(command.job, command.date);
+    const outcome = await (await commandScheduler(config, logger, database.pool)).runNow(command.job, command.date);
     process.stdout.write(`${formatOutcome(command.job, outcome)}\n`);
     return outcome.status === 'failed' ? 1 : 0;
   } finally {
@@ -145,7 +169,7 @@ async function commandRun(config: Config, logger: Logger, command: RunCommand): 
 async function commandJobs(config: Config, logger: Logger): Promise<number> {
   const database = await openDatabase(config, logger, { shareRunning: true });
   try {
-    const scheduler = commandScheduler(config, logger, database.pool);
+    const scheduler = await commandScheduler(config, logger, database.pool);
     const lines = await listJobs(database.pool, scheduler.jobs, config, systemClock, logger);
     for (const line of lines) process.stdout.write(`${line}\n`);
     return 0;
@@ -214,21 +238,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (!['start', 'migrate', 'doctor', 'outbox', 'run', 'jobs', 'demo'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['start', 'migrate', 'doctor', 'outbox', 'complaints', 'run', 'jobs', 'demo'].includes(command)) throw new UsageError(`unknown command "${command}"`);
   if (command === 'demo' && positionals[1] !== undefined && positionals[1] !== 'seed') {
     throw new UsageError(`unknown demo action "${positionals[1]}": expected "cicero-wa demo" or "cicero-wa demo seed"`);
   }
   // Arguments are checked before anything is started.
   const outboxCommand = command === 'outbox' ? parseOutboxCommand(positionals.slice(1), values) : null;
+  const complaintsCommand = command === 'complaints' ? parseComplaintsCommand(positionals.slice(1), values) : null;
   const runCommand = command === 'run' ? parseRunCommand(positionals.slice(1), values) : null;
-  if (command !== 'outbox' && (values.status !== undefined || values.limit !== undefined)) {
-    throw new UsageError(`--status and --limit belong to "outbox list"`);
+  if (command !== 'outbox' && command !== 'complaints' && (values.status !== undefined || values.limit !== undefined)) {
+    throw new UsageError(`--status and --limit belong to "outbox list" and "complaints list"`);
   }
   if (command !== 'run' && values.date !== undefined) throw new UsageError('--date belongs to "run"');
 
   const config = loadConfig();
   // Commands that print a report keep the service log quiet at the default level.
-  const reporting = command === 'doctor' || command === 'outbox' || command === 'jobs';
+  const reporting = ['doctor', 'outbox', 'complaints', 'jobs'].includes(command);
   const logger = createLogger(reporting && config.logLevel === 'info' ? 'warn' : config.logLevel);
   switch (command) {
     case 'start':
@@ -237,6 +262,8 @@ export async function main(argv: string[]): Promise<number> {
       return commandMigrate(config, logger);
     case 'outbox':
       return commandOutbox(config, logger, outboxCommand!);
+    case 'complaints':
+      return commandComplaints(config, logger, complaintsCommand!);
     case 'run':
       return commandRun(config, logger, runCommand!);
     case 'jobs':
@@ -261,6 +288,7 @@ main(process.argv.slice(2)).then(
     }
     // Operational errors carry a message written for the operator; anything else gets its stack.
     const known =
+      err instanceof TemplateError ||
       err instanceof DemoSeedError ||
       err instanceof ReportViewError ||
       err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof ProfileInUseError;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { retryDelayMs } from '../src/modules/wa-gateway/backoff.js';
-import { normaliseRecipient } from '../src/modules/wa-gateway/recipient.js';
+import { normaliseRecipient } from '../src/services/recipient.js';
 import { AbortedError, SendPacer } from '../src/modules/wa-gateway/send-pacer.js';
 import { WHATSAPP_MAX_TEXT, splitText } from '../src/modules/wa-gateway/split-text.js';
 

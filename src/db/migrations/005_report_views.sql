@@ -152,6 +152,8 @@ DECLARE
   v_installed TEXT[] := '{}';
   v_table TEXT;
 BEGIN
+  -- Instances starting together install once: the second waits here, then finds the views.
+  PERFORM pg_advisory_xact_lock(4206813222);
   FOREACH v_table IN ARRAY ARRAY['clients', 'user', 'insta_post', 'insta_like', 'tiktok_post', 'tiktok_comment', 'tasks'] LOOP
     IF to_regclass(format('%I', v_table)) IS NULL THEN
       RETURN v_installed; -- not a Cicero_V2 database (yet)

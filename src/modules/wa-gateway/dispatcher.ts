@@ -33,7 +33,7 @@ import {
   releaseRows,
   type ClaimedRow,
 } from './outbox-claims.js';
-import { normaliseRecipient } from './recipient.js';
+import { normaliseRecipient } from '../../services/recipient.js';
 import { AbortedError, SendPacer, sleep } from './send-pacer.js';
 import { splitText } from './split-text.js';
 

@@ -3,7 +3,7 @@
  * ones. Each action reports, per id, what happened and why not when nothing did.
  */
 import type pg from 'pg';
-import { withTransaction } from '../../db/pool.js';
+import { withTransaction, type Queryable } from '../../db/pool.js';
 import { OUTBOX_CHANNEL } from './outbox-listener.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
@@ -95,4 +95,21 @@ export function retryRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]>
 /** Pending or failed rows are cancelled: never sent. A row being sent right now cannot be. */
 export function cancelRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]> {
   return applyAction(pool, ids, ['pending', 'failed'], "status = 'cancelled'", 'cancelled', false);
+}
+
+export interface OutboxRowState {
+  id: number;
+  status: string | null;
+  sentAt: Date | null;
+  lastError: string | null;
+}
+
+/** The delivery state of some rows (for modules that follow their messages' fate). */
+export async function outboxStates(db: Queryable, ids: number[]): Promise<Map<number, OutboxRowState>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<{ id: number; status: string | null; sent_at: Date | null; last_error: string | null }>(
+    'SELECT id, status, sent_at, last_error FROM wa_outbox WHERE id = ANY($1::int[])',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, { id: r.id, status: r.status, sentAt: r.sent_at, lastError: r.last_error }]));
 }

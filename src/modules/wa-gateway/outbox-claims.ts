@@ -102,7 +102,7 @@ export async function recordPartsSent(db: Queryable, owner: string, id: number, 
 export async function markSent(db: Queryable, owner: string, id: number, partsSent: number, waMessageId: string): Promise<{ held: boolean; sentAt: Date | null }> {
   const { rows } = await db.query<{ sent_at: Date }>(
     `UPDATE wa_outbox
-        SET status = 'sent', sent_at = now(), parts_sent = $3, wa_message_id = $4, last_error = NULL,
+        SET status = 'sent', sent_at = date_trunc('milliseconds', now()), parts_sent = $3, wa_message_id = $4, last_error = NULL,
             locked_by = NULL, lease_until = NULL, updated_at = now()
       WHERE id = $1 AND locked_by = $2 AND status = 'sending'
       RETURNING sent_at`,

@@ -11,6 +11,8 @@ export const OUTBOX_CHANNEL = 'wa_outbox_pending';
 
 export interface OutboxListenerOptions {
   connectionString: string;
+  /** The channel to LISTEN on; default the outbox's. */
+  channel?: string;
   logger: Logger;
   /** A notification arrived. */
   onNotify: () => void;
@@ -55,12 +57,13 @@ export class OutboxListener {
     };
     client.on('error', onLost);
     client.on('end', () => onLost());
+    const channel = this.options.channel ?? OUTBOX_CHANNEL;
     client.on('notification', (message) => {
-      if (message.channel === OUTBOX_CHANNEL) this.options.onNotify();
+      if (message.channel === channel) this.options.onNotify();
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
     } catch (err) {
       if (!lost) {
         lost = true;
@@ -78,7 +81,7 @@ export class OutboxListener {
     const recovering = this.everConnected || this.failures > 0;
     this.failures = 0;
     if (recovering) {
-      logger.info('outbox listener reconnected; sweeping for missed messages');
+      logger.info({ channel }, 'outbox listener reconnected; sweeping for missed messages');
       this.options.onReconnect();
     } else {
       logger.debug('outbox listener connected');

@@ -1,0 +1,115 @@
+/**
+ * The complaints module's statements on complaint_queue (the only module that writes it).
+ * Lifecycle: pending → queued (reply in the outbox, outbox_id set) → responded (reply sent;
+ * responded_at is the send time) or failed (failure_reason).
+ */
+import type { Queryable } from '../../db/pool.js';
+
+export const COMPLAINT_CHANNEL = 'complaint_queue_pending';
+export const COMPLAINT_STATUSES = ['pending', 'queued', 'responded', 'failed'] as const;
+export type ComplaintStatus = (typeof COMPLAINT_STATUSES)[number];
+
+export interface PendingComplaint {
+  id: number;
+  complainant: string;
+  responseTemplate: string;
+}
+
+/** The oldest pending complaints, locked for this transaction; others' locked rows are skipped. */
+export async function claimPending(tx: Queryable, limit: number): Promise<PendingComplaint[]> {
+  const { rows } = await tx.query<{ id: number; complainant: string; response_template: string }>(
+    `SELECT id, complainant, response_template FROM complaint_queue
+      WHERE status = 'pending' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit],
+  );
+  return rows.map((r) => ({ id: r.id, complainant: r.complainant, responseTemplate: r.response_template }));
+}
+
+export async function markQueued(tx: Queryable, links: Array<{ id: number; outboxId: number }>): Promise<void> {
+  if (links.length === 0) return;
+  await tx.query(
+    `UPDATE complaint_queue c SET status = 'queued', outbox_id = l.outbox_id, failure_reason = NULL, updated_at = now()
+       FROM unnest($1::int[], $2::int[]) AS l(id, outbox_id) WHERE c.id = l.id`,
+    [links.map((l) => l.id), links.map((l) => l.outboxId)],
+  );
+}
+
+export async function markFailed(db: Queryable, ids: number[], reason: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(`UPDATE complaint_queue SET status = 'failed', failure_reason = $2, updated_at = now() WHERE id = ANY($1::int[])`, [ids, reason]);
+}
+
+/** The reply was sent: responded, at the send time. */
+export async function markRespondedByOutbox(db: Queryable, outboxId: number, sentAt: Date): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE complaint_queue SET status = 'responded', responded_at = $2, failure_reason = NULL, updated_at = now()
+      WHERE outbox_id = $1 AND status IN ('queued', 'failed')`,
+    [outboxId, sentAt],
+  );
+  return rowCount ?? 0;
+}
+
+export async function markFailedByOutbox(db: Queryable, outboxId: number, reason: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE complaint_queue SET status = 'failed', failure_reason = $2, updated_at = now() WHERE outbox_id = $1 AND status = 'queued'`,
+    [outboxId, reason],
+  );
+  return rowCount ?? 0;
+}
+
+/** Queued complaints and their reply rows, for reconciling with the outbox. */
+export async function queuedComplaints(db: Queryable): Promise<Array<{ id: number; outboxId: number | null }>> {
+  const { rows } = await db.query<{ id: number; outbox_id: number | null }>(`SELECT id, outbox_id FROM complaint_queue WHERE status = 'queued'`);
+  return rows.map((r) => ({ id: r.id, outboxId: r.outbox_id }));
+}
+
+export interface ComplaintRow {
+  id: number;
+  complainant: string;
+  responseTemplate: string;
+  status: string | null;
+  createdAt: Date | null;
+  respondedAt: Date | null;
+  outboxId: number | null;
+  failureReason: string | null;
+}
+
+export async function listComplaints(db: Queryable, options: { status?: ComplaintStatus; limit: number }): Promise<ComplaintRow[]> {
+  const { rows } = await db.query(
+    `SELECT id, complainant, response_template, status, created_at, responded_at, outbox_id, failure_reason
+       FROM complaint_queue WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2`,
+    [options.status ?? null, options.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    complainant: r.complainant,
+    responseTemplate: r.response_template,
+    status: r.status,
+    createdAt: r.created_at,
+    respondedAt: r.responded_at,
+    outboxId: r.outbox_id,
+    failureReason: r.failure_reason,
+  }));
+}
+
+export async function complaintsByIds(db: Queryable, ids: number[]): Promise<Map<number, ComplaintRow>> {
+  const { rows } = await db.query(
+    `SELECT id, complainant, response_template, status, created_at, responded_at, outbox_id, failure_reason
+       FROM complaint_queue WHERE id = ANY($1::int[]) FOR UPDATE`,
+    [ids],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { id: r.id, complainant: r.complainant, responseTemplate: r.response_template, status: r.status, createdAt: r.created_at, respondedAt: r.responded_at, outboxId: r.outbox_id, failureReason: r.failure_reason },
+    ]),
+  );
+}
+
+export async function setStatus(db: Queryable, ids: number[], status: ComplaintStatus, clearOutbox: boolean): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE complaint_queue SET status = $2, failure_reason = NULL, updated_at = now()${clearOutbox ? ', outbox_id = NULL' : ''} WHERE id = ANY($1::int[])`,
+    [ids, status],
+  );
+}
