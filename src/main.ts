@@ -96,37 +96,42 @@ async function commandStart(config: Config, logger: Logger, overrides: AppOverri
   return stopped;
 }
 
-async function commandMigrate(config: Config, logger: Logger): Promise<number> {
+/** Opens the database for a short command (sharing a running service's embedded server), runs `work`, closes. */
+async function withDatabase(config: Config, logger: Logger, work: (pool: pg.Pool) => Promise<number>): Promise<number> {
   const database = await openDatabase(config, logger, { shareRunning: true });
   try {
-    const applied = await migrate(database.pool, logger);
-    logger.info({ applied }, applied.length ? 'migrations applied' : 'no pending migrations');
-    return 0;
+    return await work(database.pool);
   } finally {
     await database.close();
   }
+}
+
+function print(lines: string[]): void {
+  for (const line of lines) process.stdout.write(`${line}\n`);
+}
+
+async function commandMigrate(config: Config, logger: Logger): Promise<number> {
+  return withDatabase(config, logger, async (pool) => {
+    const applied = await migrate(pool, logger);
+    logger.info({ applied }, applied.length ? 'migrations applied' : 'no pending migrations');
+    return 0;
+  });
 }
 
 async function commandComplaints(config: Config, logger: Logger, command: ComplaintsCommand): Promise<number> {
-  const database = await openDatabase(config, logger, { shareRunning: true });
-  try {
-    const { lines, code } = await runComplaintsCommand(database.pool, command);
-    for (const line of lines) process.stdout.write(`${line}\n`);
+  return withDatabase(config, logger, async (pool) => {
+    const { lines, code } = await runComplaintsCommand(pool, command);
+    print(lines);
     return code;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 async function commandOutbox(config: Config, logger: Logger, command: OutboxCommand): Promise<number> {
-  const database = await openDatabase(config, logger, { shareRunning: true });
-  try {
-    const { lines, code } = await runOutboxCommand(database.pool, command);
-    for (const line of lines) process.stdout.write(`${line}\n`);
+  return withDatabase(config, logger, async (pool) => {
+    const { lines, code } = await runOutboxCommand(pool, command);
+    print(lines);
     return code;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 /** The scheduler as a command uses it: the service's handlers, except that the outbox poll wakes the running services. */
@@ -154,45 +159,35 @@ async function commandScheduler(config: Config, logger: Logger, pool: pg.Pool): 
 }
 
 async function commandRun(config: Config, logger: Logger, command: RunCommand): Promise<number> {
-  const database = await openDatabase(config, logger, { shareRunning: true });
-  try {
-    await migrate(database.pool, logger);
-    await installReportViews(database.pool);
-    const outcome = await (await commandScheduler(config, logger, database.pool)).runNow(command.job, command.date);
-    process.stdout.write(`${formatOutcome(command.job, outcome)}\n`);
+  return withDatabase(config, logger, async (pool) => {
+    await migrate(pool, logger);
+    await installReportViews(pool);
+    const outcome = await (await commandScheduler(config, logger, pool)).runNow(command.job, command.date);
+    print([formatOutcome(command.job, outcome)]);
     return outcome.status === 'failed' ? 1 : 0;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 async function commandJobs(config: Config, logger: Logger): Promise<number> {
-  const database = await openDatabase(config, logger, { shareRunning: true });
-  try {
-    const scheduler = await commandScheduler(config, logger, database.pool);
-    const lines = await listJobs(database.pool, scheduler.jobs, config, systemClock, logger);
-    for (const line of lines) process.stdout.write(`${line}\n`);
+  return withDatabase(config, logger, async (pool) => {
+    const scheduler = await commandScheduler(config, logger, pool);
+    print(await listJobs(pool, scheduler.jobs, config, systemClock, logger));
     return 0;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 async function commandDemoSeed(config: Config, logger: Logger): Promise<number> {
-  const database = await openDatabase(config, logger, { shareRunning: true });
-  try {
-    await migrate(database.pool, logger);
-    const result = await seedDemo(database.pool, systemClock, config.cron.timezone);
-    await installReportViews(database.pool);
-    process.stdout.write(
+  return withDatabase(config, logger, async (pool) => {
+    await migrate(pool, logger);
+    const result = await seedDemo(pool, systemClock, config.cron.timezone);
+    await installReportViews(pool);
+    print([
       result.created
-        ? `demo data created: ${result.units} units, ${result.personnel} personnel, ${result.posts} posts, ${result.tasks} tasks today\n`
-        : 'demo data already there; nothing changed\n',
-    );
+        ? `demo data created: ${result.units} units, ${result.personnel} personnel, ${result.posts} posts, ${result.tasks} tasks today`
+        : 'demo data already there; nothing changed',
+    ]);
     return 0;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 /** The service on its own embedded database with the demo data, messages shown instead of sent. */
