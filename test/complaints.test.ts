@@ -97,7 +97,8 @@ describe('complaint responder on a real PostgreSQL', () => {
     const [a, b] = await Promise.all([runCli(['run', 'complaint-response'], env), runCli(['run', 'complaint-response'], env)]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
-    const queued = Number(/(\d+) repl/.exec(a.stdout)![1]) + Number(/(\d+) repl/.exec(b.stdout)![1]);
+    const replies = (stdout: string) => Number(/(\d+) repl/.exec(stdout)?.[1] ?? Number.NaN);
+    const queued = replies(a.stdout) + replies(b.stdout);
     assert.equal(queued, 500, `the two runs shared the work: ${a.stdout.trim()} | ${b.stdout.trim()}`);
     const transport = await drainWithFake();
     assert.equal(transport.sends.length, 500);

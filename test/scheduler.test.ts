@@ -163,6 +163,18 @@ describe('scheduler on a real PostgreSQL', () => {
     }
   });
 
+  it('two manual runs started in the same millisecond both run and are both recorded', async () => {
+    let calls = 0;
+    const clock = fixedClock('2026-11-30T03:00:00Z');
+    const job = reportJob(async () => {
+      calls++;
+    });
+    const [a, b] = await Promise.all([scheduler([job], clock).runNow('daily-report', null), scheduler([job], clock).runNow('daily-report', null)]);
+    assert.deepEqual([a.status, b.status], ['succeeded', 'succeeded']);
+    assert.equal(calls, 2);
+    assert.equal((await runs()).filter((r) => r.trigger === 'manual').length, 2);
+  });
+
   it('runs a job when cron_job_config cannot be read, with a warning', async () => {
     await db.pool.query('CREATE TABLE cron_job_config (job_key TEXT PRIMARY KEY)'); // no is_active column
     let calls = 0;

@@ -184,6 +184,10 @@ export class Scheduler {
       let runId: number | null = null;
       if (job.shared) {
         runId = await claimSlot(pool, { job: job.name, slot, trigger, instance: this.instanceId, retryFailed: trigger === 'catch-up' });
+        // A manual run's slot is the moment it started; two started in the same millisecond both run.
+        for (let bump = 1; runId === null && trigger === 'manual' && bump <= 50; bump++) {
+          runId = await claimSlot(pool, { job: job.name, slot: new Date(slot.getTime() + bump), trigger, instance: this.instanceId, retryFailed: false });
+        }
         if (runId === null) {
           log.debug('slot already run by another instance');
           return { status: 'taken', reason: 'this slot was run by another instance' };
