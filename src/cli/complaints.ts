@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
 import { COMPLAINT_STATUSES, complaintsByIds, listComplaints, setStatus, type ComplaintStatus } from '../modules/complaints/complaint-queue.js';
 import { retryRows } from '../modules/wa-gateway/outbox-admin.js';
-import { UsageError, positiveInteger } from './usage.js';
+import { UsageError, parseIds, parseListOptions } from './usage.js';
 
 export interface ComplaintsCommand {
   action: 'list' | 'retry';
@@ -16,19 +16,8 @@ export interface ComplaintsCommand {
 
 export function parseComplaintsCommand(positionals: string[], options: { status?: string; limit?: string }): ComplaintsCommand {
   const [action, ...rest] = positionals;
-  if (action === 'list') {
-    if (rest.length > 0) throw new UsageError(`complaints list takes no ids (got ${rest.join(' ')})`);
-    if (options.status !== undefined && !(COMPLAINT_STATUSES as readonly string[]).includes(options.status)) {
-      throw new UsageError(`--status "${options.status}" is invalid: expected one of ${COMPLAINT_STATUSES.join(', ')}`);
-    }
-    const limit = options.limit === undefined ? 50 : positiveInteger('--limit', options.limit, 10_000);
-    return { action, ...(options.status ? { status: options.status as ComplaintStatus } : {}), limit, ids: [] };
-  }
-  if (action === 'retry') {
-    if (options.status !== undefined || options.limit !== undefined) throw new UsageError('complaints retry takes only ids');
-    if (rest.length === 0) throw new UsageError('complaints retry needs at least one id');
-    return { action, limit: 0, ids: rest.map((id) => positiveInteger('id', id)) };
-  }
+  if (action === 'list') return { action, ...parseListOptions('complaints', rest, COMPLAINT_STATUSES, options), ids: [] };
+  if (action === 'retry') return { action, limit: 0, ids: parseIds('complaints', action, rest, options) };
   throw new UsageError(`unknown complaints action "${action ?? ''}": expected list or retry`);
 }
 

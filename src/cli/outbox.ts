@@ -10,7 +10,7 @@ import {
   type ActionResult,
   type OutboxStatus,
 } from '../modules/wa-gateway/outbox-admin.js';
-import { UsageError, positiveInteger } from './usage.js';
+import { UsageError, parseIds, parseListOptions } from './usage.js';
 
 export interface OutboxCommand {
   action: 'list' | 'retry' | 'cancel';
@@ -22,23 +22,8 @@ export interface OutboxCommand {
 /** Validates the arguments after `outbox`; throws UsageError naming the bad one. */
 export function parseOutboxCommand(positionals: string[], options: { status?: string; limit?: string }): OutboxCommand {
   const [action, ...rest] = positionals;
-  if (action === 'list') {
-    if (rest.length > 0) throw new UsageError(`outbox list takes no ids (got ${rest.join(' ')})`);
-    let status: OutboxStatus | undefined;
-    if (options.status !== undefined) {
-      if (!(OUTBOX_STATUSES as readonly string[]).includes(options.status)) {
-        throw new UsageError(`--status "${options.status}" is invalid: expected one of ${OUTBOX_STATUSES.join(', ')}`);
-      }
-      status = options.status as OutboxStatus;
-    }
-    const limit = options.limit === undefined ? 50 : positiveInteger('--limit', options.limit, 10_000);
-    return { action, ...(status ? { status } : {}), limit, ids: [] };
-  }
-  if (action === 'retry' || action === 'cancel') {
-    if (options.status !== undefined || options.limit !== undefined) throw new UsageError(`outbox ${action} takes only ids`);
-    if (rest.length === 0) throw new UsageError(`outbox ${action} needs at least one id`);
-    return { action, limit: 0, ids: rest.map((id) => positiveInteger('id', id)) };
-  }
+  if (action === 'list') return { action, ...parseListOptions('outbox', rest, OUTBOX_STATUSES, options), ids: [] };
+  if (action === 'retry' || action === 'cancel') return { action, limit: 0, ids: parseIds('outbox', action, rest, options) };
   throw new UsageError(`unknown outbox action "${action ?? ''}": expected list, retry or cancel`);
 }
 
