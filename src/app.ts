@@ -27,6 +27,8 @@ export interface App {
   dispatcher: Dispatcher;
   scheduler: Scheduler;
   stop(): Promise<void>;
+  /** Ends Chromium and the embedded PostgreSQL at once, for an exit that cannot wait for stop(). */
+  kill(): void;
 }
 
 export interface AppOverrides {
@@ -135,6 +137,10 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       transport,
       dispatcher,
       scheduler,
+      kill() {
+        transport.kill?.();
+        database.kill();
+      },
       stop() {
         stopping ??= (async () => {
           logger.info('cicero-wa-gateway is stopping');

@@ -354,6 +354,11 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       `WA_RECONNECT_MAX_MS=${JSON.stringify(String(config.wa.reconnectMaxMs))} is invalid: must not be below WA_RECONNECT_BASE_MS (${config.wa.reconnectBaseMs})`,
     );
   }
+  if (config.dispatch.leaseMs < 2 * config.dispatch.sendTimeoutMs) {
+    read.problems.push(
+      `WA_LEASE_MS=${JSON.stringify(String(config.dispatch.leaseMs))} is invalid: must be at least twice WA_SEND_TIMEOUT_MS (${config.dispatch.sendTimeoutMs}), so a claim outlives a send`,
+    );
+  }
   if (config.dispatch.retryMaxMs < config.dispatch.retryBaseMs) {
     read.problems.push(
       `WA_RETRY_MAX_MS=${JSON.stringify(String(config.dispatch.retryMaxMs))} is invalid: must not be below WA_RETRY_BASE_MS (${config.dispatch.retryBaseMs})`,

@@ -62,7 +62,6 @@ see .env.example for every variable.`;
 /** How long a stop may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 9000;
 
-
 async function commandStart(config: Config, logger: Logger, overrides: AppOverrides & { afterStart?: (app: App) => Promise<void> } = {}): Promise<number> {
   let app: App | null = null;
   let stopRequested: NodeJS.Signals | null = null;
@@ -71,20 +70,30 @@ async function commandStart(config: Config, logger: Logger, overrides: AppOverri
     resolveStopped = resolve;
   });
 
+  // The deadline runs from the moment stopping begins (after start-up, if a signal came during it);
+  // when it passes, Chromium and the embedded PostgreSQL are ended before the process exits.
+  let stopping = false;
+  const stopApp = (running: App) => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; ending Chromium and PostgreSQL and exiting');
+      running.kill();
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    void running.stop().then(() => resolveStopped(0), () => resolveStopped(1));
+  };
   const stop = (signal: NodeJS.Signals) => {
     if (stopRequested) {
       logger.warn({ signal }, 'second stop signal: exiting now');
+      app?.kill();
       process.exit(1);
     }
     stopRequested = signal;
     logger.info({ signal }, 'stop requested');
-    const deadline = setTimeout(() => {
-      logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; exiting');
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
     // Start-up still under way: the stop happens once it has finished (see below).
-    if (app) void app.stop().then(() => resolveStopped(0), () => resolveStopped(1));
+    if (app) stopApp(app);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -92,7 +101,7 @@ async function commandStart(config: Config, logger: Logger, overrides: AppOverri
   logger.info({ config: describeConfig(config) }, 'starting cicero-wa-gateway');
   app = await startApp(config, logger, overrides);
   if (!stopRequested) await overrides.afterStart?.(app);
-  if (stopRequested) void app.stop().then(() => resolveStopped(0), () => resolveStopped(1));
+  if (stopRequested) stopApp(app);
   return stopped;
 }
 

@@ -178,7 +178,7 @@ describe('complaints in the running service (fake transport in place of WhatsApp
       SELECT '0813' || lpad(g::text, 8, '0'), 'generic' FROM generate_series(1, 300) g`);
     const dir = await tempDir();
     const sendLog = path.join(dir, 'sends.jsonl');
-    const env = serviceEnv(sendLog, { WA_FAKE_SEND_DELAY_MS: '5', WA_LEASE_MS: '1500' });
+    const env = serviceEnv(sendLog, { WA_FAKE_SEND_DELAY_MS: '5', WA_LEASE_MS: '1500', WA_SEND_TIMEOUT_MS: '500' });
     const first = startCli(['start'], env, dir);
     await waitUntil(async () => (await fs.readFile(sendLog, 'utf8').catch(() => '')).split('\n').length > 60, 60_000, 'some replies sent');
     first.child.kill('SIGKILL');

@@ -91,7 +91,7 @@ describe('dispatcher processes (fake transport in place of WhatsApp)', () => {
     await db.pool.query('TRUNCATE wa_outbox RESTART IDENTITY CASCADE');
     const dir = await tempDir();
     const sendLog = path.join(dir, 'sends.jsonl');
-    const env = serviceEnv(db.url, sendLog, { WA_FAKE_SEND_DELAY_MS: '3', WA_LEASE_MS: '1500' });
+    const env = serviceEnv(db.url, sendLog, { WA_FAKE_SEND_DELAY_MS: '3', WA_LEASE_MS: '1500', WA_SEND_TIMEOUT_MS: '500' });
     await insertMessages(db.pool, 2000);
     const first = startCli(['start'], env, dir);
     await waitUntil(() => readSends(sendLog).length >= 300, 60_000, '300 sends');

@@ -217,6 +217,20 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
     assert.deepEqual(rows[0], { ack: 3, ordered: true });
   });
 
+  it('a hook that keeps failing does not stop delivery: the row is marked without it', async () => {
+    await startDispatcher();
+    dispatcher.onOutcome(['complaint_reply'], async () => {
+      throw new Error('hook is broken');
+    });
+    await enqueue(db.pool, [
+      { recipient: '081234567890', content: 'Balasan', type: 'complaint_reply' },
+      { recipient: '081234567891', content: 'Berikutnya', type: 'test' },
+    ]);
+    await drained();
+    assert.deepEqual((await statuses()).map((r) => r.status), ['sent', 'sent']);
+    assert.equal(transport.sends.length, 2, 'each sent once');
+  });
+
   it('on stop, finishes the send in flight and hands the other claimed rows back at once', async () => {
     await enqueue(db.pool, Array.from({ length: 10 }, (_, i) => ({ recipient: '081234567890', content: `Pesan ${i}`, type: 'test' })));
     await startDispatcher({ sendDelayMs: 300 });

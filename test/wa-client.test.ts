@@ -271,6 +271,21 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
     assert.equal(h.clients.length, 1, 'no restart after close');
   });
 
+  it('an error while starting a client is a failed state and a retry, never a crash', async () => {
+    const h = await harness([], { reconnectBaseMs: 20 });
+    let calls = 0;
+    (h.transport as unknown as { factory: (s: WwebClientSettings) => WwebClientLike }).factory = (settings) => {
+      calls++;
+      if (calls === 1) throw new Error('EACCES: permission denied, mkdir session');
+      const client = new StandInClient(settings, { kind: 'resolve' });
+      h.clients.push(client);
+      return client;
+    };
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 1, 2000, 'a retry after the failure');
+    assert.ok(h.states.some((s) => s.state === 'failed' && /start failed: EACCES/.test(s.reason!)));
+  });
+
   it('without Chromium: failed, with how to install it, and keeps trying', async () => {
     const h = await harness([], { chromiumPath: '/nonexistent/chromium', reconnectBaseMs: 20 });
     await h.transport.start();

@@ -58,7 +58,7 @@ export interface SchedulerOptions {
 
 /** A run still `running` after this long belongs to an instance that died. */
 const ABANDONED_AFTER_MS = 60 * 60 * 1000;
-const STOP_WAIT_MS = 5000;
+const STOP_WAIT_MS = 3000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

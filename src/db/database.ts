@@ -14,6 +14,8 @@ export interface Database {
   connectionString: string;
   embedded: boolean;
   close(): Promise<void>;
+  /** Stops the embedded server at once (for an exit that cannot wait); nothing for an external one. */
+  kill(): void;
 }
 
 export interface OpenOptions {
@@ -36,6 +38,9 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
     pool,
     connectionString,
     embedded: embedded !== null,
+    kill() {
+      embedded?.kill();
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -17,7 +17,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +70,15 @@ async function loadBinaries(): Promise<Binaries> {
       `no embedded PostgreSQL build is installed for ${os.platform()}-${os.arch()} (package ${pkg}); ` +
         'set DATABASE_URL to use an existing PostgreSQL server',
     );
+  }
+}
+
+/** Is `pid` a PostgreSQL server (not a recycled pid of something else)? Without /proc, trust the pid. */
+function isPostgres(pid: number): boolean {
+  try {
+    return /postgres/.test(readFileSync(`/proc/${pid}/comm`, 'utf8'));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
   }
 }
 
@@ -148,8 +157,13 @@ export class EmbeddedPostgres {
 
     const adminUrl = this.url(credentials, port, 'postgres');
     await this.waitUntilReady(adminUrl, exited);
-    await fs.writeFile(this.ownerFile, `${process.pid}\n`);
-    await this.ensureDatabase(adminUrl, credentials.database);
+    try {
+      await fs.writeFile(this.ownerFile, `${process.pid}\n`);
+      await this.ensureDatabase(adminUrl, credentials.database);
+    } catch (err) {
+      await this.stop(); // never leave a server behind a failed start
+      throw err;
+    }
     logger.info({ port }, 'embedded PostgreSQL is ready');
     return this.url(credentials, port, credentials.database);
   }
@@ -169,6 +183,11 @@ export class EmbeddedPostgres {
     this.process = null;
     await fs.rm(this.ownerFile, { force: true });
     this.options.logger.info('embedded PostgreSQL stopped');
+  }
+
+  /** Immediate shutdown, for a process that must exit now (no waiting). */
+  kill(): void {
+    if (this.process && this.process.exitCode === null) this.process.kill('SIGQUIT');
   }
 
   /** The server's process id while it runs. */
@@ -195,7 +214,7 @@ export class EmbeddedPostgres {
   private async runningServer(): Promise<string | null> {
     const pidFile = path.join(this.pgdata, 'postmaster.pid');
     const serverPid = await readPid(pidFile);
-    if (serverPid === null || !isAlive(serverPid)) return null;
+    if (serverPid === null || !isAlive(serverPid) || !isPostgres(serverPid)) return null;
     const ownerPid = await readPid(this.ownerFile);
     if (ownerPid !== null && ownerPid !== process.pid && isAlive(ownerPid)) {
       if (this.options.shareRunning) {

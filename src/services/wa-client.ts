@@ -167,7 +167,12 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     await fs.chmod(this.options.authPath, 0o700);
     await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
     await this.clearLock();
-    void this.launch();
+    this.relaunch();
+  }
+
+  /** Launches in the background; anything unexpected becomes a failed state and a later retry, never a crash. */
+  private relaunch(): void {
+    this.launch().catch((err: Error) => this.scheduleRestart(`start failed: ${err.message}`, 'failed'));
   }
 
   async sendText(chatId: string, text: string): Promise<SentMessage> {
@@ -205,6 +210,12 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     this.set('disconnected', 'closed');
   }
 
+  kill(): void {
+    this.closing = true;
+    this.clearTimers();
+    if (this.client) killBrowser(this.client);
+  }
+
   private set(state: TransportState, reason: string | null = null): void {
     this.state.set(state, reason);
   }
@@ -236,6 +247,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
       if (err instanceof ProfileInUseError) return this.scheduleRestart(err.message, 'failed');
       throw err;
     }
+    if (this.closing) return; // closed while the lock was checked
 
     this.set('starting', `launching ${chromium.path}`);
     const client = this.factory({
@@ -254,7 +266,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     try {
       await initializing;
     } catch (err) {
-      if (this.client === client) void this.recover(`initialisation failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+      if (this.client === client) this.recoverSafely(`initialisation failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
       return;
     } finally {
       if (this.initializing === initializing) this.initializing = null;
@@ -262,10 +274,10 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     if (this.client !== client) return;
     // Chromium or its page dying after start-up.
     client.pupBrowser?.on?.('disconnected', () => {
-      if (this.client === client) void this.recover('Chromium exited');
+      if (this.client === client) this.recoverSafely('Chromium exited');
     });
     client.pupPage?.on?.('error', (err?: Error) => {
-      if (this.client === client) void this.recover(`WhatsApp Web page crashed: ${err?.message ?? 'unknown error'}`);
+      if (this.client === client) this.recoverSafely(`WhatsApp Web page crashed: ${err?.message ?? 'unknown error'}`);
     });
     logger.debug('WhatsApp Web client initialised');
   }
@@ -299,7 +311,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     client.on('auth_failure', (message: string) => {
       if (!mine()) return;
       logger.error({ reason: message }, 'WhatsApp session could not be restored; clearing it: scan a new QR code');
-      void this.recover(`authentication failed: ${message}`, true);
+      this.recoverSafely(`authentication failed: ${message}`, true);
     });
     client.on('ready', () => {
       if (!mine()) return;
@@ -315,7 +327,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
       if (ended) {
         logger.error({ reason }, `WhatsApp session ended (${reason}): the session was cleared; scan the new QR code to pair again`);
       }
-      void this.recover(`disconnected: ${reason}`, ended);
+      this.recoverSafely(`disconnected: ${reason}`, ended);
     });
     client.on('change_state', (state: string) => {
       if (mine()) logger.debug({ state }, 'WhatsApp Web connection state');
@@ -324,6 +336,13 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
       const id = message?.id?._serialized;
       if (!id) return;
       for (const listener of this.ackListeners) listener(id, ack);
+    });
+  }
+
+  private recoverSafely(reason: string, clearSession = false): void {
+    this.recover(reason, clearSession).catch((err: Error) => {
+      this.recovering = false;
+      this.scheduleRestart(`${reason}; recovery failed: ${err.message}`, 'failed');
     });
   }
 
@@ -356,7 +375,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      void this.launch();
+      this.relaunch();
     }, delay);
   }
 
@@ -364,7 +383,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     this.clearReadyTimer();
     const client = this.client;
     this.readyTimer = setTimeout(() => {
-      if (this.client === client) void this.recover(`ready_timeout: WhatsApp Web was not ready within ${this.options.readyTimeoutMs} ms`);
+      if (this.client === client) this.recoverSafely(`ready_timeout: WhatsApp Web was not ready within ${this.options.readyTimeoutMs} ms`);
     }, this.options.readyTimeoutMs);
   }
 

@@ -4,8 +4,9 @@
  * that enqueues, and is locked for that transaction, so across crashes and instances every delivery is
  * recapped exactly once.
  *
- * Deliveries are grouped by minute, so only complete minutes are taken: up to the start of the current
- * local minute, minus one minute for writes still committing.
+ * Deliveries are grouped by minute. A run takes the minutes from the watermark up to, not including,
+ * the minute before the current one: only complete minutes, and a whole minute's grace for writes
+ * still committing.
  */
 import type pg from 'pg';
 import type { JobHandler } from '../../job.js';
@@ -51,7 +52,7 @@ export function taskDeliveryRecapJob(options: TaskRecapOptions): JobHandler {
       const { rows } = await tx.query<{ recipient: string | null; summary: string | null }>(
         `SELECT recipient::text AS recipient, summary::text AS summary
            FROM ${contract.view}
-          WHERE delivered_at > $1::timestamp AND delivered_at <= $2::timestamp
+          WHERE delivered_at >= $1::timestamp AND delivered_at < $2::timestamp
           ORDER BY delivered_at, summary`,
         [from, upTo],
       );
@@ -70,7 +71,7 @@ export function taskDeliveryRecapJob(options: TaskRecapOptions): JobHandler {
       const results = await enqueue(tx, messages);
       await tx.query('UPDATE cicero_wa_watermarks SET position = $2::timestamp, updated_at = now() WHERE job = $1', [TASK_RECAP_JOB, upTo]);
       const enqueued = results.filter((r) => r.inserted).length;
-      return { enqueued, detail: `deliveries after ${from} up to ${upTo}: ${rows.length}` };
+      return { enqueued, detail: `deliveries from ${from} to before ${upTo}: ${rows.length}` };
     });
   };
 }

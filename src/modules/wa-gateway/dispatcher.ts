@@ -61,7 +61,7 @@ export interface DispatcherOptions {
 }
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
-const STOP_WAIT_MS = 7000;
+const STOP_WAIT_MS = 5000;
 
 export function defaultInstanceId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -186,7 +186,13 @@ export class Dispatcher {
       for (const row of rows) {
         if (this.stopping || !transport.isReady()) break;
         await this.renewLeasesIfDue();
-        await this.deliver(row);
+        // The row counts as in flight until its outcome is recorded, so stop() never hands back a sent row.
+        this.inFlight = row.id;
+        try {
+          await this.deliver(row);
+        } finally {
+          this.inFlight = null;
+        }
       }
       await this.releaseHeld();
     }
@@ -208,15 +214,13 @@ export class Dispatcher {
         throw err;
       }
       if (!transport.isReady()) return; // handed back with the rest of the batch
+      await this.renewLeasesIfDue(); // a long message must not outlive its lease
       let sent;
-      this.inFlight = row.id;
       try {
         sent = await withTimeout(transport.sendText(recipient.chatId, parts[index]!), dispatch.sendTimeoutMs);
         if (!sent?.messageId) throw new SendError('transient', 'no_message_id', 'the transport returned no message id');
       } catch (err) {
         return this.failedAttempt(row, err);
-      } finally {
-        this.inFlight = null;
       }
       messageId = sent.messageId;
       if (index + 1 < parts.length) {
@@ -254,16 +258,24 @@ export class Dispatcher {
       if (outcome.status === 'sent') return markSent(db, this.instanceId, row.id, outcome.partsSent, outcome.messageId);
       return { held: await markFailed(db, this.instanceId, row.id, outcome.reason), sentAt: null };
     };
-    const result = await this.persist(async () => {
-      if (hooks.length === 0) return mark(pool);
-      return withTransaction(pool, async (tx) => {
+    const markWithHooks = () =>
+      withTransaction(pool, async (tx) => {
         const marked = await mark(tx);
         if (marked.held) {
           for (const hook of hooks) await hook(tx, { row, status: outcome.status, reason: outcome.reason, sentAt: marked.sentAt });
         }
         return marked;
       });
-    });
+    let result;
+    try {
+      result = await this.persist(hooks.length === 0 ? () => mark(pool) : markWithHooks);
+    } catch (err) {
+      if (hooks.length === 0) throw err;
+      // A hook that keeps failing must not stop delivery: record the outcome without it (the module
+      // that registered it reconciles from the outbox).
+      this.options.logger.error({ id: row.id, err: (err as Error).message }, 'outcome hook keeps failing; marking the row without it');
+      result = await this.persist(() => mark(pool));
+    }
     if (!result.held) {
       this.options.logger.warn({ id: row.id }, 'row was taken over by another dispatcher (lease expired) before it could be marked');
     }
@@ -279,7 +291,8 @@ export class Dispatcher {
       try {
         return await write();
       } catch (err) {
-        if (this.stopping && attempt >= 3) throw err;
+        // Only a lost database is worth waiting for; any other error is given up after a few tries.
+        if ((this.stopping || !isConnectionError(err)) && attempt >= 3) throw err;
         const delay = Math.min(5000, 250 * 2 ** Math.min(attempt - 1, 5));
         this.options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'recording a send outcome failed; retrying');
         await sleep(delay);
@@ -317,6 +330,12 @@ export class Dispatcher {
     }, Math.min(delayMs, 2 ** 31 - 1));
     this.wakeTimer.unref();
   }
+}
+
+/** Errors that mean the database is unreachable, as opposed to a statement it refused. */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return /^(08|57P0|53300)/.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) || /Connection terminated|connection.*(closed|lost)/i.test((err as Error)?.message ?? '');
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -53,6 +53,8 @@ export interface Transport {
    */
   onAck?(listener: (messageId: string, ack: number) => void): () => void;
   close(): Promise<void>;
+  /** Ends any helper process at once (for an exit that cannot wait for close). */
+  kill?(): void;
 }
 
 /** State bookkeeping shared by the implementations: current status and change events. */
