@@ -71,6 +71,10 @@ export async function seedDemo(pool: pg.Pool, clock: Clock, timeZone: string): P
   // Local wall times: today's local date, taken as a UTC date, shifted, and printed in UTC.
   const todayLocal = Date.parse(`${localTimestamp(now, timeZone).slice(0, 10)}T00:00:00Z`);
   const localDay = (daysAgo: number, minutes: number) => localTimestamp(new Date(todayLocal - daysAgo * 86_400_000 + minutes * 60_000), 'UTC');
+  // Today's posts fall between midnight and now, whatever the hour, so there are always tasks today.
+  const minutesToday = Math.max(1, Math.floor((Date.parse(`${localTimestamp(now, timeZone).replace(' ', 'T')}Z`) - todayLocal) / 60_000));
+  const postTime = (daysAgo: number, fromMinute: number, spanMinutes: number) =>
+    daysAgo === 0 ? localDay(0, Math.floor(rand() * minutesToday)) : localDay(daysAgo, fromMinute + Math.floor(rand() * spanMinutes));
 
   return withTransaction(pool, async (tx) => {
     const people: Person[] = [];
@@ -106,7 +110,7 @@ export async function seedDemo(pool: pg.Pool, clock: Clock, timeZone: string): P
         const igCount = 1 + Math.floor(rand() * 3);
         for (let n = 0; n < igCount; n++) {
           const shortcode = `D${unit.id.slice(5, 7)}${daysAgo}${n}${Math.floor(rand() * 1e6).toString(36)}`;
-          const at = localDay(daysAgo, 7 * 60 + Math.floor(rand() * 15 * 60));
+          const at = postTime(daysAgo, 7 * 60, 15 * 60);
           if (at > localTimestamp(now, timeZone)) continue;
           const likers = members.filter((p) => p.insta && rand() < p.diligence).map((p) => (rand() < 0.2 ? p.insta!.toUpperCase() : normalise(p.insta)));
           await tx.query('INSERT INTO insta_post (shortcode, client_id, caption, created_at) VALUES ($1, $2, $3, $4)', [shortcode, unit.id, `Kegiatan ${unit.name} hari ke-${40 - daysAgo}`, at]);
@@ -120,7 +124,7 @@ export async function seedDemo(pool: pg.Pool, clock: Clock, timeZone: string): P
         }
         if (rand() < 0.6) {
           const videoId = `73${unit.id.length}${daysAgo}${Math.floor(rand() * 1e9)}`;
-          const at = localDay(daysAgo, 9 * 60 + Math.floor(rand() * 12 * 60));
+          const at = postTime(daysAgo, 9 * 60, 12 * 60);
           if (at > localTimestamp(now, timeZone)) continue;
           const commenters = members.filter((p) => p.tiktok && rand() < p.diligence * 0.8).map((p) => p.tiktok!);
           await tx.query('INSERT INTO tiktok_post (video_id, client_id, caption, like_count, comment_count, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
