@@ -8,7 +8,7 @@
 import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/logger.js';
 import { Dispatcher } from '../src/modules/wa-gateway/dispatcher.js';
-import { TransportWithState, type SentMessage, type Transport } from '../src/services/transports/transport.js';
+import { TransportWithState, type SendHooks, type SendResult, type Transport } from '../src/services/transports/transport.js';
 
 /** A transport that costs nothing and keeps nothing: it only counts. */
 class CountingTransport extends TransportWithState implements Transport {
@@ -17,9 +17,10 @@ class CountingTransport extends TransportWithState implements Transport {
   async start(): Promise<void> {
     this.state.set('ready');
   }
-  async sendText(): Promise<SentMessage> {
+  async sendText(_chatId: string, _text: string, hooks: SendHooks): Promise<SendResult> {
+    await hooks.handOver();
     this.sent++;
-    return { messageId: `bench-${this.sent}` };
+    return { outcome: 'confirmed', messageId: `bench-${this.sent}` };
   }
   async close(): Promise<void> {}
 }
@@ -44,7 +45,7 @@ const sampler = setInterval(() => {
 
 const dispatch = {
   sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 10_000_000, maxAttempts: 3,
-  retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 100, leaseMs: 300_000, sendTimeoutMs: 60_000,
+  retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 100, leaseMs: 300_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000,
 };
 const started = performance.now();
 const runners = await Promise.all(

@@ -230,14 +230,14 @@ async function pickupOurs(): Promise<{ latencies: number[]; idleQueriesPerMinute
   const sentAt = new Map<string, number>();
   const transport = new FakeTransport();
   const send = transport.sendText.bind(transport);
-  transport.sendText = (chatId, text) => {
+  transport.sendText = (chatId, text, hooks) => {
     sentAt.set(text, performance.now());
-    return send(chatId, text);
+    return send(chatId, text, hooks);
   };
   await transport.start();
   const dispatcher = new Dispatcher({
     pool: dispatcherPool, transport, logger, defaultCountryCode: '62',
-    dispatch: { sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 1_000_000, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 10, leaseMs: 60_000, sendTimeoutMs: 60_000 },
+    dispatch: { sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 1_000_000, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 10, leaseMs: 60_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000 },
   });
   const listener = new OutboxListener({ connectionString: url, logger, onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
   await listener.start();

@@ -75,6 +75,12 @@ export interface Config {
     /** Restart backoff of the WhatsApp client after a failure: first delay and cap. */
     reconnectBaseMs: number;
     reconnectMaxMs: number;
+    /** How long whatsapp-web.js waits for the WhatsApp Web page to load before giving up (authTimeoutMs). */
+    authTimeoutMs: number;
+    /** WA_WEB_VERSION: the WhatsApp Web build to run (e.g. 2.3000.1017054665); null runs the library's default, from the local cache. */
+    webVersion: string | null;
+    /** WA_WEB_VERSION_URL: where that build's page is fetched from, `{version}` standing for the build; null for the local cache. */
+    webVersionUrl: string | null;
     /** The test transport's settings (WA_TRANSPORT=fake). */
     fake: { sendLogFile: string | null; sendDelayMs: number };
   };
@@ -97,6 +103,8 @@ export interface Config {
     batchSize: number;
     leaseMs: number;
     sendTimeoutMs: number;
+    /** How long a send with an unknown outcome waits for WhatsApp to confirm it before it is flagged unconfirmed. */
+    confirmTimeoutMs: number;
   };
 }
 
@@ -258,6 +266,37 @@ class EnvReader {
     return value.trim();
   }
 
+  /** Unset or empty → null; otherwise must match the pattern. */
+  optionalPattern(name: string, re: RegExp, allowed: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined || value.trim() === '') return null;
+    if (!re.test(value.trim())) {
+      this.problem(name, value, allowed);
+      return null;
+    }
+    return value.trim();
+  }
+
+  /** An http(s) URL template holding `{version}`; unset or empty → null. */
+  versionUrl(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined || value.trim() === '') return null;
+    const trimmed = value.trim();
+    const allowed = 'expected an http(s) URL with {version} where the build goes, e.g. https://raw.githubusercontent.com/wppconnect-team/wa-version/<commit>/html/{version}.html';
+    let url: URL;
+    try {
+      url = new URL(trimmed.replace('{version}', '2.3000.0'));
+    } catch {
+      this.problem(name, value, allowed);
+      return null;
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !trimmed.includes('{version}')) {
+      this.problem(name, value, allowed);
+      return null;
+    }
+    return trimmed;
+  }
+
   /** Extra Chromium flags: a JSON array of strings or a comma-separated list, each starting with "--". */
   chromiumFlags(name: string): string[] {
     const value = this.raw(name);
@@ -326,6 +365,9 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       readyTimeoutMs: read.integer('WA_READY_TIMEOUT_MS', 120_000, 1000, 3_600_000),
       reconnectBaseMs: read.integer('WA_RECONNECT_BASE_MS', 5000, 10, 3_600_000),
       reconnectMaxMs: read.integer('WA_RECONNECT_MAX_MS', 300_000, 10, 86_400_000),
+      authTimeoutMs: read.integer('WA_AUTH_TIMEOUT_MS', 60_000, 1000, 600_000),
+      webVersion: read.optionalPattern('WA_WEB_VERSION', /^\d+\.\d+\.\d+(-[a-z]+)?$/, 'expected a WhatsApp Web build such as 2.3000.1017054665'),
+      webVersionUrl: read.versionUrl('WA_WEB_VERSION_URL'),
       fake: {
         sendLogFile: read.optionalString('WA_FAKE_SEND_LOG'),
         sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
@@ -347,6 +389,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       batchSize: read.integer('WA_DISPATCH_BATCH_SIZE', 10, 1, 1000),
       leaseMs: read.integer('WA_LEASE_MS', 300_000, 1000, 86_400_000),
       sendTimeoutMs: read.integer('WA_SEND_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      confirmTimeoutMs: read.integer('WA_CONFIRM_TIMEOUT_MS', 600_000, 1000, 86_400_000),
     },
   };
   if (config.wa.reconnectMaxMs < config.wa.reconnectBaseMs) {
@@ -357,6 +400,11 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   if (config.dispatch.leaseMs < 2 * config.dispatch.sendTimeoutMs) {
     read.problems.push(
       `WA_LEASE_MS=${JSON.stringify(String(config.dispatch.leaseMs))} is invalid: must be at least twice WA_SEND_TIMEOUT_MS (${config.dispatch.sendTimeoutMs}), so a claim outlives a send`,
+    );
+  }
+  if (config.wa.webVersionUrl && !config.wa.webVersion) {
+    read.problems.push(
+      `WA_WEB_VERSION_URL=${JSON.stringify(config.wa.webVersionUrl)} is invalid without WA_WEB_VERSION: set WA_WEB_VERSION to the build the URL serves (e.g. 2.3000.1017054665)`,
     );
   }
   if (config.dispatch.retryMaxMs < config.dispatch.retryBaseMs) {

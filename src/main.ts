@@ -48,12 +48,15 @@ Commands:
              the newest complaints (S: pending, queued, responded, failed)
   complaints retry <id...>
              failed complaints answered again
-  outbox list [--status S] [--limit N]
-             the newest outbox rows (S: pending, sending, sent, failed, cancelled; N default 50)
+  outbox list [--status S] [--unconfirmed] [--limit N]
+             the newest outbox rows (S: pending, sending, sent, failed, cancelled; N default 50);
+             --unconfirmed: sent rows WhatsApp has not confirmed (awaiting or unconfirmed)
   outbox retry <id...>
              failed or cancelled rows back to pending, attempts reset
   outbox cancel <id...>
              pending or failed rows cancelled: never sent
+  outbox resend <id...>
+             unconfirmed rows sent again (their delivery was never confirmed)
   help       show this help
 
 Configuration comes from the environment and from .env in the working directory;
@@ -235,7 +238,7 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { status: { type: 'string' }, limit: { type: 'string' }, date: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { status: { type: 'string' }, limit: { type: 'string' }, unconfirmed: { type: 'boolean' }, date: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const command = positionals[0] ?? 'help';
   if (command === 'help' || values.help) {
@@ -250,8 +253,8 @@ export async function main(argv: string[]): Promise<number> {
   const outboxCommand = command === 'outbox' ? parseOutboxCommand(positionals.slice(1), values) : null;
   const complaintsCommand = command === 'complaints' ? parseComplaintsCommand(positionals.slice(1), values) : null;
   const runCommand = command === 'run' ? parseRunCommand(positionals.slice(1), values) : null;
-  if (command !== 'outbox' && command !== 'complaints' && (values.status !== undefined || values.limit !== undefined)) {
-    throw new UsageError(`--status and --limit belong to "outbox list" and "complaints list"`);
+  if (command !== 'outbox' && command !== 'complaints' && (values.status !== undefined || values.limit !== undefined || values.unconfirmed !== undefined)) {
+    throw new UsageError(`--status, --limit and --unconfirmed belong to "outbox list" and "complaints list"`);
   }
   if (command !== 'run' && values.date !== undefined) throw new UsageError('--date belongs to "run"');
 

@@ -132,6 +132,19 @@ describe('configuration', () => {
     assert.match(problemsOf({ WA_PUPPETEER_ARGS: '[--broken' })[0]!, /does not parse/);
   });
 
+  it('validates the WhatsApp Web pin: a build number, and a URL template that needs it', () => {
+    const ok = parseConfig({ WA_WEB_VERSION: '2.3000.1017054665', WA_WEB_VERSION_URL: 'https://example.org/wa/{version}.html' }, '/srv');
+    assert.equal(ok.wa.webVersion, '2.3000.1017054665');
+    assert.equal(ok.wa.webVersionUrl, 'https://example.org/wa/{version}.html');
+    assert.equal(parseConfig({}, '/srv').wa.webVersion, null);
+    assert.equal(parseConfig({}, '/srv').dispatch.confirmTimeoutMs, 600_000);
+    assert.match(problemsOf({ WA_WEB_VERSION: 'latest' })[0]!, /^WA_WEB_VERSION="latest" is invalid: expected a WhatsApp Web build such as 2\.3000\.1017054665/);
+    assert.match(problemsOf({ WA_WEB_VERSION: '2.3000.1', WA_WEB_VERSION_URL: 'https://example.org/wa/latest.html' })[0]!, /^WA_WEB_VERSION_URL=.*\{version\}/);
+    assert.match(problemsOf({ WA_WEB_VERSION: '2.3000.1', WA_WEB_VERSION_URL: 'ftp://example.org/{version}.html' })[0]!, /^WA_WEB_VERSION_URL=.*http\(s\) URL/);
+    assert.match(problemsOf({ WA_WEB_VERSION_URL: 'https://example.org/wa/{version}.html' })[0]!, /^WA_WEB_VERSION_URL=.*without WA_WEB_VERSION/);
+    assert.match(problemsOf({ WA_CONFIRM_TIMEOUT_MS: '10' })[0]!, /^WA_CONFIRM_TIMEOUT_MS="10" is invalid: expected a whole number from 1000/);
+  });
+
   it('masks passwords in URLs', () => {
     assert.equal(maskUrlPassword('postgres://u:p%40ss@h:5432/d'), 'postgres://u:***@h:5432/d');
     assert.equal(maskUrlPassword('postgres://u@h/d'), 'postgres://u@h/d');
@@ -167,6 +180,16 @@ describe('configuration errors at start-up (cicero-wa start)', () => {
     }
     assert.ok(!result.stderr.includes('hunter2'));
     assert.equal(result.stdout, '', 'nothing is started');
+  });
+
+  it('refuses a bad WhatsApp Web pin at start with exit code 2, naming the variable', async () => {
+    const bad = await runCli(['start'], { WA_WEB_VERSION: 'newest' });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /^cicero-wa: config: WA_WEB_VERSION="newest" is invalid/m);
+    const badUrl = await runCli(['start'], { WA_WEB_VERSION: '2.3000.1017054665', WA_WEB_VERSION_URL: 'not a url' });
+    assert.equal(badUrl.code, 2, badUrl.stderr);
+    assert.match(badUrl.stderr, /^cicero-wa: config: WA_WEB_VERSION_URL="not a url" is invalid/m);
+    assert.equal(bad.stdout + badUrl.stdout, '', 'nothing is started');
   });
 
   it('reads .env from the working directory; the real environment wins over it', async () => {

@@ -22,9 +22,10 @@ interface SendRecord {
 
 function readSends(file: string): SendRecord[] {
   if (!existsSync(file)) return [];
+  // Only whole lines: a process may be appending the next one right now.
   return readFileSync(file, 'utf8')
     .split('\n')
-    .filter(Boolean)
+    .slice(0, -1)
     .map((l) => JSON.parse(l) as SendRecord);
 }
 

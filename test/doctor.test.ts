@@ -37,7 +37,25 @@ describe('cicero-wa doctor', () => {
     assert.match(line(result.stdout, 'migrations'), /^ok\s+migrations\s+all applied/);
     assert.match(line(result.stdout, 'wa-auth-path'), /^ok\s+wa-auth-path .* mode 700/);
     assert.match(line(result.stdout, 'chromium'), /^ok\s+chromium\s+Chromium 156\.0\.1234\.5 .* at .*chromium/);
+    assert.match(line(result.stdout, 'whatsapp-web'), /^ok\s+whatsapp-web\s+unpinned/);
     assert.ok(!result.stdout.includes(new URL(migrated.url).password || '\u0000'), 'no password printed');
+  });
+
+  it('shows the WhatsApp Web pin: from a URL, from the local cache, or missing from it', async () => {
+    const dir = await tempDir();
+    const authPath = path.join(dir, 'wa-auth');
+    await fs.mkdir(path.join(authPath, 'web-cache'), { recursive: true, mode: 0o700 });
+    const base = { DATABASE_URL: migrated.url, WA_AUTH_PATH: authPath, WA_CHROMIUM_PATH: await fakeChromium(dir), WA_WEB_VERSION: '2.3000.1017054665' };
+    const url = 'https://raw.githubusercontent.com/wppconnect-team/wa-version/0123abc/html/{version}.html';
+    const remote = await runCli(['doctor'], { ...base, WA_WEB_VERSION_URL: url }, dir);
+    assert.match(line(remote.stdout, 'whatsapp-web'), /^ok\s+whatsapp-web\s+pinned to 2\.3000\.1017054665, fetched from https:\/\/raw\.githubusercontent\.com\/wppconnect-team\/wa-version\/0123abc\/html\/2\.3000\.1017054665\.html/);
+    const missing = await runCli(['doctor'], base, dir);
+    assert.equal(missing.code, 1);
+    assert.match(line(missing.stdout, 'whatsapp-web'), /^FAIL whatsapp-web\s+pinned to 2\.3000\.1017054665, but .* does not exist -> set WA_WEB_VERSION_URL/);
+    await fs.writeFile(path.join(authPath, 'web-cache', '2.3000.1017054665.html'), '<html></html>');
+    const cached = await runCli(['doctor'], base, dir);
+    assert.equal(cached.code, 0, cached.stdout);
+    assert.match(line(cached.stdout, 'whatsapp-web'), /^ok\s+whatsapp-web\s+pinned to 2\.3000\.1017054665, from the local cache/);
   });
 
   it('fails with a remedy for each problem and exit code 1', async () => {

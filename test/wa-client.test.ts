@@ -9,10 +9,16 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { silentLogger } from '../src/logger.js';
+import { pino } from 'pino';
+import { silentLogger, type Logger } from '../src/logger.js';
+
+/** A logger whose lines are kept as objects. */
+function captureLogger(lines: Array<Record<string, unknown>>): Logger {
+  return pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+}
 import { ProfileInUseError } from '../src/services/chromium-profile-lock.js';
-import { SendError, type TransportStatus } from '../src/services/transports/transport.js';
-import { WhatsAppWebTransport, classifySendError, type WwebClientLike, type WwebClientSettings } from '../src/services/wa-client.js';
+import { HandOverRefused, SendError, type TransportStatus } from '../src/services/transports/transport.js';
+import { WhatsAppWebTransport, classifySendError, createWwebjsClient, type WwebClientLike, type WwebClientSettings } from '../src/services/wa-client.js';
 import { waitUntil } from './helpers/dispatch.js';
 
 type InitBehaviour = { kind: 'resolve' } | { kind: 'reject'; message: string } | { kind: 'pending' };
@@ -23,7 +29,7 @@ class StandInClient extends EventEmitter implements WwebClientLike {
   numberLookups: string[] = [];
   sent: Array<{ chatId: string; text: string }> = [];
   numbers = new Map<string, string | null>();
-  sendResult: () => Promise<{ id?: { _serialized?: string } } | undefined> = async () => ({ id: { _serialized: `true_${Date.now()}_MSG` } });
+  sendResult: () => Promise<unknown> = async () => ({ id: { _serialized: `true_6281234567890@c.us_${Date.now()}` } });
   private resolveInit: (() => void) | null = null;
 
   constructor(readonly settings: WwebClientSettings, private readonly behaviour: InitBehaviour) {
@@ -50,8 +56,11 @@ class StandInClient extends EventEmitter implements WwebClientLike {
     return wid ? { _serialized: wid } : null;
   }
 
-  async sendMessage(chatId: string, text: string): Promise<{ id?: { _serialized?: string } } | undefined> {
+  sentOptions: Array<Record<string, unknown> | undefined> = [];
+
+  async sendMessage(chatId: string, text: string, options?: Record<string, unknown>): Promise<unknown> {
     this.sent.push({ chatId, text });
+    this.sentOptions.push(options);
     return this.sendResult();
   }
 }
@@ -75,7 +84,7 @@ afterEach(async () => {
 
 async function harness(
   behaviours: InitBehaviour[] = [],
-  options: Partial<{ readyTimeoutMs: number; reconnectBaseMs: number; reconnectMaxMs: number; chromiumPath: string }> = {},
+  options: Partial<{ readyTimeoutMs: number; reconnectBaseMs: number; reconnectMaxMs: number; chromiumPath: string; logger: Logger }> = {},
 ): Promise<Harness> {
   const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-client-'));
   const authPath = path.join(base, 'wa-auth');
@@ -91,7 +100,7 @@ async function harness(
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     reconnectBaseMs: options.reconnectBaseMs ?? 10,
     reconnectMaxMs: options.reconnectMaxMs ?? 1000,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     random: () => 1,
     qrOutput: (text) => qrPictures.push(text),
     clientFactory: (settings) => {
@@ -194,41 +203,112 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
     assert.equal(h.transport.status().state, 'awaiting_qr');
   });
 
-  it('checks a number before sending (cached), and classifies what goes wrong', async () => {
+  it('checks a number before sending (cached); failures before the hand-over throw, after it the outcome is unknown', async () => {
     const h = await readyHarness();
     const client = h.client;
+    let handOvers = 0;
+    const hooks = { handOver: async () => void handOvers++ };
     client.numbers.set('6281234567890@c.us', '6281234567890@c.us');
     client.numbers.set('6289999999999@c.us', null);
-    const sent = await h.transport.sendText('6281234567890@c.us', 'Halo');
-    assert.match(sent.messageId, /^true_/);
-    await h.transport.sendText('6281234567890@c.us', 'Halo lagi');
+    const sent = await h.transport.sendText('6281234567890@c.us', 'Halo', hooks);
+    assert.equal(sent.outcome, 'confirmed');
+    assert.match(sent.outcome === 'confirmed' ? sent.messageId : '', /^true_/);
+    await h.transport.sendText('6281234567890@c.us', 'Halo lagi', hooks);
     assert.deepEqual(client.numberLookups, ['6281234567890@c.us'], 'the lookup is cached');
-    await h.transport.sendText('120363012345678901@g.us', 'Grup');
+    await h.transport.sendText('120363012345678901@g.us', 'Grup', hooks);
     assert.equal(client.numberLookups.length, 1, 'groups are not looked up');
+    assert.equal(handOvers, 3);
+    assert.deepEqual(client.sentOptions.at(-1), { linkPreview: false, sendSeen: false }, 'no sendSeen (the markedUnread crash), no link preview');
 
-    await assert.rejects(h.transport.sendText('6289999999999@c.us', 'x'), (e: SendError) => e.kind === 'permanent' && e.reason === 'not_on_whatsapp');
-    client.sendResult = async () => ({});
-    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'transient' && e.reason === 'no_message_id');
+    await assert.rejects(h.transport.sendText('6289999999999@c.us', 'x', hooks), (e: SendError) => e.kind === 'permanent' && e.reason === 'not_on_whatsapp');
+    assert.equal(handOvers, 3, 'a number without WhatsApp is refused before the hand-over');
+    client.sendResult = async () => undefined;
+    assert.deepEqual(await h.transport.sendText('6281234567890@c.us', 'x', hooks), { outcome: 'unknown', reason: 'no_message_id: WhatsApp Web returned no message id' });
+    client.sendResult = async () => ({ id: { fromMe: true, remote: '6281234567890@c.us', id: '3EB0AA', $1: 'true_6281234567890@c.us_3EB0AA' } });
+    assert.deepEqual(await h.transport.sendText('6281234567890@c.us', 'x', hooks), { outcome: 'confirmed', messageId: 'true_6281234567890@c.us_3EB0AA' }, 'a $1-shaped key is read');
     client.sendResult = async () => {
       throw new Error('Protocol error (Runtime.callFunctionOn): Session closed. Most likely the page has been closed.');
     };
-    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'transient' && e.reason === 'connection_lost');
+    const closed = await h.transport.sendText('6281234567890@c.us', 'x', hooks);
+    assert.equal(closed.outcome, 'unknown', 'an error after the hand-over is an unknown outcome');
     client.sendResult = async () => {
       throw new Error('Evaluation failed: Error: invalid wid');
     };
-    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'permanent');
+    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x', hooks), (e: SendError) => e.kind === 'permanent' && e.reason === 'rejected');
+    const before = handOvers;
+    await assert.rejects(
+      h.transport.sendText('6281234567890@c.us', 'x', { handOver: async () => { throw new HandOverRefused('not held'); } }),
+      (e: Error) => e instanceof HandOverRefused,
+    );
+    assert.equal(client.sent.length, before, 'nothing sent when the hand-over is refused');
     h.client.emit('disconnected', 'TIMEOUT');
-    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x'), (e: SendError) => e.kind === 'transient' && e.reason === 'not_ready');
+    await assert.rejects(h.transport.sendText('6281234567890@c.us', 'x', hooks), (e: SendError) => e.kind === 'transient' && e.reason === 'not_ready');
     assert.equal(classifySendError(new Error('something odd')).kind, 'transient');
   });
 
-  it('passes delivery receipts to the ack listeners', async () => {
+  it('passes delivery receipts to the ack listeners, whatever the key shape', async () => {
     const h = await readyHarness();
     const acks: Array<[string, number]> = [];
     h.transport.onAck((id, ack) => acks.push([id, ack]));
     h.client.emit('message_ack', { id: { _serialized: 'true_6281234567890@c.us_ABC' } }, 2);
-    h.client.emit('message_ack', { id: { _serialized: 'true_6281234567890@c.us_ABC' } }, 3);
-    assert.deepEqual(acks, [['true_6281234567890@c.us_ABC', 2], ['true_6281234567890@c.us_ABC', 3]]);
+    h.client.emit('message_ack', { id: { fromMe: true, remote: '6281234567890@c.us', id: 'DEF', $1: 'true_6281234567890@c.us_DEF' } }, 3);
+    h.client.emit('message_ack', { id: { fromMe: true, remote: '6281234567890@c.us', id: 'GHI' } }, 1); // rebuilt from its parts
+    assert.deepEqual(acks, [['true_6281234567890@c.us_ABC', 2], ['true_6281234567890@c.us_DEF', 3], ['true_6281234567890@c.us_GHI', 1]]);
+  });
+
+  it('reports own messages (message_create, and acks that carry them) with the chat\'s phone number for a LID chat', async () => {
+    const h = await readyHarness();
+    (h.client as unknown as { getContactLidAndPhone: (ids: string[]) => Promise<Array<{ lid?: string; pn?: string }>> }).getContactLidAndPhone = async (ids) =>
+      ids.map(() => ({ lid: '141880100663303@lid', pn: '6281234567890@c.us' }));
+    const own: Array<{ messageId: string; chatIds: string[]; body: string; ack: number | null }> = [];
+    h.transport.onOwnMessage((m) => own.push(m));
+    const key = { fromMe: true, remote: '141880100663303@lid', id: '3EB0X', $1: 'true_141880100663303@lid_3EB0X' };
+    h.client.emit('message_create', { id: key, fromMe: true, to: '141880100663303@lid', body: 'Rekap' });
+    h.client.emit('message_create', { id: { ...key, fromMe: false }, fromMe: false, to: 'me', body: 'bukan milik kita' });
+    h.client.emit('message_ack', { id: key, fromMe: true, to: '141880100663303@lid', body: 'Rekap' }, 2);
+    await waitUntil(() => own.length === 2, 1000, 'two own-message reports');
+    assert.deepEqual(own.map((m) => [m.messageId, m.chatIds, m.body, m.ack]), [
+      ['true_141880100663303@lid_3EB0X', ['141880100663303@lid', '6281234567890@c.us'], 'Rekap', null],
+      ['true_141880100663303@lid_3EB0X', ['141880100663303@lid', '6281234567890@c.us'], 'Rekap', 2],
+    ]);
+  });
+
+  it('keeps waiting through QR rotations (no upper bound), and logs the WhatsApp Web build once ready', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const h = await harness([], { readyTimeoutMs: 80, logger: captureLogger(lines) });
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 1, 1000, 'a client');
+    const client = h.clients[0]!;
+    (client as unknown as { getWWebVersion: () => Promise<string> }).getWWebVersion = async () => '2.3000.1043280533';
+    for (let i = 0; i < 6; i++) {
+      client.emit('qr', `qr-${i}`);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    assert.equal(h.clients.length, 1, 'no restart while waiting for a scan, however many codes');
+    assert.equal(h.transport.pairing()?.qr, 'qr-5');
+    assert.ok(lines.filter((l) => /still waiting for a scan/.test(String(l.msg))).length === 6);
+    client.emit('authenticated');
+    client.emit('ready');
+    await waitUntil(() => h.transport.webVersion === '2.3000.1043280533', 1000, 'the build');
+    assert.ok(lines.some((l) => l.msg === 'WhatsApp Web is ready (build 2.3000.1043280533)' && l.pinned === 'unpinned'));
+  });
+
+  it('builds the whatsapp-web.js client with options that avoid known failures, and pins the build when asked', () => {
+    const settings = {
+      authPath: '/tmp/wa-auth', sessionName: 's', executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], pairPhone: null,
+      webCacheDir: '/tmp/wa-auth/web-cache', authTimeoutMs: 45_000, webVersion: null, webVersionUrl: null,
+    };
+    const options = (c: unknown) => (c as { options: Record<string, unknown> }).options;
+    const plain = options(createWwebjsClient(settings));
+    assert.equal(plain.authTimeoutMs, 45_000);
+    assert.equal(plain.takeoverOnConflict, false);
+    assert.equal(plain.qrMaxRetries, 0);
+    assert.deepEqual(plain.webVersionCache, { type: 'local', path: '/tmp/wa-auth/web-cache', strict: false });
+    const pinned = options(createWwebjsClient({ ...settings, webVersion: '2.3000.1017054665', webVersionUrl: 'https://example.org/{version}.html' }));
+    assert.equal(pinned.webVersion, '2.3000.1017054665');
+    assert.deepEqual(pinned.webVersionCache, { type: 'remote', remotePath: 'https://example.org/{version}.html', strict: true });
+    const cachedPin = options(createWwebjsClient({ ...settings, webVersion: '2.3000.1017054665' }));
+    assert.deepEqual(cachedPin.webVersionCache, { type: 'local', path: '/tmp/wa-auth/web-cache', strict: true });
   });
 
   it('removes a stale Chromium profile lock and refuses a live one', async () => {

@@ -114,10 +114,32 @@ async function checkChromium(config: Config): Promise<CheckResult> {
   }
 }
 
+/** The WhatsApp Web build the client will load: pinned (and from where), or unpinned. */
+function checkWebVersion(config: Config): CheckResult {
+  const name = 'whatsapp-web';
+  const { webVersion, webVersionUrl, authPath } = config.wa;
+  if (!webVersion) {
+    return { name, ok: true, detail: "unpinned (whatsapp-web.js's default build from the local cache, else the live page); WA_WEB_VERSION pins one" };
+  }
+  if (webVersionUrl) {
+    return { name, ok: true, detail: `pinned to ${webVersion}, fetched from ${webVersionUrl.replace('{version}', webVersion)}` };
+  }
+  const cached = path.join(authPath, 'web-cache', `${webVersion}.html`);
+  return existsSync(cached)
+    ? { name, ok: true, detail: `pinned to ${webVersion}, from the local cache (${cached})` }
+    : {
+        name,
+        ok: config.wa.transport !== 'wwebjs',
+        detail: `pinned to ${webVersion}, but ${cached} does not exist`,
+        remedy: 'set WA_WEB_VERSION_URL to a copy of that build, or unset WA_WEB_VERSION',
+      };
+}
+
 export async function runDoctor(config: Config, logger: Logger): Promise<CheckResult[]> {
   const results = await checkDatabase(config, logger);
   results.push(await checkAuthPath(config.wa.authPath));
   results.push(await checkChromium(config));
+  results.push(checkWebVersion(config));
   return results;
 }
 

@@ -12,8 +12,16 @@
  *   destroys the client (no Chromium left behind) and starts a new one after a capped exponential
  *   backoff. LOGOUT, UNPAIRED or CONFLICT clear the session directory and wait for a new QR scan.
  * - Sending: `…@c.us` numbers are checked with getNumberId first (cached); not registered is a permanent
- *   `not_on_whatsapp`; a send without a message id is a failure; errors are classified transient or
- *   permanent. Delivery receipts (`message_ack`) go to the ack listeners.
+ *   `not_on_whatsapp`. Anything that goes wrong before `sendMessage` is called is a failure; once it is
+ *   called the message is handed over: WhatsApp's id (whatever the key's shape, see wa-messages.ts)
+ *   confirms it, and no id, or an error thrown by the call, is an unknown outcome, except an error
+ *   WhatsApp Web raises before it takes the message (an invalid chat id). `sendSeen: false` (the
+ *   markedUnread crash) and no link preview.
+ * - Own messages (`message_create`) and receipts (`message_ack`) are reported, so an unknown outcome can
+ *   be confirmed later; a chat filed under a LID is reported with its phone number where WhatsApp knows it.
+ * - Client options: explicit `authTimeoutMs`, `takeoverOnConflict: false`, QR codes refreshed without an
+ *   upper bound (`qrMaxRetries: 0`); WA_WEB_VERSION pins the WhatsApp Web build (from WA_WEB_VERSION_URL,
+ *   else the local cache), and the build in use is logged once ready.
  * - Starting never throws because WhatsApp is unreachable; it throws only when another live process
  *   holds the same session (see chromium-profile-lock.ts).
  */
@@ -26,7 +34,17 @@ import wwebjs from 'whatsapp-web.js';
 import type { Logger } from '../logger.js';
 import { CHROMIUM_INSTALL_HINT, findChromium } from './chromium.js';
 import { ProfileInUseError, clearStaleProfileLock } from './chromium-profile-lock.js';
-import { SendError, TransportWithState, type SentMessage, type Transport, type TransportState } from './transports/transport.js';
+import {
+  HandOverRefused,
+  SendError,
+  TransportWithState,
+  type OwnMessage,
+  type SendHooks,
+  type SendResult,
+  type Transport,
+  type TransportState,
+} from './transports/transport.js';
+import { isFromMe, messageBody, messageIdOf, ownMessageChat } from './wa-messages.js';
 
 /** Flags a root or container run of headless Chromium needs, and quiet networking. */
 export const BASE_CHROMIUM_FLAGS = [
@@ -55,9 +73,13 @@ export interface WwebClientLike extends EventEmitter {
   initialize(): Promise<void>;
   destroy(): Promise<void>;
   getNumberId(number: string): Promise<{ _serialized: string } | null>;
-  sendMessage(chatId: string, content: string, options?: Record<string, unknown>): Promise<{ id?: { _serialized?: string } } | undefined>;
+  /** Resolves to the sent Message, or to undefined when WhatsApp Web gave nothing back (see #201857). */
+  sendMessage(chatId: string, content: string, options?: Record<string, unknown>): Promise<unknown>;
+  getWWebVersion?(): Promise<string>;
+  getChatById?(chatId: string): Promise<{ fetchMessages(options: { limit?: number; fromMe?: boolean }): Promise<unknown[]> }>;
+  getContactLidAndPhone?(userIds: string[]): Promise<Array<{ lid?: string; pn?: string }>>;
   pupBrowser?: { process?(): ChildProcess | null; on?(event: string, listener: () => void): unknown } | null;
-  pupPage?: { on?(event: string, listener: (err?: Error) => void): unknown } | null;
+  pupPage?: { on?(event: string, listener: (err?: Error) => void): unknown; isClosed?(): boolean } | null;
 }
 
 export interface WwebClientSettings {
@@ -67,6 +89,11 @@ export interface WwebClientSettings {
   args: string[];
   pairPhone: string | null;
   webCacheDir: string;
+  authTimeoutMs: number;
+  /** The pinned WhatsApp Web build, or null for the library's default from the local cache. */
+  webVersion: string | null;
+  /** Where the pinned build is fetched from (`{version}` replaced), or null for the local cache. */
+  webVersionUrl: string | null;
 }
 
 export type ClientFactory = (settings: WwebClientSettings) => WwebClientLike;
@@ -83,7 +110,14 @@ export const createWwebjsClient: ClientFactory = (settings) =>
       handleSIGTERM: false,
       handleSIGHUP: false,
     },
-    webVersionCache: { type: 'local', path: settings.webCacheDir },
+    authTimeoutMs: settings.authTimeoutMs,
+    takeoverOnConflict: false,
+    qrMaxRetries: 0, // keep refreshing the QR code until someone scans it
+    ...(settings.webVersion ? { webVersion: settings.webVersion } : {}),
+    // A pinned build must be that build: strict, so a missing copy is an error rather than the live page.
+    webVersionCache: settings.webVersionUrl
+      ? { type: 'remote', remotePath: settings.webVersionUrl, strict: true }
+      : { type: 'local', path: settings.webCacheDir, strict: settings.webVersion !== null },
     ...(settings.pairPhone ? { pairWithPhoneNumber: { phoneNumber: settings.pairPhone, showNotification: true, intervalMs: 180_000 } } : {}),
   }) as unknown as WwebClientLike;
 
@@ -97,6 +131,9 @@ export interface WhatsAppWebOptions {
   readyTimeoutMs: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
+  authTimeoutMs?: number;
+  webVersion?: string | null;
+  webVersionUrl?: string | null;
   logger: Logger;
   clientFactory?: ClientFactory;
   /** Where the terminal QR picture goes (stderr). */
@@ -125,8 +162,18 @@ export function classifySendError(err: unknown): SendError {
   return new SendError('transient', 'send_error', message);
 }
 
+/** Errors WhatsApp Web raises before it takes a message: the send was not handed over. */
+const REFUSED_BEFORE_HAND_OVER = /invalid wid|wid error|invalid (number|chat|id)|not a (valid )?(user|contact|participant)|no lid for user/i;
+
 export class WhatsAppWebTransport extends TransportWithState implements Transport {
   readonly name = 'wwebjs';
+  /** The WhatsApp Web build the page runs, once ready. */
+  webVersion: string | null = null;
+  private readonly ownListeners = new Set<(message: OwnMessage) => void>();
+  /** LID ↔ phone-number chat ids WhatsApp told us about. */
+  private readonly aliases = new Map<string, string>();
+  private qrCount = 0;
+  private awaitingSince: Date | null = null;
   private client: WwebClientLike | null = null;
   private initializing: Promise<void> | null = null;
   private closing = false;
@@ -156,6 +203,11 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     return () => this.ackListeners.delete(listener);
   }
 
+  onOwnMessage(listener: (message: OwnMessage) => void): () => void {
+    this.ownListeners.add(listener);
+    return () => this.ownListeners.delete(listener);
+  }
+
   /**
    * Prepares the session directory and starts connecting in the background. Throws only when
    * another live process uses this session.
@@ -175,23 +227,49 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     this.launch().catch((err: Error) => this.scheduleRestart(`start failed: ${err.message}`, 'failed'));
   }
 
-  async sendText(chatId: string, text: string): Promise<SentMessage> {
+  async sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
     const client = this.client;
     if (!client || !this.isReady()) throw new SendError('transient', 'not_ready', `WhatsApp is ${this.status().state}`);
+    let target = chatId;
     try {
-      let target = chatId;
       if (chatId.endsWith('@c.us')) {
         const wid = await this.registeredId(client, chatId);
         if (!wid) throw new SendError('permanent', 'not_on_whatsapp', `${chatId} has no WhatsApp account`);
         target = wid;
       }
-      const message = await client.sendMessage(target, text, { linkPreview: false });
-      const messageId = message?.id?._serialized;
-      if (!messageId) throw new SendError('transient', 'no_message_id', 'WhatsApp Web returned no message id; the send is not confirmed');
-      return { messageId };
+      if (client.pupPage?.isClosed?.()) throw new SendError('transient', 'connection_lost', 'the WhatsApp Web page is closed');
+      if (this.client !== client || !this.isReady()) throw new SendError('transient', 'not_ready', `WhatsApp is ${this.status().state}`);
     } catch (err) {
       throw classifySendError(err);
     }
+    await hooks.handOver(); // throws HandOverRefused when the message may not be sent
+    let message: unknown;
+    try {
+      message = await client.sendMessage(target, text, { linkPreview: false, sendSeen: false });
+    } catch (err) {
+      if (err instanceof HandOverRefused) throw err;
+      const detail = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 300);
+      if (REFUSED_BEFORE_HAND_OVER.test(detail)) throw new SendError('permanent', 'rejected', detail);
+      return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}` };
+    }
+    const messageId = messageIdOf(message);
+    if (messageId) return { outcome: 'confirmed', messageId };
+    return { outcome: 'unknown', reason: 'no_message_id: WhatsApp Web returned no message id' };
+  }
+
+  /** This session's messages in a chat since a time (WhatsApp Web's copy of the chat; best effort). */
+  async findOwnMessages(chatId: string, since: Date): Promise<OwnMessage[]> {
+    const client = this.client;
+    if (!client?.getChatById || !this.isReady()) return [];
+    const chat = await client.getChatById(chatId);
+    const messages = await chat.fetchMessages({ limit: 50, fromMe: true });
+    const found: OwnMessage[] = [];
+    for (const message of messages) {
+      const timestamp = Number((message as { timestamp?: unknown }).timestamp) * 1000;
+      const own = await this.ownMessage(message, null);
+      if (own && (!Number.isFinite(timestamp) || timestamp >= since.getTime())) found.push({ ...own, at: Number.isFinite(timestamp) ? new Date(timestamp) : own.at });
+    }
+    return found;
   }
 
   async isRegistered(chatId: string): Promise<boolean> {
@@ -257,6 +335,9 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
       args: [...BASE_CHROMIUM_FLAGS, ...this.options.puppeteerArgs],
       pairPhone: this.options.pairPhone,
       webCacheDir: path.join(this.options.authPath, 'web-cache'),
+      authTimeoutMs: this.options.authTimeoutMs ?? 60_000,
+      webVersion: this.options.webVersion ?? null,
+      webVersionUrl: this.options.webVersionUrl ?? null,
     });
     this.client = client;
     this.listen(client);
@@ -266,7 +347,12 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     try {
       await initializing;
     } catch (err) {
-      if (this.client === client) this.recoverSafely(`initialisation failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+      const detail = String((err as Error)?.message ?? err).split('\n')[0] ?? '';
+      // A pinned build that cannot be loaded is said in the operator's terms.
+      const hint = /couldn't load version/i.test(detail)
+        ? ` (WA_WEB_VERSION=${this.options.webVersion}: ${this.options.webVersionUrl ? 'check that WA_WEB_VERSION_URL serves it' : 'not in the local cache; set WA_WEB_VERSION_URL or unset WA_WEB_VERSION'})`
+        : '';
+      if (this.client === client) this.recoverSafely(`initialisation failed: ${detail}${hint}`);
       return;
     } finally {
       if (this.initializing === initializing) this.initializing = null;
@@ -289,8 +375,14 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
       if (!mine()) return;
       this.clearReadyTimer(); // waiting for a person, not for WhatsApp
       this.currentPairing = { qr, code: null, at: new Date() };
+      this.qrCount++;
+      this.awaitingSince ??= new Date();
       this.set('awaiting_qr', 'scan the QR code: WhatsApp > Linked devices > Link a device');
-      logger.info({ qr }, 'WhatsApp pairing: scan this QR code with the phone (WhatsApp > Linked devices > Link a device)');
+      // WhatsApp rotates the code about every 20 s; the service keeps waiting for a scan, with no limit.
+      logger.info(
+        { qr, codes: this.qrCount, waitingSince: this.awaitingSince },
+        'WhatsApp pairing: scan this QR code with the phone (WhatsApp > Linked devices > Link a device); still waiting for a scan',
+      );
       QRCode.toString(qr, { type: 'terminal', small: true })
         .then((picture) => (this.options.qrOutput ?? ((t) => process.stderr.write(t)))(`\n${picture}\n`))
         .catch((err: Error) => logger.warn({ err: err.message }, 'could not draw the QR code'));
@@ -305,6 +397,8 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     client.on('authenticated', () => {
       if (!mine()) return;
       this.currentPairing = null;
+      this.qrCount = 0;
+      this.awaitingSince = null;
       this.set('authenticated');
       this.armReadyTimer();
     });
@@ -319,6 +413,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
       this.failures = 0;
       this.currentPairing = null;
       this.set('ready');
+      void this.logWebVersion(client);
     });
     client.on('disconnected', (reason: string) => {
       if (!mine()) return;
@@ -332,11 +427,70 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     client.on('change_state', (state: string) => {
       if (mine()) logger.debug({ state }, 'WhatsApp Web connection state');
     });
-    client.on('message_ack', (message: { id?: { _serialized?: string } }, ack: number) => {
-      const id = message?.id?._serialized;
-      if (!id) return;
-      for (const listener of this.ackListeners) listener(id, ack);
+    client.on('message_create', (message: unknown) => {
+      if (mine() && isFromMe(message)) this.reportOwn(message, null);
     });
+    client.on('message_ack', (message: unknown, ack: number) => {
+      const id = messageIdOf(message);
+      if (!id || typeof ack !== 'number') return;
+      for (const listener of this.ackListeners) listener(id, ack);
+      // The ack carries the message: it can confirm a send whose message_create was missed.
+      if (isFromMe(message)) this.reportOwn(message, ack);
+    });
+  }
+
+  private reportOwn(message: unknown, ack: number | null): void {
+    if (this.ownListeners.size === 0) return;
+    this.ownMessage(message, ack)
+      .then((own) => {
+        if (own) for (const listener of this.ownListeners) listener(own);
+      })
+      .catch((err: Error) => this.options.logger.debug({ err: err.message }, 'could not read an own message'));
+  }
+
+  /** An own message as the gateway matches it: id, chat (with its LID or phone alias), text. */
+  private async ownMessage(message: unknown, ack: number | null): Promise<OwnMessage | null> {
+    const messageId = messageIdOf(message);
+    const chat = ownMessageChat(message);
+    if (!messageId || !chat) return null;
+    const chatIds = [chat];
+    const alias = await this.aliasOf(chat);
+    if (alias) chatIds.push(alias);
+    return { messageId, chatIds, body: messageBody(message), at: new Date(), ack };
+  }
+
+  /** The phone-number chat of a LID chat, or the LID of a phone-number chat, where WhatsApp knows it. */
+  private async aliasOf(chatId: string): Promise<string | null> {
+    if (!/@(lid|c\.us)$/.test(chatId)) return null;
+    if (this.aliases.has(chatId)) return this.aliases.get(chatId)!;
+    const client = this.client;
+    if (!client?.getContactLidAndPhone) return null;
+    try {
+      const [pair] = await client.getContactLidAndPhone([chatId]);
+      if (pair?.lid && pair.pn) {
+        this.aliases.set(pair.lid, pair.pn);
+        this.aliases.set(pair.pn, pair.lid);
+      }
+    } catch (err) {
+      this.options.logger.debug({ err: (err as Error).message, chatId }, 'could not resolve the LID and phone number of a chat');
+    }
+    return this.aliases.get(chatId) ?? null;
+  }
+
+  /** The WhatsApp Web build in use, logged once ready (with the pin, if any). */
+  private async logWebVersion(client: WwebClientLike): Promise<void> {
+    try {
+      const version = (await client.getWWebVersion?.()) ?? null;
+      if (this.client !== client) return;
+      this.webVersion = version;
+      const pinned = this.options.webVersion ?? null;
+      this.options.logger.info(
+        { webVersion: version ?? 'unknown', pinned: pinned ?? 'unpinned' },
+        pinned && version && version !== pinned ? `WhatsApp Web is ready on build ${version}, not the pinned ${pinned}` : `WhatsApp Web is ready (build ${version ?? 'unknown'})`,
+      );
+    } catch (err) {
+      this.options.logger.debug({ err: (err as Error).message }, 'could not read the WhatsApp Web build');
+    }
   }
 
   private recoverSafely(reason: string, clearSession = false): void {

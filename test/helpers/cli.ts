@@ -37,7 +37,12 @@ export async function tempDir(prefix = 'cicero-wa-'): Promise<string> {
 }
 
 export function startCli(args: string[], env: Record<string, string>, cwd: string): CliProcess {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, ...args], {
+  return startChild(MAIN, env, cwd, args);
+}
+
+/** Runs a TypeScript program (a child program of the tests) the same way. */
+export function startChild(script: string, env: Record<string, string>, cwd: string, args: string[] = []): CliProcess {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, script, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,7 @@ export function fastDispatch(overrides: Partial<Config['dispatch']> = {}): Confi
     batchSize: 10,
     leaseMs: 60_000,
     sendTimeoutMs: 5000,
+    confirmTimeoutMs: 600_000,
     ...overrides,
   };
 }

@@ -2,13 +2,17 @@
  * The WA gateway dispatcher: turns pending wa_outbox rows into WhatsApp messages.
  *
  * - Single-flight: one drain at a time per process; a trigger during a drain makes it drain once more.
- * - Claims due rows in batches (FOR UPDATE SKIP LOCKED, leased to this instance), sends them one at a
- *   time through the transport with the pacer's etiquette, and marks each: sent, retry later (transient
- *   error, exponential backoff) or failed (permanent error, or the last attempt).
- * - Nothing is claimed while the transport is not ready; claimed rows not yet attempted are handed back
- *   at once when it stops being ready or the dispatcher stops.
- * - A mark that fails because the database is away is retried until it succeeds, so a message that was
- *   sent is recorded as sent rather than sent again.
+ * - Claims due rows in batches (FOR UPDATE SKIP LOCKED, leased to this instance) and sends them one at a
+ *   time through the transport with the pacer's etiquette. Immediately before each hand-over it proves
+ *   it still holds the row, extends the lease and records the hand-over, in one statement; a row it no
+ *   longer holds is skipped. Leases of held rows are renewed in the background while it waits.
+ * - Three outcomes per send: confirmed (WhatsApp's id), failed before the hand-over (retried with
+ *   exponential backoff, or failed when permanent or out of attempts), unknown (handed over, no id:
+ *   recorded as sent and awaiting confirmation, never sent again on its own; see confirmer.ts).
+ * - Nothing is claimed while the transport is not ready; claimed rows not yet tried are handed back at
+ *   once when it stops being ready or the dispatcher stops.
+ * - A record that fails because the database is away is retried until it succeeds, so the outcome of a
+ *   send is not lost.
  * - Modules that care about a message's fate register an outcome hook for its type; the hook runs in the
  *   transaction that marks the row.
  */
@@ -18,8 +22,9 @@ import type pg from 'pg';
 import type { Config } from '../../config.js';
 import { withTransaction } from '../../db/pool.js';
 import type { Logger } from '../../logger.js';
-import { SendError, type Transport } from '../../services/transports/transport.js';
+import { HandOverRefused, SendError, type SendResult, type Transport } from '../../services/transports/transport.js';
 import { retryDelayMs } from './backoff.js';
+import { Confirmer } from './confirmer.js';
 import {
   claimDueRows,
   extendLeases,
@@ -27,18 +32,28 @@ import {
   markRetry,
   markSent,
   nextWakeUp,
-  recordAck,
-  recordPartsSent,
+  recordHandOver,
+  recordPartOutcome,
   recoverExpiredLeases,
   releaseRows,
+  settleFailedHandOver,
   type ClaimedRow,
+  type Settlement,
 } from './outbox-claims.js';
+import { bodyFingerprint, confirmSend } from './send-records.js';
 import { normaliseRecipient } from '../../services/recipient.js';
 import { AbortedError, SendPacer, sleep } from './send-pacer.js';
 import { splitText } from './split-text.js';
 
+/** The row an outcome is about. */
+export interface OutcomeRow {
+  id: number;
+  type: string;
+  recipient: string;
+}
+
 export interface OutcomeEvent {
-  row: ClaimedRow;
+  row: OutcomeRow;
   status: 'sent' | 'failed';
   /** Why it failed; null when sent. */
   reason: string | null;
@@ -58,6 +73,8 @@ export interface DispatcherOptions {
   /** Identifies this process in `locked_by`. */
   instanceId?: string;
   random?: () => number;
+  /** How old an own-message event must be before it confirms an unknown send (tests shorten it). */
+  confirmSettleMs?: number;
 }
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
@@ -67,8 +84,15 @@ export function defaultInstanceId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+/** What one part's send came to. */
+type PartResult =
+  | { kind: 'handed-over'; sendId: number; settlement: Settlement }
+  | { kind: 'failed'; error: SendError; sendId: number | null }
+  | { kind: 'lost'; reason: string };
+
 export class Dispatcher {
   readonly instanceId: string;
+  readonly confirmer: Confirmer;
   private readonly pacer: SendPacer;
   private readonly hooks = new Map<string, OutcomeHook[]>();
   private readonly held = new Set<number>();
@@ -77,9 +101,9 @@ export class Dispatcher {
   private again = false;
   private stopping = false;
   private wakeTimer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private unsubscribe: (() => void) | null = null;
-  private leaseRenewAt = 0;
   /** The row whose send is under way, if any. */
   private inFlight: number | null = null;
 
@@ -91,6 +115,20 @@ export class Dispatcher {
       maxPerMinute: options.dispatch.maxPerMinute,
       ...(options.random ? { random: options.random } : {}),
     });
+    const { dispatch } = options;
+    this.confirmer = new Confirmer({
+      pool: options.pool,
+      transport: options.transport,
+      logger: options.logger,
+      confirmTimeoutMs: dispatch.confirmTimeoutMs,
+      retry: {
+        maxAttempts: dispatch.maxAttempts,
+        delayMs: (attempts) => retryDelayMs(attempts, dispatch.retryBaseMs, dispatch.retryMaxMs, options.random),
+        onFailed: (tx, row, reason) => this.runHooks(tx, { row, status: 'failed', reason, sentAt: null }),
+      },
+      ...(options.confirmSettleMs !== undefined ? { settleMs: options.confirmSettleMs } : {}),
+      onRequeue: () => this.trigger('ack error'),
+    });
   }
 
   /** Registers a hook for the outcome (sent or failed) of rows of these types. */
@@ -98,19 +136,15 @@ export class Dispatcher {
     for (const type of types) this.hooks.set(type, [...(this.hooks.get(type) ?? []), hook]);
   }
 
-  /** Drains when the transport becomes ready, and once now; records delivery receipts. */
+  /** Drains when the transport becomes ready, and once now; confirms sends and records receipts. */
   start(): void {
-    const { transport, pool, logger } = this.options;
-    const unsubscribeState = transport.onStateChange((status) => {
+    const { transport } = this.options;
+    this.unsubscribe = transport.onStateChange((status) => {
       if (status.state === 'ready') this.trigger('transport ready');
     });
-    const unsubscribeAck = transport.onAck?.((messageId, ack) => {
-      recordAck(pool, messageId, ack).catch((err: Error) => logger.warn({ err: err.message, messageId, ack }, 'could not record a delivery receipt'));
-    });
-    this.unsubscribe = () => {
-      unsubscribeState();
-      unsubscribeAck?.();
-    };
+    this.confirmer.start();
+    this.renewTimer = setInterval(() => this.renewLeases(), Math.max(100, Math.floor(this.options.dispatch.leaseMs / 3)));
+    this.renewTimer.unref();
     this.trigger('start');
   }
 
@@ -137,8 +171,8 @@ export class Dispatcher {
   }
 
   /**
-   * Stops claiming, lets the send in flight finish and be marked, and hands the other claimed rows back
-   * to pending at once.
+   * Stops claiming, lets the send in flight finish and be recorded, and hands the other claimed rows
+   * back to pending at once.
    */
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -149,9 +183,11 @@ export class Dispatcher {
     const running = this.current;
     if (running) {
       const finished = await Promise.race([running.then(() => true), sleep(STOP_WAIT_MS).then(() => false)]);
-      if (!finished) this.options.logger.warn({ waitedMs: STOP_WAIT_MS }, 'send still in flight at shutdown; its lease will return it to pending');
+      if (!finished) this.options.logger.warn({ waitedMs: STOP_WAIT_MS }, 'send still in flight at shutdown; its lease will settle it (its outcome is unknown: it is not sent again)');
     }
-    // A send still in flight keeps its row: releasing it could let another dispatcher send it again.
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.confirmer.stop();
+    // A send still in flight keeps its row: its hand-over is recorded, and the lease settles it.
     await this.releaseHeld(this.inFlight).catch((err: Error) =>
       this.options.logger.warn({ err: err.message }, 'could not hand claimed rows back at shutdown; their leases will'),
     );
@@ -175,17 +211,20 @@ export class Dispatcher {
     if (this.held.size > 0) await this.releaseHeld(); // left over from a drain the database interrupted
     if (!transport.isReady() || this.stopping) return;
 
-    const recovered = await recoverExpiredLeases(pool, dispatch.maxAttempts);
-    if (recovered > 0) logger.warn({ rows: recovered }, 'rows whose dispatcher stopped while sending are pending again');
+    const recovered = await recoverExpiredLeases(pool, async (tx, sent) => {
+      for (const row of sent) await this.runHooks(tx, { row, status: 'sent', reason: null, sentAt: row.sentAt });
+    });
+    if (recovered.pending > 0) logger.warn({ rows: recovered.pending }, 'rows whose dispatcher stopped while holding them are pending again');
+    if (recovered.sent > 0) logger.warn({ rows: recovered.sent }, 'rows whose dispatcher stopped during the hand-over are sent with an unknown outcome (not sent again)');
+    if (recovered.sent > 0) this.confirmer.trigger();
 
     while (!this.stopping && transport.isReady()) {
       const rows = await claimDueRows(pool, this.instanceId, dispatch.batchSize, dispatch.leaseMs);
       if (rows.length === 0) return;
       for (const row of rows) this.held.add(row.id);
-      this.leaseRenewAt = performance.now() + dispatch.leaseMs / 2;
       for (const row of rows) {
         if (this.stopping || !transport.isReady()) break;
-        await this.renewLeasesIfDue();
+        if (!this.held.has(row.id)) continue;
         // The row counts as in flight until its outcome is recorded, so stop() never hands back a sent row.
         this.inFlight = row.id;
         try {
@@ -199,14 +238,18 @@ export class Dispatcher {
   }
 
   private async deliver(row: ClaimedRow): Promise<void> {
-    const { transport, defaultCountryCode, dispatch, logger } = this.options;
+    const { transport, defaultCountryCode, logger } = this.options;
     const recipient = normaliseRecipient(row.recipient, defaultCountryCode);
-    if (!recipient.ok) return this.finish(row, { status: 'failed', reason: `invalid_recipient: ${recipient.reason}` });
-    if (row.content.trim() === '') return this.finish(row, { status: 'failed', reason: 'empty_content: the row has no text to send' });
+    if (!recipient.ok) return this.finish(row, { status: 'failed', reason: `invalid_recipient: ${recipient.reason}`, countAttempt: true });
+    if (row.content.trim() === '') return this.finish(row, { status: 'failed', reason: 'empty_content: the row has no text to send', countAttempt: true });
 
     const parts = splitText(row.content);
-    let messageId = row.waMessageId;
-    for (let index = row.partsSent; index < parts.length; index++) {
+    // Parts handed over by an earlier claim are never sent again; rows from before hand-overs were
+    // recorded count their first `parts_sent` parts as done.
+    const done = new Set(row.doneParts.size > 0 || row.partsSent === 0 ? row.doneParts.keys() : Array.from({ length: row.partsSent }, (_, i) => i));
+    let handedOver = false;
+    for (let index = 0; index < parts.length; index++) {
+      if (done.has(index)) continue;
       try {
         await this.pacer.waitTurn(this.abort.signal);
       } catch (err) {
@@ -214,55 +257,154 @@ export class Dispatcher {
         throw err;
       }
       if (!transport.isReady()) return; // handed back with the rest of the batch
-      await this.renewLeasesIfDue(); // a long message must not outlive its lease
-      let sent;
-      try {
-        sent = await withTimeout(transport.sendText(recipient.chatId, parts[index]!), dispatch.sendTimeoutMs);
-        if (!sent?.messageId) throw new SendError('transient', 'no_message_id', 'the transport returned no message id');
-      } catch (err) {
-        return this.failedAttempt(row, err);
+      const result = await this.sendPart(row, recipient.chatId, parts, index, !handedOver);
+      if (result.kind === 'lost') {
+        logger.warn({ id: row.id, reason: result.reason }, 'row no longer held (its lease lapsed and another dispatcher took it): not sent');
+        this.held.delete(row.id);
+        return;
       }
-      messageId = sent.messageId;
-      if (index + 1 < parts.length) {
-        await this.persist(() => recordPartsSent(this.options.pool, this.instanceId, row.id, index + 1, sent.messageId));
+      if (result.kind === 'failed') {
+        // A refused hand-over record already counted this claim's attempt when it was the first.
+        if (result.sendId !== null) await this.persist(() => settleFailedHandOver(this.options.pool, result.sendId!, result.error.message));
+        return this.failedAttempt(row, result.error, !handedOver && result.sendId === null);
       }
+      handedOver = true;
+      done.add(index);
+      const last = done.size === parts.length;
+      if (result.settlement.outcome === 'unknown') {
+        logger.warn({ id: row.id, part: index + 1, parts: parts.length, reason: result.settlement.reason }, 'send outcome unknown: recorded as sent, awaiting confirmation; not sent again');
+      }
+      if (!last) {
+        await this.persist(() => recordPartOutcome(this.options.pool, this.instanceId, row.id, result.sendId, result.settlement, done.size));
+        if (result.settlement.outcome === 'unknown') this.confirmer.trigger();
+        continue;
+      }
+      logger.debug({ id: row.id, chatId: recipient.chatId, parts: parts.length, outcome: result.settlement.outcome }, 'message sent');
+      await this.finish(row, { status: 'sent', partsSent: parts.length, last: { sendId: result.sendId, settlement: result.settlement } });
+      if (result.settlement.outcome === 'unknown') this.confirmer.trigger();
+      return;
     }
-    logger.debug({ id: row.id, chatId: recipient.chatId, parts: parts.length, messageId }, 'message sent');
-    await this.finish(row, { status: 'sent', reason: null, partsSent: parts.length, messageId: messageId ?? '' });
+    // Every part went to WhatsApp in earlier claims (e.g. a crash after the last hand-over).
+    await this.finish(row, { status: 'sent', partsSent: parts.length, last: null });
   }
 
-  private async failedAttempt(row: ClaimedRow, err: unknown): Promise<void> {
-    const error = err instanceof SendError ? err : new SendError('transient', 'send_error', (err as Error)?.message ?? String(err));
+  /**
+   * One part: the transport calls back just before the hand-over, and the proof (lease + hand-over
+   * record) is written then. A timeout before that point is a failure; after it, an unknown outcome.
+   */
+  private async sendPart(row: ClaimedRow, chatId: string, parts: string[], index: number, countAttempt: boolean): Promise<PartResult> {
+    const { transport, dispatch, pool } = this.options;
+    const text = parts[index]!;
+    let abandoned = false;
+    let handOverWrite: Promise<number | null> | null = null;
+    let sendId: number | null = null;
+    const hooks = {
+      handOver: async () => {
+        if (abandoned) throw new HandOverRefused('the send was abandoned before the hand-over');
+        handOverWrite = this.persist(() =>
+          recordHandOver(pool, {
+            rowId: row.id,
+            owner: this.instanceId,
+            part: index,
+            parts: parts.length,
+            chatId,
+            bodySha256: bodyFingerprint(text),
+            leaseMs: dispatch.leaseMs,
+            countAttempt,
+          }),
+        );
+        const id = await handOverWrite;
+        if (id === null) throw new HandOverRefused('the row is no longer held by this dispatcher');
+        if (abandoned) throw new HandOverRefused('the send was abandoned before the hand-over');
+        sendId = id;
+      },
+    };
+    const sending = transport.sendText(chatId, text, hooks);
+    let result: SendResult;
+    try {
+      result = await withTimeout(sending, dispatch.sendTimeoutMs);
+    } catch (err) {
+      if (err instanceof HandOverRefused) return { kind: 'lost', reason: err.message };
+      if (err instanceof SendTimeout) {
+        if (sendId !== null) {
+          const id = sendId;
+          // The late answer may still carry WhatsApp's id: confirm with it once the unknown is recorded.
+          void sending.then(
+            (late) => (late.outcome === 'confirmed' ? this.confirmLate(row.id, id, late.messageId) : undefined),
+            () => undefined,
+          );
+          return { kind: 'handed-over', sendId: id, settlement: { outcome: 'unknown', reason: `timeout after hand-over: no answer from WhatsApp within ${dispatch.sendTimeoutMs} ms` } };
+        }
+        abandoned = true;
+        // A proof being written right now: its hand-over record is settled as failed (nothing is sent).
+        const pending = handOverWrite as Promise<number | null> | null;
+        const written = pending ? await pending.catch(() => null) : null;
+        sending.catch(() => undefined);
+        return { kind: 'failed', error: new SendError('transient', 'timeout', err.message), sendId: written };
+      }
+      const error = err instanceof SendError ? err : new SendError('transient', 'send_error', (err as Error)?.message ?? String(err));
+      return { kind: 'failed', error, sendId };
+    }
+    if (sendId === null) {
+      // A transport that answered without handing over: nothing went to WhatsApp.
+      return { kind: 'failed', error: new SendError('transient', 'no_hand_over', 'the transport did not hand the message over'), sendId: null };
+    }
+    if (result.outcome === 'confirmed' && result.messageId) {
+      this.confirmer.noteOwnId(result.messageId);
+      return { kind: 'handed-over', sendId, settlement: { outcome: 'confirmed', messageId: result.messageId } };
+    }
+    const reason = result.outcome === 'unknown' ? result.reason : 'no_message_id: the transport returned no message id';
+    return { kind: 'handed-over', sendId, settlement: { outcome: 'unknown', reason } };
+  }
+
+  /** A send that timed out after its hand-over answered later with WhatsApp's id. */
+  private async confirmLate(rowId: number, sendId: number, messageId: string): Promise<void> {
+    this.confirmer.noteOwnId(messageId);
+    // The unknown outcome is recorded by the drain; give it a moment, then confirm.
+    for (let tries = 0; tries < 20 && !this.stopping; tries++) {
+      await sleep(250);
+      if (await confirmSend(this.options.pool, { id: sendId, outboxId: rowId }, messageId, null).catch(() => false)) {
+        this.options.logger.info({ id: rowId, messageId }, 'a send that timed out after its hand-over was confirmed by WhatsApp');
+        return;
+      }
+    }
+  }
+
+  private async failedAttempt(row: ClaimedRow, error: SendError, countAttempt: boolean): Promise<void> {
     const { dispatch, logger } = this.options;
+    const attempt = row.attempts + 1;
     if (error.kind === 'permanent') {
       logger.warn({ id: row.id, reason: error.message }, 'message failed permanently');
-      return this.finish(row, { status: 'failed', reason: error.message });
+      return this.finish(row, { status: 'failed', reason: error.message, countAttempt });
     }
-    if (row.attempts >= dispatch.maxAttempts) {
-      logger.warn({ id: row.id, attempts: row.attempts, reason: error.message }, 'message failed: attempts exhausted');
-      return this.finish(row, { status: 'failed', reason: `attempts exhausted (${row.attempts}): ${error.message}` });
+    if (attempt >= dispatch.maxAttempts) {
+      logger.warn({ id: row.id, attempts: attempt, reason: error.message }, 'message failed: attempts exhausted');
+      return this.finish(row, { status: 'failed', reason: `attempts exhausted (${attempt}): ${error.message}`, countAttempt });
     }
-    const delayMs = retryDelayMs(row.attempts, dispatch.retryBaseMs, dispatch.retryMaxMs, this.options.random);
-    logger.info({ id: row.id, attempt: row.attempts, retryInMs: delayMs, reason: error.message }, 'send failed; will retry');
-    await this.persist(() => markRetry(this.options.pool, this.instanceId, row.id, error.message, delayMs));
+    const delayMs = retryDelayMs(attempt, dispatch.retryBaseMs, dispatch.retryMaxMs, this.options.random);
+    logger.info({ id: row.id, attempt, retryInMs: delayMs, reason: error.message }, 'send failed; will retry');
+    await this.persist(() => markRetry(this.options.pool, this.instanceId, row.id, error.message, delayMs, countAttempt));
     this.held.delete(row.id);
   }
 
   private async finish(
     row: ClaimedRow,
-    outcome: { status: 'failed'; reason: string } | { status: 'sent'; reason: null; partsSent: number; messageId: string },
+    outcome:
+      | { status: 'failed'; reason: string; countAttempt: boolean }
+      | { status: 'sent'; partsSent: number; last: { sendId: number; settlement: Settlement } | null },
   ): Promise<void> {
     const { pool } = this.options;
     const hooks = this.hooks.get(row.type) ?? [];
+    const reason = outcome.status === 'failed' ? outcome.reason : null;
     const mark = async (db: pg.Pool | pg.PoolClient) => {
-      if (outcome.status === 'sent') return markSent(db, this.instanceId, row.id, outcome.partsSent, outcome.messageId);
-      return { held: await markFailed(db, this.instanceId, row.id, outcome.reason), sentAt: null };
+      if (outcome.status === 'sent') return markSent(db, this.instanceId, row.id, outcome.partsSent, outcome.last);
+      return { held: await markFailed(db, this.instanceId, row.id, outcome.reason, outcome.countAttempt), sentAt: null };
     };
     const markWithHooks = () =>
       withTransaction(pool, async (tx) => {
         const marked = await mark(tx);
         if (marked.held) {
-          for (const hook of hooks) await hook(tx, { row, status: outcome.status, reason: outcome.reason, sentAt: marked.sentAt });
+          for (const hook of hooks) await hook(tx, { row, status: outcome.status, reason, sentAt: marked.sentAt });
         }
         return marked;
       });
@@ -283,16 +425,33 @@ export class Dispatcher {
   }
 
   /**
+   * Runs the hooks for a row's outcome inside a transaction that is not the dispatcher's own mark (lease
+   * recovery, ack -1): each in a savepoint, so a failing hook is logged and never undoes the outcome.
+   */
+  private async runHooks(tx: pg.PoolClient, event: OutcomeEvent): Promise<void> {
+    for (const hook of this.hooks.get(event.row.type) ?? []) {
+      await tx.query('SAVEPOINT outcome_hook');
+      try {
+        await hook(tx, event);
+        await tx.query('RELEASE SAVEPOINT outcome_hook');
+      } catch (err) {
+        await tx.query('ROLLBACK TO SAVEPOINT outcome_hook');
+        this.options.logger.error({ id: event.row.id, err: (err as Error).message }, 'outcome hook failed; the row keeps its outcome (the module reconciles)');
+      }
+    }
+  }
+
+  /**
    * Runs a database write until it succeeds. While stopping it gives up after a few tries (the row's
-   * lease then returns it to pending).
+   * lease then settles it).
    */
   private async persist<T>(write: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await write();
       } catch (err) {
-        // Only a lost database is worth waiting for; any other error is given up after a few tries.
-        if ((this.stopping || !isConnectionError(err)) && attempt >= 3) throw err;
+        // Only a lost database (or a lock conflict) is worth waiting for; any other error is given up after a few tries.
+        if ((this.stopping || !isRetryableDatabaseError(err)) && attempt >= 3) throw err;
         const delay = Math.min(5000, 250 * 2 ** Math.min(attempt - 1, 5));
         this.options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'recording a send outcome failed; retrying');
         await sleep(delay);
@@ -300,10 +459,12 @@ export class Dispatcher {
     }
   }
 
-  private async renewLeasesIfDue(): Promise<void> {
-    if (performance.now() < this.leaseRenewAt || this.held.size === 0) return;
-    await extendLeases(this.options.pool, this.instanceId, [...this.held], this.options.dispatch.leaseMs);
-    this.leaseRenewAt = performance.now() + this.options.dispatch.leaseMs / 2;
+  /** Keeps the leases of held rows alive while the drain waits (pacing) or sends. */
+  private renewLeases(): void {
+    if (this.held.size === 0 || this.stopping) return;
+    extendLeases(this.options.pool, this.instanceId, [...this.held], this.options.dispatch.leaseMs).catch((err: Error) =>
+      this.options.logger.debug({ err: err.message }, 'could not renew leases (each send proves its claim anyway)'),
+    );
   }
 
   private async releaseHeld(except: number | null = null): Promise<void> {
@@ -332,16 +493,22 @@ export class Dispatcher {
   }
 }
 
-/** Errors that mean the database is unreachable, as opposed to a statement it refused. */
-function isConnectionError(err: unknown): boolean {
+/** Errors worth waiting out: the database is unreachable, or a deadlock/serialisation conflict. */
+function isRetryableDatabaseError(err: unknown): boolean {
   const code = (err as { code?: string })?.code ?? '';
-  return /^(08|57P0|53300)/.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) || /Connection terminated|connection.*(closed|lost)/i.test((err as Error)?.message ?? '');
+  return (
+    /^(08|57P0|53300|40P01|40001)/.test(code) ||
+    /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) ||
+    /Connection terminated|connection.*(closed|lost)/i.test((err as Error)?.message ?? '')
+  );
 }
+
+class SendTimeout extends Error {}
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SendError('transient', 'timeout', `no answer from WhatsApp within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new SendTimeout(`no answer from WhatsApp within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([promise, timeout]);

@@ -1,6 +1,7 @@
 /**
  * Operator actions on wa_outbox: list rows, retry failed or cancelled ones, cancel pending or failed
- * ones. Each action reports, per id, what happened and why not when nothing did.
+ * ones, resend sent ones whose delivery WhatsApp never confirmed. Each action reports, per id, what
+ * happened and why not when nothing did.
  */
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../../db/pool.js';
@@ -19,18 +20,28 @@ export interface OutboxListRow {
   sentAt: Date | null;
   nextAttemptAt: Date;
   lastError: string | null;
+  /** For sent rows: confirmed, awaiting (an outcome not known yet) or unconfirmed; null otherwise. */
+  confirmation: string | null;
   preview: string;
 }
 
-export async function listOutbox(pool: pg.Pool, options: { status?: OutboxStatus; limit: number }): Promise<OutboxListRow[]> {
+export interface ListOptions {
+  status?: OutboxStatus;
+  /** Only sent rows whose delivery is not confirmed (awaiting or unconfirmed). */
+  unconfirmed?: boolean;
+  limit: number;
+}
+
+export async function listOutbox(pool: pg.Pool, options: ListOptions): Promise<OutboxListRow[]> {
   const { rows } = await pool.query(
-    `SELECT id, status, type, recipient, attempts, created_at, sent_at, next_attempt_at, last_error,
+    `SELECT id, status, type, recipient, attempts, created_at, sent_at, next_attempt_at, last_error, confirmation,
             left(regexp_replace(content, '\\s+', ' ', 'g'), 60) AS preview
        FROM wa_outbox
       WHERE ($1::text IS NULL OR status = $1)
+        AND (NOT $3 OR confirmation IN ('awaiting', 'unconfirmed'))
       ORDER BY id DESC
       LIMIT $2`,
-    [options.status ?? null, options.limit],
+    [options.status ?? null, options.limit, options.unconfirmed ?? false],
   );
   return rows.map((r) => ({
     id: r.id,
@@ -42,6 +53,7 @@ export async function listOutbox(pool: pg.Pool, options: { status?: OutboxStatus
     sentAt: r.sent_at,
     nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error,
+    confirmation: r.confirmation,
     preview: r.preview,
   }));
 }
@@ -53,31 +65,45 @@ export interface ActionResult {
   detail: string;
 }
 
+interface ActionRow {
+  id: number;
+  status: string | null;
+  confirmation: string | null;
+}
+
+/** Locks the rows, keeps those `eligible` says yes to (else its reason), updates them, reports per id. */
 async function applyAction(
   pool: pg.Pool,
   ids: number[],
-  allowedFrom: OutboxStatus[],
-  update: string,
+  eligible: (row: ActionRow) => true | string,
+  update: (tx: pg.PoolClient, ids: number[]) => Promise<void>,
   doneDetail: string,
   wakeDispatchers: boolean,
 ): Promise<ActionResult[]> {
   return withTransaction(pool, async (tx) => {
-    const { rows } = await tx.query<{ id: number; status: string | null }>(
-      'SELECT id, status FROM wa_outbox WHERE id = ANY($1::int[]) FOR UPDATE',
-      [ids],
-    );
-    const statusById = new Map(rows.map((r) => [r.id, r.status]));
-    const eligible = rows.filter((r) => allowedFrom.includes(r.status as OutboxStatus)).map((r) => r.id);
-    if (eligible.length > 0) {
-      await tx.query(`UPDATE wa_outbox SET ${update}, updated_at = now() WHERE id = ANY($1::int[])`, [eligible]);
+    const { rows } = await tx.query<ActionRow>('SELECT id, status, confirmation FROM wa_outbox WHERE id = ANY($1::int[]) FOR UPDATE', [ids]);
+    const verdicts = new Map(rows.map((r) => [r.id, eligible(r)]));
+    const chosen = rows.filter((r) => verdicts.get(r.id) === true).map((r) => r.id);
+    if (chosen.length > 0) {
+      await update(tx, chosen);
       if (wakeDispatchers) await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
     }
     return ids.map((id) => {
-      if (!statusById.has(id)) return { id, done: false, detail: 'no such row' };
-      if (eligible.includes(id)) return { id, done: true, detail: doneDetail };
-      return { id, done: false, detail: `is ${statusById.get(id) ?? 'without status'}; only ${allowedFrom.join(' or ')} rows can be` };
+      const verdict = verdicts.get(id);
+      if (verdict === undefined) return { id, done: false, detail: 'no such row' };
+      return verdict === true ? { id, done: true, detail: doneDetail } : { id, done: false, detail: verdict };
     });
   });
+}
+
+function statusIn(allowed: OutboxStatus[]): (row: ActionRow) => true | string {
+  return (row) => (allowed.includes(row.status as OutboxStatus) ? true : `is ${row.status ?? 'without status'}; only ${allowed.join(' or ')} rows can be`);
+}
+
+function setColumns(assignments: string): (tx: pg.PoolClient, ids: number[]) => Promise<void> {
+  return async (tx, ids) => {
+    await tx.query(`UPDATE wa_outbox SET ${assignments}, updated_at = now() WHERE id = ANY($1::int[])`, [ids]);
+  };
 }
 
 /** Failed or cancelled rows go back to pending, due now, with their attempts reset. */
@@ -85,16 +111,51 @@ export function retryRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]>
   return applyAction(
     pool,
     ids,
-    ['failed', 'cancelled'],
-    "status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, locked_by = NULL, lease_until = NULL",
+    statusIn(['failed', 'cancelled']),
+    setColumns("status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, locked_by = NULL, lease_until = NULL"),
     'pending again',
+    true,
+  );
+}
+
+/**
+ * A sent row that WhatsApp never confirmed (`unconfirmed`) is sent again, by an operator's decision:
+ * the parts without a confirmed hand-over go out once more (the person may get them twice).
+ */
+export function resendRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]> {
+  return applyAction(
+    pool,
+    ids,
+    (row) => {
+      if (row.status === 'sent' && row.confirmation === 'unconfirmed') return true;
+      if (row.status === 'sent' && row.confirmation === 'awaiting') return 'is sent and still awaiting confirmation from WhatsApp; it can be resent once it is flagged unconfirmed';
+      if (row.status === 'sent') return 'is sent and confirmed by WhatsApp; nothing to resend';
+      return `is ${row.status ?? 'without status'}; only sent rows that are unconfirmed can be resent (outbox retry takes failed and cancelled rows)`;
+    },
+    async (tx, chosen) => {
+      await tx.query(
+        `UPDATE wa_outbox_sends SET outcome = 'failed', reason = 'superseded: resent by an operator (' || coalesce(reason, 'unconfirmed') || ')', settled_at = now()
+          WHERE outbox_id = ANY($1::int[]) AND outcome IN ('unknown', 'unconfirmed')`,
+        [chosen],
+      );
+      await tx.query(
+        `UPDATE wa_outbox o
+            SET status = 'pending', attempts = 0, next_attempt_at = now(), confirmation = NULL, confirmed_at = NULL,
+                last_error = 'resent by an operator: ' || coalesce(o.last_error, 'unconfirmed'), locked_by = NULL, lease_until = NULL,
+                parts_sent = (SELECT count(DISTINCT part)::int FROM wa_outbox_sends s WHERE s.outbox_id = o.id AND s.outcome = 'confirmed'),
+                updated_at = now()
+          WHERE o.id = ANY($1::int[])`,
+        [chosen],
+      );
+    },
+    'pending again: its unconfirmed parts will be sent once more',
     true,
   );
 }
 
 /** Pending or failed rows are cancelled: never sent. A row being sent right now cannot be. */
 export function cancelRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]> {
-  return applyAction(pool, ids, ['pending', 'failed'], "status = 'cancelled'", 'cancelled', false);
+  return applyAction(pool, ids, statusIn(['pending', 'failed']), setColumns("status = 'cancelled'"), 'cancelled', false);
 }
 
 export interface OutboxRowState {

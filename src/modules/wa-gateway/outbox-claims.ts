@@ -1,20 +1,37 @@
 /**
- * The dispatcher's statements on wa_outbox: claim due rows under a lease, record progress, and mark
- * each row's outcome. Every mark checks that this dispatcher still holds the row (`locked_by` and
- * status `sending`), so a row whose lease expired and was claimed by another dispatcher is never
- * marked twice.
+ * The dispatcher's statements on wa_outbox: claim due rows under a lease, prove the claim and record
+ * the hand-over just before each send, and mark each row's outcome. Every statement checks that this
+ * dispatcher still holds the row (`locked_by` and status `sending`), so a row whose lease expired and
+ * was taken over by another dispatcher is never sent or marked by its former holder.
+ *
+ * `attempts` counts tries: a claim costs none; the first hand-over of a claim, or a failure before any
+ * hand-over, counts one. A process that dies right after claiming leaves its rows as they were.
  */
 import type { Queryable } from '../../db/pool.js';
+import { withTransaction } from '../../db/pool.js';
+import type pg from 'pg';
+
+export type PartOutcome = 'handing_over' | 'confirmed' | 'unknown' | 'unconfirmed';
+
+/** A row the lease recovery marked sent (its last hand-over was under way when its holder stopped). */
+export interface RecoveredRow {
+  id: number;
+  type: string;
+  recipient: string;
+  sentAt: Date;
+}
 
 export interface ClaimedRow {
   id: number;
   recipient: string;
   content: string;
   type: string;
-  /** Including the attempt this claim starts. */
+  /** Tries before this claim. */
   attempts: number;
   partsSent: number;
   waMessageId: string | null;
+  /** Parts already handed over (by an earlier claim), with their outcome: they are never sent again. */
+  doneParts: Map<number, PartOutcome>;
 }
 
 interface ClaimedRecord {
@@ -25,46 +42,91 @@ interface ClaimedRecord {
   attempts: number;
   parts_sent: number;
   wa_message_id: string | null;
+  done_parts: Array<{ part: number; outcome: PartOutcome }> | null;
 }
+
+/** Hand-over outcomes that count as "this part went to WhatsApp". */
+export const HANDED_OVER = ['handing_over', 'confirmed', 'unknown', 'unconfirmed'] as const;
 
 /**
  * Claims up to `limit` due pending rows (oldest due first), skipping rows another dispatcher has
- * locked, and leases them to `owner` for `leaseMs`. Counts the attempt.
+ * locked, and leases them to `owner` for `leaseMs`. Attempts are not counted here.
  */
 export async function claimDueRows(db: Queryable, owner: string, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
   const { rows } = await db.query<ClaimedRecord>(
     `UPDATE wa_outbox o
-        SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond',
-            attempts = o.attempts + 1, updated_at = now()
+        SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
        FROM (SELECT id FROM wa_outbox
               WHERE status = 'pending' AND next_attempt_at <= now()
               ORDER BY next_attempt_at, id
               LIMIT $1
               FOR UPDATE SKIP LOCKED) due
       WHERE o.id = due.id
-      RETURNING o.id, o.recipient, o.content, o.type, o.attempts, o.parts_sent, o.wa_message_id`,
+      RETURNING o.id, o.recipient, o.content, o.type, o.attempts, o.parts_sent, o.wa_message_id,
+                (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome))
+                   FROM wa_outbox_sends s
+                  WHERE s.outbox_id = o.id AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS done_parts`,
     [limit, owner, leaseMs],
   );
   return rows
-    .map((r) => ({ id: r.id, recipient: r.recipient, content: r.content, type: r.type, attempts: r.attempts, partsSent: r.parts_sent, waMessageId: r.wa_message_id }))
+    .map((r) => ({
+      id: r.id,
+      recipient: r.recipient,
+      content: r.content,
+      type: r.type,
+      attempts: r.attempts,
+      partsSent: r.parts_sent,
+      waMessageId: r.wa_message_id,
+      doneParts: new Map((r.done_parts ?? []).map((d) => [d.part, d.outcome])),
+    }))
     .sort((a, b) => a.id - b.id);
 }
 
 /**
- * Rows whose lease expired (their dispatcher died while holding them) become pending again, due now.
- * The attempt they were on counts: a message that was perhaps sent is not retried forever.
+ * Rows whose lease expired (their dispatcher died or froze while holding them). A hand-over that was
+ * under way has an unknown outcome: it is never repeated. A row whose every part went to WhatsApp is
+ * `sent` (awaiting confirmation); any other row is pending again, due now, its attempts unchanged.
  */
-export async function recoverExpiredLeases(db: Queryable, maxAttempts: number): Promise<number> {
-  const { rowCount } = await db.query(
-    `UPDATE wa_outbox
-        SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END,
-            last_error = 'lease expired: the dispatcher holding it stopped (' || coalesce(locked_by, '?') || ')'
-                         || CASE WHEN attempts >= $1 THEN '; attempts exhausted' ELSE '' END,
-            locked_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
-      WHERE status = 'sending' AND lease_until < now()`,
-    [maxAttempts],
-  );
-  return rowCount ?? 0;
+export async function recoverExpiredLeases(
+  pool: pg.Pool,
+  onSent: (tx: pg.PoolClient, rows: RecoveredRow[]) => Promise<void> = async () => undefined,
+): Promise<{ pending: number; sent: number }> {
+  return withTransaction(pool, async (tx) => {
+    const { rows } = await tx.query<{ id: number }>(
+      `SELECT id FROM wa_outbox WHERE status = 'sending' AND lease_until < now() ORDER BY id FOR UPDATE SKIP LOCKED`,
+    );
+    if (rows.length === 0) return { pending: 0, sent: 0 };
+    const ids = rows.map((r) => r.id);
+    await tx.query(
+      `UPDATE wa_outbox_sends s
+          SET outcome = 'unknown', settled_at = now(),
+              reason = 'the service holding it stopped during the hand-over (' || s.instance || ')'
+        WHERE s.outbox_id = ANY($1::int[]) AND s.outcome = 'handing_over'`,
+      [ids],
+    );
+    const { rows: marked } = await tx.query<{ id: number; type: string; recipient: string; status: string; sent_at: Date | null }>(
+      `UPDATE wa_outbox o
+          SET status = CASE WHEN done.parts IS NOT NULL AND done.handed_over >= done.parts THEN 'sent' ELSE 'pending' END,
+              sent_at = CASE WHEN done.parts IS NOT NULL AND done.handed_over >= done.parts THEN date_trunc('milliseconds', now()) ELSE o.sent_at END,
+              confirmation = CASE WHEN done.parts IS NOT NULL AND done.handed_over >= done.parts THEN cicero_wa_outbox_confirmation(o.id) ELSE NULL END,
+              parts_sent = coalesce(done.handed_over, o.parts_sent),
+              last_error = CASE WHEN done.parts IS NOT NULL AND done.handed_over >= done.parts
+                                THEN 'outcome unknown: the dispatcher holding it stopped during the hand-over (' || coalesce(o.locked_by, '?') || ')'
+                                ELSE 'lease expired: the dispatcher holding it stopped (' || coalesce(o.locked_by, '?') || ')' END,
+              locked_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
+         FROM (SELECT w.id,
+                      (SELECT max(parts) FROM wa_outbox_sends s WHERE s.outbox_id = w.id) AS parts,
+                      (SELECT count(DISTINCT part)::int FROM wa_outbox_sends s
+                        WHERE s.outbox_id = w.id AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS handed_over
+                 FROM wa_outbox w WHERE w.id = ANY($1::int[])) done
+        WHERE o.id = done.id
+        RETURNING o.id, o.type, o.recipient, o.status, o.sent_at`,
+      [ids],
+    );
+    const sent = marked.filter((r) => r.status === 'sent').map((r) => ({ id: r.id, type: r.type, recipient: r.recipient, sentAt: r.sent_at! }));
+    if (sent.length > 0) await onSent(tx, sent);
+    return { pending: marked.length - sent.length, sent: sent.length };
+  });
 }
 
 /** Pushes the lease of rows still held by `owner` forward. */
@@ -76,60 +138,141 @@ export async function extendLeases(db: Queryable, owner: string, ids: number[], 
   );
 }
 
-/** Hands claimed rows that were not attempted back to pending at once, undoing their attempt count. */
+/** Hands claimed rows that were not tried back to pending at once (their attempts were never counted). */
 export async function releaseRows(db: Queryable, owner: string, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
   const { rowCount } = await db.query(
     `UPDATE wa_outbox
-        SET status = 'pending', attempts = greatest(attempts - 1, 0), locked_by = NULL, lease_until = NULL,
-            next_attempt_at = now(), updated_at = now()
+        SET status = 'pending', locked_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
       WHERE id = ANY($1::int[]) AND locked_by = $2 AND status = 'sending'`,
     [ids, owner],
   );
   return rowCount ?? 0;
 }
 
-/** Records the parts of a split message sent so far, so a retry resumes after them. */
-export async function recordPartsSent(db: Queryable, owner: string, id: number, partsSent: number, waMessageId: string): Promise<void> {
+export interface HandOver {
+  rowId: number;
+  owner: string;
+  part: number;
+  parts: number;
+  chatId: string;
+  bodySha256: string;
+  leaseMs: number;
+  /** True for the first hand-over of a claim: it counts the attempt. */
+  countAttempt: boolean;
+}
+
+/**
+ * The proof before a send: if `owner` still holds the row, extends its lease and records the hand-over
+ * (outcome `handing_over`) in one statement, and returns the hand-over's id; null when the row is no
+ * longer held (nothing may be sent).
+ */
+export async function recordHandOver(db: Queryable, h: HandOver): Promise<number | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH held AS (
+       UPDATE wa_outbox
+          SET lease_until = now() + $3 * interval '1 millisecond', attempts = attempts + $4, updated_at = now()
+        WHERE id = $1 AND locked_by = $2 AND status = 'sending'
+        RETURNING id)
+     INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance)
+     SELECT id, $5, $6, $7, $8, $2 FROM held
+     RETURNING id`,
+    [h.rowId, h.owner, h.leaseMs, h.countAttempt ? 1 : 0, h.part, h.parts, h.chatId, h.bodySha256],
+  );
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
+export type Settlement =
+  | { outcome: 'confirmed'; messageId: string; reason?: null }
+  | { outcome: 'unknown'; reason: string; messageId?: null }
+  | { outcome: 'failed'; reason: string; messageId?: null };
+
+/**
+ * Settles a hand-over that is not the row's last, and records the row's progress. The hand-over is
+ * settled even if the row was taken over meanwhile (the message went to WhatsApp either way).
+ */
+export async function recordPartOutcome(db: Queryable, owner: string, rowId: number, sendId: number, settlement: Settlement, partsDone: number): Promise<void> {
   await db.query(
-    `UPDATE wa_outbox SET parts_sent = $3, wa_message_id = $4, updated_at = now()
-      WHERE id = $1 AND locked_by = $2 AND status = 'sending'`,
-    [id, owner, partsSent, waMessageId],
+    `WITH progress AS (
+       UPDATE wa_outbox SET parts_sent = $4, wa_message_id = coalesce($5, wa_message_id), updated_at = now()
+        WHERE id = $1 AND locked_by = $2 AND status = 'sending'
+        RETURNING id)
+     UPDATE wa_outbox_sends
+        SET outcome = $6, wa_message_id = $5, reason = $7, settled_at = now()
+      WHERE id = $3 AND outcome = 'handing_over'`,
+    [rowId, owner, sendId, partsDone, settlement.messageId ?? null, settlement.outcome, settlement.reason ?? null],
   );
 }
 
-/** `sent`, with the send time and WhatsApp's message id. Returns false if the row was no longer ours. */
-export async function markSent(db: Queryable, owner: string, id: number, partsSent: number, waMessageId: string): Promise<{ held: boolean; sentAt: Date | null }> {
+/**
+ * `sent`, with the send time; the row's last hand-over (if this claim made one) is settled in the same
+ * statement, and `confirmation` says whether every part is confirmed. Returns whether the row was
+ * still ours.
+ */
+export async function markSent(
+  db: Queryable,
+  owner: string,
+  rowId: number,
+  partsSent: number,
+  last: { sendId: number; settlement: Settlement } | null,
+): Promise<{ held: boolean; sentAt: Date | null }> {
   const { rows } = await db.query<{ sent_at: Date }>(
-    `UPDATE wa_outbox
-        SET status = 'sent', sent_at = date_trunc('milliseconds', now()), parts_sent = $3, wa_message_id = $4, last_error = NULL,
+    `WITH settled AS (
+       UPDATE wa_outbox_sends
+          SET outcome = $5, wa_message_id = $6, reason = $7, settled_at = now()
+        WHERE id = $4 AND outcome = 'handing_over'
+        RETURNING id)
+     UPDATE wa_outbox o
+        SET status = 'sent', sent_at = date_trunc('milliseconds', now()), parts_sent = $3,
+            wa_message_id = coalesce($6, o.wa_message_id),
+            confirmation = c.confirmation,
+            confirmed_at = CASE WHEN c.confirmation = 'confirmed' THEN now() END,
+            last_error = CASE c.confirmation
+                           WHEN 'confirmed' THEN NULL
+                           WHEN 'unconfirmed' THEN (SELECT reason FROM wa_outbox_sends s WHERE s.outbox_id = o.id AND s.outcome = 'unconfirmed' ORDER BY part LIMIT 1)
+                           ELSE 'awaiting confirmation: ' || coalesce(
+                                  CASE WHEN $5 = 'unknown' THEN $7 END,
+                                  (SELECT reason FROM wa_outbox_sends s
+                                    WHERE s.outbox_id = o.id AND s.outcome IN ('unknown', 'handing_over') AND s.id IS DISTINCT FROM $4
+                                    ORDER BY part LIMIT 1),
+                                  'no message id')
+                         END,
             locked_by = NULL, lease_until = NULL, updated_at = now()
-      WHERE id = $1 AND locked_by = $2 AND status = 'sending'
-      RETURNING sent_at`,
-    [id, owner, partsSent, waMessageId],
+       FROM (SELECT cicero_wa_outbox_confirmation($1, $4, $5) AS confirmation) c
+      WHERE o.id = $1 AND o.locked_by = $2 AND o.status = 'sending'
+      RETURNING o.sent_at`,
+    [rowId, owner, partsSent, last?.sendId ?? null, last?.settlement.outcome ?? null, last?.settlement.messageId ?? null, last?.settlement.reason ?? null],
   );
   return { held: rows.length === 1, sentAt: rows[0]?.sent_at ?? null };
 }
 
-/** Back to pending after a transient error, due again after `delayMs`. */
-export async function markRetry(db: Queryable, owner: string, id: number, error: string, delayMs: number): Promise<boolean> {
+/** Settles a hand-over as failed (the send was refused before WhatsApp took it), apart from the row. */
+export async function settleFailedHandOver(db: Queryable, sendId: number, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE wa_outbox_sends SET outcome = 'failed', reason = $2, settled_at = now() WHERE id = $1 AND outcome = 'handing_over'`,
+    [sendId, reason],
+  );
+}
+
+/** Back to pending after a transient error, due again after `delayMs`; counts the try if no hand-over did. */
+export async function markRetry(db: Queryable, owner: string, id: number, error: string, delayMs: number, countAttempt: boolean): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE wa_outbox
         SET status = 'pending', last_error = $3, next_attempt_at = now() + $4 * interval '1 millisecond',
-            locked_by = NULL, lease_until = NULL, updated_at = now()
+            attempts = attempts + $5, locked_by = NULL, lease_until = NULL, updated_at = now()
       WHERE id = $1 AND locked_by = $2 AND status = 'sending'`,
-    [id, owner, error, delayMs],
+    [id, owner, error, delayMs, countAttempt ? 1 : 0],
   );
   return rowCount === 1;
 }
 
-/** `failed`: the dead letter, kept with its reason. */
-export async function markFailed(db: Queryable, owner: string, id: number, reason: string): Promise<boolean> {
+/** `failed`: the dead letter, kept with its reason; counts the try if no hand-over did. */
+export async function markFailed(db: Queryable, owner: string, id: number, reason: string, countAttempt: boolean): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE wa_outbox
-        SET status = 'failed', last_error = $3, locked_by = NULL, lease_until = NULL, updated_at = now()
+        SET status = 'failed', last_error = $3, attempts = attempts + $4, locked_by = NULL, lease_until = NULL, updated_at = now()
       WHERE id = $1 AND locked_by = $2 AND status = 'sending'`,
-    [id, owner, reason],
+    [id, owner, reason, countAttempt ? 1 : 0],
   );
   return rowCount === 1;
 }
@@ -147,21 +290,4 @@ export async function nextWakeUp(db: Queryable, owner: string): Promise<Date | n
     [owner],
   );
   return rows[0]?.at ?? null;
-}
-
-/**
- * Records a delivery receipt for the row that has this WhatsApp message id: the highest ack seen,
- * and the first time it was delivered (ack ≥ 2) and read (ack ≥ 3).
- */
-export async function recordAck(db: Queryable, waMessageId: string, ack: number): Promise<number> {
-  const { rowCount } = await db.query(
-    `UPDATE wa_outbox
-        SET ack = greatest(coalesce(ack, $2), $2),
-            delivered_at = CASE WHEN $2 >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
-            read_at = CASE WHEN $2 >= 3 THEN coalesce(read_at, now()) ELSE read_at END,
-            updated_at = now()
-      WHERE wa_message_id = $1`,
-    [waMessageId, ack],
-  );
-  return rowCount ?? 0;
 }

@@ -1,13 +1,16 @@
 /**
  * A scriptable stand-in for WhatsApp, for tests (WA_TRANSPORT=fake): it can delay sends, fail chosen
- * sends transiently or permanently, and become not ready. Every completed send is kept in `sends` and,
- * when `sendLogFile` is set, appended to that file as one JSON line (several processes may share it).
+ * sends before the hand-over (transiently or permanently), take a message without giving its id back
+ * (an unknown outcome, as today's WhatsApp Web does), and become not ready. Every message handed over
+ * is kept in `sends` and, when `sendLogFile` is set, appended to that file as one JSON line at the
+ * moment of the hand-over (several processes may share it: it stands for WhatsApp's own record).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { SendError, TransportWithState, type SentMessage, type Transport } from './transport.js';
+import { SendError, TransportWithState, type OwnMessage, type SendHooks, type SendResult, type Transport } from './transport.js';
 
-export type FakeOutcome = 'ok' | { fail: 'transient' | 'permanent'; reason: string };
+/** `ok`: confirmed with an id; `unknown`: handed over, no id back; `fail`: refused before the hand-over. */
+export type FakeOutcome = 'ok' | 'unknown' | { fail: 'transient' | 'permanent'; reason: string };
 
 export interface FakeSendCall {
   chatId: string;
@@ -20,6 +23,8 @@ export interface FakeSend {
   chatId: string;
   text: string;
   messageId: string;
+  outcome: 'ok' | 'unknown';
+  at: Date;
   startedAt: number;
   endedAt: number;
 }
@@ -28,7 +33,7 @@ export interface FakeTransportOptions {
   sendDelayMs?: number;
   sendLogFile?: string | null;
   ready?: boolean;
-  /** Decides each send's outcome; default: every send succeeds. */
+  /** Decides each send's outcome; default: every send is confirmed. */
   behaviour?: (call: FakeSendCall) => FakeOutcome | Promise<FakeOutcome>;
 }
 
@@ -39,6 +44,8 @@ export class FakeTransport extends TransportWithState implements Transport {
   maxConcurrentSends = 0;
   private inFlight = 0;
   private readonly attempts = new Map<string, number>();
+  private readonly ackListeners = new Set<(messageId: string, ack: number) => void>();
+  private readonly ownListeners = new Set<(message: OwnMessage) => void>();
 
   constructor(private readonly options: FakeTransportOptions = {}) {
     super();
@@ -53,11 +60,14 @@ export class FakeTransport extends TransportWithState implements Transport {
     this.state.set(ready ? 'ready' : 'disconnected', ready ? null : (reason ?? 'fake: not ready'));
   }
 
-  private readonly ackListeners = new Set<(messageId: string, ack: number) => void>();
-
   onAck(listener: (messageId: string, ack: number) => void): () => void {
     this.ackListeners.add(listener);
     return () => this.ackListeners.delete(listener);
+  }
+
+  onOwnMessage(listener: (message: OwnMessage) => void): () => void {
+    this.ownListeners.add(listener);
+    return () => this.ownListeners.delete(listener);
   }
 
   /** Delivers a receipt for a sent message, as WhatsApp's message_ack would. */
@@ -65,11 +75,26 @@ export class FakeTransport extends TransportWithState implements Transport {
     for (const listener of this.ackListeners) listener(messageId, ack);
   }
 
+  /** Reports a message of this session, as WhatsApp's message_create would. */
+  emitOwnMessage(message: Omit<OwnMessage, 'at' | 'ack'> & { ack?: number | null }): void {
+    for (const listener of this.ownListeners) listener({ ...message, at: new Date(), ack: message.ack ?? null });
+  }
+
+  /** The messages handed over to this chat since a time: this process's and, with a send log, every process's. */
+  async findOwnMessages(chatId: string, since: Date): Promise<OwnMessage[]> {
+    const logged = this.options.sendLogFile && existsSync(this.options.sendLogFile)
+      ? readFileSync(this.options.sendLogFile, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { chatId: string; messageId: string; text: string; at: string })
+      : this.sends.map((s) => ({ chatId: s.chatId, messageId: s.messageId, text: s.text, at: s.at.toISOString() }));
+    return logged
+      .filter((s) => s.chatId === chatId && Date.parse(s.at) >= since.getTime())
+      .map((s) => ({ messageId: s.messageId, chatIds: [s.chatId], body: s.text, at: new Date(s.at), ack: 1 }));
+  }
+
   setBehaviour(behaviour: FakeTransportOptions['behaviour']): void {
     this.options.behaviour = behaviour;
   }
 
-  async sendText(chatId: string, text: string): Promise<SentMessage> {
+  async sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
     this.inFlight++;
     this.maxConcurrentSends = Math.max(this.maxConcurrentSends, this.inFlight);
     const startedAt = performance.now();
@@ -78,16 +103,20 @@ export class FakeTransport extends TransportWithState implements Transport {
       const key = `${chatId}\u0000${text}`;
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
-      if (this.options.sendDelayMs) await new Promise((r) => setTimeout(r, this.options.sendDelayMs));
       const outcome = (await this.options.behaviour?.({ chatId, text, attempt })) ?? 'ok';
-      if (outcome !== 'ok') throw new SendError(outcome.fail, outcome.reason, 'fake transport scripted failure');
+      if (typeof outcome === 'object') throw new SendError(outcome.fail, outcome.reason, 'fake transport scripted failure');
+      await hooks.handOver();
       const messageId = `fake-${randomUUID()}`;
-      const send = { chatId, text, messageId, startedAt, endedAt: performance.now() };
-      this.sends.push(send);
+      const at = new Date();
       if (this.options.sendLogFile) {
-        appendFileSync(this.options.sendLogFile, `${JSON.stringify({ pid: process.pid, chatId, messageId, text })}\n`);
+        appendFileSync(this.options.sendLogFile, `${JSON.stringify({ pid: process.pid, chatId, messageId, text, outcome, at: at.toISOString() })}\n`);
       }
-      return { messageId };
+      const send: FakeSend = { chatId, text, messageId, outcome, at, startedAt, endedAt: startedAt };
+      this.sends.push(send);
+      if (this.options.sendDelayMs) await new Promise((r) => setTimeout(r, this.options.sendDelayMs));
+      send.endedAt = performance.now();
+      if (outcome === 'unknown') return { outcome: 'unknown', reason: 'no_message_id: the fake transport kept the id back' };
+      return { outcome: 'confirmed', messageId };
     } finally {
       this.inFlight--;
     }

@@ -23,6 +23,9 @@ export function createTransport(config: Config, logger: Logger): Transport {
         readyTimeoutMs: config.wa.readyTimeoutMs,
         reconnectBaseMs: config.wa.reconnectBaseMs,
         reconnectMaxMs: config.wa.reconnectMaxMs,
+        authTimeoutMs: config.wa.authTimeoutMs,
+        webVersion: config.wa.webVersion,
+        webVersionUrl: config.wa.webVersionUrl,
         logger: logger.child({ component: 'wa-client' }),
       });
   }

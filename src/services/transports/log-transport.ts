@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
-import { TransportWithState, type SentMessage, type Transport } from './transport.js';
+import { TransportWithState, type SendHooks, type SendResult, type Transport } from './transport.js';
 
 export class LogTransport extends TransportWithState implements Transport {
   readonly name = 'log';
@@ -21,11 +21,12 @@ export class LogTransport extends TransportWithState implements Transport {
     this.state.set('ready');
   }
 
-  async sendText(chatId: string, text: string): Promise<SentMessage> {
+  async sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
+    await hooks.handOver();
     const messageId = `log-${randomUUID()}`;
     this.logger.info({ transport: 'log', chatId, messageId, length: text.length, text }, 'message (dry run, not sent)');
     this.echo?.(`\n──── to ${chatId} ────\n${text}\n`);
-    return { messageId };
+    return { outcome: 'confirmed', messageId };
   }
 
   async close(): Promise<void> {

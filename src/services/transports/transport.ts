@@ -12,14 +12,46 @@ export interface TransportStatus {
   since: Date;
 }
 
-export interface SentMessage {
-  /** WhatsApp's id of the sent message. */
+/**
+ * What became of a message handed to WhatsApp. `confirmed`: WhatsApp gave its id. `unknown`: WhatsApp
+ * Web took the message but no id came back (no id, an error or a timeout after the hand-over): it may
+ * well have been delivered, so it is never sent again automatically; receipts confirm it later.
+ * A send refused before the hand-over throws SendError instead.
+ */
+export type SendResult = { outcome: 'confirmed'; messageId: string } | { outcome: 'unknown'; reason: string };
+
+/**
+ * The caller's part in a send. The transport calls `handOver()` exactly once, immediately before it
+ * gives the message to WhatsApp, and sends nothing if it throws (the caller no longer holds the
+ * message). Anything thrown before that call is a failure before the hand-over.
+ */
+export interface SendHooks {
+  handOver(): Promise<void>;
+}
+
+/** The caller refused the hand-over (e.g. its claim on the row lapsed): nothing was sent. */
+export class HandOverRefused extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'HandOverRefused';
+  }
+}
+
+/** A message this session sent, as WhatsApp reports it (own-message and ack events, chat lookups). */
+export interface OwnMessage {
   messageId: string;
+  /** The chat it is in, and the same chat under its other ids (a LID and the phone number) where known. */
+  chatIds: string[];
+  body: string;
+  /** When this process heard of it (or its timestamp, for a lookup). */
+  at: Date;
+  /** Its ack level when the event was an ack; null otherwise. */
+  ack: number | null;
 }
 
 /**
- * A send that failed. `permanent` errors (invalid number, not on WhatsApp) are not retried;
- * `transient` ones (not connected, timeout, rate limited) are retried with backoff.
+ * A send that failed before the hand-over. `permanent` errors (invalid number, not on WhatsApp) are not
+ * retried; `transient` ones (not connected, timeout) are retried with backoff.
  */
 export class SendError extends Error {
   constructor(
@@ -43,8 +75,12 @@ export interface Transport {
   isReady(): boolean;
   /** Subscribes to state changes; returns the unsubscribe function. */
   onStateChange(listener: StateListener): () => void;
-  /** Sends one text message to a chat id (`…@c.us`, `…@g.us`, `…@lid`). Throws SendError. */
-  sendText(chatId: string, text: string): Promise<SentMessage>;
+  /**
+   * Sends one text message to a chat id (`…@c.us`, `…@g.us`, `…@lid`): calls `hooks.handOver()` right
+   * before the hand-over, then resolves with the outcome. Throws SendError for a failure before the
+   * hand-over, and whatever `handOver()` threw.
+   */
+  sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult>;
   /** Whether a `…@c.us` number is on WhatsApp, where the transport can tell. */
   isRegistered?(chatId: string): Promise<boolean>;
   /**
@@ -52,6 +88,10 @@ export interface Transport {
    * (-1 error, 0 pending, 1 server, 2 delivered to the device, 3 read, 4 played).
    */
   onAck?(listener: (messageId: string, ack: number) => void): () => void;
+  /** Messages this session sent, as WhatsApp reports them: how an unknown outcome is confirmed later. */
+  onOwnMessage?(listener: (message: OwnMessage) => void): () => void;
+  /** This session's recent messages in a chat since a time, where the transport can look (best effort). */
+  findOwnMessages?(chatId: string, since: Date): Promise<OwnMessage[]>;
   close(): Promise<void>;
   /** Ends any helper process at once (for an exit that cannot wait for close). */
   kill?(): void;

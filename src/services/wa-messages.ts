@@ -1,0 +1,71 @@
+/**
+ * Reading whatsapp-web.js Message objects as WhatsApp Web builds have shaped them.
+ *
+ * A message key (`message.id`) was `{ fromMe, remote, id, _serialized }`. From build 2.3000.1042401057
+ * (July 2026) WhatsApp Web keeps the serialised key under a minified name (`$1`), and `_serialized` is
+ * gone from keys that cross the Puppeteer bridge (whatsapp-web.js #201857, wa-js #3484). A later build
+ * may minify it under another name, so every form is tried: `_serialized`, `$1`, any own string shaped
+ * like a key, a `toString()` of its own, and last the key rebuilt from its parts.
+ */
+
+/** `true_6281234567890@c.us_3EB0…` or `false_1203…@g.us_ABCD…_6281…@c.us`. */
+const KEY_SHAPE = /^(true|false)_[^_\s]+@[a-z.]+_[A-Za-z0-9]+(_\S+)?$/;
+
+function widText(value: unknown): string | null {
+  if (typeof value === 'string') return value || null;
+  if (value && typeof value === 'object') {
+    const serialized = (value as { _serialized?: unknown })._serialized;
+    if (typeof serialized === 'string' && serialized) return serialized;
+    const { user, server } = value as { user?: unknown; server?: unknown };
+    if (typeof user === 'string' && typeof server === 'string') return `${user}@${server}`;
+  }
+  return null;
+}
+
+/** The serialised form of a message key, whatever its shape; null when none can be read. */
+export function serializedKey(key: unknown): string | null {
+  if (typeof key === 'string') return KEY_SHAPE.test(key) ? key : null;
+  if (!key || typeof key !== 'object') return null;
+  const k = key as Record<string, unknown>;
+  for (const name of ['_serialized', '$1']) {
+    const value = k[name];
+    if (typeof value === 'string' && value) return value;
+  }
+  for (const value of Object.values(k)) {
+    if (typeof value === 'string' && KEY_SHAPE.test(value)) return value;
+  }
+  if (typeof k.toString === 'function' && k.toString !== Object.prototype.toString) {
+    const text = String(k.toString());
+    if (KEY_SHAPE.test(text)) return text;
+  }
+  const remote = widText(k.remote);
+  if (typeof k.fromMe === 'boolean' && typeof k.id === 'string' && k.id && remote) {
+    const participant = widText(k.participant);
+    return [String(k.fromMe), remote, k.id, ...(participant ? [participant] : [])].join('_');
+  }
+  return null;
+}
+
+/** The WhatsApp id of a message (a whatsapp-web.js Message, or what sendMessage resolved to). */
+export function messageIdOf(message: unknown): string | null {
+  if (!message || typeof message !== 'object') return null;
+  return serializedKey((message as { id?: unknown }).id);
+}
+
+/** Whether a message was sent by this session. */
+export function isFromMe(message: unknown): boolean {
+  const m = message as { fromMe?: unknown; id?: { fromMe?: unknown } } | null;
+  return m?.fromMe === true || m?.id?.fromMe === true;
+}
+
+/** The chat a message of this session is in: its `to`, else its key's remote. */
+export function ownMessageChat(message: unknown): string | null {
+  const m = message as { to?: unknown; id?: { remote?: unknown } } | null;
+  return widText(m?.to) ?? widText(m?.id?.remote);
+}
+
+/** The text of a message (the caption of a media message). */
+export function messageBody(message: unknown): string {
+  const body = (message as { body?: unknown } | null)?.body;
+  return typeof body === 'string' ? body : '';
+}
