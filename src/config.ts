@@ -117,19 +117,33 @@ export class ConfigError extends Error {
   }
 }
 
-/** Replaces the password of a connection URL with ***, for logs and error messages. */
+/**
+ * Masks every password in a database address, whatever its form, for logs and error messages: the
+ * password of a URL (`postgres://user:secret@host`), a password query parameter (`?password=secret`,
+ * `sslpassword=…`), and libpq key=value pairs (`host=db password=secret`, quoted or not).
+ */
 export function maskUrlPassword(value: string): string {
+  let masked = value;
   try {
     const url = new URL(value);
+    let changed = false;
     if (url.password) {
       url.password = '***';
-      return url.toString();
+      changed = true;
     }
-    return value;
+    for (const key of [...url.searchParams.keys()]) {
+      if (/pass/i.test(key)) {
+        url.searchParams.set(key, '***');
+        changed = true;
+      }
+    }
+    if (changed) masked = url.toString();
   } catch {
-    // Not a URL: mask anything that looks like user:password@.
-    return value.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+    // Not a URL: the patterns below still apply.
   }
+  return masked
+    .replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
+    .replace(/\b(\w*pass\w*)(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;]+)/gi, (whole, key: string, eq: string, secret: string) => (secret === '***' ? whole : `${key}${eq}***`));
 }
 
 /**
@@ -141,8 +155,17 @@ class EnvReader {
 
   constructor(private readonly env: Env) {}
 
-  private raw(name: string): string | undefined {
-    return this.env[name];
+  /**
+   * The variable's value, or undefined when it is unset. A variable set to nothing (or only spaces) is
+   * refused the same way for every variable: unset it to get the default.
+   */
+  private raw(name: string, unsetMeans: string): string | undefined {
+    const value = this.env[name];
+    if (value !== undefined && value.trim() === '') {
+      this.problems.push(`${name}=${JSON.stringify(value)} is invalid: it is empty; unset it for the default (${unsetMeans}), or give a value`);
+      return undefined;
+    }
+    return value;
   }
 
   private problem(name: string, value: string, allowed: string, mask = false): void {
@@ -151,12 +174,8 @@ class EnvReader {
   }
 
   string(name: string, fallback: string, pattern?: { re: RegExp; allowed: string }): string {
-    const value = this.raw(name);
+    const value = this.raw(name, fallback);
     if (value === undefined) return fallback;
-    if (value.trim() === '') {
-      this.problem(name, value, pattern?.allowed ?? 'must not be empty');
-      return fallback;
-    }
     if (pattern && !pattern.re.test(value)) {
       this.problem(name, value, pattern.allowed);
       return fallback;
@@ -164,13 +183,12 @@ class EnvReader {
     return value;
   }
 
-  optionalString(name: string): string | null {
-    const value = this.raw(name);
-    return value === undefined || value.trim() === '' ? null : value;
+  optionalString(name: string, unsetMeans: string): string | null {
+    return this.raw(name, unsetMeans) ?? null;
   }
 
   integer(name: string, fallback: number, min: number, max: number): number {
-    const value = this.raw(name);
+    const value = this.raw(name, String(fallback));
     if (value === undefined) return fallback;
     const trimmed = value.trim();
     const parsed = /^-?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
@@ -182,7 +200,7 @@ class EnvReader {
   }
 
   boolean(name: string, fallback: boolean): boolean {
-    const value = this.raw(name);
+    const value = this.raw(name, String(fallback));
     if (value === undefined) return fallback;
     const normalised = value.trim().toLowerCase();
     if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
@@ -192,7 +210,7 @@ class EnvReader {
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
-    const value = this.raw(name);
+    const value = this.raw(name, fallback);
     if (value === undefined) return fallback;
     const normalised = value.trim().toLowerCase();
     if (!(allowed as readonly string[]).includes(normalised)) {
@@ -203,10 +221,9 @@ class EnvReader {
   }
 
   timezone(name: string, fallback: string): string {
-    const value = this.raw(name);
+    const value = this.raw(name, fallback);
     if (value === undefined) return fallback;
     try {
-      if (value.trim() === '') throw new RangeError('empty');
       new Intl.DateTimeFormat('en-US', { timeZone: value.trim() });
       return value.trim();
     } catch {
@@ -216,14 +233,10 @@ class EnvReader {
   }
 
   cronSchedule(name: string, fallback: string): CronExpression {
-    const value = this.raw(name);
+    const value = this.raw(name, `${fallback}; "off" switches the job off`);
     if (value === undefined) return fallback;
     const trimmed = value.trim();
     if (trimmed.toLowerCase() === 'off') return null;
-    if (trimmed === '') {
-      this.problem(name, value, `empty; expected a node-cron expression (5 fields, or 6 with seconds) or "off"`);
-      return fallback;
-    }
     const result = cron.validateDetailed(trimmed);
     if (!result.valid) {
       const reasons = result.errors.map((e) => e.message).join('; ');
@@ -234,9 +247,9 @@ class EnvReader {
   }
 
   /** Digits only (spaces, dashes and a leading + are ignored), min to max of them; unset or empty → null. */
-  optionalDigits(name: string, min: number, max: number): string | null {
-    const value = this.raw(name);
-    if (value === undefined || value.trim() === '') return null;
+  optionalDigits(name: string, min: number, max: number, unsetMeans: string): string | null {
+    const value = this.raw(name, unsetMeans);
+    if (value === undefined) return null;
     const digits = value.replace(/[\s\-+]/g, '');
     if (!/^\d+$/.test(digits) || digits.length < min || digits.length > max) {
       this.problem(name, value, `expected a phone number with its country code, ${min} to ${max} digits (e.g. 6281234567890)`);
@@ -246,8 +259,8 @@ class EnvReader {
   }
 
   postgresUrl(name: string): string | null {
-    const value = this.raw(name);
-    if (value === undefined || value.trim() === '') return null;
+    const value = this.raw(name, 'an embedded PostgreSQL under DATA_DIR');
+    if (value === undefined) return null;
     let url: URL;
     try {
       url = new URL(value.trim());
@@ -267,9 +280,9 @@ class EnvReader {
   }
 
   /** Unset or empty → null; otherwise must match the pattern. */
-  optionalPattern(name: string, re: RegExp, allowed: string): string | null {
-    const value = this.raw(name);
-    if (value === undefined || value.trim() === '') return null;
+  optionalPattern(name: string, re: RegExp, allowed: string, unsetMeans: string): string | null {
+    const value = this.raw(name, unsetMeans);
+    if (value === undefined) return null;
     if (!re.test(value.trim())) {
       this.problem(name, value, allowed);
       return null;
@@ -279,8 +292,8 @@ class EnvReader {
 
   /** An http(s) URL template holding `{version}`; unset or empty → null. */
   versionUrl(name: string): string | null {
-    const value = this.raw(name);
-    if (value === undefined || value.trim() === '') return null;
+    const value = this.raw(name, 'the local cache');
+    if (value === undefined) return null;
     const trimmed = value.trim();
     const allowed = 'expected an http(s) URL with {version} where the build goes, e.g. https://raw.githubusercontent.com/wppconnect-team/wa-version/<commit>/html/{version}.html';
     let url: URL;
@@ -299,8 +312,8 @@ class EnvReader {
 
   /** Extra Chromium flags: a JSON array of strings or a comma-separated list, each starting with "--". */
   chromiumFlags(name: string): string[] {
-    const value = this.raw(name);
-    if (value === undefined || value.trim() === '') return [];
+    const value = this.raw(name, 'no extra flags');
+    if (value === undefined) return [];
     const trimmed = value.trim();
     let flags: unknown;
     if (trimmed.startsWith('[')) {
@@ -359,17 +372,19 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         allowed: 'expected 1 to 64 letters, digits, "_" or "-" (whatsapp-web.js LocalAuth clientId)',
       }),
       puppeteerArgs: read.chromiumFlags('WA_PUPPETEER_ARGS'),
-      chromiumPath: read.optionalString('WA_CHROMIUM_PATH') ?? read.optionalString('PUPPETEER_EXECUTABLE_PATH'),
+      chromiumPath:
+        read.optionalString('WA_CHROMIUM_PATH', 'PUPPETEER_EXECUTABLE_PATH, else the usual install paths') ??
+        read.optionalString('PUPPETEER_EXECUTABLE_PATH', 'the usual install paths'),
       defaultCountryCode: read.string('WA_DEFAULT_COUNTRY_CODE', '62', { re: /^[1-9]\d{0,2}$/, allowed: 'expected a country calling code of 1 to 3 digits, e.g. 62' }),
-      pairPhone: read.optionalDigits('WA_PAIR_PHONE', 8, 15),
+      pairPhone: read.optionalDigits('WA_PAIR_PHONE', 8, 15, 'pairing by QR code'),
       readyTimeoutMs: read.integer('WA_READY_TIMEOUT_MS', 120_000, 1000, 3_600_000),
       reconnectBaseMs: read.integer('WA_RECONNECT_BASE_MS', 5000, 10, 3_600_000),
       reconnectMaxMs: read.integer('WA_RECONNECT_MAX_MS', 300_000, 10, 86_400_000),
       authTimeoutMs: read.integer('WA_AUTH_TIMEOUT_MS', 60_000, 1000, 600_000),
-      webVersion: read.optionalPattern('WA_WEB_VERSION', /^\d+\.\d+\.\d+(-[a-z]+)?$/, 'expected a WhatsApp Web build such as 2.3000.1017054665'),
+      webVersion: read.optionalPattern('WA_WEB_VERSION', /^\d+\.\d+\.\d+(-[a-z]+)?$/, 'expected a WhatsApp Web build such as 2.3000.1017054665', 'unpinned'),
       webVersionUrl: read.versionUrl('WA_WEB_VERSION_URL'),
       fake: {
-        sendLogFile: read.optionalString('WA_FAKE_SEND_LOG'),
+        sendLogFile: read.optionalString('WA_FAKE_SEND_LOG', 'no send log'),
         sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
       },
     },
@@ -377,7 +392,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       sendEmpty: read.boolean('REKAP_SEND_EMPTY', false),
     },
     complaints: {
-      templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR'), cwd),
+      templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR', 'the built-in templates'), cwd),
     },
     dispatch: {
       sendIntervalMs: read.integer('WA_SEND_INTERVAL_MS', 3000, 0, 3_600_000),

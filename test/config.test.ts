@@ -125,7 +125,7 @@ describe('configuration', () => {
     assert.match(problems.join('\n'), /WA_TRANSPORT=.*wwebjs, log, fake/);
     assert.match(problems.join('\n'), /NODE_ENV=.*production, development, test/);
     assert.match(problems.join('\n'), /EMBEDDED_PG_PORT=.*1 to 65535/);
-    assert.match(problems.join('\n'), /DATA_DIR=.*must not be empty/);
+    assert.match(problems.join("\n"), /DATA_DIR=" " is invalid: it is empty; unset it for the default \(\.\/data\)/);
     assert.match(problemsOf({ WA_PUPPETEER_ARGS: '["--ok", 3]' })[0]!, /JSON array of strings/);
     assert.match(problemsOf({ WA_LEASE_MS: '60000', WA_SEND_TIMEOUT_MS: '45000' })[0]!, /WA_LEASE_MS="60000" is invalid: must be at least twice WA_SEND_TIMEOUT_MS \(45000\)/);
     assert.match(problemsOf({ WA_RETRY_BASE_MS: '9000', WA_RETRY_MAX_MS: '1000' })[0]!, /WA_RETRY_MAX_MS="1000" is invalid: must not be below WA_RETRY_BASE_MS/);

@@ -259,7 +259,7 @@ describe('cicero-wa run and cicero-wa jobs', () => {
       [['jobs'], { DAILY_REPORT_CRON: '0 7 * * * * *' }, /DAILY_REPORT_CRON=.*expected 5 or 6 fields but got 7/],
       [['jobs'], { WEEKLY_REPORT_CRON: '0 7 * * 9' }, /WEEKLY_REPORT_CRON=.*9 is a invalid expression for week day/],
       [['jobs'], { MONTHLY_REPORT_CRON: 'first of the month' }, /MONTHLY_REPORT_CRON=.*expected 5 or 6 fields/],
-      [['start'], { TASK_DELIVERY_RECAP_CRON: '' }, /TASK_DELIVERY_RECAP_CRON="" is invalid: empty/],
+      [['start'], { TASK_DELIVERY_RECAP_CRON: '' }, /TASK_DELIVERY_RECAP_CRON="" is invalid: it is empty; unset it for the default \(\*\/30 \* \* \* \*; "off" switches the job off\)/],
     ];
     for (const [args, env, message] of cases) {
       const result = await runCli(args, { DATABASE_URL: db.url, ...env });

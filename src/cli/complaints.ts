@@ -55,7 +55,7 @@ export async function runComplaintsCommand(pool: pg.Pool, command: ComplaintsCom
         out.push(`skip ${id}: no such complaint`);
       } else if (complaint.status !== 'failed') {
         out.push(`skip ${id}: is ${complaint.status ?? 'without status'}; only failed complaints can be retried`);
-      } else if (complaint.outboxId !== null && (await retryRows(pool, [complaint.outboxId]))[0]?.done) {
+      } else if (complaint.outboxId !== null && (await retryRows(tx, [complaint.outboxId]))[0]?.done) {
         await setStatus(tx, [id], 'queued', false);
         out.push(`ok   ${id}: reply ${complaint.outboxId} will be sent again`);
       } else {

@@ -73,12 +73,33 @@ async function loadBinaries(): Promise<Binaries> {
   }
 }
 
-/** Is `pid` a PostgreSQL server (not a recycled pid of something else)? Without /proc, trust the pid. */
-function isPostgres(pid: number): boolean {
+/**
+ * Is `pid` a PostgreSQL server running on this data directory (not another server, nor a recycled pid
+ * of something else)? A server's working directory is its data directory; where /proc is missing, its
+ * command line must name the directory with -D.
+ */
+async function isServerFor(pid: number, dataDirs: string[]): Promise<boolean> {
+  const wanted = new Set<string>();
+  for (const dir of dataDirs) {
+    wanted.add(path.resolve(dir));
+    wanted.add(await fs.realpath(dir).catch(() => path.resolve(dir)));
+  }
+  if (existsSync('/proc/self')) {
+    try {
+      if (!/postgres/.test(readFileSync(`/proc/${pid}/comm`, 'utf8'))) return false;
+      const cwd = await fs.readlink(`/proc/${pid}/cwd`);
+      return wanted.has(path.resolve(cwd));
+    } catch {
+      // Gone, or not ours to inspect (another user's process): not provably our server.
+      return false;
+    }
+  }
   try {
-    return /postgres/.test(readFileSync(`/proc/${pid}/comm`, 'utf8'));
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
+    const { stdout } = await execFileAsync('ps', ['-p', String(pid), '-o', 'command=']);
+    const dir = /\s-D\s+(\S+)/.exec(stdout)?.[1];
+    return /postgres/.test(stdout) && dir !== undefined && wanted.has(path.resolve(dir));
+  } catch {
+    return false;
   }
 }
 
@@ -214,7 +235,14 @@ export class EmbeddedPostgres {
   private async runningServer(): Promise<string | null> {
     const pidFile = path.join(this.pgdata, 'postmaster.pid');
     const serverPid = await readPid(pidFile);
-    if (serverPid === null || !isAlive(serverPid) || !isPostgres(serverPid)) return null;
+    if (serverPid === null || !isAlive(serverPid)) return null;
+    if (!(await isServerFor(serverPid, [this.pgdata, this.clusterDir]))) {
+      this.options.logger.warn(
+        { pid: serverPid, pidFile },
+        'a stale postmaster.pid names a process that is not this data directory\'s server; leaving that process alone',
+      );
+      return null;
+    }
     const ownerPid = await readPid(this.ownerFile);
     if (ownerPid !== null && ownerPid !== process.pid && isAlive(ownerPid)) {
       if (this.options.shareRunning) {
@@ -261,36 +289,49 @@ export class EmbeddedPostgres {
     return { postgres: path.join(usable, 'bin', 'postgres'), initdb: path.join(usable, 'bin', 'initdb') };
   }
 
+  /**
+   * First start, made atomic: initdb runs in a side directory (`<cluster>.init/data`, with the password
+   * file beside it), the credentials are written, and only then is the cluster moved into place and the
+   * side directory removed. A start killed half-way leaves only the side directory, which the next
+   * start removes before it begins again with new credentials, so the password left in it opens
+   * nothing.
+   */
   private async ensureCluster(binaries: Binaries, runAs: RunAs | null): Promise<Credentials> {
+    const staging = `${this.clusterDir}.init`;
+    await fs.rm(staging, { recursive: true, force: true }); // left by a first start that was killed
     const initialised = existsSync(path.join(this.clusterDir, 'PG_VERSION'));
     if (initialised) return this.readCredentials();
 
     this.options.logger.info({ dataDir: this.pgdata }, 'initialising embedded PostgreSQL (first start)');
     const credentials: Credentials = { user: 'cicero', password: randomBytes(18).toString('base64url'), database: 'cicero' };
-    await fs.rm(this.clusterDir, { recursive: true, force: true }); // a half-initialised directory from an interrupted first start
-    await fs.mkdir(this.clusterDir, { mode: 0o700 });
-    const passwordFile = path.join(path.dirname(this.clusterDir), `.pgpass-init-${process.pid}`);
+    const data = path.join(staging, 'data');
+    const passwordFile = path.join(staging, 'pwfile');
+    await fs.mkdir(staging, { mode: 0o700 });
+    await fs.mkdir(data, { mode: 0o700 });
     await fs.writeFile(passwordFile, `${credentials.password}\n`, { mode: 0o600 });
-    if (runAs) {
-      await fs.chown(this.clusterDir, runAs.uid, runAs.gid);
-      await fs.chown(passwordFile, runAs.uid, runAs.gid);
-    }
+    if (runAs) for (const p of [staging, data, passwordFile]) await fs.chown(p, runAs.uid, runAs.gid);
     try {
       await execFileAsync(
         binaries.initdb,
-        ['-D', this.clusterDir, '-U', credentials.user, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C'],
+        ['-D', data, '-U', credentials.user, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C'],
         { env: { ...process.env, LC_MESSAGES: 'C' }, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) },
       );
     } catch (err) {
+      await fs.rm(staging, { recursive: true, force: true });
       const output = `${(err as { stderr?: string }).stderr ?? ''}`.trim();
       const hint = runAs && /Permission denied/i.test(output)
         ? ` (user "${runAs.name}" must be able to enter every directory above ${this.pgdata})`
         : '';
       throw new EmbeddedPostgresError(`initdb failed in ${this.pgdata}${hint}: ${output || (err as Error).message}`);
-    } finally {
-      await fs.rm(passwordFile, { force: true });
     }
-    await fs.writeFile(this.credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+    await fs.rm(passwordFile, { force: true });
+    const credentialsTmp = `${this.credentialsFile}.tmp`;
+    await fs.writeFile(credentialsTmp, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+    await fs.rename(credentialsTmp, this.credentialsFile);
+    // An empty directory where the cluster goes (a link target, or an older version's leftover) gives way.
+    await fs.rm(this.clusterDir, { recursive: true, force: true });
+    await fs.rename(data, this.clusterDir);
+    await fs.rm(staging, { recursive: true, force: true });
     return credentials;
   }
 

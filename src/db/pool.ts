@@ -32,3 +32,11 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
     client.release();
   }
 }
+
+/**
+ * Runs `work` in a transaction: the caller's, when given a client that is in one, else a new one on the
+ * pool. So an operation can join a larger transaction (and a pool of one connection never waits on itself).
+ */
+export async function inTransaction<T>(db: pg.Pool | pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return db instanceof pg.Pool ? withTransaction(db, work) : work(db);
+}

@@ -39,6 +39,12 @@ export class OutboxValidationError extends Error {
 
 const NUL = '\u0000';
 
+/**
+ * The longest text a message may have: WhatsApp's own limit on one message is 65,536 characters; the
+ * dispatcher sends longer rows written by other programs nowhere (they fail alone, `content_too_large`).
+ */
+export const MAX_CONTENT_CHARS = 65_536;
+
 function validate(message: OutboxMessage, index: number): void {
   const text = (field: 'recipient' | 'content' | 'type' | 'dedupKey', value: unknown, optional = false) => {
     if (optional && (value === undefined || value === null)) return;
@@ -48,6 +54,9 @@ function validate(message: OutboxMessage, index: number): void {
   };
   text('recipient', message.recipient);
   text('content', message.content);
+  if (message.content.length > MAX_CONTENT_CHARS) {
+    throw new OutboxValidationError('content', index, `is ${message.content.length.toLocaleString('en')} characters long; the limit is ${MAX_CONTENT_CHARS.toLocaleString('en')}`);
+  }
   text('type', message.type);
   text('dedupKey', message.dedupKey, true);
 }

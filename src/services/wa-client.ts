@@ -33,7 +33,7 @@ import QRCode from 'qrcode';
 import wwebjs from 'whatsapp-web.js';
 import type { Logger } from '../logger.js';
 import { CHROMIUM_INSTALL_HINT, findChromium } from './chromium.js';
-import { ProfileInUseError, clearStaleProfileLock } from './chromium-profile-lock.js';
+import { ProfileInUseError, clearStaleProfileLock, recordSessionOwner } from './chromium-profile-lock.js';
 import {
   HandOverRefused,
   SendError,
@@ -185,11 +185,14 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
   private readonly numberCache = new Map<string, { wid: string | null; at: number }>();
   private currentPairing: PairingInfo | null = null;
   private readonly sessionDir: string;
+  /** Who runs Chromium on this session: this process, recorded before each launch (see chromium-profile-lock.ts). */
+  private readonly ownerFile: string;
   private readonly factory: ClientFactory;
 
   constructor(private readonly options: WhatsAppWebOptions) {
     super();
     this.sessionDir = path.join(options.authPath, `session-${options.sessionName}`);
+    this.ownerFile = path.join(options.authPath, `session-${options.sessionName}.owner`);
     this.factory = options.clientFactory ?? createWwebjsClient;
   }
 
@@ -219,6 +222,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     await fs.chmod(this.options.authPath, 0o700);
     await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
     await this.clearLock();
+    await recordSessionOwner(this.ownerFile);
     this.relaunch();
   }
 
@@ -308,8 +312,11 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
   }
 
   private async clearLock(): Promise<void> {
-    const found = await clearStaleProfileLock(this.sessionDir);
+    const found = await clearStaleProfileLock(this.sessionDir, this.ownerFile);
     if (found.state === 'stale') this.options.logger.warn({ owner: found.owner }, 'removed a stale Chromium profile lock from the WhatsApp session');
+    if (found.state === 'orphan') {
+      this.options.logger.warn({ pid: found.pid }, 'ended a Chromium left running on the WhatsApp session by a service process that died');
+    }
   }
 
   private async launch(): Promise<void> {

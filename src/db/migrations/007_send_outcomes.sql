@@ -22,7 +22,7 @@ CREATE INDEX IF NOT EXISTS wa_outbox_unconfirmed_idx ON wa_outbox (id) WHERE con
 
 CREATE TABLE IF NOT EXISTS wa_outbox_sends (
   id BIGSERIAL PRIMARY KEY,
-  outbox_id INTEGER NOT NULL REFERENCES wa_outbox (id) ON DELETE CASCADE,
+  outbox_id INTEGER NOT NULL,
   -- 0-based part of the row's text, and how many parts it has.
   part INTEGER NOT NULL,
   parts INTEGER NOT NULL,
@@ -43,10 +43,39 @@ CREATE TABLE IF NOT EXISTS wa_outbox_sends (
 );
 
 CREATE INDEX IF NOT EXISTS wa_outbox_sends_outbox_idx ON wa_outbox_sends (outbox_id, part);
+
+-- Hand-overs go with their outbox rows. Not a foreign key: its share lock on the outbox row, taken at
+-- every hand-over, would cost more than the record itself; deletes and truncates are rare, so they
+-- carry the cost instead (a statement-level trigger each).
+CREATE OR REPLACE FUNCTION cicero_wa_outbox_sends_follow_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM wa_outbox_sends s USING deleted_rows d WHERE s.outbox_id = d.id;
+  RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER wa_outbox_sends_follow_delete
+  AFTER DELETE ON wa_outbox
+  REFERENCING OLD TABLE AS deleted_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION cicero_wa_outbox_sends_follow_delete();
+
+CREATE OR REPLACE FUNCTION cicero_wa_outbox_sends_follow_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE wa_outbox_sends;
+  RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER wa_outbox_sends_follow_truncate
+  AFTER TRUNCATE ON wa_outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION cicero_wa_outbox_sends_follow_truncate();
 CREATE UNIQUE INDEX IF NOT EXISTS wa_outbox_sends_message_idx ON wa_outbox_sends (wa_message_id) WHERE wa_message_id IS NOT NULL;
--- The confirmer's working set: hand-overs whose outcome is not settled.
+-- The confirmer's working set: hand-overs whose outcome is not known (a hand-over under way is not in
+-- it, so a send that is confirmed at once never touches this index).
 CREATE INDEX IF NOT EXISTS wa_outbox_sends_open_idx ON wa_outbox_sends (body_sha256, handed_over_at)
-  WHERE outcome IN ('handing_over', 'unknown', 'unconfirmed');
+  WHERE outcome IN ('unknown', 'unconfirmed');
 
 -- A row's confirmation from its parts' hand-overs (the latest good one per part): unconfirmed if any
 -- part is, awaiting if any part's outcome is open, else confirmed (also for rows without hand-overs,

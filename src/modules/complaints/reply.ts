@@ -40,7 +40,8 @@ function validateTemplate(source: string, key: string, value: unknown): Template
  */
 export async function loadTemplates(overrideDir: string | null): Promise<Templates> {
   const builtIn = JSON.parse(readFileSync(BUILT_IN_FILE, 'utf8')) as Record<string, unknown>;
-  const templates: Templates = {};
+  // No prototype: a key such as "constructor" is a template only if a file defines it.
+  const templates: Templates = Object.create(null) as Templates;
   for (const [key, value] of Object.entries(builtIn)) templates[key] = validateTemplate(BUILT_IN_FILE, key, value);
   if (!overrideDir) return templates;
   let files: string[];
@@ -103,15 +104,17 @@ export function composeReply(responseTemplate: string, who: Complainant, templat
   let unknownKey: string | null = null;
   const key = responseTemplate.trim();
   if (TEMPLATE_KEY.test(key)) {
-    const template = templates[key] ?? templates.generic!;
-    if (!templates[key]) unknownKey = key;
+    const known = Object.hasOwn(templates, key);
+    const template = known ? templates[key]! : templates.generic!;
+    if (!known) unknownKey = key;
     lines.push(`*Pelapor:* ${identity(who)}`, `*Kendala:* ${template.kendala}`, '', '*Solusi/Tindak Lanjut:*');
     template.steps.forEach((step, i) => lines.push(`${i + 1}. ${step}`));
   } else {
     const values: Record<string, string | null> = { nama: who.nama ?? 'Bapak/Ibu', pangkat: who.pangkat, nrp: who.nrp, satker: who.satker, nomor: who.nomor };
     lines.push(
       responseTemplate.trim().replace(/\{([a-z_]+)\}/gi, (whole, placeholder: string) => {
-        const value = values[placeholder.toLowerCase()];
+        const name = placeholder.toLowerCase();
+        const value = Object.hasOwn(values, name) ? values[name] : undefined;
         if (value === undefined) {
           unknownPlaceholders.push(placeholder);
           return whole;

@@ -18,6 +18,7 @@ import {
   confirmSend,
   expireUnknown,
   findOpenSends,
+  healSummaries,
   isKnownMessage,
   oldestUnknown,
   recordAck,
@@ -163,6 +164,7 @@ export class Confirmer {
     await this.matchHeard();
     await this.lookInChats();
     await this.expire();
+    await healSummaries(this.options.pool);
     if (this.rejectedWaiting) {
       this.rejectedWaiting = false;
       const requeued = await requeueRejected(this.options.pool, this.options.retry);

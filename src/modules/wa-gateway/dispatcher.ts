@@ -34,14 +34,18 @@ import {
   nextWakeUp,
   recordHandOver,
   recordPartOutcome,
+  normaliseStatuses,
   recoverExpiredLeases,
   releaseRows,
   settleFailedHandOver,
+  summariseParts,
   type ClaimedRow,
+  type PartState,
   type Settlement,
 } from './outbox-claims.js';
 import { bodyFingerprint, confirmSend } from './send-records.js';
 import { normaliseRecipient } from '../../services/recipient.js';
+import { MAX_CONTENT_CHARS } from '../../services/outbox.js';
 import { AbortedError, SendPacer, sleep } from './send-pacer.js';
 import { splitText } from './split-text.js';
 
@@ -79,6 +83,8 @@ export interface DispatcherOptions {
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
 const STOP_WAIT_MS = 5000;
+/** How long an outcome hook may wait for a row lock before it is given up (the outcome is kept). */
+const HOOK_LOCK_TIMEOUT_MS = 2000;
 
 export function defaultInstanceId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -106,6 +112,8 @@ export class Dispatcher {
   private unsubscribe: (() => void) | null = null;
   /** The row whose send is under way, if any. */
   private inFlight: number | null = null;
+  /** The unknown statuses last reported, so the warning is logged once per change. */
+  private lastOddStatuses = '';
 
   constructor(private readonly options: DispatcherOptions) {
     this.instanceId = options.instanceId ?? defaultInstanceId();
@@ -217,9 +225,17 @@ export class Dispatcher {
     if (recovered.pending > 0) logger.warn({ rows: recovered.pending }, 'rows whose dispatcher stopped while holding them are pending again');
     if (recovered.sent > 0) logger.warn({ rows: recovered.sent }, 'rows whose dispatcher stopped during the hand-over are sent with an unknown outcome (not sent again)');
     if (recovered.sent > 0) this.confirmer.trigger();
+    const odd = await normaliseStatuses(pool);
+    if (odd.length > 0 && odd.map((o) => `${o.status}:${o.rows}`).join() !== this.lastOddStatuses) {
+      logger.warn(
+        { statuses: odd.map((o) => ({ status: o.status, rows: o.rows })) },
+        'outbox rows with a status the service does not know are left alone: see them with cicero-wa outbox list --status other; cicero-wa outbox retry <id> sends one',
+      );
+    }
+    this.lastOddStatuses = odd.map((o) => `${o.status}:${o.rows}`).join();
 
     while (!this.stopping && transport.isReady()) {
-      const rows = await claimDueRows(pool, this.instanceId, dispatch.batchSize, dispatch.leaseMs);
+      const rows = await claimDueRows(pool, this.instanceId, dispatch.batchSize, dispatch.leaseMs, MAX_CONTENT_CHARS);
       if (rows.length === 0) return;
       for (const row of rows) this.held.add(row.id);
       for (const row of rows) {
@@ -229,6 +245,12 @@ export class Dispatcher {
         this.inFlight = row.id;
         try {
           await this.deliver(row);
+        } catch (err) {
+          // A database error stops the drain (it is retried); anything else is this row's own problem:
+          // it fails alone, with the reason, and the rows behind it go on.
+          if (isRetryableDatabaseError(err)) throw err;
+          this.options.logger.error({ id: row.id, err: (err as Error).message }, 'a row could not be processed; it fails alone');
+          await this.finish(row, { status: 'failed', reason: `processing_error: ${(err as Error).message}`.slice(0, 500), countAttempt: true });
         } finally {
           this.inFlight = null;
         }
@@ -239,6 +261,11 @@ export class Dispatcher {
 
   private async deliver(row: ClaimedRow): Promise<void> {
     const { transport, defaultCountryCode, logger } = this.options;
+    // The size first: a huge row is failed before anything else looks at it.
+    if (row.content === null || row.contentLength > MAX_CONTENT_CHARS) {
+      const size = row.contentLength.toLocaleString('en');
+      return this.finish(row, { status: 'failed', reason: `content_too_large: ${size} characters; the limit is ${MAX_CONTENT_CHARS.toLocaleString('en')}`, countAttempt: true });
+    }
     const recipient = normaliseRecipient(row.recipient, defaultCountryCode);
     if (!recipient.ok) return this.finish(row, { status: 'failed', reason: `invalid_recipient: ${recipient.reason}`, countAttempt: true });
     if (row.content.trim() === '') return this.finish(row, { status: 'failed', reason: 'empty_content: the row has no text to send', countAttempt: true });
@@ -246,7 +273,9 @@ export class Dispatcher {
     const parts = splitText(row.content);
     // Parts handed over by an earlier claim are never sent again; rows from before hand-overs were
     // recorded count their first `parts_sent` parts as done.
-    const done = new Set(row.doneParts.size > 0 || row.partsSent === 0 ? row.doneParts.keys() : Array.from({ length: row.partsSent }, (_, i) => i));
+    const done = new Map<number, PartState>(
+      row.doneParts.size > 0 || row.partsSent === 0 ? row.doneParts : Array.from({ length: row.partsSent }, (_, i) => [i, { outcome: 'confirmed' as const, reason: null }]),
+    );
     let handedOver = false;
     for (let index = 0; index < parts.length; index++) {
       if (done.has(index)) continue;
@@ -269,7 +298,7 @@ export class Dispatcher {
         return this.failedAttempt(row, result.error, !handedOver && result.sendId === null);
       }
       handedOver = true;
-      done.add(index);
+      done.set(index, { outcome: result.settlement.outcome === 'confirmed' ? 'confirmed' : 'unknown', reason: result.settlement.reason ?? null });
       const last = done.size === parts.length;
       if (result.settlement.outcome === 'unknown') {
         logger.warn({ id: row.id, part: index + 1, parts: parts.length, reason: result.settlement.reason }, 'send outcome unknown: recorded as sent, awaiting confirmation; not sent again');
@@ -280,12 +309,15 @@ export class Dispatcher {
         continue;
       }
       logger.debug({ id: row.id, chatId: recipient.chatId, parts: parts.length, outcome: result.settlement.outcome }, 'message sent');
-      await this.finish(row, { status: 'sent', partsSent: parts.length, last: { sendId: result.sendId, settlement: result.settlement } });
-      if (result.settlement.outcome === 'unknown') this.confirmer.trigger();
+      const summary = summariseParts(done.values());
+      await this.finish(row, { status: 'sent', partsSent: parts.length, last: { sendId: result.sendId, settlement: result.settlement }, summary });
+      if (summary.confirmation !== 'confirmed') this.confirmer.trigger();
       return;
     }
     // Every part went to WhatsApp in earlier claims (e.g. a crash after the last hand-over).
-    await this.finish(row, { status: 'sent', partsSent: parts.length, last: null });
+    const summary = summariseParts(done.values());
+    await this.finish(row, { status: 'sent', partsSent: parts.length, last: null, summary });
+    if (summary.confirmation !== 'confirmed') this.confirmer.trigger();
   }
 
   /**
@@ -391,33 +423,22 @@ export class Dispatcher {
     row: ClaimedRow,
     outcome:
       | { status: 'failed'; reason: string; countAttempt: boolean }
-      | { status: 'sent'; partsSent: number; last: { sendId: number; settlement: Settlement } | null },
+      | { status: 'sent'; partsSent: number; last: { sendId: number; settlement: Settlement } | null; summary: ReturnType<typeof summariseParts> },
   ): Promise<void> {
     const { pool } = this.options;
     const hooks = this.hooks.get(row.type) ?? [];
     const reason = outcome.status === 'failed' ? outcome.reason : null;
     const mark = async (db: pg.Pool | pg.PoolClient) => {
-      if (outcome.status === 'sent') return markSent(db, this.instanceId, row.id, outcome.partsSent, outcome.last);
+      if (outcome.status === 'sent') return markSent(db, this.instanceId, row.id, outcome.partsSent, outcome.last, outcome.summary);
       return { held: await markFailed(db, this.instanceId, row.id, outcome.reason, outcome.countAttempt), sentAt: null };
     };
     const markWithHooks = () =>
       withTransaction(pool, async (tx) => {
         const marked = await mark(tx);
-        if (marked.held) {
-          for (const hook of hooks) await hook(tx, { row, status: outcome.status, reason, sentAt: marked.sentAt });
-        }
+        if (marked.held) await this.runHooks(tx, { row, status: outcome.status, reason, sentAt: marked.sentAt });
         return marked;
       });
-    let result;
-    try {
-      result = await this.persist(hooks.length === 0 ? () => mark(pool) : markWithHooks);
-    } catch (err) {
-      if (hooks.length === 0) throw err;
-      // A hook that keeps failing must not stop delivery: record the outcome without it (the module
-      // that registered it reconciles from the outbox).
-      this.options.logger.error({ id: row.id, err: (err as Error).message }, 'outcome hook keeps failing; marking the row without it');
-      result = await this.persist(() => mark(pool));
-    }
+    const result = await this.persist(hooks.length === 0 ? () => mark(pool) : markWithHooks);
     if (!result.held) {
       this.options.logger.warn({ id: row.id }, 'row was taken over by another dispatcher (lease expired) before it could be marked');
     }
@@ -430,15 +451,28 @@ export class Dispatcher {
    */
   private async runHooks(tx: pg.PoolClient, event: OutcomeEvent): Promise<void> {
     for (const hook of this.hooks.get(event.row.type) ?? []) {
-      await tx.query('SAVEPOINT outcome_hook');
-      try {
-        await hook(tx, event);
-        await tx.query('RELEASE SAVEPOINT outcome_hook');
-      } catch (err) {
-        await tx.query('ROLLBACK TO SAVEPOINT outcome_hook');
-        this.options.logger.error({ id: event.row.id, err: (err as Error).message }, 'outcome hook failed; the row keeps its outcome (the module reconciles)');
+      for (let attempt = 1; ; attempt++) {
+        await tx.query('SAVEPOINT outcome_hook');
+        try {
+          // A lock held elsewhere (an operator's open transaction on the complaint) must not stall delivery.
+          await tx.query(`SET LOCAL lock_timeout = '${HOOK_LOCK_TIMEOUT_MS}ms'`);
+          await hook(tx, event);
+          await tx.query('RELEASE SAVEPOINT outcome_hook');
+          break;
+        } catch (err) {
+          await tx.query('ROLLBACK TO SAVEPOINT outcome_hook');
+          const lockTimeout = (err as { code?: string }).code === '55P03';
+          if (lockTimeout || attempt >= 3) {
+            this.options.logger.error(
+              { id: event.row.id, err: (err as Error).message },
+              'outcome hook failed; the row keeps its outcome and the module that registered the hook reconciles',
+            );
+            break;
+          }
+        }
       }
     }
+    await tx.query('SET LOCAL lock_timeout = 0');
   }
 
   /**

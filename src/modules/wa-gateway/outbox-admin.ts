@@ -4,7 +4,7 @@
  * happened and why not when nothing did.
  */
 import type pg from 'pg';
-import { withTransaction, type Queryable } from '../../db/pool.js';
+import { inTransaction, type Queryable } from '../../db/pool.js';
 import { OUTBOX_CHANNEL } from './outbox-listener.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
@@ -73,14 +73,14 @@ interface ActionRow {
 
 /** Locks the rows, keeps those `eligible` says yes to (else its reason), updates them, reports per id. */
 async function applyAction(
-  pool: pg.Pool,
+  db: pg.Pool | pg.PoolClient,
   ids: number[],
   eligible: (row: ActionRow) => true | string,
   update: (tx: pg.PoolClient, ids: number[]) => Promise<void>,
   doneDetail: string,
   wakeDispatchers: boolean,
 ): Promise<ActionResult[]> {
-  return withTransaction(pool, async (tx) => {
+  return inTransaction(db, async (tx) => {
     const { rows } = await tx.query<ActionRow>('SELECT id, status, confirmation FROM wa_outbox WHERE id = ANY($1::int[]) FOR UPDATE', [ids]);
     const verdicts = new Map(rows.map((r) => [r.id, eligible(r)]));
     const chosen = rows.filter((r) => verdicts.get(r.id) === true).map((r) => r.id);
@@ -106,10 +106,10 @@ function setColumns(assignments: string): (tx: pg.PoolClient, ids: number[]) => 
   };
 }
 
-/** Failed or cancelled rows go back to pending, due now, with their attempts reset. */
-export function retryRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]> {
+/** Failed or cancelled rows go back to pending, due now, with their attempts reset (in the caller's transaction, if given one). */
+export function retryRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
   return applyAction(
-    pool,
+    db,
     ids,
     statusIn(['failed', 'cancelled']),
     setColumns("status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, locked_by = NULL, lease_until = NULL"),
@@ -122,9 +122,9 @@ export function retryRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]>
  * A sent row that WhatsApp never confirmed (`unconfirmed`) is sent again, by an operator's decision:
  * the parts without a confirmed hand-over go out once more (the person may get them twice).
  */
-export function resendRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]> {
+export function resendRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
   return applyAction(
-    pool,
+    db,
     ids,
     (row) => {
       if (row.status === 'sent' && row.confirmation === 'unconfirmed') return true;
@@ -154,8 +154,8 @@ export function resendRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]
 }
 
 /** Pending or failed rows are cancelled: never sent. A row being sent right now cannot be. */
-export function cancelRows(pool: pg.Pool, ids: number[]): Promise<ActionResult[]> {
-  return applyAction(pool, ids, statusIn(['pending', 'failed']), setColumns("status = 'cancelled'"), 'cancelled', false);
+export function cancelRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
+  return applyAction(db, ids, statusIn(['pending', 'failed']), setColumns("status = 'cancelled'"), 'cancelled', false);
 }
 
 export interface OutboxRowState {

@@ -13,6 +13,24 @@ import type pg from 'pg';
 
 export type PartOutcome = 'handing_over' | 'confirmed' | 'unknown' | 'unconfirmed';
 
+export interface PartState {
+  outcome: PartOutcome;
+  reason: string | null;
+}
+
+/**
+ * A sent row's confirmation from its parts' outcomes (what cicero_wa_outbox_confirmation computes in
+ * SQL), and the `last_error` that says why it is not confirmed.
+ */
+export function summariseParts(parts: Iterable<PartState>): { confirmation: 'confirmed' | 'awaiting' | 'unconfirmed'; lastError: string | null } {
+  const all = [...parts];
+  const unconfirmed = all.find((p) => p.outcome === 'unconfirmed');
+  if (unconfirmed) return { confirmation: 'unconfirmed', lastError: unconfirmed.reason };
+  const open = all.find((p) => p.outcome === 'unknown' || p.outcome === 'handing_over');
+  if (open) return { confirmation: 'awaiting', lastError: `awaiting confirmation: ${open.reason ?? 'no message id'}` };
+  return { confirmation: 'confirmed', lastError: null };
+}
+
 /** A row the lease recovery marked sent (its last hand-over was under way when its holder stopped). */
 export interface RecoveredRow {
   id: number;
@@ -24,25 +42,29 @@ export interface RecoveredRow {
 export interface ClaimedRow {
   id: number;
   recipient: string;
-  content: string;
+  /** The text; null when it is longer than the claim's limit (it is not even read). */
+  content: string | null;
+  /** Length of the text in characters. */
+  contentLength: number;
   type: string;
   /** Tries before this claim. */
   attempts: number;
   partsSent: number;
   waMessageId: string | null;
   /** Parts already handed over (by an earlier claim), with their outcome: they are never sent again. */
-  doneParts: Map<number, PartOutcome>;
+  doneParts: Map<number, PartState>;
 }
 
 interface ClaimedRecord {
   id: number;
   recipient: string;
-  content: string;
+  content: string | null;
+  content_length: number;
   type: string;
   attempts: number;
   parts_sent: number;
   wa_message_id: string | null;
-  done_parts: Array<{ part: number; outcome: PartOutcome }> | null;
+  done_parts: Array<{ part: number; outcome: PartOutcome; reason: string | null }> | null;
 }
 
 /** Hand-over outcomes that count as "this part went to WhatsApp". */
@@ -50,9 +72,10 @@ export const HANDED_OVER = ['handing_over', 'confirmed', 'unknown', 'unconfirmed
 
 /**
  * Claims up to `limit` due pending rows (oldest due first), skipping rows another dispatcher has
- * locked, and leases them to `owner` for `leaseMs`. Attempts are not counted here.
+ * locked, and leases them to `owner` for `leaseMs`. Attempts are not counted here. The text of a row
+ * longer than `maxContentChars` is not read (a 100 MB row costs nothing but its failure).
  */
-export async function claimDueRows(db: Queryable, owner: string, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+export async function claimDueRows(db: Queryable, owner: string, limit: number, leaseMs: number, maxContentChars: number): Promise<ClaimedRow[]> {
   const { rows } = await db.query<ClaimedRecord>(
     `UPDATE wa_outbox o
         SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
@@ -62,22 +85,24 @@ export async function claimDueRows(db: Queryable, owner: string, limit: number, 
               LIMIT $1
               FOR UPDATE SKIP LOCKED) due
       WHERE o.id = due.id
-      RETURNING o.id, o.recipient, o.content, o.type, o.attempts, o.parts_sent, o.wa_message_id,
-                (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome))
+      RETURNING o.id, o.recipient, CASE WHEN length(o.content) <= $4 THEN o.content END AS content, length(o.content) AS content_length,
+                o.type, o.attempts, o.parts_sent, o.wa_message_id,
+                (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome, 'reason', s.reason) ORDER BY s.part)
                    FROM wa_outbox_sends s
                   WHERE s.outbox_id = o.id AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS done_parts`,
-    [limit, owner, leaseMs],
+    [limit, owner, leaseMs, maxContentChars],
   );
   return rows
     .map((r) => ({
       id: r.id,
       recipient: r.recipient,
       content: r.content,
+      contentLength: r.content_length,
       type: r.type,
       attempts: r.attempts,
       partsSent: r.parts_sent,
       waMessageId: r.wa_message_id,
-      doneParts: new Map((r.done_parts ?? []).map((d) => [d.part, d.outcome])),
+      doneParts: new Map((r.done_parts ?? []).map((d) => [d.part, { outcome: d.outcome, reason: d.reason }])),
     }))
     .sort((a, b) => a.id - b.id);
 }
@@ -92,8 +117,9 @@ export async function recoverExpiredLeases(
   onSent: (tx: pg.PoolClient, rows: RecoveredRow[]) => Promise<void> = async () => undefined,
 ): Promise<{ pending: number; sent: number }> {
   return withTransaction(pool, async (tx) => {
+    // A `sending` row without a lease was written so by another program: nobody holds it.
     const { rows } = await tx.query<{ id: number }>(
-      `SELECT id FROM wa_outbox WHERE status = 'sending' AND lease_until < now() ORDER BY id FOR UPDATE SKIP LOCKED`,
+      `SELECT id FROM wa_outbox WHERE status = 'sending' AND (lease_until IS NULL OR lease_until < now()) ORDER BY id FOR UPDATE SKIP LOCKED`,
     );
     if (rows.length === 0) return { pending: 0, sent: 0 };
     const ids = rows.map((r) => r.id);
@@ -127,6 +153,39 @@ export async function recoverExpiredLeases(
     if (sent.length > 0) await onSent(tx, sent);
     return { pending: marked.length - sent.length, sent: sent.length };
   });
+}
+
+/**
+ * Statuses the service does not use, written by other programs (the seed's code, a hand-made INSERT):
+ * NULL and the spellings of pending the seed era used become `pending`, other case variants of a
+ * known status become that status (each noting what it was in `last_error`). Whatever is left is
+ * counted by status, for the log; `outbox list --status other` shows those rows and `outbox retry`
+ * takes them.
+ */
+export async function normaliseStatuses(db: Queryable): Promise<Array<{ status: string | null; rows: number }>> {
+  await db.query(
+    `UPDATE wa_outbox
+        SET status = CASE
+                       WHEN status IS NULL OR lower(btrim(status)) IN ('pending', 'queued', 'retry', 'new', 'waiting') THEN 'pending'
+                       WHEN lower(btrim(status)) IN ('canceled', 'cancelled') THEN 'cancelled'
+                       ELSE lower(btrim(status))
+                     END,
+            last_error = CASE WHEN status IS NULL THEN 'status was NULL: read as pending'
+                              ELSE 'status was "' || status || '": read as ' ||
+                                   CASE WHEN lower(btrim(status)) IN ('pending', 'queued', 'retry', 'new', 'waiting') THEN 'pending'
+                                        WHEN lower(btrim(status)) IN ('canceled', 'cancelled') THEN 'cancelled'
+                                        ELSE lower(btrim(status)) END
+                         END,
+            next_attempt_at = now(), updated_at = now()
+      WHERE (status IS NULL OR status NOT IN ('pending', 'sending', 'sent', 'failed', 'cancelled'))
+        AND (status IS NULL OR lower(btrim(status)) IN ('pending', 'queued', 'retry', 'new', 'waiting', 'canceled', 'cancelled', 'sending', 'sent', 'failed'))`,
+  );
+  const { rows } = await db.query<{ status: string | null; rows: number }>(
+    `SELECT status, count(*)::int AS rows FROM wa_outbox
+      WHERE status IS NULL OR status NOT IN ('pending', 'sending', 'sent', 'failed', 'cancelled')
+      GROUP BY status ORDER BY status`,
+  );
+  return rows;
 }
 
 /** Pushes the lease of rows still held by `owner` forward. */
@@ -206,8 +265,8 @@ export async function recordPartOutcome(db: Queryable, owner: string, rowId: num
 
 /**
  * `sent`, with the send time; the row's last hand-over (if this claim made one) is settled in the same
- * statement, and `confirmation` says whether every part is confirmed. Returns whether the row was
- * still ours.
+ * statement, and `confirmation` (worked out by the caller from the parts' outcomes) says whether every
+ * part is confirmed. Returns whether the row was still ours.
  */
 export async function markSent(
   db: Queryable,
@@ -215,6 +274,7 @@ export async function markSent(
   rowId: number,
   partsSent: number,
   last: { sendId: number; settlement: Settlement } | null,
+  summary: { confirmation: string; lastError: string | null },
 ): Promise<{ held: boolean; sentAt: Date | null }> {
   const { rows } = await db.query<{ sent_at: Date }>(
     `WITH settled AS (
@@ -222,26 +282,17 @@ export async function markSent(
           SET outcome = $5, wa_message_id = $6, reason = $7, settled_at = now()
         WHERE id = $4 AND outcome = 'handing_over'
         RETURNING id)
-     UPDATE wa_outbox o
+     UPDATE wa_outbox
         SET status = 'sent', sent_at = date_trunc('milliseconds', now()), parts_sent = $3,
-            wa_message_id = coalesce($6, o.wa_message_id),
-            confirmation = c.confirmation,
-            confirmed_at = CASE WHEN c.confirmation = 'confirmed' THEN now() END,
-            last_error = CASE c.confirmation
-                           WHEN 'confirmed' THEN NULL
-                           WHEN 'unconfirmed' THEN (SELECT reason FROM wa_outbox_sends s WHERE s.outbox_id = o.id AND s.outcome = 'unconfirmed' ORDER BY part LIMIT 1)
-                           ELSE 'awaiting confirmation: ' || coalesce(
-                                  CASE WHEN $5 = 'unknown' THEN $7 END,
-                                  (SELECT reason FROM wa_outbox_sends s
-                                    WHERE s.outbox_id = o.id AND s.outcome IN ('unknown', 'handing_over') AND s.id IS DISTINCT FROM $4
-                                    ORDER BY part LIMIT 1),
-                                  'no message id')
-                         END,
+            wa_message_id = coalesce($6, wa_message_id), confirmation = $8,
+            confirmed_at = CASE WHEN $8 = 'confirmed' THEN now() END, last_error = $9,
             locked_by = NULL, lease_until = NULL, updated_at = now()
-       FROM (SELECT cicero_wa_outbox_confirmation($1, $4, $5) AS confirmation) c
-      WHERE o.id = $1 AND o.locked_by = $2 AND o.status = 'sending'
-      RETURNING o.sent_at`,
-    [rowId, owner, partsSent, last?.sendId ?? null, last?.settlement.outcome ?? null, last?.settlement.messageId ?? null, last?.settlement.reason ?? null],
+      WHERE id = $1 AND locked_by = $2 AND status = 'sending'
+      RETURNING sent_at`,
+    [
+      rowId, owner, partsSent, last?.sendId ?? null, last?.settlement.outcome ?? null, last?.settlement.messageId ?? null, last?.settlement.reason ?? null,
+      summary.confirmation, summary.lastError,
+    ],
   );
   return { held: rows.length === 1, sentAt: rows[0]?.sent_at ?? null };
 }

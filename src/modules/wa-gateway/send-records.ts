@@ -142,6 +142,26 @@ export async function confirmSend(pool: pg.Pool, send: { id: number; outboxId: n
   });
 }
 
+/**
+ * Rows whose summary is behind their hand-overs (a part was confirmed while the row was still being
+ * sent, so its final mark did not see it): recomputed. Returns how many were.
+ */
+export async function healSummaries(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ id: number }>(
+    `SELECT id FROM wa_outbox
+      WHERE confirmation IN ('awaiting', 'unconfirmed') AND status = 'sent'
+        AND cicero_wa_outbox_confirmation(id) IS DISTINCT FROM confirmation
+      LIMIT 200`,
+  );
+  for (const { id } of rows) {
+    await withTransaction(pool, async (tx) => {
+      await lockRow(tx, id);
+      await refreshRow(tx, id);
+    });
+  }
+  return rows.length;
+}
+
 /** Whether any hand-over already has this WhatsApp id. */
 export async function isKnownMessage(db: Queryable, messageId: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM wa_outbox_sends WHERE wa_message_id = $1 UNION ALL SELECT 1 FROM wa_outbox WHERE wa_message_id = $1 LIMIT 1', [messageId]);
