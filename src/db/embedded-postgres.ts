@@ -25,6 +25,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 import { reachableClusterDir, reachableInstall, runningAsRoot, serverUser, type RunAs } from './embedded-postgres-root.js';
+import { isAlive } from '../lib/processes.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -103,14 +104,6 @@ async function isServerFor(pid: number, dataDirs: string[]): Promise<boolean> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readPid(file: string): Promise<number | null> {
   try {

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive, startTime } from '../lib/processes.js';
 
 export const LOCK_FILES = ['SingletonLock', 'SingletonSocket', 'SingletonCookie'];
 
@@ -46,24 +47,7 @@ function isLiveChromium(pid: number): boolean {
 
 export type LockCheck = { state: 'none' } | { state: 'stale'; owner: string } | { state: 'live'; pid: number } | { state: 'orphan'; pid: number };
 
-/** A process's start time (clock ticks since boot, from /proc), to tell it from a later one with its pid. */
-function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 interface SessionOwner {
   pid: number;
