@@ -40,7 +40,8 @@ export interface AppOverrides {
 }
 
 export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
-  const database = await openDatabase(config, logger);
+  // The service waits for a database that is still starting (DATABASE_WAIT_MS; then exits 1, saying so).
+  const database = await openDatabase(config, logger, { waitMs: config.database.waitMs });
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {

@@ -50,6 +50,8 @@ export interface Config {
     url: string | null;
     poolMax: number;
     embeddedPort: number;
+    /** How long `start` keeps trying a DATABASE_URL server that does not answer before it exits. */
+    waitMs: number;
   };
   cron: {
     timezone: string;
@@ -82,7 +84,7 @@ export interface Config {
     /** WA_WEB_VERSION_URL: where that build's page is fetched from, `{version}` standing for the build; null for the local cache. */
     webVersionUrl: string | null;
     /** The test transport's settings (WA_TRANSPORT=fake). */
-    fake: { sendLogFile: string | null; sendDelayMs: number };
+    fake: { sendLogFile: string | null; sendDelayMs: number; handOverDelayMs: number };
   };
   rekap: {
     /** Send a recap for a period with nothing in it (REKAP_SEND_EMPTY). */
@@ -357,6 +359,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       url: read.postgresUrl('DATABASE_URL'),
       poolMax: read.integer('DB_POOL_MAX', 10, 1, 1000),
       embeddedPort: read.integer('EMBEDDED_PG_PORT', 54329, 1, 65535),
+      waitMs: read.integer('DATABASE_WAIT_MS', 60_000, 0, 3_600_000),
     },
     cron: {
       timezone: read.timezone('CRON_TIMEZONE', 'Asia/Jakarta'),
@@ -386,6 +389,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       fake: {
         sendLogFile: read.optionalString('WA_FAKE_SEND_LOG', 'no send log'),
         sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
+        handOverDelayMs: read.integer('WA_FAKE_HANDOVER_DELAY_MS', 0, 0, 600_000),
       },
     },
     rekap: {
@@ -412,9 +416,16 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       `WA_RECONNECT_MAX_MS=${JSON.stringify(String(config.wa.reconnectMaxMs))} is invalid: must not be below WA_RECONNECT_BASE_MS (${config.wa.reconnectBaseMs})`,
     );
   }
+  // The lease is renewed while the dispatcher waits, but not during one send: a lease that can lapse
+  // between a hand-over and its record would let another instance take a row that is being sent.
   if (config.dispatch.leaseMs < 2 * config.dispatch.sendTimeoutMs) {
     read.problems.push(
-      `WA_LEASE_MS=${JSON.stringify(String(config.dispatch.leaseMs))} is invalid: must be at least twice WA_SEND_TIMEOUT_MS (${config.dispatch.sendTimeoutMs}), so a claim outlives a send`,
+      `WA_LEASE_MS=${JSON.stringify(String(config.dispatch.leaseMs))} is invalid: must be at least twice WA_SEND_TIMEOUT_MS (${config.dispatch.sendTimeoutMs}), so a claim outlives the longest send`,
+    );
+  }
+  if (config.dispatch.confirmTimeoutMs < config.dispatch.sendTimeoutMs) {
+    read.problems.push(
+      `WA_CONFIRM_TIMEOUT_MS=${JSON.stringify(String(config.dispatch.confirmTimeoutMs))} is invalid: must not be below WA_SEND_TIMEOUT_MS (${config.dispatch.sendTimeoutMs}), or a send that timed out would be flagged unconfirmed before WhatsApp could answer`,
     );
   }
   if (config.wa.webVersionUrl && !config.wa.webVersion) {

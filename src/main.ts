@@ -22,7 +22,7 @@ import { ReportViewError, installReportViews, rekapHandlers } from './modules/re
 import { LogTransport } from './services/transports/log-transport.js';
 import { OUTBOX_CHANNEL } from './modules/wa-gateway/outbox-listener.js';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
-import { openDatabase } from './db/database.js';
+import { DatabaseUnreachableError, openDatabase } from './db/database.js';
 import { EmbeddedPostgresError } from './db/embedded-postgres.js';
 import { MigrationError, migrate } from './db/migrate.js';
 import { OutboxValidationError } from './services/outbox.js';
@@ -298,7 +298,8 @@ main(process.argv.slice(2)).then(
       err instanceof TemplateError ||
       err instanceof DemoSeedError ||
       err instanceof ReportViewError ||
-      err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof ProfileInUseError;
+      err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof OutboxValidationError || err instanceof ProfileInUseError ||
+      err instanceof DatabaseUnreachableError;
     process.stderr.write(`cicero-wa: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
     process.exit(1);
   },

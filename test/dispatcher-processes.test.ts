@@ -3,58 +3,16 @@
  * replaced by the fake transport (WA_TRANSPORT=fake), which appends every send to a shared file.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/logger.js';
-import { startCli, tempDir, type CliProcess } from './helpers/cli.js';
+import { startCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { freePort } from './helpers/ports.js';
-
-interface SendRecord {
-  pid: number;
-  chatId: string;
-  text: string;
-}
-
-function readSends(file: string): SendRecord[] {
-  if (!existsSync(file)) return [];
-  // Only whole lines: a process may be appending the next one right now.
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .slice(0, -1)
-    .map((l) => JSON.parse(l) as SendRecord);
-}
-
-function serviceEnv(databaseUrl: string, sendLog: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DATABASE_URL: databaseUrl,
-    WA_TRANSPORT: 'fake',
-    WA_FAKE_SEND_LOG: sendLog,
-    WA_SEND_INTERVAL_MS: '0',
-    WA_SEND_JITTER_MS: '0',
-    WA_SEND_MAX_PER_MINUTE: '100000',
-    WA_DISPATCH_BATCH_SIZE: '25',
-    LOG_LEVEL: 'info',
-    ...extra,
-  };
-}
-
-async function insertMessages(db: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, count: number): Promise<void> {
-  await db.query(
-    `INSERT INTO wa_outbox (recipient, content, type)
-     SELECT '0812' || lpad(g::text, 8, '0'), 'msg-' || g, 'test' FROM generate_series(1, $1::int) g`,
-    [count],
-  );
-}
-
-async function stopAll(services: CliProcess[]): Promise<void> {
-  for (const s of services) if (s.child.exitCode === null) s.child.kill('SIGTERM');
-  await Promise.all(services.map((s) => s.exited));
-}
+import { insertMessages, readSends, serviceEnv, stopAll } from './helpers/services.js';
 
 describe('dispatcher processes (fake transport in place of WhatsApp)', () => {
   let db: TestDatabase;

@@ -36,7 +36,7 @@ describe('cicero-wa outbox', () => {
     assert.deepEqual(result.stdout.trim().split('\n'), [
       'ok   2: pending again',
       'ok   4: pending again',
-      'skip 3: is sent; only failed or cancelled rows can be',
+      'skip 3: is sent; only failed or cancelled rows (or rows with a status the service does not know) can be',
       'skip 99: no such row',
     ]);
     const { rows } = await db.pool.query('SELECT id, status, attempts, last_error FROM wa_outbox WHERE id IN (2, 4) ORDER BY id');

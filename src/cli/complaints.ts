@@ -3,20 +3,27 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
-import { COMPLAINT_STATUSES, complaintsByIds, listComplaints, setStatus, type ComplaintStatus } from '../modules/complaints/complaint-queue.js';
+import {
+  COMPLAINT_STATUSES,
+  COMPLAINT_STATUS_FILTERS,
+  complaintsByIds,
+  listComplaints,
+  setStatus,
+  type ComplaintStatusFilter,
+} from '../modules/complaints/complaint-queue.js';
 import { retryRows } from '../modules/wa-gateway/outbox-admin.js';
 import { UsageError, parseIds, parseListOptions } from './usage.js';
 
 export interface ComplaintsCommand {
   action: 'list' | 'retry';
-  status?: ComplaintStatus;
+  status?: ComplaintStatusFilter;
   limit: number;
   ids: number[];
 }
 
 export function parseComplaintsCommand(positionals: string[], options: { status?: string; limit?: string }): ComplaintsCommand {
   const [action, ...rest] = positionals;
-  if (action === 'list') return { action, ...parseListOptions('complaints', rest, COMPLAINT_STATUSES, options), ids: [] };
+  if (action === 'list') return { action, ...parseListOptions('complaints', rest, COMPLAINT_STATUS_FILTERS, options), ids: [] };
   if (action === 'retry') return { action, limit: 0, ids: parseIds('complaints', action, rest, options) };
   throw new UsageError(`unknown complaints action "${action ?? ''}": expected list or retry`);
 }
@@ -53,8 +60,8 @@ export async function runComplaintsCommand(pool: pg.Pool, command: ComplaintsCom
       const complaint = found.get(id);
       if (!complaint) {
         out.push(`skip ${id}: no such complaint`);
-      } else if (complaint.status !== 'failed') {
-        out.push(`skip ${id}: is ${complaint.status ?? 'without status'}; only failed complaints can be retried`);
+      } else if (complaint.status !== 'failed' && (COMPLAINT_STATUSES as readonly (string | null)[]).includes(complaint.status)) {
+        out.push(`skip ${id}: is ${complaint.status}; only failed complaints (or ones with a status the service does not know) can be retried`);
       } else if (complaint.outboxId !== null && (await retryRows(tx, [complaint.outboxId]))[0]?.done) {
         await setStatus(tx, [id], 'queued', false);
         out.push(`ok   ${id}: reply ${complaint.outboxId} will be sent again`);

@@ -4,19 +4,19 @@
  */
 import type pg from 'pg';
 import {
-  OUTBOX_STATUSES,
+  OUTBOX_STATUS_FILTERS,
   cancelRows,
   listOutbox,
   resendRows,
   retryRows,
   type ActionResult,
-  type OutboxStatus,
+  type OutboxStatusFilter,
 } from '../modules/wa-gateway/outbox-admin.js';
 import { UsageError, parseIds, parseListOptions } from './usage.js';
 
 export interface OutboxCommand {
   action: 'list' | 'retry' | 'cancel' | 'resend';
-  status?: OutboxStatus;
+  status?: OutboxStatusFilter;
   unconfirmed: boolean;
   limit: number;
   ids: number[];
@@ -26,7 +26,7 @@ export interface OutboxCommand {
 export function parseOutboxCommand(positionals: string[], options: { status?: string; limit?: string; unconfirmed?: boolean }): OutboxCommand {
   const [action, ...rest] = positionals;
   const unconfirmed = options.unconfirmed === true;
-  if (action === 'list') return { action, ...parseListOptions('outbox', rest, OUTBOX_STATUSES, options), unconfirmed, ids: [] };
+  if (action === 'list') return { action, ...parseListOptions('outbox', rest, OUTBOX_STATUS_FILTERS, options), unconfirmed, ids: [] };
   if (unconfirmed) throw new UsageError('--unconfirmed belongs to "outbox list"');
   if (action === 'retry' || action === 'cancel' || action === 'resend') return { action, limit: 0, unconfirmed, ids: parseIds('outbox', action, rest, options) };
   throw new UsageError(`unknown outbox action "${action ?? ''}": expected list, retry, cancel or resend`);

@@ -2,7 +2,7 @@
  * Opens the service's database: the server at DATABASE_URL, or the embedded PostgreSQL under DATA_DIR
  * when DATABASE_URL is unset. `close()` ends the pool and, for the embedded server, stops it.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { maskUrlPassword, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
@@ -21,6 +21,47 @@ export interface Database {
 export interface OpenOptions {
   /** Use the embedded server of a running service instead of refusing (commands, not the service). */
   shareRunning?: boolean;
+  /**
+   * How long to keep trying a DATABASE_URL server that does not answer (the service waits for a
+   * database that is starting too; a short command tries once).
+   */
+  waitMs?: number;
+}
+
+/** DATABASE_URL does not answer: one line for the operator, naming the variable and the address. */
+export class DatabaseUnreachableError extends Error {
+  constructor(address: string, reason: string, waitedMs: number) {
+    super(
+      `cannot reach the database at DATABASE_URL=${address}: ${reason}` +
+        (waitedMs > 0 ? ` (tried for ${Math.round(waitedMs / 1000)} s)` : '') +
+        '; check that PostgreSQL runs there and that DATABASE_URL (host, port, user, password, database) is right',
+    );
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+const CONNECT_ATTEMPT_MS = 5000;
+
+/** Waits until the server at `url` answers a query; throws DatabaseUnreachableError after `waitMs`. */
+async function reachable(url: string, waitMs: number, logger: Logger): Promise<void> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_ATTEMPT_MS });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0] || String(err);
+      const waited = Date.now() - started;
+      if (waited + 2000 > waitMs) throw new DatabaseUnreachableError(maskUrlPassword(url), reason, waited);
+      logger.warn({ database: maskUrlPassword(url), err: reason, attempt }, 'database not reachable yet; retrying in 2 s');
+      await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
 }
 
 export async function openDatabase(config: Config, logger: Logger, options: OpenOptions = {}): Promise<Database> {
@@ -31,6 +72,7 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
     connectionString = await embedded.start();
   } else {
     logger.info({ database: maskUrlPassword(connectionString) }, 'using PostgreSQL at DATABASE_URL');
+    await reachable(connectionString, options.waitMs ?? 0, logger);
   }
   const pool = createPool(connectionString, config.database.poolMax, logger);
   let closed = false;

@@ -230,10 +230,12 @@ export class EmbeddedPostgres {
     const serverPid = await readPid(pidFile);
     if (serverPid === null || !isAlive(serverPid)) return null;
     if (!(await isServerFor(serverPid, [this.pgdata, this.clusterDir]))) {
+      // PostgreSQL itself would refuse to start while the named process lives: the stale file is set aside.
       this.options.logger.warn(
         { pid: serverPid, pidFile },
-        'a stale postmaster.pid names a process that is not this data directory\'s server; leaving that process alone',
+        'a stale postmaster.pid names a process that is not this data directory\'s server; leaving that process alone and setting the file aside',
       );
+      await fs.rename(pidFile, `${pidFile}.stale`);
       return null;
     }
     const ownerPid = await readPid(this.ownerFile);

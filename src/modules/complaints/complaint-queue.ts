@@ -8,6 +8,34 @@ import type { Queryable } from '../../db/pool.js';
 export const COMPLAINT_CHANNEL = 'complaint_queue_pending';
 export const COMPLAINT_STATUSES = ['pending', 'queued', 'responded', 'failed'] as const;
 export type ComplaintStatus = (typeof COMPLAINT_STATUSES)[number];
+/** What `--status` takes: a status, or `other` for the complaints whose status is none of them. */
+export const COMPLAINT_STATUS_FILTERS = [...COMPLAINT_STATUSES, 'other'] as const;
+export type ComplaintStatusFilter = (typeof COMPLAINT_STATUS_FILTERS)[number];
+
+/**
+ * Statuses written by other programs: NULL and the spellings of pending become `pending`, a `queued`
+ * without a reply of ours too, other case variants of a status become it; what is left is counted by
+ * status (for the log; `complaints list --status other` shows them and `complaints retry` takes them).
+ */
+export async function normaliseStatuses(db: Queryable): Promise<Array<{ status: string | null; rows: number }>> {
+  await db.query(
+    `UPDATE complaint_queue
+        SET status = CASE
+                       WHEN status IS NULL OR lower(btrim(status)) IN ('pending', 'new', 'waiting', 'queued') THEN 'pending'
+                       WHEN lower(btrim(status)) IN ('responded', 'replied', 'done', 'answered') THEN 'responded'
+                       ELSE lower(btrim(status))
+                     END,
+            failure_reason = 'status was ' || coalesce('"' || status || '"', 'NULL') || ': normalised', updated_at = now()
+      WHERE (status IS NULL OR status NOT IN ('pending', 'queued', 'responded', 'failed') OR (status = 'queued' AND outbox_id IS NULL))
+        AND (status IS NULL OR lower(btrim(status)) IN ('pending', 'new', 'waiting', 'queued', 'responded', 'replied', 'done', 'answered', 'failed'))`,
+  );
+  const { rows } = await db.query<{ status: string | null; rows: number }>(
+    `SELECT status, count(*)::int AS rows FROM complaint_queue
+      WHERE status IS NULL OR status NOT IN ('pending', 'queued', 'responded', 'failed')
+      GROUP BY status ORDER BY status`,
+  );
+  return rows;
+}
 
 export interface PendingComplaint {
   id: number;
@@ -74,10 +102,13 @@ export interface ComplaintRow {
   failureReason: string | null;
 }
 
-export async function listComplaints(db: Queryable, options: { status?: ComplaintStatus; limit: number }): Promise<ComplaintRow[]> {
+export async function listComplaints(db: Queryable, options: { status?: ComplaintStatusFilter; limit: number }): Promise<ComplaintRow[]> {
   const { rows } = await db.query(
     `SELECT id, complainant, response_template, status, created_at, responded_at, outbox_id, failure_reason
-       FROM complaint_queue WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2`,
+       FROM complaint_queue
+      WHERE ($1::text IS NULL OR status = $1
+             OR ($1 = 'other' AND (status IS NULL OR status NOT IN ('pending', 'queued', 'responded', 'failed'))))
+      ORDER BY id DESC LIMIT $2`,
     [options.status ?? null, options.limit],
   );
   return rows.map((r) => ({

@@ -18,7 +18,7 @@ import type { OutcomeHook } from '../wa-gateway/dispatcher.js';
 import { outboxStates } from '../wa-gateway/outbox-admin.js';
 import { enqueue, type OutboxMessage } from '../../services/outbox.js';
 import { normaliseRecipient } from '../../services/recipient.js';
-import { claimPending, markFailed, markFailedByOutbox, markQueued, markRespondedByOutbox, queuedComplaints } from './complaint-queue.js';
+import { claimPending, markFailed, markFailedByOutbox, markQueued, markRespondedByOutbox, normaliseStatuses, queuedComplaints } from './complaint-queue.js';
 import { composeReply, type Complainant, type Templates } from './reply.js';
 
 export const COMPLAINT_REPLY_TYPE = 'complaint-reply';
@@ -56,6 +56,10 @@ async function lookUpComplainant(db: Queryable, chatId: string, raw: string, def
 /** One pass: reconcile, then answer every pending complaint. Returns replies enqueued and complaints failed. */
 async function respond(options: ResponderOptions, clock: Clock, logger: Logger): Promise<{ enqueued: number; failed: number }> {
   const { pool, templates, timeZone, defaultCountryCode } = options;
+  const odd = await normaliseStatuses(pool);
+  if (odd.length > 0) {
+    logger.warn({ statuses: odd }, 'complaints with a status the service does not know are left alone: see cicero-wa complaints list --status other; cicero-wa complaints retry <id> answers one');
+  }
   await reconcile(pool, logger);
   let enqueued = 0;
   let failed = 0;

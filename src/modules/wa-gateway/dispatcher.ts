@@ -262,9 +262,10 @@ export class Dispatcher {
   private async deliver(row: ClaimedRow): Promise<void> {
     const { transport, defaultCountryCode, logger } = this.options;
     // The size first: a huge row is failed before anything else looks at it.
-    if (row.content === null || row.contentLength > MAX_CONTENT_CHARS) {
-      const size = row.contentLength.toLocaleString('en');
-      return this.finish(row, { status: 'failed', reason: `content_too_large: ${size} characters; the limit is ${MAX_CONTENT_CHARS.toLocaleString('en')}`, countAttempt: true });
+    if (row.content === null) {
+      const limit = MAX_CONTENT_CHARS.toLocaleString('en');
+      const size = row.contentLength === null ? `${row.contentBytes.toLocaleString('en')} bytes` : `${row.contentLength.toLocaleString('en')} characters`;
+      return this.finish(row, { status: 'failed', reason: `content_too_large: ${size}; the limit is ${limit} characters`, countAttempt: true });
     }
     const recipient = normaliseRecipient(row.recipient, defaultCountryCode);
     if (!recipient.ok) return this.finish(row, { status: 'failed', reason: `invalid_recipient: ${recipient.reason}`, countAttempt: true });

@@ -9,6 +9,11 @@ import { OUTBOX_CHANNEL } from './outbox-listener.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+/** What `--status` takes: a status, or `other` for the rows whose status is none of them. */
+export const OUTBOX_STATUS_FILTERS = [...OUTBOX_STATUSES, 'other'] as const;
+export type OutboxStatusFilter = (typeof OUTBOX_STATUS_FILTERS)[number];
+
+const isKnownStatus = (status: string | null) => (OUTBOX_STATUSES as readonly (string | null)[]).includes(status);
 
 export interface OutboxListRow {
   id: number;
@@ -26,7 +31,7 @@ export interface OutboxListRow {
 }
 
 export interface ListOptions {
-  status?: OutboxStatus;
+  status?: OutboxStatusFilter;
   /** Only sent rows whose delivery is not confirmed (awaiting or unconfirmed). */
   unconfirmed?: boolean;
   limit: number;
@@ -37,7 +42,8 @@ export async function listOutbox(pool: pg.Pool, options: ListOptions): Promise<O
     `SELECT id, status, type, recipient, attempts, created_at, sent_at, next_attempt_at, last_error, confirmation,
             left(regexp_replace(content, '\\s+', ' ', 'g'), 60) AS preview
        FROM wa_outbox
-      WHERE ($1::text IS NULL OR status = $1)
+      WHERE ($1::text IS NULL OR status = $1
+             OR ($1 = 'other' AND (status IS NULL OR status NOT IN ('pending', 'sending', 'sent', 'failed', 'cancelled'))))
         AND (NOT $3 OR confirmation IN ('awaiting', 'unconfirmed'))
       ORDER BY id DESC
       LIMIT $2`,
@@ -96,8 +102,12 @@ async function applyAction(
   });
 }
 
-function statusIn(allowed: OutboxStatus[]): (row: ActionRow) => true | string {
-  return (row) => (allowed.includes(row.status as OutboxStatus) ? true : `is ${row.status ?? 'without status'}; only ${allowed.join(' or ')} rows can be`);
+/** Rows in one of `allowed`, and with `orUnknown` also rows whose status the service does not know. */
+function statusIn(allowed: OutboxStatus[], orUnknown = false): (row: ActionRow) => true | string {
+  return (row) => {
+    if (allowed.includes(row.status as OutboxStatus) || (orUnknown && !isKnownStatus(row.status))) return true;
+    return `is ${row.status ?? 'without status'}; only ${allowed.join(' or ')} rows${orUnknown ? ' (or rows with a status the service does not know)' : ''} can be`;
+  };
 }
 
 function setColumns(assignments: string): (tx: pg.PoolClient, ids: number[]) => Promise<void> {
@@ -106,12 +116,15 @@ function setColumns(assignments: string): (tx: pg.PoolClient, ids: number[]) => 
   };
 }
 
-/** Failed or cancelled rows go back to pending, due now, with their attempts reset (in the caller's transaction, if given one). */
+/**
+ * Failed or cancelled rows, and rows with a status the service does not know, go back to pending, due
+ * now, with their attempts reset (in the caller's transaction, if given one).
+ */
 export function retryRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
   return applyAction(
     db,
     ids,
-    statusIn(['failed', 'cancelled']),
+    statusIn(['failed', 'cancelled'], true),
     setColumns("status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, locked_by = NULL, lease_until = NULL"),
     'pending again',
     true,

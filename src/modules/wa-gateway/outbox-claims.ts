@@ -44,8 +44,9 @@ export interface ClaimedRow {
   recipient: string;
   /** The text; null when it is longer than the claim's limit (it is not even read). */
   content: string | null;
-  /** Length of the text in characters. */
-  contentLength: number;
+  /** Length of the text in characters; null when it is too long to be worth counting (see contentBytes). */
+  contentLength: number | null;
+  contentBytes: number;
   type: string;
   /** Tries before this claim. */
   attempts: number;
@@ -59,13 +60,22 @@ interface ClaimedRecord {
   id: number;
   recipient: string;
   content: string | null;
-  content_length: number;
+  content_length: number | null;
+  content_bytes: number;
   type: string;
   attempts: number;
   parts_sent: number;
   wa_message_id: string | null;
   done_parts: Array<{ part: number; outcome: PartOutcome; reason: string | null }> | null;
 }
+
+/**
+ * "Held by the owner in $2": the row is `sending` and locked by it. Written `(status = 'sending') IS TRUE`
+ * on purpose: with a plain `status = 'sending'` the planner may read the row through the lease index (a
+ * partial index on exactly that predicate) instead of its primary key, and under a fast drain that
+ * index fills with dead entries, making every statement slower than the last.
+ */
+const HELD_BY_OWNER = "locked_by = $2 AND (status = 'sending') IS TRUE";
 
 /** Hand-over outcomes that count as "this part went to WhatsApp". */
 export const HANDED_OVER = ['handing_over', 'confirmed', 'unknown', 'unconfirmed'] as const;
@@ -85,7 +95,11 @@ export async function claimDueRows(db: Queryable, owner: string, limit: number, 
               LIMIT $1
               FOR UPDATE SKIP LOCKED) due
       WHERE o.id = due.id
-      RETURNING o.id, o.recipient, CASE WHEN length(o.content) <= $4 THEN o.content END AS content, length(o.content) AS content_length,
+      RETURNING o.id, o.recipient,
+                -- A text too long is not read: its stored size says so without unpacking it.
+                CASE WHEN octet_length(o.content) <= 4 * $4 AND length(o.content) <= $4 THEN o.content END AS content,
+                CASE WHEN octet_length(o.content) <= 4 * $4 THEN length(o.content) END AS content_length,
+                octet_length(o.content) AS content_bytes,
                 o.type, o.attempts, o.parts_sent, o.wa_message_id,
                 (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome, 'reason', s.reason) ORDER BY s.part)
                    FROM wa_outbox_sends s
@@ -98,6 +112,7 @@ export async function claimDueRows(db: Queryable, owner: string, limit: number, 
       recipient: r.recipient,
       content: r.content,
       contentLength: r.content_length,
+      contentBytes: r.content_bytes,
       type: r.type,
       attempts: r.attempts,
       partsSent: r.parts_sent,
@@ -192,7 +207,7 @@ export async function normaliseStatuses(db: Queryable): Promise<Array<{ status: 
 export async function extendLeases(db: Queryable, owner: string, ids: number[], leaseMs: number): Promise<void> {
   await db.query(
     `UPDATE wa_outbox SET lease_until = now() + $3 * interval '1 millisecond'
-      WHERE id = ANY($1::int[]) AND locked_by = $2 AND status = 'sending'`,
+      WHERE id = ANY($1::int[]) AND ${HELD_BY_OWNER}`,
     [ids, owner, leaseMs],
   );
 }
@@ -203,7 +218,7 @@ export async function releaseRows(db: Queryable, owner: string, ids: number[]): 
   const { rowCount } = await db.query(
     `UPDATE wa_outbox
         SET status = 'pending', locked_by = NULL, lease_until = NULL, next_attempt_at = now(), updated_at = now()
-      WHERE id = ANY($1::int[]) AND locked_by = $2 AND status = 'sending'`,
+      WHERE id = ANY($1::int[]) AND ${HELD_BY_OWNER}`,
     [ids, owner],
   );
   return rowCount ?? 0;
@@ -231,7 +246,7 @@ export async function recordHandOver(db: Queryable, h: HandOver): Promise<number
     `WITH held AS (
        UPDATE wa_outbox
           SET lease_until = now() + $3 * interval '1 millisecond', attempts = attempts + $4, updated_at = now()
-        WHERE id = $1 AND locked_by = $2 AND status = 'sending'
+        WHERE id = $1 AND ${HELD_BY_OWNER}
         RETURNING id)
      INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance)
      SELECT id, $5, $6, $7, $8, $2 FROM held
@@ -254,7 +269,7 @@ export async function recordPartOutcome(db: Queryable, owner: string, rowId: num
   await db.query(
     `WITH progress AS (
        UPDATE wa_outbox SET parts_sent = $4, wa_message_id = coalesce($5, wa_message_id), updated_at = now()
-        WHERE id = $1 AND locked_by = $2 AND status = 'sending'
+        WHERE id = $1 AND ${HELD_BY_OWNER}
         RETURNING id)
      UPDATE wa_outbox_sends
         SET outcome = $6, wa_message_id = $5, reason = $7, settled_at = now()
@@ -287,7 +302,7 @@ export async function markSent(
             wa_message_id = coalesce($6, wa_message_id), confirmation = $8,
             confirmed_at = CASE WHEN $8 = 'confirmed' THEN now() END, last_error = $9,
             locked_by = NULL, lease_until = NULL, updated_at = now()
-      WHERE id = $1 AND locked_by = $2 AND status = 'sending'
+      WHERE id = $1 AND ${HELD_BY_OWNER}
       RETURNING sent_at`,
     [
       rowId, owner, partsSent, last?.sendId ?? null, last?.settlement.outcome ?? null, last?.settlement.messageId ?? null, last?.settlement.reason ?? null,
@@ -311,7 +326,7 @@ export async function markRetry(db: Queryable, owner: string, id: number, error:
     `UPDATE wa_outbox
         SET status = 'pending', last_error = $3, next_attempt_at = now() + $4 * interval '1 millisecond',
             attempts = attempts + $5, locked_by = NULL, lease_until = NULL, updated_at = now()
-      WHERE id = $1 AND locked_by = $2 AND status = 'sending'`,
+      WHERE id = $1 AND ${HELD_BY_OWNER}`,
     [id, owner, error, delayMs, countAttempt ? 1 : 0],
   );
   return rowCount === 1;
@@ -322,7 +337,7 @@ export async function markFailed(db: Queryable, owner: string, id: number, reaso
   const { rowCount } = await db.query(
     `UPDATE wa_outbox
         SET status = 'failed', last_error = $3, attempts = attempts + $4, locked_by = NULL, lease_until = NULL, updated_at = now()
-      WHERE id = $1 AND locked_by = $2 AND status = 'sending'`,
+      WHERE id = $1 AND ${HELD_BY_OWNER}`,
     [id, owner, reason, countAttempt ? 1 : 0],
   );
   return rowCount === 1;

@@ -30,7 +30,10 @@ export interface FakeSend {
 }
 
 export interface FakeTransportOptions {
+  /** Time each send takes after the hand-over (WhatsApp Web answering). */
   sendDelayMs?: number;
+  /** Time each send takes before the hand-over (looking the number up). */
+  handOverDelayMs?: number;
   sendLogFile?: string | null;
   ready?: boolean;
   /** Decides each send's outcome; default: every send is confirmed. */
@@ -105,6 +108,7 @@ export class FakeTransport extends TransportWithState implements Transport {
       this.attempts.set(key, attempt);
       const outcome = (await this.options.behaviour?.({ chatId, text, attempt })) ?? 'ok';
       if (typeof outcome === 'object') throw new SendError(outcome.fail, outcome.reason, 'fake transport scripted failure');
+      if (this.options.handOverDelayMs) await new Promise((r) => setTimeout(r, this.options.handOverDelayMs));
       await hooks.handOver();
       const messageId = `fake-${randomUUID()}`;
       const at = new Date();
