@@ -14,13 +14,15 @@ import { TransportWithState, type SendHooks, type SendResult, type Transport } f
 class CountingTransport extends TransportWithState implements Transport {
   readonly name = 'counting';
   sent = 0;
+  private static instances = 0;
+  private readonly instance = ++CountingTransport.instances;
   async start(): Promise<void> {
     this.state.set('ready');
   }
   async sendText(_chatId: string, _text: string, hooks: SendHooks): Promise<SendResult> {
     await hooks.handOver();
     this.sent++;
-    return { outcome: 'confirmed', messageId: `bench-${this.sent}` };
+    return { outcome: 'confirmed', messageId: `bench-${this.instance}-${this.sent}` };
   }
   async close(): Promise<void> {}
 }

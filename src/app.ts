@@ -17,6 +17,10 @@ import { COMPLAINT_CHANNEL } from './modules/complaints/complaint-queue.js';
 import { loadTemplates } from './modules/complaints/reply.js';
 import { COMPLAINT_REPLY_TYPE, complaintResponder } from './modules/complaints/responder.js';
 import { installReportViews, rekapHandlers } from './modules/rekap/index.js';
+import { NO_SOURCE_REMEDY, reportSource } from './modules/rekap/report-views.js';
+import { backlogSize } from './modules/wa-gateway/outbox-admin.js';
+import { DryRunBacklogError } from './services/transports/log-transport.js';
+import { watchTransport } from './services/transports/state-log.js';
 import { Dispatcher } from './modules/wa-gateway/dispatcher.js';
 import { OutboxListener } from './modules/wa-gateway/outbox-listener.js';
 import { createTransport, type Transport } from './services/transports/index.js';
@@ -55,13 +59,23 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     await overrides.prepare?.(database);
     const views = await installReportViews(database.pool);
     if (views.length > 0) logger.info({ views }, 'report views installed on the Cicero_V2 tables');
+    const source = await reportSource(database.pool);
+    if (source.missingViews.length > 0) {
+      logger.warn(
+        source.missingTables.length > 0
+          ? `Recaps cannot be made here: this database has no Cicero_V2 tables, so the report views do not exist; ${NO_SOURCE_REMEDY}. The report jobs are skipped until then.`
+          : `Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`,
+      );
+    }
 
     const transport = overrides.transport ?? createTransport(config, logger);
-    // Every state change is logged once; trouble at warn level.
-    transport.onStateChange((status) => {
-      const level = ['reconnecting', 'failed', 'disconnected'].includes(status.state) ? 'warn' : 'info';
-      logger[level]({ transport: transport.name, state: status.state, reason: status.reason, since: status.since }, 'WhatsApp transport state');
-    });
+    if (transport.dryRun) {
+      // A dry run marks what it logs as sent: it must not eat messages waiting for WhatsApp.
+      const backlog = await backlogSize(database.pool);
+      if (backlog > 0 && !config.wa.dryRunTakeBacklog) throw new DryRunBacklogError(backlog);
+      if (backlog > 0) logger.warn({ rows: backlog }, 'dry run over a backlog (WA_DRY_RUN_TAKE_BACKLOG=true): these messages are logged, not sent; cicero-wa outbox retry --dry-run puts them back');
+    }
+    watchTransport(transport, logger);
     await transport.start();
     cleanups.push(() => transport.close());
 

@@ -32,6 +32,8 @@ export const CRON_SCHEDULE_VARIABLES: Record<CronJobName, { variable: string; de
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export const NODE_ENVS = ['production', 'development', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const WA_TRANSPORTS = ['wwebjs', 'log', 'fake'] as const;
@@ -43,6 +45,10 @@ export type CronExpression = string | null;
 export interface Config {
   nodeEnv: NodeEnv;
   logLevel: LogLevel;
+  /** Whether LOG_LEVEL was set (commands are quiet below warn unless it was). */
+  logLevelSet: boolean;
+  /** LOG_FORMAT: `auto` (readable lines on a terminal, JSON otherwise), `json` or `pretty`. */
+  logFormat: LogFormat;
   /** Absolute path of the service's own data (embedded PostgreSQL, WhatsApp session by default). */
   dataDir: string;
   database: {
@@ -83,6 +89,8 @@ export interface Config {
     webVersion: string | null;
     /** WA_WEB_VERSION_URL: where that build's page is fetched from, `{version}` standing for the build; null for the local cache. */
     webVersionUrl: string | null;
+    /** WA_DRY_RUN_TAKE_BACKLOG: let a dry run (WA_TRANSPORT=log) start on a database with messages waiting. */
+    dryRunTakeBacklog: boolean;
     /** The test transport's settings (WA_TRANSPORT=fake). */
     fake: { sendLogFile: string | null; sendDelayMs: number; handOverDelayMs: number };
   };
@@ -354,6 +362,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const config: Config = {
     nodeEnv: read.oneOf('NODE_ENV', 'production', NODE_ENVS),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    logLevelSet: env.LOG_LEVEL !== undefined && env.LOG_LEVEL.trim() !== '',
+    logFormat: read.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
     dataDir,
     database: {
       url: read.postgresUrl('DATABASE_URL'),
@@ -386,6 +396,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       authTimeoutMs: read.integer('WA_AUTH_TIMEOUT_MS', 60_000, 1000, 600_000),
       webVersion: read.optionalPattern('WA_WEB_VERSION', /^\d+\.\d+\.\d+(-[a-z]+)?$/, 'expected a WhatsApp Web build such as 2.3000.1017054665', 'unpinned'),
       webVersionUrl: read.versionUrl('WA_WEB_VERSION_URL'),
+      dryRunTakeBacklog: read.boolean('WA_DRY_RUN_TAKE_BACKLOG', false),
       fake: {
         sendLogFile: read.optionalString('WA_FAKE_SEND_LOG', 'no send log'),
         sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
@@ -449,10 +460,22 @@ export function loadConfig(cwd: string = process.cwd()): Config {
   return parseConfig(process.env, cwd);
 }
 
-/** The configuration as safe to log: the database password masked. */
-export function describeConfig(config: Config): Record<string, unknown> {
+/** The whole configuration as safe to log (the database password masked), for the debug level. */
+export function fullConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     database: { ...config.database, url: config.database.url ? maskUrlPassword(config.database.url) : 'embedded' },
+  };
+}
+
+/** What a person starting the service wants to see first: where the data is, how it sends, when. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const enabled = Object.entries(config.cron.schedules).filter(([, e]) => e !== null).length;
+  return {
+    database: config.database.url ? maskUrlPassword(config.database.url) : `embedded in ${path.join(config.dataDir, 'postgres')}`,
+    transport: config.wa.transport,
+    whatsappSession: config.wa.sessionName,
+    timezone: config.cron.timezone,
+    jobs: `${enabled} of ${Object.keys(config.cron.schedules).length} scheduled`,
   };
 }

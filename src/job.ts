@@ -24,6 +24,8 @@ export interface JobResult {
   enqueued?: number;
   /** A short note for the run ledger. */
   detail?: string;
+  /** The job could not run here, for this reason (recorded as `skipped`, not failed). */
+  skipped?: string;
 }
 
 export type JobHandler = (context: JobContext) => Promise<JobResult | void>;

@@ -131,7 +131,7 @@ describe('complaint responder on a real PostgreSQL', () => {
     await runCli(['run', 'complaint-response'], env);
     assert.deepEqual((await db.pool.query('SELECT status, failure_reason FROM complaint_queue')).rows[0], { status: 'failed', failure_reason: 'reply_cancelled: cancelled by an operator' });
     const listed = await runCli(['complaints', 'list', '--status', 'failed'], env);
-    assert.match(listed.stdout, /^\s+1\s+failed\s+081234567890 .*reason="reply_cancelled/m);
+    assert.match(listed.stdout, /^\s*1\s+failed\s+081234567890\s.*\s1\s+reply_cancelled: cancelled by an operator$/m);
     const retried = await runCli(['complaints', 'retry', '1'], env);
     assert.equal(retried.code, 0, retried.stdout + retried.stderr);
     assert.match(retried.stdout, /ok {3}1: reply 1 will be sent again/);

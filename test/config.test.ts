@@ -204,7 +204,9 @@ describe('configuration errors at start-up (cicero-wa start)', () => {
   it('exits with code 2 on an unknown command', async () => {
     const result = await runCli(['launch']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /unknown command "launch"/);
-    assert.match(result.stderr, /Usage: cicero-wa/);
+    assert.deepEqual(result.stderr.trim().split('\n'), ['cicero-wa: unknown command "launch"', 'Run "cicero-wa --help" for the commands and their options.']);
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: cicero-wa <command>/);
   });
 });

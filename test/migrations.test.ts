@@ -163,12 +163,13 @@ describe('cicero-wa migrate', () => {
 
   it('two processes started at the same moment on one empty database both exit 0; the schema is applied once', async () => {
     const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-'));
-    const env = { DATABASE_URL: db.url, LOG_LEVEL: 'info' };
+    const env = { DATABASE_URL: db.url, LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
     const [a, b] = await Promise.all([startCli(['migrate'], env, cwd).exited, startCli(['migrate'], env, cwd).exited]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     const all = await readMigrations();
-    const appliedLines = [...logLines(a.stdout), ...logLines(b.stdout)].filter((l) => l.msg === 'migration applied');
+    // A command logs to stderr (stdout is for results).
+    const appliedLines = [...logLines(a.stderr), ...logLines(b.stderr)].filter((l) => l.msg === 'migration applied');
     assert.deepEqual(appliedLines.map((l) => l.migration).sort(), all.map((m) => m.name), 'each migration applied by exactly one process');
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM cicero_wa_migrations');
     assert.equal(rows[0].n, all.length);

@@ -22,12 +22,13 @@ describe('cicero-wa outbox', () => {
   it('lists the newest rows, filtered by status', async () => {
     const all = await runCli(['outbox', 'list'], env);
     assert.equal(all.code, 0, all.stderr);
-    const lines = all.stdout.trimEnd().split('\n');
+    const [header, ...lines] = all.stdout.trimEnd().split('\n');
+    assert.match(header!, /^\s*ID\s+STATUS\s+TYPE\s+RECIPIENT\s+TRIES\s+CREATED \(WIB\)/);
     assert.equal(lines.length, 5);
-    assert.match(lines[0]!, /^\s+5\s+failed\s+daily_report .*attempts=6 .*error="attempts exhausted \(6\): timeout"/);
+    assert.match(lines[0]!, /^\s*5\s+failed\s+daily_report\s+081234567893\s+6\s.*Gagal terus\s+attempts exhausted \(6\): timeout$/);
     const failed = await runCli(['outbox', 'list', '--status', 'failed', '--limit', '1'], env);
-    assert.equal(failed.stdout.trimEnd().split('\n').length, 1);
-    assert.match(failed.stdout, /^\s+5\s+failed/);
+    assert.equal(failed.stdout.trimEnd().split('\n').length, 2);
+    assert.match(failed.stdout.split('\n')[1]!, /^\s*5\s+failed/);
   });
 
   it('retries failed and cancelled rows with attempts reset, and says why others are skipped', async () => {

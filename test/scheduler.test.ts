@@ -231,8 +231,9 @@ describe('cicero-wa run and cicero-wa jobs', () => {
     assert.match(run.stdout, /^weekly-report: succeeded, 1 message\(s\) enqueued \(week_start 2026-11-23/m);
     const jobs = await runCli(['jobs'], env);
     assert.equal(jobs.code, 0, jobs.stderr);
-    for (const name of CRON_JOB_NAMES) assert.match(jobs.stdout, new RegExp(`^${name} .* next \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} Asia/Jakarta`, 'm'));
-    assert.match(jobs.stdout, /^\s+last \d{4}-\d{2}-\d{2} [\d:]+ Asia\/Jakarta manual succeeded, 1 enqueued/m);
+    assert.match(jobs.stdout.split('\n')[0]!, /^JOB\s+SCHEDULE\s+NEXT \(WIB\)\s+LAST RUN \(WIB\)\s+OUTCOME\s+DETAIL$/);
+    for (const name of CRON_JOB_NAMES) assert.match(jobs.stdout, new RegExp(`^${name}\\s+[A-Z_]+=\\S.*\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}`, 'm'));
+    assert.match(jobs.stdout, /^weekly-report\s+WEEKLY_REPORT_CRON=0 7 \* \* 1\s+\d{4}-\d{2}-\d{2} [\d:]+\s+\d{4}-\d{2}-\d{2} [\d:]+ manual\s+succeeded, 1 enqueued/m);
   });
 
   it('a run that fails exits 1 and jobs shows its error', async () => {
@@ -244,7 +245,7 @@ describe('cicero-wa run and cicero-wa jobs', () => {
       assert.equal(run.code, 1);
       assert.match(run.stdout, /monthly-report: failed: report view monthly_report_view has no column summary/);
       const jobs = await runCli(['jobs'], { DATABASE_URL: db.url });
-      assert.match(jobs.stdout, /manual failed: report view monthly_report_view has no column summary/);
+      assert.match(jobs.stdout, /^monthly-report\s.*\smanual\s+failed\s+report view monthly_report_view has no column summary/m);
     } finally {
       await db.pool.query('DROP VIEW monthly_report_view');
       await db.pool.query('ALTER VIEW monthly_report_view_away RENAME TO monthly_report_view');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -8,18 +7,11 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { EmbeddedPostgres, EmbeddedPostgresError } from '../src/db/embedded-postgres.js';
 import { readMigrations } from '../src/db/migrate.js';
 import { silentLogger } from '../src/logger.js';
-import { isAlive, logLines, startCli as startCliProcess, tempDir, type CliProcess } from './helpers/cli.js';
+import { isAlive, logLines, processesUsing, startCli as startCliProcess, tempDir, type CliProcess } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { freePort } from './helpers/ports.js';
 
-function processesUsing(dir: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', dir], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
 
 async function postmasterPid(dataDir: string): Promise<number> {
   const text = await fs.readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8');

@@ -9,8 +9,11 @@ import {
   complaintsByIds,
   listComplaints,
   setStatus,
+  type ComplaintRow,
   type ComplaintStatusFilter,
 } from '../modules/complaints/complaint-queue.js';
+import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
+import { json, preview, renderTable } from './table.js';
 import { retryRows } from '../modules/wa-gateway/outbox-admin.js';
 import { UsageError, parseIds, parseListOptions } from './usage.js';
 
@@ -19,39 +22,44 @@ export interface ComplaintsCommand {
   status?: ComplaintStatusFilter;
   limit: number;
   ids: number[];
+  json: boolean;
 }
 
-export function parseComplaintsCommand(positionals: string[], options: { status?: string; limit?: string }): ComplaintsCommand {
+export function parseComplaintsCommand(positionals: string[], options: { status?: string; limit?: string; json?: boolean }): ComplaintsCommand {
   const [action, ...rest] = positionals;
-  if (action === 'list') return { action, ...parseListOptions('complaints', rest, COMPLAINT_STATUS_FILTERS, options), ids: [] };
-  if (action === 'retry') return { action, limit: 0, ids: parseIds('complaints', action, rest, options) };
+  const asJson = options.json === true;
+  if (action === 'list') return { action, ...parseListOptions('complaints', rest, COMPLAINT_STATUS_FILTERS, options), ids: [], json: asJson };
+  if (asJson) throw new UsageError('--json belongs to "complaints list"');
+  if (action === 'retry') return { action, limit: 0, ids: parseIds('complaints', action, rest, options), json: false };
   throw new UsageError(`unknown complaints action "${action ?? ''}": expected list or retry`);
 }
 
-const time = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '-');
+function listLines(rows: ComplaintRow[], timeZone: string, asJson: boolean): string[] {
+  if (asJson) {
+    return json(rows.map((r) => ({ ...r, createdAt: isoZoned(r.createdAt, timeZone), respondedAt: isoZoned(r.respondedAt, timeZone) })));
+  }
+  if (rows.length === 0) return ['(no complaints)'];
+  const zone = zoneName(timeZone);
+  return renderTable(rows, [
+    { header: 'ID', cell: (r) => String(r.id), right: true },
+    { header: 'STATUS', cell: (r) => r.status ?? '(none)' },
+    { header: 'COMPLAINANT', cell: (r) => r.complainant },
+    { header: 'TEMPLATE', cell: (r) => preview(r.responseTemplate, 30) },
+    { header: `CREATED (${zone})`, cell: (r) => formatZoned(r.createdAt, timeZone, { zone: false }) },
+    { header: `RESPONDED (${zone})`, cell: (r) => formatZoned(r.respondedAt, timeZone, { zone: false }) },
+    { header: 'REPLY', cell: (r) => (r.outboxId === null ? '-' : String(r.outboxId)) },
+    { header: 'REASON', cell: (r) => r.failureReason ?? '' },
+  ]);
+}
 
 /**
  * Retry: a failed complaint whose reply exists goes back to `queued` with its reply sent again; one
  * without a reply (e.g. the number was invalid and has been corrected) goes back to `pending`.
  */
-export async function runComplaintsCommand(pool: pg.Pool, command: ComplaintsCommand): Promise<{ lines: string[]; code: number }> {
+export async function runComplaintsCommand(pool: pg.Pool, command: ComplaintsCommand, timeZone: string): Promise<{ lines: string[]; code: number }> {
   if (command.action === 'list') {
     const rows = await listComplaints(pool, { ...(command.status ? { status: command.status } : {}), limit: command.limit });
-    const lines = rows.map((r) =>
-      [
-        String(r.id).padStart(7),
-        (r.status ?? '-').padEnd(9),
-        r.complainant.padEnd(20),
-        `template=${JSON.stringify(r.responseTemplate.length > 40 ? `${r.responseTemplate.slice(0, 40)}…` : r.responseTemplate)}`,
-        `created=${time(r.createdAt)}`,
-        r.respondedAt ? `responded=${time(r.respondedAt)}` : '',
-        r.outboxId ? `reply=${r.outboxId}` : '',
-        r.failureReason ? `reason="${r.failureReason}"` : '',
-      ]
-        .filter(Boolean)
-        .join('  '),
-    );
-    return { lines: rows.length ? lines : ['(no complaints)'], code: 0 };
+    return { lines: listLines(rows, timeZone, command.json), code: 0 };
   }
   const lines = await withTransaction(pool, async (tx) => {
     const found = await complaintsByIds(tx, command.ids);

@@ -9,8 +9,10 @@ import { CRON_JOB_NAMES, type Config, type CronJobName } from '../config.js';
 import { REPORT_JOBS, type JobDefinition, type RunOutcome } from '../cron/index.js';
 import { isPaused } from '../cron/job-config.js';
 import { lastRuns } from '../cron/run-ledger.js';
-import { CronSchedule, formatInZone } from '../cron/schedule-math.js';
+import { CronSchedule } from '../cron/schedule-math.js';
+import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
 import type { Logger } from '../logger.js';
+import { json, renderTable } from './table.js';
 import { UsageError } from './usage.js';
 
 export interface RunCommand {
@@ -51,31 +53,58 @@ export function formatOutcome(job: string, outcome: RunOutcome): string {
   }
 }
 
-export async function listJobs(pool: pg.Pool, jobs: JobDefinition[], config: Config, clock: Clock, logger: Logger): Promise<string[]> {
+export interface JobListing {
+  name: string;
+  variable: string;
+  expression: string | null;
+  shared: boolean;
+  next: Date | null;
+  paused: boolean;
+  lastRun: { slot: Date; trigger: string; status: string; enqueued: number | null; detail: string | null; error: string | null } | null;
+}
+
+export async function jobListings(pool: pg.Pool, jobs: JobDefinition[], config: Config, clock: Clock, logger: Logger): Promise<JobListing[]> {
   let runs: Awaited<ReturnType<typeof lastRuns>> = new Map();
   try {
     runs = await lastRuns(pool);
   } catch (err) {
     if ((err as { code?: string }).code !== '42P01') throw err; // no ledger yet: nothing has run
   }
-  const tz = config.cron.timezone;
-  const lines: string[] = [];
+  const listings: JobListing[] = [];
   for (const job of jobs) {
-    const schedule = job.expression === null ? 'off' : job.expression;
-    const next = job.expression === null ? null : new CronSchedule(job.expression, tz).next(clock.now());
-    const paused = (await isPaused(pool, job.name, logger)) ? '  PAUSED (cron_job_config)' : '';
     const run = runs.get(job.name);
-    const last = !job.shared
-      ? 'runs in every instance; not recorded'
-      : run
-        ? `${formatInZone(run.slot, tz)} ${run.trigger} ${run.status}` +
-          (run.enqueued !== null ? `, ${run.enqueued} enqueued` : '') +
-          (run.error ? `: ${run.error}` : run.detail ? ` (${run.detail})` : '')
-        : 'never';
-    lines.push(
-      `${job.name.padEnd(20)} ${`${job.variable}=${schedule}`.padEnd(40)} next ${next ? formatInZone(next, tz) : '-'}${paused}\n` +
-        `${''.padEnd(20)} last ${last}`,
+    listings.push({
+      name: job.name,
+      variable: job.variable,
+      expression: job.expression,
+      shared: job.shared,
+      next: job.expression === null ? null : new CronSchedule(job.expression, config.cron.timezone).next(clock.now()),
+      paused: await isPaused(pool, job.name, logger),
+      lastRun: run && job.shared ? { slot: run.slot, trigger: run.trigger, status: run.status, enqueued: run.enqueued, detail: run.detail, error: run.error } : null,
+    });
+  }
+  return listings;
+}
+
+/** `cicero-wa jobs`: a table, or with `--json` the same as JSON (times as ISO 8601 with the zone's offset). */
+export function formatJobs(listings: JobListing[], timeZone: string, asJson: boolean): string[] {
+  if (asJson) {
+    return json(
+      listings.map((j) => ({
+        ...j,
+        next: isoZoned(j.next, timeZone),
+        lastRun: j.lastRun ? { ...j.lastRun, slot: isoZoned(j.lastRun.slot, timeZone) } : null,
+      })),
     );
   }
-  return lines;
+  const zone = zoneName(timeZone);
+  const time = (d: Date | null) => formatZoned(d, timeZone, { zone: false });
+  return renderTable(listings, [
+    { header: 'JOB', cell: (j) => j.name },
+    { header: 'SCHEDULE', cell: (j) => `${j.variable}=${j.expression ?? 'off'}` },
+    { header: `NEXT (${zone})`, cell: (j) => (j.paused ? `${time(j.next)} PAUSED` : time(j.next)) },
+    { header: `LAST RUN (${zone})`, cell: (j) => (!j.shared ? 'every instance; not recorded' : j.lastRun ? `${time(j.lastRun.slot)} ${j.lastRun.trigger}` : 'never') },
+    { header: 'OUTCOME', cell: (j) => (j.lastRun ? j.lastRun.status + (j.lastRun.enqueued !== null ? `, ${j.lastRun.enqueued} enqueued` : '') : '-') },
+    { header: 'DETAIL', cell: (j) => j.lastRun?.error ?? j.lastRun?.detail ?? '' },
+  ]);
 }

@@ -57,7 +57,7 @@ export async function recordSkipped(
 export async function finishRun(
   db: Queryable,
   id: number,
-  outcome: { status: 'succeeded' | 'failed'; enqueued: number | null; detail: string | null; error: string | null },
+  outcome: { status: 'succeeded' | 'failed' | 'skipped'; enqueued: number | null; detail: string | null; error: string | null },
 ): Promise<void> {
   await db.query(
     `UPDATE cron_job_runs SET status = $2, finished_at = now(), enqueued = $3, detail = $4, error = $5 WHERE id = $1`,

@@ -5,6 +5,8 @@
  * time, so a monthly or yearly schedule costs a few hundred checks rather than one per minute.
  */
 import cron, { type ScheduledTask } from 'node-cron';
+import { zonedParts } from '../lib/zoned-time.js';
+
 
 interface LocalDate {
   year: number;
@@ -12,32 +14,6 @@ interface LocalDate {
   day: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The wall-clock parts of an instant in a zone. */
-export function zonedParts(instant: Date, timeZone: string): LocalDate & { hour: number; minute: number; second: number } {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(instant)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
-}
 
 /** The instant at which the zone's clock shows this wall time (the earlier one across a DST change). */
 export function zonedTime(date: LocalDate, hour: number, minute: number, second: number, timeZone: string): Date {
@@ -119,11 +95,4 @@ export class CronSchedule {
     }
     return null;
   }
-}
-
-/** "2026-11-30 07:00:00 Asia/Jakarta". */
-export function formatInZone(instant: Date, timeZone: string): string {
-  const p = zonedParts(instant, timeZone);
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${two(p.second)} ${timeZone}`;
 }

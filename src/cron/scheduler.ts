@@ -109,7 +109,7 @@ export class Scheduler {
       );
       this.tasks.push(task);
       const next = new CronSchedule(job.expression, timezone).next(this.options.clock.now());
-      logger.info({ job: job.name, expression: job.expression, timezone, next: next?.toISOString() ?? null }, 'job scheduled');
+      logger.debug({ job: job.name, expression: job.expression, timezone, next: next?.toISOString() ?? null }, 'job scheduled');
     }
   }
 
@@ -206,6 +206,11 @@ export class Scheduler {
     this.running.add(job.name);
     try {
       const result = (await job.handler(context)) ?? {};
+      if (result.skipped) {
+        if (runId !== null) await finishRun(pool, runId, { status: 'skipped', enqueued: 0, detail: result.skipped, error: null });
+        context.logger.warn({ reason: result.skipped }, 'job skipped');
+        return { status: 'skipped', reason: result.skipped };
+      }
       const enqueued = result.enqueued ?? 0;
       const detail = result.detail ?? null;
       if (runId !== null) await finishRun(pool, runId, { status: 'succeeded', enqueued, detail, error: null });

@@ -26,6 +26,8 @@ export interface OpenOptions {
    * database that is starting too; a short command tries once).
    */
   waitMs?: number;
+  /** Told when the embedded server has to be started (no running service to share it with). */
+  onEmbeddedStart?: (dataDir: string) => void;
 }
 
 /** DATABASE_URL does not answer: one line for the operator, naming the variable and the address. */
@@ -68,7 +70,13 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
   let embedded: EmbeddedPostgres | null = null;
   let connectionString = config.database.url;
   if (connectionString === null) {
-    embedded = new EmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort, logger, shareRunning: options.shareRunning ?? false });
+    embedded = new EmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.database.embeddedPort,
+      logger,
+      shareRunning: options.shareRunning ?? false,
+      ...(options.onEmbeddedStart ? { onStarting: options.onEmbeddedStart } : {}),
+    });
     connectionString = await embedded.start();
   } else {
     logger.info({ database: maskUrlPassword(connectionString) }, 'using PostgreSQL at DATABASE_URL');

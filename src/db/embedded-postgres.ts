@@ -29,6 +29,9 @@ import { isAlive } from '../lib/processes.js';
 
 const execFileAsync = promisify(execFile);
 
+/** What the server says with FATAL during an ordinary start or stop. */
+const EXPECTED_FATAL = /terminating connection due to administrator command|the database system is (shutting down|starting up|not yet accepting connections)/;
+
 export interface EmbeddedPostgresOptions {
   dataDir: string;
   port: number;
@@ -41,6 +44,8 @@ export interface EmbeddedPostgresOptions {
    * server is then left running on stop.
    */
   shareRunning?: boolean;
+  /** Called when the server is about to be started (not when a running one is shared). */
+  onStarting?: (dataDir: string) => void;
 }
 
 interface Credentials {
@@ -156,12 +161,20 @@ export class EmbeddedPostgres {
       this.clusterDir = await reachableClusterDir(this.pgdata, runAs, logger);
     }
 
+    this.options.onStarting?.(this.pgdata);
     const credentials = await this.ensureCluster(binaries, runAs);
     logger.info({ dataDir: this.pgdata, port }, 'starting embedded PostgreSQL');
     const child = spawn(
       binaries.postgres,
       ['-D', this.clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' }, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LC_MESSAGES: 'C' },
+        // Its own process group: Ctrl-C at a terminal reaches the whole foreground group, and the
+        // server must keep running until the service has finished its work and stops it.
+        detached: true,
+        ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      },
     );
     this.process = child;
     const onOutput = (chunk: Buffer) => this.recordLog(chunk.toString('utf8'));
@@ -214,7 +227,8 @@ export class EmbeddedPostgres {
       if (!line.trim()) continue;
       this.recentLog.push(line);
       if (this.recentLog.length > 40) this.recentLog.shift();
-      const level = /\b(FATAL|PANIC):/.test(line) ? 'warn' : 'debug';
+      // Connections ended by a normal start or stop are said with FATAL; those are not trouble.
+      const level = /\b(FATAL|PANIC):/.test(line) && !EXPECTED_FATAL.test(line) ? 'warn' : 'debug';
       this.options.logger[level]({ postgres: line }, 'embedded PostgreSQL log');
     }
   }

@@ -45,6 +45,7 @@ import {
   type TransportState,
 } from './transports/transport.js';
 import { isFromMe, messageBody, messageIdOf, ownMessageChat } from './wa-messages.js';
+import { SessionRecorder, readSessionRecord, sessionRecordFile } from './session-record.js';
 
 /** Flags a root or container run of headless Chromium needs, and quiet networking. */
 export const BASE_CHROMIUM_FLAGS = [
@@ -76,6 +77,8 @@ export interface WwebClientLike extends EventEmitter {
   /** Resolves to the sent Message, or to undefined when WhatsApp Web gave nothing back (see #201857). */
   sendMessage(chatId: string, content: string, options?: Record<string, unknown>): Promise<unknown>;
   getWWebVersion?(): Promise<string>;
+  /** Set by whatsapp-web.js once ready: the paired account. */
+  info?: { wid?: { user?: string; _serialized?: string } } | null;
   getChatById?(chatId: string): Promise<{ fetchMessages(options: { limit?: number; fromMe?: boolean }): Promise<unknown[]> }>;
   getContactLidAndPhone?(userIds: string[]): Promise<Array<{ lid?: string; pn?: string }>>;
   pupBrowser?: { process?(): ChildProcess | null; on?(event: string, listener: () => void): unknown } | null;
@@ -169,6 +172,9 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
   readonly name = 'wwebjs';
   /** The WhatsApp Web build the page runs, once ready. */
   webVersion: string | null = null;
+  /** The paired account's number (digits), once ready. */
+  number: string | null = null;
+  private pairedAt: string | null = null;
   private readonly ownListeners = new Set<(message: OwnMessage) => void>();
   /** LID ↔ phone-number chat ids WhatsApp told us about. */
   private readonly aliases = new Map<string, string>();
@@ -187,12 +193,14 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
   private readonly sessionDir: string;
   /** Who runs Chromium on this session: this process, recorded before each launch (see chromium-profile-lock.ts). */
   private readonly ownerFile: string;
+  private readonly recorder: SessionRecorder;
   private readonly factory: ClientFactory;
 
   constructor(private readonly options: WhatsAppWebOptions) {
     super();
     this.sessionDir = path.join(options.authPath, `session-${options.sessionName}`);
     this.ownerFile = path.join(options.authPath, `session-${options.sessionName}.owner`);
+    this.recorder = new SessionRecorder(sessionRecordFile(options.authPath, options.sessionName));
     this.factory = options.clientFactory ?? createWwebjsClient;
   }
 
@@ -223,6 +231,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
     await this.clearLock();
     await recordSessionOwner(this.ownerFile);
+    this.pairedAt = (await readSessionRecord(sessionRecordFile(this.options.authPath, this.options.sessionName)))?.pairedAt ?? null;
     this.relaunch();
   }
 
@@ -290,6 +299,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     this.client = null;
     if (client) await this.destroyClient(client);
     this.set('disconnected', 'closed');
+    await this.recorder.flush();
   }
 
   kill(): void {
@@ -299,7 +309,7 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
   }
 
   private set(state: TransportState, reason: string | null = null): void {
-    this.state.set(state, reason);
+    if (this.state.set(state, reason)) void this.recorder.update({ state, reason, since: this.status().since.toISOString() });
   }
 
   private async registeredId(client: WwebClientLike, chatId: string): Promise<string | null> {
@@ -490,6 +500,11 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
       const version = (await client.getWWebVersion?.()) ?? null;
       if (this.client !== client) return;
       this.webVersion = version;
+      const now = new Date().toISOString();
+      const number = client.info?.wid?.user ?? null;
+      this.number = number;
+      await this.recorder.update({ webVersion: version, number, lastReadyAt: now, ...(this.pairedAt ? {} : { pairedAt: now }) });
+      this.pairedAt ??= now;
       const pinned = this.options.webVersion ?? null;
       this.options.logger.info(
         { webVersion: version ?? 'unknown', pinned: pinned ?? 'unpinned' },
@@ -517,6 +532,9 @@ export class WhatsAppWebTransport extends TransportWithState implements Transpor
     try {
       if (client) await this.destroyClient(client);
       if (clearSession) {
+        this.pairedAt = null;
+        this.number = null;
+        await this.recorder.update({ pairedAt: null, number: null });
         await fs.rm(this.sessionDir, { recursive: true, force: true });
         await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
         this.numberCache.clear();

@@ -3,7 +3,7 @@
  * test passes, plus PATH and HOME) and, by default, a temporary working directory (so no developer's
  * .env is picked up).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,5 +115,14 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Processes whose command line names `text` (a data directory: the embedded PostgreSQL, Chromium). */
+export function processesUsing(text: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', text], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
   }
 }

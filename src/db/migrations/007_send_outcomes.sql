@@ -7,8 +7,8 @@
 --   failed        the hand-over was refused before WhatsApp took the message
 --   rejected      WhatsApp reported ack -1: the message never reached its server; the row is retried
 -- wa_outbox.confirmation summarises a sent row's parts: confirmed, awaiting (some part unknown) or
--- unconfirmed (some part unconfirmed). NULL on rows that are not sent, and on rows sent before this
--- migration.
+-- unconfirmed (some part unconfirmed); dry_run when a dry run (WA_TRANSPORT=log) only logged it.
+-- NULL on rows that are not sent, and on rows sent before this migration.
 
 ALTER TABLE wa_outbox
   ADD COLUMN IF NOT EXISTS confirmation TEXT,
@@ -16,7 +16,7 @@ ALTER TABLE wa_outbox
 
 ALTER TABLE wa_outbox
   ADD CONSTRAINT wa_outbox_confirmation_check
-  CHECK (confirmation IN ('confirmed', 'awaiting', 'unconfirmed')) NOT VALID;
+  CHECK (confirmation IN ('confirmed', 'awaiting', 'unconfirmed', 'dry_run')) NOT VALID;
 
 CREATE INDEX IF NOT EXISTS wa_outbox_unconfirmed_idx ON wa_outbox (id) WHERE confirmation IN ('awaiting', 'unconfirmed');
 
@@ -71,7 +71,9 @@ $$;
 CREATE TRIGGER wa_outbox_sends_follow_truncate
   AFTER TRUNCATE ON wa_outbox
   FOR EACH STATEMENT EXECUTE FUNCTION cicero_wa_outbox_sends_follow_truncate();
-CREATE UNIQUE INDEX IF NOT EXISTS wa_outbox_sends_message_idx ON wa_outbox_sends (wa_message_id) WHERE wa_message_id IS NOT NULL;
+-- Not unique: an id is confirmed once by the confirmer's own check, and a transport that gave the same
+-- id twice must not make the record of a message that went out fail.
+CREATE INDEX IF NOT EXISTS wa_outbox_sends_message_idx ON wa_outbox_sends (wa_message_id) WHERE wa_message_id IS NOT NULL;
 -- The confirmer's working set: hand-overs whose outcome is not known (a hand-over under way is not in
 -- it, so a send that is confirmed at once never touches this index).
 CREATE INDEX IF NOT EXISTS wa_outbox_sends_open_idx ON wa_outbox_sends (body_sha256, handed_over_at)

@@ -91,6 +91,10 @@ export async function queuedComplaints(db: Queryable): Promise<Array<{ id: numbe
   return rows.map((r) => ({ id: r.id, outboxId: r.outbox_id }));
 }
 
+/** The seed's TIMESTAMP columns hold the database session's wall time: read as instants in that zone. */
+const LOCAL_TIMES = `created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
+       responded_at AT TIME ZONE current_setting('TimeZone') AS responded_at`;
+
 export interface ComplaintRow {
   id: number;
   complainant: string;
@@ -104,7 +108,7 @@ export interface ComplaintRow {
 
 export async function listComplaints(db: Queryable, options: { status?: ComplaintStatusFilter; limit: number }): Promise<ComplaintRow[]> {
   const { rows } = await db.query(
-    `SELECT id, complainant, response_template, status, created_at, responded_at, outbox_id, failure_reason
+    `SELECT id, complainant, response_template, status, ${LOCAL_TIMES}, outbox_id, failure_reason
        FROM complaint_queue
       WHERE ($1::text IS NULL OR status = $1
              OR ($1 = 'other' AND (status IS NULL OR status NOT IN ('pending', 'queued', 'responded', 'failed'))))
@@ -125,7 +129,7 @@ export async function listComplaints(db: Queryable, options: { status?: Complain
 
 export async function complaintsByIds(db: Queryable, ids: number[]): Promise<Map<number, ComplaintRow>> {
   const { rows } = await db.query(
-    `SELECT id, complainant, response_template, status, created_at, responded_at, outbox_id, failure_reason
+    `SELECT id, complainant, response_template, status, ${LOCAL_TIMES}, outbox_id, failure_reason
        FROM complaint_queue WHERE id = ANY($1::int[]) FOR UPDATE`,
     [ids],
   );

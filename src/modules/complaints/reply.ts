@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { zonedParts } from '../../cron/schedule-math.js';
+import { zonedParts } from '../../lib/zoned-time.js';
 
 export interface Template {
   kendala: string;

@@ -3,7 +3,7 @@
  * previous day, weekly the previous Monday–Sunday, monthly the previous calendar month. A run with
  * `--date D` reports the period holding D.
  */
-import { zonedParts } from '../../cron/schedule-math.js';
+import { zonedParts } from '../../lib/zoned-time.js';
 
 export type ReportKind = 'daily' | 'weekly' | 'monthly';
 

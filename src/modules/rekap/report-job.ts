@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { JobHandler } from '../../job.js';
 import { enqueue, type OutboxMessage } from '../../services/outbox.js';
 import { reportPeriod, type ReportKind } from './periods.js';
-import { REPORT_VIEWS, checkView } from './report-views.js';
+import { REPORT_VIEWS, checkView, missingSourceReason } from './report-views.js';
 
 export interface ReportJobOptions {
   pool: pg.Pool;
@@ -21,6 +21,8 @@ export function reportJob(kind: ReportKind, jobName: string, options: ReportJobO
   return async ({ slot, date, logger }) => {
     const { pool } = options;
     const period = reportPeriod(kind, slot, options.timeZone, date);
+    const missing = await missingSourceReason(pool, contract);
+    if (missing) return { skipped: missing };
     const optional = await checkView(pool, contract);
     const hasClient = optional.has('client_id');
     const emptyFilter = optional.has('post_count') && !options.sendEmpty ? 'AND coalesce(post_count, 0) > 0' : '';

@@ -50,6 +50,40 @@ export async function checkView(db: Queryable, contract: ViewContract): Promise<
   return new Set(contract.optional.filter((c) => columns.has(c)));
 }
 
+/** Cicero_V2's tables the service's report views are made from. */
+export const CICERO_TABLES = ['clients', 'user', 'insta_post', 'insta_like', 'tiktok_post', 'tiktok_comment', 'tasks'] as const;
+
+export const NO_SOURCE_REMEDY =
+  'point DATABASE_URL at the Cicero_V2 database (the service then installs the report views), or run "npm run demo" to see recaps made from demo data';
+
+export interface ReportSource {
+  /** Cicero_V2 tables this database lacks (empty on a Cicero_V2 database). */
+  missingTables: string[];
+  /** Report views that do not exist. */
+  missingViews: string[];
+}
+
+/** What the recaps are made from, and what of it is missing here. */
+export async function reportSource(db: Queryable): Promise<ReportSource> {
+  const views = Object.values(REPORT_VIEWS).map((c) => c.view);
+  const { rows } = await db.query<{ name: string; present: boolean }>(
+    `SELECT name, to_regclass(format('%I', name)) IS NOT NULL AS present FROM unnest($1::text[]) AS name`,
+    [[...CICERO_TABLES, ...views]],
+  );
+  const missing = new Set(rows.filter((r) => !r.present).map((r) => r.name));
+  return { missingTables: CICERO_TABLES.filter((t) => missing.has(t)), missingViews: views.filter((v) => missing.has(v)) };
+}
+
+/**
+ * Why a report job cannot run on this database at all (no Cicero_V2 tables, and no view of an
+ * operator's own), in one sentence with the remedy; null when the view is there.
+ */
+export async function missingSourceReason(db: Queryable, contract: ViewContract): Promise<string | null> {
+  const source = await reportSource(db);
+  if (!source.missingViews.includes(contract.view) || source.missingTables.length === 0) return null;
+  return `no recap can be made: this database has no Cicero_V2 tables (missing: ${source.missingTables.map((t) => (t === 'user' ? '"user"' : t)).join(', ')}), so ${contract.view} does not exist; ${NO_SOURCE_REMEDY}`;
+}
+
 /** Installs the service's views where Cicero_V2's tables exist and no object has their name. */
 export async function installReportViews(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ installed: string[] }>('SELECT cicero_wa_install_report_views() AS installed');

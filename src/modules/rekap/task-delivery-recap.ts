@@ -13,7 +13,7 @@ import type { JobHandler } from '../../job.js';
 import { withTransaction } from '../../db/pool.js';
 import { enqueue, type OutboxMessage } from '../../services/outbox.js';
 import { localTimestamp } from './periods.js';
-import { REPORT_VIEWS, checkView } from './report-views.js';
+import { REPORT_VIEWS, checkView, missingSourceReason } from './report-views.js';
 
 export const TASK_RECAP_JOB = 'task-delivery-recap';
 /** A first run looks back this far. */
@@ -32,6 +32,8 @@ export function taskDeliveryRecapJob(options: TaskRecapOptions): JobHandler {
   const contract = REPORT_VIEWS.taskDelivery;
   return async ({ clock }) => {
     const { pool, timeZone } = options;
+    const missing = await missingSourceReason(pool, contract);
+    if (missing) return { skipped: missing };
     await checkView(pool, contract);
     const now = clock.now();
     const upTo = localTimestamp(new Date(Math.floor(now.getTime() / 60_000) * 60_000 - 60_000), timeZone);

@@ -85,6 +85,8 @@ export interface DispatcherOptions {
 const STOP_WAIT_MS = 5000;
 /** How long an outcome hook may wait for a row lock before it is given up (the outcome is kept). */
 const HOOK_LOCK_TIMEOUT_MS = 2000;
+/** A row a dry run only logged: sent as far as the outbox goes, and marked so it can be put back. */
+const DRY_RUN_SUMMARY = { confirmation: 'dry_run', lastError: 'dry run (WA_TRANSPORT=log): logged, not sent to WhatsApp' } as const;
 
 export function defaultInstanceId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -112,6 +114,8 @@ export class Dispatcher {
   private unsubscribe: (() => void) | null = null;
   /** The row whose send is under way, if any. */
   private inFlight: number | null = null;
+  /** The row in flight once a part of it has been handed over (an error after that must not fail it). */
+  private handedOverRow: number | null = null;
   /** The unknown statuses last reported, so the warning is logged once per change. */
   private lastOddStatuses = '';
 
@@ -247,11 +251,20 @@ export class Dispatcher {
           await this.deliver(row);
         } catch (err) {
           // A database error stops the drain (it is retried); anything else is this row's own problem:
-          // it fails alone, with the reason, and the rows behind it go on.
+          // it fails alone, with the reason, and the rows behind it go on. Once a part of it went to
+          // WhatsApp it is not failed: it keeps its claim, and the lease recovery records it as sent
+          // with an unknown outcome.
           if (isRetryableDatabaseError(err)) throw err;
-          this.options.logger.error({ id: row.id, err: (err as Error).message }, 'a row could not be processed; it fails alone');
-          await this.finish(row, { status: 'failed', reason: `processing_error: ${(err as Error).message}`.slice(0, 500), countAttempt: true });
+          const message = (err as Error).message;
+          if (this.handedOverRow === row.id) {
+            this.options.logger.error({ id: row.id, err: message }, 'recording a handed-over row failed; its lease will settle it (outcome unknown, not sent again)');
+            this.held.delete(row.id);
+          } else {
+            this.options.logger.error({ id: row.id, err: message }, 'a row could not be processed; it fails alone');
+            await this.finish(row, { status: 'failed', reason: `processing_error: ${message}`.slice(0, 500), countAttempt: true });
+          }
         } finally {
+          this.handedOverRow = null;
           this.inFlight = null;
         }
       }
@@ -310,13 +323,13 @@ export class Dispatcher {
         continue;
       }
       logger.debug({ id: row.id, chatId: recipient.chatId, parts: parts.length, outcome: result.settlement.outcome }, 'message sent');
-      const summary = summariseParts(done.values());
+      const summary = transport.dryRun ? DRY_RUN_SUMMARY : summariseParts(done.values());
       await this.finish(row, { status: 'sent', partsSent: parts.length, last: { sendId: result.sendId, settlement: result.settlement }, summary });
       if (summary.confirmation !== 'confirmed') this.confirmer.trigger();
       return;
     }
     // Every part went to WhatsApp in earlier claims (e.g. a crash after the last hand-over).
-    const summary = summariseParts(done.values());
+    const summary = transport.dryRun ? DRY_RUN_SUMMARY : summariseParts(done.values());
     await this.finish(row, { status: 'sent', partsSent: parts.length, last: null, summary });
     if (summary.confirmation !== 'confirmed') this.confirmer.trigger();
   }
@@ -350,6 +363,7 @@ export class Dispatcher {
         if (id === null) throw new HandOverRefused('the row is no longer held by this dispatcher');
         if (abandoned) throw new HandOverRefused('the send was abandoned before the hand-over');
         sendId = id;
+        this.handedOverRow = row.id;
       },
     };
     const sending = transport.sendText(chatId, text, hooks);
@@ -424,7 +438,7 @@ export class Dispatcher {
     row: ClaimedRow,
     outcome:
       | { status: 'failed'; reason: string; countAttempt: boolean }
-      | { status: 'sent'; partsSent: number; last: { sendId: number; settlement: Settlement } | null; summary: ReturnType<typeof summariseParts> },
+      | { status: 'sent'; partsSent: number; last: { sendId: number; settlement: Settlement } | null; summary: { confirmation: string; lastError: string | null } },
   ): Promise<void> {
     const { pool } = this.options;
     const hooks = this.hooks.get(row.type) ?? [];

@@ -27,41 +27,116 @@ export interface OutboxListRow {
   lastError: string | null;
   /** For sent rows: confirmed, awaiting (an outcome not known yet) or unconfirmed; null otherwise. */
   confirmation: string | null;
-  preview: string;
+  waMessageId: string | null;
+  ack: number | null;
+  deliveredAt: Date | null;
+  readAt: Date | null;
+  dedupKey: string | null;
+  content: string;
 }
 
 export interface ListOptions {
   status?: OutboxStatusFilter;
   /** Only sent rows whose delivery is not confirmed (awaiting or unconfirmed). */
   unconfirmed?: boolean;
+  /** Created at or after / before these instants. */
+  since?: Date;
+  until?: Date;
+  type?: string;
+  /** Part of the recipient (a number's digits, a group id). */
+  recipient?: string;
   limit: number;
 }
 
-export async function listOutbox(pool: pg.Pool, options: ListOptions): Promise<OutboxListRow[]> {
-  const { rows } = await pool.query(
-    `SELECT id, status, type, recipient, attempts, created_at, sent_at, next_attempt_at, last_error, confirmation,
-            left(regexp_replace(content, '\\s+', ' ', 'g'), 60) AS preview
+/**
+ * `created_at` and `sent_at` are the seed's TIMESTAMP columns, written in the database session's zone:
+ * read as instants in that zone.
+ */
+const ROW_COLUMNS = `id, status, type, recipient, attempts,
+       created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
+       sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
+       next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, content`;
+
+function toListRow(r: Record<string, unknown>): OutboxListRow {
+  return {
+    id: r.id as number,
+    status: r.status as string | null,
+    type: r.type as string,
+    recipient: r.recipient as string,
+    attempts: r.attempts as number,
+    createdAt: r.created_at as Date | null,
+    sentAt: r.sent_at as Date | null,
+    nextAttemptAt: r.next_attempt_at as Date,
+    lastError: r.last_error as string | null,
+    confirmation: r.confirmation as string | null,
+    waMessageId: r.wa_message_id as string | null,
+    ack: r.ack as number | null,
+    deliveredAt: r.delivered_at as Date | null,
+    readAt: r.read_at as Date | null,
+    dedupKey: r.dedup_key as string | null,
+    content: r.content as string,
+  };
+}
+
+export async function listOutbox(db: Queryable, options: ListOptions): Promise<OutboxListRow[]> {
+  const { rows } = await db.query(
+    `SELECT ${ROW_COLUMNS}
        FROM wa_outbox
       WHERE ($1::text IS NULL OR status = $1
              OR ($1 = 'other' AND (status IS NULL OR status NOT IN ('pending', 'sending', 'sent', 'failed', 'cancelled'))))
         AND (NOT $3 OR confirmation IN ('awaiting', 'unconfirmed'))
+        AND ($4::timestamptz IS NULL OR created_at AT TIME ZONE current_setting('TimeZone') >= $4)
+        AND ($5::timestamptz IS NULL OR created_at AT TIME ZONE current_setting('TimeZone') < $5)
+        AND ($6::text IS NULL OR type = $6)
+        AND ($7::text IS NULL OR strpos(recipient, $7) > 0)
       ORDER BY id DESC
       LIMIT $2`,
-    [options.status ?? null, options.limit, options.unconfirmed ?? false],
+    [options.status ?? null, options.limit, options.unconfirmed ?? false, options.since ?? null, options.until ?? null, options.type ?? null, options.recipient ?? null],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    status: r.status,
-    type: r.type,
-    recipient: r.recipient,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    sentAt: r.sent_at,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    confirmation: r.confirmation,
-    preview: r.preview,
-  }));
+  return rows.map(toListRow);
+}
+
+export interface HandOverRecord {
+  part: number;
+  parts: number;
+  chatId: string;
+  instance: string;
+  handedOverAt: Date;
+  outcome: string;
+  reason: string | null;
+  waMessageId: string | null;
+  settledAt: Date | null;
+  ack: number | null;
+  deliveredAt: Date | null;
+  readAt: Date | null;
+}
+
+/** One row, whole, with every hand-over of it to WhatsApp (its history); null when there is none. */
+export async function showOutbox(db: Queryable, id: number): Promise<{ row: OutboxListRow; handOvers: HandOverRecord[] } | null> {
+  const { rows } = await db.query(`SELECT ${ROW_COLUMNS} FROM wa_outbox WHERE id = $1`, [id]);
+  if (!rows[0]) return null;
+  const { rows: sends } = await db.query(
+    `SELECT part, parts, chat_id, instance, handed_over_at, outcome, reason, wa_message_id, settled_at, ack, delivered_at, read_at
+       FROM wa_outbox_sends WHERE outbox_id = $1 ORDER BY handed_over_at, id`,
+    [id],
+  );
+  return {
+    row: toListRow(rows[0]),
+    handOvers: sends.map((s) => ({
+      part: s.part,
+      parts: s.parts,
+      chatId: s.chat_id,
+      instance: s.instance,
+      handedOverAt: s.handed_over_at,
+      outcome: s.outcome,
+      reason: s.reason,
+      waMessageId: s.wa_message_id,
+      settledAt: s.settled_at,
+      ack: s.ack,
+      deliveredAt: s.delivered_at,
+      readAt: s.read_at,
+    })),
+  };
 }
 
 export interface ActionResult {
@@ -124,11 +199,52 @@ export function retryRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<A
   return applyAction(
     db,
     ids,
-    statusIn(['failed', 'cancelled'], true),
-    setColumns("status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, locked_by = NULL, lease_until = NULL"),
+    (row) => (row.status === 'sent' && row.confirmation === 'dry_run' ? true : statusIn(['failed', 'cancelled'], true)(row)),
+    async (tx, chosen) => {
+      await supersedeDryRuns(tx, chosen);
+      await setColumns(
+        "status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, locked_by = NULL, lease_until = NULL, " +
+          "confirmation = NULL, confirmed_at = NULL, parts_sent = CASE WHEN confirmation = 'dry_run' THEN 0 ELSE parts_sent END",
+      )(tx, chosen);
+    },
     'pending again',
     true,
   );
+}
+
+/** A dry run's hand-overs of these rows never reached WhatsApp: they stop counting as sent parts. */
+async function supersedeDryRuns(tx: pg.PoolClient, ids: number[]): Promise<void> {
+  await tx.query(
+    `UPDATE wa_outbox_sends s SET outcome = 'failed', reason = 'dry run: logged, not sent to WhatsApp', settled_at = now()
+       FROM wa_outbox o
+      WHERE s.outbox_id = o.id AND o.id = ANY($1::int[]) AND o.confirmation = 'dry_run'
+        AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')`,
+    [ids],
+  );
+}
+
+/** Messages waiting for WhatsApp: pending, or being sent. */
+export async function backlogSize(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM wa_outbox WHERE status IN ('pending', 'sending')`);
+  return rows[0]?.n ?? 0;
+}
+
+/** Every row a dry run marked as sent goes back to pending, in one transaction. Returns how many. */
+export async function retryDryRun(db: pg.Pool | pg.PoolClient): Promise<number> {
+  return inTransaction(db, async (tx) => {
+    const { rows } = await tx.query<{ id: number }>(`SELECT id FROM wa_outbox WHERE status = 'sent' AND confirmation = 'dry_run' FOR UPDATE`);
+    const ids = rows.map((r) => r.id);
+    if (ids.length === 0) return 0;
+    await supersedeDryRuns(tx, ids);
+    await tx.query(
+      `UPDATE wa_outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), parts_sent = 0, wa_message_id = NULL, sent_at = NULL,
+              confirmation = NULL, confirmed_at = NULL, last_error = 'put back after a dry run', updated_at = now()
+        WHERE id = ANY($1::int[])`,
+      [ids],
+    );
+    await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+    return ids.length;
+  });
 }
 
 /**

@@ -6,8 +6,21 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
 import { TransportWithState, type SendHooks, type SendResult, type Transport } from './transport.js';
 
+/** A dry run started on a database with messages waiting for WhatsApp: it would mark them sent. */
+export class DryRunBacklogError extends Error {
+  constructor(rows: number) {
+    super(
+      `WA_TRANSPORT=log is a dry run: it would mark the ${rows} message(s) waiting in wa_outbox as sent without sending them. ` +
+        'Run the dry run on a database without a backlog (unset DATABASE_URL for the embedded one, or npm run demo), ' +
+        'or set WA_DRY_RUN_TAKE_BACKLOG=true to log them too (cicero-wa outbox retry --dry-run puts them back afterwards)',
+    );
+    this.name = 'DryRunBacklogError';
+  }
+}
+
 export class LogTransport extends TransportWithState implements Transport {
   readonly name = 'log';
+  readonly dryRun = true;
 
   /** `echo`: also write each message as plain text (the demo, for people reading the terminal). */
   constructor(

@@ -69,6 +69,8 @@ export type StateListener = (status: TransportStatus) => void;
 
 export interface Transport {
   readonly name: string;
+  /** A dry run: messages are shown, not sent (rows are marked so, and `outbox retry --dry-run` restores them). */
+  readonly dryRun?: boolean;
   /** Begins connecting; resolves once started (not necessarily ready). Never throws for an unreachable WhatsApp. */
   start(): Promise<void>;
   status(): TransportStatus;
