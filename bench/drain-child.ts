@@ -6,9 +6,9 @@
  *   node --import tsx bench/drain-child.ts <database url> <dispatchers>
  */
 import { createPool } from '../src/db/pool.js';
-import { silentLogger } from '../src/logger.js';
-import { Dispatcher } from '../src/modules/wa-gateway/dispatcher.js';
-import { TransportWithState, type SendHooks, type SendResult, type Transport } from '../src/services/transports/transport.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { TransportWithState, type SendHooks, type SendResult, type Transport } from '../src/whatsapp/transport.js';
 
 /** A transport that costs nothing and keeps nothing: it only counts. */
 class CountingTransport extends TransportWithState implements Transport {

@@ -17,11 +17,11 @@ import PgBoss from 'pg-boss';
 import { EmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
-import { silentLogger } from '../src/logger.js';
-import { Dispatcher } from '../src/modules/wa-gateway/dispatcher.js';
-import { OutboxListener } from '../src/modules/wa-gateway/outbox-listener.js';
-import { enqueue } from '../src/services/outbox.js';
-import { FakeTransport } from '../src/services/transports/fake-transport.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { OutboxListener } from '../src/db/listener.js';
+import { enqueue } from '../src/outbox/enqueue.js';
+import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_N ?? 100_000);

@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EmbeddedPostgres } from '../src/db/embedded-postgres.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { freePort } from '../test/helpers/ports.js';
 
 async function findTests(dir: string): Promise<string[]> {

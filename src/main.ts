@@ -7,28 +7,28 @@
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import path from 'node:path';
-import { startApp, type App, type AppOverrides } from './app.js';
-import { formatCheck, runDoctor } from './cli/doctor.js';
-import { parseOutboxCommand, runOutboxCommand, type OutboxCommand } from './cli/outbox.js';
-import { parseComplaintsCommand, runComplaintsCommand, type ComplaintsCommand } from './cli/complaints.js';
-import { formatJobs, formatOutcome, jobListings, parseRunCommand, type RunCommand } from './cli/jobs.js';
-import { UsageError } from './cli/usage.js';
-import { systemClock } from './clock.js';
-import { Scheduler, jobTable } from './cron/index.js';
-import { TemplateError, loadTemplates } from './modules/complaints/reply.js';
-import { complaintResponder } from './modules/complaints/responder.js';
-import { DemoSeedError, seedDemo } from './modules/rekap/demo/seed.js';
-import { ReportViewError, installReportViews, rekapHandlers } from './modules/rekap/index.js';
-import { DryRunBacklogError, LogTransport } from './services/transports/log-transport.js';
-import { backlogSize } from './modules/wa-gateway/outbox-admin.js';
-import { OUTBOX_CHANNEL } from './modules/wa-gateway/outbox-listener.js';
-import { ConfigError, describeConfig, fullConfig, loadConfig, type Config } from './config.js';
+import { startApp, type App, type AppOverrides } from './app/app.js';
+import { formatCheck, runDoctor } from './commands/doctor.js';
+import { parseOutboxCommand, runOutboxCommand, type OutboxCommand } from './commands/outbox.js';
+import { parseComplaintsCommand, runComplaintsCommand, type ComplaintsCommand } from './commands/complaints.js';
+import { formatJobs, formatOutcome, jobListings, parseRunCommand, type RunCommand } from './commands/jobs.js';
+import { UsageError } from './commands/usage.js';
+import { systemClock } from './lib/clock.js';
+import { Scheduler, jobTable } from './scheduler/job-table.js';
+import { TemplateError, loadTemplates } from './features/complaints/reply.js';
+import { complaintResponder } from './features/complaints/responder.js';
+import { DemoSeedError, seedDemo } from './features/rekap/demo/seed.js';
+import { ReportViewError, installReportViews, rekapHandlers } from './features/rekap/index.js';
+import { DryRunBacklogError, LogTransport } from './whatsapp/log-transport.js';
+import { backlogSize } from './outbox/admin.js';
+import { OUTBOX_CHANNEL } from './db/listener.js';
+import { ConfigError, describeConfig, fullConfig, loadConfig, type Config } from './config/index.js';
 import { DatabaseUnreachableError, openDatabase } from './db/database.js';
 import { EmbeddedPostgresError } from './db/embedded-postgres.js';
 import { MigrationError, migrate } from './db/migrate.js';
-import { OutboxValidationError } from './services/outbox.js';
-import { ProfileInUseError } from './services/chromium-profile-lock.js';
-import { createLogger, type Logger } from './logger.js';
+import { OutboxValidationError } from './outbox/enqueue.js';
+import { ProfileInUseError } from './whatsapp/wwebjs/profile-lock.js';
+import { createLogger, type Logger } from './lib/logger.js';
 
 const USAGE = `Usage: cicero-wa <command>
 

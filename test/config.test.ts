@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, ConfigError, maskUrlPassword, parseConfig } from '../src/config.js';
+import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, ConfigError, maskUrlPassword, parseConfig } from '../src/config/index.js';
 import { REPO_ROOT, runCli, tempDir } from './helpers/cli.js';
 
 function problemsOf(env: Record<string, string>): string[] {

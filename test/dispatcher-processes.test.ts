@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { createPool } from '../src/db/pool.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { startCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';

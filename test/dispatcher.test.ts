@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createLogger, silentLogger } from '../src/logger.js';
-import { Dispatcher } from '../src/modules/wa-gateway/dispatcher.js';
-import { OutboxListener } from '../src/modules/wa-gateway/outbox-listener.js';
-import { enqueue } from '../src/services/outbox.js';
-import { FakeTransport, type FakeTransportOptions } from '../src/services/transports/fake-transport.js';
+import { createLogger, silentLogger } from '../src/lib/logger.js';
+import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { OutboxListener } from '../src/db/listener.js';
+import { enqueue } from '../src/outbox/enqueue.js';
+import { FakeTransport, type FakeTransportOptions } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT_STATE_DIR, canEnter, runningAsRoot } from '../src/db/embedded-postgres-root.js';
 import { EmbeddedPostgres } from '../src/db/embedded-postgres.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { freePort } from './helpers/ports.js';
 
 const stranger = { uid: 54321, gid: 54321, name: 'stranger' };

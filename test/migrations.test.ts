@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { MIGRATIONS_DIR, MigrationError, migrate, readMigrations } from '../src/db/migrate.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { logLines, startCli } from './helpers/cli.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { withTransaction } from '../src/db/pool.js';
-import { OutboxValidationError, enqueue, enqueueOne, type OutboxMessage } from '../src/services/outbox.js';
+import { OutboxValidationError, enqueue, enqueueOne, type OutboxMessage } from '../src/outbox/enqueue.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 /** Counts the outbox's insert notifications on a dedicated connection. */

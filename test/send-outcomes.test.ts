@@ -9,19 +9,19 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { silentLogger } from '../src/logger.js';
-import { Dispatcher } from '../src/modules/wa-gateway/dispatcher.js';
-import { OutboxListener } from '../src/modules/wa-gateway/outbox-listener.js';
-import { listOutbox, resendRows } from '../src/modules/wa-gateway/outbox-admin.js';
-import { enqueue } from '../src/services/outbox.js';
-import { splitText } from '../src/modules/wa-gateway/split-text.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { OutboxListener } from '../src/db/listener.js';
+import { listOutbox, resendRows } from '../src/outbox/admin.js';
+import { enqueue } from '../src/outbox/enqueue.js';
+import { splitText } from '../src/delivery/split-text.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
 import { standInTransport, type StandInBehaviour, type TodaysWhatsAppWebStandIn } from './helpers/wa-standin.js';
 import { startChild, tempDir } from './helpers/cli.js';
 
 const STANDIN_SERVICE = new URL('./helpers/standin-service.ts', import.meta.url).pathname;
-import type { Config } from '../src/config.js';
+import type { Config } from '../src/config/index.js';
 
 describe('send outcomes on today\'s WhatsApp Web (stand-in clients for whatsapp-web.js)', () => {
   let db: TestDatabase;

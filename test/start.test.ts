@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { EmbeddedPostgres, EmbeddedPostgresError } from '../src/db/embedded-postgres.js';
 import { readMigrations } from '../src/db/migrate.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { isAlive, logLines, processesUsing, startCli as startCliProcess, tempDir, type CliProcess } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';

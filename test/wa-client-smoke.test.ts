@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findChromium } from '../src/services/chromium.js';
-import { enqueue } from '../src/services/outbox.js';
+import { findChromium } from '../src/whatsapp/wwebjs/chromium.js';
+import { enqueue } from '../src/outbox/enqueue.js';
 import { logLines, processesUsing, startCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';

@@ -10,15 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { silentLogger, type Logger } from '../src/logger.js';
+import { silentLogger, type Logger } from '../src/lib/logger.js';
 
 /** A logger whose lines are kept as objects. */
 function captureLogger(lines: Array<Record<string, unknown>>): Logger {
   return pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
 }
-import { ProfileInUseError } from '../src/services/chromium-profile-lock.js';
-import { HandOverRefused, SendError, type TransportStatus } from '../src/services/transports/transport.js';
-import { WhatsAppWebTransport, classifySendError, createWwebjsClient, type WwebClientLike, type WwebClientSettings } from '../src/services/wa-client.js';
+import { ProfileInUseError } from '../src/whatsapp/wwebjs/profile-lock.js';
+import { HandOverRefused, SendError, type TransportStatus } from '../src/whatsapp/transport.js';
+import { WhatsAppWebTransport, classifySendError, createWwebjsClient, type WwebClientLike, type WwebClientSettings } from '../src/whatsapp/wwebjs/transport.js';
 import { waitUntil } from './helpers/dispatch.js';
 
 type InitBehaviour = { kind: 'resolve' } | { kind: 'reject'; message: string } | { kind: 'pending' };

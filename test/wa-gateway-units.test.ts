@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { retryDelayMs } from '../src/modules/wa-gateway/backoff.js';
-import { normaliseRecipient } from '../src/services/recipient.js';
-import { AbortedError, SendPacer } from '../src/modules/wa-gateway/send-pacer.js';
-import { WHATSAPP_MAX_TEXT, splitText } from '../src/modules/wa-gateway/split-text.js';
+import { retryDelayMs } from '../src/lib/backoff.js';
+import { normaliseRecipient } from '../src/whatsapp/recipient.js';
+import { AbortedError, SendPacer } from '../src/delivery/pacer.js';
+import { WHATSAPP_MAX_TEXT, splitText } from '../src/delivery/split-text.js';
 
 describe('recipient normalisation', () => {
   const ok = (raw: string, chatId: string, cc = '62') => assert.deepEqual(normaliseRecipient(raw, cc), { ok: true, chatId }, raw);

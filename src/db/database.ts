@@ -3,8 +3,8 @@
  * when DATABASE_URL is unset. `close()` ends the pool and, for the embedded server, stops it.
  */
 import pg from 'pg';
-import { maskUrlPassword, type Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import { maskUrlPassword, type Config } from '../config/index.js';
+import type { Logger } from '../lib/logger.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { createPool } from './pool.js';
 

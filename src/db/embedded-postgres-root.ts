@@ -15,7 +15,7 @@ import { existsSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 
 const execFileAsync = promisify(execFile);
 

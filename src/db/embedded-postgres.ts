@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 import { reachableClusterDir, reachableInstall, runningAsRoot, serverUser, type RunAs } from './embedded-postgres-root.js';
 import { isAlive } from '../lib/processes.js';
 

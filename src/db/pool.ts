@@ -3,8 +3,8 @@
  * itself, or a client inside the caller's transaction.
  */
 import pg from 'pg';
-import type { Logger } from '../logger.js';
-import { maskUrlPassword } from '../config.js';
+import type { Logger } from '../lib/logger.js';
+import { maskUrlPassword } from '../config/index.js';
 
 export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 

@@ -1,4 +1,4 @@
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/config/index.js';
 
 /** Dispatch settings for tests: no pacing, fast retries. */
 export function fastDispatch(overrides: Partial<Config['dispatch']> = {}): Config['dispatch'] {

@@ -1,6 +1,6 @@
 /** Prints the next fire of each default schedule after the instant in argv[2], for the zone test. */
-import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES } from '../../src/config.js';
-import { CronSchedule } from '../../src/cron/schedule-math.js';
+import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES } from '../../src/config/index.js';
+import { CronSchedule } from '../../src/scheduler/schedule-math.js';
 
 const from = new Date(process.argv[2]!);
 const result: Record<string, string | null> = {};

@@ -4,10 +4,10 @@
  * "<slot> <pid>" to TEST_SCHEDULER_LOG. Runs for TEST_SCHEDULER_SECONDS, then stops.
  */
 import { appendFileSync } from 'node:fs';
-import { systemClock } from '../../src/clock.js';
-import { Scheduler, type JobDefinition } from '../../src/cron/index.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { Scheduler, type JobDefinition } from '../../src/scheduler/job-table.js';
 import { createPool } from '../../src/db/pool.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 
 const pool = createPool(process.env.TEST_SCHEDULER_DB!, 4, silentLogger());
 const job: JobDefinition = {

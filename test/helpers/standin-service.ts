@@ -4,9 +4,9 @@
  * message, appends it to TEST_HANDOVER_LOG, and resolves undefined after TEST_RESOLVE_AFTER_MS; no
  * own-message event follows. For the crash test: a SIGKILL lands between a hand-over and its record.
  */
-import { loadConfig } from '../../src/config.js';
-import { startApp } from '../../src/app.js';
-import { createLogger } from '../../src/logger.js';
+import { loadConfig } from '../../src/config/index.js';
+import { startApp } from '../../src/app/app.js';
+import { createLogger } from '../../src/lib/logger.js';
 import { standInTransport } from './wa-standin.js';
 
 const config = loadConfig();

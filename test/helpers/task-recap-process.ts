@@ -3,8 +3,8 @@
  * simulated clock (TEST_SIM_START + (now - TEST_WALL_START) * TEST_SIM_SPEED) for TEST_RECAP_SECONDS.
  */
 import { createPool } from '../../src/db/pool.js';
-import { silentLogger } from '../../src/logger.js';
-import { rekapHandlers } from '../../src/modules/rekap/index.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { rekapHandlers } from '../../src/features/rekap/index.js';
 
 const pool = createPool(process.env.TEST_RECAP_DB!, 2, silentLogger());
 const simStart = new Date(process.env.TEST_SIM_START!).getTime();

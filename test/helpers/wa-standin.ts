@@ -14,8 +14,8 @@
 import { appendFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../../src/services/wa-client.js';
-import type { Logger } from '../../src/logger.js';
+import { WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../../src/whatsapp/wwebjs/transport.js';
+import type { Logger } from '../../src/lib/logger.js';
 
 export interface StandInMessage {
   id: { fromMe: boolean; remote: string; id: string; $1?: string; _serialized?: string };

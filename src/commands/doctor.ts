@@ -1,0 +1,227 @@
+/**
+ * `cicero-wa doctor`: checks what the service needs to run and prints one line per check, with a
+ * remedy for each problem: `ok`, `WARN` (the service runs, but something will not work: recaps without
+ * their source, an unpaired session, WhatsApp Web out of reach) or `FAIL` (it cannot run as
+ * configured). Exit code 1 when any check fails.
+ */
+import { constants, existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { maskUrlPassword, type Config } from '../config/index.js';
+import { openDatabase } from '../db/database.js';
+import { pendingMigrations } from '../db/migrate.js';
+import type { Logger } from '../lib/logger.js';
+import { CHROMIUM_INSTALL_HINT, chromiumVersion, findChromium } from '../whatsapp/wwebjs/chromium.js';
+import dns from 'node:dns/promises';
+import tls from 'node:tls';
+import type { Queryable } from '../db/pool.js';
+import { formatZoned } from '../lib/zoned-time.js';
+import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/report-views.js';
+import { readSessionRecord, sessionRecordFile } from '../whatsapp/session-record.js';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** Runs, but something will not work until the remedy is applied (does not change the exit code). */
+  warn?: boolean;
+  detail: string;
+  remedy?: string;
+}
+
+async function checkDatabase(config: Config, logger: Logger): Promise<CheckResult[]> {
+  const where = config.database.url ? maskUrlPassword(config.database.url) : `embedded in ${path.join(config.dataDir, 'postgres')}`;
+  let database;
+  let version: string;
+  try {
+    database = await openDatabase(config, logger, { shareRunning: true });
+    const { rows } = await database.pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+    version = rows[0]!.version;
+  } catch (err) {
+    await database?.close();
+    return [{
+      name: 'database',
+      ok: false,
+      detail: `cannot start or reach PostgreSQL (${where}): ${(err as Error).message}`,
+      remedy: config.database.url ? 'check DATABASE_URL, that the server runs, and its pg_hba.conf' : 'check DATA_DIR permissions and EMBEDDED_PG_PORT',
+    }];
+  }
+  try {
+    const pending = await pendingMigrations(database.pool);
+    return [
+      { name: 'database', ok: true, detail: `PostgreSQL ${version} (${where})` },
+      pending.length === 0
+        ? { name: 'migrations', ok: true, detail: 'all applied' }
+        : { name: 'migrations', ok: false, detail: `${pending.length} not applied: ${pending.join(', ')}`, remedy: 'run cicero-wa migrate (npm start also applies them)' },
+      await checkRecaps(database.pool),
+    ];
+  } catch (err) {
+    return [{ name: 'migrations', ok: false, detail: `cannot read the migration ledger: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
+  } finally {
+    await database.close();
+  }
+}
+
+/** The recaps' source: Cicero_V2's tables and the report views made from them. */
+async function checkRecaps(db: Queryable): Promise<CheckResult> {
+  const name = 'recaps';
+  const source = await reportSource(db);
+  if (source.missingViews.length === 0) return { name, ok: true, detail: `report views in place (${Object.values(REPORT_VIEWS).map((c) => c.view).join(', ')})` };
+  if (source.missingTables.length > 0) {
+    return {
+      name,
+      ok: true,
+      warn: true,
+      detail: `no recap can be made: this database has no Cicero_V2 tables (missing: ${source.missingTables.join(', ')}); the report jobs are skipped`,
+      remedy: NO_SOURCE_REMEDY,
+    };
+  }
+  return {
+    name,
+    ok: true,
+    warn: true,
+    detail: `report view(s) missing although the Cicero_V2 tables exist: ${source.missingViews.join(', ')}`,
+    remedy: 'start the service once (it installs its views), or create them (docs/report-views.md)',
+  };
+}
+
+/** The WhatsApp session as the running (or last) service saw it. */
+async function checkSession(config: Config): Promise<CheckResult> {
+  const name = 'session';
+  if (config.wa.transport !== 'wwebjs') return { name, ok: true, detail: `not used with WA_TRANSPORT=${config.wa.transport}` };
+  const record = await readSessionRecord(sessionRecordFile(config.wa.authPath, config.wa.sessionName));
+  const tz = config.cron.timezone;
+  const scan = 'start the service and scan the QR code from the log or the dashboard (WhatsApp > Linked devices > Link a device), or pair with a code (WA_PAIR_PHONE)';
+  if (!record) return { name, ok: true, warn: true, detail: `"${config.wa.sessionName}" has never run: not paired`, remedy: scan };
+  const last = `last state ${record.state}${record.reason ? ` (${record.reason})` : ''} since ${formatZoned(new Date(record.since), tz)}`;
+  if (!record.pairedAt) return { name, ok: true, warn: true, detail: `"${config.wa.sessionName}" is not paired; ${last}`, remedy: scan };
+  const who = record.number ? ` as +${record.number}` : '';
+  return { name, ok: true, detail: `"${config.wa.sessionName}" paired${who} since ${formatZoned(new Date(record.pairedAt), tz)}; ${last}${record.webVersion ? `; WhatsApp Web ${record.webVersion}` : ''}` };
+}
+
+/** Whether WhatsApp Web can be reached from this machine: name, TCP and TLS to web.whatsapp.com:443. */
+async function checkReachable(config: Config): Promise<CheckResult> {
+  const name = 'whatsapp-reach';
+  if (config.wa.transport !== 'wwebjs') return { name, ok: true, detail: `not checked with WA_TRANSPORT=${config.wa.transport}` };
+  const host = 'web.whatsapp.com';
+  const started = performance.now();
+  try {
+    await dns.lookup(host);
+  } catch (err) {
+    return { name, ok: true, warn: true, detail: `${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, remedy: 'check DNS on this machine; the service queues messages until WhatsApp Web can be reached' };
+  }
+  const result = await new Promise<string | null>((resolve) => {
+    const socket = tls.connect({ host, port: 443, servername: host, timeout: 5000 }, () => {
+      socket.end();
+      resolve(null);
+    });
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve('no answer within 5 s');
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+  if (result) {
+    return { name, ok: true, warn: true, detail: `${host}:443 cannot be reached (${result})`, remedy: 'allow outbound HTTPS to web.whatsapp.com (a proxy goes in WA_PUPPETEER_ARGS as --proxy-server=…)' };
+  }
+  return { name, ok: true, detail: `${host}:443 reachable (TLS in ${Math.round(performance.now() - started)} ms)` };
+}
+
+async function checkAuthPath(authPath: string): Promise<CheckResult> {
+  const name = 'wa-auth-path';
+  let stat;
+  try {
+    stat = await fs.stat(authPath);
+  } catch {
+    // Not created yet: the service creates it on first start, so its parent must be writable.
+    const parent = path.dirname(authPath);
+    try {
+      await fs.access(nearestExisting(parent), constants.W_OK);
+      return { name, ok: true, detail: `${authPath} does not exist yet; it will be created (mode 0700) on first start` };
+    } catch {
+      return { name, ok: false, detail: `${authPath} does not exist and cannot be created`, remedy: `create it (mkdir -p -m 700 ${authPath}) or set WA_AUTH_PATH` };
+    }
+  }
+  if (!stat.isDirectory()) {
+    return { name, ok: false, detail: `${authPath} is not a directory`, remedy: 'point WA_AUTH_PATH at a directory' };
+  }
+  try {
+    await fs.access(authPath, constants.W_OK | constants.X_OK);
+  } catch {
+    return { name, ok: false, detail: `${authPath} is not writable by this user`, remedy: `chown it to the service user, or set WA_AUTH_PATH` };
+  }
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    return {
+      name,
+      ok: false,
+      detail: `${authPath} is readable by other users (mode ${mode.toString(8)}); it holds the WhatsApp session`,
+      remedy: `chmod 700 ${authPath}`,
+    };
+  }
+  return { name, ok: true, detail: `${authPath} is writable, mode ${mode.toString(8)}` };
+}
+
+/** The closest ancestor of `dir` that exists (or dir itself). */
+function nearestExisting(dir: string): string {
+  let current = dir;
+  while (!existsSync(current) && path.dirname(current) !== current) current = path.dirname(current);
+  return current;
+}
+
+async function checkChromium(config: Config): Promise<CheckResult> {
+  const name = 'chromium';
+  const needed = config.wa.transport === 'wwebjs';
+  const lookup = findChromium(config.wa.chromiumPath);
+  if (!lookup.path) {
+    return needed
+      ? { name, ok: false, detail: `not found (${lookup.source})`, remedy: CHROMIUM_INSTALL_HINT }
+      : { name, ok: true, detail: `not found, not needed with WA_TRANSPORT=${config.wa.transport} (for WhatsApp: ${CHROMIUM_INSTALL_HINT})` };
+  }
+  try {
+    const version = await chromiumVersion(lookup.path);
+    return { name, ok: true, detail: `${version} at ${lookup.path} (${lookup.source})` };
+  } catch (err) {
+    return {
+      name,
+      ok: !needed,
+      detail: `${lookup.path} does not run: ${(err as Error).message.split('\n')[0]}`,
+      remedy: 'install its libraries (Debian/Ubuntu: apt-get install -y chromium) or set WA_CHROMIUM_PATH to a working browser',
+    };
+  }
+}
+
+/** The WhatsApp Web build the client will load: pinned (and from where), or unpinned. */
+function checkWebVersion(config: Config): CheckResult {
+  const name = 'whatsapp-web';
+  const { webVersion, webVersionUrl, authPath } = config.wa;
+  if (!webVersion) {
+    return { name, ok: true, detail: "unpinned (whatsapp-web.js's default build from the local cache, else the live page); WA_WEB_VERSION pins one" };
+  }
+  if (webVersionUrl) {
+    return { name, ok: true, detail: `pinned to ${webVersion}, fetched from ${webVersionUrl.replace('{version}', webVersion)}` };
+  }
+  const cached = path.join(authPath, 'web-cache', `${webVersion}.html`);
+  return existsSync(cached)
+    ? { name, ok: true, detail: `pinned to ${webVersion}, from the local cache (${cached})` }
+    : {
+        name,
+        ok: config.wa.transport !== 'wwebjs',
+        detail: `pinned to ${webVersion}, but ${cached} does not exist`,
+        remedy: 'set WA_WEB_VERSION_URL to a copy of that build, or unset WA_WEB_VERSION',
+      };
+}
+
+export async function runDoctor(config: Config, logger: Logger): Promise<CheckResult[]> {
+  const results = await checkDatabase(config, logger);
+  results.push(await checkAuthPath(config.wa.authPath));
+  results.push(await checkSession(config));
+  results.push(await checkChromium(config));
+  results.push(await checkReachable(config));
+  results.push(checkWebVersion(config));
+  return results;
+}
+
+export function formatCheck(result: CheckResult): string {
+  const line = `${result.ok ? (result.warn ? 'WARN' : 'ok  ') : 'FAIL'} ${result.name.padEnd(14)} ${result.detail}`;
+  return (result.ok && !result.warn) || !result.remedy ? line : `${line} -> ${result.remedy}`;
+}

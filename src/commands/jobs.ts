@@ -1,0 +1,110 @@
+/**
+ * `cicero-wa run <job> [--date YYYY-MM-DD]` runs one job once (for an OS crontab, or to send a report
+ * again; dedup keys keep a repeat from enqueuing twice). `cicero-wa jobs` lists the jobs with their
+ * schedule, next fire, pause state and last run.
+ */
+import type pg from 'pg';
+import type { Clock } from '../lib/clock.js';
+import { CRON_JOB_NAMES, type Config, type CronJobName } from '../config/index.js';
+import { REPORT_JOBS, type JobDefinition, type RunOutcome } from '../scheduler/job-table.js';
+import { isPaused } from '../scheduler/job-config.js';
+import { lastRuns } from '../scheduler/run-ledger.js';
+import { CronSchedule } from '../scheduler/schedule-math.js';
+import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
+import type { Logger } from '../lib/logger.js';
+import { json, renderTable } from './table.js';
+import { UsageError } from './usage.js';
+
+export interface RunCommand {
+  job: CronJobName;
+  date: string | null;
+}
+
+function isCalendarDate(value: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return false;
+  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+export function parseRunCommand(positionals: string[], options: { date?: string }): RunCommand {
+  const [job, ...rest] = positionals;
+  if (!job) throw new UsageError(`run needs a job: one of ${CRON_JOB_NAMES.join(', ')}`);
+  if (!(CRON_JOB_NAMES as readonly string[]).includes(job)) {
+    throw new UsageError(`unknown job "${job}": expected one of ${CRON_JOB_NAMES.join(', ')}`);
+  }
+  if (rest.length > 0) throw new UsageError(`run takes one job (got also ${rest.join(' ')})`);
+  if (options.date !== undefined) {
+    if (!(REPORT_JOBS as readonly string[]).includes(job)) throw new UsageError(`--date applies to ${REPORT_JOBS.join(', ')}, not ${job}`);
+    if (!isCalendarDate(options.date)) throw new UsageError(`--date "${options.date}" is invalid: expected a calendar date YYYY-MM-DD`);
+  }
+  return { job: job as CronJobName, date: options.date ?? null };
+}
+
+export function formatOutcome(job: string, outcome: RunOutcome): string {
+  switch (outcome.status) {
+    case 'succeeded':
+      return `${job}: succeeded, ${outcome.enqueued} message(s) enqueued${outcome.detail ? ` (${outcome.detail})` : ''}`;
+    case 'failed':
+      return `${job}: failed: ${outcome.error}`;
+    default:
+      return `${job}: ${outcome.status}: ${outcome.reason}`;
+  }
+}
+
+export interface JobListing {
+  name: string;
+  variable: string;
+  expression: string | null;
+  shared: boolean;
+  next: Date | null;
+  paused: boolean;
+  lastRun: { slot: Date; trigger: string; status: string; enqueued: number | null; detail: string | null; error: string | null } | null;
+}
+
+export async function jobListings(pool: pg.Pool, jobs: JobDefinition[], config: Config, clock: Clock, logger: Logger): Promise<JobListing[]> {
+  let runs: Awaited<ReturnType<typeof lastRuns>> = new Map();
+  try {
+    runs = await lastRuns(pool);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P01') throw err; // no ledger yet: nothing has run
+  }
+  const listings: JobListing[] = [];
+  for (const job of jobs) {
+    const run = runs.get(job.name);
+    listings.push({
+      name: job.name,
+      variable: job.variable,
+      expression: job.expression,
+      shared: job.shared,
+      next: job.expression === null ? null : new CronSchedule(job.expression, config.cron.timezone).next(clock.now()),
+      paused: await isPaused(pool, job.name, logger),
+      lastRun: run && job.shared ? { slot: run.slot, trigger: run.trigger, status: run.status, enqueued: run.enqueued, detail: run.detail, error: run.error } : null,
+    });
+  }
+  return listings;
+}
+
+/** `cicero-wa jobs`: a table, or with `--json` the same as JSON (times as ISO 8601 with the zone's offset). */
+export function formatJobs(listings: JobListing[], timeZone: string, asJson: boolean): string[] {
+  if (asJson) {
+    return json(
+      listings.map((j) => ({
+        ...j,
+        next: isoZoned(j.next, timeZone),
+        lastRun: j.lastRun ? { ...j.lastRun, slot: isoZoned(j.lastRun.slot, timeZone) } : null,
+      })),
+    );
+  }
+  const zone = zoneName(timeZone);
+  const time = (d: Date | null) => formatZoned(d, timeZone, { zone: false });
+  return renderTable(listings, [
+    { header: 'JOB', cell: (j) => j.name },
+    { header: 'SCHEDULE', cell: (j) => `${j.variable}=${j.expression ?? 'off'}` },
+    { header: `NEXT (${zone})`, cell: (j) => (j.paused ? `${time(j.next)} PAUSED` : time(j.next)) },
+    { header: `LAST RUN (${zone})`, cell: (j) => (!j.shared ? 'every instance; not recorded' : j.lastRun ? `${time(j.lastRun.slot)} ${j.lastRun.trigger}` : 'never') },
+    { header: 'OUTCOME', cell: (j) => (j.lastRun ? j.lastRun.status + (j.lastRun.enqueued !== null ? `, ${j.lastRun.enqueued} enqueued` : '') : '-') },
+    { header: 'DETAIL', cell: (j) => j.lastRun?.error ?? j.lastRun?.detail ?? '' },
+  ]);
+}

@@ -1,0 +1,204 @@
+/**
+ * `cicero-wa outbox list [filters] [--json]`, `outbox show <id> [--json]`, `outbox retry <id...>`
+ * (`--dry-run`: every row a dry run marked), `outbox cancel <id...>`, `outbox resend <id...>`.
+ * Times are shown in CRON_TIMEZONE with the zone named; JSON carries them as ISO 8601 with the zone's
+ * offset.
+ */
+import type pg from 'pg';
+import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
+import {
+  OUTBOX_STATUS_FILTERS,
+  cancelRows,
+  listOutbox,
+  resendRows,
+  retryDryRun,
+  retryRows,
+  showOutbox,
+  type ActionResult,
+  type ListOptions,
+  type OutboxListRow,
+  type OutboxStatusFilter,
+} from '../outbox/admin.js';
+import { json, preview, renderTable } from './table.js';
+import { UsageError, parseIds, parseListOptions, parseMoment } from './usage.js';
+
+export interface OutboxCommand {
+  action: 'list' | 'show' | 'retry' | 'cancel' | 'resend';
+  list?: Omit<ListOptions, 'status'> & { status?: OutboxStatusFilter };
+  ids: number[];
+  json: boolean;
+  dryRun: boolean;
+}
+
+export interface OutboxOptions {
+  status?: string;
+  limit?: string;
+  unconfirmed?: boolean;
+  since?: string;
+  until?: string;
+  type?: string;
+  recipient?: string;
+  json?: boolean;
+  'dry-run'?: boolean;
+}
+
+const LIST_ONLY = ['unconfirmed', 'since', 'until', 'type', 'recipient'] as const;
+
+/** Validates the arguments after `outbox`; throws UsageError naming the bad one. */
+export function parseOutboxCommand(positionals: string[], options: OutboxOptions, timeZone: string): OutboxCommand {
+  const [action, ...rest] = positionals;
+  const asJson = options.json === true;
+  if (action === 'list') {
+    const base = parseListOptions('outbox', rest, OUTBOX_STATUS_FILTERS, options);
+    const list = {
+      ...base,
+      unconfirmed: options.unconfirmed === true,
+      ...(options.since !== undefined ? { since: parseMoment('--since', options.since, timeZone, 'start') } : {}),
+      ...(options.until !== undefined ? { until: parseMoment('--until', options.until, timeZone, 'end') } : {}),
+      ...(options.type !== undefined ? { type: options.type } : {}),
+      ...(options.recipient !== undefined ? { recipient: options.recipient } : {}),
+    };
+    if (options['dry-run']) throw new UsageError('--dry-run belongs to "outbox retry"');
+    return { action, list, ids: [], json: asJson, dryRun: false };
+  }
+  const stray = LIST_ONLY.find((o) => options[o] !== undefined);
+  if (stray) throw new UsageError(`--${stray} belongs to "outbox list"`);
+  if (action === 'show') {
+    if (options.status !== undefined || options.limit !== undefined) throw new UsageError('outbox show takes one id');
+    if (rest.length !== 1) throw new UsageError('outbox show takes one id');
+    return { action, ids: parseIds('outbox', action, rest, options), json: asJson, dryRun: false };
+  }
+  if (asJson) throw new UsageError('--json belongs to "outbox list" and "outbox show"');
+  if (action === 'retry' && options['dry-run']) {
+    if (rest.length > 0) throw new UsageError('outbox retry --dry-run takes no ids: it puts back every row a dry run marked');
+    return { action, ids: [], json: false, dryRun: true };
+  }
+  if (options['dry-run']) throw new UsageError('--dry-run belongs to "outbox retry"');
+  if (action === 'retry' || action === 'cancel' || action === 'resend') return { action, ids: parseIds('outbox', action, rest, options), json: false, dryRun: false };
+  throw new UsageError(`unknown outbox action "${action ?? ''}": expected list, show, retry, cancel or resend`);
+}
+
+function formatActions(results: ActionResult[]): string[] {
+  return results.map((r) => `${r.done ? 'ok  ' : 'skip'} ${r.id}: ${r.detail}`);
+}
+
+const ACKS: Record<number, string> = { [-1]: 'error', 0: 'pending', 1: 'server', 2: 'delivered', 3: 'read', 4: 'played' };
+
+function rowJson(r: OutboxListRow, timeZone: string): Record<string, unknown> {
+  return {
+    id: r.id,
+    status: r.status,
+    type: r.type,
+    recipient: r.recipient,
+    attempts: r.attempts,
+    createdAt: isoZoned(r.createdAt, timeZone),
+    sentAt: isoZoned(r.sentAt, timeZone),
+    nextAttemptAt: r.status === 'pending' ? isoZoned(r.nextAttemptAt, timeZone) : null,
+    confirmation: r.confirmation,
+    waMessageId: r.waMessageId,
+    ack: r.ack,
+    deliveredAt: isoZoned(r.deliveredAt, timeZone),
+    readAt: isoZoned(r.readAt, timeZone),
+    lastError: r.lastError,
+    dedupKey: r.dedupKey,
+    content: r.content,
+  };
+}
+
+function listLines(rows: OutboxListRow[], timeZone: string): string[] {
+  if (rows.length === 0) return ['(no rows)'];
+  const zone = zoneName(timeZone);
+  const time = (d: Date | null) => formatZoned(d, timeZone, { zone: false });
+  return renderTable(rows, [
+    { header: 'ID', cell: (r) => String(r.id), right: true },
+    { header: 'STATUS', cell: (r) => r.status ?? '(none)' },
+    { header: 'TYPE', cell: (r) => r.type },
+    { header: 'RECIPIENT', cell: (r) => r.recipient },
+    { header: 'TRIES', cell: (r) => String(r.attempts), right: true },
+    { header: `CREATED (${zone})`, cell: (r) => time(r.createdAt) },
+    { header: `SENT / DUE (${zone})`, cell: (r) => (r.status === 'sent' ? time(r.sentAt) : r.status === 'pending' ? `due ${time(r.nextAttemptAt)}` : '-') },
+    { header: 'CONFIRMED', cell: (r) => r.confirmation ?? '-' },
+    { header: 'RECEIPT', cell: (r) => (r.ack === null ? '-' : (ACKS[r.ack] ?? String(r.ack))) },
+    { header: `READ (${zone})`, cell: (r) => time(r.readAt) },
+    { header: 'TEXT', cell: (r) => preview(r.content) },
+    { header: 'LAST ERROR', cell: (r) => r.lastError ?? '' },
+  ]);
+}
+
+async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string): Promise<{ lines: string[]; code: number }> {
+  const found = await showOutbox(pool, id);
+  if (!found) return { lines: [`no outbox row ${id}`], code: 1 };
+  const { row, handOvers } = found;
+  if (asJson) {
+    return {
+      lines: json({
+        ...rowJson(row, timeZone),
+        handOvers: handOvers.map((h) => ({
+          ...h,
+          handedOverAt: isoZoned(h.handedOverAt, timeZone),
+          settledAt: isoZoned(h.settledAt, timeZone),
+          deliveredAt: isoZoned(h.deliveredAt, timeZone),
+          readAt: isoZoned(h.readAt, timeZone),
+        })),
+      }),
+      code: 0,
+    };
+  }
+  const t = (d: Date | null) => formatZoned(d, timeZone);
+  const lines = [
+    `Outbox row ${row.id}`,
+    `  status        ${row.status ?? '(none)'}${row.confirmation ? ` (${row.confirmation})` : ''}`,
+    `  type          ${row.type}`,
+    `  recipient     ${row.recipient}`,
+    `  tries         ${row.attempts}`,
+    `  created       ${t(row.createdAt)}`,
+    `  sent          ${t(row.sentAt)}`,
+    ...(row.status === 'pending' ? [`  due           ${t(row.nextAttemptAt)}`] : []),
+    `  WhatsApp id   ${row.waMessageId ?? '-'}`,
+    `  receipt       ${row.ack === null ? '-' : (ACKS[row.ack] ?? row.ack)}; delivered ${t(row.deliveredAt)}; read ${t(row.readAt)}`,
+    `  last error    ${row.lastError ?? '-'}`,
+    `  dedup key     ${row.dedupKey ?? '-'}`,
+    '',
+    `Text (${row.content.length} characters):`,
+    ...row.content.split('\n').map((l) => `  ${l}`),
+    '',
+  ];
+  if (handOvers.length === 0) {
+    lines.push('History: never handed to WhatsApp.');
+  } else {
+    lines.push('History (each hand-over to WhatsApp):');
+    lines.push(
+      ...renderTable(handOvers, [
+        { header: `  HANDED OVER (${zoneName(timeZone)})`, cell: (h) => `  ${formatZoned(h.handedOverAt, timeZone, { zone: false })}` },
+        { header: 'PART', cell: (h) => `${h.part + 1}/${h.parts}` },
+        { header: 'OUTCOME', cell: (h) => h.outcome },
+        { header: 'RECEIPT', cell: (h) => (h.ack === null ? '-' : (ACKS[h.ack] ?? String(h.ack))) },
+        { header: 'WHATSAPP ID', cell: (h) => h.waMessageId ?? '-' },
+        { header: 'BY', cell: (h) => h.instance },
+        { header: 'REASON', cell: (h) => h.reason ?? '' },
+      ]),
+    );
+  }
+  return { lines, code: 0 };
+}
+
+/** Runs the command; returns the lines to print and the exit code (1 when an id could not be acted on). */
+export async function runOutboxCommand(pool: pg.Pool, command: OutboxCommand, timeZone: string): Promise<{ lines: string[]; code: number }> {
+  switch (command.action) {
+    case 'list': {
+      const rows = await listOutbox(pool, command.list!);
+      return { lines: command.json ? json(rows.map((r) => rowJson(r, timeZone))) : listLines(rows, timeZone), code: 0 };
+    }
+    case 'show':
+      return show(pool, command.ids[0]!, command.json, timeZone);
+    default: {
+      if (command.dryRun) {
+        const restored = await retryDryRun(pool);
+        return { lines: [`${restored} row(s) a dry run had marked are pending again`], code: 0 };
+      }
+      const act = { retry: retryRows, cancel: cancelRows, resend: resendRows }[command.action];
+      const results = await act(pool, command.ids);
+      return { lines: formatActions(results), code: results.every((r) => r.done) ? 0 : 1 };
+    }
+  }
+}

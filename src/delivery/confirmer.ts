@@ -1,0 +1,259 @@
+/**
+ * Confirmation after the fact. A send whose outcome is unknown (WhatsApp Web took the message but gave
+ * no id back) is never sent again on its own; this module confirms it from what WhatsApp reports:
+ *
+ * - Own-message events (`message_create`, and `message_ack` events, which carry the message) are kept
+ *   for the confirmation window and matched to unknown hand-overs by chat, exact text (a fingerprint)
+ *   and time, each part of a split message on its own. An event is matched once it is `settleMs` old,
+ *   so the id of a send confirmed directly is recorded first and never taken for another.
+ * - A hand-over unknown for a while is looked for in the chat itself, where the transport can look.
+ * - Still unknown after `confirmTimeoutMs`: flagged `unconfirmed` with its reason, for an operator.
+ * - Receipts are recorded; an ack of -1 (WhatsApp's send error) puts the row back on the retry path.
+ */
+import type pg from 'pg';
+import type { Logger } from '../lib/logger.js';
+import type { OwnMessage, Transport } from '../whatsapp/transport.js';
+import {
+  bodyFingerprint,
+  confirmSend,
+  expireUnknown,
+  findOpenSends,
+  healSummaries,
+  isKnownMessage,
+  oldestUnknown,
+  recordAck,
+  rejectSend,
+  requeueRejected,
+  unknownSends,
+  type RetryPolicy,
+} from '../outbox/hand-overs.js';
+
+export interface ConfirmerOptions {
+  pool: pg.Pool;
+  transport: Transport;
+  logger: Logger;
+  /** WA_CONFIRM_TIMEOUT_MS: how long an unknown outcome waits for confirmation before it is flagged. */
+  confirmTimeoutMs: number;
+  retry: RetryPolicy;
+  /** How old an own-message event must be before it is matched (default 1.5 s). */
+  settleMs?: number;
+  /** Row fates changed here (an ack -1 made a row pending or failed): wake the dispatcher. */
+  onRequeue?: () => void;
+}
+
+interface HeardMessage extends OwnMessage {
+  heardAt: number;
+  fingerprint: string;
+}
+
+/** Events kept at most (the oldest are dropped first). */
+const MAX_HEARD = 5000;
+
+export function describeDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1000) return `${Math.round(ms / 100) / 10} s`;
+  return `${ms} ms`;
+}
+
+export class Confirmer {
+  private heard: HeardMessage[] = [];
+  /** Ids the dispatcher recorded itself: never a candidate for another hand-over. */
+  private readonly ownIds = new Set<string>();
+  private readonly lookedUp = new Set<number>();
+  private unsubscribe: Array<() => void> = [];
+  private matchTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  /** An ack -1 arrived for a row still being sent: look again for rows left with a rejected part. */
+  private rejectedWaiting = false;
+  private readonly settleMs: number;
+
+  constructor(private readonly options: ConfirmerOptions) {
+    this.settleMs = options.settleMs ?? 1500;
+  }
+
+  start(): void {
+    const { transport, logger } = this.options;
+    const off = transport.onOwnMessage?.((message) => this.hear(message));
+    if (off) this.unsubscribe.push(off);
+    const offAck = transport.onAck?.((messageId, ack) => {
+      void this.receipt(messageId, ack).catch((err: Error) => logger.warn({ err: err.message, messageId, ack }, 'could not record a delivery receipt'));
+    });
+    if (offAck) this.unsubscribe.push(offAck);
+    this.rejectedWaiting = true; // rows left with a rejected part by an earlier run
+    this.trigger();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const off of this.unsubscribe.splice(0)) off();
+    if (this.matchTimer) clearTimeout(this.matchTimer);
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** The dispatcher recorded this id itself (a confirmed send). */
+  noteOwnId(messageId: string): void {
+    this.ownIds.add(messageId);
+    if (this.ownIds.size > MAX_HEARD) this.ownIds.delete(this.ownIds.values().next().value!);
+  }
+
+  /** Looks for matches soon (an unknown outcome was just recorded, or an event arrived). */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err: Error) => this.options.logger.warn({ err: err.message }, 'confirming sends failed (database unreachable?); will retry'))
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.trigger();
+        }
+      });
+  }
+
+  /** Resolves when no pass is running (tests). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private hear(message: OwnMessage): void {
+    if (this.stopped) return;
+    this.heard.push({ ...message, heardAt: Date.now(), fingerprint: bodyFingerprint(message.body) });
+    if (this.heard.length > MAX_HEARD) this.heard.splice(0, this.heard.length - MAX_HEARD);
+    this.scheduleMatch(this.settleMs);
+  }
+
+  private scheduleMatch(delayMs: number): void {
+    if (this.matchTimer || this.stopped) return;
+    this.matchTimer = setTimeout(() => {
+      this.matchTimer = null;
+      this.trigger();
+    }, delayMs);
+    this.matchTimer.unref();
+  }
+
+  private async receipt(messageId: string, ack: number): Promise<void> {
+    const { pool, logger, retry } = this.options;
+    if (ack === -1) {
+      const result = await rejectSend(pool, messageId, retry);
+      if (result?.status === 'sending') {
+        this.rejectedWaiting = true;
+        this.scheduleSweep(1000);
+      } else if (result && result.status !== 'sent') {
+        logger.warn({ id: result.outboxId, messageId, status: result.status }, 'WhatsApp reported a send error (ack -1): the message goes back to the retry path');
+        this.options.onRequeue?.();
+      }
+      return;
+    }
+    await recordAck(pool, messageId, ack);
+  }
+
+  /**
+   * One pass: match what was heard, look into chats, flag what expired, retry rejected parts; then
+   * sleep until the oldest open hand-over needs a look or expires (an idle gateway asks nothing).
+   */
+  private async pass(): Promise<void> {
+    await this.matchHeard();
+    await this.lookInChats();
+    await this.expire();
+    await healSummaries(this.options.pool);
+    if (this.rejectedWaiting) {
+      this.rejectedWaiting = false;
+      const requeued = await requeueRejected(this.options.pool, this.options.retry);
+      if (requeued > 0) this.options.onRequeue?.();
+    }
+    const oldest = await oldestUnknown(this.options.pool);
+    if (oldest) {
+      const now = Date.now();
+      const expiresIn = oldest.getTime() + this.options.confirmTimeoutMs - now;
+      const lookIn = this.options.transport.findOwnMessages ? oldest.getTime() + this.lookupAfterMs() - now : Infinity;
+      this.scheduleSweep(Math.max(500, Math.min(expiresIn, lookIn > 0 ? lookIn : expiresIn) + 50));
+    }
+  }
+
+  private lookupAfterMs(): number {
+    return Math.min(60_000, Math.floor(this.options.confirmTimeoutMs / 2));
+  }
+
+  private scheduleSweep(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = null;
+      this.trigger();
+    }, Math.min(delayMs, 2 ** 31 - 1));
+    this.sweepTimer.unref();
+  }
+
+  /** Matches settled events to open hand-overs; unmatched ones wait for a later pass until the window ends. */
+  private async matchHeard(): Promise<void> {
+    const now = Date.now();
+    const window = this.options.confirmTimeoutMs;
+    this.heard = this.heard.filter((m) => now - m.heardAt < window + 60_000);
+    const ready = this.heard.filter((m) => now - m.heardAt >= this.settleMs);
+    for (const message of ready) {
+      if (await this.match(message)) this.heard.splice(this.heard.indexOf(message), 1);
+    }
+    const waiting = this.heard.filter((m) => now - m.heardAt < this.settleMs);
+    if (waiting.length > 0) this.scheduleMatch(Math.max(10, this.settleMs - (now - Math.max(...waiting.map((m) => m.heardAt)))));
+  }
+
+  /** True when the event is used up: it confirmed a hand-over, or its id is already recorded. */
+  private async match(message: HeardMessage): Promise<boolean> {
+    const { pool, logger } = this.options;
+    if (this.ownIds.has(message.messageId) || (await isKnownMessage(pool, message.messageId))) {
+      if (message.ack !== null) await this.receipt(message.messageId, message.ack);
+      return true;
+    }
+    const criteria = { bodySha256: message.fingerprint, chatIds: message.chatIds, seenAt: new Date(message.heardAt), windowMs: this.options.confirmTimeoutMs + 60_000 };
+    let candidates = await findOpenSends(pool, criteria);
+    // Filed under the recipient's LID with no phone number known: the text and time must be unique.
+    if (candidates.length === 0 && message.chatIds.every((c) => c.endsWith('@lid'))) {
+      const loose = await findOpenSends(pool, { ...criteria, anyPhoneChat: true });
+      if (loose.length === 1) candidates = loose;
+    }
+    for (const send of candidates) {
+      if (await confirmSend(pool, send, message.messageId, message.ack !== null && message.ack >= 0 ? message.ack : null)) {
+        logger.info({ id: send.outboxId, part: send.part + 1, parts: send.parts, messageId: message.messageId }, 'send confirmed by WhatsApp after the fact');
+        if (message.ack === -1) await this.receipt(message.messageId, -1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Unknown for half the window: ask the transport for this session's recent messages in the chat. */
+  private async lookInChats(): Promise<void> {
+    const { transport, pool, logger } = this.options;
+    if (!transport.findOwnMessages || !transport.isReady()) return;
+    const open = await unknownSends(pool, this.lookupAfterMs(), 20);
+    for (const send of open) {
+      if (this.lookedUp.has(send.id)) continue;
+      this.lookedUp.add(send.id);
+      try {
+        const found = await transport.findOwnMessages(send.chatId, new Date(send.handedOverAt.getTime() - 5000));
+        for (const message of found) this.heard.push({ ...message, heardAt: Date.now() - this.settleMs, fingerprint: bodyFingerprint(message.body) });
+      } catch (err) {
+        logger.debug({ err: (err as Error).message, chatId: send.chatId }, 'could not look into the chat for an unconfirmed send');
+      }
+    }
+    if (open.length > 0) await this.matchHeard();
+  }
+
+  private async expire(): Promise<void> {
+    const { pool, logger, confirmTimeoutMs } = this.options;
+    const within = describeDuration(confirmTimeoutMs);
+    const flagged = await expireUnknown(pool, confirmTimeoutMs, (reason) => `unconfirmed: no receipt within ${within}${reason ? ` (${reason})` : ''}`);
+    for (const row of flagged) {
+      logger.warn({ id: row.outboxId, reason: row.reason }, 'send unconfirmed: not sent again; an operator can resend it (cicero-wa outbox resend)');
+    }
+  }
+}

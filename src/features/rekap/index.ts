@@ -1,0 +1,23 @@
+/** The rekap module: the report jobs and the task delivery recap, over the report views. */
+import type pg from 'pg';
+import type { JobHandlers } from '../../jobs.js';
+import { reportJob } from './report-job.js';
+import { taskDeliveryRecapJob } from './task-delivery-recap.js';
+
+export interface RekapOptions {
+  pool: pg.Pool;
+  timeZone: string;
+  sendEmpty: boolean;
+}
+
+export function rekapHandlers(options: RekapOptions): JobHandlers {
+  return {
+    'daily-report': reportJob('daily', 'daily-report', options),
+    'weekly-report': reportJob('weekly', 'weekly-report', options),
+    'monthly-report': reportJob('monthly', 'monthly-report', options),
+    'task-delivery-recap': taskDeliveryRecapJob(options),
+  };
+}
+
+export { installReportViews, ReportViewError } from './report-views.js';
+export { reportPeriod } from './periods.js';

@@ -1,0 +1,79 @@
+/**
+ * The task delivery recap: the deliveries in task_delivery_recap_view since the last run, one message
+ * per recipient (the unit's operator). The watermark (cicero_wa_watermarks) moves in the transaction
+ * that enqueues, and is locked for that transaction, so across crashes and instances every delivery is
+ * recapped exactly once.
+ *
+ * Deliveries are grouped by minute. A run takes the minutes from the watermark up to, not including,
+ * the minute before the current one: only complete minutes, and a whole minute's grace for writes
+ * still committing.
+ */
+import type pg from 'pg';
+import type { JobHandler } from '../../jobs.js';
+import { withTransaction } from '../../db/pool.js';
+import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
+import { localTimestamp } from './periods.js';
+import { REPORT_VIEWS, checkView, missingSourceReason } from './report-views.js';
+
+export const TASK_RECAP_JOB = 'task-delivery-recap';
+/** A first run looks back this far. */
+const FIRST_RUN_LOOKBACK_MS = 24 * 60 * 60 * 1000;
+
+export interface TaskRecapOptions {
+  pool: pg.Pool;
+  timeZone: string;
+}
+
+function header(from: string, to: string): string {
+  return `Mohon ijin Komandan,\n\n*Rekap Pengiriman Tugas*\n${from.slice(0, 16)} s.d. ${to.slice(0, 16)}\n\n`;
+}
+
+export function taskDeliveryRecapJob(options: TaskRecapOptions): JobHandler {
+  const contract = REPORT_VIEWS.taskDelivery;
+  return async ({ clock }) => {
+    const { pool, timeZone } = options;
+    const missing = await missingSourceReason(pool, contract);
+    if (missing) return { skipped: missing };
+    await checkView(pool, contract);
+    const now = clock.now();
+    const upTo = localTimestamp(new Date(Math.floor(now.getTime() / 60_000) * 60_000 - 60_000), timeZone);
+    const firstFrom = localTimestamp(new Date(now.getTime() - FIRST_RUN_LOOKBACK_MS), timeZone);
+
+    return withTransaction(pool, async (tx) => {
+      await tx.query(
+        `INSERT INTO cicero_wa_watermarks (job, position) VALUES ($1, $2::timestamp) ON CONFLICT (job) DO NOTHING`,
+        [TASK_RECAP_JOB, firstFrom],
+      );
+      const { rows: marks } = await tx.query<{ position: string }>(
+        `SELECT to_char(position, 'YYYY-MM-DD HH24:MI:SS') AS position FROM cicero_wa_watermarks WHERE job = $1 FOR UPDATE`,
+        [TASK_RECAP_JOB],
+      );
+      const from = marks[0]!.position;
+      if (from >= upTo) return { enqueued: 0, detail: `nothing new since ${from}` };
+
+      const { rows } = await tx.query<{ recipient: string | null; summary: string | null }>(
+        `SELECT recipient::text AS recipient, summary::text AS summary
+           FROM ${contract.view}
+          WHERE delivered_at >= $1::timestamp AND delivered_at < $2::timestamp
+          ORDER BY delivered_at, summary`,
+        [from, upTo],
+      );
+      const byRecipient = new Map<string, string[]>();
+      for (const row of rows) {
+        if (!row.recipient?.trim() || !row.summary?.trim()) continue;
+        const key = row.recipient.trim();
+        byRecipient.set(key, [...(byRecipient.get(key) ?? []), row.summary]);
+      }
+      const messages: OutboxMessage[] = [...byRecipient].map(([recipient, lines]) => ({
+        recipient,
+        content: `${header(from, upTo)}${lines.join('\n')}\n\n_Pesan otomatis Cicero_`,
+        type: TASK_RECAP_JOB,
+        dedupKey: `${TASK_RECAP_JOB}:${from}:${upTo}:${recipient}`,
+      }));
+      const results = await enqueue(tx, messages);
+      await tx.query('UPDATE cicero_wa_watermarks SET position = $2::timestamp, updated_at = now() WHERE job = $1', [TASK_RECAP_JOB, upTo]);
+      const enqueued = results.filter((r) => r.inserted).length;
+      return { enqueued, detail: `deliveries from ${from} to before ${upTo}: ${rows.length}` };
+    });
+  };
+}

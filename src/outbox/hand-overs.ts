@@ -1,0 +1,315 @@
+/**
+ * Statements on wa_outbox_sends after the hand-over: confirming an unknown outcome from WhatsApp's own
+ * events, flagging what stays unconfirmed, receipts, and ack -1 (WhatsApp's send error) putting a row
+ * back on the retry path.
+ *
+ * Lock order: a statement that changes a hand-over of a row and the row itself locks the row first;
+ * the row's `confirmation` is then recomputed in a later statement of the same transaction, so it
+ * reflects every hand-over committed before the lock was granted.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { withTransaction, type Queryable } from '../db/pool.js';
+
+/** What a hand-over is matched on: the text with line breaks and outer white space normalised. */
+export function bodyFingerprint(text: string): string {
+  return createHash('sha256').update(text.replace(/\r\n?/g, '\n').trim()).digest('hex');
+}
+
+export interface OpenSend {
+  id: number;
+  outboxId: number;
+  part: number;
+  parts: number;
+  chatId: string;
+  handedOverAt: Date;
+  outcome: 'unknown' | 'unconfirmed';
+}
+
+interface OpenSendRecord {
+  id: string;
+  outbox_id: number;
+  part: number;
+  parts: number;
+  chat_id: string;
+  handed_over_at: Date;
+  outcome: 'unknown' | 'unconfirmed';
+}
+
+const OPEN_SEND_COLUMNS = 'id, outbox_id, part, parts, chat_id, handed_over_at, outcome';
+
+function toOpenSend(r: OpenSendRecord): OpenSend {
+  return { id: Number(r.id), outboxId: r.outbox_id, part: r.part, parts: r.parts, chatId: r.chat_id, handedOverAt: r.handed_over_at, outcome: r.outcome };
+}
+
+/**
+ * The open hand-overs an own message may confirm: same text, handed over in the window before it was
+ * seen, in one of its chats; oldest first. With `anyPhoneChat`, the chat is not compared among
+ * phone-number chats (a message WhatsApp filed under the recipient's LID).
+ */
+export async function findOpenSends(
+  db: Queryable,
+  match: { bodySha256: string; chatIds: string[]; seenAt: Date; windowMs: number; anyPhoneChat?: boolean },
+): Promise<OpenSend[]> {
+  const { rows } = await db.query<OpenSendRecord>(
+    `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
+      WHERE outcome IN ('unknown', 'unconfirmed') AND body_sha256 = $1
+        AND handed_over_at >= $3::timestamptz - $4 * interval '1 millisecond'
+        AND handed_over_at <= $3::timestamptz + interval '30 seconds'
+        AND (chat_id = ANY($2::text[]) OR ($5 AND chat_id LIKE '%@c.us'))
+      ORDER BY handed_over_at, id
+      LIMIT 5`,
+    [match.bodySha256, match.chatIds, match.seenAt, match.windowMs, match.anyPhoneChat ?? false],
+  );
+  return rows.map(toOpenSend);
+}
+
+/** Hand-overs still unknown after `olderThanMs` (for a look into the chat), oldest first. */
+export async function unknownSends(db: Queryable, olderThanMs: number, limit: number): Promise<OpenSend[]> {
+  const { rows } = await db.query<OpenSendRecord>(
+    `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
+      WHERE outcome = 'unknown' AND handed_over_at < now() - $1 * interval '1 millisecond'
+      ORDER BY handed_over_at, id LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return rows.map(toOpenSend);
+}
+
+/** When the oldest hand-over still unknown was made; null when there is none. */
+export async function oldestUnknown(db: Queryable): Promise<Date | null> {
+  const { rows } = await db.query<{ at: Date | null }>(`SELECT min(handed_over_at) AS at FROM wa_outbox_sends WHERE outcome = 'unknown'`);
+  return rows[0]?.at ?? null;
+}
+
+/**
+ * Recomputes a row's confirmation summary from its hand-overs (the row must be locked by the caller's
+ * transaction): `confirmation`, `confirmed_at`, the last part's WhatsApp id, and `last_error` saying
+ * why a sent row is not confirmed.
+ */
+async function refreshRow(tx: pg.PoolClient, outboxId: number): Promise<void> {
+  await tx.query(
+    `UPDATE wa_outbox o
+        SET confirmation = c.confirmation,
+            confirmed_at = CASE WHEN c.confirmation = 'confirmed' THEN coalesce(o.confirmed_at, now()) END,
+            wa_message_id = coalesce(c.last_id, o.wa_message_id),
+            last_error = CASE c.confirmation
+                           WHEN 'confirmed' THEN NULL
+                           WHEN 'unconfirmed' THEN c.unconfirmed_reason
+                           ELSE 'awaiting confirmation: ' || coalesce(c.open_reason, 'no message id')
+                         END,
+            updated_at = now()
+       FROM (SELECT cicero_wa_outbox_confirmation($1) AS confirmation,
+                    (SELECT wa_message_id FROM wa_outbox_sends WHERE outbox_id = $1 AND part = parts - 1 AND outcome = 'confirmed' ORDER BY id DESC LIMIT 1) AS last_id,
+                    (SELECT reason FROM wa_outbox_sends WHERE outbox_id = $1 AND outcome = 'unconfirmed' ORDER BY part LIMIT 1) AS unconfirmed_reason,
+                    (SELECT reason FROM wa_outbox_sends WHERE outbox_id = $1 AND outcome IN ('unknown', 'handing_over') ORDER BY part LIMIT 1) AS open_reason) c
+      WHERE o.id = $1 AND o.status = 'sent'`,
+    [outboxId],
+  );
+}
+
+async function lockRow(tx: pg.PoolClient, outboxId: number): Promise<{ status: string | null; attempts: number } | null> {
+  const { rows } = await tx.query<{ status: string | null; attempts: number }>('SELECT status, attempts FROM wa_outbox WHERE id = $1 FOR UPDATE', [outboxId]);
+  return rows[0] ?? null;
+}
+
+/**
+ * Confirms an open hand-over with WhatsApp's message id (and the ack the event carried, if any).
+ * False when it was settled meanwhile or the id already belongs to another hand-over.
+ */
+export async function confirmSend(pool: pg.Pool, send: { id: number; outboxId: number }, messageId: string, ack: number | null): Promise<boolean> {
+  return withTransaction(pool, async (tx) => {
+    await lockRow(tx, send.outboxId);
+    const { rowCount } = await tx.query(
+      `UPDATE wa_outbox_sends
+          SET outcome = 'confirmed', wa_message_id = $2, settled_at = now(),
+              ack = CASE WHEN $3::int >= 0 THEN greatest(coalesce(ack, $3), $3) ELSE ack END,
+              delivered_at = CASE WHEN $3::int >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
+              read_at = CASE WHEN $3::int >= 3 THEN coalesce(read_at, now()) ELSE read_at END
+        WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')
+          AND NOT EXISTS (SELECT 1 FROM wa_outbox_sends WHERE wa_message_id = $2)`,
+      [send.id, messageId, ack],
+    );
+    if (rowCount !== 1) return false;
+    await refreshRow(tx, send.outboxId);
+    await tx.query(
+      `UPDATE wa_outbox o
+          SET ack = s.ack, delivered_at = s.delivered_at, read_at = s.read_at
+         FROM wa_outbox_sends s
+        WHERE o.id = $1 AND s.id = $2 AND o.wa_message_id = s.wa_message_id AND s.ack IS NOT NULL`,
+      [send.outboxId, send.id],
+    );
+    return true;
+  });
+}
+
+/**
+ * Rows whose summary is behind their hand-overs (a part was confirmed while the row was still being
+ * sent, so its final mark did not see it): recomputed. Returns how many were.
+ */
+export async function healSummaries(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ id: number }>(
+    `SELECT id FROM wa_outbox
+      WHERE confirmation IN ('awaiting', 'unconfirmed') AND status = 'sent'
+        AND cicero_wa_outbox_confirmation(id) IS DISTINCT FROM confirmation
+      LIMIT 200`,
+  );
+  for (const { id } of rows) {
+    await withTransaction(pool, async (tx) => {
+      await lockRow(tx, id);
+      await refreshRow(tx, id);
+    });
+  }
+  return rows.length;
+}
+
+/** Whether any hand-over already has this WhatsApp id. */
+export async function isKnownMessage(db: Queryable, messageId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM wa_outbox_sends WHERE wa_message_id = $1 UNION ALL SELECT 1 FROM wa_outbox WHERE wa_message_id = $1 LIMIT 1', [messageId]);
+  return rows.length > 0;
+}
+
+/**
+ * Hand-overs unknown for longer than `timeoutMs` become `unconfirmed` (never sent again on their own:
+ * an operator decides), with `describe(reason)` as their reason. Returns the rows flagged.
+ */
+export async function expireUnknown(pool: pg.Pool, timeoutMs: number, describe: (reason: string | null) => string): Promise<Array<{ outboxId: number; reason: string }>> {
+  const { rows } = await pool.query<{ outbox_id: number }>(
+    `SELECT DISTINCT outbox_id FROM wa_outbox_sends WHERE outcome = 'unknown' AND handed_over_at < now() - $1 * interval '1 millisecond' LIMIT 500`,
+    [timeoutMs],
+  );
+  const flagged: Array<{ outboxId: number; reason: string }> = [];
+  for (const { outbox_id: outboxId } of rows) {
+    await withTransaction(pool, async (tx) => {
+      await lockRow(tx, outboxId);
+      const { rows: expired } = await tx.query<{ id: string; reason: string | null }>(
+        `SELECT id, reason FROM wa_outbox_sends
+          WHERE outbox_id = $1 AND outcome = 'unknown' AND handed_over_at < now() - $2 * interval '1 millisecond' FOR UPDATE`,
+        [outboxId, timeoutMs],
+      );
+      for (const send of expired) {
+        const reason = describe(send.reason);
+        await tx.query(`UPDATE wa_outbox_sends SET outcome = 'unconfirmed', reason = $2, settled_at = now() WHERE id = $1`, [send.id, reason]);
+        flagged.push({ outboxId, reason });
+      }
+      await refreshRow(tx, outboxId);
+    });
+  }
+  return flagged;
+}
+
+/**
+ * A delivery receipt for the hand-over and the row that have this WhatsApp id: the highest ack seen,
+ * and the first time it was delivered (ack ≥ 2) and read (ack ≥ 3). Returns the hand-overs updated.
+ */
+export async function recordAck(db: Queryable, messageId: string, ack: number): Promise<number> {
+  const { rows } = await db.query<{ sends: number }>(
+    `WITH row_ack AS (
+       UPDATE wa_outbox
+          SET ack = greatest(coalesce(ack, $2), $2),
+              delivered_at = CASE WHEN $2 >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
+              read_at = CASE WHEN $2 >= 3 THEN coalesce(read_at, now()) ELSE read_at END,
+              updated_at = now()
+        WHERE wa_message_id = $1 AND $2 >= 0
+        RETURNING id),
+     send_ack AS (
+       UPDATE wa_outbox_sends
+          SET ack = greatest(coalesce(ack, $2), $2),
+              delivered_at = CASE WHEN $2 >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
+              read_at = CASE WHEN $2 >= 3 THEN coalesce(read_at, now()) ELSE read_at END
+        WHERE wa_message_id = $1 AND $2 >= 0
+        RETURNING id)
+     SELECT (SELECT count(*)::int FROM send_ack) AS sends, (SELECT count(*)::int FROM row_ack) AS rows`,
+    [messageId, ack],
+  );
+  return rows[0]?.sends ?? 0;
+}
+
+export const ACK_ERROR_REASON = 'ack_error: WhatsApp reported an error for the message (ack -1): it did not reach WhatsApp';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** Delay before the next try after `attempts` tries. */
+  delayMs(attempts: number): number;
+  /** A row that failed for good here (its tries used up): runs in the transaction that fails it. */
+  onFailed?(tx: pg.PoolClient, row: { id: number; type: string; recipient: string }, reason: string): Promise<void>;
+}
+
+/**
+ * WhatsApp's ack -1 on a hand-over: the message never reached WhatsApp's server. The hand-over becomes
+ * `rejected` (unless a receipt already showed it arrived), and a sent row goes back to the retry path
+ * for that part: pending after the backoff, or failed when its attempts are used up. Returns the row's
+ * status after it (`sending`: the row is still being sent, and is looked at again), or null when the
+ * hand-over was not one to reject.
+ */
+export async function rejectSend(pool: pg.Pool, messageId: string, policy: RetryPolicy): Promise<{ outboxId: number; status: string } | null> {
+  const { rows } = await pool.query<{ id: string; outbox_id: number }>(
+    `SELECT id, outbox_id FROM wa_outbox_sends
+      WHERE wa_message_id = $1 AND outcome IN ('confirmed', 'unknown', 'unconfirmed') AND coalesce(ack, 0) < 1`,
+    [messageId],
+  );
+  const send = rows[0];
+  if (!send) return null;
+  return withTransaction(pool, async (tx) => {
+    const row = await lockRow(tx, send.outbox_id);
+    const { rowCount } = await tx.query(
+      `UPDATE wa_outbox_sends SET outcome = 'rejected', reason = $2, ack = -1, settled_at = now()
+        WHERE id = $1 AND outcome IN ('confirmed', 'unknown', 'unconfirmed') AND coalesce(ack, 0) < 1`,
+      [send.id, ACK_ERROR_REASON],
+    );
+    if (rowCount !== 1) return null;
+    const status = await requeueIncomplete(tx, send.outbox_id, policy);
+    return { outboxId: send.outbox_id, status: status ?? row?.status ?? 'deleted' };
+  });
+}
+
+/**
+ * A sent row with a part that no longer has a good hand-over (its send was rejected) goes back to the
+ * retry path. The caller's transaction must hold the row lock. Returns the new status, or null.
+ */
+async function requeueIncomplete(tx: pg.PoolClient, outboxId: number, policy: RetryPolicy): Promise<string | null> {
+  const { rows } = await tx.query<{ status: string | null; type: string; recipient: string; attempts: number; parts: number | null; good: number }>(
+    `SELECT o.status, o.type, o.recipient, o.attempts,
+            (SELECT max(parts) FROM wa_outbox_sends WHERE outbox_id = o.id) AS parts,
+            (SELECT count(DISTINCT part)::int FROM wa_outbox_sends
+              WHERE outbox_id = o.id AND outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS good
+       FROM wa_outbox o WHERE o.id = $1`,
+    [outboxId],
+  );
+  const row = rows[0];
+  if (!row || row.status !== 'sent' || row.parts === null || row.good >= row.parts) return null;
+  const exhausted = row.attempts >= policy.maxAttempts;
+  const reason = exhausted ? `attempts exhausted (${row.attempts}): ${ACK_ERROR_REASON}` : ACK_ERROR_REASON;
+  await tx.query(
+    `UPDATE wa_outbox
+        SET status = $2, last_error = $3, next_attempt_at = now() + $4 * interval '1 millisecond', parts_sent = $5,
+            confirmation = NULL, confirmed_at = NULL, sent_at = CASE WHEN $2 = 'failed' THEN sent_at END, updated_at = now()
+      WHERE id = $1`,
+    [
+      outboxId,
+      exhausted ? 'failed' : 'pending',
+      reason,
+      exhausted ? 0 : policy.delayMs(row.attempts),
+      row.good,
+    ],
+  );
+  if (exhausted) await policy.onFailed?.(tx, { id: outboxId, type: row.type, recipient: row.recipient }, reason);
+  return exhausted ? 'failed' : 'pending';
+}
+
+/** Sent rows left with a rejected part (the ack -1 came while the row was still being sent): retried. */
+export async function requeueRejected(pool: pg.Pool, policy: RetryPolicy): Promise<number> {
+  const { rows } = await pool.query<{ outbox_id: number }>(
+    `SELECT DISTINCT s.outbox_id FROM wa_outbox_sends s JOIN wa_outbox o ON o.id = s.outbox_id
+      WHERE s.outcome = 'rejected' AND o.status = 'sent' AND s.settled_at > now() - interval '1 day'
+      LIMIT 100`,
+  );
+  let requeued = 0;
+  for (const { outbox_id: outboxId } of rows) {
+    const status = await withTransaction(pool, async (tx) => {
+      await lockRow(tx, outboxId);
+      return requeueIncomplete(tx, outboxId, policy);
+    });
+    if (status) requeued++;
+  }
+  return requeued;
+}

@@ -1,0 +1,241 @@
+/**
+ * The scheduler: node-cron fires each job in CRON_TIMEZONE; every fire goes through `runSlot`, which
+ * makes it safe and visible:
+ *
+ * - single-flight per job in this process: a fire while the previous run goes on is skipped and
+ *   recorded;
+ * - paused when Cicero_V2's cron_job_config says so (read at each fire);
+ * - once per slot across instances: shared jobs claim (job, slot) in the run ledger, and only the
+ *   instance whose claim succeeds runs it; the ledger keeps start, end, status, counts and error;
+ * - a failed run is recorded and never stops later slots;
+ * - catch-up: at start-up, a report slot missed while the service was down runs once if it is within
+ *   the job's catch-up window (a failed slot in the window is run again).
+ *
+ * Local jobs (the outbox poll) are not shared: each instance runs its own, without the ledger.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import cron, { type ScheduledTask } from 'node-cron';
+import type pg from 'pg';
+import type { Clock } from '../lib/clock.js';
+import type { CronJobName } from '../config/index.js';
+import type { JobContext, JobHandler, RunTrigger } from '../jobs.js';
+import type { Logger } from '../lib/logger.js';
+import { isPaused } from './job-config.js';
+import { abandonStaleRuns, claimSlot, failRunsOf, finishRun, pruneHistory, recordSkipped } from './run-ledger.js';
+import { CronSchedule } from './schedule-math.js';
+
+export interface JobDefinition {
+  name: CronJobName;
+  variable: string;
+  defaultExpression: string;
+  /** The configured expression; null when switched off. */
+  expression: string | null;
+  /** Hours within which a missed slot is run at start-up; 0 for none. */
+  catchUpHours: number;
+  /** Once per slot across instances, through the ledger; false for a trigger every instance runs. */
+  shared: boolean;
+  handler: JobHandler;
+}
+
+export type RunOutcome =
+  | { status: 'succeeded'; enqueued: number; detail: string | null }
+  | { status: 'failed'; error: string }
+  | { status: 'skipped'; reason: string }
+  | { status: 'taken'; reason: string };
+
+export interface SchedulerOptions {
+  pool: pg.Pool;
+  jobs: JobDefinition[];
+  timezone: string;
+  historyDays: number;
+  logger: Logger;
+  clock: Clock;
+  instanceId?: string;
+  /** How long a busy instance waits before recording a skipped slot, so a free instance can claim it first. */
+  skipGraceMs?: number;
+}
+
+/** A run still `running` after this long belongs to an instance that died. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+const STOP_WAIT_MS = 3000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Scheduler {
+  readonly instanceId: string;
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly running = new Set<CronJobName>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.instanceId = options.instanceId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  }
+
+  get jobs(): JobDefinition[] {
+    return this.options.jobs;
+  }
+
+  job(name: string): JobDefinition | undefined {
+    return this.options.jobs.find((j) => j.name === name);
+  }
+
+  /** Housekeeping, catch-up, then the live schedules. */
+  async start(): Promise<void> {
+    const { pool, logger, timezone } = this.options;
+    const abandoned = await abandonStaleRuns(pool, ABANDONED_AFTER_MS);
+    if (abandoned > 0) logger.warn({ runs: abandoned }, 'runs left unfinished by a stopped instance are marked failed');
+    await this.prune();
+    this.pruneTimer = setInterval(() => void this.prune(), DAY_MS);
+    this.pruneTimer.unref();
+
+    await this.catchUp();
+
+    for (const job of this.options.jobs) {
+      if (job.expression === null) {
+        logger.info({ job: job.name, variable: job.variable }, 'job switched off');
+        continue;
+      }
+      const task = cron.schedule(
+        job.expression,
+        (context) => {
+          const slot = new Date(Math.floor(context.date.getTime() / 1000) * 1000);
+          this.track(this.runSlot(job, slot, 'schedule'));
+        },
+        { timezone, name: job.name },
+      );
+      this.tasks.push(task);
+      const next = new CronSchedule(job.expression, timezone).next(this.options.clock.now());
+      logger.debug({ job: job.name, expression: job.expression, timezone, next: next?.toISOString() ?? null }, 'job scheduled');
+    }
+  }
+
+  /** Runs, once, each report slot missed within its job's catch-up window. */
+  async catchUp(): Promise<void> {
+    const now = this.options.clock.now();
+    for (const job of this.options.jobs) {
+      if (!job.shared || job.catchUpHours <= 0 || job.expression === null) continue;
+      const slot = new CronSchedule(job.expression, this.options.timezone).previous(now);
+      if (!slot || now.getTime() - slot.getTime() > job.catchUpHours * 3600_000) continue;
+      const outcome = await this.runSlot(job, slot, 'catch-up');
+      if (outcome.status === 'succeeded' || outcome.status === 'failed') {
+        this.options.logger.info({ job: job.name, slot: slot.toISOString(), status: outcome.status }, 'missed slot caught up');
+      }
+    }
+  }
+
+  /** Runs a job now, outside its schedule (`cicero-wa run`). */
+  async runNow(name: CronJobName, date: string | null): Promise<RunOutcome> {
+    const job = this.job(name);
+    if (!job) throw new Error(`unknown job ${name}`);
+    return this.runSlot(job, this.options.clock.now(), 'manual', date);
+  }
+
+  /** The next fire of each job after `from` (null when off or never). */
+  nextFires(from: Date = this.options.clock.now()): Map<CronJobName, Date | null> {
+    return new Map(
+      this.options.jobs.map((job) => [job.name, job.expression === null ? null : new CronSchedule(job.expression, this.options.timezone).next(from)]),
+    );
+  }
+
+  /** Stops the schedules, gives running jobs a moment to finish, and records those that did not. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await Promise.all(this.tasks.map((t) => t.destroy()));
+    if (this.inflight.size > 0) {
+      await Promise.race([Promise.allSettled([...this.inflight]), sleep(STOP_WAIT_MS)]);
+    }
+    if (this.running.size > 0) {
+      await failRunsOf(this.options.pool, this.instanceId, 'stopped during the run: the service was shut down').catch(() => undefined);
+    }
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.inflight.add(promise);
+    void promise.finally(() => this.inflight.delete(promise));
+  }
+
+  /** Every run goes through here: single-flight, pause, claim, run, record. Never throws. */
+  async runSlot(job: JobDefinition, slot: Date, trigger: RunTrigger, date: string | null = null): Promise<RunOutcome> {
+    const { pool, logger } = this.options;
+    const log = logger.child({ job: job.name, slot: slot.toISOString(), trigger });
+    try {
+      if (this.running.has(job.name)) {
+        const reason = 'previous run of this job still in progress on this instance';
+        if (job.shared) {
+          await sleep(this.options.skipGraceMs ?? 1000); // a free instance may take the slot meanwhile
+          await recordSkipped(pool, { job: job.name, slot, trigger, instance: this.instanceId, reason });
+        }
+        log.warn({ reason }, 'job skipped');
+        return { status: 'skipped', reason };
+      }
+      if (await isPaused(pool, job.name, log)) {
+        const reason = 'paused: cron_job_config.is_active = false';
+        if (job.shared) await recordSkipped(pool, { job: job.name, slot, trigger, instance: this.instanceId, reason });
+        log.info({ reason }, 'job skipped');
+        return { status: 'skipped', reason };
+      }
+      if (this.stopped && trigger !== 'manual') return { status: 'skipped', reason: 'stopping' };
+
+      let runId: number | null = null;
+      if (job.shared) {
+        runId = await claimSlot(pool, { job: job.name, slot, trigger, instance: this.instanceId, retryFailed: trigger === 'catch-up' });
+        // A manual run's slot is the moment it started; two started in the same millisecond both run.
+        for (let bump = 1; runId === null && trigger === 'manual' && bump <= 50; bump++) {
+          runId = await claimSlot(pool, { job: job.name, slot: new Date(slot.getTime() + bump), trigger, instance: this.instanceId, retryFailed: false });
+        }
+        if (runId === null) {
+          log.debug('slot already run by another instance');
+          return { status: 'taken', reason: 'this slot was run by another instance' };
+        }
+      }
+      return await this.execute(job, { job: job.name, slot, trigger, date, clock: this.options.clock, logger: log }, runId);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'job could not be started (database unreachable?)');
+      return { status: 'failed', error: (err as Error).message };
+    }
+  }
+
+  private async execute(job: JobDefinition, context: JobContext, runId: number | null): Promise<RunOutcome> {
+    const { pool } = this.options;
+    const started = performance.now();
+    this.running.add(job.name);
+    try {
+      const result = (await job.handler(context)) ?? {};
+      if (result.skipped) {
+        if (runId !== null) await finishRun(pool, runId, { status: 'skipped', enqueued: 0, detail: result.skipped, error: null });
+        context.logger.warn({ reason: result.skipped }, 'job skipped');
+        return { status: 'skipped', reason: result.skipped };
+      }
+      const enqueued = result.enqueued ?? 0;
+      const detail = result.detail ?? null;
+      if (runId !== null) await finishRun(pool, runId, { status: 'succeeded', enqueued, detail, error: null });
+      context.logger[job.shared ? 'info' : 'debug']({ enqueued, detail, ms: Math.round(performance.now() - started) }, 'job succeeded');
+      return { status: 'succeeded', enqueued, detail };
+    } catch (err) {
+      const error = (err as Error)?.message ?? String(err);
+      if (runId !== null) {
+        await finishRun(pool, runId, { status: 'failed', enqueued: null, detail: null, error }).catch((e: Error) =>
+          context.logger.error({ err: e.message }, 'could not record the failed run'),
+        );
+      }
+      context.logger.error({ err: error, ms: Math.round(performance.now() - started) }, 'job failed');
+      return { status: 'failed', error };
+    } finally {
+      this.running.delete(job.name);
+    }
+  }
+
+  private async prune(): Promise<void> {
+    try {
+      const removed = await pruneHistory(this.options.pool, this.options.historyDays);
+      if (removed > 0) this.options.logger.info({ removed, olderThanDays: this.options.historyDays }, 'old run history removed');
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, 'could not prune run history');
+    }
+  }
+}

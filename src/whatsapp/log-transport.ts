@@ -1,0 +1,48 @@
+/**
+ * The dry-run transport (WA_TRANSPORT=log): every message becomes one structured log line and the send
+ * succeeds. Ready as soon as it starts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../lib/logger.js';
+import { TransportWithState, type SendHooks, type SendResult, type Transport } from './transport.js';
+
+/** A dry run started on a database with messages waiting for WhatsApp: it would mark them sent. */
+export class DryRunBacklogError extends Error {
+  constructor(rows: number) {
+    super(
+      `WA_TRANSPORT=log is a dry run: it would mark the ${rows} message(s) waiting in wa_outbox as sent without sending them. ` +
+        'Run the dry run on a database without a backlog (unset DATABASE_URL for the embedded one, or npm run demo), ' +
+        'or set WA_DRY_RUN_TAKE_BACKLOG=true to log them too (cicero-wa outbox retry --dry-run puts them back afterwards)',
+    );
+    this.name = 'DryRunBacklogError';
+  }
+}
+
+export class LogTransport extends TransportWithState implements Transport {
+  readonly name = 'log';
+  readonly dryRun = true;
+
+  /** `echo`: also write each message as plain text (the demo, for people reading the terminal). */
+  constructor(
+    private readonly logger: Logger,
+    private readonly echo: ((text: string) => void) | null = null,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    this.state.set('ready');
+  }
+
+  async sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
+    await hooks.handOver();
+    const messageId = `log-${randomUUID()}`;
+    this.logger.info({ transport: 'log', chatId, messageId, length: text.length, text }, 'message (dry run, not sent)');
+    this.echo?.(`\n──── to ${chatId} ────\n${text}\n`);
+    return { outcome: 'confirmed', messageId };
+  }
+
+  async close(): Promise<void> {
+    this.state.set('disconnected', 'closed');
+  }
+}
