@@ -8,10 +8,10 @@
 import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
-import { TransportWithState, type SendHooks, type SendResult, type Transport } from '../src/whatsapp/transport.js';
+import { TransportBase, type SendHooks, type SendResult, type Transport } from '../src/whatsapp/transport.js';
 
 /** A transport that costs nothing and keeps nothing: it only counts. */
-class CountingTransport extends TransportWithState implements Transport {
+class CountingTransport extends TransportBase implements Transport {
   readonly name = 'counting';
   sent = 0;
   private static instances = 0;
@@ -23,6 +23,9 @@ class CountingTransport extends TransportWithState implements Transport {
     await hooks.handOver();
     this.sent++;
     return { outcome: 'confirmed', messageId: `bench-${this.instance}-${this.sent}` };
+  }
+  async sendDocument(chatId: string, _document: unknown, hooks: SendHooks): Promise<SendResult> {
+    return this.sendText(chatId, '', hooks);
   }
   async close(): Promise<void> {}
 }

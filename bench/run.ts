@@ -19,7 +19,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
-import { OutboxListener } from '../src/db/listener.js';
+import { outboxListener } from '../src/outbox/channel.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 
@@ -239,7 +239,7 @@ async function pickupOurs(): Promise<{ latencies: number[]; idleQueriesPerMinute
     pool: dispatcherPool, transport, logger, defaultCountryCode: '62',
     dispatch: { sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 1_000_000, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 10, leaseMs: 60_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000 },
   });
-  const listener = new OutboxListener({ connectionString: url, logger, onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
+  const listener = outboxListener({ connectionString: url, logger, onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
   await listener.start();
   dispatcher.start();
   await dispatcher.idle();

@@ -1,15 +1,19 @@
 /**
- * What a scheduled job is to the modules that implement one: a handler given the run's context, which
- * returns how many messages it enqueued. The scheduler (cron/) decides when handlers run.
+ * The job table: every scheduled job in one place, with the variable that sets its schedule, its
+ * default expression, whether it runs once per slot across instances (shared) or in every instance
+ * (local), whether a missed slot is caught up, and which part of the service handles it. The
+ * configuration takes its variables from here; the composition root binds the handlers.
+ *
+ * Also what a job is to the modules that implement one: a handler given the run's context, which
+ * returns how many messages it enqueued (or why it could not run). The scheduler decides when.
  */
 import type { Clock } from './lib/clock.js';
-import type { CronJobName } from './config/index.js';
 import type { Logger } from './lib/logger.js';
 
 export type RunTrigger = 'schedule' | 'catch-up' | 'manual';
 
 export interface JobContext {
-  job: CronJobName;
+  job: JobName;
   /** The scheduled time this run is for (for a manual run: when it was started). */
   slot: Date;
   trigger: RunTrigger;
@@ -30,4 +34,77 @@ export interface JobResult {
 
 export type JobHandler = (context: JobContext) => Promise<JobResult | void>;
 
-export type JobHandlers = Partial<Record<CronJobName, JobHandler>>;
+/** What the handlers are made from; the composition root provides it. */
+export interface JobSources {
+  rekap: Record<'daily-report' | 'weekly-report' | 'monthly-report' | 'task-delivery-recap', JobHandler>;
+  complaints: { respond: JobHandler };
+  delivery: { poll: JobHandler };
+}
+
+interface JobSpec {
+  name: string;
+  variable: string;
+  defaultExpression: string;
+  /** Once per slot across instances (recorded in the run ledger), or in every instance. */
+  shared: boolean;
+  /** A slot missed while the service was down runs at start-up (within CRON_CATCHUP_HOURS). */
+  catchUp: boolean;
+  /** Takes `--date`: the report period. */
+  takesDate: boolean;
+  handler: (sources: JobSources) => JobHandler;
+}
+
+export const JOBS = [
+  { name: 'daily-report', variable: 'DAILY_REPORT_CRON', defaultExpression: '0 7 * * *', shared: true, catchUp: true, takesDate: true, handler: (s) => s.rekap['daily-report'] },
+  { name: 'weekly-report', variable: 'WEEKLY_REPORT_CRON', defaultExpression: '0 7 * * 1', shared: true, catchUp: true, takesDate: true, handler: (s) => s.rekap['weekly-report'] },
+  { name: 'monthly-report', variable: 'MONTHLY_REPORT_CRON', defaultExpression: '0 7 1 * *', shared: true, catchUp: true, takesDate: true, handler: (s) => s.rekap['monthly-report'] },
+  // Covers the time since its last successful run, so a gap is never missed: no catch-up needed.
+  { name: 'task-delivery-recap', variable: 'TASK_DELIVERY_RECAP_CRON', defaultExpression: '*/30 * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.rekap['task-delivery-recap'] },
+  // Takes whatever is pending, so the next run covers a gap.
+  { name: 'complaint-response', variable: 'COMPLAINT_RESPONSE_CRON', defaultExpression: '*/5 * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.complaints.respond },
+  // Wakes this instance's dispatcher: every instance polls its own.
+  { name: 'wa-gateway-poll', variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *', shared: false, catchUp: false, takesDate: false, handler: (s) => s.delivery.poll },
+] as const satisfies readonly JobSpec[];
+
+export type JobName = (typeof JOBS)[number]['name'];
+export const JOB_NAMES: readonly JobName[] = JOBS.map((j) => j.name);
+/** The jobs that take `--date` (a report period). */
+export const REPORT_JOBS: readonly JobName[] = JOBS.filter((j) => j.takesDate).map((j) => j.name);
+
+export type JobHandlers = Partial<Record<JobName, JobHandler>>;
+
+/** A job as the scheduler runs it: the table's entry with its configured schedule and handler. */
+export interface JobDefinition {
+  name: JobName;
+  variable: string;
+  defaultExpression: string;
+  /** The configured node-cron expression; null when the job is off. */
+  expression: string | null;
+  /** How far back a missed slot is caught up at start-up (0: never). */
+  catchUpHours: number;
+  shared: boolean;
+  handler: JobHandler;
+}
+
+/** The handlers of every job, from what the service is made of. */
+export function jobHandlers(sources: JobSources): Record<JobName, JobHandler> {
+  return Object.fromEntries(JOBS.map((j) => [j.name, j.handler(sources)])) as Record<JobName, JobHandler>;
+}
+
+/** Stands in for a handler not given (tests): the run is recorded, nothing is enqueued. */
+function noHandler(name: JobName): JobHandler {
+  return async () => ({ enqueued: 0, detail: `no ${name} handler in this process: run recorded only` });
+}
+
+/** The table with its schedules (`cron` of the configuration) and handlers. */
+export function jobTable(config: { cron: { schedules: Record<JobName, string | null>; catchUpHours: number } }, handlers: JobHandlers): JobDefinition[] {
+  return JOBS.map((j) => ({
+    name: j.name,
+    variable: j.variable,
+    defaultExpression: j.defaultExpression,
+    expression: config.cron.schedules[j.name],
+    catchUpHours: j.catchUp ? config.cron.catchUpHours : 0,
+    shared: j.shared,
+    handler: handlers[j.name] ?? noHandler(j.name),
+  }));
+}

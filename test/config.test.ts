@@ -152,7 +152,9 @@ describe('configuration', () => {
   });
 
   it('documents every variable it reads in .env.example', async () => {
-    const source = await fs.readFile(path.join(REPO_ROOT, 'src', 'config.ts'), 'utf8');
+    const dir = path.join(REPO_ROOT, 'src', 'config');
+    const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.ts'));
+    const source = (await Promise.all(files.map((f) => fs.readFile(path.join(dir, f), 'utf8')))).join('\n');
     const read = new Set([...source.matchAll(/read\.\w+\('([A-Z_]+)'/g)].map((m) => m[1]!));
     for (const { variable } of Object.values(CRON_SCHEDULE_VARIABLES)) read.add(variable);
     const example = await fs.readFile(path.join(REPO_ROOT, '.env.example'), 'utf8');

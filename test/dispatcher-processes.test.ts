@@ -135,13 +135,13 @@ describe('dispatcher process across a PostgreSQL restart', () => {
         const { rows } = await pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE status = 'sent'");
         return rows[0].n === 1500;
       }, 120_000, 'all rows sent after the restart');
-      await service.waitFor(/outbox listener reconnected/, 30_000);
+      await service.waitFor(/listener on wa_outbox_pending reconnected/, 30_000);
     } finally {
       await stopAll([service]);
       await pool.end();
       await server.stop();
     }
-    assert.match(service.stdout(), /outbox listener lost its database connection/);
+    assert.match(service.stdout(), /listener on wa_outbox_pending lost its database connection/);
     const sends = readSends(sendLog);
     const unique = new Set(sends.map((s) => s.text)).size;
     t.diagnostic(`sends: ${sends.length}, messages sent twice: ${sends.length - unique}`);

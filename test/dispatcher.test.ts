@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createLogger, silentLogger } from '../src/lib/logger.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
-import { OutboxListener } from '../src/db/listener.js';
+import { outboxListener } from '../src/outbox/channel.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { FakeTransport, type FakeTransportOptions } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -34,7 +34,7 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
     await transport.start();
     dispatcher = new Dispatcher({ pool: db.pool, transport, logger: process.env.DEBUG_TEST ? createLogger('trace', pino.destination({ dest: process.env.DEBUG_TEST, sync: true })) : silentLogger(), dispatch, defaultCountryCode: '62', instanceId: 'test-dispatcher' });
     running.push(dispatcher);
-    const listener = new OutboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
+    const listener = outboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
     await listener.start();
     running.push(listener);
     dispatcher.start();

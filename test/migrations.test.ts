@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { MIGRATIONS_DIR, MigrationError, migrate, readMigrations } from '../src/db/migrate.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { logLines, startCli } from './helpers/cli.js';
+import { logLines, startCli, tempDir, type CliProcess } from './helpers/cli.js';
+import { waitUntil } from './helpers/dispatch.js';
+import { insertMessages, readSends, repeats, serviceEnv, stopAll } from './helpers/services.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
@@ -132,6 +134,37 @@ describe('migrations', () => {
       });
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+
+  it('upgrade a database migrated by the previous release (before sessions): its pending seed-style rows go out on the default session', async () => {
+    const db = await createTestDatabase('migrate_previous_release');
+    const previous = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-previous-'));
+    const work = await tempDir();
+    const sendLog = path.join(work, 'sends.jsonl');
+    let service: CliProcess | null = null;
+    try {
+      // The previous release: every migration before 009_outbox_sessions.sql.
+      const before = (await readMigrations()).filter((m) => m.name < '009_');
+      for (const m of before) await fs.writeFile(path.join(previous, m.name), m.sql);
+      await migrate(db.pool, logger, previous);
+      assert.equal((await columns(db.pool, 'wa_outbox')).some((c) => c.column_name === 'session'), false, 'the previous release has no session column');
+      await insertMessages(db.pool, 5, 'from the previous release ');
+
+      service = startCli(['start'], serviceEnv(db.url, sendLog), work);
+      await service.waitFor(/cicero-wa-gateway is up/);
+      await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE status = 'sent'")).rows[0].n === 5, 30_000, 'the five rows sent');
+      const { rows } = await db.pool.query("SELECT DISTINCT session FROM wa_outbox");
+      assert.deepEqual(rows, [{ session: 'default' }]);
+      const sends = readSends(sendLog);
+      assert.equal(sends.length, 5);
+      assert.equal(repeats(sends), 0);
+      const applied = await db.pool.query("SELECT name FROM cicero_wa_migrations WHERE name >= '009_' ORDER BY name");
+      assert.ok(applied.rows.some((r) => r.name === '009_outbox_sessions.sql'), 'the service applied the session migration');
+    } finally {
+      if (service) await stopAll([service]);
+      await fs.rm(previous, { recursive: true, force: true });
       await db.drop();
     }
   });

@@ -104,7 +104,7 @@ describe('restarts after crashes', () => {
     const dataDir = await tempDir();
     const port = await freePort();
     const script = `import { EmbeddedPostgres } from ${JSON.stringify(path.join(REPO_ROOT, 'src/db/embedded-postgres.ts'))};
-      import { silentLogger } from ${JSON.stringify(path.join(REPO_ROOT, 'src/logger.ts'))};
+      import { silentLogger } from ${JSON.stringify(path.join(REPO_ROOT, 'src/lib/logger.ts'))};
       await new EmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port}, logger: silentLogger() }).start();`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, detached: true, stdio: 'ignore' });
     const staging = path.join(dataDir, 'postgres.init', 'data');

@@ -18,7 +18,7 @@ import { COMPLAINT_REPLY_TYPE } from '../src/features/complaints/responder.js';
 import { listComplaints } from '../src/features/complaints/complaint-queue.js';
 import { composeReply, loadTemplates } from '../src/features/complaints/reply.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
-import { OutboxListener } from '../src/db/listener.js';
+import { outboxListener } from '../src/outbox/channel.js';
 import { listOutbox, retryRows } from '../src/outbox/admin.js';
 import { MAX_CONTENT_CHARS, OutboxValidationError, enqueue } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
@@ -159,7 +159,7 @@ describe('outbox rows and complaints as other programs leave them (in-process, f
     const transport = new FakeTransport();
     await transport.start();
     const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch(), defaultCountryCode: '62', instanceId: 'hardening' });
-    const listener = new OutboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
+    const listener = outboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
     await listener.start();
     running.push(listener, dispatcher);
     return { transport, dispatcher };

@@ -114,7 +114,7 @@ describe('npm start with DATABASE_URL', () => {
 
   it('uses that database, never logs its password, and stops on SIGTERM with exit code 0', async () => {
     const cwd = await tempDir();
-    const service = startCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'log' }, cwd);
+    const service = startCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'log', LOG_LEVEL: 'debug' }, cwd);
     await service.waitFor(/cicero-wa-gateway is up/, 60000);
     assert.ok(!existsSync(path.join(cwd, 'data', 'postgres')), 'no embedded database');
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM cicero_wa_migrations');
@@ -123,7 +123,11 @@ describe('npm start with DATABASE_URL', () => {
     await db.pool.query("INSERT INTO wa_outbox (recipient, content, type) VALUES ('0812 3456 7890', 'Uji kirim', 'manual')");
     const line = JSON.parse(await service.waitFor(/message \(dry run, not sent\)/, 10000));
     assert.equal(line.chatId, '6281234567890@c.us');
-    assert.equal(line.text, 'Uji kirim');
+    assert.equal(line.level, 30);
+    assert.equal(line.text, undefined, 'the message body is not in the info line');
+    const body = JSON.parse(await service.waitFor(/dry-run message text/, 10000));
+    assert.equal(body.level, 20, 'the body is logged at debug');
+    assert.equal(body.text, 'Uji kirim');
     await waitUntil(async () => (await db.pool.query("SELECT 1 FROM wa_outbox WHERE status = 'sent'")).rowCount === 1, 5000, 'the row marked sent');
     service.child.kill('SIGTERM');
     const result = await service.exited;

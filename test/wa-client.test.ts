@@ -19,6 +19,7 @@ function captureLogger(lines: Array<Record<string, unknown>>): Logger {
 import { ProfileInUseError } from '../src/whatsapp/wwebjs/profile-lock.js';
 import { HandOverRefused, SendError, type TransportStatus } from '../src/whatsapp/transport.js';
 import { WhatsAppWebTransport, classifySendError, createWwebjsClient, type WwebClientLike, type WwebClientSettings } from '../src/whatsapp/wwebjs/transport.js';
+import { drawQrCodes } from '../src/whatsapp/terminal-qr.js';
 import { waitUntil } from './helpers/dispatch.js';
 
 type InitBehaviour = { kind: 'resolve' } | { kind: 'reject'; message: string } | { kind: 'pending' };
@@ -27,7 +28,7 @@ type InitBehaviour = { kind: 'resolve' } | { kind: 'reject'; message: string } |
 class StandInClient extends EventEmitter implements WwebClientLike {
   destroyed = 0;
   numberLookups: string[] = [];
-  sent: Array<{ chatId: string; text: string }> = [];
+  sent: Array<{ chatId: string; text: unknown }> = [];
   numbers = new Map<string, string | null>();
   sendResult: () => Promise<unknown> = async () => ({ id: { _serialized: `true_6281234567890@c.us_${Date.now()}` } });
   private resolveInit: (() => void) | null = null;
@@ -58,7 +59,7 @@ class StandInClient extends EventEmitter implements WwebClientLike {
 
   sentOptions: Array<Record<string, unknown> | undefined> = [];
 
-  async sendMessage(chatId: string, text: string, options?: Record<string, unknown>): Promise<unknown> {
+  async sendMessage(chatId: string, text: unknown, options?: Record<string, unknown>): Promise<unknown> {
     this.sent.push({ chatId, text });
     this.sentOptions.push(options);
     return this.sendResult();
@@ -84,7 +85,15 @@ afterEach(async () => {
 
 async function harness(
   behaviours: InitBehaviour[] = [],
-  options: Partial<{ readyTimeoutMs: number; reconnectBaseMs: number; reconnectMaxMs: number; chromiumPath: string; logger: Logger }> = {},
+  options: Partial<{
+    readyTimeoutMs: number;
+    reconnectBaseMs: number;
+    reconnectMaxMs: number;
+    chromiumPath: string;
+    logger: Logger;
+    /** Replaces the stand-in factory (it is given the harness's client list to fill). */
+    clientFactory: (settings: WwebClientSettings, clients: StandInClient[]) => WwebClientLike;
+  }> = {},
 ): Promise<Harness> {
   const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-client-'));
   const authPath = path.join(base, 'wa-auth');
@@ -102,14 +111,16 @@ async function harness(
     reconnectMaxMs: options.reconnectMaxMs ?? 1000,
     logger: options.logger ?? silentLogger(),
     random: () => 1,
-    qrOutput: (text) => qrPictures.push(text),
     clientFactory: (settings) => {
+      if (options.clientFactory) return options.clientFactory(settings, clients);
       const client = new StandInClient(settings, behaviours[clients.length] ?? { kind: 'resolve' });
       clients.push(client);
       return client;
     },
   });
   transport.onStateChange((s) => states.push(s));
+  // The terminal picture is drawn by a subscriber of the pairing events, as the service does.
+  drawQrCodes(transport, (text) => qrPictures.push(text), silentLogger());
   const h = { transport, clients, states, qrPictures, authPath, sessionDir: path.join(authPath, 'session-polres-test') };
   harnesses.push(h);
   return h;
@@ -273,6 +284,84 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
     ]);
   });
 
+  it('sends a document as a WhatsApp document (MessageMedia with its name, type and size; the caption), with the hand-over contract of text', async () => {
+    const h = await readyHarness();
+    const bytes = Buffer.from('PK\u0003\u0004 rekap workbook bytes');
+    let handOvers = 0;
+    const result = await h.transport.sendDocument(
+      '6281234567890@c.us',
+      { bytes, fileName: 'rekap-harian-2026-11-25.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', caption: 'Rekap harian 25 November 2026' },
+      { handOver: async () => void handOvers++ },
+    );
+    assert.equal(result.outcome, 'confirmed');
+    assert.equal(handOvers, 1);
+    const media = h.client.sent[0]!.text as { mimetype: string; data: string; filename: string; filesize: number };
+    assert.equal(media.mimetype, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    assert.equal(media.filename, 'rekap-harian-2026-11-25.xlsx');
+    assert.equal(Buffer.from(media.data, 'base64').toString(), bytes.toString());
+    assert.equal(media.filesize, bytes.length);
+    assert.deepEqual(h.client.sentOptions[0], { sendMediaAsDocument: true, sendSeen: false, caption: 'Rekap harian 25 November 2026' });
+    // Refused at the hand-over: nothing goes to WhatsApp.
+    await assert.rejects(
+      h.transport.sendDocument('6281234567890@c.us', { bytes, fileName: 'x.xlsx', mimeType: 'application/octet-stream' }, { handOver: async () => { throw new HandOverRefused('claim lost'); } }),
+      HandOverRefused,
+    );
+    assert.equal(h.client.sent.length, 1);
+    // No id back after the hand-over (today's WhatsApp Web): unknown, never a failure to retry.
+    h.client.sendResult = async () => undefined;
+    const unknown = await h.transport.sendDocument('6281234567890@c.us', { bytes, fileName: 'y.xlsx', mimeType: 'application/octet-stream' }, { handOver: async () => undefined });
+    assert.equal(unknown.outcome, 'unknown');
+  });
+
+  it('reports messages people send to the number (personal, group with a LID author, media, status), not its own', async () => {
+    const h = await readyHarness();
+    (h.client as unknown as { getContactLidAndPhone: (ids: string[]) => Promise<Array<{ lid?: string; pn?: string }>> }).getContactLidAndPhone = async (ids) =>
+      ids.map((id) => (id === '141880100663303@lid' ? { lid: '141880100663303@lid', pn: '6281299990000@c.us' } : {}));
+    const inbound: Array<Record<string, unknown>> = [];
+    h.transport.onInbound((m) => inbound.push(m as unknown as Record<string, unknown>));
+    h.client.emit('message', {
+      id: { fromMe: false, remote: '6281211112222@c.us', id: 'A1', $1: 'false_6281211112222@c.us_A1' },
+      from: '6281211112222@c.us', fromMe: false, body: 'Lapor, akun saya sudah like tapi tercatat belum', timestamp: 1764036000, _data: { notifyName: 'Budi' },
+    });
+    h.client.emit('message', {
+      id: { fromMe: false, remote: '120363012345670000@g.us', id: 'B2', $1: 'false_120363012345670000@g.us_B2_141880100663303@lid' },
+      from: '120363012345670000@g.us', author: '141880100663303@lid', fromMe: false, body: '', hasMedia: true, timestamp: 1764036060,
+      _data: { mimetype: 'image/jpeg', size: 52_000 },
+    });
+    h.client.emit('message', { id: { $1: 'false_status@broadcast_C3' }, from: 'status@broadcast', fromMe: false, body: 'status', isStatus: true, timestamp: 1764036100 });
+    h.client.emit('message', { id: { $1: 'true_6281211112222@c.us_D4' }, from: '6281211112222@c.us', fromMe: true, body: 'our own', timestamp: 1764036120 });
+    await waitUntil(() => inbound.length === 3, 1000, 'three inbound reports');
+    const [personal, group, status] = inbound;
+    assert.deepEqual(
+      { ...personal, sentAt: (personal!.sentAt as Date).toISOString() },
+      {
+        messageId: 'false_6281211112222@c.us_A1', chatId: '6281211112222@c.us', isGroup: false, senderId: '6281211112222@c.us', senderPhone: '6281211112222@c.us',
+        senderLid: null, senderName: 'Budi', body: 'Lapor, akun saya sudah like tapi tercatat belum', sentAt: '2025-11-25T02:00:00.000Z', media: null, isStatus: false,
+      },
+    );
+    assert.equal(group!.isGroup, true);
+    assert.equal(group!.senderId, '6281299990000@c.us', 'the LID author is reported with its phone number');
+    assert.equal(group!.senderLid, '141880100663303@lid');
+    assert.deepEqual(group!.media, { mimeType: 'image/jpeg', fileName: null, size: 52_000 });
+    assert.equal(status!.isStatus, true);
+  });
+
+  it('reports pairing as events: each QR code, then paired; pairing() holds the code waiting', async () => {
+    const h = await harness();
+    const events: string[] = [];
+    h.transport.onPairing((e) => events.push(e.kind === 'qr' ? `qr:${e.qr}` : e.kind === 'code' ? `code:${e.code}` : e.kind));
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 1, 1000, 'a client');
+    h.clients[0]!.emit('qr', 'qr-a');
+    h.clients[0]!.emit('qr', 'qr-b');
+    assert.equal(h.transport.pairing()?.qr, 'qr-b');
+    h.clients[0]!.emit('authenticated');
+    h.clients[0]!.emit('ready');
+    await waitUntil(() => events.includes('paired'), 1000, 'paired');
+    assert.deepEqual(events, ['qr:qr-a', 'qr:qr-b', 'paired']);
+    assert.equal(h.transport.pairing(), null, 'nothing waiting once paired');
+  });
+
   it('keeps waiting through QR rotations (no upper bound), and logs the WhatsApp Web build once ready', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const h = await harness([], { readyTimeoutMs: 80, logger: captureLogger(lines) });
@@ -352,15 +441,17 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
   });
 
   it('an error while starting a client is a failed state and a retry, never a crash', async () => {
-    const h = await harness([], { reconnectBaseMs: 20 });
     let calls = 0;
-    (h.transport as unknown as { factory: (s: WwebClientSettings) => WwebClientLike }).factory = (settings) => {
-      calls++;
-      if (calls === 1) throw new Error('EACCES: permission denied, mkdir session');
-      const client = new StandInClient(settings, { kind: 'resolve' });
-      h.clients.push(client);
-      return client;
-    };
+    const h = await harness([], {
+      reconnectBaseMs: 20,
+      clientFactory: (settings, clients) => {
+        calls++;
+        if (calls === 1) throw new Error('EACCES: permission denied, mkdir session');
+        const client = new StandInClient(settings, { kind: 'resolve' });
+        clients.push(client);
+        return client;
+      },
+    });
     await h.transport.start();
     await waitUntil(() => h.clients.length === 1, 2000, 'a retry after the failure');
     assert.ok(h.states.some((s) => s.state === 'failed' && /start failed: EACCES/.test(s.reason!)));

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { FakeTransport } from '../src/whatsapp/fake-transport.js';
+import { LogTransport } from '../src/whatsapp/log-transport.js';
 import { retryDelayMs } from '../src/lib/backoff.js';
 import { normaliseRecipient } from '../src/whatsapp/recipient.js';
-import { AbortedError, SendPacer } from '../src/delivery/pacer.js';
+import { SendPacer } from '../src/delivery/pacer.js';
+import { AbortedError } from '../src/lib/sleep.js';
 import { WHATSAPP_MAX_TEXT, splitText } from '../src/delivery/split-text.js';
 
 describe('recipient normalisation', () => {
@@ -110,5 +114,51 @@ describe('send pacer', () => {
     await assert.rejects(fourth, AbortedError, 'the fourth send in the same minute waits');
     now = 60_001;
     await pacer.waitTurn();
+  });
+});
+
+describe('the log and fake transports implement the whole Transport (documents, inbound, pairing)', () => {
+  const workbook = { bytes: Buffer.from('PK\u0003\u0004 workbook'), fileName: 'rekap.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', caption: 'Rekap harian' };
+
+  it('log (dry run): a document is one info line without its bytes or caption, echoed for the reader', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const echoed: string[] = [];
+    const transport = new LogTransport(logger, (text) => echoed.push(text));
+    await transport.start();
+    let handOvers = 0;
+    const result = await transport.sendDocument('6281234567890@c.us', workbook, { handOver: async () => void handOvers++ });
+    assert.equal(result.outcome, 'confirmed');
+    assert.equal(handOvers, 1);
+    const info = lines.find((l) => l.msg === 'document (dry run, not sent)')!;
+    assert.deepEqual([info.fileName, info.mimeType, info.size, info.level], ['rekap.xlsx', workbook.mimeType, workbook.bytes.length, 30]);
+    assert.ok(!JSON.stringify(lines).includes('workbook'), 'no bytes in the log');
+    assert.ok(echoed[0]!.includes(`[document rekap.xlsx, ${workbook.mimeType}, ${workbook.bytes.length} bytes]\nRekap harian`), echoed[0]);
+    assert.equal(transport.pairing(), null);
+  });
+
+  it('fake: documents are recorded with their bytes; inbound and pairing events reach subscribers', async () => {
+    const transport = new FakeTransport();
+    await transport.start();
+    const result = await transport.sendDocument('6281234567890@c.us', workbook, { handOver: async () => undefined });
+    assert.equal(result.outcome, 'confirmed');
+    assert.deepEqual(transport.sends[0]!.document, { fileName: 'rekap.xlsx', mimeType: workbook.mimeType, size: workbook.bytes.length, bytes: workbook.bytes });
+    assert.equal(transport.sends[0]!.text, 'Rekap harian');
+
+    const inbound: string[] = [];
+    transport.onInbound((m) => inbound.push(m.body));
+    transport.emitInbound({
+      messageId: 'false_6281211112222@c.us_A1', chatId: '6281211112222@c.us', isGroup: false, senderId: '6281211112222@c.us', senderPhone: '6281211112222@c.us',
+      senderLid: null, senderName: 'Budi', body: 'Lapor', sentAt: new Date(), media: null, isStatus: false,
+    });
+    assert.deepEqual(inbound, ['Lapor']);
+
+    const pairing: string[] = [];
+    transport.onPairing((e) => pairing.push(e.kind));
+    transport.emitPairing({ kind: 'qr', qr: 'qr-1', at: new Date() });
+    assert.equal(transport.pairing()?.qr, 'qr-1');
+    transport.emitPairing({ kind: 'paired', at: new Date() });
+    assert.equal(transport.pairing(), null);
+    assert.deepEqual(pairing, ['qr', 'paired']);
   });
 });

@@ -1,172 +1,249 @@
 /**
- * The composition root: builds every part of the service from the Config and starts and stops them
- * in order.
+ * The one composition root: builds every part of the service from the Config, and starts and stops
+ * them in order. `cicero-wa start` runs what its role asks for; short commands (`run`, `jobs`) are made
+ * by the same function, with nothing started.
  *
- * Start: database (embedded or DATABASE_URL) → migrations → transport → outbox listener → dispatcher →
- * scheduler (catch-up, then the schedules). Stop: the reverse: scheduler (running jobs get a moment),
- * dispatcher (finishes the send in flight, hands the other claimed rows back), listener, transport,
- * database.
+ * Built: database (embedded or DATABASE_URL) → migrations → report views → the WhatsApp transport and
+ * the drawing of its QR codes → the dispatcher and its listener → the complaint responder and its
+ * listener → the scheduler with every job. Started in that order; stopped in the reverse one (the
+ * scheduler lets running jobs finish, the dispatcher finishes the send in flight), then the database.
+ *
+ * Roles: `all` (the default); `worker` sends and answers complaints at once, and polls its own outbox,
+ * but runs no shared job; `scheduler` runs the shared jobs and no transport (its poll wakes the workers).
  */
+import type pg from 'pg';
 import type { Config } from '../config/index.js';
-import { systemClock, type Clock } from '../lib/clock.js';
-import { Scheduler, jobTable } from '../scheduler/job-table.js';
 import { openDatabase, type Database } from '../db/database.js';
+import { ChannelListener } from '../db/listener.js';
 import { migrate } from '../db/migrate.js';
-import type { Logger } from '../lib/logger.js';
+import { Dispatcher } from '../delivery/dispatcher.js';
 import { COMPLAINT_CHANNEL } from '../features/complaints/complaint-queue.js';
 import { loadTemplates } from '../features/complaints/reply.js';
-import { COMPLAINT_REPLY_TYPE, complaintResponder } from '../features/complaints/responder.js';
+import { COMPLAINT_REPLY_TYPE, complaintResponder, type ComplaintResponder } from '../features/complaints/responder.js';
 import { installReportViews, rekapHandlers } from '../features/rekap/index.js';
 import { NO_SOURCE_REMEDY, reportSource } from '../features/rekap/report-views.js';
+import { jobHandlers, jobTable, type JobHandler } from '../jobs.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
 import { backlogSize } from '../outbox/admin.js';
+import { outboxListener, wakeDispatchers } from '../outbox/channel.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { createTransport } from '../whatsapp/index.js';
 import { DryRunBacklogError } from '../whatsapp/log-transport.js';
 import { watchTransport } from '../whatsapp/state-log.js';
-import { Dispatcher } from '../delivery/dispatcher.js';
-import { OutboxListener } from '../db/listener.js';
-import { createTransport, type Transport } from '../whatsapp/index.js';
+import { drawQrCodes } from '../whatsapp/terminal-qr.js';
+import type { Transport } from '../whatsapp/transport.js';
+import { component, type Component, type ComponentStatus, type Role } from './components.js';
 
 export interface App {
+  config: Config;
   database: Database;
-  transport: Transport;
-  dispatcher: Dispatcher;
+  /** Null in a role (or a command) without one. */
+  transport: Transport | null;
+  dispatcher: Dispatcher | null;
+  responder: ComplaintResponder;
   scheduler: Scheduler;
+  components: Component[];
+  /** Starts every component, in order. */
+  start(): Promise<void>;
+  /** Stops them in the reverse order, then closes the database. */
   stop(): Promise<void>;
   /** Ends Chromium and the embedded PostgreSQL at once, for an exit that cannot wait for stop(). */
   kill(): void;
+  status(): Array<{ name: string } & ComponentStatus>;
 }
 
-export interface AppOverrides {
-  /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks). */
+export interface AppOptions {
+  /** What this process runs; `command`: nothing long-running (short commands such as `run`). */
+  role?: Role | 'command';
+  /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks, the demo). */
   transport?: Transport;
   clock?: Clock;
-  /** Runs after the migrations, before the report views are installed and anything is scheduled (the demo's data). */
+  /** Runs after the migrations, before the report views are installed (the demo's data). */
   prepare?: (database: Database) => Promise<void>;
+  /** Where QR codes are drawn as terminal pictures (default stderr; null: not drawn). */
+  drawQr?: ((text: string) => void) | null;
+  /** A command is told when it has to start the embedded server itself. */
+  onEmbeddedStart?: (dataDir: string) => void;
 }
 
-export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
-  // The service waits for a database that is still starting (DATABASE_WAIT_MS; then exits 1, saying so).
-  const database = await openDatabase(config, logger, { waitMs: config.database.waitMs });
-  const cleanups: Array<() => Promise<void>> = [() => database.close()];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((err: Error) => logger.error({ err: err.message }, 'error while stopping'));
-    }
-  };
-
+/** Builds the service from the configuration; nothing runs until `start()`. */
+export async function composeApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
+  const role = options.role ?? config.role;
+  const sends = role === 'all' || role === 'worker';
+  // The service waits for a database that is still starting (DATABASE_WAIT_MS; then exits 1, saying so);
+  // a short command shares a running service's embedded server.
+  const database = await openDatabase(
+    config,
+    logger,
+    role === 'command' ? { shareRunning: true, ...(options.onEmbeddedStart ? { onEmbeddedStart: options.onEmbeddedStart } : {}) } : { waitMs: config.database.waitMs },
+  );
   try {
-    const applied = await migrate(database.pool, logger);
-    logger.info({ migrationsApplied: applied.length }, 'database schema is up to date');
-    await overrides.prepare?.(database);
-    const views = await installReportViews(database.pool);
-    if (views.length > 0) logger.info({ views }, 'report views installed on the Cicero_V2 tables');
-    const source = await reportSource(database.pool);
-    if (source.missingViews.length > 0) {
-      logger.warn(
-        source.missingTables.length > 0
-          ? `Recaps cannot be made here: this database has no Cicero_V2 tables, so the report views do not exist; ${NO_SOURCE_REMEDY}. The report jobs are skipped until then.`
-          : `Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`,
-      );
-    }
+    const pool = database.pool;
+    await prepareDatabase(database, logger, options);
 
-    const transport = overrides.transport ?? createTransport(config, logger);
-    if (transport.dryRun) {
-      // A dry run marks what it logs as sent: it must not eat messages waiting for WhatsApp.
-      const backlog = await backlogSize(database.pool);
-      if (backlog > 0 && !config.wa.dryRunTakeBacklog) throw new DryRunBacklogError(backlog);
-      if (backlog > 0) logger.warn({ rows: backlog }, 'dry run over a backlog (WA_DRY_RUN_TAKE_BACKLOG=true): these messages are logged, not sent; cicero-wa outbox retry --dry-run puts them back');
-    }
-    watchTransport(transport, logger);
-    await transport.start();
-    cleanups.push(() => transport.close());
-
-    const clock = overrides.clock ?? systemClock;
+    const clock = options.clock ?? systemClock;
     const responder = complaintResponder(
-      {
-        pool: database.pool,
-        templates: await loadTemplates(config.complaints.templatesDir),
-        timeZone: config.cron.timezone,
-        defaultCountryCode: config.wa.defaultCountryCode,
-      },
+      { pool, templates: await loadTemplates(config.complaints.templatesDir), timeZone: config.cron.timezone, defaultCountryCode: config.wa.defaultCountryCode },
       clock,
       logger.child({ component: 'complaints' }),
     );
+    const transport = sends ? (options.transport ?? createTransport(config, logger)) : null;
+    if (transport?.dryRun) await refuseDryRunBacklog(pool, config, logger);
+    const dispatcher = transport
+      ? new Dispatcher({ pool, transport, logger: logger.child({ component: 'delivery' }), dispatch: config.dispatch, defaultCountryCode: config.wa.defaultCountryCode })
+      : null;
+    dispatcher?.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
 
-    const dispatcher = new Dispatcher({
-      pool: database.pool,
-      transport,
-      logger: logger.child({ component: 'wa-gateway' }),
-      dispatch: config.dispatch,
-      defaultCountryCode: config.wa.defaultCountryCode,
+    const handlers = jobHandlers({
+      rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty }),
+      complaints: { respond: responder.handler },
+      delivery: { poll: pollHandler(dispatcher, pool) },
     });
-    const listener = new OutboxListener({
-      connectionString: database.connectionString,
-      logger,
-      onNotify: () => dispatcher.trigger('notify'),
-      onReconnect: () => dispatcher.trigger('listener reconnected'),
-    });
-    await listener.start();
-    cleanups.push(() => listener.stop());
-    dispatcher.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
-    dispatcher.start();
-    cleanups.push(() => dispatcher.stop());
-
-    const complaintListener = new OutboxListener({
-      connectionString: database.connectionString,
-      channel: COMPLAINT_CHANNEL,
-      logger,
-      onNotify: () => responder.trigger(),
-      onReconnect: () => responder.trigger(),
-    });
-    await complaintListener.start();
-    responder.trigger(); // complaints that arrived while the service was down
-    cleanups.push(async () => {
-      await complaintListener.stop();
-      await responder.idle();
-    });
-
     const scheduler = new Scheduler({
-      pool: database.pool,
-      jobs: jobTable(config, {
-        ...rekapHandlers({ pool: database.pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty }),
-        'complaint-response': responder.handler,
-        'wa-gateway-poll': async () => {
-          dispatcher.trigger('poll');
-        },
-      }),
+      pool,
+      jobs: jobTable(config, handlers).filter((job) => runsIn(role, job.shared)),
       timezone: config.cron.timezone,
       historyDays: config.cron.historyDays,
-      logger: logger.child({ component: 'cron' }),
+      logger: logger.child({ component: 'scheduler' }),
       clock,
     });
-    await scheduler.start();
-    cleanups.push(() => scheduler.stop());
 
-    logger.info(
-      { database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: transport.name, instance: dispatcher.instanceId },
-      'cicero-wa-gateway is up',
-    );
+    const components: Component[] = [];
+    if (transport && dispatcher) {
+      components.push(
+        component(
+          'whatsapp',
+          async () => {
+            watchTransport(transport, logger);
+            const draw = options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr;
+            if (draw) drawQrCodes(transport, draw, logger);
+            await transport.start();
+          },
+          () => transport.close(),
+          () => `${transport.status().state}${transport.status().reason ? `: ${transport.status().reason}` : ''}`,
+        ),
+        listenerComponent('outbox listener', outboxListener({ connectionString: database.connectionString, logger, onNotify: () => dispatcher.trigger('notify'), onReconnect: () => dispatcher.trigger('listener reconnected') })),
+        component('dispatcher', () => dispatcher.start(), () => dispatcher.stop()),
+        component(
+          'complaint responder',
+          () => responder.trigger(), // complaints that arrived while the service was down
+          () => responder.idle(),
+        ),
+        listenerComponent(
+          'complaint listener',
+          new ChannelListener({ connectionString: database.connectionString, channel: COMPLAINT_CHANNEL, logger, onNotify: () => responder.trigger(), onReconnect: () => responder.trigger() }),
+        ),
+      );
+    }
+    if (role !== 'command') components.push(component('scheduler', () => scheduler.start(), () => scheduler.stop()));
 
     let stopping: Promise<void> | null = null;
+    const started: Component[] = [];
+    const stopStarted = async () => {
+      for (const part of started.splice(0).reverse()) {
+        await part.stop().catch((err: Error) => logger.error({ component: part.name, err: err.message }, 'error while stopping'));
+      }
+      await database.close();
+    };
     return {
+      config,
       database,
       transport,
       dispatcher,
+      responder,
       scheduler,
-      kill() {
-        transport.kill?.();
-        database.kill();
+      components,
+      async start() {
+        try {
+          for (const part of components) {
+            await part.start();
+            started.push(part);
+          }
+        } catch (err) {
+          await stopStarted();
+          throw err;
+        }
+        if (role !== 'command') {
+          logger.info(
+            { role, database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: transport?.name ?? 'none', instance: scheduler.instanceId },
+            'cicero-wa-gateway is up',
+          );
+        }
       },
       stop() {
         stopping ??= (async () => {
-          logger.info('cicero-wa-gateway is stopping');
-          await stopAll();
-          logger.info('cicero-wa-gateway stopped');
+          if (role !== 'command') logger.info('cicero-wa-gateway is stopping');
+          await stopStarted();
+          if (role !== 'command') logger.info('cicero-wa-gateway stopped');
         })();
         return stopping;
       },
+      kill() {
+        transport?.kill?.();
+        database.kill();
+      },
+      status() {
+        return components.map((c) => ({ name: c.name, ...c.status() }));
+      },
     };
   } catch (err) {
-    await stopAll();
+    await database.close();
     throw err;
   }
+}
+
+/** Builds and starts the service (what `cicero-wa start` runs). */
+export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
+  const app = await composeApp(config, logger, options);
+  await app.start();
+  return app;
+}
+
+/** Migrations, then the demo's data if asked, then the report views; says in one sentence if recaps cannot be made. */
+async function prepareDatabase(database: Database, logger: Logger, options: AppOptions): Promise<void> {
+  const applied = await migrate(database.pool, logger);
+  logger.info({ migrationsApplied: applied.length }, 'database schema is up to date');
+  await options.prepare?.(database);
+  const views = await installReportViews(database.pool);
+  if (views.length > 0) logger.info({ views }, 'report views installed on the Cicero_V2 tables');
+  if (options.role === 'command') return;
+  const source = await reportSource(database.pool);
+  if (source.missingViews.length === 0) return;
+  logger.warn(
+    source.missingTables.length > 0
+      ? `Recaps cannot be made here: this database has no Cicero_V2 tables, so the report views do not exist; ${NO_SOURCE_REMEDY}. The report jobs are skipped until then.`
+      : `Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`,
+  );
+}
+
+/** A dry run marks what it logs as sent: it must not eat messages waiting for WhatsApp. */
+async function refuseDryRunBacklog(pool: pg.Pool, config: Config, logger: Logger): Promise<void> {
+  const backlog = await backlogSize(pool);
+  if (backlog > 0 && !config.wa.dryRunTakeBacklog) throw new DryRunBacklogError(backlog);
+  if (backlog > 0) logger.warn({ rows: backlog }, 'dry run over a backlog (WA_DRY_RUN_TAKE_BACKLOG=true): these messages are logged, not sent; cicero-wa outbox retry --dry-run puts them back');
+}
+
+/** The outbox sweep: this process's dispatcher, or (without one) every running service's. */
+function pollHandler(dispatcher: Dispatcher | null, pool: pg.Pool): JobHandler {
+  if (dispatcher) {
+    return async () => {
+      dispatcher.trigger('poll');
+    };
+  }
+  return async () => {
+    await wakeDispatchers(pool);
+    return { detail: 'running services were asked to sweep the outbox' };
+  };
+}
+
+/** Which jobs a role runs: a worker the local ones (its own poll), a scheduler the shared ones. */
+function runsIn(role: Role | 'command', shared: boolean): boolean {
+  if (role === 'worker') return !shared;
+  if (role === 'scheduler') return shared;
+  return true;
+}
+
+function listenerComponent(name: string, listener: ChannelListener): Component {
+  return component(name, () => listener.start(), () => listener.stop());
 }

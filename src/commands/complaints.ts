@@ -13,6 +13,7 @@ import {
   type ComplaintStatusFilter,
 } from '../features/complaints/complaint-queue.js';
 import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
+import { print, withDatabase, type CommandContext } from './context.js';
 import { json, preview, renderTable } from './table.js';
 import { retryRows } from '../outbox/admin.js';
 import { UsageError, parseIds, parseListOptions } from './usage.js';
@@ -81,4 +82,14 @@ export async function runComplaintsCommand(pool: pg.Pool, command: ComplaintsCom
     return out;
   });
   return { lines, code: lines.every((l) => l.startsWith('ok')) ? 0 : 1 };
+}
+
+/** `cicero-wa complaints …`. */
+export async function commandComplaints(context: CommandContext): Promise<number> {
+  const command = parseComplaintsCommand(context.args, context.options as { status?: string; limit?: string; json?: boolean });
+  return withDatabase(context, async (pool) => {
+    const { lines, code } = await runComplaintsCommand(pool, command, context.config.cron.timezone);
+    print(lines);
+    return code;
+  });
 }

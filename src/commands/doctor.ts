@@ -11,6 +11,7 @@ import { maskUrlPassword, type Config } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
 import { pendingMigrations } from '../db/migrate.js';
 import type { Logger } from '../lib/logger.js';
+import { print, type CommandContext } from './context.js';
 import { CHROMIUM_INSTALL_HINT, chromiumVersion, findChromium } from '../whatsapp/wwebjs/chromium.js';
 import dns from 'node:dns/promises';
 import tls from 'node:tls';
@@ -224,4 +225,15 @@ export async function runDoctor(config: Config, logger: Logger): Promise<CheckRe
 export function formatCheck(result: CheckResult): string {
   const line = `${result.ok ? (result.warn ? 'WARN' : 'ok  ') : 'FAIL'} ${result.name.padEnd(14)} ${result.detail}`;
   return (result.ok && !result.warn) || !result.remedy ? line : `${line} -> ${result.remedy}`;
+}
+
+/** `cicero-wa doctor [--json]`. */
+export async function commandDoctor({ config, logger, options }: CommandContext): Promise<number> {
+  const results = await runDoctor(config, logger);
+  if (options.json === true) {
+    print([JSON.stringify(results.map((r) => ({ check: r.name, status: r.ok ? (r.warn ? 'warn' : 'ok') : 'fail', detail: r.detail, remedy: r.remedy ?? null })), null, 2)]);
+  } else {
+    print(results.map(formatCheck));
+  }
+  return results.every((r) => r.ok) ? 0 : 1;
 }

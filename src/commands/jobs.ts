@@ -4,9 +4,13 @@
  * schedule, next fire, pause state and last run.
  */
 import type pg from 'pg';
-import type { Clock } from '../lib/clock.js';
-import { CRON_JOB_NAMES, type Config, type CronJobName } from '../config/index.js';
-import { REPORT_JOBS, type JobDefinition, type RunOutcome } from '../scheduler/job-table.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { Config } from '../config/index.js';
+import { composeApp } from '../app/app.js';
+import { JOB_NAMES, type JobName } from '../jobs.js';
+import { announceEmbeddedStart, print, type CommandContext } from './context.js';
+import { REPORT_JOBS, type JobDefinition } from '../jobs.js';
+import type { RunOutcome } from '../scheduler/scheduler.js';
 import { isPaused } from '../scheduler/job-config.js';
 import { lastRuns } from '../scheduler/run-ledger.js';
 import { CronSchedule } from '../scheduler/schedule-math.js';
@@ -16,7 +20,7 @@ import { json, renderTable } from './table.js';
 import { UsageError } from './usage.js';
 
 export interface RunCommand {
-  job: CronJobName;
+  job: JobName;
   date: string | null;
 }
 
@@ -30,16 +34,16 @@ function isCalendarDate(value: string): boolean {
 
 export function parseRunCommand(positionals: string[], options: { date?: string }): RunCommand {
   const [job, ...rest] = positionals;
-  if (!job) throw new UsageError(`run needs a job: one of ${CRON_JOB_NAMES.join(', ')}`);
-  if (!(CRON_JOB_NAMES as readonly string[]).includes(job)) {
-    throw new UsageError(`unknown job "${job}": expected one of ${CRON_JOB_NAMES.join(', ')}`);
+  if (!job) throw new UsageError(`run needs a job: one of ${JOB_NAMES.join(', ')}`);
+  if (!(JOB_NAMES as readonly string[]).includes(job)) {
+    throw new UsageError(`unknown job "${job}": expected one of ${JOB_NAMES.join(', ')}`);
   }
   if (rest.length > 0) throw new UsageError(`run takes one job (got also ${rest.join(' ')})`);
   if (options.date !== undefined) {
     if (!(REPORT_JOBS as readonly string[]).includes(job)) throw new UsageError(`--date applies to ${REPORT_JOBS.join(', ')}, not ${job}`);
     if (!isCalendarDate(options.date)) throw new UsageError(`--date "${options.date}" is invalid: expected a calendar date YYYY-MM-DD`);
   }
-  return { job: job as CronJobName, date: options.date ?? null };
+  return { job: job as JobName, date: options.date ?? null };
 }
 
 export function formatOutcome(job: string, outcome: RunOutcome): string {
@@ -107,4 +111,34 @@ export function formatJobs(listings: JobListing[], timeZone: string, asJson: boo
     { header: 'OUTCOME', cell: (j) => (j.lastRun ? j.lastRun.status + (j.lastRun.enqueued !== null ? `, ${j.lastRun.enqueued} enqueued` : '') : '-') },
     { header: 'DETAIL', cell: (j) => j.lastRun?.error ?? j.lastRun?.detail ?? '' },
   ]);
+}
+
+/** Runs `work` with the service composed as a command (same handlers as `start`, nothing started). */
+async function withCommandApp(context: CommandContext, work: (app: Awaited<ReturnType<typeof composeApp>>) => Promise<number>): Promise<number> {
+  const app = await composeApp(context.config, context.logger, { role: 'command', onEmbeddedStart: announceEmbeddedStart });
+  try {
+    return await work(app);
+  } finally {
+    await app.stop();
+  }
+}
+
+/** `cicero-wa run <job> [--date YYYY-MM-DD]`: one job once, now, through the same composition as `start`. */
+export async function commandRun(context: CommandContext): Promise<number> {
+  const command = parseRunCommand(context.args, context.options as { date?: string });
+  return withCommandApp(context, async (app) => {
+    const outcome = await app.scheduler.runNow(command.job, command.date);
+    print([formatOutcome(command.job, outcome)]);
+    return outcome.status === 'failed' ? 1 : 0;
+  });
+}
+
+/** `cicero-wa jobs [--json]`. */
+export async function commandJobs(context: CommandContext): Promise<number> {
+  if (context.args.length > 0) throw new UsageError(`jobs takes no arguments (got ${context.args.join(' ')})`);
+  return withCommandApp(context, async (app) => {
+    const listings = await jobListings(app.database.pool, app.scheduler.jobs, context.config, systemClock, context.logger);
+    print(formatJobs(listings, context.config.cron.timezone, context.options.json === true));
+    return 0;
+  });
 }

@@ -19,6 +19,7 @@ import {
   type OutboxListRow,
   type OutboxStatusFilter,
 } from '../outbox/admin.js';
+import { print, withDatabase, type CommandContext } from './context.js';
 import { json, preview, renderTable } from './table.js';
 import { UsageError, parseIds, parseListOptions, parseMoment } from './usage.js';
 
@@ -201,4 +202,14 @@ export async function runOutboxCommand(pool: pg.Pool, command: OutboxCommand, ti
       return { lines: formatActions(results), code: results.every((r) => r.done) ? 0 : 1 };
     }
   }
+}
+
+/** `cicero-wa outbox …`. */
+export async function commandOutbox(context: CommandContext): Promise<number> {
+  const command = parseOutboxCommand(context.args, context.options as OutboxOptions, context.config.cron.timezone);
+  return withDatabase(context, async (pool) => {
+    const { lines, code } = await runOutboxCommand(pool, command, context.config.cron.timezone);
+    print(lines);
+    return code;
+  });
 }

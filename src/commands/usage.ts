@@ -1,10 +1,12 @@
 import { instantOf } from '../lib/zoned-time.js';
+import { OperatorError } from '../lib/errors.js';
 
 /** A command line the CLI cannot run: exit code 2, with the message and a pointer to --help. */
-export class UsageError extends Error {
+export class UsageError extends OperatorError {
+  override readonly exitCode = 2;
+
   constructor(message: string) {
     super(message);
-    this.name = 'UsageError';
   }
 }
 

@@ -8,42 +8,37 @@
  */
 import path from 'node:path';
 import dotenv from 'dotenv';
-import cron from 'node-cron';
+import { OperatorError } from '../lib/errors.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/logger.js';
+import { EnvReader, type CronExpression, type Env } from './env-reader.js';
+import { maskUrlPassword } from './secrets.js';
 
-export const CRON_JOB_NAMES = [
-  'daily-report',
-  'weekly-report',
-  'monthly-report',
-  'task-delivery-recap',
-  'complaint-response',
-  'wa-gateway-poll',
-] as const;
-export type CronJobName = (typeof CRON_JOB_NAMES)[number];
+export { maskUrlPassword } from './secrets.js';
+export type { CronExpression, Env } from './env-reader.js';
+import { JOBS, JOB_NAMES, type JobName } from '../jobs.js';
 
-/** The seed's schedules and the variable that overrides each. */
-export const CRON_SCHEDULE_VARIABLES: Record<CronJobName, { variable: string; defaultExpression: string }> = {
-  'daily-report': { variable: 'DAILY_REPORT_CRON', defaultExpression: '0 7 * * *' },
-  'weekly-report': { variable: 'WEEKLY_REPORT_CRON', defaultExpression: '0 7 * * 1' },
-  'monthly-report': { variable: 'MONTHLY_REPORT_CRON', defaultExpression: '0 7 1 * *' },
-  'task-delivery-recap': { variable: 'TASK_DELIVERY_RECAP_CRON', defaultExpression: '*/30 * * * *' },
-  'complaint-response': { variable: 'COMPLAINT_RESPONSE_CRON', defaultExpression: '*/5 * * * *' },
-  'wa-gateway-poll': { variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *' },
-};
+export const CRON_JOB_NAMES = JOB_NAMES;
+export type CronJobName = JobName;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+/** Each job's schedule variable and default expression (from the job table). */
+export const CRON_SCHEDULE_VARIABLES = Object.fromEntries(
+  JOBS.map((j) => [j.name, { variable: j.variable, defaultExpression: j.defaultExpression }]),
+) as Record<JobName, { variable: string; defaultExpression: string }>;
+
+export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/logger.js';
+/** What one process does: `all` of the service, or (several processes sharing one database) one side of it. */
+export const ROLES = ['all', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
 export const NODE_ENVS = ['production', 'development', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const WA_TRANSPORTS = ['wwebjs', 'log', 'fake'] as const;
 export type WaTransportName = (typeof WA_TRANSPORTS)[number];
 
-/** A schedule: a validated node-cron expression, or null when the job is switched off. */
-export type CronExpression = string | null;
 
 export interface Config {
   nodeEnv: NodeEnv;
+  /** SERVICE_ROLE: what `start` runs: all of the service, or one side of it (several processes on one database). */
+  role: Role;
   logLevel: LogLevel;
   /** Whether LOG_LEVEL was set (commands are quiet below warn unless it was). */
   logLevelSet: boolean;
@@ -118,229 +113,12 @@ export interface Config {
   };
 }
 
-export type Env = Record<string, string | undefined>;
 
-export class ConfigError extends Error {
+export class ConfigError extends OperatorError {
+  override readonly exitCode = 2;
+
   constructor(public readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/**
- * Masks every password in a database address, whatever its form, for logs and error messages: the
- * password of a URL (`postgres://user:secret@host`), a password query parameter (`?password=secret`,
- * `sslpassword=…`), and libpq key=value pairs (`host=db password=secret`, quoted or not).
- */
-export function maskUrlPassword(value: string): string {
-  let masked = value;
-  try {
-    const url = new URL(value);
-    let changed = false;
-    if (url.password) {
-      url.password = '***';
-      changed = true;
-    }
-    for (const key of [...url.searchParams.keys()]) {
-      if (/pass/i.test(key)) {
-        url.searchParams.set(key, '***');
-        changed = true;
-      }
-    }
-    if (changed) masked = url.toString();
-  } catch {
-    // Not a URL: the patterns below still apply.
-  }
-  return masked
-    .replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
-    .replace(/\b(\w*pass\w*)(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;]+)/gi, (whole, key: string, eq: string, secret: string) => (secret === '***' ? whole : `${key}${eq}***`));
-}
-
-/**
- * Collects problems while reading variables, so every bad value is reported at once.
- * Each reader returns the default when the variable is unset; an empty string counts as set.
- */
-class EnvReader {
-  readonly problems: string[] = [];
-
-  constructor(private readonly env: Env) {}
-
-  /**
-   * The variable's value, or undefined when it is unset. A variable set to nothing (or only spaces) is
-   * refused the same way for every variable: unset it to get the default.
-   */
-  private raw(name: string, unsetMeans: string): string | undefined {
-    const value = this.env[name];
-    if (value !== undefined && value.trim() === '') {
-      this.problems.push(`${name}=${JSON.stringify(value)} is invalid: it is empty; unset it for the default (${unsetMeans}), or give a value`);
-      return undefined;
-    }
-    return value;
-  }
-
-  private problem(name: string, value: string, allowed: string, mask = false): void {
-    const shown = mask ? maskUrlPassword(value) : value;
-    this.problems.push(`${name}=${JSON.stringify(shown)} is invalid: ${allowed}`);
-  }
-
-  string(name: string, fallback: string, pattern?: { re: RegExp; allowed: string }): string {
-    const value = this.raw(name, fallback);
-    if (value === undefined) return fallback;
-    if (pattern && !pattern.re.test(value)) {
-      this.problem(name, value, pattern.allowed);
-      return fallback;
-    }
-    return value;
-  }
-
-  optionalString(name: string, unsetMeans: string): string | null {
-    return this.raw(name, unsetMeans) ?? null;
-  }
-
-  integer(name: string, fallback: number, min: number, max: number): number {
-    const value = this.raw(name, String(fallback));
-    if (value === undefined) return fallback;
-    const trimmed = value.trim();
-    const parsed = /^-?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      this.problem(name, value, `expected a whole number from ${min} to ${max}`);
-      return fallback;
-    }
-    return parsed;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const value = this.raw(name, String(fallback));
-    if (value === undefined) return fallback;
-    const normalised = value.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
-    if (['false', '0', 'no', 'off'].includes(normalised)) return false;
-    this.problem(name, value, 'expected true or false');
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
-    const value = this.raw(name, fallback);
-    if (value === undefined) return fallback;
-    const normalised = value.trim().toLowerCase();
-    if (!(allowed as readonly string[]).includes(normalised)) {
-      this.problem(name, value, `expected one of ${allowed.join(', ')}`);
-      return fallback;
-    }
-    return normalised as T;
-  }
-
-  timezone(name: string, fallback: string): string {
-    const value = this.raw(name, fallback);
-    if (value === undefined) return fallback;
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: value.trim() });
-      return value.trim();
-    } catch {
-      this.problem(name, value, 'expected an IANA time zone such as Asia/Jakarta or UTC');
-      return fallback;
-    }
-  }
-
-  cronSchedule(name: string, fallback: string): CronExpression {
-    const value = this.raw(name, `${fallback}; "off" switches the job off`);
-    if (value === undefined) return fallback;
-    const trimmed = value.trim();
-    if (trimmed.toLowerCase() === 'off') return null;
-    const result = cron.validateDetailed(trimmed);
-    if (!result.valid) {
-      const reasons = result.errors.map((e) => e.message).join('; ');
-      this.problem(name, value, `${reasons}; expected a node-cron expression (5 fields, or 6 with seconds) or "off"`);
-      return fallback;
-    }
-    return trimmed;
-  }
-
-  /** Digits only (spaces, dashes and a leading + are ignored), min to max of them; unset or empty → null. */
-  optionalDigits(name: string, min: number, max: number, unsetMeans: string): string | null {
-    const value = this.raw(name, unsetMeans);
-    if (value === undefined) return null;
-    const digits = value.replace(/[\s\-+]/g, '');
-    if (!/^\d+$/.test(digits) || digits.length < min || digits.length > max) {
-      this.problem(name, value, `expected a phone number with its country code, ${min} to ${max} digits (e.g. 6281234567890)`);
-      return null;
-    }
-    return digits;
-  }
-
-  postgresUrl(name: string): string | null {
-    const value = this.raw(name, 'an embedded PostgreSQL under DATA_DIR');
-    if (value === undefined) return null;
-    let url: URL;
-    try {
-      url = new URL(value.trim());
-    } catch {
-      this.problem(name, value, 'expected a URL such as postgres://user:password@host:5432/database', true);
-      return null;
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      this.problem(name, value, `scheme "${url.protocol}" is not allowed; expected postgres:// or postgresql://`, true);
-      return null;
-    }
-    if (!url.hostname && !url.searchParams.get('host')) {
-      this.problem(name, value, 'has no host; expected postgres://user:password@host:5432/database', true);
-      return null;
-    }
-    return value.trim();
-  }
-
-  /** Unset or empty → null; otherwise must match the pattern. */
-  optionalPattern(name: string, re: RegExp, allowed: string, unsetMeans: string): string | null {
-    const value = this.raw(name, unsetMeans);
-    if (value === undefined) return null;
-    if (!re.test(value.trim())) {
-      this.problem(name, value, allowed);
-      return null;
-    }
-    return value.trim();
-  }
-
-  /** An http(s) URL template holding `{version}`; unset or empty → null. */
-  versionUrl(name: string): string | null {
-    const value = this.raw(name, 'the local cache');
-    if (value === undefined) return null;
-    const trimmed = value.trim();
-    const allowed = 'expected an http(s) URL with {version} where the build goes, e.g. https://raw.githubusercontent.com/wppconnect-team/wa-version/<commit>/html/{version}.html';
-    let url: URL;
-    try {
-      url = new URL(trimmed.replace('{version}', '2.3000.0'));
-    } catch {
-      this.problem(name, value, allowed);
-      return null;
-    }
-    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !trimmed.includes('{version}')) {
-      this.problem(name, value, allowed);
-      return null;
-    }
-    return trimmed;
-  }
-
-  /** Extra Chromium flags: a JSON array of strings or a comma-separated list, each starting with "--". */
-  chromiumFlags(name: string): string[] {
-    const value = this.raw(name, 'no extra flags');
-    if (value === undefined) return [];
-    const trimmed = value.trim();
-    let flags: unknown;
-    if (trimmed.startsWith('[')) {
-      try {
-        flags = JSON.parse(trimmed);
-      } catch {
-        this.problem(name, value, 'looks like JSON but does not parse; expected a JSON array of strings or a comma-separated list of --flags');
-        return [];
-      }
-    } else {
-      flags = trimmed.split(',').map((f) => f.trim()).filter((f) => f !== '');
-    }
-    if (!Array.isArray(flags) || !flags.every((f): f is string => typeof f === 'string' && /^--[a-z0-9]/i.test(f))) {
-      this.problem(name, value, 'expected a JSON array of strings or a comma-separated list, each flag starting with "--" (e.g. --disable-gpu,--no-zygote)');
-      return [];
-    }
-    return flags;
   }
 }
 
@@ -361,6 +139,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
 
   const config: Config = {
     nodeEnv: read.oneOf('NODE_ENV', 'production', NODE_ENVS),
+    role: read.oneOf('SERVICE_ROLE', 'all', ROLES),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     logLevelSet: env.LOG_LEVEL !== undefined && env.LOG_LEVEL.trim() !== '',
     logFormat: read.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),

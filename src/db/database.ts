@@ -7,6 +7,7 @@ import { maskUrlPassword, type Config } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { createPool } from './pool.js';
+import { OperatorError } from '../lib/errors.js';
 
 export interface Database {
   pool: pg.Pool;
@@ -31,14 +32,13 @@ export interface OpenOptions {
 }
 
 /** DATABASE_URL does not answer: one line for the operator, naming the variable and the address. */
-export class DatabaseUnreachableError extends Error {
+export class DatabaseUnreachableError extends OperatorError {
   constructor(address: string, reason: string, waitedMs: number) {
     super(
       `cannot reach the database at DATABASE_URL=${address}: ${reason}` +
         (waitedMs > 0 ? ` (tried for ${Math.round(waitedMs / 1000)} s)` : '') +
         '; check that PostgreSQL runs there and that DATABASE_URL (host, port, user, password, database) is right',
     );
-    this.name = 'DatabaseUnreachableError';
   }
 }
 

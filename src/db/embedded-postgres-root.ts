@@ -16,6 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../lib/logger.js';
+import { OperatorError } from '../lib/errors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,10 +29,9 @@ export interface RunAs {
   name: string;
 }
 
-export class RunAsError extends Error {
+export class RunAsError extends OperatorError {
   constructor(message: string) {
     super(message);
-    this.name = 'RunAsError';
   }
 }
 

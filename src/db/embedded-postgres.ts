@@ -26,6 +26,7 @@ import pg from 'pg';
 import type { Logger } from '../lib/logger.js';
 import { reachableClusterDir, reachableInstall, runningAsRoot, serverUser, type RunAs } from './embedded-postgres-root.js';
 import { isAlive } from '../lib/processes.js';
+import { OperatorError } from '../lib/errors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,10 +55,9 @@ interface Credentials {
   database: string;
 }
 
-export class EmbeddedPostgresError extends Error {
+export class EmbeddedPostgresError extends OperatorError {
   constructor(message: string) {
     super(message);
-    this.name = 'EmbeddedPostgresError';
   }
 }
 

@@ -1,18 +1,16 @@
 /**
- * LISTENs for the outbox's insert notification on a dedicated connection, so a new message is picked
- * up at once rather than at the next poll. The connection is re-established after it drops (database
- * restart, network), with capped backoff, and a sweep is triggered right after reconnecting, since
- * notifications sent while it was away are lost.
+ * LISTENs on one PostgreSQL channel on a dedicated connection, so work is picked up at once rather than
+ * at the next poll. The connection is re-established after it drops (database restart, network), with
+ * capped backoff, and `onReconnect` runs right after reconnecting, since notifications sent while it was
+ * away are lost. Its log lines name the channel.
  */
 import pg from 'pg';
+import { backoffDelay } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
 
-export const OUTBOX_CHANNEL = 'wa_outbox_pending';
-
-export interface OutboxListenerOptions {
+export interface ChannelListenerOptions {
   connectionString: string;
-  /** The channel to LISTEN on; default the outbox's. */
-  channel?: string;
+  channel: string;
   logger: Logger;
   /** A notification arrived. */
   onNotify: () => void;
@@ -20,14 +18,16 @@ export interface OutboxListenerOptions {
   onReconnect: () => void;
 }
 
-export class OutboxListener {
+const RECONNECT = { baseMs: 250, maxMs: 30_000 };
+
+export class ChannelListener {
   private client: pg.Client | null = null;
   private stopped = false;
   private failures = 0;
   private everConnected = false;
   private retryTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly options: OutboxListenerOptions) {}
+  constructor(private readonly options: ChannelListenerOptions) {}
 
   /** Connects (retrying in the background if the database is not reachable yet). */
   async start(): Promise<void> {
@@ -44,20 +44,19 @@ export class OutboxListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const { logger } = this.options;
+    const { logger, channel } = this.options;
     const client = new pg.Client({ connectionString: this.options.connectionString, keepAlive: true, application_name: 'cicero-wa-gateway listener' });
     let lost = false;
     const onLost = (err?: Error) => {
       if (lost || this.stopped) return;
       lost = true;
       this.client = null;
-      logger.warn({ err: err?.message ?? 'connection ended' }, 'outbox listener lost its database connection; reconnecting');
+      logger.warn({ channel, err: err?.message ?? 'connection ended' }, `listener on ${channel} lost its database connection; reconnecting`);
       void client.end().catch(() => undefined);
       this.scheduleReconnect();
     };
     client.on('error', onLost);
     client.on('end', () => onLost());
-    const channel = this.options.channel ?? OUTBOX_CHANNEL;
     client.on('notification', (message) => {
       if (message.channel === channel) this.options.onNotify();
     });
@@ -67,7 +66,7 @@ export class OutboxListener {
     } catch (err) {
       if (!lost) {
         lost = true;
-        logger.warn({ err: (err as Error).message }, 'outbox listener cannot connect; retrying');
+        logger.warn({ channel, err: (err as Error).message }, `listener on ${channel} cannot connect; retrying`);
         void client.end().catch(() => undefined);
         this.scheduleReconnect();
       }
@@ -81,10 +80,10 @@ export class OutboxListener {
     const recovering = this.everConnected || this.failures > 0;
     this.failures = 0;
     if (recovering) {
-      logger.info({ channel }, 'outbox listener reconnected; sweeping for missed messages');
+      logger.info({ channel }, `listener on ${channel} reconnected; looking for what was missed`);
       this.options.onReconnect();
     } else {
-      logger.debug('outbox listener connected');
+      logger.debug({ channel }, `listener on ${channel} connected`);
     }
     this.everConnected = true;
   }
@@ -92,7 +91,7 @@ export class OutboxListener {
   private scheduleReconnect(): void {
     if (this.stopped || this.retryTimer) return;
     this.failures++;
-    const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures - 1, 7));
+    const delay = backoffDelay(this.failures, RECONNECT);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.connect();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
+import { OperatorError } from '../lib/errors.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 const MIGRATIONS_TABLE = 'cicero_wa_migrations';
@@ -24,10 +25,9 @@ export interface Migration {
   checksum: string;
 }
 
-export class MigrationError extends Error {
+export class MigrationError extends OperatorError {
   constructor(message: string) {
     super(message);
-    this.name = 'MigrationError';
   }
 }
 

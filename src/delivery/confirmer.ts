@@ -12,6 +12,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
+import { SingleFlight } from '../lib/single-flight.js';
 import type { OwnMessage, Transport } from '../whatsapp/transport.js';
 import {
   bodyFingerprint,
@@ -31,6 +32,8 @@ import {
 export interface ConfirmerOptions {
   pool: pg.Pool;
   transport: Transport;
+  /** The session whose hand-overs this confirmer settles (its transport's events are that number's). */
+  session: string;
   logger: Logger;
   /** WA_CONFIRM_TIMEOUT_MS: how long an unknown outcome waits for confirmation before it is flagged. */
   confirmTimeoutMs: number;
@@ -64,8 +67,10 @@ export class Confirmer {
   private unsubscribe: Array<() => void> = [];
   private matchTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly passes = new SingleFlight(
+    () => this.pass(),
+    (err) => this.options.logger.warn({ err: err.message }, 'confirming sends failed (database unreachable?); will retry'),
+  );
   private stopped = false;
   /** An ack -1 arrived for a row still being sent: look again for rows left with a rejected part. */
   private rejectedWaiting = false;
@@ -92,7 +97,8 @@ export class Confirmer {
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.matchTimer) clearTimeout(this.matchTimer);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
-    await this.running?.catch(() => undefined);
+    this.passes.stop();
+    await this.passes.idle();
   }
 
   /** The dispatcher recorded this id itself (a confirmed send). */
@@ -104,24 +110,12 @@ export class Confirmer {
   /** Looks for matches soon (an unknown outcome was just recorded, or an event arrived). */
   trigger(): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .catch((err: Error) => this.options.logger.warn({ err: err.message }, 'confirming sends failed (database unreachable?); will retry'))
-      .finally(() => {
-        this.running = null;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.trigger();
-        }
-      });
+    this.passes.trigger();
   }
 
   /** Resolves when no pass is running (tests). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
+  idle(): Promise<void> {
+    return this.passes.idle();
   }
 
   private hear(message: OwnMessage): void {
@@ -170,7 +164,7 @@ export class Confirmer {
       const requeued = await requeueRejected(this.options.pool, this.options.retry);
       if (requeued > 0) this.options.onRequeue?.();
     }
-    const oldest = await oldestUnknown(this.options.pool);
+    const oldest = await oldestUnknown(this.options.pool, this.options.session);
     if (oldest) {
       const now = Date.now();
       const expiresIn = oldest.getTime() + this.options.confirmTimeoutMs - now;
@@ -213,7 +207,7 @@ export class Confirmer {
       if (message.ack !== null) await this.receipt(message.messageId, message.ack);
       return true;
     }
-    const criteria = { bodySha256: message.fingerprint, chatIds: message.chatIds, seenAt: new Date(message.heardAt), windowMs: this.options.confirmTimeoutMs + 60_000 };
+    const criteria = { session: this.options.session, bodySha256: message.fingerprint, chatIds: message.chatIds, seenAt: new Date(message.heardAt), windowMs: this.options.confirmTimeoutMs + 60_000 };
     let candidates = await findOpenSends(pool, criteria);
     // Filed under the recipient's LID with no phone number known: the text and time must be unique.
     if (candidates.length === 0 && message.chatIds.every((c) => c.endsWith('@lid'))) {
@@ -234,7 +228,7 @@ export class Confirmer {
   private async lookInChats(): Promise<void> {
     const { transport, pool, logger } = this.options;
     if (!transport.findOwnMessages || !transport.isReady()) return;
-    const open = await unknownSends(pool, this.lookupAfterMs(), 20);
+    const open = await unknownSends(pool, this.options.session, this.lookupAfterMs(), 20);
     for (const send of open) {
       if (this.lookedUp.has(send.id)) continue;
       this.lookedUp.add(send.id);

@@ -16,14 +16,15 @@
  * - Modules that care about a message's fate register an outcome hook for its type; the hook runs in the
  *   transaction that marks the row.
  */
-import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import { withTransaction } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import { HandOverRefused, SendError, type SendResult, type Transport } from '../whatsapp/transport.js';
-import { retryDelayMs } from '../lib/backoff.js';
+import { backoffDelay, retryDelayMs, type Backoff } from '../lib/backoff.js';
+import { SingleFlight } from '../lib/single-flight.js';
+import { instanceId } from '../lib/instance-id.js';
+import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import { Confirmer } from './confirmer.js';
 import {
   claimDueRows,
@@ -44,29 +45,12 @@ import {
   type Settlement,
 } from '../outbox/claims.js';
 import { bodyFingerprint, confirmSend } from '../outbox/hand-overs.js';
+import type { OutcomeEvent, OutcomeHook } from '../outbox/outcomes.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
 import { MAX_CONTENT_CHARS } from '../outbox/enqueue.js';
-import { AbortedError, SendPacer, sleep } from './pacer.js';
+import { SendPacer } from './pacer.js';
+import { AbortedError, sleep } from '../lib/sleep.js';
 import { splitText } from './split-text.js';
-
-/** The row an outcome is about. */
-export interface OutcomeRow {
-  id: number;
-  type: string;
-  recipient: string;
-}
-
-export interface OutcomeEvent {
-  row: OutcomeRow;
-  status: 'sent' | 'failed';
-  /** Why it failed; null when sent. */
-  reason: string | null;
-  /** The database's send time; null when failed. */
-  sentAt: Date | null;
-}
-
-/** Runs inside the transaction that marks the outbox row. Throwing rolls the mark back (it is retried). */
-export type OutcomeHook = (tx: pg.PoolClient, event: OutcomeEvent) => Promise<void>;
 
 export interface DispatcherOptions {
   pool: pg.Pool;
@@ -74,8 +58,10 @@ export interface DispatcherOptions {
   logger: Logger;
   dispatch: Config['dispatch'];
   defaultCountryCode: string;
-  /** Identifies this process in `locked_by`. */
+  /** Identifies this process in `locked_by` (default: the process's instance id). */
   instanceId?: string;
+  /** The WhatsApp session whose rows this dispatcher sends (default `default`). */
+  session?: string;
   random?: () => number;
   /** How old an own-message event must be before it confirms an unknown send (tests shorten it). */
   confirmSettleMs?: number;
@@ -83,14 +69,15 @@ export interface DispatcherOptions {
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
 const STOP_WAIT_MS = 5000;
+/** A drain that failed (the database away) is tried again after this backoff. */
+const DRAIN_RETRY: Backoff = { baseMs: 500, maxMs: 30_000 };
+/** A write recording a send outcome is tried again until it succeeds, after this backoff. */
+const WRITE_RETRY: Backoff = { baseMs: 250, maxMs: 5000 };
 /** How long an outcome hook may wait for a row lock before it is given up (the outcome is kept). */
 const HOOK_LOCK_TIMEOUT_MS = 2000;
 /** A row a dry run only logged: sent as far as the outbox goes, and marked so it can be put back. */
 const DRY_RUN_SUMMARY = { confirmation: 'dry_run', lastError: 'dry run (WA_TRANSPORT=log): logged, not sent to WhatsApp' } as const;
 
-export function defaultInstanceId(): string {
-  return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-}
 
 /** What one part's send came to. */
 type PartResult =
@@ -100,13 +87,13 @@ type PartResult =
 
 export class Dispatcher {
   readonly instanceId: string;
+  readonly session: string;
   readonly confirmer: Confirmer;
   private readonly pacer: SendPacer;
   private readonly hooks = new Map<string, OutcomeHook[]>();
   private readonly held = new Set<number>();
   private readonly abort = new AbortController();
-  private current: Promise<void> | null = null;
-  private again = false;
+  private readonly drains = new SingleFlight(() => this.run());
   private stopping = false;
   private wakeTimer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
@@ -120,7 +107,8 @@ export class Dispatcher {
   private lastOddStatuses = '';
 
   constructor(private readonly options: DispatcherOptions) {
-    this.instanceId = options.instanceId ?? defaultInstanceId();
+    this.instanceId = options.instanceId ?? instanceId();
+    this.session = options.session ?? DEFAULT_SESSION;
     this.pacer = new SendPacer({
       intervalMs: options.dispatch.sendIntervalMs,
       jitterMs: options.dispatch.sendJitterMs,
@@ -132,6 +120,7 @@ export class Dispatcher {
       pool: options.pool,
       transport: options.transport,
       logger: options.logger,
+      session: this.session,
       confirmTimeoutMs: dispatch.confirmTimeoutMs,
       retry: {
         maxAttempts: dispatch.maxAttempts,
@@ -163,23 +152,13 @@ export class Dispatcher {
   /** Asks for a drain. Single-flight: during a drain, it makes that drain run once more after. */
   trigger(reason: string): void {
     if (this.stopping) return;
-    if (this.current) {
-      this.again = true;
-      return;
-    }
     this.options.logger.trace({ reason }, 'dispatch triggered');
-    this.current = this.run().finally(() => {
-      this.current = null;
-      if (this.again && !this.stopping) {
-        this.again = false;
-        this.trigger('again');
-      }
-    });
+    this.drains.trigger();
   }
 
   /** Resolves when no drain is running (for tests and benchmarks). */
-  async idle(): Promise<void> {
-    while (this.current) await this.current;
+  idle(): Promise<void> {
+    return this.drains.idle();
   }
 
   /**
@@ -189,10 +168,11 @@ export class Dispatcher {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.drains.stop();
     this.unsubscribe?.();
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.abort.abort();
-    const running = this.current;
+    const running = this.drains.inFlight;
     if (running) {
       const finished = await Promise.race([running.then(() => true), sleep(STOP_WAIT_MS).then(() => false)]);
       if (!finished) this.options.logger.warn({ waitedMs: STOP_WAIT_MS }, 'send still in flight at shutdown; its lease will settle it (its outcome is unknown: it is not sent again)');
@@ -212,7 +192,7 @@ export class Dispatcher {
       await this.scheduleWakeUp();
     } catch (err) {
       this.failures++;
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(this.failures - 1, 6));
+      const delay = backoffDelay(this.failures, DRAIN_RETRY);
       this.options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'dispatch failed (database unreachable?); will retry');
       this.setWakeTimer(delay);
     }
@@ -223,7 +203,7 @@ export class Dispatcher {
     if (this.held.size > 0) await this.releaseHeld(); // left over from a drain the database interrupted
     if (!transport.isReady() || this.stopping) return;
 
-    const recovered = await recoverExpiredLeases(pool, async (tx, sent) => {
+    const recovered = await recoverExpiredLeases(pool, this.session, async (tx, sent) => {
       for (const row of sent) await this.runHooks(tx, { row, status: 'sent', reason: null, sentAt: row.sentAt });
     });
     if (recovered.pending > 0) logger.warn({ rows: recovered.pending }, 'rows whose dispatcher stopped while holding them are pending again');
@@ -239,7 +219,7 @@ export class Dispatcher {
     this.lastOddStatuses = odd.map((o) => `${o.status}:${o.rows}`).join();
 
     while (!this.stopping && transport.isReady()) {
-      const rows = await claimDueRows(pool, this.instanceId, dispatch.batchSize, dispatch.leaseMs, MAX_CONTENT_CHARS);
+      const rows = await claimDueRows(pool, this.instanceId, this.session, dispatch.batchSize, dispatch.leaseMs, MAX_CONTENT_CHARS);
       if (rows.length === 0) return;
       for (const row of rows) this.held.add(row.id);
       for (const row of rows) {
@@ -351,6 +331,7 @@ export class Dispatcher {
           recordHandOver(pool, {
             rowId: row.id,
             owner: this.instanceId,
+            session: this.session,
             part: index,
             parts: parts.length,
             chatId,
@@ -501,7 +482,7 @@ export class Dispatcher {
       } catch (err) {
         // Only a lost database (or a lock conflict) is worth waiting for; any other error is given up after a few tries.
         if ((this.stopping || !isRetryableDatabaseError(err)) && attempt >= 3) throw err;
-        const delay = Math.min(5000, 250 * 2 ** Math.min(attempt - 1, 5));
+        const delay = backoffDelay(attempt, WRITE_RETRY);
         this.options.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'recording a send outcome failed; retrying');
         await sleep(delay);
       }
@@ -526,7 +507,7 @@ export class Dispatcher {
   /** Wakes for the earliest retry or foreign lease expiry; new rows arrive through triggers. */
   private async scheduleWakeUp(): Promise<void> {
     if (this.stopping || !this.options.transport.isReady()) return;
-    const at = await nextWakeUp(this.options.pool, this.instanceId);
+    const at = await nextWakeUp(this.options.pool, this.instanceId, this.session);
     // At least 250 ms: a due row that could not be claimed just now is locked by another dispatcher's claim.
     if (at) this.setWakeTimer(Math.max(250, at.getTime() - Date.now() + 20));
   }

@@ -3,34 +3,14 @@
  * between the start of one send and the next, and at most `maxPerMinute` sends in any 60 s.
  */
 
+import { AbortedError, sleep } from '../lib/sleep.js';
+
 export interface PacerOptions {
   intervalMs: number;
   jitterMs: number;
   maxPerMinute: number;
   random?: () => number;
   now?: () => number;
-}
-
-export class AbortedError extends Error {
-  constructor() {
-    super('aborted');
-    this.name = 'AbortedError';
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export class SendPacer {
@@ -60,5 +40,3 @@ export class SendPacer {
     this.nextAllowedAt = startedAt + this.options.intervalMs + Math.round(this.random() * this.options.jitterMs);
   }
 }
-
-export { sleep };

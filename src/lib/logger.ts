@@ -13,10 +13,15 @@
 import { pino, type Logger } from 'pino';
 import { writeSync } from 'node:fs';
 import { prettyFactory } from 'pino-pretty';
-import type { LogFormat, LogLevel } from '../config/index.js';
+
 import { formatZoned } from './zoned-time.js';
 
 export type { Logger };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface LoggerOptions {
   level: LogLevel;

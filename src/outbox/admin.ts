@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { inTransaction, type Queryable } from '../db/pool.js';
-import { OUTBOX_CHANNEL } from '../db/listener.js';
+import { wakeDispatchers } from './channel.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
@@ -159,7 +159,7 @@ async function applyAction(
   eligible: (row: ActionRow) => true | string,
   update: (tx: pg.PoolClient, ids: number[]) => Promise<void>,
   doneDetail: string,
-  wakeDispatchers: boolean,
+  wake: boolean,
 ): Promise<ActionResult[]> {
   return inTransaction(db, async (tx) => {
     const { rows } = await tx.query<ActionRow>('SELECT id, status, confirmation FROM wa_outbox WHERE id = ANY($1::int[]) FOR UPDATE', [ids]);
@@ -167,7 +167,7 @@ async function applyAction(
     const chosen = rows.filter((r) => verdicts.get(r.id) === true).map((r) => r.id);
     if (chosen.length > 0) {
       await update(tx, chosen);
-      if (wakeDispatchers) await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+      if (wake) await wakeDispatchers(tx);
     }
     return ids.map((id) => {
       const verdict = verdicts.get(id);
@@ -229,6 +229,14 @@ export async function backlogSize(db: Queryable): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+/** How many rows were sent, by type. */
+export async function sentCountsByType(db: Queryable): Promise<Array<{ type: string; count: number }>> {
+  const { rows } = await db.query<{ type: string; count: number }>(
+    `SELECT type, count(*)::int AS count FROM wa_outbox WHERE status = 'sent' GROUP BY type ORDER BY type`,
+  );
+  return rows;
+}
+
 /** Every row a dry run marked as sent goes back to pending, in one transaction. Returns how many. */
 export async function retryDryRun(db: pg.Pool | pg.PoolClient): Promise<number> {
   return inTransaction(db, async (tx) => {
@@ -242,7 +250,7 @@ export async function retryDryRun(db: pg.Pool | pg.PoolClient): Promise<number> 
         WHERE id = ANY($1::int[])`,
       [ids],
     );
-    await tx.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+    await wakeDispatchers(tx);
     return ids.length;
   });
 }

@@ -85,12 +85,19 @@ export const HANDED_OVER = ['handing_over', 'confirmed', 'unknown', 'unconfirmed
  * locked, and leases them to `owner` for `leaseMs`. Attempts are not counted here. The text of a row
  * longer than `maxContentChars` is not read (a 100 MB row costs nothing but its failure).
  */
-export async function claimDueRows(db: Queryable, owner: string, limit: number, leaseMs: number, maxContentChars: number): Promise<ClaimedRow[]> {
+export async function claimDueRows(
+  db: Queryable,
+  owner: string,
+  session: string,
+  limit: number,
+  leaseMs: number,
+  maxContentChars: number,
+): Promise<ClaimedRow[]> {
   const { rows } = await db.query<ClaimedRecord>(
     `UPDATE wa_outbox o
         SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
        FROM (SELECT id FROM wa_outbox
-              WHERE status = 'pending' AND next_attempt_at <= now()
+              WHERE status = 'pending' AND session = $5 AND next_attempt_at <= now()
               ORDER BY next_attempt_at, id
               LIMIT $1
               FOR UPDATE SKIP LOCKED) due
@@ -104,7 +111,7 @@ export async function claimDueRows(db: Queryable, owner: string, limit: number, 
                 (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome, 'reason', s.reason) ORDER BY s.part)
                    FROM wa_outbox_sends s
                   WHERE s.outbox_id = o.id AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS done_parts`,
-    [limit, owner, leaseMs, maxContentChars],
+    [limit, owner, leaseMs, maxContentChars, session],
   );
   return rows
     .map((r) => ({
@@ -129,12 +136,16 @@ export async function claimDueRows(db: Queryable, owner: string, limit: number, 
  */
 export async function recoverExpiredLeases(
   pool: pg.Pool,
+  session: string,
   onSent: (tx: pg.PoolClient, rows: RecoveredRow[]) => Promise<void> = async () => undefined,
 ): Promise<{ pending: number; sent: number }> {
   return withTransaction(pool, async (tx) => {
     // A `sending` row without a lease was written so by another program: nobody holds it.
     const { rows } = await tx.query<{ id: number }>(
-      `SELECT id FROM wa_outbox WHERE status = 'sending' AND (lease_until IS NULL OR lease_until < now()) ORDER BY id FOR UPDATE SKIP LOCKED`,
+      `SELECT id FROM wa_outbox
+        WHERE status = 'sending' AND session = $1 AND (lease_until IS NULL OR lease_until < now())
+        ORDER BY id FOR UPDATE SKIP LOCKED`,
+      [session],
     );
     if (rows.length === 0) return { pending: 0, sent: 0 };
     const ids = rows.map((r) => r.id);
@@ -227,6 +238,7 @@ export async function releaseRows(db: Queryable, owner: string, ids: number[]): 
 export interface HandOver {
   rowId: number;
   owner: string;
+  session: string;
   part: number;
   parts: number;
   chatId: string;
@@ -248,10 +260,10 @@ export async function recordHandOver(db: Queryable, h: HandOver): Promise<number
           SET lease_until = now() + $3 * interval '1 millisecond', attempts = attempts + $4, updated_at = now()
         WHERE id = $1 AND ${HELD_BY_OWNER}
         RETURNING id)
-     INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance)
-     SELECT id, $5, $6, $7, $8, $2 FROM held
+     INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance, session)
+     SELECT id, $5, $6, $7, $8, $2, $9 FROM held
      RETURNING id`,
-    [h.rowId, h.owner, h.leaseMs, h.countAttempt ? 1 : 0, h.part, h.parts, h.chatId, h.bodySha256],
+    [h.rowId, h.owner, h.leaseMs, h.countAttempt ? 1 : 0, h.part, h.parts, h.chatId, h.bodySha256, h.session],
   );
   return rows[0] ? Number(rows[0].id) : null;
 }
@@ -347,13 +359,13 @@ export async function markFailed(db: Queryable, owner: string, id: number, reaso
  * When the dispatcher should next look, though nothing is due now: the earliest retry of a pending
  * row, or the earliest lease of another dispatcher that may expire. Null when there is none.
  */
-export async function nextWakeUp(db: Queryable, owner: string): Promise<Date | null> {
+export async function nextWakeUp(db: Queryable, owner: string, session: string): Promise<Date | null> {
   const { rows } = await db.query<{ at: Date | null }>(
     `SELECT least(
-              (SELECT min(next_attempt_at) FROM wa_outbox WHERE status = 'pending'),
-              (SELECT min(lease_until) FROM wa_outbox WHERE status = 'sending' AND locked_by IS DISTINCT FROM $1)
+              (SELECT min(next_attempt_at) FROM wa_outbox WHERE status = 'pending' AND session = $2),
+              (SELECT min(lease_until) FROM wa_outbox WHERE status = 'sending' AND session = $2 AND locked_by IS DISTINCT FROM $1)
             ) AS at`,
-    [owner],
+    [owner, session],
   );
   return rows[0]?.at ?? null;
 }

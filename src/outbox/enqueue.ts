@@ -7,6 +7,7 @@
  * messages are refused before anything of the batch is written.
  */
 import type { Queryable } from '../db/pool.js';
+import { OperatorError } from '../lib/errors.js';
 
 export interface OutboxMessage {
   /** Phone number or WhatsApp id (e.g. 0812…, 62812…@c.us, 1203…@g.us). */
@@ -16,6 +17,8 @@ export interface OutboxMessage {
   type: string;
   /** Same key, same message: enqueued once. */
   dedupKey?: string | null;
+  /** The WhatsApp session (number) that sends it; default `default`, the service's own. */
+  session?: string;
 }
 
 export interface EnqueueResult {
@@ -26,18 +29,20 @@ export interface EnqueueResult {
   dedupKey: string | null;
 }
 
-export class OutboxValidationError extends Error {
+export class OutboxValidationError extends OperatorError {
   constructor(
-    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey',
+    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session',
     public readonly index: number,
     reason: string,
   ) {
     super(`outbox message ${index}: ${field} ${reason}; nothing of this batch was written`);
-    this.name = 'OutboxValidationError';
   }
 }
 
 const NUL = '\u0000';
+
+/** The session of rows written without one (the seed's INSERT): the service's own WhatsApp number. */
+export const DEFAULT_SESSION = 'default';
 
 /**
  * The longest text a message may have: WhatsApp's own limit on one message is 65,536 characters; the
@@ -46,7 +51,7 @@ const NUL = '\u0000';
 export const MAX_CONTENT_CHARS = 65_536;
 
 function validate(message: OutboxMessage, index: number): void {
-  const text = (field: 'recipient' | 'content' | 'type' | 'dedupKey', value: unknown, optional = false) => {
+  const text = (field: OutboxValidationError['field'], value: unknown, optional = false) => {
     if (optional && (value === undefined || value === null)) return;
     if (typeof value !== 'string') throw new OutboxValidationError(field, index, 'must be a string');
     if (value.trim() === '') throw new OutboxValidationError(field, index, 'must not be empty');
@@ -59,6 +64,7 @@ function validate(message: OutboxMessage, index: number): void {
   }
   text('type', message.type);
   text('dedupKey', message.dedupKey, true);
+  text('session', message.session, true);
 }
 
 export async function enqueue(db: Queryable, messages: readonly OutboxMessage[]): Promise<EnqueueResult[]> {
@@ -69,17 +75,18 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[])
   const contents = messages.map((m) => m.content);
   const types = messages.map((m) => m.type.trim());
   const keys = messages.map((m) => m.dedupKey ?? null);
+  const sessions = messages.map((m) => m.session?.trim() ?? DEFAULT_SESSION);
 
   // Rows are inserted in input order, so their serial ids ascend in input order.
   const { rows } = await db.query<{ id: number; dedup_key: string | null }>(
-    `INSERT INTO wa_outbox (recipient, content, type, dedup_key)
-     SELECT recipient, content, type, dedup_key
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-            AS input(recipient, content, type, dedup_key, ord)
+    `INSERT INTO wa_outbox (recipient, content, type, dedup_key, session)
+     SELECT recipient, content, type, dedup_key, session
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+            AS input(recipient, content, type, dedup_key, session, ord)
       ORDER BY ord
      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
      RETURNING id, dedup_key`,
-    [recipients, contents, types, keys],
+    [recipients, contents, types, keys, sessions],
   );
   rows.sort((a, b) => a.id - b.id);
 

@@ -49,35 +49,38 @@ function toOpenSend(r: OpenSendRecord): OpenSend {
  */
 export async function findOpenSends(
   db: Queryable,
-  match: { bodySha256: string; chatIds: string[]; seenAt: Date; windowMs: number; anyPhoneChat?: boolean },
+  match: { session: string; bodySha256: string; chatIds: string[]; seenAt: Date; windowMs: number; anyPhoneChat?: boolean },
 ): Promise<OpenSend[]> {
   const { rows } = await db.query<OpenSendRecord>(
     `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
-      WHERE outcome IN ('unknown', 'unconfirmed') AND body_sha256 = $1
+      WHERE outcome IN ('unknown', 'unconfirmed') AND body_sha256 = $1 AND session = $6
         AND handed_over_at >= $3::timestamptz - $4 * interval '1 millisecond'
         AND handed_over_at <= $3::timestamptz + interval '30 seconds'
         AND (chat_id = ANY($2::text[]) OR ($5 AND chat_id LIKE '%@c.us'))
       ORDER BY handed_over_at, id
       LIMIT 5`,
-    [match.bodySha256, match.chatIds, match.seenAt, match.windowMs, match.anyPhoneChat ?? false],
+    [match.bodySha256, match.chatIds, match.seenAt, match.windowMs, match.anyPhoneChat ?? false, match.session],
   );
   return rows.map(toOpenSend);
 }
 
 /** Hand-overs still unknown after `olderThanMs` (for a look into the chat), oldest first. */
-export async function unknownSends(db: Queryable, olderThanMs: number, limit: number): Promise<OpenSend[]> {
+export async function unknownSends(db: Queryable, session: string, olderThanMs: number, limit: number): Promise<OpenSend[]> {
   const { rows } = await db.query<OpenSendRecord>(
     `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
-      WHERE outcome = 'unknown' AND handed_over_at < now() - $1 * interval '1 millisecond'
+      WHERE outcome = 'unknown' AND session = $3 AND handed_over_at < now() - $1 * interval '1 millisecond'
       ORDER BY handed_over_at, id LIMIT $2`,
-    [olderThanMs, limit],
+    [olderThanMs, limit, session],
   );
   return rows.map(toOpenSend);
 }
 
 /** When the oldest hand-over still unknown was made; null when there is none. */
-export async function oldestUnknown(db: Queryable): Promise<Date | null> {
-  const { rows } = await db.query<{ at: Date | null }>(`SELECT min(handed_over_at) AS at FROM wa_outbox_sends WHERE outcome = 'unknown'`);
+export async function oldestUnknown(db: Queryable, session: string): Promise<Date | null> {
+  const { rows } = await db.query<{ at: Date | null }>(
+    `SELECT min(handed_over_at) AS at FROM wa_outbox_sends WHERE outcome = 'unknown' AND session = $1`,
+    [session],
+  );
   return rows[0]?.at ?? null;
 }
 

@@ -13,30 +13,17 @@
  *
  * Local jobs (the outbox poll) are not shared: each instance runs its own, without the ledger.
  */
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type pg from 'pg';
 import type { Clock } from '../lib/clock.js';
-import type { CronJobName } from '../config/index.js';
-import type { JobContext, JobHandler, RunTrigger } from '../jobs.js';
+import type { JobContext, JobDefinition, JobName, RunTrigger } from '../jobs.js';
 import type { Logger } from '../lib/logger.js';
+import { instanceId } from '../lib/instance-id.js';
 import { isPaused } from './job-config.js';
 import { abandonStaleRuns, claimSlot, failRunsOf, finishRun, pruneHistory, recordSkipped } from './run-ledger.js';
 import { CronSchedule } from './schedule-math.js';
 
-export interface JobDefinition {
-  name: CronJobName;
-  variable: string;
-  defaultExpression: string;
-  /** The configured expression; null when switched off. */
-  expression: string | null;
-  /** Hours within which a missed slot is run at start-up; 0 for none. */
-  catchUpHours: number;
-  /** Once per slot across instances, through the ledger; false for a trigger every instance runs. */
-  shared: boolean;
-  handler: JobHandler;
-}
+export type { JobDefinition };
 
 export type RunOutcome =
   | { status: 'succeeded'; enqueued: number; detail: string | null }
@@ -66,13 +53,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Scheduler {
   readonly instanceId: string;
   private readonly tasks: ScheduledTask[] = [];
-  private readonly running = new Set<CronJobName>();
+  private readonly running = new Set<JobName>();
   private readonly inflight = new Set<Promise<unknown>>();
   private pruneTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.instanceId = options.instanceId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.instanceId = options.instanceId ?? instanceId();
   }
 
   get jobs(): JobDefinition[] {
@@ -128,14 +115,14 @@ export class Scheduler {
   }
 
   /** Runs a job now, outside its schedule (`cicero-wa run`). */
-  async runNow(name: CronJobName, date: string | null): Promise<RunOutcome> {
+  async runNow(name: JobName, date: string | null): Promise<RunOutcome> {
     const job = this.job(name);
     if (!job) throw new Error(`unknown job ${name}`);
     return this.runSlot(job, this.options.clock.now(), 'manual', date);
   }
 
   /** The next fire of each job after `from` (null when off or never). */
-  nextFires(from: Date = this.options.clock.now()): Map<CronJobName, Date | null> {
+  nextFires(from: Date = this.options.clock.now()): Map<JobName, Date | null> {
     return new Map(
       this.options.jobs.map((job) => [job.name, job.expression === null ? null : new CronSchedule(job.expression, this.options.timezone).next(from)]),
     );

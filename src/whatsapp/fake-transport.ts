@@ -1,13 +1,24 @@
 /**
  * A scriptable stand-in for WhatsApp, for tests (WA_TRANSPORT=fake): it can delay sends, fail chosen
  * sends before the hand-over (transiently or permanently), take a message without giving its id back
- * (an unknown outcome, as today's WhatsApp Web does), and become not ready. Every message handed over
- * is kept in `sends` and, when `sendLogFile` is set, appended to that file as one JSON line at the
+ * (an unknown outcome, as today's WhatsApp Web does), and become not ready; tests make it report
+ * receipts, own messages, incoming messages and pairing codes. Every message (text or document) handed
+ * over is kept in `sends` and, when `sendLogFile` is set, appended to that file as one JSON line at the
  * moment of the hand-over (several processes may share it: it stands for WhatsApp's own record).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { SendError, TransportWithState, type OwnMessage, type SendHooks, type SendResult, type Transport } from './transport.js';
+import {
+  SendError,
+  TransportBase,
+  type InboundMessage,
+  type OutgoingDocument,
+  type OwnMessage,
+  type PairingEvent,
+  type SendHooks,
+  type SendResult,
+  type Transport,
+} from './transport.js';
 
 /** `ok`: confirmed with an id; `unknown`: handed over, no id back; `fail`: refused before the hand-over. */
 export type FakeOutcome = 'ok' | 'unknown' | { fail: 'transient' | 'permanent'; reason: string };
@@ -21,7 +32,10 @@ export interface FakeSendCall {
 
 export interface FakeSend {
   chatId: string;
+  /** The text, or for a document its caption (empty when none). */
   text: string;
+  /** Set for a document. */
+  document?: { fileName: string; mimeType: string; size: number; bytes: Buffer };
   messageId: string;
   outcome: 'ok' | 'unknown';
   at: Date;
@@ -40,15 +54,13 @@ export interface FakeTransportOptions {
   behaviour?: (call: FakeSendCall) => FakeOutcome | Promise<FakeOutcome>;
 }
 
-export class FakeTransport extends TransportWithState implements Transport {
+export class FakeTransport extends TransportBase implements Transport {
   readonly name = 'fake';
   readonly sends: FakeSend[] = [];
   /** Most sends ever in progress at once (the dispatcher must keep this at 1). */
   maxConcurrentSends = 0;
   private inFlight = 0;
   private readonly attempts = new Map<string, number>();
-  private readonly ackListeners = new Set<(messageId: string, ack: number) => void>();
-  private readonly ownListeners = new Set<(message: OwnMessage) => void>();
 
   constructor(private readonly options: FakeTransportOptions = {}) {
     super();
@@ -63,24 +75,25 @@ export class FakeTransport extends TransportWithState implements Transport {
     this.state.set(ready ? 'ready' : 'disconnected', ready ? null : (reason ?? 'fake: not ready'));
   }
 
-  onAck(listener: (messageId: string, ack: number) => void): () => void {
-    this.ackListeners.add(listener);
-    return () => this.ackListeners.delete(listener);
-  }
-
-  onOwnMessage(listener: (message: OwnMessage) => void): () => void {
-    this.ownListeners.add(listener);
-    return () => this.ownListeners.delete(listener);
-  }
-
   /** Delivers a receipt for a sent message, as WhatsApp's message_ack would. */
   emitAck(messageId: string, ack: number): void {
-    for (const listener of this.ackListeners) listener(messageId, ack);
+    this.acks.emit(messageId, ack);
   }
 
   /** Reports a message of this session, as WhatsApp's message_create would. */
   emitOwnMessage(message: Omit<OwnMessage, 'at' | 'ack'> & { ack?: number | null }): void {
-    for (const listener of this.ownListeners) listener({ ...message, at: new Date(), ack: message.ack ?? null });
+    this.own.emit({ ...message, at: new Date(), ack: message.ack ?? null });
+  }
+
+  /** Delivers a message someone sent to this number, as WhatsApp's message event would. */
+  emitInbound(message: InboundMessage): void {
+    this.inbound.emit(message);
+  }
+
+  /** Issues a QR or pairing code, or pairs, as WhatsApp would. */
+  emitPairing(event: PairingEvent): void {
+    this.currentPairing = event.kind === 'paired' ? null : { qr: event.kind === 'qr' ? event.qr : null, code: event.kind === 'code' ? event.code : null, at: event.at };
+    this.pairings.emit(event);
   }
 
   /** The messages handed over to this chat since a time: this process's and, with a send log, every process's. */
@@ -98,12 +111,20 @@ export class FakeTransport extends TransportWithState implements Transport {
   }
 
   async sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
+    return this.send(chatId, text, null, hooks);
+  }
+
+  async sendDocument(chatId: string, document: OutgoingDocument, hooks: SendHooks): Promise<SendResult> {
+    return this.send(chatId, document.caption ?? '', document, hooks);
+  }
+
+  private async send(chatId: string, text: string, document: OutgoingDocument | null, hooks: SendHooks): Promise<SendResult> {
     this.inFlight++;
     this.maxConcurrentSends = Math.max(this.maxConcurrentSends, this.inFlight);
     const startedAt = performance.now();
     try {
       if (!this.isReady()) throw new SendError('transient', 'not_ready', 'fake transport is not ready');
-      const key = `${chatId}\u0000${text}`;
+      const key = `${chatId}\u0000${document ? `document:${document.fileName}\u0000` : ''}${text}`;
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
       const outcome = (await this.options.behaviour?.({ chatId, text, attempt })) ?? 'ok';
@@ -113,9 +134,19 @@ export class FakeTransport extends TransportWithState implements Transport {
       const messageId = `fake-${randomUUID()}`;
       const at = new Date();
       if (this.options.sendLogFile) {
-        appendFileSync(this.options.sendLogFile, `${JSON.stringify({ pid: process.pid, chatId, messageId, text, outcome, at: at.toISOString() })}\n`);
+        const file = document ? { fileName: document.fileName, mimeType: document.mimeType, size: document.bytes.length } : undefined;
+        appendFileSync(this.options.sendLogFile, `${JSON.stringify({ pid: process.pid, chatId, messageId, text, document: file, outcome, at: at.toISOString() })}\n`);
       }
-      const send: FakeSend = { chatId, text, messageId, outcome, at, startedAt, endedAt: startedAt };
+      const send: FakeSend = {
+        chatId,
+        text,
+        ...(document ? { document: { fileName: document.fileName, mimeType: document.mimeType, size: document.bytes.length, bytes: document.bytes } } : {}),
+        messageId,
+        outcome,
+        at,
+        startedAt,
+        endedAt: startedAt,
+      };
       this.sends.push(send);
       if (this.options.sendDelayMs) await new Promise((r) => setTimeout(r, this.options.sendDelayMs));
       send.endedAt = performance.now();

@@ -4,21 +4,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
-import { TransportWithState, type SendHooks, type SendResult, type Transport } from './transport.js';
+import { TransportBase, type OutgoingDocument, type SendHooks, type SendResult, type Transport } from './transport.js';
+import { OperatorError } from '../lib/errors.js';
 
 /** A dry run started on a database with messages waiting for WhatsApp: it would mark them sent. */
-export class DryRunBacklogError extends Error {
+export class DryRunBacklogError extends OperatorError {
   constructor(rows: number) {
     super(
       `WA_TRANSPORT=log is a dry run: it would mark the ${rows} message(s) waiting in wa_outbox as sent without sending them. ` +
         'Run the dry run on a database without a backlog (unset DATABASE_URL for the embedded one, or npm run demo), ' +
         'or set WA_DRY_RUN_TAKE_BACKLOG=true to log them too (cicero-wa outbox retry --dry-run puts them back afterwards)',
     );
-    this.name = 'DryRunBacklogError';
   }
 }
 
-export class LogTransport extends TransportWithState implements Transport {
+export class LogTransport extends TransportBase implements Transport {
   readonly name = 'log';
   readonly dryRun = true;
 
@@ -37,8 +37,19 @@ export class LogTransport extends TransportWithState implements Transport {
   async sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
     await hooks.handOver();
     const messageId = `log-${randomUUID()}`;
-    this.logger.info({ transport: 'log', chatId, messageId, length: text.length, text }, 'message (dry run, not sent)');
+    // The text is shown (echo), and logged only at debug: message bodies stay out of the info log.
+    this.logger.info({ transport: 'log', chatId, messageId, length: text.length }, 'message (dry run, not sent)');
+    this.logger.debug({ transport: 'log', messageId, text }, 'dry-run message text');
     this.echo?.(`\n──── to ${chatId} ────\n${text}\n`);
+    return { outcome: 'confirmed', messageId };
+  }
+
+  async sendDocument(chatId: string, document: OutgoingDocument, hooks: SendHooks): Promise<SendResult> {
+    await hooks.handOver();
+    const messageId = `log-${randomUUID()}`;
+    const { fileName, mimeType, bytes } = document;
+    this.logger.info({ transport: 'log', chatId, messageId, fileName, mimeType, size: bytes.length }, 'document (dry run, not sent)');
+    this.echo?.(`\n──── to ${chatId} ────\n[document ${fileName}, ${mimeType}, ${bytes.length} bytes]${document.caption ? `\n${document.caption}` : ''}\n`);
     return { outcome: 'confirmed', messageId };
   }
 

@@ -1,6 +1,16 @@
 /**
- * The Transport interface: how the dispatcher hands a message to WhatsApp. Implementations:
- * `log` (dry run), `fake` (scriptable, for tests) and `wwebjs` (WhatsApp Web).
+ * Transport v2: everything the service does with a WhatsApp number, whatever drives it. Implementations:
+ * `wwebjs` (WhatsApp Web through whatsapp-web.js), `log` (a dry run that shows what it would send) and
+ * `fake` (scriptable, for tests).
+ *
+ * - Out: `sendText` and `sendDocument`, each calling the caller's `handOver()` immediately before
+ *   giving the message to WhatsApp, and resolving with its outcome (confirmed with WhatsApp's id, or
+ *   unknown); a failure before the hand-over throws SendError.
+ * - In: messages other people send to this number (`onInbound`), this number's own messages as
+ *   WhatsApp reports them (`onOwnMessage`, how an unknown outcome is confirmed later), receipts
+ *   (`onAck`).
+ * - Pairing: QR codes and pairing codes as WhatsApp issues them (`onPairing`, `pairing()`).
+ * - State: `status()` and `onStateChange`, each state with a reason and a time.
  */
 
 export type TransportState = 'starting' | 'awaiting_qr' | 'authenticated' | 'ready' | 'disconnected' | 'reconnecting' | 'failed';
@@ -29,6 +39,15 @@ export interface SendHooks {
   handOver(): Promise<void>;
 }
 
+/** A file sent as a WhatsApp document (an Excel recap). */
+export interface OutgoingDocument {
+  bytes: Buffer;
+  fileName: string;
+  mimeType: string;
+  /** Text shown with the document; none when empty. */
+  caption?: string | null;
+}
+
 /** The caller refused the hand-over (e.g. its claim on the row lapsed): nothing was sent. */
 export class HandOverRefused extends Error {
   constructor(reason: string) {
@@ -49,6 +68,49 @@ export interface OwnMessage {
   ack: number | null;
 }
 
+/** Media a message carries, described without downloading it. */
+export interface InboundMedia {
+  mimeType: string | null;
+  fileName: string | null;
+  /** Size in bytes, where WhatsApp says. */
+  size: number | null;
+}
+
+/** A message someone sent to this number (in a personal chat or a group it is in). */
+export interface InboundMessage {
+  /** WhatsApp's id of the message (what it is stored once under). */
+  messageId: string;
+  /** The chat: the sender's for a personal message, the group's for a group message. */
+  chatId: string;
+  isGroup: boolean;
+  /** Who sent it: the phone-number id where WhatsApp can tell, else the LID. */
+  senderId: string;
+  /** The sender's phone-number id (`…@c.us`) and LID (`…@lid`), each where known. */
+  senderPhone: string | null;
+  senderLid: string | null;
+  /** The name the sender gave WhatsApp, where shown. */
+  senderName: string | null;
+  body: string;
+  /** When it was sent (WhatsApp's timestamp). */
+  sentAt: Date;
+  media: InboundMedia | null;
+  /** A status update (status@broadcast) rather than a message to this number. */
+  isStatus: boolean;
+}
+
+/** Pairing as it happens: a QR code to scan (rotated every ~20 s), a pairing code to type, paired. */
+export type PairingEvent =
+  | { kind: 'qr'; qr: string; at: Date }
+  | { kind: 'code'; code: string; at: Date }
+  | { kind: 'paired'; at: Date };
+
+/** The code waiting to be used, if any. */
+export interface PairingInfo {
+  qr: string | null;
+  code: string | null;
+  at: Date;
+}
+
 /**
  * A send that failed before the hand-over. `permanent` errors (invalid number, not on WhatsApp) are not
  * retried; `transient` ones (not connected, timeout) are retried with backoff.
@@ -66,6 +128,7 @@ export class SendError extends Error {
 }
 
 export type StateListener = (status: TransportStatus) => void;
+export type AckListener = (messageId: string, ack: number) => void;
 
 export interface Transport {
   readonly name: string;
@@ -83,15 +146,23 @@ export interface Transport {
    * hand-over, and whatever `handOver()` threw.
    */
   sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult>;
+  /** Sends a file as a WhatsApp document, with the same hand-over contract as `sendText`. */
+  sendDocument(chatId: string, document: OutgoingDocument, hooks: SendHooks): Promise<SendResult>;
   /** Whether a `…@c.us` number is on WhatsApp, where the transport can tell. */
   isRegistered?(chatId: string): Promise<boolean>;
   /**
-   * Delivery receipts, where the transport has them: WhatsApp's ack level for a sent message id
-   * (-1 error, 0 pending, 1 server, 2 delivered to the device, 3 read, 4 played).
+   * Delivery receipts: WhatsApp's ack level for a sent message id (-1 error, 0 pending, 1 server,
+   * 2 delivered to the device, 3 read, 4 played).
    */
-  onAck?(listener: (messageId: string, ack: number) => void): () => void;
+  onAck(listener: AckListener): () => void;
   /** Messages this session sent, as WhatsApp reports them: how an unknown outcome is confirmed later. */
-  onOwnMessage?(listener: (message: OwnMessage) => void): () => void;
+  onOwnMessage(listener: (message: OwnMessage) => void): () => void;
+  /** Messages other people send to this number. */
+  onInbound(listener: (message: InboundMessage) => void): () => void;
+  /** QR codes and pairing codes as they are issued, and the moment the session is paired. */
+  onPairing(listener: (event: PairingEvent) => void): () => void;
+  /** The QR code or pairing code waiting to be used, if any. */
+  pairing(): PairingInfo | null;
   /** This session's recent messages in a chat since a time, where the transport can look (best effort). */
   findOwnMessages?(chatId: string, since: Date): Promise<OwnMessage[]>;
   close(): Promise<void>;
@@ -126,9 +197,32 @@ export class TransportStateHolder {
   }
 }
 
-/** The status part of a Transport, for implementations to extend. */
-export abstract class TransportWithState {
+/** Listeners of one kind of event. */
+export class Listeners<T extends unknown[]> {
+  private readonly set = new Set<(...args: T) => void>();
+
+  add(listener: (...args: T) => void): () => void {
+    this.set.add(listener);
+    return () => this.set.delete(listener);
+  }
+
+  emit(...args: T): void {
+    for (const listener of this.set) listener(...args);
+  }
+
+  get size(): number {
+    return this.set.size;
+  }
+}
+
+/** The bookkeeping every implementation shares: state, and the listeners of each event. */
+export abstract class TransportBase {
   protected readonly state = new TransportStateHolder();
+  protected readonly acks = new Listeners<[string, number]>();
+  protected readonly own = new Listeners<[OwnMessage]>();
+  protected readonly inbound = new Listeners<[InboundMessage]>();
+  protected readonly pairings = new Listeners<[PairingEvent]>();
+  protected currentPairing: PairingInfo | null = null;
 
   status(): TransportStatus {
     return this.state.status;
@@ -140,5 +234,25 @@ export abstract class TransportWithState {
 
   onStateChange(listener: StateListener): () => void {
     return this.state.subscribe(listener);
+  }
+
+  onAck(listener: AckListener): () => void {
+    return this.acks.add(listener);
+  }
+
+  onOwnMessage(listener: (message: OwnMessage) => void): () => void {
+    return this.own.add(listener);
+  }
+
+  onInbound(listener: (message: InboundMessage) => void): () => void {
+    return this.inbound.add(listener);
+  }
+
+  onPairing(listener: (event: PairingEvent) => void): () => void {
+    return this.pairings.add(listener);
+  }
+
+  pairing(): PairingInfo | null {
+    return this.currentPairing;
   }
 }

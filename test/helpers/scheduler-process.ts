@@ -5,7 +5,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { systemClock } from '../../src/lib/clock.js';
-import { Scheduler, type JobDefinition } from '../../src/scheduler/job-table.js';
+import type { JobDefinition } from '../../src/jobs.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { createPool } from '../../src/db/pool.js';
 import { silentLogger } from '../../src/lib/logger.js';
 

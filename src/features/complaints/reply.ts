@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zonedParts } from '../../lib/zoned-time.js';
+import { OperatorError } from '../../lib/errors.js';
 
 export interface Template {
   kendala: string;
@@ -19,7 +20,7 @@ export interface Template {
 
 export type Templates = Record<string, Template>;
 
-export class TemplateError extends Error {}
+export class TemplateError extends OperatorError {}
 
 const BUILT_IN_FILE = fileURLToPath(new URL('./templates.json', import.meta.url));
 

@@ -14,7 +14,8 @@ import type { Clock } from '../../lib/clock.js';
 import { withTransaction, type Queryable } from '../../db/pool.js';
 import type { JobHandler } from '../../jobs.js';
 import type { Logger } from '../../lib/logger.js';
-import type { OutcomeHook } from '../../delivery/dispatcher.js';
+import { SingleFlight } from '../../lib/single-flight.js';
+import type { OutcomeHook } from '../../outbox/outcomes.js';
 import { outboxStates } from '../../outbox/admin.js';
 import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
@@ -123,35 +124,22 @@ export interface ComplaintResponder {
 }
 
 export function complaintResponder(options: ResponderOptions, clock: Clock, logger: Logger): ComplaintResponder {
-  let running: Promise<unknown> | null = null;
-  let again = false;
-  const trigger = (): void => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = respond(options, clock, logger)
-      .catch((err: Error) => logger.warn({ err: err.message }, 'answering complaints failed; the next run retries'))
-      .finally(() => {
-        running = null;
-        if (again) {
-          again = false;
-          trigger();
-        }
-      });
-  };
+  const passes = new SingleFlight(
+    async () => {
+      await respond(options, clock, logger);
+    },
+    (err) => logger.warn({ err: err.message }, 'answering complaints failed; the next run retries'),
+  );
   return {
     handler: async ({ clock: runClock, logger: runLogger }) => {
       const { enqueued, failed } = await respond(options, runClock, runLogger);
       return { enqueued, detail: `${enqueued} repl${enqueued === 1 ? 'y' : 'ies'} queued, ${failed} complaint(s) failed` };
     },
-    trigger,
+    trigger: () => passes.trigger(),
     outcomeHook: async (tx, event) => {
       if (event.status === 'sent' && event.sentAt) await markRespondedByOutbox(tx, event.row.id, event.sentAt);
       else await markFailedByOutbox(tx, event.row.id, event.reason ?? 'reply failed');
     },
-    async idle() {
-      while (running) await running;
-    },
+    idle: () => passes.idle(),
   };
 }

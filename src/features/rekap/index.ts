@@ -1,6 +1,6 @@
 /** The rekap module: the report jobs and the task delivery recap, over the report views. */
 import type pg from 'pg';
-import type { JobHandlers } from '../../jobs.js';
+import type { JobSources } from '../../jobs.js';
 import { reportJob } from './report-job.js';
 import { taskDeliveryRecapJob } from './task-delivery-recap.js';
 
@@ -10,7 +10,7 @@ export interface RekapOptions {
   sendEmpty: boolean;
 }
 
-export function rekapHandlers(options: RekapOptions): JobHandlers {
+export function rekapHandlers(options: RekapOptions): JobSources['rekap'] {
   return {
     'daily-report': reportJob('daily', 'daily-report', options),
     'weekly-report': reportJob('weekly', 'weekly-report', options),

@@ -3,6 +3,7 @@
  * have. A view that is missing, or lacks a needed column, fails that run with an error naming both.
  */
 import type { Queryable } from '../../db/pool.js';
+import { OperatorError } from '../../lib/errors.js';
 
 export interface ViewContract {
   view: string;
@@ -19,10 +20,9 @@ export const REPORT_VIEWS = {
   taskDelivery: { view: 'task_delivery_recap_view', required: ['recipient', 'summary', 'delivered_at'], optional: ['client_id'] },
 } satisfies Record<string, ViewContract>;
 
-export class ReportViewError extends Error {
+export class ReportViewError extends OperatorError {
   constructor(message: string) {
     super(message);
-    this.name = 'ReportViewError';
   }
 }
 

@@ -69,3 +69,39 @@ export function messageBody(message: unknown): string {
   const body = (message as { body?: unknown } | null)?.body;
   return typeof body === 'string' ? body : '';
 }
+
+/**
+ * A message someone sent to this number, as far as the Message itself tells: its chat (`from`), the
+ * sender (the group participant `author`, else `from`), text, time, media (without downloading it).
+ * The sender's phone/LID pair is completed by the caller.
+ */
+export function inboundMessage(message: unknown): Omit<import('../transport.js').InboundMessage, 'senderPhone' | 'senderLid'> | null {
+  const m = message as {
+    from?: unknown;
+    author?: unknown;
+    timestamp?: unknown;
+    hasMedia?: unknown;
+    isStatus?: unknown;
+    _data?: { mimetype?: unknown; filename?: unknown; size?: unknown; notifyName?: unknown };
+  } | null;
+  const messageId = messageIdOf(message);
+  const chatId = widText(m?.from);
+  if (!messageId || !chatId) return null;
+  const isGroup = chatId.endsWith('@g.us');
+  const senderId = (isGroup ? widText(m?.author) : null) ?? chatId;
+  const seconds = Number(m?.timestamp);
+  const data = m?._data ?? {};
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  const size = Number(data.size);
+  return {
+    messageId,
+    chatId,
+    isGroup,
+    senderId,
+    senderName: text(data.notifyName),
+    body: messageBody(message),
+    sentAt: Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : new Date(),
+    media: m?.hasMedia === true ? { mimeType: text(data.mimetype), fileName: text(data.filename), size: Number.isFinite(size) && size > 0 ? size : null } : null,
+    isStatus: m?.isStatus === true || chatId === 'status@broadcast',
+  };
+}

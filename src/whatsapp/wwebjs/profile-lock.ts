@@ -14,10 +14,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive, startTime } from '../../lib/processes.js';
+import { OperatorError } from '../../lib/errors.js';
 
 export const LOCK_FILES = ['SingletonLock', 'SingletonSocket', 'SingletonCookie'];
 
-export class ProfileInUseError extends Error {
+export class ProfileInUseError extends OperatorError {
   constructor(
     public readonly profileDir: string,
     public readonly pid: number,
@@ -26,7 +27,6 @@ export class ProfileInUseError extends Error {
       `the WhatsApp session in ${profileDir} is in use by another Chromium (pid ${pid}); ` +
         'stop the other cicero-wa instance using it, or give this one its own WA_SESSION_NAME or WA_AUTH_PATH',
     );
-    this.name = 'ProfileInUseError';
   }
 }
 

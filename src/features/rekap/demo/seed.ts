@@ -12,6 +12,7 @@ import type pg from 'pg';
 import type { Clock } from '../../../lib/clock.js';
 import { withTransaction } from '../../../db/pool.js';
 import { localTimestamp } from '../periods.js';
+import { OperatorError } from '../../../lib/errors.js';
 
 const SCHEMA = fileURLToPath(new URL('./cicero-v2-schema.sql', import.meta.url));
 const DEMO_PREFIX = 'DEMO_';
@@ -25,7 +26,7 @@ const DIVISIONS = ['SAT LANTAS', 'SAT RESKRIM', 'SAT SABHARA', 'SAT BINMAS', 'SA
 const RANKS = ['BRIPDA', 'BRIPTU', 'BRIGPOL', 'BRIPKA', 'AIPDA', 'AIPTU', 'IPDA', 'IPTU'];
 const NAMES = ['Budi', 'Siti', 'Agus', 'Dewi', 'Eko', 'Rina', 'Andi', 'Wati', 'Joko', 'Yuni', 'Rudi', 'Sri', 'Hendra', 'Lestari', 'Bayu', 'Fitri', 'Dedi', 'Nur', 'Arif', 'Maya'];
 
-export class DemoSeedError extends Error {}
+export class DemoSeedError extends OperatorError {}
 
 /** A small deterministic random generator (mulberry32). */
 function random(seed: number): () => number {

@@ -1,0 +1,127 @@
+/**
+ * The `cicero-wa` command line: its options, the help, and which command runs. Each command's body is
+ * in its own file here; every option belongs to the commands named below, and is refused elsewhere
+ * before anything is read or started. Results go to stdout; logs to stderr (the service's to stdout).
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/index.js';
+import { createLogger } from '../lib/logger.js';
+import { commandComplaints } from './complaints.js';
+import type { CommandContext } from './context.js';
+import { commandDemo } from './demo.js';
+import { commandDoctor } from './doctor.js';
+import { commandJobs, commandRun } from './jobs.js';
+import { commandMigrate } from './migrate.js';
+import { commandOutbox } from './outbox.js';
+import { commandStart } from './start.js';
+import { UsageError } from './usage.js';
+
+export const USAGE = `Usage: cicero-wa <command>
+
+Commands:
+  start      run the service until SIGTERM or SIGINT
+  migrate    apply pending database migrations and exit
+  doctor [--json]
+             check the database, the recaps' source, the WhatsApp session and its directory,
+             Chromium, WhatsApp Web from this machine, and the WhatsApp Web build
+  run <job> [--date YYYY-MM-DD]
+             run one job once (jobs: daily-report, weekly-report, monthly-report,
+             task-delivery-recap, complaint-response, wa-gateway-poll); --date picks
+             the report period (the day, or a day in the week or month to report)
+  jobs [--json]
+             each job's schedule, next fire, pause state and last run
+  demo seed  create a small Cicero_V2-shaped dataset (3 units, 60 personnel, 40 days) in an
+             empty database
+  demo [--keep-running]
+             run the service on an embedded database (DATA_DIR/demo) with the demo data and
+             WA_TRANSPORT=log, send every recap once (see them in the terminal) and stop
+  complaints list [--status S] [--limit N] [--json]
+             the newest complaints (S: pending, queued, responded, failed, other)
+  complaints retry <id...>
+             failed complaints answered again
+  outbox list [--status S] [--unconfirmed] [--since T] [--until T] [--type X]
+              [--recipient R] [--limit N] [--json]
+             the newest outbox rows (S: pending, sending, sent, failed, cancelled, other;
+             N default 50); --unconfirmed: sent rows WhatsApp has not confirmed; T: YYYY-MM-DD
+             or "YYYY-MM-DD HH:MM" in CRON_TIMEZONE; R: part of the recipient
+  outbox show <id> [--json]
+             one row whole: its text, receipts and every hand-over to WhatsApp
+  outbox retry <id...> | outbox retry --dry-run
+             failed or cancelled rows back to pending, attempts reset; --dry-run: every row a
+             dry run (WA_TRANSPORT=log) only logged
+  outbox cancel <id...>
+             pending or failed rows cancelled: never sent
+  outbox resend <id...>
+             unconfirmed rows sent again (their delivery was never confirmed)
+  help       show this help (also --help)
+
+Configuration comes from the environment and from .env in the working directory;
+see .env.example for every variable.`;
+
+const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
+  start: commandStart,
+  migrate: commandMigrate,
+  doctor: commandDoctor,
+  run: commandRun,
+  jobs: commandJobs,
+  outbox: commandOutbox,
+  complaints: commandComplaints,
+  demo: commandDemo,
+};
+
+const OPTIONS = {
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  unconfirmed: { type: 'boolean' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  type: { type: 'string' },
+  recipient: { type: 'string' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'keep-running': { type: 'boolean' },
+  date: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Which commands each option belongs to. */
+const OWNERS: Record<string, string[]> = {
+  unconfirmed: ['outbox'],
+  since: ['outbox'],
+  until: ['outbox'],
+  type: ['outbox'],
+  recipient: ['outbox'],
+  'dry-run': ['outbox'],
+  status: ['outbox', 'complaints'],
+  limit: ['outbox', 'complaints'],
+  json: ['outbox', 'complaints', 'jobs', 'doctor'],
+  date: ['run'],
+  'keep-running': ['demo'],
+};
+
+/** Parses the command line and runs the command; resolves with the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  const name = positionals[0] ?? 'help';
+  if (name === 'help' || values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}"`);
+  for (const [option, owners] of Object.entries(OWNERS)) {
+    if ((values as Record<string, unknown>)[option] !== undefined && !owners.includes(name)) {
+      throw new UsageError(`--${option} belongs to ${owners.map((c) => `"${c}"`).join(' and ')}`);
+    }
+  }
+  const config = loadConfig();
+  // The service logs to stdout; a command keeps stdout for its result (and is quiet below warn).
+  const service = name === 'start' || (name === 'demo' && positionals[1] !== 'seed');
+  const logger = createLogger({
+    level: !service && !config.logLevelSet ? 'warn' : config.logLevel,
+    format: config.logFormat,
+    destination: service ? 'stdout' : 'stderr',
+    timeZone: config.cron.timezone,
+  });
+  return command({ config, logger, args: positionals.slice(1), options: values });
+}

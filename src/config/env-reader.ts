@@ -1,0 +1,200 @@
+/**
+ * Reading variables: each reader returns the default when its variable is unset, and records a problem
+ * (naming the variable, its value with any password masked, and what is allowed) when it is set to
+ * something it cannot take, an empty value included. Every problem is reported at once.
+ */
+import cron from 'node-cron';
+import { maskUrlPassword } from './secrets.js';
+
+export type Env = Record<string, string | undefined>;
+
+/** A schedule: a validated node-cron expression, or null when the job is switched off. */
+export type CronExpression = string | null;
+
+/**
+ * Collects problems while reading variables, so every bad value is reported at once.
+ * Each reader returns the default when the variable is unset; an empty string counts as set.
+ */
+export class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /**
+   * The variable's value, or undefined when it is unset. A variable set to nothing (or only spaces) is
+   * refused the same way for every variable: unset it to get the default.
+   */
+  private raw(name: string, unsetMeans: string): string | undefined {
+    const value = this.env[name];
+    if (value !== undefined && value.trim() === '') {
+      this.problems.push(`${name}=${JSON.stringify(value)} is invalid: it is empty; unset it for the default (${unsetMeans}), or give a value`);
+      return undefined;
+    }
+    return value;
+  }
+
+  private problem(name: string, value: string, allowed: string, mask = false): void {
+    const shown = mask ? maskUrlPassword(value) : value;
+    this.problems.push(`${name}=${JSON.stringify(shown)} is invalid: ${allowed}`);
+  }
+
+  string(name: string, fallback: string, pattern?: { re: RegExp; allowed: string }): string {
+    const value = this.raw(name, fallback);
+    if (value === undefined) return fallback;
+    if (pattern && !pattern.re.test(value)) {
+      this.problem(name, value, pattern.allowed);
+      return fallback;
+    }
+    return value;
+  }
+
+  optionalString(name: string, unsetMeans: string): string | null {
+    return this.raw(name, unsetMeans) ?? null;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name, String(fallback));
+    if (value === undefined) return fallback;
+    const trimmed = value.trim();
+    const parsed = /^-?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      this.problem(name, value, `expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name, String(fallback));
+    if (value === undefined) return fallback;
+    const normalised = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
+    if (['false', '0', 'no', 'off'].includes(normalised)) return false;
+    this.problem(name, value, 'expected true or false');
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name, fallback);
+    if (value === undefined) return fallback;
+    const normalised = value.trim().toLowerCase();
+    if (!(allowed as readonly string[]).includes(normalised)) {
+      this.problem(name, value, `expected one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return normalised as T;
+  }
+
+  timezone(name: string, fallback: string): string {
+    const value = this.raw(name, fallback);
+    if (value === undefined) return fallback;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value.trim() });
+      return value.trim();
+    } catch {
+      this.problem(name, value, 'expected an IANA time zone such as Asia/Jakarta or UTC');
+      return fallback;
+    }
+  }
+
+  cronSchedule(name: string, fallback: string): CronExpression {
+    const value = this.raw(name, `${fallback}; "off" switches the job off`);
+    if (value === undefined) return fallback;
+    const trimmed = value.trim();
+    if (trimmed.toLowerCase() === 'off') return null;
+    const result = cron.validateDetailed(trimmed);
+    if (!result.valid) {
+      const reasons = result.errors.map((e) => e.message).join('; ');
+      this.problem(name, value, `${reasons}; expected a node-cron expression (5 fields, or 6 with seconds) or "off"`);
+      return fallback;
+    }
+    return trimmed;
+  }
+
+  /** Digits only (spaces, dashes and a leading + are ignored), min to max of them; unset or empty → null. */
+  optionalDigits(name: string, min: number, max: number, unsetMeans: string): string | null {
+    const value = this.raw(name, unsetMeans);
+    if (value === undefined) return null;
+    const digits = value.replace(/[\s\-+]/g, '');
+    if (!/^\d+$/.test(digits) || digits.length < min || digits.length > max) {
+      this.problem(name, value, `expected a phone number with its country code, ${min} to ${max} digits (e.g. 6281234567890)`);
+      return null;
+    }
+    return digits;
+  }
+
+  postgresUrl(name: string): string | null {
+    const value = this.raw(name, 'an embedded PostgreSQL under DATA_DIR');
+    if (value === undefined) return null;
+    let url: URL;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      this.problem(name, value, 'expected a URL such as postgres://user:password@host:5432/database', true);
+      return null;
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      this.problem(name, value, `scheme "${url.protocol}" is not allowed; expected postgres:// or postgresql://`, true);
+      return null;
+    }
+    if (!url.hostname && !url.searchParams.get('host')) {
+      this.problem(name, value, 'has no host; expected postgres://user:password@host:5432/database', true);
+      return null;
+    }
+    return value.trim();
+  }
+
+  /** Unset or empty → null; otherwise must match the pattern. */
+  optionalPattern(name: string, re: RegExp, allowed: string, unsetMeans: string): string | null {
+    const value = this.raw(name, unsetMeans);
+    if (value === undefined) return null;
+    if (!re.test(value.trim())) {
+      this.problem(name, value, allowed);
+      return null;
+    }
+    return value.trim();
+  }
+
+  /** An http(s) URL template holding `{version}`; unset or empty → null. */
+  versionUrl(name: string): string | null {
+    const value = this.raw(name, 'the local cache');
+    if (value === undefined) return null;
+    const trimmed = value.trim();
+    const allowed = 'expected an http(s) URL with {version} where the build goes, e.g. https://raw.githubusercontent.com/wppconnect-team/wa-version/<commit>/html/{version}.html';
+    let url: URL;
+    try {
+      url = new URL(trimmed.replace('{version}', '2.3000.0'));
+    } catch {
+      this.problem(name, value, allowed);
+      return null;
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !trimmed.includes('{version}')) {
+      this.problem(name, value, allowed);
+      return null;
+    }
+    return trimmed;
+  }
+
+  /** Extra Chromium flags: a JSON array of strings or a comma-separated list, each starting with "--". */
+  chromiumFlags(name: string): string[] {
+    const value = this.raw(name, 'no extra flags');
+    if (value === undefined) return [];
+    const trimmed = value.trim();
+    let flags: unknown;
+    if (trimmed.startsWith('[')) {
+      try {
+        flags = JSON.parse(trimmed);
+      } catch {
+        this.problem(name, value, 'looks like JSON but does not parse; expected a JSON array of strings or a comma-separated list of --flags');
+        return [];
+      }
+    } else {
+      flags = trimmed.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    }
+    if (!Array.isArray(flags) || !flags.every((f): f is string => typeof f === 'string' && /^--[a-z0-9]/i.test(f))) {
+      this.problem(name, value, 'expected a JSON array of strings or a comma-separated list, each flag starting with "--" (e.g. --disable-gpu,--no-zygote)');
+      return [];
+    }
+    return flags;
+  }
+}

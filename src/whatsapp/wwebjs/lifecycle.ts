@@ -1,0 +1,254 @@
+/**
+ * The life of the whatsapp-web.js client: launching it on the system Chromium, noticing when it is
+ * ready or gone, and one recovery path for every failure.
+ *
+ * - States: starting → (pairing, see pairing.ts) → ready; disconnected, reconnecting, failed; each with
+ *   a reason and a time. Ready only after the client's `ready` event (listened to with `on`: it fires
+ *   again after a reconnect).
+ * - Recovery: an initialisation failure, a disconnect, a browser or page crash, or a ready timeout
+ *   destroys the client (no Chromium left behind) and starts a new one after a capped exponential
+ *   backoff. LOGOUT, UNPAIRED or CONFLICT (and a session that cannot be restored) clear the session
+ *   directory and wait for a new pairing.
+ * - The ready timer runs from launch and again after authentication; it is paused while a person has
+ *   to scan a code.
+ * - `close()`: no more restarts; destroys the client, also one still starting.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { backoffDelay } from '../../lib/backoff.js';
+import type { TransportState } from '../transport.js';
+import { CHROMIUM_INSTALL_HINT, findChromium } from './chromium.js';
+import { BASE_CHROMIUM_FLAGS, createWwebjsClient, destroyClient, killBrowser, type ClientFactory, type WwebClientLike } from './client.js';
+import { ProfileInUseError, clearStaleProfileLock, recordSessionOwner } from './profile-lock.js';
+import type { WhatsAppWebOptions } from './options.js';
+
+/** Disconnect reasons that mean the session itself is gone: clear it and pair again. */
+const SESSION_ENDED = new Set(['LOGOUT', 'UNPAIRED', 'UNPAIRED_IDLE', 'CONFLICT']);
+
+export interface LifecycleHooks {
+  setState(state: TransportState, reason: string | null): void;
+  /** A new client: the other parts wire their events (each checks `isCurrent(client)`). */
+  wire(client: WwebClientLike): void;
+  /** The client became ready. */
+  onReady(client: WwebClientLike): void;
+  /** The session was cleared (logged out, unpaired): forget what belonged to it. */
+  onSessionCleared(): Promise<void>;
+}
+
+export class ClientLifecycle {
+  private current: WwebClientLike | null = null;
+  private initializing: Promise<void> | null = null;
+  private closing = false;
+  private recovering = false;
+  private failures = 0;
+  private readyTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private readonly factory: ClientFactory;
+  readonly sessionDir: string;
+  /** Who runs Chromium on this session: this process, recorded before each launch (see profile-lock.ts). */
+  private readonly ownerFile: string;
+
+  constructor(
+    private readonly options: WhatsAppWebOptions,
+    private readonly hooks: LifecycleHooks,
+  ) {
+    this.sessionDir = path.join(options.authPath, `session-${options.sessionName}`);
+    this.ownerFile = path.join(options.authPath, `session-${options.sessionName}.owner`);
+    this.factory = options.clientFactory ?? createWwebjsClient;
+  }
+
+  /** The client in use, if any. */
+  get client(): WwebClientLike | null {
+    return this.current;
+  }
+
+  /** Whether events from this client still count (it was not replaced, the transport is not closing). */
+  isCurrent(client: WwebClientLike): boolean {
+    return this.current === client && !this.closing;
+  }
+
+  /**
+   * Prepares the session directory and starts connecting in the background. Throws only when another
+   * live process uses this session.
+   */
+  async start(): Promise<void> {
+    // Only the session directories are private; parents keep their modes.
+    await fs.mkdir(path.dirname(this.options.authPath), { recursive: true });
+    await fs.mkdir(this.options.authPath, { recursive: true, mode: 0o700 });
+    await fs.chmod(this.options.authPath, 0o700);
+    await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
+    await this.clearLock();
+    await recordSessionOwner(this.ownerFile);
+    this.relaunch();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.clearTimers();
+    const client = this.current;
+    this.current = null;
+    if (client) await destroyClient(client, this.initializing, this.options.logger);
+  }
+
+  kill(): void {
+    this.closing = true;
+    this.clearTimers();
+    if (this.current) killBrowser(this.current);
+  }
+
+  /** A person has to scan or type a code: the ready timer waits. */
+  pauseReadyTimer(): void {
+    if (this.readyTimer) clearTimeout(this.readyTimer);
+    this.readyTimer = null;
+  }
+
+  armReadyTimer(): void {
+    this.pauseReadyTimer();
+    const client = this.current;
+    this.readyTimer = setTimeout(() => {
+      if (this.current === client) this.recoverSafely(`ready_timeout: WhatsApp Web was not ready within ${this.options.readyTimeoutMs} ms`);
+    }, this.options.readyTimeoutMs);
+  }
+
+  /** Destroys the client and starts a new one after the backoff (clearing the session first, if asked). */
+  recoverSafely(reason: string, clearSession = false): void {
+    this.recover(reason, clearSession).catch((err: Error) => {
+      this.recovering = false;
+      this.scheduleRestart(`${reason}; recovery failed: ${err.message}`, 'failed');
+    });
+  }
+
+  private async clearLock(): Promise<void> {
+    const found = await clearStaleProfileLock(this.sessionDir, this.ownerFile);
+    if (found.state === 'stale') this.options.logger.warn({ owner: found.owner }, 'removed a stale Chromium profile lock from the WhatsApp session');
+    if (found.state === 'orphan') {
+      this.options.logger.warn({ pid: found.pid }, 'ended a Chromium left running on the WhatsApp session by a service process that died');
+    }
+  }
+
+  /** Launches in the background; anything unexpected becomes a failed state and a later retry, never a crash. */
+  private relaunch(): void {
+    this.launch().catch((err: Error) => this.scheduleRestart(`start failed: ${err.message}`, 'failed'));
+  }
+
+  private async launch(): Promise<void> {
+    if (this.closing) return;
+    const chromium = findChromium(this.options.chromiumPath);
+    if (!chromium.path) {
+      return this.scheduleRestart(`Chromium not found (${chromium.source}): ${CHROMIUM_INSTALL_HINT}`, 'failed');
+    }
+    try {
+      await this.clearLock();
+    } catch (err) {
+      if (err instanceof ProfileInUseError) return this.scheduleRestart(err.message, 'failed');
+      throw err;
+    }
+    if (this.closing) return; // closed while the lock was checked
+
+    this.hooks.setState('starting', `launching ${chromium.path}`);
+    const client = this.factory({
+      authPath: this.options.authPath,
+      sessionName: this.options.sessionName,
+      executablePath: chromium.path,
+      args: [...BASE_CHROMIUM_FLAGS, ...this.options.puppeteerArgs],
+      pairPhone: this.options.pairPhone,
+      webCacheDir: path.join(this.options.authPath, 'web-cache'),
+      authTimeoutMs: this.options.authTimeoutMs ?? 60_000,
+      webVersion: this.options.webVersion ?? null,
+      webVersionUrl: this.options.webVersionUrl ?? null,
+    });
+    this.current = client;
+    this.listen(client);
+    this.hooks.wire(client);
+    this.armReadyTimer();
+    const initializing = client.initialize();
+    this.initializing = initializing;
+    try {
+      await initializing;
+    } catch (err) {
+      const detail = String((err as Error)?.message ?? err).split('\n')[0] ?? '';
+      // A pinned build that cannot be loaded is said in the operator's terms.
+      const hint = /couldn't load version/i.test(detail)
+        ? ` (WA_WEB_VERSION=${this.options.webVersion}: ${this.options.webVersionUrl ? 'check that WA_WEB_VERSION_URL serves it' : 'not in the local cache; set WA_WEB_VERSION_URL or unset WA_WEB_VERSION'})`
+        : '';
+      if (this.current === client) this.recoverSafely(`initialisation failed: ${detail}${hint}`);
+      return;
+    } finally {
+      if (this.initializing === initializing) this.initializing = null;
+    }
+    if (this.current !== client) return;
+    // Chromium or its page dying after start-up.
+    client.pupBrowser?.on?.('disconnected', () => {
+      if (this.current === client) this.recoverSafely('Chromium exited');
+    });
+    client.pupPage?.on?.('error', (err?: Error) => {
+      if (this.current === client) this.recoverSafely(`WhatsApp Web page crashed: ${err?.message ?? 'unknown error'}`);
+    });
+    this.options.logger.debug('WhatsApp Web client initialised');
+  }
+
+  /** The client's own life: ready, a session that cannot be restored, disconnects. */
+  private listen(client: WwebClientLike): void {
+    const { logger } = this.options;
+    const mine = () => this.isCurrent(client);
+    client.on('auth_failure', (message: string) => {
+      if (!mine()) return;
+      logger.error({ reason: message }, 'WhatsApp session could not be restored; clearing it: pair again');
+      this.recoverSafely(`authentication failed: ${message}`, true);
+    });
+    client.on('ready', () => {
+      if (!mine()) return;
+      this.pauseReadyTimer();
+      this.failures = 0;
+      this.hooks.setState('ready', null);
+      this.hooks.onReady(client);
+    });
+    client.on('disconnected', (reason: string) => {
+      if (!mine()) return;
+      const ended = SESSION_ENDED.has(String(reason));
+      this.hooks.setState('disconnected', String(reason));
+      if (ended) logger.error({ reason }, `WhatsApp session ended (${reason}): the session was cleared; pair again (a new QR code follows)`);
+      this.recoverSafely(`disconnected: ${reason}`, ended);
+    });
+    client.on('change_state', (state: string) => {
+      if (mine()) logger.debug({ state }, 'WhatsApp Web connection state');
+    });
+  }
+
+  private async recover(reason: string, clearSession: boolean): Promise<void> {
+    if (this.closing || this.recovering) return;
+    this.recovering = true;
+    this.pauseReadyTimer();
+    const client = this.current;
+    this.current = null;
+    try {
+      if (client) await destroyClient(client, this.initializing, this.options.logger);
+      if (clearSession) {
+        await this.hooks.onSessionCleared();
+        await fs.rm(this.sessionDir, { recursive: true, force: true });
+        await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
+      }
+    } finally {
+      this.recovering = false;
+    }
+    this.scheduleRestart(reason, 'reconnecting');
+  }
+
+  private scheduleRestart(reason: string, state: 'reconnecting' | 'failed'): void {
+    if (this.closing) return;
+    this.failures++;
+    const delay = backoffDelay(this.failures, { baseMs: this.options.reconnectBaseMs, maxMs: this.options.reconnectMaxMs, jitter: 0.2 }, this.options.random);
+    this.hooks.setState(state, `${reason} (attempt ${this.failures}; next try in ${delay} ms)`);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.relaunch();
+    }, delay);
+  }
+
+  private clearTimers(): void {
+    this.pauseReadyTimer();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The layout of src/ as docs/architecture.md draws it, checked on the code itself:
+ *
+ * - imports point down the layers (never up, never sideways between rooms of one layer, but for the
+ *   pairs the docs name);
+ * - only the configuration reads process.env;
+ * - one module writes each table;
+ * - one composition root builds the service's parts; main.ts stays short;
+ * - a file over 300 lines has a sentence in docs/architecture.md saying why.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { REPO_ROOT } from './helpers/cli.js';
+
+const SRC = path.join(REPO_ROOT, 'src');
+
+/** The rooms of src/ by layer: a file may import from a lower layer, or from its own room. */
+const LAYERS: Array<[string, number]> = [
+  ['lib', 0],
+  ['jobs.ts', 1],
+  ['config', 2],
+  ['db', 3],
+  ['outbox', 4],
+  ['whatsapp', 4],
+  ['governor', 4],
+  ['webhooks', 4],
+  ['features', 5],
+  ['inbound', 5],
+  ['delivery', 5],
+  ['scheduler', 6],
+  ['http', 6],
+  ['app', 7],
+  ['commands', 7],
+  ['main.ts', 8],
+];
+
+/** Sideways imports the docs allow: the commands use the composition root. */
+const SIDEWAYS: Array<[string, string]> = [['commands', 'app']];
+
+/** Who writes each table (INSERT, UPDATE, DELETE, TRUNCATE). */
+const OWNERS: Record<string, string> = {
+  wa_outbox: 'outbox/',
+  wa_outbox_sends: 'outbox/',
+  complaint_queue: 'features/complaints/',
+  cron_job_runs: 'scheduler/',
+  cicero_wa_watermarks: 'features/rekap/',
+  cicero_wa_migrations: 'db/',
+  // Cicero_V2's own tables: only the demo dataset writes them (into an empty database).
+  clients: 'features/rekap/demo/',
+  user: 'features/rekap/demo/',
+  insta_post: 'features/rekap/demo/',
+  insta_like: 'features/rekap/demo/',
+  tiktok_post: 'features/rekap/demo/',
+  tiktok_comment: 'features/rekap/demo/',
+  tasks: 'features/rekap/demo/',
+};
+
+async function sourceFiles(dir: string = SRC): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : Promise.resolve(e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))),
+  );
+  return nested.flat();
+}
+
+/** The room of a path under src/: its first folder, or the file itself at the top. */
+function room(relative: string): string {
+  const first = relative.split('/')[0]!;
+  return first;
+}
+
+function layer(relative: string): number {
+  const found = LAYERS.find(([name]) => name === room(relative));
+  assert.ok(found, `${relative} is in no room of the layout (add it to docs/architecture.md and this test)`);
+  return found[1];
+}
+
+describe('the layout of src/ (docs/architecture.md)', () => {
+  it('imports point down the layers', async () => {
+    const wrong: string[] = [];
+    for (const file of await sourceFiles()) {
+      const from = path.relative(SRC, file);
+      const text = await fs.readFile(file, 'utf8');
+      for (const [, spec] of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+        const to = path.relative(SRC, path.resolve(path.dirname(file), spec!)).replace(/\.js$/, '.ts');
+        if (to.startsWith('..')) continue;
+        if (room(to) === room(from)) continue;
+        const allowed = layer(to) < layer(from) || SIDEWAYS.some(([a, b]) => room(from) === a && room(to) === b);
+        if (!allowed) wrong.push(`${from} → ${to}`);
+      }
+    }
+    assert.deepEqual(wrong, [], 'imports that point up or sideways');
+  });
+
+  it('only the configuration reads process.env (the environment may be handed on to a child process)', async () => {
+    const readers: string[] = [];
+    for (const file of await sourceFiles()) {
+      const from = path.relative(SRC, file);
+      if (from.startsWith('config/')) continue;
+      const text = (await fs.readFile(file, 'utf8')).replace(/\.\.\.process\.env\b/g, '');
+      if (/process\.env\b/.test(text)) readers.push(from);
+    }
+    assert.deepEqual(readers, []);
+  });
+
+  it('one module writes each table', async () => {
+    const wrong: string[] = [];
+    for (const file of await sourceFiles()) {
+      const from = path.relative(SRC, file);
+      const text = await fs.readFile(file, 'utf8');
+      for (const [, table] of text.matchAll(/\b(?:INSERT\s+INTO|(?<!FOR\s)UPDATE|DELETE\s+FROM|TRUNCATE)\s+"?([a-z_][a-z0-9_]*)"?/g)) {
+        const name = table!.toLowerCase();
+        if (['set', 'of', 'on', 'cascade'].includes(name)) continue;
+        const owner = OWNERS[name];
+        if (!owner) wrong.push(`${from} writes ${name}, which has no owner in the layout`);
+        else if (!from.startsWith(owner)) wrong.push(`${from} writes ${name}, owned by ${owner}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('one composition root builds the service; main.ts only runs the command line', async () => {
+    const builders = /\bnew (Dispatcher|Scheduler|Confirmer)\(|\bcreateTransport\(|\bcomplaintResponder\(/;
+    const elsewhere: string[] = [];
+    for (const file of await sourceFiles()) {
+      const from = path.relative(SRC, file);
+      if (from === 'app/app.ts') continue;
+      const text = await fs.readFile(file, 'utf8');
+      for (const line of text.split('\n')) {
+        // The dispatcher makes its own confirmer; export lines and definitions are not construction.
+        if (builders.test(line) && !(from === 'delivery/dispatcher.ts' && /new Confirmer\(/.test(line)) && !/^export (function|class)/.test(line)) {
+          elsewhere.push(`${from}: ${line.trim()}`);
+        }
+      }
+    }
+    assert.deepEqual(elsewhere, []);
+    const main = await fs.readFile(path.join(SRC, 'main.ts'), 'utf8');
+    assert.ok(main.split('\n').length <= 40, `main.ts has ${main.split('\n').length} lines`);
+  });
+
+  it('every error an operator can see extends OperatorError (one line, no stack trace)', async () => {
+    // Errors that never reach an operator: the dispatcher and the transports turn them into outcomes.
+    const internal = new Set(['SendError', 'HandOverRefused', 'AbortedError', 'SendTimeout', 'OperatorError']);
+    const bases = new Map<string, { base: string; file: string }>();
+    for (const file of await sourceFiles()) {
+      const text = await fs.readFile(file, 'utf8');
+      for (const [, name, base] of text.matchAll(/class (\w+Error) extends (\w+)/g)) bases.set(name!, { base: base!, file: path.relative(SRC, file) });
+    }
+    const wrong: string[] = [];
+    let operatorErrors = 0;
+    for (const [name, { file }] of bases) {
+      if (internal.has(name)) continue;
+      let ancestor = name;
+      while (ancestor !== 'OperatorError' && bases.has(ancestor)) ancestor = bases.get(ancestor)!.base;
+      if (ancestor === 'OperatorError') operatorErrors++;
+      else wrong.push(`${file}: ${name} does not extend OperatorError`);
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(operatorErrors >= 8, `${operatorErrors} operator errors found`);
+  });
+
+  it('a file over 300 lines has a sentence in docs/architecture.md saying why', async () => {
+    const docs = await fs.readFile(path.join(REPO_ROOT, 'docs', 'architecture.md'), 'utf8');
+    const section = docs.split('### Files over 300 lines')[1]?.split('\n## ')[0] ?? '';
+    const unexplained: string[] = [];
+    for (const file of await sourceFiles()) {
+      const lines = (await fs.readFile(file, 'utf8')).split('\n').length;
+      const from = path.relative(SRC, file);
+      if (lines > 300 && !new RegExp(`^- \`src/${from.replace(/[.]/g, '\\.')}\`.{20,}`, 'm').test(section)) unexplained.push(`${from} (${lines} lines)`);
+    }
+    assert.deepEqual(unexplained, []);
+  });
+});
