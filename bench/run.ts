@@ -3,9 +3,11 @@
  * seed's loop, on the same PostgreSQL, in one run. Writes bench/results.json and bench/chart.svg.
  *
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else an embedded server started for the run.
- * Sizes: BENCH_N (100000), BENCH_RUNS (3, medians), BENCH_PICKUP_N (1000 at 20/s), BENCH_IDLE_SECONDS (60).
+ * Sizes: BENCH_N (100000), BENCH_RUNS (3, medians), BENCH_PICKUP_N (1000 at 20/s), BENCH_IDLE_SECONDS (60),
+ * BENCH_HTTP_N (5000 requests at concurrency 16).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +22,7 @@ import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { outboxListener } from '../src/outbox/channel.js';
-import { enqueue } from '../src/outbox/enqueue.js';
+import { enqueue, enqueueOne } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,6 +30,8 @@ const N = Number(process.env.BENCH_N ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PICKUP_N = Number(process.env.BENCH_PICKUP_N ?? 1000);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+const HTTP_N = Number(process.env.BENCH_HTTP_N ?? 5000);
+const HTTP_CONCURRENCY = 16;
 const SEED_N = Math.min(N, 20_000); // the seed's loop is slow; its rate is measured on fewer rows
 const logger = silentLogger();
 const noopLog = () => () => () => undefined;
@@ -292,6 +296,88 @@ async function pickupGraphile(): Promise<number[]> {
   return [...committedAt].map(([i, at]) => startedAt.get(i)! - at);
 }
 
+// ---- 4. HTTP enqueue ------------------------------------------------------------------------------
+
+interface EnqueueLatencies {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Runs `one(i)` for i < HTTP_N with HTTP_CONCURRENCY at a time; each call's latency and the overall rate. */
+async function concurrently(one: (i: number) => Promise<void>): Promise<EnqueueLatencies> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: HTTP_CONCURRENCY }, async () => {
+      while (next < HTTP_N) {
+        const i = next++;
+        const t = performance.now();
+        await one(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: HTTP_N / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+/** The baseline: one message per call, straight into the outbox service, 16 at a time. */
+async function enqueueDirectOneByOne(): Promise<EnqueueLatencies> {
+  const url = await freshDatabase('enq_direct');
+  const pool = createPool(url, HTTP_CONCURRENCY, logger);
+  await migrate(pool, logger);
+  const result = await concurrently(async (i) => void (await enqueueOne(pool, message(i))));
+  await pool.end();
+  await dropDatabase(url);
+  return result;
+}
+
+async function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** POST /api/messages to the service (`cicero-wa start` in its own process, no WhatsApp), 16 at a time. */
+async function enqueueOverHttp(): Promise<EnqueueLatencies> {
+  const url = await freshDatabase('enq_http');
+  const port = await freeTcpPort();
+  const key = randomBytes(24).toString('hex');
+  const service = spawn(process.execPath, [path.join(ROOT, 'dist/main.js'), 'start'], {
+    env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), DATABASE_URL: url, SERVICE_ROLE: 'scheduler', HTTP_PORT: String(port), API_KEY: key, LOG_LEVEL: 'warn', DB_POOL_MAX: String(HTTP_CONCURRENCY) },
+    stdio: 'ignore',
+  });
+  try {
+    for (let tries = 0; ; tries++) {
+      const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (up) break;
+      if (tries > 600) throw new Error('the service did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return await concurrently(async (i) => {
+      const m = message(i);
+      const response = await fetch(`http://127.0.0.1:${port}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ recipient: m.recipient, text: m.content, type: m.type }),
+      });
+      if (response.status !== 201) throw new Error(`POST /api/messages answered ${response.status}: ${await response.text()}`);
+      await response.arrayBuffer();
+    });
+  } finally {
+    service.kill('SIGTERM');
+    await new Promise((r) => service.once('exit', r));
+    await dropDatabase(url);
+  }
+}
+
 // ---- Report ----------------------------------------------------------------------------------------
 
 function machine(): Record<string, string> {
@@ -337,7 +423,7 @@ async function main(): Promise<void> {
     adminUrl = await embedded.start();
   }
   try {
-    log(`N = ${N}, runs = ${RUNS}, pickup = ${PICKUP_N} at 20/s, idle window = ${IDLE_SECONDS} s`);
+    log(`N = ${N}, runs = ${RUNS}, pickup = ${PICKUP_N} at 20/s, idle window = ${IDLE_SECONDS} s, HTTP ${HTTP_N} requests at concurrency ${HTTP_CONCURRENCY}`);
     const enqueueRuns = { ours: [] as number[], pgBoss: [] as number[], graphile: [] as number[] };
     const drainRuns = { ours1: [] as DrainResult[], ours4: [] as DrainResult[], pgBoss: [] as number[], graphile: [] as number[] };
     const seedRuns: Array<{ seconds: number; statements: number }> = [];
@@ -356,6 +442,14 @@ async function main(): Promise<void> {
     const ours1 = median(drainRuns.ours1.map((r) => rate(r.seconds)));
     const ours4 = median(drainRuns.ours4.map((r) => rate(r.seconds)));
     const seedRate = median(seedRuns.map((r) => rate(r.seconds, SEED_N)));
+    const httpRuns: EnqueueLatencies[] = [];
+    const directRuns: EnqueueLatencies[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      directRuns.push(await enqueueDirectOneByOne());
+      httpRuns.push(await enqueueOverHttp());
+      log(`run ${run}: one-by-one enqueue direct ${directRuns.at(-1)!.perSecond.toFixed(0)}/s, over HTTP ${httpRuns.at(-1)!.perSecond.toFixed(0)}/s`);
+    }
+    const medianOf = (runs: EnqueueLatencies[]) => ({ perSecond: median(runs.map((r) => r.perSecond)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) });
     const pickup = await pickupOurs();
     const graphilePickup = await pickupGraphile();
 
@@ -386,6 +480,12 @@ async function main(): Promise<void> {
         seedLoopIdleQueriesPerMinute: 0.5,
       },
       dispatcherPeakRssMb: median(drainRuns.ours1.map((r) => r.peakRssMb)),
+      singleMessageEnqueue: {
+        concurrency: HTTP_CONCURRENCY,
+        requests: HTTP_N,
+        direct: medianOf(directRuns),
+        http: medianOf(httpRuns),
+      },
     };
     const ratios = {
       enqueueVsGraphileWorker: results.enqueuePerSecond.ours / results.enqueuePerSecond.graphileWorkerAddJobs,
@@ -393,6 +493,7 @@ async function main(): Promise<void> {
       drainVsPgBoss: ours1 / results.drainPerSecond.pgBossFetchComplete,
       drainVsGraphileWorker: ours1 / results.drainPerSecond.graphileWorkerNoop,
       drainVsSeedLoop: ours1 / seedRate,
+      httpEnqueueVsDirect: results.singleMessageEnqueue.http.perSecond / results.singleMessageEnqueue.direct.perSecond,
     };
     await fs.writeFile(path.join(ROOT, 'bench/results.json'), `${JSON.stringify({ ...results, ratios }, null, 2)}\n`);
     await fs.writeFile(

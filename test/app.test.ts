@@ -21,14 +21,14 @@ describe('the composition root and its roles', () => {
   });
   after(async () => db.drop());
 
-  const config = (role: string) => parseConfig({ DATABASE_URL: db.url, SERVICE_ROLE: role, WA_TRANSPORT: 'fake', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0' }, '/tmp');
+  const config = (role: string) => parseConfig({ DATABASE_URL: db.url, SERVICE_ROLE: role, WA_TRANSPORT: 'fake', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', HTTP_PORT: '0' }, '/tmp');
 
   it('all: every component, every job; started in order and stopped in reverse', async () => {
     const app = await startApp(config('all'), logger, { transport: new FakeTransport(), drawQr: null });
     try {
       assert.deepEqual(
         app.status().map((c) => c.name),
-        ['whatsapp', 'outbox listener', 'dispatcher', 'complaint responder', 'complaint listener', 'scheduler'],
+        ['whatsapp', 'outbox listener', 'dispatcher', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
       );
       assert.ok(app.status().every((c) => c.state === 'running'));
       assert.equal(app.scheduler.jobs.length, 6);

@@ -23,7 +23,7 @@ import { insertMessages, readSends, serviceEnv, stopAll } from './helpers/servic
 function npmStart(env: Record<string, string>, detached: boolean): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn('npm', ['start'], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
   });
@@ -209,7 +209,7 @@ describe('a first screen a person can read', () => {
 
   it('on a terminal (a pseudo-terminal here): short readable lines in CRON_TIMEZONE, no configuration dump', async (t) => {
     const dir = await tempDir();
-    const env = { DATABASE_URL: db.url, WA_TRANSPORT: 'log', PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+    const env = { DATABASE_URL: db.url, WA_TRANSPORT: 'log', PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0' };
     const command = `${process.execPath} --import ${import.meta.resolve('tsx')} ${path.join(REPO_ROOT, 'src/main.ts')} start`;
     // `script` gives the service a pseudo-terminal; the service stops itself after 6 s (timeout).
     const result = spawnSync('script', ['-qfec', `timeout -s INT 6 ${command}`, '/dev/null'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });

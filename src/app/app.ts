@@ -28,6 +28,9 @@ import type { Logger } from '../lib/logger.js';
 import { backlogSize } from '../outbox/admin.js';
 import { outboxListener, wakeDispatchers } from '../outbox/channel.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { createMetrics } from '../http/metrics.js';
+import { HttpServer } from '../http/server.js';
+import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import { createTransport } from '../whatsapp/index.js';
 import { DryRunBacklogError } from '../whatsapp/log-transport.js';
 import { watchTransport } from '../whatsapp/state-log.js';
@@ -43,6 +46,8 @@ export interface App {
   dispatcher: Dispatcher | null;
   responder: ComplaintResponder;
   scheduler: Scheduler;
+  /** The HTTP server, when this process runs one (HTTP_PORT not off). */
+  http: HttpServer | null;
   components: Component[];
   /** Starts every component, in order. */
   start(): Promise<void>;
@@ -56,6 +61,8 @@ export interface App {
 export interface AppOptions {
   /** What this process runs; `command`: nothing long-running (short commands such as `run`). */
   role?: Role | 'command';
+  /** Wrong API keys one address may send within a minute before it gets 429 (tests raise it). */
+  maxAuthFailures?: number;
   /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks, the demo). */
   transport?: Transport;
   clock?: Clock;
@@ -137,6 +144,15 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       );
     }
     if (role !== 'command') components.push(component('scheduler', () => scheduler.start(), () => scheduler.stop()));
+    // The HTTP API last: it answers about every other part, and is the first to stop.
+    const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, session: DEFAULT_SESSION, transport, dispatcher }) : null;
+    const http = metrics
+      ? new HttpServer({ config, pool, logger: logger.child({ component: 'http' }), session: DEFAULT_SESSION, transport, dispatcher, scheduler, metrics, clock, ...(options.maxAuthFailures ? { maxAuthFailures: options.maxAuthFailures } : {}) })
+      : null;
+    if (http && metrics) components.push(component('http', () => http.start(), async () => {
+      await http.stop();
+      metrics.close();
+    }, () => http.url ?? undefined));
 
     let stopping: Promise<void> | null = null;
     const started: Component[] = [];
@@ -153,6 +169,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       dispatcher,
       responder,
       scheduler,
+      http,
       components,
       async start() {
         try {

@@ -2,20 +2,11 @@
  * `cicero-wa complaints list [--status S] [--limit N]` and `cicero-wa complaints retry <id...>`.
  */
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.js';
-import {
-  COMPLAINT_STATUSES,
-  COMPLAINT_STATUS_FILTERS,
-  complaintsByIds,
-  listComplaints,
-  setStatus,
-  type ComplaintRow,
-  type ComplaintStatusFilter,
-} from '../features/complaints/complaint-queue.js';
+import { COMPLAINT_STATUS_FILTERS, listComplaints, type ComplaintRow, type ComplaintStatusFilter } from '../features/complaints/complaint-queue.js';
+import { retryComplaints } from '../features/complaints/retry.js';
 import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
 import { print, withDatabase, type CommandContext } from './context.js';
 import { json, preview, renderTable } from './table.js';
-import { retryRows } from '../outbox/admin.js';
 import { UsageError, parseIds, parseListOptions } from './usage.js';
 
 export interface ComplaintsCommand {
@@ -53,35 +44,14 @@ function listLines(rows: ComplaintRow[], timeZone: string, asJson: boolean): str
   ]);
 }
 
-/**
- * Retry: a failed complaint whose reply exists goes back to `queued` with its reply sent again; one
- * without a reply (e.g. the number was invalid and has been corrected) goes back to `pending`.
- */
 export async function runComplaintsCommand(pool: pg.Pool, command: ComplaintsCommand, timeZone: string): Promise<{ lines: string[]; code: number }> {
   if (command.action === 'list') {
     const rows = await listComplaints(pool, { ...(command.status ? { status: command.status } : {}), limit: command.limit });
     return { lines: listLines(rows, timeZone, command.json), code: 0 };
   }
-  const lines = await withTransaction(pool, async (tx) => {
-    const found = await complaintsByIds(tx, command.ids);
-    const out: string[] = [];
-    for (const id of command.ids) {
-      const complaint = found.get(id);
-      if (!complaint) {
-        out.push(`skip ${id}: no such complaint`);
-      } else if (complaint.status !== 'failed' && (COMPLAINT_STATUSES as readonly (string | null)[]).includes(complaint.status)) {
-        out.push(`skip ${id}: is ${complaint.status}; only failed complaints (or ones with a status the service does not know) can be retried`);
-      } else if (complaint.outboxId !== null && (await retryRows(tx, [complaint.outboxId]))[0]?.done) {
-        await setStatus(tx, [id], 'queued', false);
-        out.push(`ok   ${id}: reply ${complaint.outboxId} will be sent again`);
-      } else {
-        await setStatus(tx, [id], 'pending', true);
-        out.push(`ok   ${id}: pending again; a new reply will be written`);
-      }
-    }
-    return out;
-  });
-  return { lines, code: lines.every((l) => l.startsWith('ok')) ? 0 : 1 };
+  const results = await retryComplaints(pool, command.ids);
+  const lines = results.map((r) => `${r.done ? 'ok  ' : 'skip'} ${r.id}: ${r.detail}`);
+  return { lines, code: results.every((r) => r.done) ? 0 : 1 };
 }
 
 /** `cicero-wa complaints …`. */

@@ -3,33 +3,20 @@
  * again; dedup keys keep a repeat from enqueuing twice). `cicero-wa jobs` lists the jobs with their
  * schedule, next fire, pause state and last run.
  */
-import type pg from 'pg';
-import { systemClock, type Clock } from '../lib/clock.js';
-import type { Config } from '../config/index.js';
+import { systemClock } from '../lib/clock.js';
 import { composeApp } from '../app/app.js';
 import { JOB_NAMES, type JobName } from '../jobs.js';
 import { announceEmbeddedStart, print, type CommandContext } from './context.js';
-import { REPORT_JOBS, type JobDefinition } from '../jobs.js';
+import { REPORT_JOBS } from '../jobs.js';
 import type { RunOutcome } from '../scheduler/scheduler.js';
-import { isPaused } from '../scheduler/job-config.js';
-import { lastRuns } from '../scheduler/run-ledger.js';
-import { CronSchedule } from '../scheduler/schedule-math.js';
+import { isCalendarDate, jobListings, type JobListing } from '../scheduler/overview.js';
 import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
-import type { Logger } from '../lib/logger.js';
 import { json, renderTable } from './table.js';
 import { UsageError } from './usage.js';
 
 export interface RunCommand {
   job: JobName;
   date: string | null;
-}
-
-function isCalendarDate(value: string): boolean {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match) return false;
-  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
 export function parseRunCommand(positionals: string[], options: { date?: string }): RunCommand {
@@ -55,39 +42,6 @@ export function formatOutcome(job: string, outcome: RunOutcome): string {
     default:
       return `${job}: ${outcome.status}: ${outcome.reason}`;
   }
-}
-
-export interface JobListing {
-  name: string;
-  variable: string;
-  expression: string | null;
-  shared: boolean;
-  next: Date | null;
-  paused: boolean;
-  lastRun: { slot: Date; trigger: string; status: string; enqueued: number | null; detail: string | null; error: string | null } | null;
-}
-
-export async function jobListings(pool: pg.Pool, jobs: JobDefinition[], config: Config, clock: Clock, logger: Logger): Promise<JobListing[]> {
-  let runs: Awaited<ReturnType<typeof lastRuns>> = new Map();
-  try {
-    runs = await lastRuns(pool);
-  } catch (err) {
-    if ((err as { code?: string }).code !== '42P01') throw err; // no ledger yet: nothing has run
-  }
-  const listings: JobListing[] = [];
-  for (const job of jobs) {
-    const run = runs.get(job.name);
-    listings.push({
-      name: job.name,
-      variable: job.variable,
-      expression: job.expression,
-      shared: job.shared,
-      next: job.expression === null ? null : new CronSchedule(job.expression, config.cron.timezone).next(clock.now()),
-      paused: await isPaused(pool, job.name, logger),
-      lastRun: run && job.shared ? { slot: run.slot, trigger: run.trigger, status: run.status, enqueued: run.enqueued, detail: run.detail, error: run.error } : null,
-    });
-  }
-  return listings;
 }
 
 /** `cicero-wa jobs`: a table, or with `--json` the same as JSON (times as ISO 8601 with the zone's offset). */
@@ -137,7 +91,7 @@ export async function commandRun(context: CommandContext): Promise<number> {
 export async function commandJobs(context: CommandContext): Promise<number> {
   if (context.args.length > 0) throw new UsageError(`jobs takes no arguments (got ${context.args.join(' ')})`);
   return withCommandApp(context, async (app) => {
-    const listings = await jobListings(app.database.pool, app.scheduler.jobs, context.config, systemClock, context.logger);
+    const listings = await jobListings(app.database.pool, app.scheduler.jobs, context.config.cron.timezone, systemClock, context.logger);
     print(formatJobs(listings, context.config.cron.timezone, context.options.json === true));
     return 0;
   });

@@ -13,6 +13,7 @@ import {
   resendRows,
   retryDryRun,
   retryRows,
+  rowJson,
   showOutbox,
   type ActionResult,
   type ListOptions,
@@ -85,25 +86,9 @@ function formatActions(results: ActionResult[]): string[] {
 
 const ACKS: Record<number, string> = { [-1]: 'error', 0: 'pending', 1: 'server', 2: 'delivered', 3: 'read', 4: 'played' };
 
-function rowJson(r: OutboxListRow, timeZone: string): Record<string, unknown> {
-  return {
-    id: r.id,
-    status: r.status,
-    type: r.type,
-    recipient: r.recipient,
-    attempts: r.attempts,
-    createdAt: isoZoned(r.createdAt, timeZone),
-    sentAt: isoZoned(r.sentAt, timeZone),
-    nextAttemptAt: r.status === 'pending' ? isoZoned(r.nextAttemptAt, timeZone) : null,
-    confirmation: r.confirmation,
-    waMessageId: r.waMessageId,
-    ack: r.ack,
-    deliveredAt: isoZoned(r.deliveredAt, timeZone),
-    readAt: isoZoned(r.readAt, timeZone),
-    lastError: r.lastError,
-    dedupKey: r.dedupKey,
-    content: r.content,
-  };
+/** `--json`: the row as the API shows it, with its text. */
+function rowWithText(r: OutboxListRow, timeZone: string): Record<string, unknown> {
+  return { ...rowJson(r, timeZone), content: r.content };
 }
 
 function listLines(rows: OutboxListRow[], timeZone: string): string[] {
@@ -133,7 +118,7 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
   if (asJson) {
     return {
       lines: json({
-        ...rowJson(row, timeZone),
+        ...rowWithText(row, timeZone),
         handOvers: handOvers.map((h) => ({
           ...h,
           handedOverAt: isoZoned(h.handedOverAt, timeZone),
@@ -188,7 +173,7 @@ export async function runOutboxCommand(pool: pg.Pool, command: OutboxCommand, ti
   switch (command.action) {
     case 'list': {
       const rows = await listOutbox(pool, command.list!);
-      return { lines: command.json ? json(rows.map((r) => rowJson(r, timeZone))) : listLines(rows, timeZone), code: 0 };
+      return { lines: command.json ? json(rows.map((r) => rowWithText(r, timeZone))) : listLines(rows, timeZone), code: 0 };
     }
     case 'show':
       return show(pool, command.ids[0]!, command.json, timeZone);

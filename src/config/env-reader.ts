@@ -64,6 +64,30 @@ export class EnvReader {
     return parsed;
   }
 
+  /** A TCP port (0: any free one, said in the log), or `off` (null). */
+  portOrOff(name: string, fallback: number): number | null {
+    const value = this.raw(name, String(fallback));
+    if (value === undefined) return fallback;
+    if (value.trim().toLowerCase() === 'off') return null;
+    const parsed = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed > 65535) {
+      this.problem(name, value, 'expected a port from 1 to 65535 (0: any free port), or "off"');
+      return fallback;
+    }
+    return parsed;
+  }
+
+  /** A secret (an API key): never shown in a problem, only described. */
+  optionalSecret(name: string, minLength: number, unsetMeans: string): string | null {
+    const value = this.raw(name, unsetMeans);
+    if (value === undefined) return null;
+    if (value.length < minLength || /\s/.test(value)) {
+      this.problems.push(`${name} is invalid (value not shown): expected at least ${minLength} characters without spaces, e.g. from \`openssl rand -hex 32\``);
+      return null;
+    }
+    return value;
+  }
+
   boolean(name: string, fallback: boolean): boolean {
     const value = this.raw(name, String(fallback));
     if (value === undefined) return fallback;

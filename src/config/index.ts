@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import dotenv from 'dotenv';
+import { isLoopback } from '../lib/loopback.js';
 import { OperatorError } from '../lib/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/logger.js';
 import { EnvReader, type CronExpression, type Env } from './env-reader.js';
@@ -32,8 +33,9 @@ export type Role = (typeof ROLES)[number];
 export const NODE_ENVS = ['production', 'development', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const WA_TRANSPORTS = ['wwebjs', 'log', 'fake'] as const;
+export const UI_LANGS = ['id', 'en'] as const;
+export type UiLang = (typeof UI_LANGS)[number];
 export type WaTransportName = (typeof WA_TRANSPORTS)[number];
-
 
 export interface Config {
   nodeEnv: NodeEnv;
@@ -96,6 +98,20 @@ export interface Config {
   complaints: {
     /** Directory of `<key>.json` files overriding or adding reply templates; null for the built-in ones. */
     templatesDir: string | null;
+  };
+  /** The HTTP API, dashboard, health and metrics. */
+  http: {
+    /** HTTP_PORT; null when `off`. */
+    port: number | null;
+    host: string;
+    /** API_KEY: full access; null: the API is open to this machine only (HTTP_HOST must be loopback). */
+    apiKey: string | null;
+    /** API_READ_KEY: read-only access (GET); null: none. */
+    readKey: string | null;
+    /** HTTP_READY_STALL_MS: a backlog that has not moved for this long makes /readyz not ready. */
+    readyStallMs: number;
+    /** UI_LANG: the dashboard's language by default (each person can switch). */
+    uiLang: UiLang;
   };
   /** How the dispatcher sends: pacing, retries, claims. */
   dispatch: {
@@ -188,6 +204,14 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     complaints: {
       templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR', 'the built-in templates'), cwd),
     },
+    http: {
+      port: read.portOrOff('HTTP_PORT', 8080),
+      host: read.string('HTTP_HOST', '127.0.0.1', { re: /^[A-Za-z0-9.:\-\[\]]{1,255}$/, allowed: 'expected an address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0' }),
+      apiKey: read.optionalSecret('API_KEY', 16, 'no key: the API is open to this machine only'),
+      readKey: read.optionalSecret('API_READ_KEY', 16, 'no read-only key'),
+      readyStallMs: read.integer('HTTP_READY_STALL_MS', 120_000, 1000, 86_400_000),
+      uiLang: read.oneOf('UI_LANG', 'id', UI_LANGS),
+    },
     dispatch: {
       sendIntervalMs: read.integer('WA_SEND_INTERVAL_MS', 3000, 0, 3_600_000),
       sendJitterMs: read.integer('WA_SEND_JITTER_MS', 1000, 0, 3_600_000),
@@ -223,6 +247,17 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       `WA_WEB_VERSION_URL=${JSON.stringify(config.wa.webVersionUrl)} is invalid without WA_WEB_VERSION: set WA_WEB_VERSION to the build the URL serves (e.g. 2.3000.1017054665)`,
     );
   }
+  if (config.http.port !== null && config.http.apiKey === null && !isLoopback(config.http.host)) {
+    read.problems.push(
+      `HTTP_HOST=${JSON.stringify(config.http.host)} is refused without API_KEY: anyone who can reach that address could send messages; set API_KEY, or listen on 127.0.0.1 (or set HTTP_PORT=off)`,
+    );
+  }
+  if (config.http.readKey !== null && config.http.readKey === config.http.apiKey) {
+    read.problems.push('API_READ_KEY is invalid (value not shown): it must differ from API_KEY, or the read-only key would give full access');
+  }
+  if (config.http.readKey !== null && config.http.apiKey === null) {
+    read.problems.push('API_READ_KEY is invalid without API_KEY: with no API_KEY the API needs no key at all; set API_KEY too');
+  }
   if (config.dispatch.retryMaxMs < config.dispatch.retryBaseMs) {
     read.problems.push(
       `WA_RETRY_MAX_MS=${JSON.stringify(String(config.dispatch.retryMaxMs))} is invalid: must not be below WA_RETRY_BASE_MS (${config.dispatch.retryBaseMs})`,
@@ -244,6 +279,7 @@ export function fullConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     database: { ...config.database, url: config.database.url ? maskUrlPassword(config.database.url) : 'embedded' },
+    http: { ...config.http, apiKey: config.http.apiKey ? '(set)' : null, readKey: config.http.readKey ? '(set)' : null },
   };
 }
 

@@ -28,6 +28,7 @@ import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import { Confirmer } from './confirmer.js';
 import {
   claimDueRows,
+  hasWaitingRows,
   extendLeases,
   markFailed,
   markRetry,
@@ -69,6 +70,21 @@ export interface DispatcherOptions {
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
 const STOP_WAIT_MS = 5000;
+/** One part's send as the dispatcher saw it: what happened, why, and how long the transport took. */
+export interface SendObservation {
+  type: string;
+  outcome: 'confirmed' | 'unknown' | 'failed';
+  /** For a failure, SendError's short reason; for an unknown outcome, why it is unknown. */
+  reason: string | null;
+  durationMs: number;
+}
+
+export interface DispatchObserver {
+  /** A row claimed, with how long it had been due. */
+  claimed?(row: { type: string; waitedMs: number }): void;
+  sent?(observation: SendObservation): void;
+}
+
 /** A drain that failed (the database away) is tried again after this backoff. */
 const DRAIN_RETRY: Backoff = { baseMs: 500, maxMs: 30_000 };
 /** A write recording a send outcome is tried again until it succeeds, after this backoff. */
@@ -103,6 +119,9 @@ export class Dispatcher {
   private inFlight: number | null = null;
   /** The row in flight once a part of it has been handed over (an error after that must not fail it). */
   private handedOverRow: number | null = null;
+  private readonly observers: DispatchObserver[] = [];
+  private backlogSince: Date | null = null;
+  private lastHandOverAt: Date | null = null;
   /** The unknown statuses last reported, so the warning is logged once per change. */
   private lastOddStatuses = '';
 
@@ -130,6 +149,30 @@ export class Dispatcher {
       ...(options.confirmSettleMs !== undefined ? { settleMs: options.confirmSettleMs } : {}),
       onRequeue: () => this.trigger('ack error'),
     });
+  }
+
+  /** Follows the dispatcher's work (metrics): claims and each part's send. */
+  observe(observer: DispatchObserver): void {
+    this.observers.push(observer);
+  }
+
+  /**
+   * Whether sending makes progress: since when this session has had messages waiting (due, or retrying)
+   * without interruption, and when a message last went to WhatsApp. A backlog older than the last
+   * hand-over by more than a threshold is a stall (`/readyz`).
+   */
+  progress(): { backlogSince: Date | null; lastHandOverAt: Date | null } {
+    return { backlogSince: this.backlogSince, lastHandOverAt: this.lastHandOverAt };
+  }
+
+  private observeSend(row: ClaimedRow, result: PartResult, durationMs: number): void {
+    if (result.kind === 'lost') return;
+    if (result.kind === 'handed-over') this.lastHandOverAt = new Date();
+    const observation: SendObservation =
+      result.kind === 'failed'
+        ? { type: row.type, outcome: 'failed', reason: result.error.reason, durationMs }
+        : { type: row.type, outcome: result.settlement.outcome, reason: result.settlement.outcome === 'unknown' ? result.settlement.reason : null, durationMs };
+    for (const observer of this.observers) observer.sent?.(observation);
   }
 
   /** Registers a hook for the outcome (sent or failed) of rows of these types. */
@@ -220,8 +263,13 @@ export class Dispatcher {
 
     while (!this.stopping && transport.isReady()) {
       const rows = await claimDueRows(pool, this.instanceId, this.session, dispatch.batchSize, dispatch.leaseMs, MAX_CONTENT_CHARS);
-      if (rows.length === 0) return;
+      if (rows.length === 0) {
+        if (this.backlogSince && !(await hasWaitingRows(pool, this.session))) this.backlogSince = null;
+        return;
+      }
+      this.backlogSince ??= new Date();
       for (const row of rows) this.held.add(row.id);
+      for (const observer of this.observers) for (const row of rows) observer.claimed?.({ type: row.type, waitedMs: row.waitedMs });
       for (const row of rows) {
         if (this.stopping || !transport.isReady()) break;
         if (!this.held.has(row.id)) continue;
@@ -280,7 +328,9 @@ export class Dispatcher {
         throw err;
       }
       if (!transport.isReady()) return; // handed back with the rest of the batch
+      const started = performance.now();
       const result = await this.sendPart(row, recipient.chatId, parts, index, !handedOver);
+      this.observeSend(row, result, performance.now() - started);
       if (result.kind === 'lost') {
         logger.warn({ id: row.id, reason: result.reason }, 'row no longer held (its lease lapsed and another dispatcher took it): not sent');
         this.held.delete(row.id);

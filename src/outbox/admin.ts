@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { inTransaction, type Queryable } from '../db/pool.js';
+import { isoZoned } from '../lib/zoned-time.js';
 import { wakeDispatchers } from './channel.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
@@ -32,6 +33,7 @@ export interface OutboxListRow {
   deliveredAt: Date | null;
   readAt: Date | null;
   dedupKey: string | null;
+  session: string;
   content: string;
 }
 
@@ -45,6 +47,8 @@ export interface ListOptions {
   type?: string;
   /** Part of the recipient (a number's digits, a group id). */
   recipient?: string;
+  /** Only rows with a smaller id (the next page after a row). */
+  beforeId?: number;
   limit: number;
 }
 
@@ -55,7 +59,7 @@ export interface ListOptions {
 const ROW_COLUMNS = `id, status, type, recipient, attempts,
        created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
        sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
-       next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, content`;
+       next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content`;
 
 function toListRow(r: Record<string, unknown>): OutboxListRow {
   return {
@@ -74,7 +78,34 @@ function toListRow(r: Record<string, unknown>): OutboxListRow {
     deliveredAt: r.delivered_at as Date | null,
     readAt: r.read_at as Date | null,
     dedupKey: r.dedup_key as string | null,
+    session: r.session as string,
     content: r.content as string,
+  };
+}
+
+/**
+ * A row as a program reads it (`--json`, the HTTP API): every field but the text, times as ISO 8601 with
+ * the offset of `timeZone`; the due time only while the row waits.
+ */
+export function rowJson(row: OutboxListRow, timeZone: string): Record<string, unknown> {
+  return {
+    id: row.id,
+    status: row.status,
+    type: row.type,
+    recipient: row.recipient,
+    session: row.session,
+    attempts: row.attempts,
+    lastError: row.lastError,
+    confirmation: row.confirmation,
+    confirmed: row.confirmation === 'confirmed',
+    waMessageId: row.waMessageId,
+    ack: row.ack,
+    dedupKey: row.dedupKey,
+    createdAt: isoZoned(row.createdAt, timeZone),
+    nextAttemptAt: row.status === 'pending' ? isoZoned(row.nextAttemptAt, timeZone) : null,
+    sentAt: isoZoned(row.sentAt, timeZone),
+    deliveredAt: isoZoned(row.deliveredAt, timeZone),
+    readAt: isoZoned(row.readAt, timeZone),
   };
 }
 
@@ -89,9 +120,10 @@ export async function listOutbox(db: Queryable, options: ListOptions): Promise<O
         AND ($5::timestamptz IS NULL OR created_at AT TIME ZONE current_setting('TimeZone') < $5)
         AND ($6::text IS NULL OR type = $6)
         AND ($7::text IS NULL OR strpos(recipient, $7) > 0)
+        AND ($8::int IS NULL OR id < $8)
       ORDER BY id DESC
       LIMIT $2`,
-    [options.status ?? null, options.limit, options.unconfirmed ?? false, options.since ?? null, options.until ?? null, options.type ?? null, options.recipient ?? null],
+    [options.status ?? null, options.limit, options.unconfirmed ?? false, options.since ?? null, options.until ?? null, options.type ?? null, options.recipient ?? null, options.beforeId ?? null],
   );
   return rows.map(toListRow);
 }
@@ -111,17 +143,23 @@ export interface HandOverRecord {
   readAt: Date | null;
 }
 
+/** One row as listed; null when there is none. */
+export async function outboxRow(db: Queryable, id: number): Promise<OutboxListRow | null> {
+  const { rows } = await db.query(`SELECT ${ROW_COLUMNS} FROM wa_outbox WHERE id = $1`, [id]);
+  return rows[0] ? toListRow(rows[0]) : null;
+}
+
 /** One row, whole, with every hand-over of it to WhatsApp (its history); null when there is none. */
 export async function showOutbox(db: Queryable, id: number): Promise<{ row: OutboxListRow; handOvers: HandOverRecord[] } | null> {
-  const { rows } = await db.query(`SELECT ${ROW_COLUMNS} FROM wa_outbox WHERE id = $1`, [id]);
-  if (!rows[0]) return null;
+  const row = await outboxRow(db, id);
+  if (!row) return null;
   const { rows: sends } = await db.query(
     `SELECT part, parts, chat_id, instance, handed_over_at, outcome, reason, wa_message_id, settled_at, ack, delivered_at, read_at
        FROM wa_outbox_sends WHERE outbox_id = $1 ORDER BY handed_over_at, id`,
     [id],
   );
   return {
-    row: toListRow(rows[0]),
+    row,
     handOvers: sends.map((s) => ({
       part: s.part,
       parts: s.parts,

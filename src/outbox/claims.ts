@@ -54,6 +54,8 @@ export interface ClaimedRow {
   waMessageId: string | null;
   /** Parts already handed over (by an earlier claim), with their outcome: they are never sent again. */
   doneParts: Map<number, PartState>;
+  /** How long the row had been due when it was claimed (pickup latency). */
+  waitedMs: number;
 }
 
 interface ClaimedRecord {
@@ -67,6 +69,7 @@ interface ClaimedRecord {
   parts_sent: number;
   wa_message_id: string | null;
   done_parts: Array<{ part: number; outcome: PartOutcome; reason: string | null }> | null;
+  waited_ms: number;
 }
 
 /**
@@ -108,6 +111,7 @@ export async function claimDueRows(
                 CASE WHEN octet_length(o.content) <= 4 * $4 THEN length(o.content) END AS content_length,
                 octet_length(o.content) AS content_bytes,
                 o.type, o.attempts, o.parts_sent, o.wa_message_id,
+                greatest(0, extract(epoch FROM now() - o.next_attempt_at) * 1000)::float8 AS waited_ms,
                 (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome, 'reason', s.reason) ORDER BY s.part)
                    FROM wa_outbox_sends s
                   WHERE s.outbox_id = o.id AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS done_parts`,
@@ -125,8 +129,23 @@ export async function claimDueRows(
       partsSent: r.parts_sent,
       waMessageId: r.wa_message_id,
       doneParts: new Map((r.done_parts ?? []).map((d) => [d.part, { outcome: d.outcome, reason: d.reason }])),
+      waitedMs: r.waited_ms,
     }))
     .sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Whether a session has messages waiting to go: due now, or retrying after a failure (a row scheduled for
+ * later that was never tried is not waiting), or being sent.
+ */
+export async function hasWaitingRows(db: Queryable, session: string): Promise<boolean> {
+  const { rows } = await db.query<{ waiting: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM wa_outbox
+                     WHERE session = $1
+                       AND (status = 'sending' OR (status = 'pending' AND (next_attempt_at <= now() OR attempts > 0)))) AS waiting`,
+    [session],
+  );
+  return rows[0]?.waiting === true;
 }
 
 /**

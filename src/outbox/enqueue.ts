@@ -19,6 +19,8 @@ export interface OutboxMessage {
   dedupKey?: string | null;
   /** The WhatsApp session (number) that sends it; default `default`, the service's own. */
   session?: string;
+  /** Not before this time (default: now). */
+  sendAt?: Date | null;
 }
 
 export interface EnqueueResult {
@@ -31,7 +33,7 @@ export interface EnqueueResult {
 
 export class OutboxValidationError extends OperatorError {
   constructor(
-    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session',
+    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session' | 'sendAt',
     public readonly index: number,
     reason: string,
   ) {
@@ -65,6 +67,9 @@ function validate(message: OutboxMessage, index: number): void {
   text('type', message.type);
   text('dedupKey', message.dedupKey, true);
   text('session', message.session, true);
+  if (message.sendAt !== undefined && message.sendAt !== null && !(message.sendAt instanceof Date && Number.isFinite(message.sendAt.getTime()))) {
+    throw new OutboxValidationError('sendAt', index, 'must be a valid time');
+  }
 }
 
 export async function enqueue(db: Queryable, messages: readonly OutboxMessage[]): Promise<EnqueueResult[]> {
@@ -76,17 +81,18 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[])
   const types = messages.map((m) => m.type.trim());
   const keys = messages.map((m) => m.dedupKey ?? null);
   const sessions = messages.map((m) => m.session?.trim() ?? DEFAULT_SESSION);
+  const sendAts = messages.map((m) => m.sendAt?.toISOString() ?? null);
 
   // Rows are inserted in input order, so their serial ids ascend in input order.
   const { rows } = await db.query<{ id: number; dedup_key: string | null }>(
-    `INSERT INTO wa_outbox (recipient, content, type, dedup_key, session)
-     SELECT recipient, content, type, dedup_key, session
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
-            AS input(recipient, content, type, dedup_key, session, ord)
+    `INSERT INTO wa_outbox (recipient, content, type, dedup_key, session, next_attempt_at)
+     SELECT recipient, content, type, dedup_key, session, coalesce(send_at, now())
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) WITH ORDINALITY
+            AS input(recipient, content, type, dedup_key, session, send_at, ord)
       ORDER BY ord
      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
      RETURNING id, dedup_key`,
-    [recipients, contents, types, keys, sessions],
+    [recipients, contents, types, keys, sessions, sendAts],
   );
   rows.sort((a, b) => a.id - b.id);
 

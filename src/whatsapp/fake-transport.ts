@@ -9,6 +9,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import {
+  PairingUnavailable,
   SendError,
   TransportBase,
   type InboundMessage,
@@ -50,6 +51,8 @@ export interface FakeTransportOptions {
   handOverDelayMs?: number;
   sendLogFile?: string | null;
   ready?: boolean;
+  /** The paired number it reports once ready. */
+  number?: string;
   /** Decides each send's outcome; default: every send is confirmed. */
   behaviour?: (call: FakeSendCall) => FakeOutcome | Promise<FakeOutcome>;
 }
@@ -61,6 +64,7 @@ export class FakeTransport extends TransportBase implements Transport {
   maxConcurrentSends = 0;
   private inFlight = 0;
   private readonly attempts = new Map<string, number>();
+  private logouts = 0;
 
   constructor(private readonly options: FakeTransportOptions = {}) {
     super();
@@ -90,10 +94,31 @@ export class FakeTransport extends TransportBase implements Transport {
     this.inbound.emit(message);
   }
 
-  /** Issues a QR or pairing code, or pairs, as WhatsApp would. */
+  /** Issues a QR or pairing code (the session then waits to be paired), or pairs (ready), as WhatsApp would. */
   emitPairing(event: PairingEvent): void {
     this.currentPairing = event.kind === 'paired' ? null : { qr: event.kind === 'qr' ? event.qr : null, code: event.kind === 'code' ? event.code : null, at: event.at };
+    if (event.kind === 'paired') this.state.set('ready');
+    else this.state.set('awaiting_qr', event.kind === 'qr' ? 'scan the QR code' : `enter pairing code ${event.code}`);
     this.pairings.emit(event);
+  }
+
+  /** Once ready, a stand-in number and build, as WhatsApp Web reports them. */
+  details(): { webVersion: string | null; number: string | null } {
+    return this.isReady() ? { webVersion: 'stand-in', number: this.options.number ?? '6281100000000' } : { webVersion: null, number: null };
+  }
+
+  /** A pairing code for the number, as WhatsApp gives one while the session waits to be paired. */
+  async requestPairingCode(phone: string): Promise<string> {
+    if (this.status().state !== 'awaiting_qr') throw new PairingUnavailable(`a pairing code can be asked for only while the session waits to be paired (it is ${this.status().state})`);
+    const code = `FAKE${phone.slice(-4)}`;
+    this.emitPairing({ kind: 'code', code, at: new Date() });
+    return code;
+  }
+
+  /** Unlinks: a new QR code follows, as after a logout on WhatsApp. */
+  async logout(): Promise<void> {
+    this.logouts++;
+    this.emitPairing({ kind: 'qr', qr: `fake-qr-after-logout-${this.logouts}`, at: new Date() });
   }
 
   /** The messages handed over to this chat since a time: this process's and, with a send log, every process's. */

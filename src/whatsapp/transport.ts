@@ -13,6 +13,8 @@
  * - State: `status()` and `onStateChange`, each state with a reason and a time.
  */
 
+import { OperatorError } from '../lib/errors.js';
+
 export type TransportState = 'starting' | 'awaiting_qr' | 'authenticated' | 'ready' | 'disconnected' | 'reconnecting' | 'failed';
 
 export interface TransportStatus {
@@ -111,6 +113,9 @@ export interface PairingInfo {
   at: Date;
 }
 
+/** Pairing asked for at a moment it cannot happen (already paired, or WhatsApp Web not loaded yet). */
+export class PairingUnavailable extends OperatorError {}
+
 /**
  * A send that failed before the hand-over. `permanent` errors (invalid number, not on WhatsApp) are not
  * retried; `transient` ones (not connected, timeout) are retried with backoff.
@@ -163,6 +168,16 @@ export interface Transport {
   onPairing(listener: (event: PairingEvent) => void): () => void;
   /** The QR code or pairing code waiting to be used, if any. */
   pairing(): PairingInfo | null;
+  /**
+   * Links by phone number instead of a QR code: asks WhatsApp for a pairing code for this number (digits
+   * with the country code), which also comes as a pairing event. Throws PairingUnavailable when the
+   * session is not waiting to be paired.
+   */
+  requestPairingCode?(phone: string): Promise<string>;
+  /** Unlinks the number: the session is cleared and a new QR code follows. */
+  logout?(): Promise<void>;
+  /** The WhatsApp Web build and the paired number, where the transport knows them. */
+  details?(): { webVersion: string | null; number: string | null };
   /** This session's recent messages in a chat since a time, where the transport can look (best effort). */
   findOwnMessages?(chatId: string, since: Date): Promise<OwnMessage[]>;
   close(): Promise<void>;

@@ -44,7 +44,8 @@ export function startCli(args: string[], env: Record<string, string>, cwd: strin
 export function startChild(script: string, env: Record<string, string>, cwd: string, args: string[] = []): CliProcess {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, script, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    // Many services run at once in the tests: each HTTP API on a free port unless a test chooses one.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -40,6 +40,10 @@ export interface WwebClientLike extends EventEmitter {
   info?: { wid?: { user?: string; _serialized?: string } } | null;
   getChatById?(chatId: string): Promise<{ fetchMessages(options: { limit?: number; fromMe?: boolean }): Promise<unknown[]> }>;
   getContactLidAndPhone?(userIds: string[]): Promise<Array<{ lid?: string; pn?: string }>>;
+  /** Asks WhatsApp for a code to link this session by phone number; the code also comes as a `code` event. */
+  requestPairingCode?(phoneNumber: string, showNotification?: boolean): Promise<string>;
+  /** Unlinks this session on WhatsApp's side and closes the browser. */
+  logout?(): Promise<void>;
   pupBrowser?: { process?(): ChildProcess | null; on?(event: string, listener: () => void): unknown } | null;
   pupPage?: { on?(event: string, listener: (err?: Error) => void): unknown; isClosed?(): boolean } | null;
 }

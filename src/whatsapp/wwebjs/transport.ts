@@ -16,13 +16,16 @@
  * only when another live process holds the same session (profile-lock.ts).
  */
 import { SessionRecorder, readSessionRecord, sessionRecordFile } from '../session-record.js';
-import { TransportBase, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState } from '../transport.js';
+import { PairingUnavailable, TransportBase, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState } from '../transport.js';
 import type { WwebClientLike } from './client.js';
 import { MessageEvents } from './events.js';
 import { ClientLifecycle } from './lifecycle.js';
 import type { WhatsAppWebOptions } from './options.js';
 import { Pairing } from './pairing.js';
 import { Sender, classifySendError } from './sending.js';
+
+/** How long a logout waits for WhatsApp Web to unlink the session before clearing it anyway. */
+const LOGOUT_WAIT_MS = 10_000;
 
 export { classifySendError };
 export { BASE_CHROMIUM_FLAGS, createWwebjsClient, type ClientFactory, type WwebClientLike, type WwebClientSettings } from './client.js';
@@ -81,6 +84,31 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
 
   override pairing(): PairingInfo | null {
     return this.pairingState.info;
+  }
+
+  details(): { webVersion: string | null; number: string | null } {
+    return { webVersion: this.webVersion, number: this.number };
+  }
+
+  async requestPairingCode(phone: string): Promise<string> {
+    const client = this.lifecycle.client;
+    const state = this.status().state;
+    if (!client?.requestPairingCode || state !== 'awaiting_qr') {
+      throw new PairingUnavailable(`a pairing code can be asked for only while the session waits to be paired (it is ${state})`);
+    }
+    return client.requestPairingCode(phone, true);
+  }
+
+  /** Unlinks the number (best effort on WhatsApp's side), clears the session and starts again: a new QR code follows. */
+  async logout(): Promise<void> {
+    const client = this.lifecycle.client;
+    if (client?.logout && this.isReady()) {
+      await Promise.race([client.logout(), new Promise((r) => setTimeout(r, LOGOUT_WAIT_MS).unref())]).catch((err: Error) =>
+        this.options.logger.warn({ err: err.message }, 'WhatsApp did not confirm the logout; the session is cleared anyway'),
+      );
+    }
+    this.options.logger.info('WhatsApp session logged out by an operator; a new QR code follows');
+    this.lifecycle.recoverSafely('logged out by an operator', true);
   }
 
   /**

@@ -1,0 +1,342 @@
+/*
+ * cicero-wa-gateway dashboard. One page, five views (#hari-ini, #sesi, #pesan, #jadwal, #komplain),
+ * reading and acting only through the HTTP API, refreshed by polling every few seconds. Every text that
+ * comes from data is put in the page as text (never as HTML).
+ */
+(function () {
+  'use strict';
+
+  var body = document.body;
+  var cfg = {
+    view: body.dataset.view,
+    level: body.dataset.level || 'read',
+    csrf: body.dataset.csrf || '',
+    signedIn: body.dataset.signedin === 'yes',
+    tz: body.dataset.tz,
+    zone: body.dataset.zone,
+    session: body.dataset.session,
+  };
+  var canAct = cfg.level === 'full';
+  var REFRESH_MS = 2500;
+
+  var TEXT = {
+    id: {
+      title: 'Gateway WhatsApp Cicero', today: 'Hari ini', session: 'Sesi WhatsApp', messages: 'Pesan', jobs: 'Jadwal', complaints: 'Komplain',
+      signOut: 'Keluar', signIn: 'Masuk', key: 'Kunci API', signInHelp: 'Masukkan API_KEY (akses penuh) atau API_READ_KEY (hanya baca).',
+      wrongKey: 'Kunci tidak valid.', readOnly: 'hanya baca', fullAccess: 'akses penuh', lang: 'English',
+      recapsToday: 'Rekap dan pesan hari ini', type: 'Jenis', enqueued: 'Diantrekan', sent: 'Terkirim', confirmed: 'Terkonfirmasi', failed: 'Gagal', waiting: 'Menunggu',
+      none: 'Belum ada.', backlog: 'Antrean', pending: 'menunggu', sending: 'sedang dikirim', oldestDue: 'Pesan jatuh tempo tertua', seconds: 'detik',
+      failures24h: 'Kegagalan 24 jam terakhir', reason: 'Alasan', count: 'Jumlah', state: 'Status', since: 'sejak', whatsapp: 'WhatsApp',
+      scanSteps: ['Buka WhatsApp di ponsel.', 'Ketuk Menu (⋮) atau Setelan, lalu Perangkat tertaut.', 'Ketuk Tautkan perangkat.', 'Arahkan kamera ke kode QR ini. Kode berganti sendiri sekitar setiap 20 detik.'],
+      scanTitle: 'Pindai kode QR', pairCode: 'Atau tautkan dengan nomor telepon', phone: 'Nomor (dengan kode negara, mis. 6281234567890)', getCode: 'Minta kode',
+      codeIs: 'Masukkan kode ini di ponsel (WhatsApp > Perangkat tertaut > Tautkan dengan nomor telepon):', number: 'Nomor', webVersion: 'Versi WhatsApp Web',
+      logout: 'Keluarkan sesi (logout)', confirmLogout: 'Keluarkan sesi WhatsApp ini? Ponsel harus memindai kode QR lagi.',
+      status: 'Status', recipient: 'Penerima', dateFrom: 'Dari tanggal', dateTo: 'Sampai tanggal', all: 'Semua', filter: 'Saring', attempts: 'Percobaan',
+      created: 'Dibuat', sentAt: 'Terkirim', receipt: 'Tanda terima', lastError: 'Galat terakhir', actions: 'Tindakan', retry: 'Coba lagi', cancel: 'Batalkan',
+      show: 'Lihat', hide: 'Tutup', retrySelected: 'Coba lagi yang dipilih', confirmCancel: 'Batalkan pesan ini? Pesan tidak akan dikirim.',
+      job: 'Tugas', schedule: 'Jadwal', next: 'Berikutnya', paused: 'DIJEDA', lastRun: 'Jalan terakhir', outcome: 'Hasil', runNow: 'Jalankan sekarang', date: 'Tanggal',
+      confirmRun: 'Jalankan tugas ini sekarang?', ran: 'Selesai', never: 'belum pernah', complainant: 'Pelapor', template: 'Templat', reply: 'Balasan',
+      responded: 'Dijawab', failureReason: 'Alasan gagal', done: 'Berhasil', ackLevels: { '-1': 'galat', '0': 'menunggu', '1': 'server', '2': 'diterima', '3': 'dibaca', '4': 'diputar' },
+      states: { ready: 'siap', awaiting_qr: 'menunggu pemindaian QR', authenticated: 'terautentikasi', starting: 'memulai', disconnected: 'terputus', reconnecting: 'menyambung ulang', failed: 'gagal', none: 'tidak ada' },
+    },
+    en: {
+      title: 'Cicero WhatsApp gateway', today: 'Today', session: 'WhatsApp session', messages: 'Messages', jobs: 'Schedule', complaints: 'Complaints',
+      signOut: 'Sign out', signIn: 'Sign in', key: 'API key', signInHelp: 'Enter API_KEY (full access) or API_READ_KEY (read only).',
+      wrongKey: 'The key is not valid.', readOnly: 'read only', fullAccess: 'full access', lang: 'Bahasa Indonesia',
+      recapsToday: "Today's recaps and messages", type: 'Type', enqueued: 'Enqueued', sent: 'Sent', confirmed: 'Confirmed', failed: 'Failed', waiting: 'Waiting',
+      none: 'None yet.', backlog: 'Backlog', pending: 'pending', sending: 'being sent', oldestDue: 'Oldest due message', seconds: 'seconds',
+      failures24h: 'Failures in the last 24 hours', reason: 'Reason', count: 'Count', state: 'State', since: 'since', whatsapp: 'WhatsApp',
+      scanSteps: ['Open WhatsApp on the phone.', 'Tap Menu (⋮) or Settings, then Linked devices.', 'Tap Link a device.', 'Point the camera at this QR code. It changes by itself about every 20 seconds.'],
+      scanTitle: 'Scan the QR code', pairCode: 'Or link with a phone number', phone: 'Number (with country code, e.g. 6281234567890)', getCode: 'Get a code',
+      codeIs: 'Enter this code on the phone (WhatsApp > Linked devices > Link with phone number):', number: 'Number', webVersion: 'WhatsApp Web version',
+      logout: 'Log the session out', confirmLogout: 'Log this WhatsApp session out? The phone will have to scan a QR code again.',
+      status: 'Status', recipient: 'Recipient', dateFrom: 'From date', dateTo: 'To date', all: 'All', filter: 'Filter', attempts: 'Attempts',
+      created: 'Created', sentAt: 'Sent', receipt: 'Receipt', lastError: 'Last error', actions: 'Actions', retry: 'Retry', cancel: 'Cancel',
+      show: 'Show', hide: 'Hide', retrySelected: 'Retry selected', confirmCancel: 'Cancel this message? It will not be sent.',
+      job: 'Job', schedule: 'Schedule', next: 'Next', paused: 'PAUSED', lastRun: 'Last run', outcome: 'Outcome', runNow: 'Run now', date: 'Date',
+      confirmRun: 'Run this job now?', ran: 'Done', never: 'never', complainant: 'Complainant', template: 'Template', reply: 'Reply',
+      responded: 'Responded', failureReason: 'Failure reason', done: 'Done', ackLevels: { '-1': 'error', '0': 'pending', '1': 'server', '2': 'delivered', '3': 'read', '4': 'played' },
+      states: { ready: 'ready', awaiting_qr: 'waiting for a QR scan', authenticated: 'authenticated', starting: 'starting', disconnected: 'disconnected', reconnecting: 'reconnecting', failed: 'failed', none: 'none' },
+    },
+  };
+  var lang = localStorage.getItem('cicero-wa-lang') || body.parentElement.lang || 'id';
+  function t(key) { return (TEXT[lang] || TEXT.id)[key]; }
+
+  // ---- DOM helpers --------------------------------------------------------------------------------
+  function el(tag, attrs) {
+    var node = document.createElement(tag);
+    var children = Array.prototype.slice.call(arguments, 2);
+    if (attrs) Object.keys(attrs).forEach(function (k) {
+      if (k === 'text') node.textContent = attrs[k];
+      else if (k.slice(0, 2) === 'on') node.addEventListener(k.slice(2), attrs[k]);
+      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) node.setAttribute(k, attrs[k] === true ? '' : attrs[k]);
+    });
+    children.forEach(function (c) { if (c !== null && c !== undefined) node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    return node;
+  }
+  function badge(value, label) { return el('span', { class: 'badge ' + (value || ''), text: label || value || '-' }); }
+  function card(title) { var s = el('section', { class: 'card' }, el('h2', { text: title })); for (var i = 1; i < arguments.length; i++) if (arguments[i]) s.appendChild(arguments[i]); return s; }
+  /** A table whose cells carry their column's label (shown beside the value on a phone). */
+  function table(columns, rows, render) {
+    var head = el('tr', null);
+    columns.forEach(function (c) { head.appendChild(el('th', { class: c.num ? 'num' : null, text: c.label })); });
+    var tbody = el('tbody', null);
+    rows.forEach(function (row) {
+      var tr = el('tr', null);
+      render(row).forEach(function (cell, i) {
+        var td = el('td', { 'data-label': columns[i].label, class: columns[i].num ? 'num' : null });
+        if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell === null || cell === undefined ? '-' : String(cell);
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+    return el('div', { class: 'table-wrap' }, el('table', { class: 'stack' }, el('thead', null, head), tbody));
+  }
+
+  /** An instant shown in CRON_TIMEZONE with the zone named: "25-11-2026 07:00:03 WIB". */
+  function when(iso) {
+    if (!iso) return '-';
+    var d = new Date(iso);
+    var parts = new Intl.DateTimeFormat('en-GB', { timeZone: cfg.tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(d);
+    var p = {}; parts.forEach(function (x) { p[x.type] = x.value; });
+    return p.day + '-' + p.month + '-' + p.year + ' ' + p.hour + ':' + p.minute + ':' + p.second + ' ' + cfg.zone;
+  }
+  function stateLabel(state) { return (t('states') || {})[state] || state; }
+
+  // ---- API ----------------------------------------------------------------------------------------
+  function api(method, path, payload) {
+    var headers = { accept: 'application/json' };
+    if (method !== 'GET') headers['x-csrf-token'] = cfg.csrf;
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    return fetch(path, { method: method, headers: headers, credentials: 'same-origin', body: payload === undefined ? undefined : JSON.stringify(payload) }).then(function (r) {
+      if (r.status === 401) { location.reload(); throw new Error('signed out'); }
+      return r.text().then(function (text) {
+        var data = text ? JSON.parse(text) : null;
+        if (!r.ok) { var e = new Error((data && data.message) || ('HTTP ' + r.status)); e.status = r.status; throw e; }
+        return data;
+      });
+    });
+  }
+  function flash(target, message, isError) {
+    var n = el('div', { class: isError ? 'notice error' : 'notice', role: 'status', text: message });
+    target.prepend(n);
+    setTimeout(function () { n.remove(); }, 6000);
+  }
+
+  // ---- Sign-in ------------------------------------------------------------------------------------
+  function signIn() {
+    var app = document.getElementById('app');
+    var error = el('p', { class: 'error', role: 'alert', id: 'signin-error' });
+    var input = el('input', { type: 'password', id: 'key', name: 'key', autocomplete: 'current-password', required: true });
+    var form = el('form', { id: 'signin', onsubmit: function (ev) {
+      ev.preventDefault();
+      error.textContent = '';
+      fetch('/dashboard/login', { method: 'POST', headers: { 'content-type': 'application/json' }, credentials: 'same-origin', body: JSON.stringify({ key: input.value }) }).then(function (r) {
+        if (r.status === 204) location.reload();
+        else return r.json().then(function (d) { error.textContent = r.status === 401 ? t('wrongKey') : d.message; });
+      });
+    } }, el('h1', { text: t('title') }), el('p', { class: 'muted', text: t('signInHelp') }), el('label', null, t('key'), input), error, el('button', { type: 'submit', text: t('signIn') }));
+    app.replaceChildren(form);
+    input.focus();
+  }
+
+  // ---- Views --------------------------------------------------------------------------------------
+  var views = {
+    'hari-ini': function (root) {
+      return api('GET', '/api/summary').then(function (s) {
+        var jobs = s.today.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
+          [{ label: t('type') }, { label: t('enqueued'), num: true }, { label: t('sent'), num: true }, { label: t('confirmed'), num: true }, { label: t('failed'), num: true }, { label: t('waiting'), num: true }],
+          s.today, function (r) { return [r.type, r.enqueued, r.sent, r.confirmed, r.failed, r.waiting]; });
+        var wa = s.whatsapp ? el('p', null, badge(s.whatsapp.state, stateLabel(s.whatsapp.state)), ' ', el('span', { class: 'muted', text: s.whatsapp.reason || '' })) : el('p', { class: 'muted', text: stateLabel('none') });
+        var backlog = el('div', null,
+          el('div', { class: 'stat', id: 'backlog', text: String(s.backlog.pending + s.backlog.sending) }),
+          el('p', { class: 'muted', text: s.backlog.pending + ' ' + t('pending') + ', ' + s.backlog.sending + ' ' + t('sending') }),
+          el('p', { class: 'muted', text: t('oldestDue') + ': ' + (s.backlog.oldestDueSeconds === null ? '-' : Math.round(s.backlog.oldestDueSeconds) + ' ' + t('seconds')) }));
+        var failures = s.failures24h.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table([{ label: t('reason') }, { label: t('count'), num: true }], s.failures24h, function (r) { return [r.reason, r.count]; });
+        root.replaceChildren(
+          el('div', { class: 'grid' }, card(t('whatsapp'), wa), card(t('backlog'), backlog), card(t('failures24h'), failures)),
+          card(t('recapsToday') + ' (' + s.date + ', ' + s.zone + ')', el('div', { id: 'today-table' }, jobs)));
+      });
+    },
+
+    sesi: function (root, state) {
+      return api('GET', '/api/sessions').then(function (data) {
+        var s = data.sessions[0];
+        // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
+        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, lang].join('|');
+        if (state.signature === signature) return;
+        state.signature = signature;
+        // The transport's reason only where it explains a problem (the steps say what to do while pairing).
+        var reason = s.state === 'ready' || s.state === 'awaiting_qr' ? '' : (s.reason || '') + ' — ';
+        var parts = [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason', text: reason + (s.since ? t('since') + ' ' + when(s.since) : '') }))];
+        if (s.state === 'ready') {
+          parts.push(el('p', { id: 'session-number', text: t('number') + ': ' + (s.number || '-') }), el('p', { class: 'muted', text: t('webVersion') + ': ' + (s.webVersion || '-') }));
+        }
+        var infoBody = el('div', null);
+        parts.forEach(function (part) { infoBody.appendChild(part); });
+        var info = card(t('session') + ' ' + s.name, infoBody);
+        var blocks = [info];
+        if (s.pairing && s.pairing.qr) {
+          var steps = el('ol', { class: 'steps' }); t('scanSteps').forEach(function (x) { steps.appendChild(el('li', { text: x })); });
+          var img = el('img', { id: 'qr', alt: t('scanTitle'), src: '/api/sessions/' + encodeURIComponent(s.name) + '/qr?format=png&v=' + encodeURIComponent(s.pairing.issuedAt), 'data-issued': s.pairing.issuedAt });
+          blocks.push(card(t('scanTitle'), el('div', { class: 'qr' }, img, steps)));
+        }
+        if (canAct && s.state === 'awaiting_qr') {
+          var phone = el('input', { id: 'pair-phone', inputmode: 'numeric', pattern: '\\+?[0-9]{8,15}' });
+          var out = el('p', { id: 'pair-code' });
+          blocks.push(card(t('pairCode'), el('form', { class: 'filters', onsubmit: function (ev) {
+            ev.preventDefault();
+            api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/pairing-code', { phone: phone.value.trim() })
+              .then(function (r) { out.textContent = t('codeIs') + ' ' + r.code; }, function (e) { out.textContent = e.message; });
+          } }, el('label', null, t('phone'), phone), el('button', { type: 'submit', text: t('getCode') })), out));
+        }
+        if (canAct && s.transport) {
+          info.appendChild(el('button', { class: 'danger', id: 'logout-session', onclick: function () {
+            if (!confirm(t('confirmLogout'))) return;
+            api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/logout').then(refresh, function (e) { flash(root, e.message, true); });
+          }, text: t('logout') }));
+        }
+        root.replaceChildren.apply(root, blocks);
+      });
+    },
+
+    pesan: function (root, state) {
+      if (!state.form) {
+        var statusSelect = el('select', { name: 'status' }, el('option', { value: '', text: t('all') }));
+        ['pending', 'sending', 'sent', 'failed', 'cancelled'].forEach(function (x) { statusSelect.appendChild(el('option', { value: x, text: x })); });
+        state.form = el('form', { class: 'filters', id: 'message-filters', onsubmit: function (ev) { ev.preventDefault(); refresh(); } },
+          el('label', null, t('status'), statusSelect),
+          el('label', null, t('type'), el('input', { name: 'type', size: 14 })),
+          el('label', null, t('recipient'), el('input', { name: 'recipient', size: 14 })),
+          el('label', null, t('dateFrom'), el('input', { name: 'from', type: 'date' })),
+          el('label', null, t('dateTo'), el('input', { name: 'to', type: 'date' })),
+          el('button', { type: 'submit', text: t('filter') }));
+        state.selected = {};
+        state.open = {};
+        state.list = el('div', { id: 'message-list' });
+        var bulk = canAct ? el('button', { id: 'retry-selected', class: 'secondary', onclick: function () {
+          var ids = Object.keys(state.selected);
+          Promise.all(ids.map(function (id) { return api('POST', '/api/messages/' + id + '/retry').catch(function (e) { return e; }); })).then(function () { state.selected = {}; refresh(); });
+        }, text: t('retrySelected') }) : null;
+        root.replaceChildren(card(t('messages'), state.form, bulk, state.list));
+      }
+      var f = new FormData(state.form);
+      var q = new URLSearchParams({ limit: '100' });
+      ['status', 'type', 'recipient'].forEach(function (k) { if (f.get(k)) q.set(k, f.get(k)); });
+      if (f.get('from')) q.set('since', f.get('from') + 'T00:00:00' + offsetOf());
+      if (f.get('to')) q.set('until', nextDay(f.get('to')) + 'T00:00:00' + offsetOf());
+      return api('GET', '/api/messages?' + q.toString()).then(function (data) {
+        var columns = [{ label: '' }, { label: 'ID', num: true }, { label: t('status') }, { label: t('type') }, { label: t('recipient') }, { label: t('attempts'), num: true }, { label: t('created') }, { label: t('sentAt') }, { label: t('receipt') }, { label: t('lastError') }, { label: t('actions') }];
+        var rows = [];
+        data.messages.forEach(function (m) {
+          rows.push({ m: m });
+          if (state.open[m.id]) rows.push({ detail: m });
+        });
+        var tableNode = table(columns, rows, function (r) {
+          if (r.detail) return ['', '', el('div', { class: 'text', id: 'text-' + r.detail.id, text: state.open[r.detail.id] }), '', '', '', '', '', '', '', ''];
+          var m = r.m;
+          var box = canAct && (m.status === 'failed' || m.status === 'cancelled') ? el('input', { type: 'checkbox', 'aria-label': 'ID ' + m.id, checked: !!state.selected[m.id], onchange: function (ev) { if (ev.target.checked) state.selected[m.id] = true; else delete state.selected[m.id]; } }) : '';
+          var actions = el('span', null, el('button', { class: 'secondary', onclick: function () {
+            if (state.open[m.id]) { delete state.open[m.id]; refresh(); return; }
+            api('GET', '/api/messages/' + m.id).then(function (full) { state.open[m.id] = full.text; refresh(); });
+          }, text: state.open[m.id] ? t('hide') : t('show') }));
+          if (canAct && (m.status === 'failed' || m.status === 'cancelled')) actions.append(' ', el('button', { 'data-retry': m.id, onclick: function () { api('POST', '/api/messages/' + m.id + '/retry').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('retry') }));
+          if (canAct && (m.status === 'pending' || m.status === 'failed')) actions.append(' ', el('button', { class: 'danger', 'data-cancel': m.id, onclick: function () { if (confirm(t('confirmCancel'))) api('POST', '/api/messages/' + m.id + '/cancel').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('cancel') }));
+          var receipt = m.ack === null ? '-' : ((t('ackLevels') || {})[String(m.ack)] || m.ack) + (m.readAt ? ' ' + when(m.readAt) : m.deliveredAt ? ' ' + when(m.deliveredAt) : '');
+          var status = el('span', { 'data-status': m.status }, badge(m.status, m.status), m.status === 'sent' ? ' ' : '', m.status === 'sent' ? badge(m.confirmed ? 'confirmed' : '', m.confirmation || '') : '');
+          return [box, m.id, status, m.type, m.recipient, m.attempts, when(m.createdAt), when(m.sentAt), receipt, m.lastError || '', actions];
+        });
+        state.list.replaceChildren(tableNode);
+      });
+    },
+
+    jadwal: function (root) {
+      return api('GET', '/api/jobs').then(function (data) {
+        root.replaceChildren(card(t('jobs'), table(
+          [{ label: t('job') }, { label: t('schedule') }, { label: t('next') }, { label: t('lastRun') }, { label: t('outcome') }, { label: t('actions') }],
+          data.jobs,
+          function (j) {
+            var last = j.lastRun;
+            var outcome = last ? el('span', null, badge(last.status, last.status), ' ', el('span', { class: 'muted', text: last.error || last.detail || '' })) : (j.shared ? t('never') : '-');
+            var action = null;
+            if (canAct) {
+              var date = j.name.indexOf('-report') > 0 ? el('input', { type: 'date', 'aria-label': t('date'), 'data-date-for': j.name }) : null;
+              var result = el('span', { class: 'muted', 'data-result-for': j.name });
+              action = el('span', null, date, ' ', el('button', { 'data-run': j.name, onclick: function () {
+                if (!confirm(t('confirmRun') + ' (' + j.name + (date && date.value ? ', ' + date.value : '') + ')')) return;
+                api('POST', '/api/jobs/' + j.name + '/run', date && date.value ? { date: date.value } : undefined).then(function (r) {
+                  result.textContent = t('ran') + ': ' + r.status + (r.enqueued !== undefined ? ', ' + r.enqueued : '');
+                }, function (e) { result.textContent = e.message; });
+              }, text: t('runNow') }), ' ', result);
+            }
+            return [j.name, j.variable + '=' + (j.expression || 'off'), (j.next ? when(j.next) : '-') + (j.paused ? ' ' + t('paused') : ''), last ? when(last.slot) + ' (' + last.trigger + ')' : '-', outcome, action || ''];
+          })));
+      });
+    },
+
+    komplain: function (root) {
+      return api('GET', '/api/complaints?limit=100').then(function (data) {
+        root.replaceChildren(card(t('complaints'), data.complaints.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
+          [{ label: 'ID', num: true }, { label: t('status') }, { label: t('complainant') }, { label: t('template') }, { label: t('created') }, { label: t('responded') }, { label: t('reply') }, { label: t('failureReason') }, { label: t('actions') }],
+          data.complaints,
+          function (c) {
+            var action = canAct && c.status === 'failed' ? el('button', { 'data-retry-complaint': c.id, onclick: function () { api('POST', '/api/complaints/' + c.id + '/retry').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('retry') }) : '';
+            return [c.id, badge(c.status, c.status), c.complainant, c.responseTemplate, when(c.createdAt), when(c.respondedAt), c.outboxId === null ? '-' : String(c.outboxId), c.failureReason || '', action];
+          })));
+      });
+    },
+  };
+
+  function offsetOf() {
+    var sample = new Intl.DateTimeFormat('en-US', { timeZone: cfg.tz, timeZoneName: 'longOffset' }).formatToParts(new Date()).find(function (p) { return p.type === 'timeZoneName'; });
+    var text = sample ? sample.value.replace('GMT', '') : '';
+    return text === '' ? '+00:00' : text;
+  }
+  function nextDay(date) {
+    var d = new Date(date + 'T00:00:00Z');
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  }
+
+  // ---- Shell, routing, refresh --------------------------------------------------------------------
+  var TABS = [['hari-ini', 'today'], ['sesi', 'session'], ['pesan', 'messages'], ['jadwal', 'jobs'], ['komplain', 'complaints']];
+  var current = null;
+  var states = {};
+  var busy = false;
+  var main;
+
+  function shell() {
+    var nav = el('nav', { class: 'tabs', 'aria-label': 'menu' });
+    TABS.forEach(function (tab) { nav.appendChild(el('a', { href: '#' + tab[0], 'data-tab': tab[0], text: t(tab[1]) })); });
+    var right = el('span', { class: 'who', text: (canAct ? t('fullAccess') : t('readOnly')) });
+    var header = el('header', { class: 'top' }, el('h1', { text: t('title') }), right,
+      el('button', { id: 'lang', onclick: function () { lang = lang === 'id' ? 'en' : 'id'; localStorage.setItem('cicero-wa-lang', lang); document.documentElement.lang = lang; states = {}; shell(); route(); }, text: t('lang') }),
+      cfg.signedIn ? el('button', { id: 'sign-out', onclick: function () {
+        fetch('/dashboard/logout', { method: 'POST', headers: { 'x-csrf-token': cfg.csrf }, credentials: 'same-origin' }).then(function () { location.reload(); });
+      }, text: t('signOut') }) : null);
+    main = el('main', { id: 'view' });
+    document.getElementById('app').replaceChildren(header, nav, main);
+  }
+
+  function route() {
+    var name = (location.hash || '#hari-ini').slice(1);
+    if (!views[name]) name = 'hari-ini';
+    if (name !== current) { current = name; main.replaceChildren(); states[name] = {}; }
+    document.querySelectorAll('nav.tabs a').forEach(function (a) { if (a.dataset.tab === name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current'); });
+    refresh();
+  }
+
+  function refresh() {
+    if (busy) return;
+    busy = true;
+    var name = current;
+    Promise.resolve(views[name](main, states[name])).catch(function (e) { if (e.message !== 'signed out') flash(main, e.message, true); }).then(function () { busy = false; body.dataset.loaded = name; });
+  }
+
+  if (cfg.view === 'signin') { document.documentElement.lang = lang; signIn(); return; }
+  document.documentElement.lang = lang;
+  shell();
+  window.addEventListener('hashchange', route);
+  route();
+  setInterval(function () { if (!document.hidden) refresh(); }, REFRESH_MS);
+})();

@@ -1,0 +1,106 @@
+/**
+ * The operator dashboard at `/dashboard`: one page (assets/app.js, assets/app.css, both from this
+ * folder; nothing from elsewhere at run time) that reads and acts through the same HTTP API as any
+ * other client, signed in by a session cookie instead of a key.
+ *
+ * - `GET /dashboard`: the sign-in form, or the page once signed in (or when the API needs no key).
+ * - `POST /dashboard/login` `{ key }`: a key that the API accepts starts a session (cookie); a wrong one
+ *   gets 401 and no cookie (and counts towards the 429 of repeated wrong keys).
+ * - `POST /dashboard/logout`: ends the session (CSRF token required).
+ */
+import fs from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { zoneName } from '../../lib/zoned-time.js';
+import type { Authenticator } from '../auth.js';
+import type { HttpDeps } from '../server.js';
+import { CLEARED_COOKIE, sessionCookie, type DashboardSessions } from './sessions.js';
+
+const ASSETS: Record<string, string> = {
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+};
+const ASSETS_DIR = new URL('./assets/', import.meta.url);
+
+/** The page's headers: nothing from elsewhere, no framing. */
+const PAGE_HEADERS = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(lang: string, body: string, data: Record<string, string>): string {
+  const attributes = Object.entries(data)
+    .map(([k, v]) => ` data-${k}="${escape(v)}"`)
+    .join('');
+  return `<!doctype html>
+<html lang="${lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>cicero-wa-gateway</title>
+<link rel="stylesheet" href="/dashboard/assets/app.css">
+</head>
+<body${attributes}>
+${body}
+<script src="/dashboard/assets/app.js"></script>
+</body>
+</html>
+`;
+}
+
+export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { auth: Authenticator; sessions: DashboardSessions }): void {
+  const { config } = deps;
+  const { auth, sessions } = access;
+  const timeZone = config.cron.timezone;
+  const common = { lang: config.http.uiLang, tz: timeZone, zone: zoneName(timeZone), session: deps.session };
+
+  app.get('/dashboard', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    void reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8');
+    const session = sessions.fromCookie(request.headers.cookie);
+    if (auth.enabled && !session) return page(config.http.uiLang, '<main id="app" class="signin"></main>', { ...common, view: 'signin' });
+    return page(config.http.uiLang, '<div id="app"></div>', {
+      ...common,
+      view: 'app',
+      level: session?.level ?? 'full',
+      csrf: session?.csrf ?? '',
+      signedin: session ? 'yes' : 'no',
+    });
+  });
+
+  app.get<{ Params: { file: string } }>('/dashboard/assets/:file', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    const type = ASSETS[request.params.file];
+    if (!type) return reply.code(404).send({ error: 'not_found', message: 'no such asset' });
+    return reply.type(type).header('cache-control', 'no-cache').send(await fs.readFile(new URL(request.params.file, ASSETS_DIR)));
+  });
+
+  app.post<{ Body: { key: string } }>(
+    '/dashboard/login',
+    {
+      config: { access: 'public' },
+      schema: { hide: true, body: { type: 'object', required: ['key'], additionalProperties: false, properties: { key: { type: 'string', minLength: 1, maxLength: 512 } } } },
+    },
+    async (request, reply) => {
+      if (!auth.enabled) return reply.code(204).send();
+      const verdict = auth.check('read', request.body.key, request.ip);
+      if (!verdict.ok) {
+        if (verdict.retryAfterS) void reply.header('retry-after', String(verdict.retryAfterS));
+        return reply.code(verdict.status).send({ error: verdict.error, message: verdict.status === 401 ? 'the key is not valid' : verdict.message });
+      }
+      const session = sessions.create(verdict.level === 'read' ? 'read' : 'full');
+      deps.logger.info({ level: session.level }, 'dashboard sign-in');
+      return reply.code(204).header('set-cookie', sessionCookie(session)).send();
+    },
+  );
+
+  app.post('/dashboard/logout', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    const session = sessions.fromCookie(request.headers.cookie);
+    if (session && request.headers['x-csrf-token'] !== session.csrf) {
+      return reply.code(403).send({ error: 'csrf', message: "the request lacks this session's CSRF token (X-CSRF-Token); reload the page" });
+    }
+    if (session) sessions.remove(session.id);
+    return reply.code(204).header('set-cookie', CLEARED_COOKIE).send();
+  });
+}

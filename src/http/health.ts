@@ -1,0 +1,76 @@
+/**
+ * Liveness and readiness. `/healthz`: the process answers. `/readyz`: the database answers, the schema
+ * is up to date, WhatsApp is ready, and sending makes progress: messages that have been waiting (due,
+ * or retrying after failures) for longer than HTTP_READY_STALL_MS while nothing went to WhatsApp make
+ * the service not ready, whatever state the transport reports.
+ */
+import type pg from 'pg';
+import { pendingMigrations } from '../db/migrate.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Transport } from '../whatsapp/transport.js';
+
+export interface Check {
+  name: 'database' | 'migrations' | 'whatsapp' | 'delivery';
+  ok: boolean;
+  detail: string;
+}
+
+export interface ReadinessSources {
+  pool: pg.Pool;
+  transport: Transport | null;
+  dispatcher: Dispatcher | null;
+  stallMs: number;
+  now?: () => Date;
+}
+
+const DATABASE_TIMEOUT_MS = 2000;
+
+async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function readiness(sources: ReadinessSources): Promise<{ ready: boolean; checks: Check[] }> {
+  const now = (sources.now ?? (() => new Date()))();
+  const checks: Check[] = [];
+  try {
+    await withDeadline(sources.pool.query('SELECT 1'), DATABASE_TIMEOUT_MS, 'the database');
+    checks.push({ name: 'database', ok: true, detail: 'reachable' });
+    const pending = await withDeadline(pendingMigrations(sources.pool), DATABASE_TIMEOUT_MS, 'the database');
+    checks.push(
+      pending.length === 0
+        ? { name: 'migrations', ok: true, detail: 'schema up to date' }
+        : { name: 'migrations', ok: false, detail: `not applied: ${pending.join(', ')} (run cicero-wa migrate, or restart the service)` },
+    );
+  } catch (err) {
+    checks.push({ name: 'database', ok: false, detail: `unreachable: ${(err as Error).message}` });
+  }
+
+  const { transport, dispatcher } = sources;
+  if (!transport) {
+    checks.push({ name: 'whatsapp', ok: true, detail: 'this process sends nothing (SERVICE_ROLE)' });
+  } else {
+    const status = transport.status();
+    checks.push({ name: 'whatsapp', ok: status.state === 'ready', detail: status.reason ? `${status.state}: ${status.reason}` : status.state });
+  }
+
+  if (dispatcher) {
+    const { backlogSince, lastHandOverAt } = dispatcher.progress();
+    if (!backlogSince) {
+      checks.push({ name: 'delivery', ok: true, detail: 'nothing waiting' });
+    } else {
+      const movedAt = Math.max(backlogSince.getTime(), lastHandOverAt?.getTime() ?? 0);
+      const stuckMs = now.getTime() - movedAt;
+      checks.push(
+        stuckMs > sources.stallMs
+          ? { name: 'delivery', ok: false, detail: `messages have been waiting ${Math.round(stuckMs / 1000)} s and nothing went to WhatsApp (HTTP_READY_STALL_MS=${sources.stallMs})` }
+          : { name: 'delivery', ok: true, detail: lastHandOverAt ? `sending; last hand-over ${Math.round((now.getTime() - lastHandOverAt.getTime()) / 1000)} s ago` : 'sending' },
+      );
+    }
+  }
+  return { ready: checks.every((c) => c.ok), checks };
+}

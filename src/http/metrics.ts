@@ -1,0 +1,178 @@
+/**
+ * Prometheus metrics (`GET /metrics`), with prom-client. Two kinds:
+ *
+ * - counted as it happens in this process: sends by outcome and reason, send duration, pickup latency
+ *   (how long a row had been due when a dispatcher claimed it), receipts by ack level, HTTP requests;
+ * - read from the database at each scrape, so they hold for every instance together: outbox rows by
+ *   status and type, the oldest due message's age, job runs by job and status with the last success,
+ *   complaints by status; and the transport's state per session.
+ *
+ * Plus prom-client's process metrics (CPU, memory, event loop lag, handles).
+ */
+import type pg from 'pg';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Transport, TransportState } from '../whatsapp/transport.js';
+
+const TRANSPORT_STATES: TransportState[] = ['starting', 'awaiting_qr', 'authenticated', 'ready', 'disconnected', 'reconnecting', 'failed'];
+
+export interface MetricsSources {
+  pool: pg.Pool;
+  /** The session this process sends, with its transport and dispatcher (none in the scheduler role). */
+  session: string;
+  transport: Transport | null;
+  dispatcher: Dispatcher | null;
+}
+
+export interface Metrics {
+  registry: Registry;
+  /** One HTTP request answered (the route's pattern, not its path, so ids do not multiply series). */
+  httpRequest(method: string, route: string, status: number, seconds: number): void;
+  /** Stops listening to the transport. */
+  close(): void;
+}
+
+/** A reason short enough to be a label: the machine-readable part before any detail. */
+function reasonLabel(reason: string | null): string {
+  if (!reason) return '';
+  return reason.split(/[:(]/)[0]!.trim().replace(/\s+/g, '_').slice(0, 40);
+}
+
+export function createMetrics(sources: MetricsSources): Metrics {
+  const { pool } = sources;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const sends = new Counter({
+    name: 'cicero_wa_sends_total',
+    help: 'Messages (or parts of split messages) given to WhatsApp by this process, by outcome: confirmed (WhatsApp gave the id), unknown (handed over, no id yet), failed (before the hand-over, by reason)',
+    labelNames: ['type', 'outcome', 'reason'],
+    registers,
+  });
+  const sendSeconds = new Histogram({
+    name: 'cicero_wa_send_duration_seconds',
+    help: 'Time the transport took to send one message or part, by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const pickup = new Histogram({
+    name: 'cicero_wa_pickup_latency_seconds',
+    help: 'How long a message had been due when a dispatcher of this process claimed it',
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+    registers,
+  });
+  const acks = new Counter({
+    name: 'cicero_wa_acks_total',
+    help: 'Delivery receipts WhatsApp reported, by level (-1 error, 1 server, 2 delivered, 3 read, 4 played)',
+    labelNames: ['level'],
+    registers,
+  });
+  const httpRequests = new Counter({
+    name: 'cicero_wa_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const httpSeconds = new Histogram({
+    name: 'cicero_wa_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method and route',
+    labelNames: ['method', 'route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+
+  sources.dispatcher?.observe({
+    claimed: (row) => pickup.observe(row.waitedMs / 1000),
+    sent: (send) => {
+      sends.inc({ type: send.type, outcome: send.outcome, reason: reasonLabel(send.reason) });
+      sendSeconds.observe({ outcome: send.outcome }, send.durationMs / 1000);
+    },
+  });
+  const offAck = sources.transport?.onAck((_, ack) => acks.inc({ level: String(ack) })) ?? (() => undefined);
+
+  new Gauge({
+    name: 'cicero_wa_transport_state',
+    help: 'The WhatsApp transport state per session: 1 for the current state, 0 for the others',
+    labelNames: ['session', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      const current = sources.transport?.status().state ?? null;
+      for (const state of TRANSPORT_STATES) this.set({ session: sources.session, state }, state === current ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cicero_wa_outbox_messages',
+    help: 'Rows in wa_outbox, by status and type (all sessions, all instances)',
+    labelNames: ['status', 'type'],
+    registers,
+    async collect() {
+      const { rows } = await pool.query<{ status: string | null; type: string; n: number }>(
+        'SELECT status, type, count(*)::int AS n FROM wa_outbox GROUP BY status, type',
+      );
+      this.reset();
+      for (const r of rows) this.set({ status: r.status ?? 'none', type: r.type }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'cicero_wa_outbox_oldest_due_seconds',
+    help: 'Age of the oldest pending message that is due (0 when none is waiting)',
+    labelNames: ['session'],
+    registers,
+    async collect() {
+      const { rows } = await pool.query<{ session: string; age: number }>(
+        `SELECT session, extract(epoch FROM now() - min(next_attempt_at))::float8 AS age
+           FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY session`,
+      );
+      this.reset();
+      this.set({ session: sources.session }, 0);
+      for (const r of rows) this.set({ session: r.session }, r.age);
+    },
+  });
+  new Gauge({
+    name: 'cicero_wa_job_runs',
+    help: 'Recorded runs of the shared jobs (cron_job_runs, kept CRON_HISTORY_DAYS), by job and status',
+    labelNames: ['job', 'status'],
+    registers,
+    async collect() {
+      const { rows } = await pool.query<{ job: string; status: string; n: number }>('SELECT job, status, count(*)::int AS n FROM cron_job_runs GROUP BY job, status');
+      this.reset();
+      for (const r of rows) this.set({ job: r.job, status: r.status }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'cicero_wa_job_last_success_timestamp_seconds',
+    help: 'When each shared job last finished successfully (Unix time)',
+    labelNames: ['job'],
+    registers,
+    async collect() {
+      const { rows } = await pool.query<{ job: string; at: number }>(
+        "SELECT job, extract(epoch FROM max(finished_at))::float8 AS at FROM cron_job_runs WHERE status = 'succeeded' GROUP BY job",
+      );
+      this.reset();
+      for (const r of rows) this.set({ job: r.job }, r.at);
+    },
+  });
+  new Gauge({
+    name: 'cicero_wa_complaints',
+    help: 'Complaints in complaint_queue, by status',
+    labelNames: ['status'],
+    registers,
+    async collect() {
+      const { rows } = await pool.query<{ status: string | null; n: number }>('SELECT status, count(*)::int AS n FROM complaint_queue GROUP BY status');
+      this.reset();
+      for (const r of rows) this.set({ status: r.status ?? 'none' }, r.n);
+    },
+  });
+
+  return {
+    registry,
+    httpRequest(method, route, status, seconds) {
+      httpRequests.inc({ method, route, status: String(status) });
+      httpSeconds.observe({ method, route }, seconds);
+    },
+    close: offAck,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Jobs (as `cicero-wa jobs` and `cicero-wa run`) and complaints (as `cicero-wa complaints`).
+ */
+import type { FastifyInstance } from 'fastify';
+import { COMPLAINT_STATUS_FILTERS, listComplaints, type ComplaintStatusFilter } from '../../features/complaints/complaint-queue.js';
+import { retryComplaints } from '../../features/complaints/retry.js';
+import { JOB_NAMES, REPORT_JOBS, type JobName } from '../../jobs.js';
+import { isoZoned } from '../../lib/zoned-time.js';
+import { isCalendarDate, jobListings } from '../../scheduler/overview.js';
+import { badRequest, HttpError, type HttpDeps } from '../server.js';
+
+export function jobRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const { pool, config, scheduler, clock, logger } = deps;
+  const timeZone = config.cron.timezone;
+
+  app.get('/api/jobs', { config: { access: 'read' }, schema: { summary: 'The jobs: schedule, next fire, pause, last run', tags: ['jobs'] } }, async () => {
+    const listings = await jobListings(pool, scheduler.jobs, timeZone, clock, logger);
+    return {
+      jobs: listings.map((j) => ({ ...j, next: isoZoned(j.next, timeZone), lastRun: j.lastRun ? { ...j.lastRun, slot: isoZoned(j.lastRun.slot, timeZone) } : null })),
+    };
+  });
+
+  app.post<{ Params: { name: string }; Body: { date?: string } | undefined }>(
+    '/api/jobs/:name/run',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Run a job once, now (a report for a date: { "date": "YYYY-MM-DD" })',
+        tags: ['jobs'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', enum: [...JOB_NAMES] } } },
+        body: { type: 'object', nullable: true, additionalProperties: false, properties: { date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } } },
+      },
+    },
+    async (request, reply) => {
+      const name = request.params.name as JobName;
+      const date = request.body?.date ?? null;
+      if (date !== null) {
+        if (!(REPORT_JOBS as readonly string[]).includes(name)) throw badRequest([{ field: 'body.date', message: `applies to ${REPORT_JOBS.join(', ')}, not ${name}` }]);
+        if (!isCalendarDate(date)) throw badRequest([{ field: 'body.date', message: 'is not a calendar date (YYYY-MM-DD)' }]);
+      }
+      if (!scheduler.job(name)) throw new HttpError(409, 'not_here', `${name} does not run in this process (SERVICE_ROLE=${config.role})`);
+      const outcome = await scheduler.runNow(name, date);
+      const status = outcome.status === 'succeeded' || outcome.status === 'skipped' ? 200 : outcome.status === 'taken' ? 409 : 500;
+      return reply.code(status).send({ job: name, ...outcome });
+    },
+  );
+
+  app.get<{ Querystring: { status?: ComplaintStatusFilter; limit?: number } }>(
+    '/api/complaints',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Complaints, newest first',
+        tags: ['complaints'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: [...COMPLAINT_STATUS_FILTERS] }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+        },
+      },
+    },
+    async (request) => {
+      const rows = await listComplaints(pool, { ...(request.query.status ? { status: request.query.status } : {}), limit: request.query.limit ?? 50 });
+      return { complaints: rows.map((r) => ({ ...r, createdAt: isoZoned(r.createdAt, timeZone), respondedAt: isoZoned(r.respondedAt, timeZone) })) };
+    },
+  );
+
+  app.post<{ Params: { id: number } }>(
+    '/api/complaints/:id/retry',
+    {
+      config: { access: 'write' },
+      schema: { summary: 'Answer a failed complaint again', tags: ['complaints'], params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } } } },
+    },
+    async (request, reply) => {
+      const [result] = await retryComplaints(pool, [request.params.id]);
+      if (!result || result.detail === 'no such complaint') throw new HttpError(404, 'not_found', `no complaint ${request.params.id}`);
+      if (!result.done) throw new HttpError(409, 'not_allowed', result.detail);
+      return reply.send(result);
+    },
+  );
+}

@@ -1,0 +1,204 @@
+/**
+ * Messages: `POST /api/messages` writes one through the outbox (an Idempotency-Key header or a dedupKey
+ * field makes a retried request return the first message, 200 instead of 201); `GET /api/messages/{id}`
+ * follows it; `GET /api/messages` lists with filters and a cursor; retry and cancel as the CLI does.
+ */
+import type { FastifyInstance } from 'fastify';
+import { withTransaction } from '../../db/pool.js';
+import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
+import { MAX_CONTENT_CHARS, enqueueOne } from '../../outbox/enqueue.js';
+import { normaliseRecipient } from '../../whatsapp/recipient.js';
+import { HttpError, badRequest, type HttpDeps } from '../server.js';
+
+interface PostBody {
+  recipient: string;
+  text: string;
+  type?: string;
+  session?: string;
+  sendAt?: string;
+  dedupKey?: string;
+}
+
+interface ListQuery {
+  status?: OutboxStatusFilter;
+  type?: string;
+  recipient?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+const KEY = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' } as const;
+
+const messageView = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    status: { type: 'string', nullable: true, description: 'pending, sending, sent, failed or cancelled' },
+    type: { type: 'string' },
+    recipient: { type: 'string' },
+    session: { type: 'string' },
+    attempts: { type: 'integer' },
+    lastError: { type: 'string', nullable: true },
+    confirmation: { type: 'string', nullable: true, description: 'for sent messages: confirmed, awaiting, unconfirmed or dry_run' },
+    confirmed: { type: 'boolean', description: 'WhatsApp gave the id of every part' },
+    waMessageId: { type: 'string', nullable: true },
+    ack: { type: 'integer', nullable: true },
+    dedupKey: { type: 'string', nullable: true },
+    createdAt: { type: 'string', nullable: true },
+    nextAttemptAt: { type: 'string', nullable: true },
+    sentAt: { type: 'string', nullable: true },
+    deliveredAt: { type: 'string', nullable: true },
+    readAt: { type: 'string', nullable: true },
+    text: { type: 'string', description: 'the whole text (GET of one message only)' },
+  },
+} as const;
+
+const errorView = {
+  type: 'object',
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    fields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } } } as const;
+
+function instant(field: string, value: string | undefined, problems: Array<{ field: string; message: string }>): Date | undefined {
+  if (value === undefined) return undefined;
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(at.getTime())) problems.push({ field, message: 'must be a time with its zone, e.g. 2026-11-25T07:00:00+07:00' });
+  return at;
+}
+
+function cursorOf(id: number): string {
+  return Buffer.from(`id:${id}`).toString('base64url');
+}
+
+function idFromCursor(cursor: string): number | null {
+  const match = /^id:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  return match ? Number(match[1]) : null;
+}
+
+/** An operator action's result as HTTP: done 200, no such row 404, not allowed in its state 409. */
+function actionReply(result: ActionResult | undefined): { status: number; body: Record<string, unknown> } {
+  if (!result || result.detail === 'no such row') return { status: 404, body: { error: 'not_found', message: 'no such message' } };
+  if (!result.done) return { status: 409, body: { error: 'not_allowed', message: result.detail } };
+  return { status: 200, body: { id: result.id, done: true, detail: result.detail } };
+}
+
+export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const { pool, config } = deps;
+  const timeZone = config.cron.timezone;
+
+  app.post<{ Body: PostBody; Headers: { 'idempotency-key'?: string } }>(
+    '/api/messages',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Send a WhatsApp message (through the outbox)',
+        tags: ['messages'],
+        headers: { type: 'object', properties: { 'idempotency-key': KEY } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['recipient', 'text'],
+          properties: {
+            recipient: { type: 'string', minLength: 1, maxLength: 100, format: 'recipient', description: 'a phone number (0812…, +62 812…) or a WhatsApp id (…@c.us, …@g.us, …@lid)' },
+            text: { type: 'string', minLength: 1, maxLength: MAX_CONTENT_CHARS, pattern: '\\S', description: `the message, at most ${MAX_CONTENT_CHARS} characters` },
+            type: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', default: 'api', description: 'what kind of message (default api)' },
+            session: { type: 'string', enum: [deps.session], description: `the WhatsApp session that sends it (default: ${deps.session})` },
+            sendAt: { type: 'string', format: 'date-time', description: 'not before this time (ISO 8601 with its zone)' },
+            dedupKey: KEY,
+          },
+        },
+        response: { 200: messageView, 201: messageView, 400: errorView },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const problems: Array<{ field: string; message: string }> = [];
+      const recipient = normaliseRecipient(body.recipient, config.wa.defaultCountryCode);
+      if (!recipient.ok) problems.push({ field: 'body.recipient', message: recipient.reason });
+      const session = body.session ?? deps.session;
+      if (session !== deps.session) problems.push({ field: 'body.session', message: `is not a session of this gateway (known: ${deps.session})` });
+      const sendAt = instant('body.sendAt', body.sendAt, problems);
+      const header = request.headers['idempotency-key'];
+      if (header !== undefined && body.dedupKey !== undefined && header !== body.dedupKey) {
+        problems.push({ field: 'body.dedupKey', message: 'differs from the Idempotency-Key header; send one of them' });
+      }
+      if (problems.length > 0) throw badRequest(problems);
+      const dedupKey = header ?? body.dedupKey ?? null;
+      const row = await withTransaction(pool, async (tx) => {
+        const result = await enqueueOne(tx, { recipient: body.recipient, content: body.text, type: body.type ?? 'api', session, dedupKey, ...(sendAt ? { sendAt } : {}) });
+        return { inserted: result.inserted, row: (await outboxRow(tx, result.id))! };
+      });
+      return reply.code(row.inserted ? 201 : 200).send(rowJson(row.row, timeZone));
+    },
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/api/messages/:id',
+    { config: { access: 'read' }, schema: { summary: 'One message: status, attempts, confirmation, receipts', tags: ['messages'], params: idParams, response: { 200: messageView, 404: errorView } } },
+    async (request) => {
+      const found = await outboxRow(pool, request.params.id);
+      if (!found) throw new HttpError(404, 'not_found', `no message ${request.params.id}`);
+      return { ...rowJson(found, timeZone), text: found.content };
+    },
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/api/messages',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Messages, newest first, filtered; follow nextCursor for the next page',
+        tags: ['messages'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: [...OUTBOX_STATUS_FILTERS] },
+            type: { type: 'string', minLength: 1, maxLength: 64 },
+            recipient: { type: 'string', minLength: 1, maxLength: 100, format: 'recipient', description: 'part of the recipient' },
+            since: { type: 'string', format: 'date-time', description: 'created at or after (ISO 8601 with zone)' },
+            until: { type: 'string', format: 'date-time', description: 'created before (ISO 8601 with zone)' },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            cursor: { type: 'string', maxLength: 40 },
+          },
+        },
+        response: { 200: { type: 'object', properties: { messages: { type: 'array', items: messageView }, nextCursor: { type: 'string', nullable: true } } }, 400: errorView },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const problems: Array<{ field: string; message: string }> = [];
+      const since = instant('query.since', q.since, problems);
+      const until = instant('query.until', q.until, problems);
+      const beforeId = q.cursor === undefined ? undefined : idFromCursor(q.cursor);
+      if (beforeId === null) problems.push({ field: 'query.cursor', message: 'is not a cursor this API gave' });
+      if (problems.length > 0) throw badRequest(problems);
+      const limit = q.limit ?? 50;
+      const rows = await listOutbox(pool, {
+        limit,
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.type ? { type: q.type } : {}),
+        ...(q.recipient ? { recipient: q.recipient } : {}),
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+        ...(beforeId ? { beforeId } : {}),
+      });
+      return { messages: rows.map((r) => rowJson(r, timeZone)), nextCursor: rows.length === limit ? cursorOf(rows[rows.length - 1]!.id) : null };
+    },
+  );
+
+  const action = (path: string, summary: string, run: (id: number) => Promise<ActionResult[]>) =>
+    app.post<{ Params: { id: number } }>(path, { config: { access: 'write' }, schema: { summary, tags: ['messages'], params: idParams } }, async (request, reply) => {
+      const { status, body } = actionReply((await run(request.params.id))[0]);
+      return reply.code(status).send(body);
+    });
+  action('/api/messages/:id/retry', 'Send a failed or cancelled message again (attempts reset)', (id) => retryRows(pool, [id]));
+  action('/api/messages/:id/cancel', 'Cancel a pending or failed message', (id) => cancelRows(pool, [id]));
+}

@@ -1,0 +1,121 @@
+/**
+ * Sessions (the WhatsApp numbers this gateway sends from; today one, `default`): state, the QR code to
+ * scan (PNG, SVG or JSON), a pairing code for a phone number, logging out.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
+import { isoZoned } from '../../lib/zoned-time.js';
+import { PairingUnavailable, type Transport } from '../../whatsapp/transport.js';
+import { HttpError, type HttpDeps } from '../server.js';
+
+/** WhatsApp replaces a QR code about every 20 seconds. */
+const QR_LIFETIME_MS = 20_000;
+
+const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+
+export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const { config } = deps;
+  const timeZone = config.cron.timezone;
+
+  const describe = () => {
+    const transport = deps.transport;
+    const status = transport?.status() ?? null;
+    const details = transport?.details?.() ?? { webVersion: null, number: null };
+    const pairing = transport?.pairing() ?? null;
+    return {
+      name: deps.session,
+      whatsappSession: config.wa.sessionName,
+      transport: transport?.name ?? null,
+      state: status?.state ?? 'none',
+      reason: status ? status.reason : 'this process sends nothing (SERVICE_ROLE)',
+      since: isoZoned(status?.since, timeZone),
+      webVersion: details.webVersion,
+      number: details.number,
+      pairing: pairing ? { qr: pairing.qr !== null, code: pairing.code, issuedAt: isoZoned(pairing.at, timeZone) } : null,
+    };
+  };
+
+  /** The transport of a session named in the path; 404 for any other name. */
+  const transportOf = (name: string): Transport => {
+    if (name !== deps.session) throw new HttpError(404, 'not_found', `no session "${name}" (known: ${deps.session})`);
+    if (!deps.transport) throw new HttpError(409, 'no_transport', 'this process sends nothing (SERVICE_ROLE); ask a worker');
+    return deps.transport;
+  };
+
+  app.get('/api/sessions', { config: { access: 'read' }, schema: { summary: 'The WhatsApp sessions and their state', tags: ['sessions'] } }, async () => ({ sessions: [describe()] }));
+
+  app.get<{ Params: { name: string }; Querystring: { format?: 'png' | 'svg' | 'json' } }>(
+    '/api/sessions/:name/qr',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'The QR code to scan: PNG (Accept: image/png or ?format=png), SVG, or JSON with its text and expiry',
+        tags: ['sessions'],
+        params: nameParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { format: { type: 'string', enum: ['png', 'svg', 'json'] }, v: { type: 'string', maxLength: 64, description: 'ignored: lets a page ask for each new code afresh' } },
+        },
+      },
+    },
+    async (request: FastifyRequest<{ Params: { name: string }; Querystring: { format?: 'png' | 'svg' | 'json' } }>, reply: FastifyReply) => {
+      const transport = transportOf(request.params.name);
+      const pairing = transport.pairing();
+      if (!pairing?.qr) {
+        const status = transport.status();
+        throw new HttpError(404, 'no_qr', `there is no QR code to scan: the session is ${status.state}${status.reason ? ` (${status.reason})` : ''}`, undefined, {
+          state: status.state,
+          reason: status.reason,
+          ...(pairing?.code ? { pairingCode: pairing.code } : {}),
+        });
+      }
+      const accept = request.headers.accept ?? '';
+      const format = request.query.format ?? (accept.includes('image/png') ? 'png' : accept.includes('image/svg') ? 'svg' : 'json');
+      void reply.header('cache-control', 'no-store');
+      if (format === 'png') return reply.type('image/png').send(await QRCode.toBuffer(pairing.qr, { type: 'png', margin: 2, scale: 6, errorCorrectionLevel: 'M' }));
+      if (format === 'svg') return reply.type('image/svg+xml').send(await QRCode.toString(pairing.qr, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }));
+      return { qr: pairing.qr, issuedAt: isoZoned(pairing.at, timeZone), expiresAt: isoZoned(new Date(pairing.at.getTime() + QR_LIFETIME_MS), timeZone) };
+    },
+  );
+
+  app.post<{ Params: { name: string }; Body: { phone: string } }>(
+    '/api/sessions/:name/pairing-code',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Link by phone number: a code to type on the phone (WhatsApp > Linked devices > Link with phone number)',
+        tags: ['sessions'],
+        params: nameParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['phone'],
+          properties: { phone: { type: 'string', pattern: '^\\+?[0-9]{8,15}$', description: 'the number with its country code, digits only (e.g. 6281234567890)' } },
+        },
+      },
+    },
+    async (request) => {
+      const transport = transportOf(request.params.name);
+      if (!transport.requestPairingCode) throw new HttpError(409, 'not_supported', `WA_TRANSPORT=${transport.name} has no pairing`);
+      try {
+        const code = await transport.requestPairingCode(request.body.phone.replace(/^\+/, ''));
+        return { code, state: transport.status().state };
+      } catch (err) {
+        if (err instanceof PairingUnavailable) throw new HttpError(409, 'not_waiting_for_pairing', err.message, undefined, { state: transport.status().state });
+        throw err;
+      }
+    },
+  );
+
+  app.post<{ Params: { name: string } }>(
+    '/api/sessions/:name/logout',
+    { config: { access: 'write' }, schema: { summary: 'Unlink the number: the session is cleared and a new QR code follows', tags: ['sessions'], params: nameParams } },
+    async (request, reply) => {
+      const transport = transportOf(request.params.name);
+      if (!transport.logout) throw new HttpError(409, 'not_supported', `WA_TRANSPORT=${transport.name} has no session to log out`);
+      await transport.logout();
+      return reply.code(202).send({ state: transport.status().state, message: 'logged out; a new QR code follows' });
+    },
+  );
+}

@@ -1,0 +1,20 @@
+/** `GET /api/summary`: the day at a glance (the dashboard's "Hari ini"). */
+import type { FastifyInstance } from 'fastify';
+import { formatZoned, zoneName } from '../../lib/zoned-time.js';
+import { outboxSummary } from '../../outbox/summary.js';
+import type { HttpDeps } from '../server.js';
+
+export function summaryRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const timeZone = deps.config.cron.timezone;
+  app.get('/api/summary', { config: { access: 'read' }, schema: { summary: "Today's messages per type, the backlog, failures of the last 24 hours, WhatsApp's state", tags: ['summary'] } }, async () => {
+    const summary = await outboxSummary(deps.pool, timeZone);
+    const status = deps.transport?.status() ?? null;
+    return {
+      date: formatZoned(deps.clock.now(), timeZone, { zone: false }).slice(0, 10),
+      timeZone,
+      zone: zoneName(timeZone),
+      ...summary,
+      whatsapp: status ? { session: deps.session, state: status.state, reason: status.reason } : null,
+    };
+  });
+}
