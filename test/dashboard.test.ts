@@ -178,6 +178,17 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
     await shoot(page, 'komplain');
   });
 
+  it('incoming messages and webhook deliveries appear on "Pesan masuk"', async () => {
+    transport.emitInbound({
+      messageId: 'false_6281234500001@c.us_IN1', chatId: '6281234500001@c.us', isGroup: false, senderId: '6281234500001@c.us', senderPhone: '6281234500001@c.us',
+      senderLid: null, senderName: 'Bripda Sari', body: 'Pesan Komplain\nNRP : 98010101\nNama : Sari\nKendala\n- Instagram belum terdata', sentAt: new Date(), media: null, isStatus: false,
+    });
+    await open(page, 'pesan-masuk');
+    await page.waitForFunction(() => /complaint/.test(document.getElementById('inbox-table')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    assert.match(await page.textContent('#inbox-table') ?? '', /Bripda Sari/);
+    await shoot(page, 'pesan-masuk');
+  });
+
   it('a read-key session sees no action buttons; a forged POST without the CSRF token is refused', async () => {
     const readContext = await browser.newContext({ viewport: VIEWPORTS.desktop });
     const reader = await signIn(readContext, READ_KEY);

@@ -278,6 +278,21 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     assert.ok(Number(afterAck.find((f) => f.name === 'cicero_wa_acks_total')?.metrics.find((m) => m.labels?.level === '3')?.value) >= 1);
   });
 
+  it('lists incoming messages and webhook deliveries', async () => {
+    transport.emitInbound({
+      messageId: 'false_6281234500009@c.us_H1', chatId: '6281234500009@c.us', isGroup: false, senderId: '6281234500009@c.us', senderPhone: '6281234500009@c.us',
+      senderLid: null, senderName: null, body: `Halo ${BODY_MARK}`, sentAt: new Date(), media: null, isStatus: false,
+    });
+    await app.intake!.idle();
+    const inbox = await call('GET', '/api/inbox?limit=5', { key: READ_KEY });
+    assert.equal(inbox.status, 200);
+    assert.equal(inbox.body.messages[0].chatId, '6281234500009@c.us');
+    assert.equal(inbox.body.messages[0].outcome, 'none');
+    const hooks = await call('GET', '/api/webhooks?status=failed', { key: READ_KEY });
+    assert.deepEqual(hooks.body, { deliveries: [] });
+    assert.equal((await call('POST', '/api/webhooks/999/retry')).status, 404);
+  });
+
   it('serves an OpenAPI 3 document made from the validating schemas', async () => {
     const doc = await call('GET', '/openapi.json', { key: null });
     assert.equal(doc.status, 200);

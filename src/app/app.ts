@@ -11,7 +11,6 @@
  * Roles: `all` (the default); `worker` sends and answers complaints at once, and polls its own outbox,
  * but runs no shared job; `scheduler` runs the shared jobs and no transport (its poll wakes the workers).
  */
-import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { ChannelListener } from '../db/listener.js';
@@ -22,20 +21,26 @@ import { loadTemplates } from '../features/complaints/reply.js';
 import { COMPLAINT_REPLY_TYPE, complaintResponder, type ComplaintResponder } from '../features/complaints/responder.js';
 import { installReportViews, rekapHandlers } from '../features/rekap/index.js';
 import { NO_SOURCE_REMEDY, reportSource } from '../features/rekap/report-views.js';
-import { jobHandlers, jobTable, type JobHandler } from '../jobs.js';
+import { jobHandlers, jobTable } from '../jobs.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { backlogSize } from '../outbox/admin.js';
-import { outboxListener, wakeDispatchers } from '../outbox/channel.js';
+import { outboxListener } from '../outbox/channel.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createMetrics } from '../http/metrics.js';
 import { HttpServer } from '../http/server.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
+import { complaintIntake } from '../features/complaints/intake.js';
+import { optInCommands } from '../features/notifwa/opt-in.js';
+import { Intake } from '../inbound/intake.js';
+import type { Backoff } from '../lib/backoff.js';
+import { instanceId } from '../lib/instance-id.js';
+import { WebhookEvents } from '../webhooks/events.js';
+import { WebhookSender } from '../webhooks/sender.js';
 import { createTransport } from '../whatsapp/index.js';
-import { DryRunBacklogError } from '../whatsapp/log-transport.js';
 import { watchTransport } from '../whatsapp/state-log.js';
 import { drawQrCodes } from '../whatsapp/terminal-qr.js';
 import type { Transport } from '../whatsapp/transport.js';
+import { pollHandler, refuseDryRunBacklog, wireWebhookEvents } from './wiring.js';
 import { component, type Component, type ComponentStatus, type Role } from './components.js';
 
 export interface App {
@@ -45,6 +50,8 @@ export interface App {
   transport: Transport | null;
   dispatcher: Dispatcher | null;
   responder: ComplaintResponder;
+  /** Incoming messages (none in a role without WhatsApp). */
+  intake: Intake | null;
   scheduler: Scheduler;
   /** The HTTP server, when this process runs one (HTTP_PORT not off). */
   http: HttpServer | null;
@@ -63,6 +70,8 @@ export interface AppOptions {
   role?: Role | 'command';
   /** Wrong API keys one address may send within a minute before it gets 429 (tests raise it). */
   maxAuthFailures?: number;
+  /** The webhook sender's backoff after a failed attempt (tests shorten it). */
+  webhookRetry?: Backoff;
   /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks, the demo). */
   transport?: Transport;
   clock?: Clock;
@@ -101,6 +110,18 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       ? new Dispatcher({ pool, transport, logger: logger.child({ component: 'delivery' }), dispatch: config.dispatch, defaultCountryCode: config.wa.defaultCountryCode })
       : null;
     dispatcher?.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
+    const webhooks = new WebhookEvents(config.webhooks);
+    if (dispatcher) wireWebhookEvents(webhooks, dispatcher, transport!, pool, logger);
+    const intake = transport
+      ? new Intake({
+          pool,
+          session: DEFAULT_SESSION,
+          transport,
+          webhooks,
+          handlers: [complaintIntake(webhooks), ...(config.inbound.optInCommands ? [optInCommands(config.wa.defaultCountryCode)] : [])],
+          logger: logger.child({ component: 'inbound' }),
+        })
+      : null;
 
     const handlers = jobHandlers({
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty }),
@@ -117,6 +138,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     });
 
     const components: Component[] = [];
+    // Listening for incoming messages before WhatsApp starts: nothing it reports is missed.
+    if (intake) components.push(component('inbound', () => intake.start(), () => intake.stop()));
     if (transport && dispatcher) {
       components.push(
         component(
@@ -143,9 +166,21 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
         ),
       );
     }
+    if (role !== 'command' && config.webhooks.urls.length > 0 && config.webhooks.secret) {
+      const sender = new WebhookSender({
+        pool,
+        connectionString: database.connectionString,
+        secret: config.webhooks.secret,
+        timeoutMs: config.webhooks.timeoutMs,
+        instanceId: instanceId(),
+        logger: logger.child({ component: 'webhooks' }),
+        ...(options.webhookRetry ? { retry: options.webhookRetry } : {}),
+      });
+      components.push(component('webhook sender', () => sender.start(), () => sender.stop()));
+    }
     if (role !== 'command') components.push(component('scheduler', () => scheduler.start(), () => scheduler.stop()));
     // The HTTP API last: it answers about every other part, and is the first to stop.
-    const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, session: DEFAULT_SESSION, transport, dispatcher }) : null;
+    const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, session: DEFAULT_SESSION, transport, dispatcher, inbound: intake }) : null;
     const http = metrics
       ? new HttpServer({ config, pool, logger: logger.child({ component: 'http' }), session: DEFAULT_SESSION, transport, dispatcher, scheduler, metrics, clock, ...(options.maxAuthFailures ? { maxAuthFailures: options.maxAuthFailures } : {}) })
       : null;
@@ -168,6 +203,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       transport,
       dispatcher,
       responder,
+      intake,
       scheduler,
       http,
       components,
@@ -232,26 +268,6 @@ async function prepareDatabase(database: Database, logger: Logger, options: AppO
       ? `Recaps cannot be made here: this database has no Cicero_V2 tables, so the report views do not exist; ${NO_SOURCE_REMEDY}. The report jobs are skipped until then.`
       : `Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`,
   );
-}
-
-/** A dry run marks what it logs as sent: it must not eat messages waiting for WhatsApp. */
-async function refuseDryRunBacklog(pool: pg.Pool, config: Config, logger: Logger): Promise<void> {
-  const backlog = await backlogSize(pool);
-  if (backlog > 0 && !config.wa.dryRunTakeBacklog) throw new DryRunBacklogError(backlog);
-  if (backlog > 0) logger.warn({ rows: backlog }, 'dry run over a backlog (WA_DRY_RUN_TAKE_BACKLOG=true): these messages are logged, not sent; cicero-wa outbox retry --dry-run puts them back');
-}
-
-/** The outbox sweep: this process's dispatcher, or (without one) every running service's. */
-function pollHandler(dispatcher: Dispatcher | null, pool: pg.Pool): JobHandler {
-  if (dispatcher) {
-    return async () => {
-      dispatcher.trigger('poll');
-    };
-  }
-  return async () => {
-    await wakeDispatchers(pool);
-    return { detail: 'running services were asked to sweep the outbox' };
-  };
 }
 
 /** Which jobs a role runs: a worker the local ones (its own poll), a scheduler the shared ones. */

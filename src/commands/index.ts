@@ -10,6 +10,7 @@ import { commandComplaints } from './complaints.js';
 import type { CommandContext } from './context.js';
 import { commandDemo } from './demo.js';
 import { commandDoctor } from './doctor.js';
+import { commandInbox, commandWebhooks } from './inbox.js';
 import { commandJobs, commandRun } from './jobs.js';
 import { commandMigrate } from './migrate.js';
 import { commandOutbox } from './outbox.js';
@@ -53,6 +54,12 @@ Commands:
              pending or failed rows cancelled: never sent
   outbox resend <id...>
              unconfirmed rows sent again (their delivery was never confirmed)
+  inbox list [--limit N] [--json]
+             the newest incoming messages and what was done with them
+  webhooks list [--status S] [--limit N] [--json]
+             webhook deliveries (S: pending, delivered, failed)
+  webhooks retry <id...>
+             failed (dead-lettered) deliveries sent again
   help       show this help (also --help)
 
 Configuration comes from the environment and from .env in the working directory;
@@ -67,6 +74,8 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
   outbox: commandOutbox,
   complaints: commandComplaints,
   demo: commandDemo,
+  inbox: commandInbox,
+  webhooks: commandWebhooks,
 };
 
 const OPTIONS = {
@@ -92,9 +101,9 @@ const OWNERS: Record<string, string[]> = {
   type: ['outbox'],
   recipient: ['outbox'],
   'dry-run': ['outbox'],
-  status: ['outbox', 'complaints'],
-  limit: ['outbox', 'complaints'],
-  json: ['outbox', 'complaints', 'jobs', 'doctor'],
+  status: ['outbox', 'complaints', 'webhooks'],
+  limit: ['outbox', 'complaints', 'inbox', 'webhooks'],
+  json: ['outbox', 'complaints', 'jobs', 'doctor', 'inbox', 'webhooks'],
   date: ['run'],
   'keep-running': ['demo'],
 };

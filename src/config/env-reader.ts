@@ -179,6 +179,40 @@ export class EnvReader {
     return value.trim();
   }
 
+  /** Comma-separated http(s) URLs (passwords in them masked when shown); unset → none. */
+  urlList(name: string): string[] {
+    const value = this.raw(name, 'no webhooks');
+    if (value === undefined) return [];
+    const urls: string[] = [];
+    for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      let url: URL | null = null;
+      try {
+        url = new URL(part);
+      } catch {
+        url = null;
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        this.problem(name, part, 'expected http(s) URLs separated by commas, e.g. https://cicero.example/api/wa-events', true);
+        continue;
+      }
+      urls.push(part);
+    }
+    return urls;
+  }
+
+  /** A comma-separated subset of `allowed`, or `all`. */
+  subset<T extends string>(name: string, allowed: readonly T[]): T[] {
+    const value = this.raw(name, 'all');
+    if (value === undefined || value.trim().toLowerCase() === 'all') return [...allowed];
+    const chosen = value.split(',').map((p) => p.trim()).filter(Boolean);
+    const unknown = chosen.filter((c) => !(allowed as readonly string[]).includes(c));
+    if (unknown.length > 0 || chosen.length === 0) {
+      this.problem(name, value, `expected "all" or some of ${allowed.join(', ')} separated by commas${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+      return [...allowed];
+    }
+    return chosen as T[];
+  }
+
   /** An http(s) URL template holding `{version}`; unset or empty → null. */
   versionUrl(name: string): string | null {
     const value = this.raw(name, 'the local cache');

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import dotenv from 'dotenv';
-import { isLoopback } from '../lib/loopback.js';
+import { combinationProblems } from './combinations.js';
 import { OperatorError } from '../lib/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/logger.js';
 import { EnvReader, type CronExpression, type Env } from './env-reader.js';
@@ -34,6 +34,8 @@ export const NODE_ENVS = ['production', 'development', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const WA_TRANSPORTS = ['wwebjs', 'log', 'fake'] as const;
 export const UI_LANGS = ['id', 'en'] as const;
+export const WEBHOOK_EVENTS = ['message.received', 'message.sent', 'message.failed', 'message.ack', 'session.state', 'complaint.received'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export type UiLang = (typeof UI_LANGS)[number];
 export type WaTransportName = (typeof WA_TRANSPORTS)[number];
 
@@ -89,7 +91,7 @@ export interface Config {
     /** WA_DRY_RUN_TAKE_BACKLOG: let a dry run (WA_TRANSPORT=log) start on a database with messages waiting. */
     dryRunTakeBacklog: boolean;
     /** The test transport's settings (WA_TRANSPORT=fake). */
-    fake: { sendLogFile: string | null; sendDelayMs: number; handOverDelayMs: number };
+    fake: { sendLogFile: string | null; sendDelayMs: number; handOverDelayMs: number; inboundFile: string | null; inboundIntervalMs: number };
   };
   rekap: {
     /** Send a recap for a period with nothing in it (REKAP_SEND_EMPTY). */
@@ -98,6 +100,21 @@ export interface Config {
   complaints: {
     /** Directory of `<key>.json` files overriding or adding reply templates; null for the built-in ones. */
     templatesDir: string | null;
+  };
+  /** What the service does with messages people send to the number. */
+  inbound: {
+    /** INBOUND_OPT_IN_COMMANDS: answer notifwa#on / notifwa#off (the one write into Cicero_V2's "user"). */
+    optInCommands: boolean;
+  };
+  /** Signed webhooks for events (none when no URL is set). */
+  webhooks: {
+    urls: string[];
+    secret: string | null;
+    events: WebhookEvent[];
+    /** How long a delivery is retried before it is dead-lettered. */
+    retryForMs: number;
+    /** How long one delivery waits for the receiver. */
+    timeoutMs: number;
   };
   /** The HTTP API, dashboard, health and metrics. */
   http: {
@@ -196,6 +213,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         sendLogFile: read.optionalString('WA_FAKE_SEND_LOG', 'no send log'),
         sendDelayMs: read.integer('WA_FAKE_SEND_DELAY_MS', 0, 0, 600_000),
         handOverDelayMs: read.integer('WA_FAKE_HANDOVER_DELAY_MS', 0, 0, 600_000),
+        inboundFile: read.optionalString('WA_FAKE_INBOUND_FILE', 'no incoming messages'),
+        inboundIntervalMs: read.integer('WA_FAKE_INBOUND_INTERVAL_MS', 10, 0, 60_000),
       },
     },
     rekap: {
@@ -203,6 +222,16 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     complaints: {
       templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR', 'the built-in templates'), cwd),
+    },
+    inbound: {
+      optInCommands: read.boolean('INBOUND_OPT_IN_COMMANDS', true),
+    },
+    webhooks: {
+      urls: read.urlList('WEBHOOK_URL'),
+      secret: read.optionalSecret('WEBHOOK_SECRET', 16, 'unsigned: set it whenever WEBHOOK_URL is set'),
+      events: read.subset('WEBHOOK_EVENTS', WEBHOOK_EVENTS),
+      retryForMs: read.integer('WEBHOOK_RETRY_FOR_MS', 86_400_000, 1000, 30 * 86_400_000),
+      timeoutMs: read.integer('WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
     },
     http: {
       port: read.portOrOff('HTTP_PORT', 8080),
@@ -225,44 +254,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       confirmTimeoutMs: read.integer('WA_CONFIRM_TIMEOUT_MS', 600_000, 1000, 86_400_000),
     },
   };
-  if (config.wa.reconnectMaxMs < config.wa.reconnectBaseMs) {
-    read.problems.push(
-      `WA_RECONNECT_MAX_MS=${JSON.stringify(String(config.wa.reconnectMaxMs))} is invalid: must not be below WA_RECONNECT_BASE_MS (${config.wa.reconnectBaseMs})`,
-    );
-  }
-  // The lease is renewed while the dispatcher waits, but not during one send: a lease that can lapse
-  // between a hand-over and its record would let another instance take a row that is being sent.
-  if (config.dispatch.leaseMs < 2 * config.dispatch.sendTimeoutMs) {
-    read.problems.push(
-      `WA_LEASE_MS=${JSON.stringify(String(config.dispatch.leaseMs))} is invalid: must be at least twice WA_SEND_TIMEOUT_MS (${config.dispatch.sendTimeoutMs}), so a claim outlives the longest send`,
-    );
-  }
-  if (config.dispatch.confirmTimeoutMs < config.dispatch.sendTimeoutMs) {
-    read.problems.push(
-      `WA_CONFIRM_TIMEOUT_MS=${JSON.stringify(String(config.dispatch.confirmTimeoutMs))} is invalid: must not be below WA_SEND_TIMEOUT_MS (${config.dispatch.sendTimeoutMs}), or a send that timed out would be flagged unconfirmed before WhatsApp could answer`,
-    );
-  }
-  if (config.wa.webVersionUrl && !config.wa.webVersion) {
-    read.problems.push(
-      `WA_WEB_VERSION_URL=${JSON.stringify(config.wa.webVersionUrl)} is invalid without WA_WEB_VERSION: set WA_WEB_VERSION to the build the URL serves (e.g. 2.3000.1017054665)`,
-    );
-  }
-  if (config.http.port !== null && config.http.apiKey === null && !isLoopback(config.http.host)) {
-    read.problems.push(
-      `HTTP_HOST=${JSON.stringify(config.http.host)} is refused without API_KEY: anyone who can reach that address could send messages; set API_KEY, or listen on 127.0.0.1 (or set HTTP_PORT=off)`,
-    );
-  }
-  if (config.http.readKey !== null && config.http.readKey === config.http.apiKey) {
-    read.problems.push('API_READ_KEY is invalid (value not shown): it must differ from API_KEY, or the read-only key would give full access');
-  }
-  if (config.http.readKey !== null && config.http.apiKey === null) {
-    read.problems.push('API_READ_KEY is invalid without API_KEY: with no API_KEY the API needs no key at all; set API_KEY too');
-  }
-  if (config.dispatch.retryMaxMs < config.dispatch.retryBaseMs) {
-    read.problems.push(
-      `WA_RETRY_MAX_MS=${JSON.stringify(String(config.dispatch.retryMaxMs))} is invalid: must not be below WA_RETRY_BASE_MS (${config.dispatch.retryBaseMs})`,
-    );
-  }
+  read.problems.push(...combinationProblems(config));
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
@@ -280,6 +272,7 @@ export function fullConfig(config: Config): Record<string, unknown> {
     ...config,
     database: { ...config.database, url: config.database.url ? maskUrlPassword(config.database.url) : 'embedded' },
     http: { ...config.http, apiKey: config.http.apiKey ? '(set)' : null, readKey: config.http.readKey ? '(set)' : null },
+    webhooks: { ...config.webhooks, urls: config.webhooks.urls.map(maskUrlPassword), secret: config.webhooks.secret ? '(set)' : null },
   };
 }
 

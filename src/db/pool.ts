@@ -40,3 +40,13 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
 export async function inTransaction<T>(db: pg.Pool | pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return db instanceof pg.Pool ? withTransaction(db, work) : work(db);
 }
+
+/** Errors worth waiting out: the database is unreachable, or a deadlock/serialisation conflict. */
+export function isRetryableDatabaseError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return (
+    /^(08|57P0|53300|40P01|40001)/.test(code) ||
+    /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) ||
+    /Connection terminated|connection.*(closed|lost)/i.test((err as Error)?.message ?? '')
+  );
+}

@@ -14,6 +14,8 @@ import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
 import { SingleFlight } from '../lib/single-flight.js';
 import type { OwnMessage, Transport } from '../whatsapp/transport.js';
+import { withTransaction } from '../db/pool.js';
+import type { ReceiptHook } from '../outbox/outcomes.js';
 import {
   bodyFingerprint,
   confirmSend,
@@ -42,6 +44,8 @@ export interface ConfirmerOptions {
   settleMs?: number;
   /** Row fates changed here (an ack -1 made a row pending or failed): wake the dispatcher. */
   onRequeue?: () => void;
+  /** Run in the transaction that records a receipt (webhooks); none: the receipt is one statement. */
+  receiptHooks?: () => ReceiptHook[];
 }
 
 interface HeardMessage extends OwnMessage {
@@ -147,7 +151,16 @@ export class Confirmer {
       }
       return;
     }
-    await recordAck(pool, messageId, ack);
+    const hooks = this.options.receiptHooks?.() ?? [];
+    if (hooks.length === 0) {
+      await recordAck(pool, messageId, ack);
+      return;
+    }
+    await withTransaction(pool, async (tx) => {
+      const { rowIds } = await recordAck(tx, messageId, ack);
+      if (rowIds.length === 0) return;
+      for (const hook of hooks) await hook(tx, { rowIds, messageId, ack });
+    });
   }
 
   /**

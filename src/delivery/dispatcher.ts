@@ -22,6 +22,7 @@ import { withTransaction } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import { HandOverRefused, SendError, type SendResult, type Transport } from '../whatsapp/transport.js';
 import { backoffDelay, retryDelayMs, type Backoff } from '../lib/backoff.js';
+import { isRetryableDatabaseError } from '../db/pool.js';
 import { SingleFlight } from '../lib/single-flight.js';
 import { instanceId } from '../lib/instance-id.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
@@ -46,7 +47,7 @@ import {
   type Settlement,
 } from '../outbox/claims.js';
 import { bodyFingerprint, confirmSend } from '../outbox/hand-overs.js';
-import type { OutcomeEvent, OutcomeHook } from '../outbox/outcomes.js';
+import type { OutcomeEvent, OutcomeHook, ReceiptHook } from '../outbox/outcomes.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
 import { MAX_CONTENT_CHARS } from '../outbox/enqueue.js';
 import { SendPacer } from './pacer.js';
@@ -107,6 +108,8 @@ export class Dispatcher {
   readonly confirmer: Confirmer;
   private readonly pacer: SendPacer;
   private readonly hooks = new Map<string, OutcomeHook[]>();
+  private readonly everyType: OutcomeHook[] = [];
+  private readonly receiptHooks: ReceiptHook[] = [];
   private readonly held = new Set<number>();
   private readonly abort = new AbortController();
   private readonly drains = new SingleFlight(() => this.run());
@@ -148,6 +151,7 @@ export class Dispatcher {
       },
       ...(options.confirmSettleMs !== undefined ? { settleMs: options.confirmSettleMs } : {}),
       onRequeue: () => this.trigger('ack error'),
+      receiptHooks: () => this.receiptHooks,
     });
   }
 
@@ -175,9 +179,19 @@ export class Dispatcher {
     for (const observer of this.observers) observer.sent?.(observation);
   }
 
-  /** Registers a hook for the outcome (sent or failed) of rows of these types. */
-  onOutcome(types: string[], hook: OutcomeHook): void {
-    for (const type of types) this.hooks.set(type, [...(this.hooks.get(type) ?? []), hook]);
+  /** Registers a hook for the outcome (sent or failed) of rows of these types; `'*'` for every type. */
+  onOutcome(types: string[] | '*', hook: OutcomeHook): void {
+    if (types === '*') this.everyType.push(hook);
+    else for (const type of types) this.hooks.set(type, [...(this.hooks.get(type) ?? []), hook]);
+  }
+
+  /** Registers a hook run in the transaction that records a delivery receipt. */
+  onReceipt(hook: ReceiptHook): void {
+    this.receiptHooks.push(hook);
+  }
+
+  private hooksFor(type: string): OutcomeHook[] {
+    return [...(this.hooks.get(type) ?? []), ...this.everyType];
   }
 
   /** Drains when the transport becomes ready, and once now; confirms sends and records receipts. */
@@ -472,7 +486,7 @@ export class Dispatcher {
       | { status: 'sent'; partsSent: number; last: { sendId: number; settlement: Settlement } | null; summary: { confirmation: string; lastError: string | null } },
   ): Promise<void> {
     const { pool } = this.options;
-    const hooks = this.hooks.get(row.type) ?? [];
+    const hooks = this.hooksFor(row.type);
     const reason = outcome.status === 'failed' ? outcome.reason : null;
     const mark = async (db: pg.Pool | pg.PoolClient) => {
       if (outcome.status === 'sent') return markSent(db, this.instanceId, row.id, outcome.partsSent, outcome.last, outcome.summary);
@@ -496,7 +510,7 @@ export class Dispatcher {
    * recovery, ack -1): each in a savepoint, so a failing hook is logged and never undoes the outcome.
    */
   private async runHooks(tx: pg.PoolClient, event: OutcomeEvent): Promise<void> {
-    for (const hook of this.hooks.get(event.row.type) ?? []) {
+    for (const hook of this.hooksFor(event.row.type)) {
       for (let attempt = 1; ; attempt++) {
         await tx.query('SAVEPOINT outcome_hook');
         try {
@@ -571,16 +585,6 @@ export class Dispatcher {
     }, Math.min(delayMs, 2 ** 31 - 1));
     this.wakeTimer.unref();
   }
-}
-
-/** Errors worth waiting out: the database is unreachable, or a deadlock/serialisation conflict. */
-function isRetryableDatabaseError(err: unknown): boolean {
-  const code = (err as { code?: string })?.code ?? '';
-  return (
-    /^(08|57P0|53300|40P01|40001)/.test(code) ||
-    /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) ||
-    /Connection terminated|connection.*(closed|lost)/i.test((err as Error)?.message ?? '')
-  );
 }
 
 class SendTimeout extends Error {}

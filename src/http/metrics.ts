@@ -22,6 +22,8 @@ export interface MetricsSources {
   session: string;
   transport: Transport | null;
   dispatcher: Dispatcher | null;
+  /** Counts of incoming messages (stored, repeated, ignored), where this process hears WhatsApp. */
+  inbound?: { stats: { stored: number; duplicates: number; ignoredStatus: number; ignoredGroup: number; handled: number } } | null;
 }
 
 export interface Metrics {
@@ -92,6 +94,22 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
   const offAck = sources.transport?.onAck((_, ack) => acks.inc({ level: String(ack) })) ?? (() => undefined);
 
+  const seen: Record<string, number> = {};
+  new Counter({
+    name: 'cicero_wa_inbound_messages_total',
+    help: 'Incoming messages this process heard, by result: stored, duplicate (WhatsApp delivered it again), ignored_status, ignored_group (no unit\'s group), handled',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      const stats = sources.inbound?.stats;
+      if (!stats) return;
+      const now: Record<string, number> = { stored: stats.stored, duplicate: stats.duplicates, ignored_status: stats.ignoredStatus, ignored_group: stats.ignoredGroup, handled: stats.handled };
+      for (const [result, value] of Object.entries(now)) {
+        this.inc({ result }, value - (seen[result] ?? 0));
+        seen[result] = value;
+      }
+    },
+  });
   new Gauge({
     name: 'cicero_wa_transport_state',
     help: 'The WhatsApp transport state per session: 1 for the current state, 0 for the others',

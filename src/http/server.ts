@@ -27,6 +27,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { messageRoutes } from './routes/messages.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { summaryRoutes } from './routes/summary.js';
+import { inboundRoutes } from './routes/inbound.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { DashboardSessions } from './dashboard/sessions.js';
 
@@ -213,6 +214,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   sessionRoutes(app, deps);
   jobRoutes(app, deps);
   summaryRoutes(app, deps);
+  inboundRoutes(app, deps);
   dashboardRoutes(app, deps, { auth, sessions });
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();

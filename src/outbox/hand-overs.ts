@@ -204,8 +204,9 @@ export async function expireUnknown(pool: pg.Pool, timeoutMs: number, describe: 
  * A delivery receipt for the hand-over and the row that have this WhatsApp id: the highest ack seen,
  * and the first time it was delivered (ack ≥ 2) and read (ack ≥ 3). Returns the hand-overs updated.
  */
-export async function recordAck(db: Queryable, messageId: string, ack: number): Promise<number> {
-  const { rows } = await db.query<{ sends: number }>(
+/** Records a receipt on the row and the hand-over with this WhatsApp id; returns the rows it concerned. */
+export async function recordAck(db: Queryable, messageId: string, ack: number): Promise<{ sends: number; rowIds: number[] }> {
+  const { rows } = await db.query<{ sends: number; row_ids: number[] | null }>(
     `WITH row_ack AS (
        UPDATE wa_outbox
           SET ack = greatest(coalesce(ack, $2), $2),
@@ -221,10 +222,10 @@ export async function recordAck(db: Queryable, messageId: string, ack: number): 
               read_at = CASE WHEN $2 >= 3 THEN coalesce(read_at, now()) ELSE read_at END
         WHERE wa_message_id = $1 AND $2 >= 0
         RETURNING id)
-     SELECT (SELECT count(*)::int FROM send_ack) AS sends, (SELECT count(*)::int FROM row_ack) AS rows`,
+     SELECT (SELECT count(*)::int FROM send_ack) AS sends, (SELECT array_agg(id) FROM row_ack) AS row_ids`,
     [messageId, ack],
   );
-  return rows[0]?.sends ?? 0;
+  return { sends: rows[0]?.sends ?? 0, rowIds: rows[0]?.row_ids ?? [] };
 }
 
 export const ACK_ERROR_REASON = 'ack_error: WhatsApp reported an error for the message (ack -1): it did not reach WhatsApp';

@@ -26,3 +26,13 @@ export interface OutcomeEvent {
  * hook that throws is tried again, then given up (the outcome stands; the module reconciles).
  */
 export type OutcomeHook = (tx: pg.PoolClient, event: OutcomeEvent) => Promise<void>;
+
+/** A delivery receipt recorded on outbox rows (ack 1 server, 2 delivered, 3 read, 4 played). */
+export interface ReceiptEvent {
+  rowIds: number[];
+  messageId: string;
+  ack: number;
+}
+
+/** Runs in the transaction that records the receipt. */
+export type ReceiptHook = (tx: pg.PoolClient, event: ReceiptEvent) => Promise<void>;

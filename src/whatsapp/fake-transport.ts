@@ -53,6 +53,13 @@ export interface FakeTransportOptions {
   ready?: boolean;
   /** The paired number it reports once ready. */
   number?: string;
+  /**
+   * Incoming messages to deliver once started (JSON lines of InboundMessage, `sentAt` as ISO text), one
+   * every `inboundIntervalMs`: as WhatsApp delivers what arrived while the service was away, again at
+   * every start.
+   */
+  inboundFile?: string | null;
+  inboundIntervalMs?: number;
   /** Decides each send's outcome; default: every send is confirmed. */
   behaviour?: (call: FakeSendCall) => FakeOutcome | Promise<FakeOutcome>;
 }
@@ -72,6 +79,17 @@ export class FakeTransport extends TransportBase implements Transport {
 
   async start(): Promise<void> {
     this.state.set(this.options.ready === false ? 'disconnected' : 'ready', this.options.ready === false ? 'fake: not ready' : null);
+    if (this.options.inboundFile) void this.deliverInboundFile(this.options.inboundFile, this.options.inboundIntervalMs ?? 10);
+  }
+
+  private async deliverInboundFile(file: string, intervalMs: number): Promise<void> {
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    for (const line of lines) {
+      if (this.status().state === 'disconnected' && this.status().reason === 'closed') return;
+      const m = JSON.parse(line) as InboundMessage & { sentAt: string };
+      this.emitInbound({ ...m, sentAt: new Date(m.sentAt) });
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
   }
 
   /** Makes the transport ready or not, as WhatsApp connecting or dropping would. */

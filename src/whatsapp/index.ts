@@ -12,7 +12,13 @@ export function createTransport(config: Config, logger: Logger): Transport {
       return new LogTransport(logger);
     case 'fake':
       logger.warn('WA_TRANSPORT=fake: messages go to a test stand-in, not to WhatsApp');
-      return new FakeTransport({ sendLogFile: config.wa.fake.sendLogFile, sendDelayMs: config.wa.fake.sendDelayMs, handOverDelayMs: config.wa.fake.handOverDelayMs });
+      return new FakeTransport({
+        sendLogFile: config.wa.fake.sendLogFile,
+        sendDelayMs: config.wa.fake.sendDelayMs,
+        handOverDelayMs: config.wa.fake.handOverDelayMs,
+        inboundFile: config.wa.fake.inboundFile,
+        inboundIntervalMs: config.wa.fake.inboundIntervalMs,
+      });
     case 'wwebjs':
       return new WhatsAppWebTransport({
         authPath: config.wa.authPath,

@@ -41,16 +41,25 @@ export interface PendingComplaint {
   id: number;
   complainant: string;
   responseTemplate: string;
+  /** For a complaint that arrived by WhatsApp: the chat to answer in, and what was read from it. */
+  replyChat: string | null;
+  parsed: { nrp?: string; name?: string | null; unit?: string | null } | null;
 }
 
 /** The oldest pending complaints, locked for this transaction; others' locked rows are skipped. */
 export async function claimPending(tx: Queryable, limit: number): Promise<PendingComplaint[]> {
-  const { rows } = await tx.query<{ id: number; complainant: string; response_template: string }>(
-    `SELECT id, complainant, response_template FROM complaint_queue
+  const { rows } = await tx.query<{ id: number; complainant: string; response_template: string; reply_chat: string | null; parsed: PendingComplaint['parsed'] }>(
+    `SELECT id, complainant, response_template, reply_chat, parsed FROM complaint_queue
       WHERE status = 'pending' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],
   );
-  return rows.map((r) => ({ id: r.id, complainant: r.complainant, responseTemplate: r.response_template }));
+  return rows.map((r) => ({
+    id: r.id,
+    complainant: r.complainant,
+    responseTemplate: r.response_template,
+    replyChat: r.reply_chat,
+    parsed: r.parsed && typeof r.parsed === 'object' ? r.parsed : null,
+  }));
 }
 
 export async function markQueued(tx: Queryable, links: Array<{ id: number; outboxId: number }>): Promise<void> {
@@ -147,4 +156,32 @@ export async function setStatus(db: Queryable, ids: number[], status: ComplaintS
     `UPDATE complaint_queue SET status = $2, failure_reason = NULL, updated_at = now()${clearOutbox ? ', outbox_id = NULL' : ''} WHERE id = ANY($1::int[])`,
     [ids, status],
   );
+}
+
+export interface NewComplaint {
+  complainant: string;
+  responseTemplate: string;
+  inboxId: number;
+  parsed: unknown;
+  replyChat: string;
+}
+
+/** Complaints that arrived by WhatsApp, pending, in the caller's transaction; returns their ids in order. */
+export async function insertComplaints(tx: Queryable, complaints: NewComplaint[]): Promise<number[]> {
+  if (complaints.length === 0) return [];
+  const { rows } = await tx.query<{ id: number }>(
+    `INSERT INTO complaint_queue (complainant, response_template, status, inbox_id, parsed, reply_chat)
+     SELECT complainant, template, 'pending', inbox_id, parsed, reply_chat
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::text[]) WITH ORDINALITY AS c(complainant, template, inbox_id, parsed, reply_chat, ord)
+      ORDER BY ord
+     RETURNING id`,
+    [
+      complaints.map((c) => c.complainant),
+      complaints.map((c) => c.responseTemplate),
+      complaints.map((c) => c.inboxId),
+      complaints.map((c) => JSON.stringify(c.parsed)),
+      complaints.map((c) => c.replyChat),
+    ],
+  );
+  return rows.map((r) => r.id).sort((a, b) => a - b);
 }

@@ -19,7 +19,7 @@ import type { OutcomeHook } from '../../outbox/outcomes.js';
 import { outboxStates } from '../../outbox/admin.js';
 import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
-import { claimPending, markFailed, markFailedByOutbox, markQueued, markRespondedByOutbox, normaliseStatuses, queuedComplaints } from './complaint-queue.js';
+import { claimPending, markFailed, type PendingComplaint, markFailedByOutbox, markQueued, markRespondedByOutbox, normaliseStatuses, queuedComplaints } from './complaint-queue.js';
 import { composeReply, type Complainant, type Templates } from './reply.js';
 
 export const COMPLAINT_REPLY_TYPE = 'complaint-reply';
@@ -38,20 +38,25 @@ async function hasPersonnel(db: Queryable): Promise<boolean> {
   return rows[0]?.ok === true;
 }
 
-/** What Cicero_V2's personnel table says about the number, when the database has it. */
-async function lookUpComplainant(db: Queryable, chatId: string, raw: string, defaultCountryCode: string, personnel: boolean): Promise<Complainant> {
+/**
+ * Who complained, from Cicero_V2's personnel when the database has it: by the NRP the complaint gave
+ * (a complaint that arrived by WhatsApp), else by the number; else what the complaint itself said.
+ */
+async function lookUpComplainant(db: Queryable, complaint: PendingComplaint, chatId: string, defaultCountryCode: string, personnel: boolean): Promise<Complainant> {
   const digits = chatId.split('@')[0]!;
-  const who: Complainant = { nomor: raw.trim(), nama: null, pangkat: null, nrp: null, satker: null };
-  if (!personnel || !chatId.endsWith('@c.us')) return who;
+  const given = complaint.parsed;
+  const who: Complainant = { nomor: complaint.complainant.trim(), nama: given?.name ?? null, pangkat: null, nrp: given?.nrp ?? null, satker: given?.unit ?? null };
+  if (!personnel || (!given?.nrp && !chatId.endsWith('@c.us'))) return who;
   const { rows } = await db.query<{ user_id: string; nama: string | null; title: string | null; satker: string | null }>(
     `SELECT u.user_id, u.nama, u.title, c.nama AS satker
        FROM "user" u LEFT JOIN clients c ON c.client_id = u.client_id
-      WHERE regexp_replace(regexp_replace(coalesce(u.whatsapp, ''), '\\D', '', 'g'), '^0', $2) = $1
+      WHERE CASE WHEN $3::text IS NOT NULL THEN u.user_id = $3
+                 ELSE regexp_replace(regexp_replace(coalesce(u.whatsapp, ''), '\\D', '', 'g'), '^0', $2) = $1 END
       ORDER BY u.status IS DISTINCT FROM false DESC LIMIT 1`,
-    [digits, defaultCountryCode],
+    [digits, defaultCountryCode, given?.nrp ?? null],
   );
   const row = rows[0];
-  return row ? { ...who, nama: row.nama, pangkat: row.title, nrp: row.user_id, satker: row.satker } : who;
+  return row ? { ...who, nama: row.nama, pangkat: row.title, nrp: row.user_id, satker: row.satker ?? who.satker } : who;
 }
 
 /** One pass: reconcile, then answer every pending complaint. Returns replies enqueued and complaints failed. */
@@ -71,12 +76,13 @@ async function respond(options: ResponderOptions, clock: Clock, logger: Logger):
       const invalid: Array<{ id: number; reason: string }> = [];
       const replies: Array<{ id: number; message: OutboxMessage }> = [];
       for (const complaint of complaints) {
-        const recipient = normaliseRecipient(complaint.complainant, defaultCountryCode);
+        // A complaint that arrived by WhatsApp is answered in its chat (the reporter's, or the unit's group).
+        const recipient = normaliseRecipient(complaint.replyChat ?? complaint.complainant, defaultCountryCode);
         if (!recipient.ok) {
           invalid.push({ id: complaint.id, reason: `invalid_recipient: ${recipient.reason}` });
           continue;
         }
-        const who = await lookUpComplainant(tx, recipient.chatId, complaint.complainant, defaultCountryCode, personnel);
+        const who = await lookUpComplainant(tx, complaint, recipient.chatId, defaultCountryCode, personnel);
         const reply = composeReply(complaint.responseTemplate, who, templates, clock.now(), timeZone);
         if (reply.unknownKey) logger.warn({ complaint: complaint.id, key: reply.unknownKey }, 'unknown complaint template key; answered with the generic template');
         if (reply.unknownPlaceholders.length) logger.warn({ complaint: complaint.id, placeholders: reply.unknownPlaceholders }, 'unknown placeholders left as written');

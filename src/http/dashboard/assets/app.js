@@ -22,6 +22,7 @@
   var TEXT = {
     id: {
       title: 'Gateway WhatsApp Cicero', today: 'Hari ini', session: 'Sesi WhatsApp', messages: 'Pesan', jobs: 'Jadwal', complaints: 'Komplain',
+      inbox: 'Pesan masuk', received: 'Diterima', chat: 'Obrolan', sender: 'Pengirim', handled: 'Ditangani', text: 'Isi', webhooks: 'Pengiriman webhook', event: 'Peristiwa', receiver: 'Penerima webhook',
       signOut: 'Keluar', signIn: 'Masuk', key: 'Kunci API', signInHelp: 'Masukkan API_KEY (akses penuh) atau API_READ_KEY (hanya baca).',
       wrongKey: 'Kunci tidak valid.', readOnly: 'hanya baca', fullAccess: 'akses penuh', lang: 'English',
       recapsToday: 'Rekap dan pesan hari ini', type: 'Jenis', enqueued: 'Diantrekan', sent: 'Terkirim', confirmed: 'Terkonfirmasi', failed: 'Gagal', waiting: 'Menunggu',
@@ -41,6 +42,7 @@
     },
     en: {
       title: 'Cicero WhatsApp gateway', today: 'Today', session: 'WhatsApp session', messages: 'Messages', jobs: 'Schedule', complaints: 'Complaints',
+      inbox: 'Incoming', received: 'Received', chat: 'Chat', sender: 'Sender', handled: 'Handled', text: 'Text', webhooks: 'Webhook deliveries', event: 'Event', receiver: 'Receiver',
       signOut: 'Sign out', signIn: 'Sign in', key: 'API key', signInHelp: 'Enter API_KEY (full access) or API_READ_KEY (read only).',
       wrongKey: 'The key is not valid.', readOnly: 'read only', fullAccess: 'full access', lang: 'Bahasa Indonesia',
       recapsToday: "Today's recaps and messages", type: 'Type', enqueued: 'Enqueued', sent: 'Sent', confirmed: 'Confirmed', failed: 'Failed', waiting: 'Waiting',
@@ -274,6 +276,29 @@
       });
     },
 
+    'pesan-masuk': function (root) {
+      return Promise.all([api('GET', '/api/inbox?limit=100'), api('GET', '/api/webhooks?limit=100')]).then(function (res) {
+        var inbox = res[0].messages;
+        var deliveries = res[1].deliveries;
+        var inboxTable = inbox.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
+          [{ label: 'ID', num: true }, { label: t('received') }, { label: t('chat') }, { label: t('sender') }, { label: t('handled') }, { label: t('text') }],
+          inbox,
+          function (m) {
+            var text = (m.media ? '[' + (m.media.mimeType || 'media') + '] ' : '') + m.body;
+            return [m.id, when(m.receivedAt), m.chatId, (m.senderName ? m.senderName + ' ' : '') + (m.senderPhone || m.senderId), m.outcome || '-', el('div', { class: 'text', text: text })];
+          });
+        var hookTable = deliveries.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
+          [{ label: 'ID', num: true }, { label: t('event') }, { label: t('status') }, { label: t('attempts'), num: true }, { label: t('created') }, { label: t('receiver') }, { label: t('lastError') }, { label: t('actions') }],
+          deliveries,
+          function (d) {
+            var action = canAct && d.status === 'failed' ? el('button', { 'data-retry-webhook': d.id, onclick: function () { api('POST', '/api/webhooks/' + d.id + '/retry').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('retry') }) : '';
+            var host = d.url.replace(/^https?:\/\//, '').split('/')[0];
+            return [d.id, d.event, badge(d.status === 'delivered' ? 'sent' : d.status, d.status), d.attempts, when(d.createdAt), host, d.lastError || '', action];
+          });
+        root.replaceChildren(card(t('inbox'), el('div', { id: 'inbox-table' }, inboxTable)), card(t('webhooks'), hookTable));
+      });
+    },
+
     komplain: function (root) {
       return api('GET', '/api/complaints?limit=100').then(function (data) {
         root.replaceChildren(card(t('complaints'), data.complaints.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
@@ -299,7 +324,7 @@
   }
 
   // ---- Shell, routing, refresh --------------------------------------------------------------------
-  var TABS = [['hari-ini', 'today'], ['sesi', 'session'], ['pesan', 'messages'], ['jadwal', 'jobs'], ['komplain', 'complaints']];
+  var TABS = [['hari-ini', 'today'], ['sesi', 'session'], ['pesan', 'messages'], ['pesan-masuk', 'inbox'], ['jadwal', 'jobs'], ['komplain', 'complaints']];
   var current = null;
   var states = {};
   var busy = false;

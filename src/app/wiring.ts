@@ -1,0 +1,59 @@
+/**
+ * How the composition root connects parts that do not know each other: the outbox sweep job and the
+ * dispatchers, webhook events and what causes them, a dry run and a backlog it must not eat.
+ */
+import type pg from 'pg';
+import type { Config } from '../config/index.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { JobHandler } from '../jobs.js';
+import type { Logger } from '../lib/logger.js';
+import { backlogSize } from '../outbox/admin.js';
+import { wakeDispatchers } from '../outbox/channel.js';
+import { DEFAULT_SESSION } from '../outbox/enqueue.js';
+import type { WebhookEvents } from '../webhooks/events.js';
+import { DryRunBacklogError } from '../whatsapp/log-transport.js';
+import type { Transport } from '../whatsapp/transport.js';
+
+/** A dry run marks what it logs as sent: it must not eat messages waiting for WhatsApp. */
+export async function refuseDryRunBacklog(pool: pg.Pool, config: Config, logger: Logger): Promise<void> {
+  const backlog = await backlogSize(pool);
+  if (backlog > 0 && !config.wa.dryRunTakeBacklog) throw new DryRunBacklogError(backlog);
+  if (backlog > 0) logger.warn({ rows: backlog }, 'dry run over a backlog (WA_DRY_RUN_TAKE_BACKLOG=true): these messages are logged, not sent; cicero-wa outbox retry --dry-run puts them back');
+}
+
+/** The outbox sweep: this process's dispatcher, or (without one) every running service's. */
+export function pollHandler(dispatcher: Dispatcher | null, pool: pg.Pool): JobHandler {
+  if (dispatcher) {
+    return async () => {
+      dispatcher.trigger('poll');
+    };
+  }
+  return async () => {
+    await wakeDispatchers(pool);
+    return { detail: 'running services were asked to sweep the outbox' };
+  };
+}
+
+/**
+ * Webhook events the dispatcher and the transport cause: a message's outcome and its receipts (in the
+ * transaction that records them), and the session's state changes.
+ */
+export function wireWebhookEvents(webhooks: WebhookEvents, dispatcher: Dispatcher, transport: Transport, pool: pg.Pool, logger: Logger): void {
+  if (webhooks.wants('message.sent') || webhooks.wants('message.failed')) {
+    dispatcher.onOutcome('*', async (tx, e) => {
+      const payload = { id: e.row.id, type: e.row.type, recipient: e.row.recipient, reason: e.reason, sentAt: e.sentAt?.toISOString() ?? null };
+      await webhooks.record(tx, e.status === 'sent' ? 'message.sent' : 'message.failed', payload, e.row.recipient);
+    });
+  }
+  if (webhooks.wants('message.ack')) {
+    // WhatsApp's message ids read `true_<chat>_<id>`: the chat keeps a chat's receipts in order.
+    dispatcher.onReceipt(async (tx, r) => void (await webhooks.record(tx, 'message.ack', { ids: r.rowIds, messageId: r.messageId, ack: r.ack }, r.messageId.split('_')[1] ?? '')));
+  }
+  if (webhooks.wants('session.state')) {
+    transport.onStateChange((status) => {
+      const payload = { session: DEFAULT_SESSION, state: status.state, reason: status.reason, since: status.since.toISOString() };
+      webhooks.record(pool, 'session.state', payload, `session:${DEFAULT_SESSION}`).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the session.state webhook event'));
+    });
+  }
+}
+
