@@ -3,10 +3,12 @@
  * them in order. `cicero-wa start` runs what its role asks for; short commands (`run`, `jobs`) are made
  * by the same function, with nothing started.
  *
- * Built: database (embedded or DATABASE_URL) → migrations → report views → the WhatsApp transport and
- * the drawing of its QR codes → the dispatcher and its listener → the complaint responder and its
- * listener → the scheduler with every job. Started in that order; stopped in the reverse one (the
- * scheduler lets running jobs finish, the dispatcher finishes the send in flight), then the database.
+ * Built: database (embedded or DATABASE_URL) → migrations → report views → the intake of incoming
+ * messages → the WhatsApp transport and the drawing of its QR codes → the dispatcher and its listener →
+ * the complaint responder and its listener → the webhook sender (when WEBHOOK_URL is set) → the
+ * scheduler with every job → the HTTP API (unless HTTP_PORT=off). Started in that order; stopped in the
+ * reverse one (the scheduler lets running jobs finish, the dispatcher finishes the send in flight), then
+ * the database.
  *
  * Roles: `all` (the default); `worker` sends and answers complaints at once, and polls its own outbox,
  * but runs no shared job; `scheduler` runs the shared jobs and no transport (its poll wakes the workers).

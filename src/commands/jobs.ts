@@ -9,8 +9,8 @@ import { JOB_NAMES, type JobName } from '../jobs.js';
 import { announceEmbeddedStart, print, type CommandContext } from './context.js';
 import { REPORT_JOBS } from '../jobs.js';
 import type { RunOutcome } from '../scheduler/scheduler.js';
-import { isCalendarDate, jobListings, type JobListing } from '../scheduler/overview.js';
-import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
+import { isCalendarDate, jobListingJson, jobListings, type JobListing } from '../scheduler/overview.js';
+import { formatZoned, zoneName } from '../lib/zoned-time.js';
 import { json, renderTable } from './table.js';
 import { UsageError } from './usage.js';
 
@@ -46,15 +46,7 @@ export function formatOutcome(job: string, outcome: RunOutcome): string {
 
 /** `cicero-wa jobs`: a table, or with `--json` the same as JSON (times as ISO 8601 with the zone's offset). */
 export function formatJobs(listings: JobListing[], timeZone: string, asJson: boolean): string[] {
-  if (asJson) {
-    return json(
-      listings.map((j) => ({
-        ...j,
-        next: isoZoned(j.next, timeZone),
-        lastRun: j.lastRun ? { ...j.lastRun, slot: isoZoned(j.lastRun.slot, timeZone) } : null,
-      })),
-    );
-  }
+  if (asJson) return json(listings.map((j) => jobListingJson(j, timeZone)));
   const zone = zoneName(timeZone);
   const time = (d: Date | null) => formatZoned(d, timeZone, { zone: false });
   return renderTable(listings, [

@@ -4,7 +4,7 @@
  * names every variable involved and says what would go wrong.
  */
 import { isLoopback } from '../lib/loopback.js';
-import type { Config } from './index.js';
+import type { Config } from './types.js';
 
 export function combinationProblems(config: Config): string[] {
   const problems: string[] = [];

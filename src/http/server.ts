@@ -10,18 +10,11 @@
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type pg from 'pg';
-import type { Config } from '../config/index.js';
 import { isLoopback } from '../lib/loopback.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
-import type { Clock } from '../lib/clock.js';
 import { OperatorError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
-import type { Transport } from '../whatsapp/transport.js';
-import { Authenticator, presentedKey, type Access } from './auth.js';
-import type { Metrics } from './metrics.js';
+import { Authenticator, presentedKey } from './auth.js';
+import { HttpError, type HttpDeps } from './deps.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { messageRoutes } from './routes/messages.js';
@@ -30,45 +23,6 @@ import { summaryRoutes } from './routes/summary.js';
 import { inboundRoutes } from './routes/inbound.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { DashboardSessions } from './dashboard/sessions.js';
-
-export interface HttpDeps {
-  config: Config;
-  pool: pg.Pool;
-  logger: Logger;
-  /** The outbox session this process sends (its transport's). */
-  session: string;
-  transport: Transport | null;
-  dispatcher: Dispatcher | null;
-  scheduler: Scheduler;
-  metrics: Metrics;
-  clock: Clock;
-  /** Wrong keys one address may send within a minute before it gets 429 (default 10; tests raise it). */
-  maxAuthFailures?: number;
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    access?: Access;
-  }
-}
-
-/** A refusal in the API's shape. */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly error: string,
-    message: string,
-    readonly fields?: Array<{ field: string; message: string }>,
-    readonly extra?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
-
-/** A 400 naming each bad field. */
-export function badRequest(fields: Array<{ field: string; message: string }>): HttpError {
-  return new HttpError(400, 'invalid_request', fields.map((f) => `${f.field} ${f.message}`).join('; '), fields);
-}
 
 interface ValidationIssue {
   instancePath: string;

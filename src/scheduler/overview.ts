@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import { isPaused } from './job-config.js';
 import { lastRuns } from './run-ledger.js';
 import { CronSchedule } from './schedule-math.js';
+import { isoZoned } from '../lib/zoned-time.js';
 
 /** A real calendar date written YYYY-MM-DD. */
 export function isCalendarDate(value: string): boolean {
@@ -26,19 +27,33 @@ export interface JobListing {
   shared: boolean;
   next: Date | null;
   paused: boolean;
-  lastRun: { slot: Date; trigger: string; status: string; enqueued: number | null; detail: string | null; error: string | null } | null;
+  lastRun: RunSummary | null;
+  /** The last few runs, newest first (shared jobs only; the local poll is not recorded). */
+  recentRuns: RunSummary[];
 }
+
+export interface RunSummary {
+  slot: Date;
+  trigger: string;
+  status: string;
+  enqueued: number | null;
+  detail: string | null;
+  error: string | null;
+}
+
+/** How many runs of each job `recentRuns` holds. */
+const RECENT_RUNS = 5;
 
 export async function jobListings(pool: pg.Pool, jobs: JobDefinition[], timeZone: string, clock: Clock, logger: Logger): Promise<JobListing[]> {
   let runs: Awaited<ReturnType<typeof lastRuns>> = new Map();
   try {
-    runs = await lastRuns(pool);
+    runs = await lastRuns(pool, RECENT_RUNS);
   } catch (err) {
     if ((err as { code?: string }).code !== '42P01') throw err; // no ledger yet: nothing has run
   }
   const listings: JobListing[] = [];
   for (const job of jobs) {
-    const run = runs.get(job.name);
+    const recent = job.shared ? (runs.get(job.name) ?? []).map((r) => ({ slot: r.slot, trigger: r.trigger, status: r.status, enqueued: r.enqueued, detail: r.detail, error: r.error })) : [];
     listings.push({
       name: job.name,
       variable: job.variable,
@@ -46,9 +61,16 @@ export async function jobListings(pool: pg.Pool, jobs: JobDefinition[], timeZone
       shared: job.shared,
       next: job.expression === null ? null : new CronSchedule(job.expression, timeZone).next(clock.now()),
       paused: await isPaused(pool, job.name, logger),
-      lastRun: run && job.shared ? { slot: run.slot, trigger: run.trigger, status: run.status, enqueued: run.enqueued, detail: run.detail, error: run.error } : null,
+      lastRun: recent[0] ?? null,
+      recentRuns: recent,
     });
   }
   return listings;
 }
 
+
+/** A listing as a program reads it (`jobs --json`, the API): times as ISO 8601 with the zone's offset. */
+export function jobListingJson(j: JobListing, timeZone: string): Record<string, unknown> {
+  const run = (r: RunSummary) => ({ ...r, slot: isoZoned(r.slot, timeZone) });
+  return { ...j, next: isoZoned(j.next, timeZone), lastRun: j.lastRun ? run(j.lastRun) : null, recentRuns: j.recentRuns.map(run) };
+}

@@ -92,27 +92,29 @@ export async function pruneHistory(db: Queryable, days: number): Promise<number>
   return rowCount ?? 0;
 }
 
-/** The latest run of each job. */
-export async function lastRuns(db: Queryable): Promise<Map<string, RunRecord>> {
+/** The latest runs of each job, newest first (`perJob` of them). */
+export async function lastRuns(db: Queryable, perJob = 1): Promise<Map<string, RunRecord[]>> {
   const { rows } = await db.query(
-    `SELECT DISTINCT ON (job) job, slot, trigger, instance, status, started_at, finished_at, enqueued, detail, error
-       FROM cron_job_runs ORDER BY job, started_at DESC`,
+    `SELECT job, slot, trigger, instance, status, started_at, finished_at, enqueued, detail, error
+       FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS n FROM cron_job_runs) r
+      WHERE n <= $1 ORDER BY job, started_at DESC`,
+    [perJob],
   );
-  return new Map(
-    rows.map((r) => [
-      r.job,
-      {
-        job: r.job,
-        slot: r.slot,
-        trigger: r.trigger,
-        instance: r.instance,
-        status: r.status,
-        startedAt: r.started_at,
-        finishedAt: r.finished_at,
-        enqueued: r.enqueued,
-        detail: r.detail,
-        error: r.error,
-      },
-    ]),
-  );
+  const byJob = new Map<string, RunRecord[]>();
+  for (const r of rows) {
+    const record: RunRecord = {
+      job: r.job,
+      slot: r.slot,
+      trigger: r.trigger,
+      instance: r.instance,
+      status: r.status,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      enqueued: r.enqueued,
+      detail: r.detail,
+      error: r.error,
+    };
+    byJob.set(record.job, [...(byJob.get(record.job) ?? []), record]);
+  }
+  return byJob;
 }

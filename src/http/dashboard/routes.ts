@@ -12,7 +12,7 @@ import fs from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { zoneName } from '../../lib/zoned-time.js';
 import type { Authenticator } from '../auth.js';
-import type { HttpDeps } from '../server.js';
+import type { HttpDeps } from '../deps.js';
 import { CLEARED_COOKIE, sessionCookie, type DashboardSessions } from './sessions.js';
 
 const ASSETS: Record<string, string> = {

@@ -1,7 +1,7 @@
 /** `/healthz` (the process answers), `/readyz` (ready to send, see health.ts), `/metrics` (Prometheus). */
 import type { FastifyInstance } from 'fastify';
 import { readiness } from '../health.js';
-import type { HttpDeps } from '../server.js';
+import type { HttpDeps } from '../deps.js';
 
 export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/healthz', { config: { access: 'public' }, schema: { summary: 'Liveness: the process answers', tags: ['health'], security: [] } }, async () => ({

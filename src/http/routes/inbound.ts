@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { inboxJson, listInbox } from '../../inbound/inbox.js';
 import { deliveryJson, listDeliveries, retryDeliveries } from '../../webhooks/deliveries.js';
-import { HttpError, type HttpDeps } from '../server.js';
+import { HttpError, type HttpDeps } from '../deps.js';
 
 export function inboundRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { pool, config } = deps;

@@ -6,8 +6,8 @@ import { COMPLAINT_STATUS_FILTERS, listComplaints, type ComplaintStatusFilter } 
 import { retryComplaints } from '../../features/complaints/retry.js';
 import { JOB_NAMES, REPORT_JOBS, type JobName } from '../../jobs.js';
 import { isoZoned } from '../../lib/zoned-time.js';
-import { isCalendarDate, jobListings } from '../../scheduler/overview.js';
-import { badRequest, HttpError, type HttpDeps } from '../server.js';
+import { isCalendarDate, jobListingJson, jobListings } from '../../scheduler/overview.js';
+import { badRequest, HttpError, type HttpDeps } from '../deps.js';
 
 export function jobRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { pool, config, scheduler, clock, logger } = deps;
@@ -15,9 +15,7 @@ export function jobRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/api/jobs', { config: { access: 'read' }, schema: { summary: 'The jobs: schedule, next fire, pause, last run', tags: ['jobs'] } }, async () => {
     const listings = await jobListings(pool, scheduler.jobs, timeZone, clock, logger);
-    return {
-      jobs: listings.map((j) => ({ ...j, next: isoZoned(j.next, timeZone), lastRun: j.lastRun ? { ...j.lastRun, slot: isoZoned(j.lastRun.slot, timeZone) } : null })),
-    };
+    return { jobs: listings.map((j) => jobListingJson(j, timeZone)) };
   });
 
   app.post<{ Params: { name: string }; Body: { date?: string } | undefined }>(

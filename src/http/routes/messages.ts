@@ -8,7 +8,7 @@ import { withTransaction } from '../../db/pool.js';
 import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
 import { MAX_CONTENT_CHARS, enqueueOne } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
-import { HttpError, badRequest, type HttpDeps } from '../server.js';
+import { HttpError, badRequest, type HttpDeps } from '../deps.js';
 
 interface PostBody {
   recipient: string;

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { isoZoned } from '../../lib/zoned-time.js';
 import { PairingUnavailable, type Transport } from '../../whatsapp/transport.js';
-import { HttpError, type HttpDeps } from '../server.js';
+import { HttpError, type HttpDeps } from '../deps.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatZoned, zoneName } from '../../lib/zoned-time.js';
 import { outboxSummary } from '../../outbox/summary.js';
-import type { HttpDeps } from '../server.js';
+import type { HttpDeps } from '../deps.js';
 
 export function summaryRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const timeZone = deps.config.cron.timezone;

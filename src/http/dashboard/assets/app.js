@@ -36,7 +36,7 @@
       created: 'Dibuat', sentAt: 'Terkirim', receipt: 'Tanda terima', lastError: 'Galat terakhir', actions: 'Tindakan', retry: 'Coba lagi', cancel: 'Batalkan',
       show: 'Lihat', hide: 'Tutup', retrySelected: 'Coba lagi yang dipilih', confirmCancel: 'Batalkan pesan ini? Pesan tidak akan dikirim.',
       job: 'Tugas', schedule: 'Jadwal', next: 'Berikutnya', paused: 'DIJEDA', lastRun: 'Jalan terakhir', outcome: 'Hasil', runNow: 'Jalankan sekarang', date: 'Tanggal',
-      confirmRun: 'Jalankan tugas ini sekarang?', ran: 'Selesai', never: 'belum pernah', complainant: 'Pelapor', template: 'Templat', reply: 'Balasan',
+      confirmRun: 'Jalankan tugas ini sekarang?', history: 'Riwayat', ran: 'Selesai', never: 'belum pernah', complainant: 'Pelapor', template: 'Templat', reply: 'Balasan',
       responded: 'Dijawab', failureReason: 'Alasan gagal', done: 'Berhasil', ackLevels: { '-1': 'galat', '0': 'menunggu', '1': 'server', '2': 'diterima', '3': 'dibaca', '4': 'diputar' },
       states: { ready: 'siap', awaiting_qr: 'menunggu pemindaian QR', authenticated: 'terautentikasi', starting: 'memulai', disconnected: 'terputus', reconnecting: 'menyambung ulang', failed: 'gagal', none: 'tidak ada' },
     },
@@ -56,7 +56,7 @@
       created: 'Created', sentAt: 'Sent', receipt: 'Receipt', lastError: 'Last error', actions: 'Actions', retry: 'Retry', cancel: 'Cancel',
       show: 'Show', hide: 'Hide', retrySelected: 'Retry selected', confirmCancel: 'Cancel this message? It will not be sent.',
       job: 'Job', schedule: 'Schedule', next: 'Next', paused: 'PAUSED', lastRun: 'Last run', outcome: 'Outcome', runNow: 'Run now', date: 'Date',
-      confirmRun: 'Run this job now?', ran: 'Done', never: 'never', complainant: 'Complainant', template: 'Template', reply: 'Reply',
+      confirmRun: 'Run this job now?', history: 'History', ran: 'Done', never: 'never', complainant: 'Complainant', template: 'Template', reply: 'Reply',
       responded: 'Responded', failureReason: 'Failure reason', done: 'Done', ackLevels: { '-1': 'error', '0': 'pending', '1': 'server', '2': 'delivered', '3': 'read', '4': 'played' },
       states: { ready: 'ready', awaiting_qr: 'waiting for a QR scan', authenticated: 'authenticated', starting: 'starting', disconnected: 'disconnected', reconnecting: 'reconnecting', failed: 'failed', none: 'none' },
     },
@@ -252,26 +252,33 @@
       });
     },
 
-    jadwal: function (root) {
+    jadwal: function (root, state) {
+      // What "run now" answered, kept across refreshes until the page is left.
+      state.results = state.results || {};
+      state.dates = state.dates || {};
       return api('GET', '/api/jobs').then(function (data) {
         root.replaceChildren(card(t('jobs'), table(
-          [{ label: t('job') }, { label: t('schedule') }, { label: t('next') }, { label: t('lastRun') }, { label: t('outcome') }, { label: t('actions') }],
+          [{ label: t('job') }, { label: t('schedule') }, { label: t('next') }, { label: t('lastRun') }, { label: t('outcome') }, { label: t('history') }, { label: t('actions') }],
           data.jobs,
           function (j) {
             var last = j.lastRun;
             var outcome = last ? el('span', null, badge(last.status, last.status), ' ', el('span', { class: 'muted', text: last.error || last.detail || '' })) : (j.shared ? t('never') : '-');
             var action = null;
             if (canAct) {
-              var date = j.name.indexOf('-report') > 0 ? el('input', { type: 'date', 'aria-label': t('date'), 'data-date-for': j.name }) : null;
-              var result = el('span', { class: 'muted', 'data-result-for': j.name });
+              var date = j.name.indexOf('-report') > 0 ? el('input', { type: 'date', 'aria-label': t('date'), 'data-date-for': j.name, value: state.dates[j.name] || null, oninput: function (ev) { state.dates[j.name] = ev.target.value; } }) : null;
+              var result = el('span', { class: 'muted', 'data-result-for': j.name, text: state.results[j.name] || '' });
+              var show = function (text) { state.results[j.name] = text; result.textContent = text; var live = root.querySelector('[data-result-for="' + j.name + '"]'); if (live) live.textContent = text; };
               action = el('span', null, date, ' ', el('button', { 'data-run': j.name, onclick: function () {
                 if (!confirm(t('confirmRun') + ' (' + j.name + (date && date.value ? ', ' + date.value : '') + ')')) return;
+                show('…');
                 api('POST', '/api/jobs/' + j.name + '/run', date && date.value ? { date: date.value } : undefined).then(function (r) {
-                  result.textContent = t('ran') + ': ' + r.status + (r.enqueued !== undefined ? ', ' + r.enqueued : '');
-                }, function (e) { result.textContent = e.message; });
+                  show(t('ran') + ': ' + r.status + (r.enqueued !== undefined ? ', ' + r.enqueued : ''));
+                }, function (e) { show(e.message); });
               }, text: t('runNow') }), ' ', result);
             }
-            return [j.name, j.variable + '=' + (j.expression || 'off'), (j.next ? when(j.next) : '-') + (j.paused ? ' ' + t('paused') : ''), last ? when(last.slot) + ' (' + last.trigger + ')' : '-', outcome, action || ''];
+            var history = el('ul', { class: 'runs' });
+            (j.recentRuns || []).slice(1).forEach(function (r) { history.appendChild(el('li', null, when(r.slot) + ' ', badge(r.status, r.status), r.error ? ' ' + r.error : '')); });
+            return [j.name, j.variable + '=' + (j.expression || 'off'), (j.next ? when(j.next) : '-') + (j.paused ? ' ' + t('paused') : ''), last ? when(last.slot) + ' (' + last.trigger + ')' : '-', outcome, history.childElementCount ? history : '-', action || ''];
           })));
       });
     },

@@ -1,0 +1,134 @@
+/** The shape of the configuration and the values its variables allow (parsed in index.ts). */
+import { JOBS, JOB_NAMES, type JobName } from '../jobs.js';
+import type { LogFormat, LogLevel } from '../lib/logger.js';
+import type { CronExpression } from './env-reader.js';
+
+export const CRON_JOB_NAMES = JOB_NAMES;
+export type CronJobName = JobName;
+
+/** Each job's schedule variable and default expression (from the job table). */
+export const CRON_SCHEDULE_VARIABLES = Object.fromEntries(
+  JOBS.map((j) => [j.name, { variable: j.variable, defaultExpression: j.defaultExpression }]),
+) as Record<JobName, { variable: string; defaultExpression: string }>;
+
+export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/logger.js';
+/** What one process does: `all` of the service, or (several processes sharing one database) one side of it. */
+export const ROLES = ['all', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+export const NODE_ENVS = ['production', 'development', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+export const WA_TRANSPORTS = ['wwebjs', 'log', 'fake'] as const;
+export const UI_LANGS = ['id', 'en'] as const;
+export const WEBHOOK_EVENTS = ['message.received', 'message.sent', 'message.failed', 'message.ack', 'session.state', 'complaint.received'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export type UiLang = (typeof UI_LANGS)[number];
+export type WaTransportName = (typeof WA_TRANSPORTS)[number];
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  /** SERVICE_ROLE: what `start` runs: all of the service, or one side of it (several processes on one database). */
+  role: Role;
+  logLevel: LogLevel;
+  /** Whether LOG_LEVEL was set (commands are quiet below warn unless it was). */
+  logLevelSet: boolean;
+  /** LOG_FORMAT: `auto` (readable lines on a terminal, JSON otherwise), `json` or `pretty`. */
+  logFormat: LogFormat;
+  /** Absolute path of the service's own data (embedded PostgreSQL, WhatsApp session by default). */
+  dataDir: string;
+  database: {
+    /** External PostgreSQL; null means the embedded one under dataDir. */
+    url: string | null;
+    poolMax: number;
+    embeddedPort: number;
+    /** How long `start` keeps trying a DATABASE_URL server that does not answer before it exits. */
+    waitMs: number;
+  };
+  cron: {
+    timezone: string;
+    schedules: Record<CronJobName, CronExpression>;
+    /** A report slot missed while the service was down runs at start-up if it is at most this old. */
+    catchUpHours: number;
+    /** Run history older than this is deleted. */
+    historyDays: number;
+  };
+  wa: {
+    transport: WaTransportName;
+    authPath: string;
+    sessionName: string;
+    puppeteerArgs: string[];
+    /** WA_CHROMIUM_PATH, else PUPPETEER_EXECUTABLE_PATH, else null (search the usual install paths). */
+    chromiumPath: string | null;
+    /** Country code put in place of a leading 0 in phone numbers (62: 0812… → 62812…). */
+    defaultCountryCode: string;
+    /** Pair by phone number (digits with country code) instead of scanning a QR code; null for QR. */
+    pairPhone: string | null;
+    /** How long to wait for WhatsApp Web to become ready (not counting time spent waiting for a QR scan). */
+    readyTimeoutMs: number;
+    /** Restart backoff of the WhatsApp client after a failure: first delay and cap. */
+    reconnectBaseMs: number;
+    reconnectMaxMs: number;
+    /** How long whatsapp-web.js waits for the WhatsApp Web page to load before giving up (authTimeoutMs). */
+    authTimeoutMs: number;
+    /** WA_WEB_VERSION: the WhatsApp Web build to run (e.g. 2.3000.1017054665); null runs the library's default, from the local cache. */
+    webVersion: string | null;
+    /** WA_WEB_VERSION_URL: where that build's page is fetched from, `{version}` standing for the build; null for the local cache. */
+    webVersionUrl: string | null;
+    /** WA_DRY_RUN_TAKE_BACKLOG: let a dry run (WA_TRANSPORT=log) start on a database with messages waiting. */
+    dryRunTakeBacklog: boolean;
+    /** The test transport's settings (WA_TRANSPORT=fake). */
+    fake: { sendLogFile: string | null; sendDelayMs: number; handOverDelayMs: number; inboundFile: string | null; inboundIntervalMs: number };
+  };
+  rekap: {
+    /** Send a recap for a period with nothing in it (REKAP_SEND_EMPTY). */
+    sendEmpty: boolean;
+  };
+  complaints: {
+    /** Directory of `<key>.json` files overriding or adding reply templates; null for the built-in ones. */
+    templatesDir: string | null;
+  };
+  /** What the service does with messages people send to the number. */
+  inbound: {
+    /** INBOUND_OPT_IN_COMMANDS: answer notifwa#on / notifwa#off (the one write into Cicero_V2's "user"). */
+    optInCommands: boolean;
+  };
+  /** Signed webhooks for events (none when no URL is set). */
+  webhooks: {
+    urls: string[];
+    secret: string | null;
+    events: WebhookEvent[];
+    /** How long a delivery is retried before it is dead-lettered. */
+    retryForMs: number;
+    /** How long one delivery waits for the receiver. */
+    timeoutMs: number;
+  };
+  /** The HTTP API, dashboard, health and metrics. */
+  http: {
+    /** HTTP_PORT; null when `off`. */
+    port: number | null;
+    host: string;
+    /** API_KEY: full access; null: the API is open to this machine only (HTTP_HOST must be loopback). */
+    apiKey: string | null;
+    /** API_READ_KEY: read-only access (GET); null: none. */
+    readKey: string | null;
+    /** HTTP_READY_STALL_MS: a backlog that has not moved for this long makes /readyz not ready. */
+    readyStallMs: number;
+    /** UI_LANG: the dashboard's language by default (each person can switch). */
+    uiLang: UiLang;
+  };
+  /** How the dispatcher sends: pacing, retries, claims. */
+  dispatch: {
+    sendIntervalMs: number;
+    sendJitterMs: number;
+    maxPerMinute: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    batchSize: number;
+    leaseMs: number;
+    sendTimeoutMs: number;
+    /** How long a send with an unknown outcome waits for WhatsApp to confirm it before it is flagged unconfirmed. */
+    confirmTimeoutMs: number;
+  };
+}
+
+
