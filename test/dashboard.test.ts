@@ -184,7 +184,7 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
       senderLid: null, senderName: 'Bripda Sari', body: 'Pesan Komplain\nNRP : 98010101\nNama : Sari\nKendala\n- Instagram belum terdata', sentAt: new Date(), media: null, isStatus: false,
     });
     await open(page, 'pesan-masuk');
-    await page.waitForFunction(() => /complaint/.test(document.getElementById('inbox-table')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => /komplain dicatat/.test(document.getElementById('inbox-table')?.textContent ?? ''), undefined, { timeout: 10_000 });
     assert.match(await page.textContent('#inbox-table') ?? '', /Bripda Sari/);
     await shoot(page, 'pesan-masuk');
   });

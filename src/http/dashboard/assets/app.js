@@ -22,7 +22,7 @@
   var TEXT = {
     id: {
       title: 'Gateway WhatsApp Cicero', today: 'Hari ini', session: 'Sesi WhatsApp', messages: 'Pesan', jobs: 'Jadwal', complaints: 'Komplain',
-      inbox: 'Pesan masuk', received: 'Diterima', chat: 'Obrolan', sender: 'Pengirim', handled: 'Ditangani', text: 'Isi', webhooks: 'Pengiriman webhook', event: 'Peristiwa', receiver: 'Penerima webhook',
+      inbox: 'Pesan masuk', outcomes: { complaint: 'komplain dicatat', complaint_format_reply: 'format komplain dikirim', opt_in: 'notifikasi diaktifkan', opt_out: 'notifikasi dinonaktifkan', opt_in_unknown: 'nomor belum terdaftar', none: 'tidak ada tindakan' }, received: 'Diterima', chat: 'Obrolan', sender: 'Pengirim', handled: 'Ditangani', text: 'Isi', webhooks: 'Pengiriman webhook', event: 'Peristiwa', receiver: 'Penerima webhook',
       signOut: 'Keluar', signIn: 'Masuk', key: 'Kunci API', signInHelp: 'Masukkan API_KEY (akses penuh) atau API_READ_KEY (hanya baca).',
       wrongKey: 'Kunci tidak valid.', readOnly: 'hanya baca', fullAccess: 'akses penuh', lang: 'English',
       recapsToday: 'Rekap dan pesan hari ini', type: 'Jenis', enqueued: 'Diantrekan', sent: 'Terkirim', confirmed: 'Terkonfirmasi', failed: 'Gagal', waiting: 'Menunggu',
@@ -42,7 +42,7 @@
     },
     en: {
       title: 'Cicero WhatsApp gateway', today: 'Today', session: 'WhatsApp session', messages: 'Messages', jobs: 'Schedule', complaints: 'Complaints',
-      inbox: 'Incoming', received: 'Received', chat: 'Chat', sender: 'Sender', handled: 'Handled', text: 'Text', webhooks: 'Webhook deliveries', event: 'Event', receiver: 'Receiver',
+      inbox: 'Incoming', outcomes: { complaint: 'complaint taken', complaint_format_reply: 'format reply sent', opt_in: 'notifications on', opt_out: 'notifications off', opt_in_unknown: 'number not registered', none: 'nothing to do' }, received: 'Received', chat: 'Chat', sender: 'Sender', handled: 'Handled', text: 'Text', webhooks: 'Webhook deliveries', event: 'Event', receiver: 'Receiver',
       signOut: 'Sign out', signIn: 'Sign in', key: 'API key', signInHelp: 'Enter API_KEY (full access) or API_READ_KEY (read only).',
       wrongKey: 'The key is not valid.', readOnly: 'read only', fullAccess: 'full access', lang: 'Bahasa Indonesia',
       recapsToday: "Today's recaps and messages", type: 'Type', enqueued: 'Enqueued', sent: 'Sent', confirmed: 'Confirmed', failed: 'Failed', waiting: 'Waiting',
@@ -292,7 +292,8 @@
           inbox,
           function (m) {
             var text = (m.media ? '[' + (m.media.mimeType || 'media') + '] ' : '') + m.body;
-            return [m.id, when(m.receivedAt), m.chatId, (m.senderName ? m.senderName + ' ' : '') + (m.senderPhone || m.senderId), m.outcome || '-', el('div', { class: 'text', text: text })];
+            var outcome = m.outcome === null ? '…' : (t('outcomes')[m.outcome] || m.outcome);
+            return [m.id, when(m.receivedAt), m.chatId, (m.senderName ? m.senderName + ' ' : '') + (m.senderPhone || m.senderId), outcome, el('div', { class: 'text', text: text })];
           });
         var hookTable = deliveries.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
           [{ label: 'ID', num: true }, { label: t('event') }, { label: t('status') }, { label: t('attempts'), num: true }, { label: t('created') }, { label: t('receiver') }, { label: t('lastError') }, { label: t('actions') }],
