@@ -256,7 +256,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     assert.equal((await call('GET', '/healthz', { key: null })).status, 200);
     transport.setBehaviour(undefined);
     await waitUntil(async () => (await call('GET', '/readyz', { key: null })).status === 200, 10_000, 'ready again');
-    assert.equal((await call('GET', `/api/messages/${r.body.id}`)).body.status, 'sent');
+    await waitUntil(async () => (await call('GET', `/api/messages/${r.body.id}`)).body.status === 'sent', 10_000, 'the waiting message sent');
     assert.ok(stalledAfter < 6000);
   });
 
