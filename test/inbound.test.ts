@@ -216,6 +216,9 @@ describe('incoming messages across a SIGKILL (service processes, the stand-in de
     const env = {
       DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_FAKE_INBOUND_FILE: file, WA_FAKE_INBOUND_INTERVAL_MS: '25', WA_FAKE_SEND_LOG: path.join(dir, 'sends.jsonl'),
       WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', WEBHOOK_URL: hooks.url, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'info', ...CRONS_OFF,
+      // A reply in flight at the kill is held by the dead service's lease: short, so the restart settles it
+      // (sent, its outcome unknown, never handed over again) within the test.
+      WA_LEASE_MS: '4000', WA_SEND_TIMEOUT_MS: '2000',
     };
     try {
       const first = startCli(['start'], env, dir);
@@ -230,7 +233,10 @@ describe('incoming messages across a SIGKILL (service processes, the stand-in de
         const state = (await db.pool.query('SELECT count(*)::int AS n, count(handled_at)::int AS h FROM wa_inbox')).rows[0];
         throw new Error(`${(err as Error).message}: ${JSON.stringify(state)}\n${second.stdout().slice(-4000)}\n${second.stderr().slice(-2000)}`);
       });
-      await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM complaint_queue WHERE status = 'responded'")).rows[0].n === 20, 60_000, 'all 20 complaints responded');
+      await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM complaint_queue WHERE status = 'responded'")).rows[0].n === 20, 60_000, 'all 20 complaints responded').catch(async (err) => {
+        const rows = (await db.pool.query('SELECT status, failure_reason, count(*)::int AS n FROM complaint_queue GROUP BY 1, 2')).rows;
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(rows)}\n${second.stdout().slice(-3000)}`);
+      });
       await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'")).rows[0].n === 0, 60_000, 'webhooks settled');
       const counts = (
         await db.pool.query(`SELECT (SELECT count(*)::int FROM wa_inbox) AS inbox,
@@ -243,7 +249,11 @@ describe('incoming messages across a SIGKILL (service processes, the stand-in de
       assert.deepEqual(counts, { inbox: 80, complaints: 20, replies: 20, complaint_events: 20, received_events: 80 });
       const sends = readSends(path.join(dir, 'sends.jsonl'));
       assert.equal(sends.length - new Set(sends.map((s) => `${s.chatId}|${s.text}`)).size, 0, 'no reply handed to WhatsApp twice');
-      assert.equal(sends.length, 20);
+      // A reply the kill caught between its hand-over record and WhatsApp's answer is sent with an unknown
+      // outcome (the stand-in may not have logged it): never handed over again.
+      const unknown = (await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE type = 'complaint-reply' AND confirmation IS DISTINCT FROM 'confirmed'")).rows[0].n as number;
+      assert.ok(sends.length <= 20 && sends.length >= 20 - unknown, `${sends.length} replies handed over, ${unknown} with an unknown outcome`);
+      t.diagnostic(`replies handed over: ${sends.length}; with an unknown outcome after the kill: ${unknown}`);
 
       // What an operator sees: cicero-wa inbox list and webhooks list / retry.
       const env2 = { DATABASE_URL: db.url, WEBHOOK_URL: hooks.url, WEBHOOK_SECRET: SECRET };

@@ -21,6 +21,7 @@ import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { claimPending, markFailed, type PendingComplaint, markFailedByOutbox, markQueued, markRespondedByOutbox, normaliseStatuses, queuedComplaints } from './complaint-queue.js';
 import { composeReply, type Complainant, type Templates } from './reply.js';
+import { whatsappNumberIs } from '../personnel.js';
 
 export const COMPLAINT_REPLY_TYPE = 'complaint-reply';
 
@@ -51,7 +52,7 @@ async function lookUpComplainant(db: Queryable, complaint: PendingComplaint, cha
     `SELECT u.user_id, u.nama, u.title, c.nama AS satker
        FROM "user" u LEFT JOIN clients c ON c.client_id = u.client_id
       WHERE CASE WHEN $3::text IS NOT NULL THEN u.user_id = $3
-                 ELSE regexp_replace(regexp_replace(coalesce(u.whatsapp, ''), '\\D', '', 'g'), '^0', $2) = $1 END
+                 ELSE ${whatsappNumberIs('u', '$1', '$2')} END
       ORDER BY u.status IS DISTINCT FROM false DESC LIMIT 1`,
     [digits, defaultCountryCode, given?.nrp ?? null],
   );

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { enqueue } from '../../outbox/enqueue.js';
+import { whatsappNumberIs } from '../personnel.js';
 
 export const NOTIFWA_REPLY_TYPE = 'notifwa-reply';
 const COMMAND = /^\s*notifwa\s*#\s*(on|off)\s*[.!]?\s*$/i;
@@ -29,8 +30,8 @@ export function optInCommands(defaultCountryCode: string): (tx: pg.PoolClient, m
     const people = digits && tables[0]?.ok
       ? (
           await tx.query<{ user_id: string; nama: string | null; title: string | null }>(
-            `UPDATE "user" SET wa_notification_opt_in = $3, updated_at = now()
-              WHERE regexp_replace(regexp_replace(coalesce(whatsapp, ''), '\\D', '', 'g'), '^0', $2) = $1
+            `UPDATE "user" u SET wa_notification_opt_in = $3, updated_at = now()
+              WHERE ${whatsappNumberIs('u', '$1', '$2')}
               RETURNING user_id, nama, title`,
             [digits, defaultCountryCode, on],
           )
