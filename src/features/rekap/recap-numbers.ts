@@ -1,0 +1,278 @@
+/**
+ * The numbers every recap is made from (the text, the workbooks, the API): for a period, per unit, per
+ * person and per day, how many of the unit's posts there were and how many each person liked (Instagram)
+ * or commented on (TikTok), and each person's verdict.
+ *
+ * Set-based: one statement per batch of units reads the period's posts once, unpacks each like list
+ * once, and joins it to the unit's personnel by handle. Its cost grows with the period's data, not with
+ * the whole history times the number of units, and each statement holds its snapshot briefly (a batch
+ * of UNITS_PER_STATEMENT units).
+ *
+ * The judgement, as Cicero_V2 makes it: personnel with `exception = true` or `status = false` are left
+ * out; a handle is compared trimmed, in lower case, without leading `@`; only the unit's own posts count;
+ * a person is **sudah** with at least half of the period's posts, **kurang** with some, **belum** with
+ * none, **tanpa username** without a handle on file.
+ */
+import type { Queryable } from '../../db/pool.js';
+
+export const PLATFORMS = ['instagram', 'tiktok'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+export type Verdict = 'sudah' | 'kurang' | 'belum' | 'tanpa_username';
+
+/** Units per statement: each statement holds a snapshot for well under a few seconds at national scale. */
+export const UNITS_PER_STATEMENT = 50;
+
+export interface PersonNumbers {
+  userId: string;
+  name: string;
+  /** Pangkat (`"user".title`), e.g. BRIPDA; null when not on file. */
+  rank: string | null;
+  /** Divisi / satfung, trimmed; "Tanpa divisi" when none. */
+  division: string;
+  handles: Record<Platform, string | null>;
+  /** Posts of the unit this person engaged with, per day (YYYY-MM-DD); days without any are absent. */
+  engagedByDay: Record<Platform, Record<string, number>>;
+  /** The same, over the period. */
+  engaged: Record<Platform, number>;
+  verdict: Record<Platform, Verdict>;
+}
+
+export interface UnitNumbers {
+  clientId: string;
+  /** `clients.nama`, or the client id when it is blank. */
+  name: string;
+  /** `clients.client_group`: where the unit's recap goes (null when none). */
+  group: string | null;
+  /** The unit's posts per day (YYYY-MM-DD); days without posts are absent. */
+  postsByDay: Record<Platform, Record<string, number>>;
+  posts: Record<Platform, number>;
+  /** Personnel judged (excused and inactive left out), by rank (highest first), then name. */
+  people: PersonNumbers[];
+}
+
+export interface RecapNumbers {
+  /** First and last day of the period (YYYY-MM-DD, local dates as Cicero_V2 stores them). */
+  from: string;
+  to: string;
+  /** Every day of the period, in order. */
+  days: string[];
+  units: UnitNumbers[];
+}
+
+export interface VerdictCounts {
+  sudah: number;
+  kurang: number;
+  belum: number;
+  tanpa_username: number;
+}
+
+export interface Tally {
+  people: number;
+  instagram: VerdictCounts;
+  tiktok: VerdictCounts;
+}
+
+export const NO_DIVISION = 'Tanpa divisi';
+
+/**
+ * Polri ranks from the highest, as Cicero_V2 orders personnel in its workbooks; the common abbreviations
+ * name the same rank. A rank not in the list comes after BRIPDA.
+ */
+const RANKS: readonly (readonly string[])[] = [
+  ['JENDERAL POLISI', 'JENDERAL'],
+  ['KOMISARIS JENDERAL POLISI', 'KOMJEN', 'KOMJEN POL'],
+  ['INSPEKTUR JENDERAL POLISI', 'IRJEN', 'IRJEN POL'],
+  ['BRIGADIR JENDERAL POLISI', 'BRIGJEN', 'BRIGJEN POL'],
+  ['KOMISARIS BESAR POLISI', 'KOMBES', 'KOMBES POL'],
+  ['AJUN KOMISARIS BESAR POLISI', 'AKBP'],
+  ['KOMISARIS POLISI', 'KOMPOL'],
+  ['AJUN KOMISARIS POLISI', 'AKP'],
+  ['INSPEKTUR POLISI SATU', 'IPTU'],
+  ['INSPEKTUR POLISI DUA', 'IPDA'],
+  ['AJUN INSPEKTUR POLISI SATU', 'AIPTU'],
+  ['AJUN INSPEKTUR POLISI DUA', 'AIPDA'],
+  ['BRIGADIR POLISI KEPALA', 'BRIPKA'],
+  ['BRIGADIR POLISI', 'BRIGPOL', 'BRIGADIR'],
+  ['BRIGADIR POLISI SATU', 'BRIPTU'],
+  ['BRIGADIR POLISI DUA', 'BRIPDA'],
+];
+const RANK_ORDER = new Map(RANKS.flatMap((names, order) => names.map((name) => [name, order] as const)));
+
+/** Position of a rank, highest first; unknown ranks after the known ones. */
+export function rankOrder(rank: string | null): number {
+  const key = (rank ?? '').trim().toUpperCase().replace(/\./g, '').replace(/\s+/g, ' ');
+  return RANK_ORDER.get(key) ?? RANKS.length;
+}
+
+const collator = new Intl.Collator('id', { sensitivity: 'base', numeric: true });
+export const compareText = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+
+/** The verdict on one person for one platform. */
+export function verdictOf(handle: string | null, engaged: number, posts: number): Verdict {
+  if (handle === null) return 'tanpa_username';
+  if (posts > 0 && engaged * 2 >= posts) return 'sudah';
+  return engaged > 0 ? 'kurang' : 'belum';
+}
+
+/** The days from `from` to `to`, inclusive. */
+export function daysOf(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
+    days.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+const sum = (byDay: Record<string, number>) => Object.values(byDay).reduce((a, b) => a + b, 0);
+
+/** Verdict counts over some personnel. */
+export function tally(people: readonly PersonNumbers[]): Tally {
+  const counts = (): VerdictCounts => ({ sudah: 0, kurang: 0, belum: 0, tanpa_username: 0 });
+  const result: Tally = { people: people.length, instagram: counts(), tiktok: counts() };
+  for (const person of people) {
+    for (const platform of PLATFORMS) result[platform][person.verdict[platform]]++;
+  }
+  return result;
+}
+
+/** Verdict counts per division, divisions in alphabetical order. */
+export function tallyByDivision(unit: UnitNumbers): { division: string; tally: Tally }[] {
+  const divisions = new Map<string, PersonNumbers[]>();
+  for (const person of unit.people) divisions.set(person.division, [...(divisions.get(person.division) ?? []), person]);
+  return [...divisions.keys()].sort(compareText).map((division) => ({ division, tally: tally(divisions.get(division)!) }));
+}
+
+export interface RecapScope {
+  /** First and last day, YYYY-MM-DD. */
+  from: string;
+  to: string;
+  /** Only these units (client ids); default every unit whose client_status is not false. */
+  clientIds?: readonly string[];
+}
+
+interface PersonRow {
+  client_id: string;
+  user_id: string;
+  nama: string | null;
+  title: string | null;
+  divisi: string | null;
+  ig: string | null;
+  tt: string | null;
+  ig_days: Record<string, number> | null;
+  tt_days: Record<string, number> | null;
+}
+
+interface PostRow {
+  client_id: string;
+  platform: Platform;
+  day: string;
+  posts: number;
+}
+
+const DAY_FILTER = 'p.created_at >= $1::date AND p.created_at < $2::date + 1';
+const LIST = (column: string) => `CASE WHEN jsonb_typeof(${column}) = 'array' THEN ${column} ELSE '[]'::jsonb END`;
+
+/**
+ * Per person of the batch's units: the handles and, per platform, how many of the unit's posts of each
+ * day the handle appears in. A like list is unpacked once; a name twice in one list counts once.
+ */
+const PEOPLE_SQL = `
+  WITH people AS (
+    SELECT u.client_id::text AS client_id, u.user_id::text AS user_id, u.nama::text AS nama, u.title::text AS title,
+           u.divisi::text AS divisi, cicero_wa_handle(u.insta) AS ig, cicero_wa_handle(u.tiktok) AS tt
+      FROM "user" u
+     WHERE u.client_id = ANY($3::text[]) AND u.status IS DISTINCT FROM false AND u.exception IS DISTINCT FROM true
+  ), ig AS (
+    SELECT p.client_id::text AS client_id, to_char(p.created_at, 'YYYY-MM-DD') AS day, h.handle
+      FROM insta_post p
+      JOIN insta_like l ON l.shortcode = p.shortcode
+     CROSS JOIN LATERAL (SELECT DISTINCT cicero_wa_handle(x) AS handle FROM jsonb_array_elements_text(${LIST('l.likes')}) x) h
+     WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER}
+  ), tt AS (
+    SELECT p.client_id::text AS client_id, to_char(p.created_at, 'YYYY-MM-DD') AS day, h.handle
+      FROM tiktok_post p
+      JOIN tiktok_comment c ON c.video_id = p.video_id
+     CROSS JOIN LATERAL (SELECT DISTINCT cicero_wa_handle(x) AS handle FROM jsonb_array_elements_text(${LIST('c.comments')}) x) h
+     WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER}
+  ), ig_days AS (
+    SELECT client_id, handle, jsonb_object_agg(day, n) AS days
+      FROM (SELECT client_id, handle, day, count(*)::int AS n FROM ig
+             WHERE (client_id, handle) IN (SELECT client_id, ig FROM people) GROUP BY 1, 2, 3) d
+     GROUP BY 1, 2
+  ), tt_days AS (
+    SELECT client_id, handle, jsonb_object_agg(day, n) AS days
+      FROM (SELECT client_id, handle, day, count(*)::int AS n FROM tt
+             WHERE (client_id, handle) IN (SELECT client_id, tt FROM people) GROUP BY 1, 2, 3) d
+     GROUP BY 1, 2
+  )
+  SELECT pe.client_id, pe.user_id, pe.nama, pe.title, pe.divisi, pe.ig, pe.tt, i.days AS ig_days, t.days AS tt_days
+    FROM people pe
+    LEFT JOIN ig_days i ON i.client_id = pe.client_id AND i.handle = pe.ig
+    LEFT JOIN tt_days t ON t.client_id = pe.client_id AND t.handle = pe.tt`;
+
+/** The batch's posts per unit, platform and day. */
+const POSTS_SQL = `
+  SELECT p.client_id::text AS client_id, 'instagram' AS platform, to_char(p.created_at, 'YYYY-MM-DD') AS day, count(*)::int AS posts
+    FROM insta_post p WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER} GROUP BY 1, 3
+  UNION ALL
+  SELECT p.client_id::text, 'tiktok', to_char(p.created_at, 'YYYY-MM-DD'), count(*)::int
+    FROM tiktok_post p WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER} GROUP BY 1, 3`;
+
+function emptyByPlatform<T>(make: () => T): Record<Platform, T> {
+  return { instagram: make(), tiktok: make() };
+}
+
+/** The recap numbers of a period, for every active unit or the ones asked for (in the order of their names). */
+export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<RecapNumbers> {
+  const { rows: unitRows } = await db.query<{ client_id: string; name: string; client_group: string | null }>(
+    `SELECT client_id::text AS client_id, coalesce(nullif(btrim(nama), ''), client_id)::text AS name, client_group::text AS client_group
+       FROM clients
+      WHERE CASE WHEN $1::text[] IS NULL THEN client_status IS DISTINCT FROM false ELSE client_id = ANY($1::text[]) END`,
+    [scope.clientIds ?? null],
+  );
+  const units = new Map<string, UnitNumbers>();
+  for (const row of unitRows.sort((a, b) => compareText(a.name, b.name) || compareText(a.client_id, b.client_id))) {
+    units.set(row.client_id, {
+      clientId: row.client_id,
+      name: row.name,
+      group: row.client_group,
+      postsByDay: emptyByPlatform(() => ({})),
+      posts: emptyByPlatform(() => 0),
+      people: [],
+    });
+  }
+
+  const ids = [...units.keys()];
+  for (let i = 0; i < ids.length; i += UNITS_PER_STATEMENT) {
+    const batch = [scope.from, scope.to, ids.slice(i, i + UNITS_PER_STATEMENT)];
+    const { rows: posts } = await db.query<PostRow>(POSTS_SQL, batch);
+    for (const row of posts) {
+      const unit = units.get(row.client_id)!;
+      unit.postsByDay[row.platform][row.day] = row.posts;
+      unit.posts[row.platform] += row.posts;
+    }
+    const { rows: people } = await db.query<PersonRow>(PEOPLE_SQL, batch);
+    for (const row of people) {
+      const unit = units.get(row.client_id)!;
+      const engagedByDay = { instagram: row.ig_days ?? {}, tiktok: row.tt_days ?? {} };
+      const engaged = { instagram: sum(engagedByDay.instagram), tiktok: sum(engagedByDay.tiktok) };
+      unit.people.push({
+        userId: row.user_id,
+        name: row.nama?.trim() || row.user_id,
+        rank: row.title?.trim() || null,
+        division: row.divisi?.trim() || NO_DIVISION,
+        handles: { instagram: row.ig, tiktok: row.tt },
+        engagedByDay,
+        engaged,
+        verdict: {
+          instagram: verdictOf(row.ig, engaged.instagram, unit.posts.instagram),
+          tiktok: verdictOf(row.tt, engaged.tiktok, unit.posts.tiktok),
+        },
+      });
+    }
+  }
+  for (const unit of units.values()) {
+    unit.people.sort((a, b) => rankOrder(a.rank) - rankOrder(b.rank) || compareText(a.name, b.name) || compareText(a.userId, b.userId));
+  }
+  return { from: scope.from, to: scope.to, days: daysOf(scope.from, scope.to), units: [...units.values()] };
+}
