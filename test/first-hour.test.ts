@@ -91,7 +91,7 @@ describe('a database without Cicero_V2 tables', () => {
     const start = startCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', LOG_FORMAT: 'json' }, await tempDir());
     try {
       await start.waitFor(/cicero-wa-gateway is up/);
-      assert.match(start.stdout(), /Recaps cannot be made here: this database has no Cicero_V2 tables, so the report views do not exist; point DATABASE_URL/);
+      assert.match(start.stdout(), /Recaps cannot be made here: this database has no Cicero_V2 tables; point DATABASE_URL/);
     } finally {
       await stopAll([start]);
     }
@@ -113,7 +113,7 @@ describe('a database without Cicero_V2 tables', () => {
     assert.equal(outcome.status, 'skipped');
     const { rows } = await db.pool.query("SELECT status, detail, error FROM cron_job_runs WHERE job = 'daily-report'");
     assert.equal(rows[0].status, 'skipped');
-    assert.match(rows[0].detail, /no Cicero_V2 tables .* daily_report_view does not exist; point DATABASE_URL at the Cicero_V2 database/);
+    assert.match(rows[0].detail, /no recap can be made: this database has no Cicero_V2 tables \(missing: clients, "user", .*\); point DATABASE_URL at the Cicero_V2 database/);
     assert.equal(rows[0].error, null);
   });
 });

@@ -174,32 +174,38 @@ describe('daily recap on Cicero_V2 data', () => {
     assert.equal(parseRecap(monthly).posts, 5);
   });
 
-  it('fails a run whose view lacks a needed column, naming view and column, and the other jobs carry on', async () => {
-    await db.pool.query('ALTER VIEW daily_report_view RENAME TO daily_report_view_saved');
-    await db.pool.query("CREATE VIEW daily_report_view AS SELECT client_group AS recipient, current_date AS report_date FROM clients");
+  it("sends an operator's own view as it is; one without a needed column fails naming view and column, and the other jobs carry on", async () => {
+    await db.pool.query(`CREATE VIEW daily_report_view AS
+      SELECT client_group AS recipient, 'Laporan versi operator ' || client_id AS summary, date '2026-11-24' AS report_date, client_id
+        FROM clients WHERE client_group IS NOT NULL`);
     try {
-      await assert.rejects(handlers()['daily-report']!(context('daily-report', '2026-11-24')), /report view daily_report_view has no column summary/);
+      const own = await handlers()['daily-report']!(context('daily-report', '2026-11-24'));
+      assert.equal(own?.enqueued, 3, 'every row of the view, including the inactive unit the view chose to keep');
+      assert.deepEqual((await outbox()).map((r) => r.content), ['Laporan versi operator POLRES_A', 'Laporan versi operator POLRES_B', 'Laporan versi operator POLRES_C']);
       await db.pool.query('DROP VIEW daily_report_view');
-      await assert.rejects(handlers()['daily-report']!(context('daily-report', '2026-11-24')), /report view daily_report_view does not exist/);
+      await db.pool.query("CREATE VIEW daily_report_view AS SELECT client_group AS recipient, current_date AS report_date FROM clients");
+      await assert.rejects(handlers()['daily-report']!(context('daily-report', '2026-11-24')), /report view daily_report_view has no column summary/);
       const weekly = await handlers()['weekly-report']!(context('weekly-report', '2026-11-24'));
       assert.equal(weekly?.enqueued, 2);
     } finally {
       await db.pool.query('DROP VIEW IF EXISTS daily_report_view');
-      await db.pool.query('ALTER VIEW daily_report_view_saved RENAME TO daily_report_view');
     }
+    await db.pool.query('TRUNCATE wa_outbox RESTART IDENTITY CASCADE');
+    const made = await handlers()['daily-report']!(context('daily-report', '2026-11-24'));
+    assert.equal(made?.enqueued, 2, 'without the view, the service makes the recap again');
   });
 
   it('cicero-wa run daily-report --date D twice enqueues once', async () => {
     const first = await runCli(['run', 'daily-report', '--date', '2026-11-24'], { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
     const second = await runCli(['run', 'daily-report', '--date', '2026-11-24'], { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
     assert.match(first.stdout, /daily-report: succeeded, 2 message\(s\) enqueued/);
-    assert.match(second.stdout, /daily-report: succeeded, 0 message\(s\) enqueued \(report_date 2026-11-24: 2 row\(s\), 0 new\)/);
+    assert.match(second.stdout, /daily-report: succeeded, 0 message\(s\) enqueued \(report_date 2026-11-24: 3 unit\(s\), 2 recap\(s\), 0 new\)/);
     assert.equal((await outbox()).length, 2);
   });
 });
 
 describe('report views and an operator', () => {
-  it("keeps an operator's own daily_report_view when migrating, and installs the others", async () => {
+  it("keeps an operator's own daily_report_view when migrating, drops the ones it once installed, and installs only the task view", async () => {
     const db = await createTestDatabase('rekap_operator_view');
     try {
       await loadCiceroTables(db.pool);
@@ -207,10 +213,12 @@ describe('report views and an operator', () => {
         SELECT client_operator AS recipient, 'Laporan versi operator'::text AS summary, current_date AS report_date FROM clients`);
       const before = (await db.pool.query("SELECT pg_get_viewdef('daily_report_view') AS def")).rows[0].def;
       const { migrate } = await import('../src/db/migrate.js');
-      await migrate(db.pool, silentLogger());
+      const applied = await migrate(db.pool, silentLogger());
+      assert.ok(applied.some((m) => /^005_/.test(m)) && applied.some((m) => /^014_/.test(m)), '005 installed the weekly and monthly views, 014 dropped them');
       assert.equal((await db.pool.query("SELECT pg_get_viewdef('daily_report_view') AS def")).rows[0].def, before);
       const views = (await db.pool.query("SELECT table_name FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1")).rows.map((r) => r.table_name);
-      assert.deepEqual(views, ['daily_report_view', 'monthly_report_view', 'task_delivery_recap_view', 'weekly_report_view']);
+      assert.deepEqual(views, ['daily_report_view', 'task_delivery_recap_view']);
+      assert.equal((await db.pool.query("SELECT to_regproc('cicero_wa_engagement_recap') IS NULL AS gone")).rows[0].gone, true);
     } finally {
       await db.drop();
     }

@@ -264,12 +264,12 @@ async function prepareDatabase(database: Database, logger: Logger, options: AppO
   if (views.length > 0) logger.info({ views }, 'report views installed on the Cicero_V2 tables');
   if (options.role === 'command') return;
   const source = await reportSource(database.pool);
-  if (source.missingViews.length === 0) return;
-  logger.warn(
-    source.missingTables.length > 0
-      ? `Recaps cannot be made here: this database has no Cicero_V2 tables, so the report views do not exist; ${NO_SOURCE_REMEDY}. The report jobs are skipped until then.`
-      : `Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`,
-  );
+  if (source.missingTables.length > 0 && source.operatorViews.length === 0) {
+    logger.warn(`Recaps cannot be made here: this database has no Cicero_V2 tables; ${NO_SOURCE_REMEDY}. The report jobs are skipped until then.`);
+  } else if (source.missingTables.length === 0 && source.missingViews.length > 0) {
+    logger.warn(`Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`);
+  }
+  if (source.operatorViews.length > 0) logger.info({ views: source.operatorViews }, "recaps from the operator's own views, sent as they are");
 }
 
 /** Which jobs a role runs: a worker the local ones (its own poll), a scheduler the shared ones. */

@@ -62,27 +62,30 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
   }
 }
 
-/** The recaps' source: Cicero_V2's tables and the report views made from them. */
+/** The recaps' source: Cicero_V2's tables, the task delivery recap's view, and views of an operator's own. */
 async function checkRecaps(db: Queryable): Promise<CheckResult> {
   const name = 'recaps';
   const source = await reportSource(db);
-  if (source.missingViews.length === 0) return { name, ok: true, detail: `report views in place (${Object.values(REPORT_VIEWS).map((c) => c.view).join(', ')})` };
+  const own = source.operatorViews.length > 0 ? `; sent as they are from the operator's own ${source.operatorViews.join(', ')}` : '';
   if (source.missingTables.length > 0) {
     return {
       name,
       ok: true,
       warn: true,
-      detail: `no recap can be made: this database has no Cicero_V2 tables (missing: ${source.missingTables.join(', ')}); the report jobs are skipped`,
+      detail: `no recap can be made: this database has no Cicero_V2 tables (missing: ${source.missingTables.join(', ')})${own}; the ${own ? 'other ' : ''}report jobs are skipped`,
       remedy: NO_SOURCE_REMEDY,
     };
   }
-  return {
-    name,
-    ok: true,
-    warn: true,
-    detail: `report view(s) missing although the Cicero_V2 tables exist: ${source.missingViews.join(', ')}`,
-    remedy: 'start the service once (it installs its views), or create them (docs/report-views.md)',
-  };
+  if (source.missingViews.length > 0) {
+    return {
+      name,
+      ok: true,
+      warn: true,
+      detail: `report view(s) missing although the Cicero_V2 tables exist: ${source.missingViews.join(', ')}`,
+      remedy: 'start the service once (it installs its views), or create them (docs/report-views.md)',
+    };
+  }
+  return { name, ok: true, detail: `daily, weekly and monthly recaps made from Cicero_V2's tables; ${REPORT_VIEWS.taskDelivery.view} in place${own}` };
 }
 
 /** The WhatsApp session as the running (or last) service saw it. */
