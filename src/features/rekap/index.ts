@@ -21,3 +21,5 @@ export function rekapHandlers(options: RekapOptions): JobSources['rekap'] {
 
 export { installReportViews, ReportViewError } from './report-views.js';
 export { reportPeriod } from './periods.js';
+export { engagementWorkbook, XLSX_MIME, workbookFileName, type EngagementWorkbookOptions } from './recap-workbook.js';
+export { rankingWorkbook, type RankingWorkbookOptions } from './ranking-workbook.js';

@@ -1,0 +1,221 @@
+/**
+ * The engagement recap as an Excel workbook, laid out as Cicero_V2's weekly and monthly likes (Instagram)
+ * and comments (TikTok) recaps: one sheet per unit and platform; a title and a period row; per person
+ * (by rank, then name) and per day of the period the unit's posts, how many the person liked or commented
+ * on (green) and how many not (red); a TOTAL row of SUM formulas; frozen names and headers; a filter
+ * on the header row.
+ *
+ * Beyond Cicero_V2's layout, each sheet ends with the period's totals per person and a "Keterangan"
+ * column with the person's verdict, the one the text recap counts. A person without a handle on file
+ * has no likes or comments to count: sudah 0 and belum the day's posts, as Cicero_V2 shows them, with
+ * the name in grey italics and "Username … belum diisi" in Keterangan.
+ */
+import type ExcelJS from 'exceljs';
+import type { ReportKind } from './periods.js';
+import { tally, type PersonNumbers, type Platform, type RecapNumbers, type UnitNumbers, type Verdict } from './recap-numbers.js';
+import { periodWords } from './recap-text.js';
+import {
+  BORDER,
+  CENTER,
+  FILL,
+  columnLetter,
+  dayHeader,
+  formula,
+  newWorkbook,
+  sheetNamer,
+  slashDate,
+  titleRow,
+  workbookBytes,
+} from './workbook-common.js';
+
+export interface EngagementWorkbookOptions {
+  /** One sheet per unit for each; with both, sheets are named "<unit> IG" and "<unit> TikTok". */
+  platforms: readonly Platform[];
+  /** The kind of period (the workbook's title); the days are those of the numbers. */
+  kind: ReportKind;
+}
+
+interface PlatformWords {
+  name: string;
+  suffix: string;
+  period: string;
+  sudah: string;
+  belum: string;
+}
+
+const WORDS: Record<Platform, PlatformWords> = {
+  instagram: { name: 'Instagram', suffix: ' IG', period: 'Rekap Likes Instagram', sudah: 'Sudah Likes', belum: 'Belum Likes' },
+  tiktok: { name: 'TikTok', suffix: ' TikTok', period: 'Rekap Komentar TikTok', sudah: 'Sudah Komentar', belum: 'Belum Komentar' },
+};
+
+const KIND_TITLE: Record<ReportKind, string> = {
+  daily: 'Rekap Harian Engagement',
+  weekly: 'Rekap Mingguan Engagement',
+  monthly: 'Rekap Bulanan Engagement',
+};
+
+/** First row of people, and the fixed columns before the days. */
+const FIRST_ROW = 5;
+const FIXED_COLUMNS = 4;
+
+function verdictWords(verdict: Verdict, platform: Platform): string {
+  if (verdict === 'tanpa_username') return `Username ${WORDS[platform].name} belum diisi`;
+  return verdict[0]!.toUpperCase() + verdict.slice(1);
+}
+
+/** "Sudah 2 · Kurang 1 · Belum 1 · Tanpa username 1": the verdicts of a sheet's people. */
+function verdictSummary(people: readonly PersonNumbers[], platform: Platform): string {
+  const c = tally(people)[platform];
+  return `Sudah ${c.sudah} · Kurang ${c.kurang} · Belum ${c.belum} · Tanpa username ${c.tanpa_username}`;
+}
+
+/** The engagement workbook of a period: per unit with personnel, one sheet per platform asked for. */
+export async function engagementWorkbook(numbers: RecapNumbers, options: EngagementWorkbookOptions): Promise<Buffer> {
+  if (options.platforms.length === 0) throw new Error('engagementWorkbook: no platform asked for');
+  const book = newWorkbook(`${KIND_TITLE[options.kind]} ${periodWords(options.kind, numbers.from, numbers.to)}`, numbers.to);
+  const name = sheetNamer();
+  for (const unit of numbers.units) {
+    if (unit.people.length === 0) continue;
+    for (const platform of options.platforms) {
+      const sheet = book.addWorksheet(name(unit.name, options.platforms.length > 1 ? WORDS[platform].suffix : ''));
+      fillSheet(sheet, unit, platform, numbers);
+    }
+  }
+  if (book.worksheets.length === 0) {
+    const sheet = book.addWorksheet('Rekap');
+    titleRow(sheet, 1, 'Rekap Engagement', 6, 14);
+    titleRow(sheet, 2, `Periode ${slashDate(numbers.from)} - ${slashDate(numbers.to)}: tidak ada personil yang dinilai.`, 6);
+  }
+  return workbookBytes(book);
+}
+
+function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platform, numbers: RecapNumbers): void {
+  const words = WORDS[platform];
+  const days = numbers.days;
+  const periodColumn = FIXED_COLUMNS + 3 * days.length + 1;
+  const noteColumn = periodColumn + 3;
+  const lastRow = FIRST_ROW + unit.people.length - 1;
+  const totalRow = lastRow + 1;
+
+  titleRow(sheet, 1, `${unit.name} – Rekap Engagement ${words.name}`, noteColumn, 14);
+  titleRow(sheet, 2, `${words.period} Periode ${slashDate(numbers.from)} - ${slashDate(numbers.to)}`, noteColumn);
+
+  // Header rows 3-4.
+  const fixedHeaders = ['No', 'Pangkat', 'Nama', 'Divisi / Satfung'];
+  fixedHeaders.forEach((text, i) => mergedHeader(sheet, i + 1, 1, text));
+  const groups = [...days.map(dayHeader), 'Jumlah Periode'];
+  groups.forEach((text, i) => {
+    const first = FIXED_COLUMNS + 1 + 3 * i;
+    mergedHeader(sheet, first, 3, text);
+    ['Jumlah Post', words.sudah, words.belum].forEach((label, j) => {
+      const cell = sheet.getCell(4, first + j);
+      cell.value = label;
+      header(cell);
+    });
+  });
+  mergedHeader(sheet, noteColumn, 1, 'Keterangan');
+
+  // One row per person.
+  unit.people.forEach((person, i) => {
+    const row = FIRST_ROW + i;
+    const withoutHandle = person.verdict[platform] === 'tanpa_username';
+    const identity = [i + 1, person.rank ?? '', person.name, person.division];
+    identity.forEach((value, c) => {
+      const cell = sheet.getCell(row, c + 1);
+      cell.value = value;
+      cell.border = BORDER.thin;
+      cell.alignment = { vertical: 'middle', horizontal: c === 0 ? 'center' : 'left' };
+      if (withoutHandle) cell.font = { italic: true, color: { argb: 'FF808080' } };
+    });
+    const totals = [0, 0, 0];
+    days.forEach((day, d) => {
+      const posts = unit.postsByDay[platform][day] ?? 0;
+      const sudah = withoutHandle ? 0 : (person.engagedByDay[platform][day] ?? 0);
+      const values = [posts, sudah, posts - sudah];
+      values.forEach((value, j) => {
+        totals[j]! += value;
+        numberCell(sheet.getCell(row, FIXED_COLUMNS + 1 + 3 * d + j), value, j);
+      });
+    });
+    totals.forEach((total, j) => {
+      const cells = days.map((_, d) => `${columnLetter(FIXED_COLUMNS + 1 + 3 * d + j)}${row}`);
+      numberCell(sheet.getCell(row, periodColumn + j), formula(`SUM(${cells.join(',')})`, total), j);
+    });
+    const note = sheet.getCell(row, noteColumn);
+    note.value = verdictWords(person.verdict[platform], platform);
+    note.border = BORDER.thin;
+  });
+
+  // TOTAL: a SUM per numeric column, with its value.
+  sheet.mergeCells(totalRow, 1, totalRow, FIXED_COLUMNS);
+  sheet.getCell(totalRow, 1).value = 'TOTAL';
+  for (let c = 1; c <= FIXED_COLUMNS; c++) sheet.getCell(totalRow, c).border = BORDER.thin;
+  for (let column = FIXED_COLUMNS + 1; column < noteColumn; column++) {
+    const letter = columnLetter(column);
+    let sum = 0;
+    for (let row = FIRST_ROW; row <= lastRow; row++) sum += cellNumber(sheet.getCell(row, column));
+    numberCell(sheet.getCell(totalRow, column), formula(`SUM(${letter}${FIRST_ROW}:${letter}${lastRow})`, sum), (column - FIXED_COLUMNS - 1) % 3);
+  }
+  const summary = sheet.getCell(totalRow, noteColumn);
+  summary.value = verdictSummary(unit.people, platform);
+  summary.border = BORDER.thin;
+  sheet.getRow(totalRow).font = { bold: true };
+  sheet.getCell(totalRow, 1).alignment = CENTER;
+
+  // Widths, frozen panes, filter, printing.
+  const longest = (values: string[], min: number, max: number) => Math.min(max, Math.max(min, ...values.map((v) => v.length + 2)));
+  sheet.getColumn(1).width = 5;
+  sheet.getColumn(2).width = longest(unit.people.map((p) => p.rank ?? ''), 10, 16);
+  sheet.getColumn(3).width = longest(unit.people.map((p) => p.name), 16, 40);
+  sheet.getColumn(4).width = longest(unit.people.map((p) => p.division), 16, 30);
+  for (let column = FIXED_COLUMNS + 1; column < noteColumn; column++) sheet.getColumn(column).width = 8.5;
+  sheet.getColumn(noteColumn).width = 30;
+  summary.alignment = { wrapText: true, vertical: 'middle' };
+  sheet.getRow(totalRow).height = 30;
+  sheet.getRow(4).height = 30;
+  sheet.views = [{ state: 'frozen', xSplit: FIXED_COLUMNS, ySplit: 4, topLeftCell: 'E5', activeCell: 'E5' }];
+  sheet.autoFilter = `A4:${columnLetter(noteColumn)}${lastRow}`;
+  sheet.pageSetup = {
+    orientation: 'landscape',
+    paperSize: 9,
+    fitToPage: true,
+    fitToWidth: Math.max(1, Math.ceil(days.length / 8)),
+    fitToHeight: 0,
+    printTitlesRow: '3:4',
+    margins: { left: 0.3, right: 0.3, top: 0.4, bottom: 0.4, header: 0.2, footer: 0.2 },
+  };
+}
+
+function header(cell: ExcelJS.Cell): void {
+  cell.font = { bold: true };
+  cell.alignment = CENTER;
+  cell.fill = FILL.header;
+  cell.border = BORDER.thin;
+}
+
+/** A header over rows 3-4 (width 1) or over `width` columns of row 3. */
+function mergedHeader(sheet: ExcelJS.Worksheet, column: number, width: number, text: string): void {
+  if (width === 1) sheet.mergeCells(3, column, 4, column);
+  else sheet.mergeCells(3, column, 3, column + width - 1);
+  for (let c = column; c < column + width; c++) header(sheet.getCell(3, c));
+  if (width === 1) header(sheet.getCell(4, column));
+  sheet.getCell(3, column).value = text;
+}
+
+/** A number of a day group: `position` 0 posts, 1 sudah (green), 2 belum (red). */
+function numberCell(cell: ExcelJS.Cell, value: ExcelJS.CellValue, position: number): void {
+  cell.value = value;
+  cell.border = BORDER.thin;
+  cell.alignment = { horizontal: 'center', vertical: 'middle' };
+  if (position === 1) cell.fill = FILL.sudah;
+  if (position === 2) cell.fill = FILL.belum;
+}
+
+function cellNumber(cell: ExcelJS.Cell): number {
+  const value = cell.value;
+  if (typeof value === 'number') return value;
+  if (value && typeof value === 'object' && 'result' in value && typeof value.result === 'number') return value.result;
+  return 0;
+}
+
+export { XLSX_MIME, workbookFileName } from './workbook-common.js';
