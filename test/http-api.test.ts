@@ -294,6 +294,38 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     assert.equal((await call('POST', '/api/webhooks/999/retry')).status, 404);
   });
 
+  it('takes a document as base64 with the text as its caption; shows its name and size, never its bytes; refuses a bad one naming the field', async () => {
+    const bytes = Buffer.from(`PK\u0003\u0004 workbook ${'x'.repeat(3000)}`);
+    const document = { fileName: 'rekap-mingguan.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', base64: bytes.toString('base64') };
+    const before = await rowCount();
+    const bad: Array<[string, Record<string, unknown>, string]> = [
+      ['a folder in the name', { ...document, fileName: 'a/b.xlsx' }, 'body.document.fileName'],
+      ['no MIME type', { ...document, mimeType: 'excel' }, 'body.document.mimeType'],
+      ['not base64', { ...document, base64: 'bukan base64!' }, 'body.document.base64'],
+      ['a missing name', { mimeType: document.mimeType, base64: document.base64 }, 'body.document.fileName'],
+    ];
+    for (const [what, doc, field] of bad) {
+      const response = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: 'Rekap', document: doc } });
+      assert.equal(response.status, 400, `${what}: ${JSON.stringify(response.body)}`);
+      assert.ok(response.body.fields.some((f: { field: string }) => f.field === field), `${what} names ${field}: ${JSON.stringify(response.body.fields)}`);
+    }
+    const longCaption = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: 'k'.repeat(1025), document } });
+    assert.equal(longCaption.status, 400);
+    assert.match(JSON.stringify(longCaption.body.fields), /body\.text.*1024/);
+    assert.equal(await rowCount(), before, 'nothing written');
+
+    const created = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: 'Rekap mingguan', document } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(created.body.document, { fileName: 'rekap-mingguan.xlsx', mimeType: document.mimeType, size: bytes.length });
+    const one = await call('GET', `/api/messages/${created.body.id}`);
+    assert.equal(one.body.text, 'Rekap mingguan');
+    assert.equal(one.body.document.size, bytes.length);
+    const list = await call('GET', '/api/messages?limit=5');
+    assert.ok(!JSON.stringify(list.body).includes(document.base64.slice(0, 40)), 'no bytes in the list');
+    const stored = await db.pool.query('SELECT document, document_sha256 FROM wa_outbox WHERE id = $1', [created.body.id]);
+    assert.ok(Buffer.from(stored.rows[0].document).equals(bytes));
+  });
+
   it('serves an OpenAPI 3 document made from the validating schemas', async () => {
     const doc = await call('GET', '/openapi.json', { key: null });
     assert.equal(doc.status, 200);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
@@ -132,6 +133,8 @@ describe('the log and fake transports implement the whole Transport (documents, 
     assert.equal(handOvers, 1);
     const info = lines.find((l) => l.msg === 'document (dry run, not sent)')!;
     assert.deepEqual([info.fileName, info.mimeType, info.size, info.level], ['rekap.xlsx', workbook.mimeType, workbook.bytes.length, 30]);
+    assert.deepEqual([info.sha256, info.captionLength], [createHash('sha256').update(workbook.bytes).digest('hex'), 'Rekap harian'.length]);
+    assert.ok(!('caption' in info), 'the caption only at debug');
     assert.ok(!JSON.stringify(lines).includes('workbook'), 'no bytes in the log');
     assert.ok(echoed[0]!.includes(`[document rekap.xlsx, ${workbook.mimeType}, ${workbook.bytes.length} bytes]\nRekap harian`), echoed[0]);
     assert.equal(transport.pairing(), null);
@@ -142,7 +145,8 @@ describe('the log and fake transports implement the whole Transport (documents, 
     await transport.start();
     const result = await transport.sendDocument('6281234567890@c.us', workbook, { handOver: async () => undefined });
     assert.equal(result.outcome, 'confirmed');
-    assert.deepEqual(transport.sends[0]!.document, { fileName: 'rekap.xlsx', mimeType: workbook.mimeType, size: workbook.bytes.length, bytes: workbook.bytes });
+    const sha256 = createHash('sha256').update(workbook.bytes).digest('hex');
+    assert.deepEqual(transport.sends[0]!.document, { fileName: 'rekap.xlsx', mimeType: workbook.mimeType, size: workbook.bytes.length, sha256, bytes: workbook.bytes });
     assert.equal(transport.sends[0]!.text, 'Rekap harian');
 
     const inbound: string[] = [];

@@ -84,6 +84,12 @@ function formatActions(results: ActionResult[]): string[] {
   return results.map((r) => `${r.done ? 'ok  ' : 'skip'} ${r.id}: ${r.detail}`);
 }
 
+/** A document as an operator reads it: name, type, size (never its bytes). */
+function documentLabel(d: NonNullable<OutboxListRow['document']>): string {
+  const size = d.size === null ? 'no bytes' : `${d.size.toLocaleString('en')} bytes`;
+  return `${d.fileName ?? '(no name)'}, ${d.mimeType ?? '(no type)'}, ${size}`;
+}
+
 const ACKS: Record<number, string> = { [-1]: 'error', 0: 'pending', 1: 'server', 2: 'delivered', 3: 'read', 4: 'played' };
 
 /** `--json`: the row as the API shows it, with its text. */
@@ -106,7 +112,7 @@ function listLines(rows: OutboxListRow[], timeZone: string): string[] {
     { header: 'CONFIRMED', cell: (r) => r.confirmation ?? '-' },
     { header: 'RECEIPT', cell: (r) => (r.ack === null ? '-' : (ACKS[r.ack] ?? String(r.ack))) },
     { header: `READ (${zone})`, cell: (r) => time(r.readAt) },
-    { header: 'TEXT', cell: (r) => preview(r.content) },
+    { header: 'TEXT', cell: (r) => preview(r.document ? `[${documentLabel(r.document)}] ${r.content}` : r.content) },
     { header: 'LAST ERROR', cell: (r) => r.lastError ?? '' },
   ]);
 }
@@ -144,8 +150,10 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     `  receipt       ${row.ack === null ? '-' : (ACKS[row.ack] ?? row.ack)}; delivered ${t(row.deliveredAt)}; read ${t(row.readAt)}`,
     `  last error    ${row.lastError ?? '-'}`,
     `  dedup key     ${row.dedupKey ?? '-'}`,
+    ...(row.followsId !== null ? [`  follows       row ${row.followsId} (not sent before it)`] : []),
+    ...(row.document ? [`  document      ${documentLabel(row.document)}`] : []),
     '',
-    `Text (${row.content.length} characters):`,
+    row.document ? `Caption (${row.content.length} characters):` : `Text (${row.content.length} characters):`,
     ...row.content.split('\n').map((l) => `  ${l}`),
     '',
   ];

@@ -12,7 +12,7 @@ import { combinationProblems } from './combinations.js';
 import { OperatorError } from '../lib/errors.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../lib/logger.js';
 import { EnvReader, type CronExpression, type Env } from './env-reader.js';
-import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, NODE_ENVS, ROLES, UI_LANGS, WA_TRANSPORTS, WEBHOOK_EVENTS, type Config, type CronJobName } from './types.js';
+import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, DEFAULT_DOCUMENT_MAX_BYTES, DOCUMENT_MAX_BYTES_CEILING, NODE_ENVS, ROLES, UI_LANGS, WA_TRANSPORTS, WEBHOOK_EVENTS, type Config, type CronJobName } from './types.js';
 import { maskUrlPassword } from './secrets.js';
 
 export { maskUrlPassword } from './secrets.js';
@@ -125,6 +125,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       leaseMs: read.integer('WA_LEASE_MS', 300_000, 1000, 86_400_000),
       sendTimeoutMs: read.integer('WA_SEND_TIMEOUT_MS', 60_000, 100, 3_600_000),
       confirmTimeoutMs: read.integer('WA_CONFIRM_TIMEOUT_MS', 600_000, 1000, 86_400_000),
+      documentMaxBytes: read.integer('WA_DOCUMENT_MAX_BYTES', DEFAULT_DOCUMENT_MAX_BYTES, 1, DOCUMENT_MAX_BYTES_CEILING),
     },
   };
   read.problems.push(...combinationProblems(config));

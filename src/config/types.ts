@@ -128,7 +128,17 @@ export interface Config {
     sendTimeoutMs: number;
     /** How long a send with an unknown outcome waits for WhatsApp to confirm it before it is flagged unconfirmed. */
     confirmTimeoutMs: number;
+    /** WA_DOCUMENT_MAX_BYTES: the largest document the outbox takes and the dispatcher sends. */
+    documentMaxBytes: number;
   };
 }
+
+/**
+ * WA_DOCUMENT_MAX_BYTES's default and ceiling: whatsapp-web.js hands a file to the WhatsApp Web page as
+ * base64 text (a third larger, held in the browser's memory as a string), so the limit stays well under
+ * WhatsApp's own 2 GB.
+ */
+export const DEFAULT_DOCUMENT_MAX_BYTES = 16 * 1024 * 1024;
+export const DOCUMENT_MAX_BYTES_CEILING = 64 * 1024 * 1024;
 
 

@@ -20,7 +20,7 @@ import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import { withTransaction } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
-import { HandOverRefused, SendError, type SendResult, type Transport } from '../whatsapp/transport.js';
+import { HandOverRefused, SendError, type OutgoingDocument, type SendResult, type Transport } from '../whatsapp/transport.js';
 import { backoffDelay, retryDelayMs, type Backoff } from '../lib/backoff.js';
 import { isRetryableDatabaseError } from '../db/pool.js';
 import { SingleFlight } from '../lib/single-flight.js';
@@ -31,6 +31,7 @@ import {
   claimDueRows,
   hasWaitingRows,
   extendLeases,
+  loadDocument,
   markFailed,
   markRetry,
   markSent,
@@ -53,6 +54,7 @@ import { MAX_CONTENT_CHARS } from '../outbox/enqueue.js';
 import { SendPacer } from './pacer.js';
 import { AbortedError, sleep } from '../lib/sleep.js';
 import { splitText } from './split-text.js';
+import { checksumProblem, documentProblem } from './documents.js';
 
 export interface DispatcherOptions {
   pool: pg.Pool;
@@ -324,14 +326,29 @@ export class Dispatcher {
     }
     const recipient = normaliseRecipient(row.recipient, defaultCountryCode);
     if (!recipient.ok) return this.finish(row, { status: 'failed', reason: `invalid_recipient: ${recipient.reason}`, countAttempt: true });
-    if (row.content.trim() === '') return this.finish(row, { status: 'failed', reason: 'empty_content: the row has no text to send', countAttempt: true });
+    if (row.document) {
+      const problem = documentProblem(row.document, row.content, this.options.dispatch.documentMaxBytes);
+      if (problem) return this.finish(row, { status: 'failed', reason: problem, countAttempt: true });
+    } else if (row.content.trim() === '') {
+      return this.finish(row, { status: 'failed', reason: 'empty_content: the row has no text to send', countAttempt: true });
+    }
 
-    const parts = splitText(row.content);
+    // A document is one message, its caption never split; text may be several.
+    const parts = row.document ? [row.content] : splitText(row.content);
     // Parts handed over by an earlier claim are never sent again; rows from before hand-overs were
     // recorded count their first `parts_sent` parts as done.
     const done = new Map<number, PartState>(
       row.doneParts.size > 0 || row.partsSent === 0 ? row.doneParts : Array.from({ length: row.partsSent }, (_, i) => [i, { outcome: 'confirmed' as const, reason: null }]),
     );
+    let document: Omit<OutgoingDocument, 'caption'> | null = null;
+    if (row.document && !done.has(0)) {
+      // The bytes are read now, one document at a time, and must be what the row says they are.
+      const bytes = await this.persist(() => loadDocument(this.options.pool, this.instanceId, row.id, this.options.dispatch.documentMaxBytes));
+      if (bytes === null) return; // no longer held, or changed under it: handed back, looked at again
+      const problem = checksumProblem(bytes, row.document.sha256!);
+      if (problem) return this.finish(row, { status: 'failed', reason: problem, countAttempt: true });
+      document = { bytes, fileName: row.document.fileName!, mimeType: row.document.mimeType! };
+    }
     let handedOver = false;
     for (let index = 0; index < parts.length; index++) {
       if (done.has(index)) continue;
@@ -343,7 +360,7 @@ export class Dispatcher {
       }
       if (!transport.isReady()) return; // handed back with the rest of the batch
       const started = performance.now();
-      const result = await this.sendPart(row, recipient.chatId, parts, index, !handedOver);
+      const result = await this.sendPart(row, recipient.chatId, parts, index, !handedOver, document);
       this.observeSend(row, result, performance.now() - started);
       if (result.kind === 'lost') {
         logger.warn({ id: row.id, reason: result.reason }, 'row no longer held (its lease lapsed and another dispatcher took it): not sent');
@@ -382,7 +399,14 @@ export class Dispatcher {
    * One part: the transport calls back just before the hand-over, and the proof (lease + hand-over
    * record) is written then. A timeout before that point is a failure; after it, an unknown outcome.
    */
-  private async sendPart(row: ClaimedRow, chatId: string, parts: string[], index: number, countAttempt: boolean): Promise<PartResult> {
+  private async sendPart(
+    row: ClaimedRow,
+    chatId: string,
+    parts: string[],
+    index: number,
+    countAttempt: boolean,
+    document: Omit<OutgoingDocument, 'caption'> | null,
+  ): Promise<PartResult> {
     const { transport, dispatch, pool } = this.options;
     const text = parts[index]!;
     let abandoned = false;
@@ -399,6 +423,7 @@ export class Dispatcher {
             part: index,
             parts: parts.length,
             chatId,
+            // A document's own-message event carries its caption as its text ('' without one).
             bodySha256: bodyFingerprint(text),
             leaseMs: dispatch.leaseMs,
             countAttempt,
@@ -411,7 +436,9 @@ export class Dispatcher {
         this.handedOverRow = row.id;
       },
     };
-    const sending = transport.sendText(chatId, text, hooks);
+    const sending = document
+      ? transport.sendDocument(chatId, { ...document, caption: text.trim() === '' ? null : text }, hooks)
+      : transport.sendText(chatId, text, hooks);
     let result: SendResult;
     try {
       result = await withTimeout(sending, dispatch.sendTimeoutMs);

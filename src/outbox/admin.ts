@@ -34,7 +34,12 @@ export interface OutboxListRow {
   readAt: Date | null;
   dedupKey: string | null;
   session: string;
+  /** The text; for a document its caption. */
   content: string;
+  /** A document's name, type and size (never its bytes); null for text. */
+  document: { fileName: string | null; mimeType: string | null; size: number | null } | null;
+  /** The row this one is sent after, if any. */
+  followsId: number | null;
 }
 
 export interface ListOptions {
@@ -59,7 +64,9 @@ export interface ListOptions {
 const ROW_COLUMNS = `id, status, type, recipient, attempts,
        created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
        sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
-       next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content`;
+       next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content,
+       document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id,
+       (document_name IS NOT NULL OR document_mime IS NOT NULL OR document IS NOT NULL) AS has_document`;
 
 function toListRow(r: Record<string, unknown>): OutboxListRow {
   return {
@@ -80,6 +87,10 @@ function toListRow(r: Record<string, unknown>): OutboxListRow {
     dedupKey: r.dedup_key as string | null,
     session: r.session as string,
     content: r.content as string,
+    document: r.has_document
+      ? { fileName: r.document_name as string | null, mimeType: r.document_mime as string | null, size: r.document_size as number | null }
+      : null,
+    followsId: r.follows_id === null || r.follows_id === undefined ? null : Number(r.follows_id),
   };
 }
 
@@ -106,6 +117,8 @@ export function rowJson(row: OutboxListRow, timeZone: string): Record<string, un
     sentAt: isoZoned(row.sentAt, timeZone),
     deliveredAt: isoZoned(row.deliveredAt, timeZone),
     readAt: isoZoned(row.readAt, timeZone),
+    document: row.document,
+    followsId: row.followsId,
   };
 }
 
@@ -330,7 +343,8 @@ export function resendRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<
 
 /** Pending or failed rows are cancelled: never sent. A row being sent right now cannot be. */
 export function cancelRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
-  return applyAction(db, ids, statusIn(['pending', 'failed']), setColumns("status = 'cancelled'"), 'cancelled', false);
+  // Wakes the dispatchers: a row that follows a cancelled one is no longer held back.
+  return applyAction(db, ids, statusIn(['pending', 'failed']), setColumns("status = 'cancelled'"), 'cancelled', true);
 }
 
 export interface OutboxRowState {

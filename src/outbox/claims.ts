@@ -56,6 +56,20 @@ export interface ClaimedRow {
   doneParts: Map<number, PartState>;
   /** How long the row had been due when it was claimed (pickup latency). */
   waitedMs: number;
+  /**
+   * The document's description when any document column is set (its bytes are read just before the
+   * send, see loadDocument); null for a text row. Each field is as stored, null where missing.
+   */
+  document: ClaimedDocument | null;
+}
+
+export interface ClaimedDocument {
+  /** At most 201 characters of the stored name (enough to tell it is too long). */
+  fileName: string | null;
+  mimeType: string | null;
+  sha256: string | null;
+  /** The stored size, read without reading the bytes; null when there are none. */
+  size: number | null;
 }
 
 interface ClaimedRecord {
@@ -70,6 +84,11 @@ interface ClaimedRecord {
   wa_message_id: string | null;
   done_parts: Array<{ part: number; outcome: PartOutcome; reason: string | null }> | null;
   waited_ms: number;
+  has_document: boolean;
+  document_name: string | null;
+  document_mime: string | null;
+  document_sha256: string | null;
+  document_size: number | null;
 }
 
 /**
@@ -84,9 +103,21 @@ const HELD_BY_OWNER = "locked_by = $2 AND (status = 'sending') IS TRUE";
 export const HANDED_OVER = ['handing_over', 'confirmed', 'unknown', 'unconfirmed'] as const;
 
 /**
+ * "Not held back": a row that follows another (`follows_id`) waits while that one is pending or being
+ * sent; once it is sent, failed or cancelled (or gone) it no longer holds the follower back. A lookup by
+ * primary key, made only for rows that follow one.
+ */
+const NOT_HELD_BACK = `(w.follows_id IS NULL OR NOT EXISTS (
+                         SELECT 1 FROM wa_outbox leader WHERE leader.id = w.follows_id AND leader.status IN ('pending', 'sending')))`;
+
+/**
  * Claims up to `limit` due pending rows (oldest due first), skipping rows another dispatcher has
- * locked, and leases them to `owner` for `leaseMs`. Attempts are not counted here. The text of a row
- * longer than `maxContentChars` is not read (a 100 MB row costs nothing but its failure).
+ * locked and rows held back by the row they follow, and leases them to `owner` for `leaseMs`. Attempts
+ * are not counted here. The text of a row longer than `maxContentChars` is not read (a 100 MB row costs
+ * nothing but its failure), and a document's bytes are not read at all (loadDocument reads them).
+ *
+ * A follower is never claimed together with the row it follows (that one is pending at the time), so
+ * it goes out after it: the drain that marks the leader claims again, and finds the follower.
  */
 export async function claimDueRows(
   db: Queryable,
@@ -99,9 +130,9 @@ export async function claimDueRows(
   const { rows } = await db.query<ClaimedRecord>(
     `UPDATE wa_outbox o
         SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
-       FROM (SELECT id FROM wa_outbox
-              WHERE status = 'pending' AND session = $5 AND next_attempt_at <= now()
-              ORDER BY next_attempt_at, id
+       FROM (SELECT w.id FROM wa_outbox w
+              WHERE w.status = 'pending' AND w.session = $5 AND w.next_attempt_at <= now() AND ${NOT_HELD_BACK}
+              ORDER BY w.next_attempt_at, w.id
               LIMIT $1
               FOR UPDATE SKIP LOCKED) due
       WHERE o.id = due.id
@@ -114,7 +145,10 @@ export async function claimDueRows(
                 greatest(0, extract(epoch FROM now() - o.next_attempt_at) * 1000)::float8 AS waited_ms,
                 (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome, 'reason', s.reason) ORDER BY s.part)
                    FROM wa_outbox_sends s
-                  WHERE s.outbox_id = o.id AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS done_parts`,
+                  WHERE s.outbox_id = o.id AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS done_parts,
+                (o.document_name IS NOT NULL OR o.document_mime IS NOT NULL OR o.document IS NOT NULL OR o.document_sha256 IS NOT NULL) AS has_document,
+                left(o.document_name, 201) AS document_name, left(o.document_mime, 256) AS document_mime,
+                left(o.document_sha256, 65) AS document_sha256, octet_length(o.document)::float8 AS document_size`,
     [limit, owner, leaseMs, maxContentChars, session],
   );
   return rows
@@ -130,8 +164,21 @@ export async function claimDueRows(
       waMessageId: r.wa_message_id,
       doneParts: new Map((r.done_parts ?? []).map((d) => [d.part, { outcome: d.outcome, reason: d.reason }])),
       waitedMs: r.waited_ms,
+      document: r.has_document ? { fileName: r.document_name, mimeType: r.document_mime, sha256: r.document_sha256, size: r.document_size } : null,
     }))
     .sort((a, b) => a.id - b.id);
+}
+
+/**
+ * A claimed row's document bytes, read just before its send (one document in memory at a time); null
+ * when the row is no longer held by `owner` or its bytes are gone or over `maxBytes`.
+ */
+export async function loadDocument(db: Queryable, owner: string, id: number, maxBytes: number): Promise<Buffer | null> {
+  const { rows } = await db.query<{ document: Buffer }>(
+    `SELECT document FROM wa_outbox WHERE id = $1 AND ${HELD_BY_OWNER} AND octet_length(document) <= $3`,
+    [id, owner, maxBytes],
+  );
+  return rows[0]?.document ?? null;
 }
 
 /**
@@ -376,12 +423,14 @@ export async function markFailed(db: Queryable, owner: string, id: number, reaso
 
 /**
  * When the dispatcher should next look, though nothing is due now: the earliest retry of a pending
- * row, or the earliest lease of another dispatcher that may expire. Null when there is none.
+ * row, or the earliest lease of another dispatcher that may expire. Null when there is none. A row
+ * held back by the row it follows is not counted: that row's own time (or its sender's next claim)
+ * brings the follower along.
  */
 export async function nextWakeUp(db: Queryable, owner: string, session: string): Promise<Date | null> {
   const { rows } = await db.query<{ at: Date | null }>(
     `SELECT least(
-              (SELECT min(next_attempt_at) FROM wa_outbox WHERE status = 'pending' AND session = $2),
+              (SELECT min(w.next_attempt_at) FROM wa_outbox w WHERE w.status = 'pending' AND w.session = $2 AND ${NOT_HELD_BACK}),
               (SELECT min(lease_until) FROM wa_outbox WHERE status = 'sending' AND session = $2 AND locked_by IS DISTINCT FROM $1)
             ) AS at`,
     [owner, session],

@@ -5,13 +5,29 @@
  * given a client that is in one. A message may carry a dedup key: a key already in the outbox (or
  * repeated within the batch) enqueues nothing, and the result says which messages were new. Invalid
  * messages are refused before anything of the batch is written.
+ *
+ * A message may carry a document (its `content` is then the caption): the bytes are stored in the row,
+ * with their sha256, so the row and its file are written, shared and removed together. A message may
+ * follow another (`follows`, the other's dedup key): it is not sent before that one.
  */
+import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
 import { OperatorError } from '../lib/errors.js';
+import { DEFAULT_DOCUMENT_MAX_BYTES } from '../config/types.js';
+
+/** A file sent as a WhatsApp document (a recap workbook). */
+export interface OutboxDocument {
+  /** The name WhatsApp shows, e.g. rekap-mingguan-2026-11-23.xlsx: no folders. */
+  fileName: string;
+  /** `type/subtype`, e.g. application/vnd.openxmlformats-officedocument.spreadsheetml.sheet. */
+  mimeType: string;
+  bytes: Buffer;
+}
 
 export interface OutboxMessage {
   /** Phone number or WhatsApp id (e.g. 0812…, 62812…@c.us, 1203…@g.us). */
   recipient: string;
+  /** The text; for a document its caption, which may be empty. */
   content: string;
   /** What kind of message this is, e.g. daily_report, complaint_reply. */
   type: string;
@@ -21,6 +37,18 @@ export interface OutboxMessage {
   session?: string;
   /** Not before this time (default: now). */
   sendAt?: Date | null;
+  /** Sent as a document, with `content` as its caption. */
+  document?: OutboxDocument | null;
+  /**
+   * The dedup key of a message this one must not go before (earlier in the batch, or already in the
+   * outbox, in the same session): it is not sent while that one is pending or being sent.
+   */
+  follows?: string | null;
+}
+
+export interface EnqueueOptions {
+  /** WA_DOCUMENT_MAX_BYTES (default 16 MiB). */
+  documentMaxBytes?: number;
 }
 
 export interface EnqueueResult {
@@ -33,7 +61,7 @@ export interface EnqueueResult {
 
 export class OutboxValidationError extends OperatorError {
   constructor(
-    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session' | 'sendAt',
+    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session' | 'sendAt' | 'document' | 'follows',
     public readonly index: number,
     reason: string,
   ) {
@@ -52,7 +80,32 @@ export const DEFAULT_SESSION = 'default';
  */
 export const MAX_CONTENT_CHARS = 65_536;
 
-function validate(message: OutboxMessage, index: number): void {
+/** WhatsApp's limit on a caption. */
+export const MAX_CAPTION_CHARS = 1024;
+/** The longest file name a document may have. */
+export const MAX_FILE_NAME_CHARS = 200;
+/** A MIME type as `type/subtype` (RFC 6838 names), without parameters. */
+const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+/** What is wrong with a document's name, or null. Shared with the dispatcher's check of rows others wrote. */
+export function fileNameProblem(name: string): string | null {
+  if (name.trim() === '') return 'must not be empty';
+  if (/[/\\\u0000]/.test(name)) return 'must be a file name without folders: no "/", "\\" or NUL character';
+  if (name.length > MAX_FILE_NAME_CHARS) return `is ${name.length} characters long; the limit is ${MAX_FILE_NAME_CHARS}`;
+  return null;
+}
+
+/** What is wrong with a document's MIME type, or null. */
+export function mimeTypeProblem(mime: string): string | null {
+  return MIME_TYPE.test(mime) ? null : `"${mime.slice(0, 60)}" is not a MIME type: expected type/subtype, e.g. application/pdf`;
+}
+
+/** sha256 of a document's bytes, lowercase hex (what `document_sha256` holds). */
+export function documentSha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function validate(message: OutboxMessage, index: number, documentMaxBytes: number): void {
   const text = (field: OutboxValidationError['field'], value: unknown, optional = false) => {
     if (optional && (value === undefined || value === null)) return;
     if (typeof value !== 'string') throw new OutboxValidationError(field, index, 'must be a string');
@@ -60,20 +113,85 @@ function validate(message: OutboxMessage, index: number): void {
     if (value.includes(NUL)) throw new OutboxValidationError(field, index, 'must not contain a NUL character');
   };
   text('recipient', message.recipient);
-  text('content', message.content);
-  if (message.content.length > MAX_CONTENT_CHARS) {
-    throw new OutboxValidationError('content', index, `is ${message.content.length.toLocaleString('en')} characters long; the limit is ${MAX_CONTENT_CHARS.toLocaleString('en')}`);
+  const document = message.document ?? null;
+  if (document === null) {
+    text('content', message.content);
+    if (message.content.length > MAX_CONTENT_CHARS) {
+      throw new OutboxValidationError('content', index, `is ${message.content.length.toLocaleString('en')} characters long; the limit is ${MAX_CONTENT_CHARS.toLocaleString('en')}`);
+    }
+  } else {
+    validateDocument(document, index, documentMaxBytes);
+    // A caption: may be empty; WhatsApp shows at most 1,024 characters.
+    if (typeof message.content !== 'string') throw new OutboxValidationError('content', index, 'must be a string (the caption; empty for none)');
+    if (message.content.includes(NUL)) throw new OutboxValidationError('content', index, 'must not contain a NUL character');
+    if (message.content.length > MAX_CAPTION_CHARS) {
+      throw new OutboxValidationError('content', index, `is a document's caption of ${message.content.length.toLocaleString('en')} characters; the limit is ${MAX_CAPTION_CHARS.toLocaleString('en')}`);
+    }
   }
   text('type', message.type);
   text('dedupKey', message.dedupKey, true);
   text('session', message.session, true);
+  text('follows', message.follows, true);
+  if (message.follows !== undefined && message.follows !== null && message.follows === message.dedupKey) {
+    throw new OutboxValidationError('follows', index, 'must name another message than this one');
+  }
   if (message.sendAt !== undefined && message.sendAt !== null && !(message.sendAt instanceof Date && Number.isFinite(message.sendAt.getTime()))) {
     throw new OutboxValidationError('sendAt', index, 'must be a valid time');
   }
 }
 
-export async function enqueue(db: Queryable, messages: readonly OutboxMessage[]): Promise<EnqueueResult[]> {
-  messages.forEach(validate);
+function validateDocument(document: OutboxDocument, index: number, maxBytes: number): void {
+  const refuse = (reason: string): never => {
+    throw new OutboxValidationError('document', index, reason);
+  };
+  if (typeof document !== 'object') refuse('must be { fileName, mimeType, bytes }');
+  if (typeof document.fileName !== 'string') refuse('fileName must be a string');
+  const nameProblem = fileNameProblem(document.fileName);
+  if (nameProblem) refuse(`fileName ${nameProblem}`);
+  if (typeof document.mimeType !== 'string') refuse('mimeType must be a string');
+  const mimeProblem = mimeTypeProblem(document.mimeType);
+  if (mimeProblem) refuse(`mimeType ${mimeProblem}`);
+  if (!Buffer.isBuffer(document.bytes)) refuse('bytes must be a Buffer');
+  if (document.bytes.length === 0) refuse('bytes must not be empty');
+  if (document.bytes.length > maxBytes) {
+    refuse(`is ${document.bytes.length.toLocaleString('en')} bytes; the limit is ${maxBytes.toLocaleString('en')} (WA_DOCUMENT_MAX_BYTES)`);
+  }
+}
+
+/**
+ * The row each `follows` names: a row already in the outbox with that dedup key, else an earlier message
+ * of the batch (by its index). The followed message must be in the same session.
+ */
+async function resolveFollows(db: Queryable, messages: readonly OutboxMessage[], sessions: string[]): Promise<Array<{ id: number } | { index: number } | null>> {
+  const wanted = [...new Set(messages.map((m) => m.follows ?? null).filter((k): k is string => k !== null))];
+  if (wanted.length === 0) return messages.map(() => null);
+  const { rows } = await db.query<{ id: number; dedup_key: string; session: string }>(
+    'SELECT id, dedup_key, session FROM wa_outbox WHERE dedup_key = ANY($1::text[])',
+    [wanted],
+  );
+  const existing = new Map(rows.map((r) => [r.dedup_key, r]));
+  return messages.map((m, index) => {
+    const key = m.follows ?? null;
+    if (key === null) return null;
+    const found = existing.get(key);
+    if (found) {
+      if (found.session !== sessions[index]) {
+        throw new OutboxValidationError('follows', index, `names message ${found.id} of session "${found.session}"; a message can follow only one of its own session ("${sessions[index]}")`);
+      }
+      return { id: found.id };
+    }
+    const leader = messages.findIndex((other, i) => i < index && other.dedupKey === key);
+    if (leader < 0) throw new OutboxValidationError('follows', index, `names no message: no earlier message of this batch and no outbox row has the dedup key "${key}"`);
+    if (sessions[leader] !== sessions[index]) {
+      throw new OutboxValidationError('follows', index, `names message ${leader} of this batch, in session "${sessions[leader]}"; a message can follow only one of its own session ("${sessions[index]}")`);
+    }
+    return { index: leader };
+  });
+}
+
+export async function enqueue(db: Queryable, messages: readonly OutboxMessage[], options: EnqueueOptions = {}): Promise<EnqueueResult[]> {
+  const documentMaxBytes = options.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES;
+  messages.forEach((m, i) => validate(m, i, documentMaxBytes));
   if (messages.length === 0) return [];
 
   const recipients = messages.map((m) => m.recipient.trim());
@@ -82,17 +200,44 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[])
   const keys = messages.map((m) => m.dedupKey ?? null);
   const sessions = messages.map((m) => m.session?.trim() ?? DEFAULT_SESSION);
   const sendAts = messages.map((m) => m.sendAt?.toISOString() ?? null);
+  const documents = messages.map((m) => m.document ?? null);
+  const follows = await resolveFollows(db, messages, sessions);
 
-  // Rows are inserted in input order, so their serial ids ascend in input order.
+  // A message following an earlier one of the batch needs that one's id in the same statement (a row
+  // must never be claimable without its follows_id): the batch's ids are then taken first, in order.
+  let ids: Array<number | null> = messages.map(() => null);
+  if (follows.some((f) => f !== null && 'index' in f)) {
+    const { rows } = await db.query<{ id: string }>(
+      "SELECT nextval(pg_get_serial_sequence('wa_outbox', 'id')) AS id FROM generate_series(1, $1) ORDER BY 1",
+      [messages.length],
+    );
+    ids = rows.map((r) => Number(r.id));
+  }
+  const followsIds = follows.map((f) => (f === null ? null : 'id' in f ? f.id : ids[f.index]!));
+
+  // Rows are inserted in input order, so their serial ids ascend in input order (taken ids ascend too).
+  const taken = ids.some((id) => id !== null);
   const { rows } = await db.query<{ id: number; dedup_key: string | null }>(
-    `INSERT INTO wa_outbox (recipient, content, type, dedup_key, session, next_attempt_at)
-     SELECT recipient, content, type, dedup_key, session, coalesce(send_at, now())
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) WITH ORDINALITY
-            AS input(recipient, content, type, dedup_key, session, send_at, ord)
+    `INSERT INTO wa_outbox (${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, next_attempt_at,
+                           document_name, document_mime, document, document_sha256, follows_id)
+     SELECT ${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, coalesce(send_at, now()),
+            document_name, document_mime, document, document_sha256, follows_id
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                   $7::text[], $8::text[], $9::bytea[], $10::text[], $11::bigint[], $12::int[]) WITH ORDINALITY
+            AS input(recipient, content, type, dedup_key, session, send_at,
+                     document_name, document_mime, document, document_sha256, follows_id, id, ord)
       ORDER BY ord
      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
      RETURNING id, dedup_key`,
-    [recipients, contents, types, keys, sessions, sendAts],
+    [
+      recipients, contents, types, keys, sessions, sendAts,
+      documents.map((d) => d?.fileName ?? null),
+      documents.map((d) => d?.mimeType ?? null),
+      documents.map((d) => d?.bytes ?? null),
+      documents.map((d) => (d ? documentSha256(d.bytes) : null)),
+      followsIds,
+      ids,
+    ],
   );
   rows.sort((a, b) => a.id - b.id);
 
@@ -123,7 +268,7 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[])
   });
 }
 
-export async function enqueueOne(db: Queryable, message: OutboxMessage): Promise<EnqueueResult> {
-  const [result] = await enqueue(db, [message]);
+export async function enqueueOne(db: Queryable, message: OutboxMessage, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+  const [result] = await enqueue(db, [message], options);
   return result!;
 }

@@ -7,7 +7,7 @@
  * moment of the hand-over (several processes may share it: it stands for WhatsApp's own record).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   PairingUnavailable,
   SendError,
@@ -33,10 +33,10 @@ export interface FakeSendCall {
 
 export interface FakeSend {
   chatId: string;
-  /** The text, or for a document its caption (empty when none). */
+  /** The text, or for a document its caption (empty when none): what WhatsApp Web reports as its body. */
   text: string;
-  /** Set for a document. */
-  document?: { fileName: string; mimeType: string; size: number; bytes: Buffer };
+  /** Set for a document: what WhatsApp received (the sha256 of its bytes, lowercase hex). */
+  document?: { fileName: string; mimeType: string; size: number; sha256: string; bytes: Buffer };
   messageId: string;
   outcome: 'ok' | 'unknown';
   at: Date;
@@ -157,6 +157,7 @@ export class FakeTransport extends TransportBase implements Transport {
     return this.send(chatId, text, null, hooks);
   }
 
+  /** As WhatsApp Web does (whatsapp-web.js: a media message's body is its caption, else ''), the caption is its text. */
   async sendDocument(chatId: string, document: OutgoingDocument, hooks: SendHooks): Promise<SendResult> {
     return this.send(chatId, document.caption ?? '', document, hooks);
   }
@@ -176,14 +177,16 @@ export class FakeTransport extends TransportBase implements Transport {
       await hooks.handOver();
       const messageId = `fake-${randomUUID()}`;
       const at = new Date();
+      const file = document
+        ? { fileName: document.fileName, mimeType: document.mimeType, size: document.bytes.length, sha256: createHash('sha256').update(document.bytes).digest('hex') }
+        : undefined;
       if (this.options.sendLogFile) {
-        const file = document ? { fileName: document.fileName, mimeType: document.mimeType, size: document.bytes.length } : undefined;
         appendFileSync(this.options.sendLogFile, `${JSON.stringify({ pid: process.pid, chatId, messageId, text, document: file, outcome, at: at.toISOString() })}\n`);
       }
       const send: FakeSend = {
         chatId,
         text,
-        ...(document ? { document: { fileName: document.fileName, mimeType: document.mimeType, size: document.bytes.length, bytes: document.bytes } } : {}),
+        ...(document && file ? { document: { ...file, bytes: document.bytes } } : {}),
         messageId,
         outcome,
         at,

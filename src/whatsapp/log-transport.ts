@@ -2,7 +2,7 @@
  * The dry-run transport (WA_TRANSPORT=log): every message becomes one structured log line and the send
  * succeeds. Ready as soon as it starts.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { TransportBase, type OutgoingDocument, type SendHooks, type SendResult, type Transport } from './transport.js';
 import { OperatorError } from '../lib/errors.js';
@@ -48,8 +48,12 @@ export class LogTransport extends TransportBase implements Transport {
     await hooks.handOver();
     const messageId = `log-${randomUUID()}`;
     const { fileName, mimeType, bytes } = document;
-    this.logger.info({ transport: 'log', chatId, messageId, fileName, mimeType, size: bytes.length }, 'document (dry run, not sent)');
-    this.echo?.(`\n──── to ${chatId} ────\n[document ${fileName}, ${mimeType}, ${bytes.length} bytes]${document.caption ? `\n${document.caption}` : ''}\n`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const caption = document.caption ?? '';
+    // As for text, the caption is logged only at debug; its length at info.
+    this.logger.info({ transport: 'log', chatId, messageId, fileName, mimeType, size: bytes.length, sha256, captionLength: caption.length }, 'document (dry run, not sent)');
+    if (caption) this.logger.debug({ transport: 'log', messageId, caption }, 'dry-run document caption');
+    this.echo?.(`\n──── to ${chatId} ────\n[document ${fileName}, ${mimeType}, ${bytes.length} bytes]${caption ? `\n${caption}` : ''}\n`);
     return { outcome: 'confirmed', messageId };
   }
 

@@ -13,6 +13,7 @@ export function fastDispatch(overrides: Partial<Config['dispatch']> = {}): Confi
     leaseMs: 60_000,
     sendTimeoutMs: 5000,
     confirmTimeoutMs: 600_000,
+    documentMaxBytes: 16 * 1024 * 1024,
     ...overrides,
   };
 }

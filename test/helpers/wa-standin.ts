@@ -87,7 +87,9 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
     return [...this.handOvers.values()].reduce((a, b) => a + b, 0);
   }
 
-  async sendMessage(chatId: string, text: string): Promise<unknown> {
+  /** Text, or a MessageMedia sent with its caption: WhatsApp Web reports a media message's caption as its body ('' without one). */
+  async sendMessage(chatId: string, content: unknown, options: { caption?: string } = {}): Promise<unknown> {
+    const text = typeof content === 'string' ? content : (options.caption ?? '');
     const b = this.behaviour;
     const count = (this.handOvers.get(text) ?? 0) + 1;
     this.handOvers.set(text, count);

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { withTransaction } from '../../db/pool.js';
 import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
-import { MAX_CONTENT_CHARS, enqueueOne } from '../../outbox/enqueue.js';
+import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OutboxValidationError, enqueueOne } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { HttpError, badRequest, type HttpDeps } from '../deps.js';
 
@@ -17,6 +17,7 @@ interface PostBody {
   session?: string;
   sendAt?: string;
   dedupKey?: string;
+  document?: { fileName: string; mimeType: string; base64: string };
 }
 
 interface ListQuery {
@@ -51,9 +52,28 @@ const messageView = {
     sentAt: { type: 'string', nullable: true },
     deliveredAt: { type: 'string', nullable: true },
     readAt: { type: 'string', nullable: true },
-    text: { type: 'string', description: 'the whole text (GET of one message only)' },
+    text: { type: 'string', description: 'the whole text, or a document\'s caption (GET of one message only)' },
+    document: {
+      type: 'object',
+      nullable: true,
+      description: 'a document\'s name, type and size in bytes (never its content); null for text',
+      properties: { fileName: { type: 'string', nullable: true }, mimeType: { type: 'string', nullable: true }, size: { type: 'integer', nullable: true } },
+    },
+    followsId: { type: 'integer', nullable: true, description: 'the message this one is not sent before' },
   },
 } as const;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** A document's bytes from base64 text, or the problem with it. */
+function documentBytes(base64: string, maxBytes: number): Buffer | string {
+  const compact = base64.replace(/\s+/g, '');
+  if (!BASE64.test(compact) || compact.length % 4 === 1) return 'must be base64 (A-Z, a-z, 0-9, +, /, with = padding)';
+  const bytes = Buffer.from(compact, 'base64');
+  if (bytes.length === 0) return 'must not be empty';
+  if (bytes.length > maxBytes) return `is ${bytes.length.toLocaleString('en')} bytes; the limit is ${maxBytes.toLocaleString('en')} (WA_DOCUMENT_MAX_BYTES)`;
+  return bytes;
+}
 
 const errorView = {
   type: 'object',
@@ -92,13 +112,17 @@ function actionReply(result: ActionResult | undefined): { status: number; body: 
 export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { pool, config } = deps;
   const timeZone = config.cron.timezone;
+  const documentMaxBytes = config.dispatch.documentMaxBytes;
+  const base64MaxChars = Math.ceil(documentMaxBytes / 3) * 4;
 
   app.post<{ Body: PostBody; Headers: { 'idempotency-key'?: string } }>(
     '/api/messages',
     {
       config: { access: 'write' },
+      // A document comes as base64 in the body: room for the largest one, its text and the JSON around it.
+      bodyLimit: base64MaxChars + 1024 * 1024,
       schema: {
-        summary: 'Send a WhatsApp message (through the outbox)',
+        summary: 'Send a WhatsApp message or document (through the outbox)',
         tags: ['messages'],
         headers: { type: 'object', properties: { 'idempotency-key': KEY } },
         body: {
@@ -107,11 +131,25 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
           required: ['recipient', 'text'],
           properties: {
             recipient: { type: 'string', minLength: 1, maxLength: 100, format: 'recipient', description: 'a phone number (0812…, +62 812…) or a WhatsApp id (…@c.us, …@g.us, …@lid)' },
-            text: { type: 'string', minLength: 1, maxLength: MAX_CONTENT_CHARS, pattern: '\\S', description: `the message, at most ${MAX_CONTENT_CHARS} characters` },
+            text: {
+              type: 'string', minLength: 1, maxLength: MAX_CONTENT_CHARS, pattern: '\\S',
+              description: `the message, at most ${MAX_CONTENT_CHARS} characters; with a document, its caption (at most ${MAX_CAPTION_CHARS})`,
+            },
             type: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', default: 'api', description: 'what kind of message (default api)' },
             session: { type: 'string', enum: [deps.session], description: `the WhatsApp session that sends it (default: ${deps.session})` },
             sendAt: { type: 'string', format: 'date-time', description: 'not before this time (ISO 8601 with its zone)' },
             dedupKey: KEY,
+            document: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['fileName', 'mimeType', 'base64'],
+              description: `a file sent as a WhatsApp document with the text as its caption, at most ${documentMaxBytes} bytes (WA_DOCUMENT_MAX_BYTES)`,
+              properties: {
+                fileName: { type: 'string', minLength: 1, maxLength: MAX_FILE_NAME_CHARS, pattern: '^(?=.*\\S)[^/\\\\\\u0000]+$', description: 'the name shown, without folders, e.g. rekap-mingguan.xlsx' },
+                mimeType: { type: 'string', minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$', description: 'type/subtype, e.g. application/pdf' },
+                base64: { type: 'string', minLength: 1, maxLength: base64MaxChars, description: 'the file\'s bytes in base64' },
+              },
+            },
           },
         },
         response: { 200: messageView, 201: messageView, 400: errorView },
@@ -129,11 +167,23 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       if (header !== undefined && body.dedupKey !== undefined && header !== body.dedupKey) {
         problems.push({ field: 'body.dedupKey', message: 'differs from the Idempotency-Key header; send one of them' });
       }
+      let document = null;
+      if (body.document) {
+        const bytes = documentBytes(body.document.base64, documentMaxBytes);
+        if (typeof bytes === 'string') problems.push({ field: 'body.document.base64', message: bytes });
+        else document = { fileName: body.document.fileName, mimeType: body.document.mimeType, bytes };
+        if (body.text.length > MAX_CAPTION_CHARS) problems.push({ field: 'body.text', message: `is a document's caption of ${body.text.length} characters; the limit is ${MAX_CAPTION_CHARS}` });
+      }
       if (problems.length > 0) throw badRequest(problems);
       const dedupKey = header ?? body.dedupKey ?? null;
+      const message = { recipient: body.recipient, content: body.text, type: body.type ?? 'api', session, dedupKey, document, ...(sendAt ? { sendAt } : {}) };
       const row = await withTransaction(pool, async (tx) => {
-        const result = await enqueueOne(tx, { recipient: body.recipient, content: body.text, type: body.type ?? 'api', session, dedupKey, ...(sendAt ? { sendAt } : {}) });
+        const result = await enqueueOne(tx, message, { documentMaxBytes });
         return { inserted: result.inserted, row: (await outboxRow(tx, result.id))! };
+      }).catch((err: unknown) => {
+        // What the schema cannot say (a caption's limit, a file name's form) the outbox refuses.
+        if (err instanceof OutboxValidationError) throw badRequest([{ field: `body.${err.field === 'content' ? 'text' : err.field}`, message: err.message }]);
+        throw err;
       });
       return reply.code(row.inserted ? 201 : 200).send(rowJson(row.row, timeZone));
     },

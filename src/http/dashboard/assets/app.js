@@ -76,6 +76,7 @@
     children.forEach(function (c) { if (c !== null && c !== undefined) node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
     return node;
   }
+  function fileSize(bytes) { return bytes === null || bytes === undefined ? '-' : bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + ' MB' : bytes >= 1024 ? Math.round(bytes / 1024) + ' kB' : bytes + ' B'; }
   function badge(value, label) { return el('span', { class: 'badge ' + (value || ''), text: label || value || '-' }); }
   function card(title) { var s = el('section', { class: 'card' }, el('h2', { text: title })); for (var i = 1; i < arguments.length; i++) if (arguments[i]) s.appendChild(arguments[i]); return s; }
   /** A table whose cells carry their column's label (shown beside the value on a phone). */
@@ -246,7 +247,9 @@
           if (canAct && (m.status === 'pending' || m.status === 'failed')) actions.append(' ', el('button', { class: 'danger', 'data-cancel': m.id, onclick: function () { if (confirm(t('confirmCancel'))) api('POST', '/api/messages/' + m.id + '/cancel').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('cancel') }));
           var receipt = m.ack === null ? '-' : ((t('ackLevels') || {})[String(m.ack)] || m.ack) + (m.readAt ? ' ' + when(m.readAt) : m.deliveredAt ? ' ' + when(m.deliveredAt) : '');
           var status = el('span', { 'data-status': m.status }, badge(m.status, m.status), m.status === 'sent' ? ' ' : '', m.status === 'sent' ? badge(m.confirmed ? 'confirmed' : '', m.confirmation || '') : '');
-          return [box, m.id, status, m.type, m.recipient, m.attempts, when(m.createdAt), when(m.sentAt), receipt, m.lastError || '', actions];
+          // A document: its name and size beside the type (its caption is the text shown on opening).
+          var type = m.document ? el('span', null, m.type, el('br'), el('span', { class: 'muted', text: '\u{1F4C4} ' + (m.document.fileName || '?') + ' (' + fileSize(m.document.size) + ')' })) : m.type;
+          return [box, m.id, status, type, m.recipient, m.attempts, when(m.createdAt), when(m.sentAt), receipt, m.lastError || '', actions];
         });
         state.list.replaceChildren(tableNode);
       });
