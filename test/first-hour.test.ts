@@ -102,7 +102,7 @@ describe('a database without Cicero_V2 tables', () => {
     const clock = fixedClock(new Date('2026-11-25T00:00:00Z')); // 07:00 WIB
     const scheduler = new Scheduler({
       pool: db.pool,
-      jobs: jobTable(config, rekapHandlers({ pool: db.pool, timeZone: 'Asia/Jakarta', sendEmpty: false })),
+      jobs: jobTable(config, rekapHandlers({ pool: db.pool, timeZone: 'Asia/Jakarta', sendEmpty: false, attachExcel: false })),
       timezone: 'Asia/Jakarta',
       historyDays: 90,
       logger: silentLogger(),

@@ -119,7 +119,7 @@ describe('daily recap on Cicero_V2 data', () => {
     await db.pool.query('TRUNCATE wa_outbox RESTART IDENTITY CASCADE');
   });
 
-  const handlers = (sendEmpty = false) => rekapHandlers({ pool: db.pool, timeZone: JAKARTA, sendEmpty });
+  const handlers = (sendEmpty = false) => rekapHandlers({ pool: db.pool, timeZone: JAKARTA, sendEmpty, attachExcel: false });
   const outbox = async () => (await db.pool.query('SELECT recipient, content, type, dedup_key FROM wa_outbox ORDER BY recipient')).rows;
 
   it("states the numbers an independent judgement of the day's data gives, for every unit it goes to", async () => {
@@ -259,7 +259,7 @@ describe('task delivery recap', () => {
       const restarted = start();
       await Promise.all([survivor, restarted].map((p) => new Promise((r) => p.on('exit', r))));
       // A last run well after the last delivery.
-      await rekapHandlers({ pool: db.pool, timeZone: JAKARTA, sendEmpty: false })['task-delivery-recap']!(context('task-delivery-recap', null, '2026-11-25T12:00:00Z'));
+      await rekapHandlers({ pool: db.pool, timeZone: JAKARTA, sendEmpty: false, attachExcel: false })['task-delivery-recap']!(context('task-delivery-recap', null, '2026-11-25T12:00:00Z'));
 
       const messages = (await db.pool.query("SELECT content FROM wa_outbox WHERE type = 'task-delivery-recap'")).rows.map((r) => r.content as string);
       const mentions = messages.flatMap((m) => [...m.matchAll(/tugas post (T\d{4})/g)].map((x) => x[1]!));

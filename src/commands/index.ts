@@ -10,6 +10,7 @@ import { commandComplaints } from './complaints.js';
 import type { CommandContext } from './context.js';
 import { commandDemo } from './demo.js';
 import { commandDoctor } from './doctor.js';
+import { commandExport } from './export.js';
 import { commandInbox, commandWebhooks } from './inbox.js';
 import { commandJobs, commandRun } from './jobs.js';
 import { commandMigrate } from './migrate.js';
@@ -31,6 +32,10 @@ Commands:
              the report period (the day, or a day in the week or month to report)
   jobs [--json]
              each job's schedule, next fire, pause state and last run
+  export weekly|monthly|ranking [--date YYYY-MM-DD] [--unit ID] [--platform P] [-o FILE]
+             a recap workbook (.xlsx) for the period holding the date (default: the last
+             complete one; ranking: the month); ID: clients.client_id (default: every active
+             unit); P: instagram or tiktok (default: both); FILE default: its own name here
   demo seed  create a small Cicero_V2-shaped dataset (3 units, 60 personnel, 40 days) in an
              empty database
   demo [--keep-running]
@@ -76,6 +81,7 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
   demo: commandDemo,
   inbox: commandInbox,
   webhooks: commandWebhooks,
+  export: commandExport,
 };
 
 const OPTIONS = {
@@ -90,6 +96,9 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   'keep-running': { type: 'boolean' },
   date: { type: 'string' },
+  unit: { type: 'string' },
+  platform: { type: 'string' },
+  output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -104,7 +113,10 @@ const OWNERS: Record<string, string[]> = {
   status: ['outbox', 'complaints', 'webhooks'],
   limit: ['outbox', 'complaints', 'inbox', 'webhooks'],
   json: ['outbox', 'complaints', 'jobs', 'doctor', 'inbox', 'webhooks'],
-  date: ['run'],
+  date: ['run', 'export'],
+  unit: ['export'],
+  platform: ['export'],
+  output: ['export'],
   'keep-running': ['demo'],
 };
 

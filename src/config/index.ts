@@ -92,6 +92,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     rekap: {
       sendEmpty: read.boolean('REKAP_SEND_EMPTY', false),
+      attachExcel: read.boolean('REKAP_ATTACH_EXCEL', true),
     },
     complaints: {
       templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR', 'the built-in templates'), cwd),

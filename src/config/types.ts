@@ -81,6 +81,8 @@ export interface Config {
   rekap: {
     /** Send a recap for a period with nothing in it (REKAP_SEND_EMPTY). */
     sendEmpty: boolean;
+    /** Send each unit's group its workbook after the weekly and monthly text (REKAP_ATTACH_EXCEL). */
+    attachExcel: boolean;
   };
   complaints: {
     /** Directory of `<key>.json` files overriding or adding reply templates; null for the built-in ones. */

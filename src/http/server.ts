@@ -21,6 +21,7 @@ import { messageRoutes } from './routes/messages.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { summaryRoutes } from './routes/summary.js';
 import { inboundRoutes } from './routes/inbound.js';
+import { recapRoutes } from './routes/recaps.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { DashboardSessions } from './dashboard/sessions.js';
 
@@ -169,6 +170,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   jobRoutes(app, deps);
   summaryRoutes(app, deps);
   inboundRoutes(app, deps);
+  recapRoutes(app, deps);
   dashboardRoutes(app, deps, { auth, sessions });
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();

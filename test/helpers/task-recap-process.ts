@@ -11,7 +11,7 @@ const simStart = new Date(process.env.TEST_SIM_START!).getTime();
 const wallStart = Number(process.env.TEST_WALL_START);
 const speed = Number(process.env.TEST_SIM_SPEED);
 const clock = { now: () => new Date(simStart + (Date.now() - wallStart) * speed) };
-const job = rekapHandlers({ pool, timeZone: 'Asia/Jakarta', sendEmpty: false })['task-delivery-recap']!;
+const job = rekapHandlers({ pool, timeZone: 'Asia/Jakarta', sendEmpty: false, attachExcel: false })['task-delivery-recap']!;
 const until = Date.now() + Number(process.env.TEST_RECAP_SECONDS) * 1000;
 while (Date.now() < until) {
   await job({ job: 'task-delivery-recap', slot: clock.now(), trigger: 'manual', date: null, clock, logger: silentLogger() });

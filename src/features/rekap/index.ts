@@ -8,6 +8,8 @@ export interface RekapOptions {
   pool: pg.Pool;
   timeZone: string;
   sendEmpty: boolean;
+  /** Each unit's workbook after its weekly and monthly text (REKAP_ATTACH_EXCEL). */
+  attachExcel: boolean;
 }
 
 export function rekapHandlers(options: RekapOptions): JobSources['rekap'] {

@@ -87,10 +87,11 @@ export async function reportSource(db: Queryable): Promise<ReportSource> {
 }
 
 /** Where a daily, weekly or monthly recap comes from: an operator's view, Cicero_V2's tables, or nowhere (why). */
-export async function engagementSource(db: Queryable, contract: ViewContract): Promise<{ from: 'view' | 'tables' } | { skipped: string }> {
+export async function engagementSource(db: Queryable, contract: ViewContract): Promise<{ from: 'view' | 'tables'; tables: boolean } | { skipped: string }> {
   const source = await reportSource(db);
-  if (source.operatorViews.includes(contract.view)) return { from: 'view' };
-  if (source.missingTables.length === 0) return { from: 'tables' };
+  const tables = source.missingTables.length === 0;
+  if (source.operatorViews.includes(contract.view)) return { from: 'view', tables };
+  if (tables) return { from: 'tables', tables };
   return { skipped: noTablesReason(source.missingTables) };
 }
 
