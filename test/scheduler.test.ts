@@ -229,12 +229,12 @@ describe('cicero-wa run and cicero-wa jobs', () => {
     const env = { DATABASE_URL: db.url };
     const run = await runCli(['run', 'weekly-report', '--date', '2026-11-24'], env);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^weekly-report: succeeded, 1 message\(s\) enqueued \(week_start 2026-11-23/m);
+    assert.match(run.stdout, /^weekly-report: succeeded, 2 message\(s\) enqueued \(week_start 2026-11-23: 1 unit\(s\), 1 recap\(s\) with workbook, 2 new\)/m);
     const jobs = await runCli(['jobs'], env);
     assert.equal(jobs.code, 0, jobs.stderr);
     assert.match(jobs.stdout.split('\n')[0]!, /^JOB\s+SCHEDULE\s+NEXT \(WIB\)\s+LAST RUN \(WIB\)\s+OUTCOME\s+DETAIL$/);
     for (const name of CRON_JOB_NAMES) assert.match(jobs.stdout, new RegExp(`^${name}\\s+[A-Z_]+=\\S.*\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}`, 'm'));
-    assert.match(jobs.stdout, /^weekly-report\s+WEEKLY_REPORT_CRON=0 7 \* \* 1\s+\d{4}-\d{2}-\d{2} [\d:]+\s+\d{4}-\d{2}-\d{2} [\d:]+ manual\s+succeeded, 1 enqueued/m);
+    assert.match(jobs.stdout, /^weekly-report\s+WEEKLY_REPORT_CRON=0 7 \* \* 1\s+\d{4}-\d{2}-\d{2} [\d:]+\s+\d{4}-\d{2}-\d{2} [\d:]+ manual\s+succeeded, 2 enqueued/m);
   });
 
   it('a run that fails exits 1 and jobs shows its error', async () => {

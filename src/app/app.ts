@@ -126,7 +126,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       : null;
 
     const handlers = jobHandlers({
-      rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel }),
+      rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),
       complaints: { respond: responder.handler },
       delivery: { poll: pollHandler(dispatcher, pool) },
     });

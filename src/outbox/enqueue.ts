@@ -272,3 +272,10 @@ export async function enqueueOne(db: Queryable, message: OutboxMessage, options:
   const [result] = await enqueue(db, [message], options);
   return result!;
 }
+
+/** Which of these dedup keys are already in the outbox (so a caller need not build those messages again). */
+export async function existingDedupKeys(db: Queryable, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await db.query<{ dedup_key: string }>('SELECT dedup_key FROM wa_outbox WHERE dedup_key = ANY($1::text[])', [keys]);
+  return new Set(rows.map((r) => r.dedup_key));
+}

@@ -10,6 +10,8 @@ export interface RekapOptions {
   sendEmpty: boolean;
   /** Each unit's workbook after its weekly and monthly text (REKAP_ATTACH_EXCEL). */
   attachExcel: boolean;
+  /** WA_DOCUMENT_MAX_BYTES. */
+  documentMaxBytes?: number;
 }
 
 export function rekapHandlers(options: RekapOptions): JobSources['rekap'] {

@@ -28,6 +28,8 @@ export interface ReportJobOptions {
   sendEmpty: boolean;
   /** Each unit's workbook after its weekly and monthly text (REKAP_ATTACH_EXCEL). */
   attachExcel: boolean;
+  /** WA_DOCUMENT_MAX_BYTES: a workbook larger than this is refused by the outbox. */
+  documentMaxBytes?: number;
 }
 
 interface Recap {
@@ -43,7 +45,8 @@ const CAPTION_TITLES = { weekly: 'Rekap Mingguan Engagement', monthly: 'Rekap Bu
  * Enqueues the recaps a batch at a time: the texts, and after each the unit's workbook (built only when
  * its dedup key is not in the outbox yet).
  */
-async function enqueueRecaps(kind: ReportKind, recaps: Recap[], numbers: RecapNumbers | null, pool: pg.Pool): Promise<number> {
+async function enqueueRecaps(kind: ReportKind, recaps: Recap[], numbers: RecapNumbers | null, options: ReportJobOptions): Promise<number> {
+  const { pool } = options;
   let enqueued = 0;
   for (let i = 0; i < recaps.length; i += UNITS_PER_STATEMENT) {
     const batch = recaps.slice(i, i + UNITS_PER_STATEMENT);
@@ -64,7 +67,7 @@ async function enqueueRecaps(kind: ReportKind, recaps: Recap[], numbers: RecapNu
         });
       }
     }
-    enqueued += (await enqueue(pool, messages)).filter((r) => r.inserted).length;
+    enqueued += (await enqueue(pool, messages, { ...(options.documentMaxBytes ? { documentMaxBytes: options.documentMaxBytes } : {}) })).filter((r) => r.inserted).length;
   }
   return enqueued;
 }
@@ -82,7 +85,8 @@ async function fromTables(kind: ReportKind, job: string, period: ReportPeriod, o
     if (!options.sendEmpty && unit.posts.instagram + unit.posts.tiktok === 0) continue;
     recaps.push({ text: { recipient: group, content: recapText(kind, unit, period.start, period.end), type: job, dedupKey: dedupKey(job, period, unit.clientId, group) }, unit });
   }
-  return { recaps, numbers, detail: `${period.column} ${period.start}: ${numbers.units.length} unit(s), ${recaps.length} recap(s)` };
+  const workbooks = options.attachExcel && kind !== 'daily' ? ' with workbook' : '';
+  return { recaps, numbers, detail: `${period.column} ${period.start}: ${numbers.units.length} unit(s), ${recaps.length} recap(s)${workbooks}` };
 }
 
 /**
@@ -121,7 +125,7 @@ export function reportJob(kind: ReportKind, jobName: string, options: ReportJobO
     const source = await engagementSource(options.pool, REPORT_VIEWS[kind]);
     if ('skipped' in source) return { skipped: source.skipped };
     const made = source.from === 'view' ? await fromView(kind, jobName, period, options, logger, source.tables) : await fromTables(kind, jobName, period, options);
-    const enqueued = await enqueueRecaps(kind, made.recaps, options.attachExcel ? made.numbers : null, options.pool);
+    const enqueued = await enqueueRecaps(kind, made.recaps, options.attachExcel ? made.numbers : null, options);
     return { enqueued, detail: `${made.detail}, ${enqueued} new` };
   };
 }
