@@ -84,8 +84,12 @@ export async function missingSourceReason(db: Queryable, contract: ViewContract)
   return `no recap can be made: this database has no Cicero_V2 tables (missing: ${source.missingTables.map((t) => (t === 'user' ? '"user"' : t)).join(', ')}), so ${contract.view} does not exist; ${NO_SOURCE_REMEDY}`;
 }
 
-/** Installs the service's views where Cicero_V2's tables exist and no object has their name. */
+/**
+ * Installs the service's views where Cicero_V2's tables exist and no object has their name, then makes
+ * the service's own task_delivery_recap_view the one the recap can read by window (migration 013).
+ */
 export async function installReportViews(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ installed: string[] }>('SELECT cicero_wa_install_report_views() AS installed');
+  await db.query('SELECT cicero_wa_adopt_task_view()');
   return rows[0]?.installed ?? [];
 }
