@@ -39,6 +39,7 @@ export interface JobSources {
   rekap: Record<'daily-report' | 'weekly-report' | 'monthly-report' | 'task-delivery-recap', JobHandler>;
   complaints: { respond: JobHandler };
   delivery: { poll: JobHandler };
+  outbox: { retention: JobHandler };
 }
 
 interface JobSpec {
@@ -62,6 +63,8 @@ export const JOBS = [
   { name: 'task-delivery-recap', variable: 'TASK_DELIVERY_RECAP_CRON', defaultExpression: '*/30 * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.rekap['task-delivery-recap'] },
   // Takes whatever is pending, so the next run covers a gap.
   { name: 'complaint-response', variable: 'COMPLAINT_RESPONSE_CRON', defaultExpression: '*/5 * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.complaints.respond },
+  // Deletes old sent and cancelled messages; whatever one run leaves, the next one takes.
+  { name: 'outbox-retention', variable: 'OUTBOX_RETENTION_CRON', defaultExpression: '30 3 * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.retention },
   // Wakes this instance's dispatcher: every instance polls its own.
   { name: 'wa-gateway-poll', variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *', shared: false, catchUp: false, takesDate: false, handler: (s) => s.delivery.poll },
 ] as const satisfies readonly JobSpec[];

@@ -31,7 +31,7 @@ describe('the composition root and its roles', () => {
         ['inbound', 'whatsapp', 'outbox listener', 'dispatcher', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
       );
       assert.ok(app.status().every((c) => c.state === 'running'));
-      assert.equal(app.scheduler.jobs.length, 6);
+      assert.equal(app.scheduler.jobs.length, 7);
     } finally {
       await app.stop();
     }
@@ -64,7 +64,7 @@ describe('the composition root and its roles', () => {
     const app = await composeApp(config('all'), logger, { role: 'command', transport: new FakeTransport(), drawQr: null });
     try {
       assert.ok(!app.status().some((c) => c.name === 'scheduler'));
-      assert.equal(app.scheduler.jobs.length, 6, 'but knows every job, for `run` and `jobs`');
+      assert.equal(app.scheduler.jobs.length, 7, 'but knows every job, for `run` and `jobs`');
     } finally {
       await app.stop();
     }

@@ -34,8 +34,11 @@ describe('configuration', () => {
       'monthly-report': '0 7 1 * *',
       'task-delivery-recap': '*/30 * * * *',
       'complaint-response': '*/5 * * * *',
+      'outbox-retention': '30 3 * * *',
       'wa-gateway-poll': '*/2 * * * *',
     });
+    assert.equal(config.database.statementTimeoutMs, 30_000);
+    assert.equal(config.outbox.retentionDays, 90);
   });
 
   it('takes each schedule from its variable; "off" disables a job; 6 fields (seconds) are allowed', () => {
@@ -130,6 +133,21 @@ describe('configuration', () => {
     assert.match(problemsOf({ WA_LEASE_MS: '60000', WA_SEND_TIMEOUT_MS: '45000' })[0]!, /WA_LEASE_MS="60000" is invalid: must be at least twice WA_SEND_TIMEOUT_MS \(45000\)/);
     assert.match(problemsOf({ WA_RETRY_BASE_MS: '9000', WA_RETRY_MAX_MS: '1000' })[0]!, /WA_RETRY_MAX_MS="1000" is invalid: must not be below WA_RETRY_BASE_MS/);
     assert.match(problemsOf({ WA_PUPPETEER_ARGS: '[--broken' })[0]!, /does not parse/);
+  });
+
+  it('bounds the statement timeout and the outbox retention, naming the variable', () => {
+    const config = parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '5000', OUTBOX_RETENTION_DAYS: '30' });
+    assert.equal(config.database.statementTimeoutMs, 5000);
+    assert.equal(config.outbox.retentionDays, 30);
+    for (const value of ['999', '3600001', '30s', '0']) {
+      const [problem] = problemsOf({ DATABASE_STATEMENT_TIMEOUT_MS: value });
+      assert.equal(problem, `DATABASE_STATEMENT_TIMEOUT_MS=${JSON.stringify(value)} is invalid: expected a whole number from 1000 to 3600000`);
+    }
+    for (const value of ['0', '3651', 'off', '-1']) {
+      const [problem] = problemsOf({ OUTBOX_RETENTION_DAYS: value });
+      assert.equal(problem, `OUTBOX_RETENTION_DAYS=${JSON.stringify(value)} is invalid: expected a whole number from 1 to 3650`);
+    }
+    assert.equal(parseConfig({ OUTBOX_RETENTION_CRON: 'off' }).cron.schedules['outbox-retention'], null, 'retention is switched off by its schedule');
   });
 
   it('validates the WhatsApp Web pin: a build number, and a URL template that needs it', () => {

@@ -5,6 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { runCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort } from './helpers/ports.js';
+import { loadCiceroTables } from './helpers/cicero.js';
+import { migrate } from '../src/db/migrate.js';
+import { silentLogger } from '../src/lib/logger.js';
 
 /** A stand-in browser executable that prints a version, so the check's output is predictable here. */
 async function fakeChromium(dir: string): Promise<string> {
@@ -39,6 +42,27 @@ describe('cicero-wa doctor', () => {
     assert.match(line(result.stdout, 'chromium'), /^ok\s+chromium\s+Chromium 156\.0\.1234\.5 .* at .*chromium/);
     assert.match(line(result.stdout, 'whatsapp-web'), /^ok\s+whatsapp-web\s+unpinned/);
     assert.ok(!result.stdout.includes(new URL(migrated.url).password || '\u0000'), 'no password printed');
+  });
+
+  it("shows the statement timeout, and warns when Cicero_V2's tasks has no index on created_at", async () => {
+    const dir = await tempDir();
+    const authPath = path.join(dir, 'wa-auth');
+    await fs.mkdir(authPath, { mode: 0o700 });
+    const cicero = await createTestDatabase('doctor_tasks');
+    try {
+      await loadCiceroTables(cicero.pool);
+      await migrate(cicero.pool, silentLogger());
+      const env = { DATABASE_URL: cicero.url, WA_AUTH_PATH: authPath, WA_CHROMIUM_PATH: await fakeChromium(dir), DATABASE_STATEMENT_TIMEOUT_MS: '5000' };
+      const without = await runCli(['doctor'], env, dir);
+      assert.equal(without.code, 0, without.stdout + without.stderr);
+      assert.match(line(without.stdout, 'database'), /statements limited to 5s \(DATABASE_STATEMENT_TIMEOUT_MS\)/);
+      assert.match(line(without.stdout, 'tasks-index'), /^WARN tasks-index\s+tasks has no index whose first column is created_at.* -> CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_created_at_idx ON tasks \(created_at\)/);
+      await cicero.pool.query('CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_created_at_idx ON tasks (created_at)');
+      const indexed = await runCli(['doctor'], env, dir);
+      assert.match(line(indexed.stdout, 'tasks-index'), /^ok\s+tasks-index\s+tasks has an index on created_at/);
+    } finally {
+      await cicero.drop();
+    }
   });
 
   it('shows the WhatsApp Web pin: from a URL, from the local cache, or missing from it', async () => {

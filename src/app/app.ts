@@ -27,6 +27,7 @@ import { jobHandlers, jobTable } from '../jobs.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { outboxListener } from '../outbox/channel.js';
+import { outboxRetentionJob } from '../outbox/retention.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createMetrics } from '../http/metrics.js';
 import { HttpServer } from '../http/server.js';
@@ -129,6 +130,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),
       complaints: { respond: responder.handler },
       delivery: { poll: pollHandler(dispatcher, pool) },
+      outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays }) },
     });
     const scheduler = new Scheduler({
       pool,

@@ -18,6 +18,7 @@ import tls from 'node:tls';
 import type { Queryable } from '../db/pool.js';
 import { formatZoned } from '../lib/zoned-time.js';
 import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/report-views.js';
+import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js';
 import { readSessionRecord, sessionRecordFile } from '../whatsapp/session-record.js';
 
 export interface CheckResult {
@@ -35,8 +36,10 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
   let version: string;
   try {
     database = await openDatabase(config, logger, { shareRunning: true });
-    const { rows } = await database.pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
-    version = rows[0]!.version;
+    const { rows } = await database.pool.query<{ version: string; timeout: string }>(
+      "SELECT current_setting('server_version') AS version, current_setting('statement_timeout') AS timeout",
+    );
+    version = `${rows[0]!.version} (${where}); statements limited to ${rows[0]!.timeout} (DATABASE_STATEMENT_TIMEOUT_MS)`;
   } catch (err) {
     await database?.close();
     return [{
@@ -49,11 +52,12 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
   try {
     const pending = await pendingMigrations(database.pool);
     return [
-      { name: 'database', ok: true, detail: `PostgreSQL ${version} (${where})` },
+      { name: 'database', ok: true, detail: `PostgreSQL ${version}` },
       pending.length === 0
         ? { name: 'migrations', ok: true, detail: 'all applied' }
         : { name: 'migrations', ok: false, detail: `${pending.length} not applied: ${pending.join(', ')}`, remedy: 'run cicero-wa migrate (npm start also applies them)' },
       await checkRecaps(database.pool),
+      ...(await checkTaskIndex(database.pool)),
     ];
   } catch (err) {
     return [{ name: 'migrations', ok: false, detail: `cannot read the migration ledger: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
@@ -86,6 +90,22 @@ async function checkRecaps(db: Queryable): Promise<CheckResult> {
     };
   }
   return { name, ok: true, detail: `daily, weekly and monthly recaps made from Cicero_V2's tables; ${REPORT_VIEWS.taskDelivery.view} in place${own}` };
+}
+
+/** Cicero_V2's tasks read by the task delivery recap's window: an index on tasks (created_at) keeps that a range read. */
+async function checkTaskIndex(db: Queryable): Promise<CheckResult[]> {
+  const indexed = await tasksCreatedAtIndexed(db);
+  if (indexed === null) return [];
+  const name = 'tasks-index';
+  return indexed
+    ? [{ name, ok: true, detail: 'tasks has an index on created_at: the task delivery recap reads only its window' }]
+    : [{
+        name,
+        ok: true,
+        warn: true,
+        detail: "tasks has no index whose first column is created_at: every task delivery recap reads all of Cicero_V2's task history",
+        remedy: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_created_at_idx ON tasks (created_at) (docs/report-views.md)',
+      }];
 }
 
 /** The WhatsApp session as the running (or last) service saw it. */

@@ -55,6 +55,10 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       poolMax: read.integer('DB_POOL_MAX', 10, 1, 1000),
       embeddedPort: read.integer('EMBEDDED_PG_PORT', 54329, 1, 65535),
       waitMs: read.integer('DATABASE_WAIT_MS', 60_000, 0, 3_600_000),
+      statementTimeoutMs: read.integer('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    },
+    outbox: {
+      retentionDays: read.integer('OUTBOX_RETENTION_DAYS', 90, 1, 3650),
     },
     cron: {
       timezone: read.timezone('CRON_TIMEZONE', 'Asia/Jakarta'),

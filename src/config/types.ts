@@ -42,6 +42,15 @@ export interface Config {
     embeddedPort: number;
     /** How long `start` keeps trying a DATABASE_URL server that does not answer before it exits. */
     waitMs: number;
+    /**
+     * DATABASE_STATEMENT_TIMEOUT_MS: the longest any one statement on the pool may run, and the longest a
+     * transaction may sit idle; set on every pooled connection (migrations take their own, longer one).
+     */
+    statementTimeoutMs: number;
+  };
+  outbox: {
+    /** OUTBOX_RETENTION_DAYS: sent and cancelled rows older than this are deleted (OUTBOX_RETENTION_CRON). */
+    retentionDays: number;
   };
   cron: {
     timezone: string;

@@ -48,7 +48,7 @@ const CONNECT_ATTEMPT_MS = 5000;
 async function reachable(url: string, waitMs: number, logger: Logger): Promise<void> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_ATTEMPT_MS });
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_ATTEMPT_MS, statement_timeout: CONNECT_ATTEMPT_MS });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -82,7 +82,7 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
     logger.info({ database: maskUrlPassword(connectionString) }, 'using PostgreSQL at DATABASE_URL');
     await reachable(connectionString, options.waitMs ?? 0, logger);
   }
-  const pool = createPool(connectionString, config.database.poolMax, logger);
+  const pool = createPool(connectionString, config.database.poolMax, logger, config.database.statementTimeoutMs);
   let closed = false;
   return {
     pool,

@@ -29,6 +29,8 @@ import { isAlive } from '../lib/processes.js';
 import { OperatorError } from '../lib/errors.js';
 
 const execFileAsync = promisify(execFile);
+/** The set-up's own statements (is it our server, create the database): CREATE DATABASE copies a template, so a minute. */
+const SETUP_STATEMENT_TIMEOUT_MS = 60_000;
 
 /** What the server says with FATAL during an ordinary start or stop. */
 const EXPECTED_FATAL = /terminating connection due to administrator command|the database system is (shutting down|starting up|not yet accepting connections)/;
@@ -366,7 +368,7 @@ export class EmbeddedPostgres {
         await this.stop();
         throw new EmbeddedPostgresError(`embedded PostgreSQL did not accept connections within the start timeout: ${this.recentLog.slice(-5).join(' | ')}`);
       }
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, statement_timeout: SETUP_STATEMENT_TIMEOUT_MS });
       client.on('error', () => undefined);
       try {
         await client.connect();
@@ -386,7 +388,7 @@ export class EmbeddedPostgres {
   }
 
   private async ensureDatabase(adminUrl: string, database: string): Promise<void> {
-    const client = new pg.Client({ connectionString: adminUrl });
+    const client = new pg.Client({ connectionString: adminUrl, statement_timeout: SETUP_STATEMENT_TIMEOUT_MS });
     await client.connect();
     try {
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -19,6 +19,11 @@ export interface ChannelListenerOptions {
 }
 
 const RECONNECT = { baseMs: 250, maxMs: 30_000 };
+/**
+ * The listening connection runs one statement, LISTEN, then waits outside any transaction for
+ * notifications (no statement runs while it waits, so no timeout ends the wait): LISTEN gets 10 s.
+ */
+const LISTEN_STATEMENT_TIMEOUT_MS = 10_000;
 
 export class ChannelListener {
   private client: pg.Client | null = null;
@@ -45,7 +50,12 @@ export class ChannelListener {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const { logger, channel } = this.options;
-    const client = new pg.Client({ connectionString: this.options.connectionString, keepAlive: true, application_name: 'cicero-wa-gateway listener' });
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      keepAlive: true,
+      application_name: 'cicero-wa-gateway listener',
+      statement_timeout: LISTEN_STATEMENT_TIMEOUT_MS,
+    });
     let lost = false;
     const onLost = (err?: Error) => {
       if (lost || this.stopped) return;

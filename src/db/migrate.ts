@@ -18,6 +18,13 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta
 const MIGRATIONS_TABLE = 'cicero_wa_migrations';
 /** Arbitrary constant shared by every instance: "cicero-wa migrations". */
 const ADVISORY_LOCK_KEY = 4_206_813_221;
+/**
+ * The migration session's statement timeout, in place of the pool's DATABASE_STATEMENT_TIMEOUT_MS (30 s
+ * by default): a migration may build an index on a large table, and a second instance waits on the
+ * advisory lock for as long as the first one migrates. An hour lets both finish and still ends a
+ * migration stuck behind a lock someone forgot, with an error naming the migration.
+ */
+export const MIGRATION_STATEMENT_TIMEOUT_MS = 3_600_000;
 
 export interface Migration {
   name: string;
@@ -66,6 +73,7 @@ export async function migrate(pool: pg.Pool, logger: Logger, dir: string = MIGRA
   const client = await pool.connect();
   const appliedNow: string[] = [];
   try {
+    await client.query(`SET statement_timeout = ${MIGRATION_STATEMENT_TIMEOUT_MS}`);
     await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
@@ -101,6 +109,8 @@ export async function migrate(pool: pg.Pool, logger: Logger, dir: string = MIGRA
     return appliedNow;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]).catch(() => undefined);
-    client.release();
+    // Back to the pool's own timeout (the connection's start-up value); a connection that cannot be reset is closed.
+    const reset = await client.query('RESET statement_timeout').then(() => null, (err: Error) => err);
+    client.release(reset ?? undefined);
   }
 }

@@ -8,8 +8,24 @@ import { maskUrlPassword } from '../config/index.js';
 
 export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 
-export function createPool(connectionString: string, max: number, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'cicero-wa-gateway' });
+/** The statement timeout a pool gets when none is given (DATABASE_STATEMENT_TIMEOUT_MS's default). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
+ * The pool. Every connection it opens starts with `statement_timeout` (no statement runs longer) and
+ * `idle_in_transaction_session_timeout` (no transaction is left open and idle longer, holding its
+ * locks), both `statementTimeoutMs`, sent in the connection's start-up packet so the server applies them
+ * before the first statement. A statement that needs longer sets its own (`SET LOCAL statement_timeout`,
+ * as the migrations do).
+ */
+export function createPool(connectionString: string, max: number, logger: Logger, statementTimeoutMs: number = DEFAULT_STATEMENT_TIMEOUT_MS): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: 'cicero-wa-gateway',
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: statementTimeoutMs,
+  });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', (err) => {
     logger.warn({ err: err.message, database: maskUrlPassword(connectionString) }, 'idle database connection lost');
@@ -39,6 +55,20 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
  */
 export async function inTransaction<T>(db: pg.Pool | pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return db instanceof pg.Pool ? withTransaction(db, work) : work(db);
+}
+
+/** A statement the server cancelled because it ran past its statement_timeout (SQLSTATE 57014). */
+export function isStatementTimeout(err: unknown): boolean {
+  return (err as { code?: string })?.code === '57014' && /statement timeout/i.test((err as Error)?.message ?? '');
+}
+
+/**
+ * An error's message as a run records it: a statement timeout says which limit it ran into, so a job
+ * that failed that way is recognised at a glance (`cicero-wa jobs`).
+ */
+export function describeDatabaseError(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  return isStatementTimeout(err) ? `${message}: a statement ran longer than DATABASE_STATEMENT_TIMEOUT_MS allows, and was cancelled` : message;
 }
 
 /** Errors worth waiting out: the database is unreachable, or a deadlock/serialisation conflict. */

@@ -20,6 +20,7 @@ import type { JobContext, JobDefinition, JobName, RunTrigger } from '../jobs.js'
 import type { Logger } from '../lib/logger.js';
 import { instanceId } from '../lib/instance-id.js';
 import { isPaused } from './job-config.js';
+import { describeDatabaseError } from '../db/pool.js';
 import { abandonStaleRuns, claimSlot, failRunsOf, finishRun, pruneHistory, recordSkipped } from './run-ledger.js';
 import { CronSchedule } from './schedule-math.js';
 
@@ -204,7 +205,7 @@ export class Scheduler {
       context.logger[job.shared ? 'info' : 'debug']({ enqueued, detail, ms: Math.round(performance.now() - started) }, 'job succeeded');
       return { status: 'succeeded', enqueued, detail };
     } catch (err) {
-      const error = (err as Error)?.message ?? String(err);
+      const error = describeDatabaseError(err);
       if (runId !== null) {
         await finishRun(pool, runId, { status: 'failed', enqueued: null, detail: null, error }).catch((e: Error) =>
           context.logger.error({ err: e.message }, 'could not record the failed run'),

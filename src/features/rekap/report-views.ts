@@ -109,8 +109,12 @@ export async function missingSourceReason(db: Queryable, contract: ViewContract)
   return noTablesReason(source.missingTables);
 }
 
-/** Installs the service's view where Cicero_V2's tables exist and no object has its name. */
+/**
+ * Installs the service's view where Cicero_V2's tables exist and no object has its name, then makes the
+ * service's own task_delivery_recap_view the one the recap can read by window (migration 013).
+ */
 export async function installReportViews(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ installed: string[] }>('SELECT cicero_wa_install_report_views() AS installed');
+  await db.query('SELECT cicero_wa_adopt_task_view()');
   return rows[0]?.installed ?? [];
 }
