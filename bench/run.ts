@@ -1,22 +1,22 @@
 /**
  * `npm run bench`: the outbox pipeline side by side with pg-boss (10), graphile-worker (0.16) and the
- * seed's loop, on the same PostgreSQL, in one run. Writes bench/results.json and bench/chart.svg.
+ * seed's loop, on the same PostgreSQL, in one run, then the recaps at Cicero_V2's scale (bench/recap.ts).
+ * Writes bench/results.json, bench/chart.svg and bench/recap-figures.md. `npm run bench -- outbox` or
+ * `npm run bench -- recap` runs one of the two.
  *
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else an embedded server started for the run.
  * Sizes: BENCH_N (100000), BENCH_RUNS (3, medians), BENCH_PICKUP_N (1000 at 20/s), BENCH_IDLE_SECONDS (60),
  * BENCH_HTTP_N (5000 requests at concurrency 16).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { makeWorkerUtils, run as runGraphile } from 'graphile-worker';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { EmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -24,8 +24,9 @@ import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { outboxListener } from '../src/outbox/channel.js';
 import { enqueue, enqueueOne } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
+import { ROOT, log, machine, median, mergeResults, withBenchServer } from './common.js';
+import { recapBench } from './recap.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_N ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PICKUP_N = Number(process.env.BENCH_PICKUP_N ?? 1000);
@@ -37,8 +38,6 @@ const logger = silentLogger();
 const noopLog = () => () => () => undefined;
 
 let adminUrl: string;
-const log = (line: string) => process.stdout.write(`${line}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function freshDatabase(label: string): Promise<string> {
@@ -380,17 +379,6 @@ async function enqueueOverHttp(): Promise<EnqueueLatencies> {
 
 // ---- Report ----------------------------------------------------------------------------------------
 
-function machine(): Record<string, string> {
-  const cpu = os.cpus()[0]?.model ?? 'unknown';
-  let postgres = 'unknown';
-  try {
-    postgres = execFileSync('psql', ['--version'], { encoding: 'utf8' }).trim();
-  } catch {
-    // no client
-  }
-  return { cpu: `${os.cpus().length} × ${cpu}`, memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`, node: process.version, os: `${os.type()} ${os.release()}`, postgresClient: postgres };
-}
-
 function chart(rows: Array<{ label: string; value: number; unit: string }>, title: string): string {
   const width = 760;
   const barHeight = 26;
@@ -412,109 +400,99 @@ ${bars}
 </svg>`;
 }
 
-async function main(): Promise<void> {
-  let embedded: EmbeddedPostgres | null = null;
-  let tempDir: string | null = null;
-  adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? '';
-  if (!adminUrl) {
-    tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-bench-'));
-    await fs.chmod(tempDir, 0o755);
-    embedded = new EmbeddedPostgres({ dataDir: tempDir, port: 54000 + Math.floor(Math.random() * 900), logger });
-    adminUrl = await embedded.start();
+async function outboxBench(url: string): Promise<void> {
+  adminUrl = url;
+  log(`N = ${N}, runs = ${RUNS}, pickup = ${PICKUP_N} at 20/s, idle window = ${IDLE_SECONDS} s, HTTP ${HTTP_N} requests at concurrency ${HTTP_CONCURRENCY}`);
+  const enqueueRuns = { ours: [] as number[], pgBoss: [] as number[], graphile: [] as number[] };
+  const drainRuns = { ours1: [] as DrainResult[], ours4: [] as DrainResult[], pgBoss: [] as number[], graphile: [] as number[] };
+  const seedRuns: Array<{ seconds: number; statements: number }> = [];
+  for (let run = 1; run <= RUNS; run++) {
+    enqueueRuns.ours.push(await enqueueOurs());
+    enqueueRuns.pgBoss.push(await enqueuePgBoss());
+    enqueueRuns.graphile.push(await enqueueGraphile());
+    drainRuns.ours1.push(await drainOurs(1));
+    drainRuns.ours4.push(await drainOurs(4));
+    drainRuns.pgBoss.push(await drainPgBoss());
+    drainRuns.graphile.push(await drainGraphile());
+    seedRuns.push(await drainSeedLoop());
+    log(`run ${run}: enqueue ours ${enqueueRuns.ours.at(-1)!.toFixed(2)} s, drain ours ${drainRuns.ours1.at(-1)!.seconds.toFixed(2)} s`);
   }
-  try {
-    log(`N = ${N}, runs = ${RUNS}, pickup = ${PICKUP_N} at 20/s, idle window = ${IDLE_SECONDS} s, HTTP ${HTTP_N} requests at concurrency ${HTTP_CONCURRENCY}`);
-    const enqueueRuns = { ours: [] as number[], pgBoss: [] as number[], graphile: [] as number[] };
-    const drainRuns = { ours1: [] as DrainResult[], ours4: [] as DrainResult[], pgBoss: [] as number[], graphile: [] as number[] };
-    const seedRuns: Array<{ seconds: number; statements: number }> = [];
-    for (let run = 1; run <= RUNS; run++) {
-      enqueueRuns.ours.push(await enqueueOurs());
-      enqueueRuns.pgBoss.push(await enqueuePgBoss());
-      enqueueRuns.graphile.push(await enqueueGraphile());
-      drainRuns.ours1.push(await drainOurs(1));
-      drainRuns.ours4.push(await drainOurs(4));
-      drainRuns.pgBoss.push(await drainPgBoss());
-      drainRuns.graphile.push(await drainGraphile());
-      seedRuns.push(await drainSeedLoop());
-      log(`run ${run}: enqueue ours ${enqueueRuns.ours.at(-1)!.toFixed(2)} s, drain ours ${drainRuns.ours1.at(-1)!.seconds.toFixed(2)} s`);
-    }
-    const rate = (seconds: number, n = N) => n / seconds;
-    const ours1 = median(drainRuns.ours1.map((r) => rate(r.seconds)));
-    const ours4 = median(drainRuns.ours4.map((r) => rate(r.seconds)));
-    const seedRate = median(seedRuns.map((r) => rate(r.seconds, SEED_N)));
-    const httpRuns: EnqueueLatencies[] = [];
-    const directRuns: EnqueueLatencies[] = [];
-    for (let run = 1; run <= RUNS; run++) {
-      directRuns.push(await enqueueDirectOneByOne());
-      httpRuns.push(await enqueueOverHttp());
-      log(`run ${run}: one-by-one enqueue direct ${directRuns.at(-1)!.perSecond.toFixed(0)}/s, over HTTP ${httpRuns.at(-1)!.perSecond.toFixed(0)}/s`);
-    }
-    const medianOf = (runs: EnqueueLatencies[]) => ({ perSecond: median(runs.map((r) => r.perSecond)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) });
-    const pickup = await pickupOurs();
-    const graphilePickup = await pickupGraphile();
+  const rate = (seconds: number, n = N) => n / seconds;
+  const ours1 = median(drainRuns.ours1.map((r) => rate(r.seconds)));
+  const ours4 = median(drainRuns.ours4.map((r) => rate(r.seconds)));
+  const seedRate = median(seedRuns.map((r) => rate(r.seconds, SEED_N)));
+  const httpRuns: EnqueueLatencies[] = [];
+  const directRuns: EnqueueLatencies[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    directRuns.push(await enqueueDirectOneByOne());
+    httpRuns.push(await enqueueOverHttp());
+    log(`run ${run}: one-by-one enqueue direct ${directRuns.at(-1)!.perSecond.toFixed(0)}/s, over HTTP ${httpRuns.at(-1)!.perSecond.toFixed(0)}/s`);
+  }
+  const medianOf = (runs: EnqueueLatencies[]) => ({ perSecond: median(runs.map((r) => r.perSecond)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) });
+  const pickup = await pickupOurs();
+  const graphilePickup = await pickupGraphile();
 
-    const results = {
-      machine: machine(),
-      sizes: { N, runs: RUNS, seedLoopN: SEED_N, pickupN: PICKUP_N, idleSeconds: IDLE_SECONDS },
-      enqueuePerSecond: {
-        ours: rate(median(enqueueRuns.ours)),
-        pgBossInsert: rate(median(enqueueRuns.pgBoss)),
-        graphileWorkerAddJobs: rate(median(enqueueRuns.graphile)),
-      },
-      drainPerSecond: {
-        ours1Dispatcher: ours1,
-        ours4Dispatchers: ours4,
-        pgBossFetchComplete: rate(median(drainRuns.pgBoss)),
-        graphileWorkerNoop: rate(median(drainRuns.graphile)),
-        seedLoop: seedRate,
-      },
-      pickupMs: {
-        ours: { p50: percentile(pickup.latencies, 50), p99: percentile(pickup.latencies, 99), max: Math.max(...pickup.latencies) },
-        graphileWorker: { p50: percentile(graphilePickup, 50), p99: percentile(graphilePickup, 99), max: Math.max(...graphilePickup) },
-        seedLoopPoll2Min: { p50: 60_000, p99: 118_800, max: 120_000, note: 'computed: a 2-minute poll picks a row up after 0-120 s, uniformly' },
-      },
-      statements: {
-        oursPerMessage: median(drainRuns.ours1.map((r) => r.statements / r.sent)),
-        seedLoopPerMessage: median(seedRuns.map((r) => r.statements / SEED_N)),
-        oursIdleQueriesPerMinute: pickup.idleQueriesPerMinute,
-        seedLoopIdleQueriesPerMinute: 0.5,
-      },
-      dispatcherPeakRssMb: median(drainRuns.ours1.map((r) => r.peakRssMb)),
-      singleMessageEnqueue: {
-        concurrency: HTTP_CONCURRENCY,
-        requests: HTTP_N,
-        direct: medianOf(directRuns),
-        http: medianOf(httpRuns),
-      },
-    };
-    const ratios = {
-      enqueueVsGraphileWorker: results.enqueuePerSecond.ours / results.enqueuePerSecond.graphileWorkerAddJobs,
-      enqueueVsPgBoss: results.enqueuePerSecond.ours / results.enqueuePerSecond.pgBossInsert,
-      drainVsPgBoss: ours1 / results.drainPerSecond.pgBossFetchComplete,
-      drainVsGraphileWorker: ours1 / results.drainPerSecond.graphileWorkerNoop,
-      drainVsSeedLoop: ours1 / seedRate,
-      httpEnqueueVsDirect: results.singleMessageEnqueue.http.perSecond / results.singleMessageEnqueue.direct.perSecond,
-    };
-    await fs.writeFile(path.join(ROOT, 'bench/results.json'), `${JSON.stringify({ ...results, ratios }, null, 2)}\n`);
-    await fs.writeFile(
-      path.join(ROOT, 'bench/chart.svg'),
-      chart(
-        [
-          { label: 'cicero-wa, 1 dispatcher', value: ours1, unit: 'msg/s' },
-          { label: 'cicero-wa, 4 dispatchers', value: ours4, unit: 'msg/s' },
-          { label: 'pg-boss 10 fetch+complete', value: results.drainPerSecond.pgBossFetchComplete, unit: 'msg/s' },
-          { label: 'graphile-worker 0.16', value: results.drainPerSecond.graphileWorkerNoop, unit: 'msg/s' },
-          { label: "the seed's loop", value: seedRate, unit: 'msg/s' },
-        ],
-        `Draining a ${N.toLocaleString('en-US')}-message backlog (medians of ${RUNS} runs, no rate limit)`,
-      ),
-    );
-    log(JSON.stringify({ ...results, ratios }, null, 2));
-  } finally {
-    await embedded?.stop();
-    if (tempDir) await fs.rm(tempDir, { recursive: true, force: true });
-  }
+  const results = {
+    machine: machine(),
+    sizes: { N, runs: RUNS, seedLoopN: SEED_N, pickupN: PICKUP_N, idleSeconds: IDLE_SECONDS },
+    enqueuePerSecond: {
+      ours: rate(median(enqueueRuns.ours)),
+      pgBossInsert: rate(median(enqueueRuns.pgBoss)),
+      graphileWorkerAddJobs: rate(median(enqueueRuns.graphile)),
+    },
+    drainPerSecond: {
+      ours1Dispatcher: ours1,
+      ours4Dispatchers: ours4,
+      pgBossFetchComplete: rate(median(drainRuns.pgBoss)),
+      graphileWorkerNoop: rate(median(drainRuns.graphile)),
+      seedLoop: seedRate,
+    },
+    pickupMs: {
+      ours: { p50: percentile(pickup.latencies, 50), p99: percentile(pickup.latencies, 99), max: Math.max(...pickup.latencies) },
+      graphileWorker: { p50: percentile(graphilePickup, 50), p99: percentile(graphilePickup, 99), max: Math.max(...graphilePickup) },
+      seedLoopPoll2Min: { p50: 60_000, p99: 118_800, max: 120_000, note: 'computed: a 2-minute poll picks a row up after 0-120 s, uniformly' },
+    },
+    statements: {
+      oursPerMessage: median(drainRuns.ours1.map((r) => r.statements / r.sent)),
+      seedLoopPerMessage: median(seedRuns.map((r) => r.statements / SEED_N)),
+      oursIdleQueriesPerMinute: pickup.idleQueriesPerMinute,
+      seedLoopIdleQueriesPerMinute: 0.5,
+    },
+    dispatcherPeakRssMb: median(drainRuns.ours1.map((r) => r.peakRssMb)),
+    singleMessageEnqueue: {
+      concurrency: HTTP_CONCURRENCY,
+      requests: HTTP_N,
+      direct: medianOf(directRuns),
+      http: medianOf(httpRuns),
+    },
+  };
+  const ratios = {
+    enqueueVsGraphileWorker: results.enqueuePerSecond.ours / results.enqueuePerSecond.graphileWorkerAddJobs,
+    enqueueVsPgBoss: results.enqueuePerSecond.ours / results.enqueuePerSecond.pgBossInsert,
+    drainVsPgBoss: ours1 / results.drainPerSecond.pgBossFetchComplete,
+    drainVsGraphileWorker: ours1 / results.drainPerSecond.graphileWorkerNoop,
+    drainVsSeedLoop: ours1 / seedRate,
+    httpEnqueueVsDirect: results.singleMessageEnqueue.http.perSecond / results.singleMessageEnqueue.direct.perSecond,
+  };
+  await mergeResults({ ...results, ratios });
+  await fs.writeFile(
+    path.join(ROOT, 'bench/chart.svg'),
+    chart(
+      [
+        { label: 'cicero-wa, 1 dispatcher', value: ours1, unit: 'msg/s' },
+        { label: 'cicero-wa, 4 dispatchers', value: ours4, unit: 'msg/s' },
+        { label: 'pg-boss 10 fetch+complete', value: results.drainPerSecond.pgBossFetchComplete, unit: 'msg/s' },
+        { label: 'graphile-worker 0.16', value: results.drainPerSecond.graphileWorkerNoop, unit: 'msg/s' },
+        { label: "the seed's loop", value: seedRate, unit: 'msg/s' },
+      ],
+      `Draining a ${N.toLocaleString('en-US')}-message backlog (medians of ${RUNS} runs, no rate limit)`,
+    ),
+  );
+  log(JSON.stringify({ ...results, ratios }, null, 2));
 }
+
+const which = process.argv[2] ?? 'all';
+if (!['all', 'outbox', 'recap'].includes(which)) throw new Error(`npm run bench -- [outbox|recap]: unknown benchmark ${which}`);
 
 // Dropping a measured database terminates what a stopped peer's pool may still hold open; that
 // connection's error (57P01) is expected and harmless here.
@@ -523,4 +501,7 @@ process.on('uncaughtException', (err: Error & { code?: string }) => {
   throw err;
 });
 
-await main();
+await withBenchServer(async (url) => {
+  if (which !== 'recap') await outboxBench(url);
+  if (which !== 'outbox') await recapBench(url);
+});
