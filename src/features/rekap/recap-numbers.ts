@@ -3,10 +3,10 @@
  * person and per day, how many of the unit's posts there were and how many each person liked (Instagram)
  * or commented on (TikTok), and each person's verdict.
  *
- * Set-based: one statement per batch of units reads the period's posts once, unpacks each like list
- * once, and joins it to the unit's personnel by handle. Its cost grows with the period's data, not with
- * the whole history times the number of units, and each statement holds its snapshot briefly (a batch
- * of UNITS_PER_STATEMENT units).
+ * Set-based: one statement reads the period's posts of every unit, one the personnel; then one statement
+ * per batch of units reads that batch's like and comment lists (by primary key), unpacks each once and
+ * joins it to the batch's handles. The cost follows the period's data, not the whole history times the
+ * number of units, and each statement holds its snapshot briefly (a batch of UNITS_PER_STATEMENT units).
  *
  * The judgement, as Cicero_V2 makes it: personnel with `exception = true` or `status = false` are left
  * out; a handle is compared trimmed, in lower case, without leading `@`; only the unit's own posts count;
@@ -168,19 +168,41 @@ interface PersonRow {
   divisi: string | null;
   ig: string | null;
   tt: string | null;
-  /** Per post engaged with, its day as an offset from the period's first day. */
-  ig_days: number[] | null;
-  tt_days: number[] | null;
 }
 
 interface PostRow {
   client_id: string;
   platform: Platform;
-  day: string;
-  posts: number;
+  id: string;
+  /** The post's day as an offset from the period's first day. */
+  day: number;
 }
 
-const DAY_FILTER = 'p.created_at >= $1::date AND p.created_at < $2::date + 1';
+interface EngagementRow {
+  platform: Platform;
+  client_id: string;
+  handle: string;
+  /** Per post of the unit the handle appears in, its day (offset from the period's first day). */
+  days: number[];
+}
+
+const UNITS_FILTER = 'CASE WHEN $3::text[] IS NULL THEN true ELSE client_id = ANY($3::text[]) END';
+
+/** The period's posts, read once for all units (Cicero_V2 has no index on client_id: one scan each). */
+const POSTS_SQL = `
+  SELECT client_id::text AS client_id, 'instagram' AS platform, shortcode::text AS id, created_at::date - $1::date AS day
+    FROM insta_post WHERE created_at >= $1::date AND created_at < $2::date + 1 AND ${UNITS_FILTER}
+  UNION ALL
+  SELECT client_id::text, 'tiktok', video_id::text, created_at::date - $1::date
+    FROM tiktok_post WHERE created_at >= $1::date AND created_at < $2::date + 1 AND ${UNITS_FILTER}`;
+
+/** The personnel judged, read once: exception = true and status = false left out. */
+const PEOPLE_SQL = `
+  SELECT client_id::text AS client_id, user_id::text AS user_id, nama::text AS nama, title::text AS title, divisi::text AS divisi,
+         cicero_wa_handle(insta) AS ig, cicero_wa_handle(tiktok) AS tt
+    FROM "user"
+   WHERE client_id = ANY($1::text[]) AND status IS DISTINCT FROM false AND exception IS DISTINCT FROM true`;
+
 const LIST = (column: string) => `CASE WHEN jsonb_typeof(${column}) = 'array' THEN ${column} ELSE '[]'::jsonb END`;
 /**
  * cicero_wa_handle's rule (trimmed, leading @ dropped, lower case, '' as none), written with ltrim
@@ -190,52 +212,30 @@ const LIST = (column: string) => `CASE WHEN jsonb_typeof(${column}) = 'array' TH
 const HANDLE = (value: string) => `nullif(lower(ltrim(btrim(${value}), '@')), '')`;
 
 /**
- * Per person of the batch's units: the handles and, per platform, the days (offsets from the period's
- * first day) of the unit's posts the handle appears in, one entry per post. A like list is unpacked once;
- * a name twice in one list counts once. One aggregate per person, no count per day in SQL: that second
- * grouping, sorted, cost as much as unpacking the lists.
- *
- * `ig` and `tt` are MATERIALIZED so that each list is unpacked once: inlined, the planner may join the
- * unit's personnel to the posts first and unpack every list once per person of the unit (at 50 units,
- * 86,000 unpackings of 1,000 lists for a week, 35× slower).
+ * For one batch of units, given its posts and its personnel's handles as arrays: per (unit, handle),
+ * the days of the unit's posts whose like (comment) list holds the handle, one entry per post. Only the
+ * batch's own lists are read (primary-key lookups); each list is unpacked once (MATERIALIZED: inlined,
+ * the planner may unpack a list once per person of its unit); a name twice in one list counts once.
  */
-const PEOPLE_SQL = `
-  WITH people AS (
-    SELECT u.client_id::text AS client_id, u.user_id::text AS user_id, u.nama::text AS nama, u.title::text AS title,
-           u.divisi::text AS divisi, cicero_wa_handle(u.insta) AS ig, cicero_wa_handle(u.tiktok) AS tt
-      FROM "user" u
-     WHERE u.client_id = ANY($3::text[]) AND u.status IS DISTINCT FROM false AND u.exception IS DISTINCT FROM true
-  ), ig AS MATERIALIZED (
-    SELECT p.client_id::text AS client_id, p.created_at::date - $1::date AS day, h.handle
-      FROM insta_post p
-      JOIN insta_like l ON l.shortcode = p.shortcode
+const ENGAGEMENT_SQL = `
+  WITH ig AS MATERIALIZED (
+    SELECT p.client_id, p.day, h.handle
+      FROM unnest($1::text[], $2::text[], $3::int[]) AS p(id, client_id, day)
+      JOIN insta_like l ON l.shortcode = p.id
      CROSS JOIN LATERAL (SELECT DISTINCT ${HANDLE('x')} AS handle FROM jsonb_array_elements_text(${LIST('l.likes')}) x) h
-     WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER}
   ), tt AS MATERIALIZED (
-    SELECT p.client_id::text AS client_id, p.created_at::date - $1::date AS day, h.handle
-      FROM tiktok_post p
-      JOIN tiktok_comment c ON c.video_id = p.video_id
+    SELECT p.client_id, p.day, h.handle
+      FROM unnest($4::text[], $5::text[], $6::int[]) AS p(id, client_id, day)
+      JOIN tiktok_comment c ON c.video_id = p.id
      CROSS JOIN LATERAL (SELECT DISTINCT ${HANDLE('x')} AS handle FROM jsonb_array_elements_text(${LIST('c.comments')}) x) h
-     WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER}
-  ), ig_days AS (
-    SELECT client_id, handle, array_agg(day) AS days FROM ig
-     WHERE (client_id, handle) IN (SELECT client_id, ig FROM people) GROUP BY 1, 2
-  ), tt_days AS (
-    SELECT client_id, handle, array_agg(day) AS days FROM tt
-     WHERE (client_id, handle) IN (SELECT client_id, tt FROM people) GROUP BY 1, 2
   )
-  SELECT pe.client_id, pe.user_id, pe.nama, pe.title, pe.divisi, pe.ig, pe.tt, i.days AS ig_days, t.days AS tt_days
-    FROM people pe
-    LEFT JOIN ig_days i ON i.client_id = pe.client_id AND i.handle = pe.ig
-    LEFT JOIN tt_days t ON t.client_id = pe.client_id AND t.handle = pe.tt`;
-
-/** The batch's posts per unit, platform and day. */
-const POSTS_SQL = `
-  SELECT p.client_id::text AS client_id, 'instagram' AS platform, to_char(p.created_at, 'YYYY-MM-DD') AS day, count(*)::int AS posts
-    FROM insta_post p WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER} GROUP BY 1, 3
+  SELECT 'instagram' AS platform, e.client_id, e.handle, array_agg(e.day) AS days
+    FROM ig e JOIN unnest($7::text[], $8::text[]) AS w(client_id, handle) USING (client_id, handle)
+   GROUP BY 2, 3
   UNION ALL
-  SELECT p.client_id::text, 'tiktok', to_char(p.created_at, 'YYYY-MM-DD'), count(*)::int
-    FROM tiktok_post p WHERE p.client_id = ANY($3::text[]) AND ${DAY_FILTER} GROUP BY 1, 3`;
+  SELECT 'tiktok', e.client_id, e.handle, array_agg(e.day)
+    FROM tt e JOIN unnest($9::text[], $10::text[]) AS w(client_id, handle) USING (client_id, handle)
+   GROUP BY 2, 3`;
 
 function emptyByPlatform<T>(make: () => T): Record<Platform, T> {
   return { instagram: make(), tiktok: make() };
@@ -263,18 +263,46 @@ export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<Re
 
   const ids = [...units.keys()];
   const days = daysOf(scope.from, scope.to);
+  const { rows: posts } = await db.query<PostRow>(POSTS_SQL, [scope.from, scope.to, scope.clientIds ?? null]);
+  const postsOf = new Map<string, PostRow[]>();
+  for (const post of posts) {
+    const unit = units.get(post.client_id);
+    if (!unit) continue; // an inactive unit's post
+    const day = days[post.day]!;
+    unit.postsByDay[post.platform][day] = (unit.postsByDay[post.platform][day] ?? 0) + 1;
+    unit.posts[post.platform]++;
+    const list = postsOf.get(post.client_id) ?? postsOf.set(post.client_id, []).get(post.client_id)!;
+    list.push(post);
+  }
+  const { rows: people } = await db.query<PersonRow>(PEOPLE_SQL, [ids]);
+  const peopleOf = new Map<string, PersonRow[]>();
+  for (const person of people) (peopleOf.get(person.client_id) ?? peopleOf.set(person.client_id, []).get(person.client_id)!).push(person);
+
   for (let i = 0; i < ids.length; i += UNITS_PER_STATEMENT) {
-    const batch = [scope.from, scope.to, ids.slice(i, i + UNITS_PER_STATEMENT)];
-    const { rows: posts } = await db.query<PostRow>(POSTS_SQL, batch);
-    for (const row of posts) {
+    const batch = ids.slice(i, i + UNITS_PER_STATEMENT);
+    const batchPosts = batch.flatMap((id) => postsOf.get(id) ?? []);
+    const batchPeople = batch.flatMap((id) => peopleOf.get(id) ?? []);
+    const columns = (platform: Platform) => {
+      const mine = batchPosts.filter((p) => p.platform === platform);
+      return [mine.map((p) => p.id), mine.map((p) => p.client_id), mine.map((p) => p.day)];
+    };
+    const wanted = (handle: (p: PersonRow) => string | null) => {
+      const withHandle = batchPeople.filter((p) => handle(p) !== null);
+      return [withHandle.map((p) => p.client_id), withHandle.map((p) => handle(p)!)];
+    };
+    const { rows: engagement } = await db.query<EngagementRow>(ENGAGEMENT_SQL, [
+      ...columns('instagram'),
+      ...columns('tiktok'),
+      ...wanted((p) => p.ig),
+      ...wanted((p) => p.tt),
+    ]);
+    const daysOfHandle = new Map(engagement.map((e) => [`${e.platform}\u0000${e.client_id}\u0000${e.handle}`, e.days]));
+    const engagedDays = (platform: Platform, person: PersonRow, handle: string | null) =>
+      handle === null ? null : (daysOfHandle.get(`${platform}\u0000${person.client_id}\u0000${handle}`) ?? null);
+
+    for (const row of batchPeople) {
       const unit = units.get(row.client_id)!;
-      unit.postsByDay[row.platform][row.day] = row.posts;
-      unit.posts[row.platform] += row.posts;
-    }
-    const { rows: people } = await db.query<PersonRow>(PEOPLE_SQL, batch);
-    for (const row of people) {
-      const unit = units.get(row.client_id)!;
-      const engagedByDay = { instagram: countByDay(row.ig_days, days), tiktok: countByDay(row.tt_days, days) };
+      const engagedByDay = { instagram: countByDay(engagedDays('instagram', row, row.ig), days), tiktok: countByDay(engagedDays('tiktok', row, row.tt), days) };
       const engaged = { instagram: sum(engagedByDay.instagram), tiktok: sum(engagedByDay.tiktok) };
       unit.people.push({
         userId: row.user_id,
