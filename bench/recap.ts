@@ -220,8 +220,12 @@ async function measureKind(pool: pg.Pool, kind: ReportKind, units: number): Prom
   return figures;
 }
 
-/** The old per-unit views, once each (at 50 units): the job's statement, and whether its text is the service's. */
+/**
+ * The old per-unit views, once each (at 50 units): the job's statement, and whether its text is the
+ * service's. Migration 014 removed them; they are put back in the bench's database from 005's text.
+ */
 async function measureOldViews(pool: pg.Pool): Promise<Record<ReportKind, { ms: number; rows: number; sameTextAsService: number }>> {
+  await pool.query(await fs.readFile(path.join(ROOT, 'src/db/migrations/005_report_views.sql'), 'utf8'));
   const result = {} as Record<ReportKind, { ms: number; rows: number; sameTextAsService: number }>;
   for (const kind of KINDS) {
     const period = reportPeriod(kind, new Date(), 'Asia/Jakarta', PERIOD_DATES[kind]);
