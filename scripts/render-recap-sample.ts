@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { compareText, daysOf, rankOrder, verdictOf, type PersonNumbers, type Platform, type RecapNumbers, type UnitNumbers } from '../src/features/rekap/recap-numbers.js';
+import { compareText, daysOf, divisionsOf, rankOrder, type PersonNumbers, type Verdict, type Platform, type RecapNumbers, type UnitNumbers } from '../src/features/rekap/recap-numbers.js';
 import { engagementWorkbook } from '../src/features/rekap/recap-workbook.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +35,13 @@ const PEOPLE: [string, string, string, string | null, string | null, number][] =
   ['Eko Saputra', 'BRIPDA', 'SAT BINMAS', 'eko.saputra', 'eko_s', 0],
 ];
 
+/** The sample's verdicts, by the rule the recap's SQL applies (at least half: sudah; some: kurang). */
+function sampleVerdict(handle: string | null, engaged: number, posts: number): Verdict {
+  if (handle === null) return 'tanpa_username';
+  if (posts > 0 && engaged * 2 >= posts) return 'sudah';
+  return engaged > 0 ? 'kurang' : 'belum';
+}
+
 function sampleNumbers(): RecapNumbers {
   const byDay = (counts: number[]) => Object.fromEntries(DAYS.map((day, d) => [day, counts[d]!]).filter(([, n]) => n !== 0));
   const total = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
@@ -52,8 +59,8 @@ function sampleNumbers(): RecapNumbers {
       engagedByDay: { instagram: byDay(counts.instagram), tiktok: byDay(counts.tiktok) },
       engaged,
       verdict: {
-        instagram: verdictOf(ig, engaged.instagram, total(POSTS.instagram)),
-        tiktok: verdictOf(tt, engaged.tiktok, total(POSTS.tiktok)),
+        instagram: sampleVerdict(ig, engaged.instagram, total(POSTS.instagram)),
+        tiktok: sampleVerdict(tt, engaged.tiktok, total(POSTS.tiktok)),
       },
     };
   });
@@ -64,6 +71,7 @@ function sampleNumbers(): RecapNumbers {
     group: null,
     postsByDay: { instagram: byDay(POSTS.instagram), tiktok: byDay(POSTS.tiktok) },
     posts: { instagram: total(POSTS.instagram), tiktok: total(POSTS.tiktok) },
+    divisions: divisionsOf(people),
     people,
   };
   return { from: DAYS[0]!, to: DAYS.at(-1)!, days: DAYS, units: [unit] };

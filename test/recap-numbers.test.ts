@@ -178,6 +178,19 @@ describe('recap numbers against an independent judgement', () => {
     t.diagnostic(`${checked} people in ${new Set(sample).size} sampled units judged the same way`);
   });
 
+  it('the head counts a text recap asks for (without people) equal the people counted, unit by unit and division by division', async () => {
+    for (const [from, to] of [[DAYS[0]!, DAYS[6]!], ['2026-11-25', '2026-11-25']] as const) {
+      const detailed = await recapNumbers(db.pool, { from, to });
+      const counts = await recapNumbers(db.pool, { from, to, withPeople: false });
+      assert.deepEqual(counts.units.map((u) => u.people.length), counts.units.map(() => 0));
+      assert.deepEqual(
+        counts.units.map((u) => [u.clientId, u.posts, u.divisions]),
+        detailed.units.map((u) => [u.clientId, u.posts, u.divisions]),
+        `${from}..${to}`,
+      );
+    }
+  });
+
   it('a generated day and a single unit asked for by id', async () => {
     const day = await recapNumbers(db.pool, { from: '2026-11-24', to: '2026-11-24' });
     assertMatches(day, data, ['GEN_1', 'GEN_77']);

@@ -3,10 +3,12 @@
  * person and per day, how many of the unit's posts there were and how many each person liked (Instagram)
  * or commented on (TikTok), and each person's verdict.
  *
- * Set-based: one statement reads the period's posts of every unit, one the personnel; then one statement
- * per batch of units reads that batch's like and comment lists (by primary key), unpacks each once and
- * joins it to the batch's handles. The cost follows the period's data, not the whole history times the
- * number of units, and each statement holds its snapshot briefly (a batch of UNITS_PER_STATEMENT units).
+ * Set-based: one statement reads the period's posts of every unit; then one statement per batch of units
+ * (about POSTS_PER_STATEMENT posts) reads only that batch's like and comment lists (by primary key),
+ * unpacks each once, and judges the batch's personnel in SQL. It returns each person's numbers when they
+ * are asked for (a workbook), else only the head counts per unit, division and verdict (a text recap).
+ * The cost follows the period's data, not the whole history times the number of units, and each
+ * statement holds its snapshot briefly.
  *
  * The judgement, as Cicero_V2 makes it: personnel with `exception = true` or `status = false` are left
  * out; a handle is compared trimmed, in lower case, without leading `@`; only the unit's own posts count;
@@ -19,8 +21,18 @@ export const PLATFORMS = ['instagram', 'tiktok'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 export type Verdict = 'sudah' | 'kurang' | 'belum' | 'tanpa_username';
 
-/** Units per statement: each statement holds a snapshot for well under a few seconds at national scale. */
+/** Units per batch where the work is per unit (the report job enqueues and builds workbooks a batch at a time). */
 export const UNITS_PER_STATEMENT = 50;
+
+/** The verdicts, in the order recaps name them. */
+export const VERDICTS = ['sudah', 'kurang', 'belum', 'tanpa_username'] as const satisfies readonly Verdict[];
+
+/**
+ * Posts whose like or comment lists one statement reads, about: whole units are added to a statement
+ * until it holds this many (a day of 800 units in one statement, a month in a few dozen), so each
+ * statement holds its snapshot for about a second at most at national scale.
+ */
+export const POSTS_PER_STATEMENT = 5000;
 
 export interface PersonNumbers {
   userId: string;
@@ -46,8 +58,18 @@ export interface UnitNumbers {
   /** The unit's posts per day (YYYY-MM-DD); days without posts are absent. */
   postsByDay: Record<Platform, Record<string, number>>;
   posts: Record<Platform, number>;
-  /** Personnel judged (excused and inactive left out), by rank (highest first), then name. */
+  /** Verdict counts per division (alphabetical); added up, the unit's. */
+  divisions: DivisionTally[];
+  /**
+   * Personnel judged (excused and inactive left out), by rank (highest first), then name; empty when
+   * the numbers were asked for without people (`withPeople: false`).
+   */
   people: PersonNumbers[];
+}
+
+export interface DivisionTally {
+  division: string;
+  tally: Tally;
 }
 
 export interface RecapNumbers {
@@ -107,13 +129,6 @@ export function rankOrder(rank: string | null): number {
 const collator = new Intl.Collator('id', { sensitivity: 'base', numeric: true });
 export const compareText = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 
-/** The verdict on one person for one platform. */
-export function verdictOf(handle: string | null, engaged: number, posts: number): Verdict {
-  if (handle === null) return 'tanpa_username';
-  if (posts > 0 && engaged * 2 >= posts) return 'sudah';
-  return engaged > 0 ? 'kurang' : 'belum';
-}
-
 /** The days from `from` to `to`, inclusive. */
 export function daysOf(from: string, to: string): string[] {
   const days: string[] = [];
@@ -122,8 +137,6 @@ export function daysOf(from: string, to: string): string[] {
   }
   return days;
 }
-
-const sum = (byDay: Record<string, number>) => Object.values(byDay).reduce((a, b) => a + b, 0);
 
 /** Posts per day, in the order of the days, from the day offsets of the posts (one entry per post). */
 function countByDay(offsets: number[] | null, days: readonly string[]): Record<string, number> {
@@ -135,22 +148,31 @@ function countByDay(offsets: number[] | null, days: readonly string[]): Record<s
   return byDay;
 }
 
+function emptyTally(): Tally {
+  const counts = (): VerdictCounts => ({ sudah: 0, kurang: 0, belum: 0, tanpa_username: 0 });
+  return { people: 0, instagram: counts(), tiktok: counts() };
+}
+
 /** Verdict counts over some personnel. */
 export function tally(people: readonly PersonNumbers[]): Tally {
-  const counts = (): VerdictCounts => ({ sudah: 0, kurang: 0, belum: 0, tanpa_username: 0 });
-  const result: Tally = { people: people.length, instagram: counts(), tiktok: counts() };
+  const result = emptyTally();
+  result.people = people.length;
   for (const person of people) {
     for (const platform of PLATFORMS) result[platform][person.verdict[platform]]++;
   }
   return result;
 }
 
-/** Verdict counts per division, divisions in alphabetical order. */
-export function tallyByDivision(unit: UnitNumbers): { division: string; tally: Tally }[] {
-  const divisions = new Map<string, PersonNumbers[]>();
-  for (const person of unit.people) divisions.set(person.division, [...(divisions.get(person.division) ?? []), person]);
-  return [...divisions.keys()].sort(compareText).map((division) => ({ division, tally: tally(divisions.get(division)!) }));
+/** Verdict counts added up (a unit's divisions into the unit's total). */
+export function sumTallies(tallies: readonly Tally[]): Tally {
+  const total = emptyTally();
+  for (const t of tallies) {
+    total.people += t.people;
+    for (const platform of PLATFORMS) for (const verdict of VERDICTS) total[platform][verdict] += t[platform][verdict];
+  }
+  return total;
 }
+
 
 export interface RecapScope {
   /** First and last day, YYYY-MM-DD. */
@@ -158,16 +180,11 @@ export interface RecapScope {
   to: string;
   /** Only these units (client ids); default every unit whose client_status is not false. */
   clientIds?: readonly string[];
-}
-
-interface PersonRow {
-  client_id: string;
-  user_id: string;
-  nama: string | null;
-  title: string | null;
-  divisi: string | null;
-  ig: string | null;
-  tt: string | null;
+  /**
+   * Each person's numbers (names, ranks, engagement per day: what a workbook shows); default true.
+   * Without them (a text recap needs only the counts) every count still comes from the same judgement.
+   */
+  withPeople?: boolean;
 }
 
 interface PostRow {
@@ -176,14 +193,6 @@ interface PostRow {
   id: string;
   /** The post's day as an offset from the period's first day. */
   day: number;
-}
-
-interface EngagementRow {
-  platform: Platform;
-  client_id: string;
-  handle: string;
-  /** Per post of the unit the handle appears in, its day (offset from the period's first day). */
-  days: number[];
 }
 
 const UNITS_FILTER = 'CASE WHEN $3::text[] IS NULL THEN true ELSE client_id = ANY($3::text[]) END';
@@ -196,13 +205,6 @@ const POSTS_SQL = `
   SELECT client_id::text, 'tiktok', video_id::text, created_at::date - $1::date
     FROM tiktok_post WHERE created_at >= $1::date AND created_at < $2::date + 1 AND ${UNITS_FILTER}`;
 
-/** The personnel judged, read once: exception = true and status = false left out. */
-const PEOPLE_SQL = `
-  SELECT client_id::text AS client_id, user_id::text AS user_id, nama::text AS nama, title::text AS title, divisi::text AS divisi,
-         cicero_wa_handle(insta) AS ig, cicero_wa_handle(tiktok) AS tt
-    FROM "user"
-   WHERE client_id = ANY($1::text[]) AND status IS DISTINCT FROM false AND exception IS DISTINCT FROM true`;
-
 const LIST = (column: string) => `CASE WHEN jsonb_typeof(${column}) = 'array' THEN ${column} ELSE '[]'::jsonb END`;
 /**
  * cicero_wa_handle's rule (trimmed, leading @ dropped, lower case, '' as none), written with ltrim
@@ -210,39 +212,128 @@ const LIST = (column: string) => `CASE WHEN jsonb_typeof(${column}) = 'array' TH
  * millions of like entries.
  */
 const HANDLE = (value: string) => `nullif(lower(ltrim(btrim(${value}), '@')), '')`;
+const VERDICT = (handle: string, engaged: string, posts: string) =>
+  `CASE WHEN ${handle} IS NULL THEN 'tanpa_username' WHEN ${posts} > 0 AND 2 * ${engaged} >= ${posts} THEN 'sudah' WHEN ${engaged} > 0 THEN 'kurang' ELSE 'belum' END`;
 
 /**
- * For one batch of units, given its posts and its personnel's handles as arrays: per (unit, handle),
- * the days of the unit's posts whose like (comment) list holds the handle, one entry per post. Only the
- * batch's own lists are read (primary-key lookups); each list is unpacked once (MATERIALIZED: inlined,
- * the planner may unpack a list once per person of its unit); a name twice in one list counts once.
+ * The judgement of one batch of units, given the batch's units with their post counts ($1–$3) and its
+ * posts ($4–$7) as arrays. Only the batch's own like and comment lists are read (primary-key lookups),
+ * each unpacked once; a name twice in one list counts once; the batch's personnel are read from "user"
+ * (excused and inactive left out). Names are compared byte for byte (COLLATE "C"): equality is all that
+ * is needed, and sorting under the database's language collation cost half of the statement.
+ * Ends in `judged`: one row per person with the verdict per platform and the days of the posts engaged
+ * with (offsets from the period's first day).
  */
-const ENGAGEMENT_SQL = `
-  WITH ig AS MATERIALIZED (
-    SELECT p.client_id, p.day, h.handle
-      FROM unnest($1::text[], $2::text[], $3::int[]) AS p(id, client_id, day)
-      JOIN insta_like l ON l.shortcode = p.id
-     CROSS JOIN LATERAL (SELECT DISTINCT ${HANDLE('x')} AS handle FROM jsonb_array_elements_text(${LIST('l.likes')}) x) h
-  ), tt AS MATERIALIZED (
-    SELECT p.client_id, p.day, h.handle
-      FROM unnest($4::text[], $5::text[], $6::int[]) AS p(id, client_id, day)
-      JOIN tiktok_comment c ON c.video_id = p.id
-     CROSS JOIN LATERAL (SELECT DISTINCT ${HANDLE('x')} AS handle FROM jsonb_array_elements_text(${LIST('c.comments')}) x) h
-  )
-  SELECT 'instagram' AS platform, e.client_id, e.handle, array_agg(e.day) AS days
-    FROM ig e JOIN unnest($7::text[], $8::text[]) AS w(client_id, handle) USING (client_id, handle)
-   GROUP BY 2, 3
-  UNION ALL
-  SELECT 'tiktok', e.client_id, e.handle, array_agg(e.day)
-    FROM tt e JOIN unnest($9::text[], $10::text[]) AS w(client_id, handle) USING (client_id, handle)
-   GROUP BY 2, 3`;
+/** Per (unit, name): the number of the unit's posts whose list holds the name (and their days). */
+const SEEN = (posts: string, lists: string, key: string, column: string, withDays: boolean) => `
+    SELECT client_id, handle, count(*)::int AS n${withDays ? ', array_agg(day) AS days' : ''}
+      FROM (SELECT DISTINCT p.client_id COLLATE "C" AS client_id, p.id, ${withDays ? 'p.day, ' : ''}${HANDLE('x.value')} COLLATE "C" AS handle
+              FROM ${posts} p
+              JOIN ${lists} l ON l.${key} = p.id
+             CROSS JOIN LATERAL jsonb_array_elements_text(${LIST(`l.${column}`)}) x) s
+     WHERE handle IS NOT NULL
+     GROUP BY 1, 2`;
+const JUDGED_CTE = (withDays: boolean) => `
+  WITH units AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS u(client_id, ig_posts, tt_posts)
+  ), ig_posts AS (
+    SELECT * FROM unnest($4::text[], $5::text[], $6::int[]) AS p(id, client_id, day)
+  ), tt_posts AS (
+    SELECT * FROM unnest($7::text[], $8::text[], $9::int[]) AS p(id, client_id, day)
+  ), ig AS (${SEEN('ig_posts', 'insta_like', 'shortcode', 'likes', withDays)}
+  ), tt AS (${SEEN('tt_posts', 'tiktok_comment', 'video_id', 'comments', withDays)}
+  ), people AS (
+    SELECT u.client_id::text COLLATE "C" AS client_id, u.user_id::text AS user_id, u.nama::text AS nama, u.title::text AS title,
+           coalesce(nullif(btrim(u.divisi), ''), '${NO_DIVISION}')::text AS division,
+           ${HANDLE('u.insta')} COLLATE "C" AS ig, ${HANDLE('u.tiktok')} COLLATE "C" AS tt
+      FROM "user" u
+     WHERE u.client_id = ANY($1::text[]) AND u.status IS DISTINCT FROM false AND u.exception IS DISTINCT FROM true
+  ), judged AS (
+    SELECT pe.*, ${withDays ? 'i.days AS ig_days, t.days AS tt_days,' : ''}
+           ${VERDICT('pe.ig', 'coalesce(i.n, 0)', 'un.ig_posts')} AS ig_verdict,
+           ${VERDICT('pe.tt', 'coalesce(t.n, 0)', 'un.tt_posts')} AS tt_verdict
+      FROM people pe
+      JOIN units un ON un.client_id = pe.client_id
+      LEFT JOIN ig i ON i.client_id = pe.client_id AND i.handle = pe.ig
+      LEFT JOIN tt t ON t.client_id = pe.client_id AND t.handle = pe.tt
+  )`;
+
+/** Each person of the batch, judged. */
+const PEOPLE_SQL = `${JUDGED_CTE(true)}
+  SELECT client_id, user_id, nama, title, division, ig, tt, ig_days, tt_days, ig_verdict, tt_verdict FROM judged`;
+
+/** The batch's head counts per unit, division and pair of verdicts (all a text recap needs). */
+const COUNTS_SQL = `${JUDGED_CTE(false)}
+  SELECT client_id, division, ig_verdict, tt_verdict, count(*)::int AS people FROM judged GROUP BY 1, 2, 3, 4`;
+
+interface JudgedRow {
+  client_id: string;
+  user_id: string;
+  nama: string | null;
+  title: string | null;
+  division: string;
+  ig: string | null;
+  tt: string | null;
+  ig_days: number[] | null;
+  tt_days: number[] | null;
+  ig_verdict: Verdict;
+  tt_verdict: Verdict;
+}
+
+interface CountsRow {
+  client_id: string;
+  division: string;
+  ig_verdict: Verdict;
+  tt_verdict: Verdict;
+  people: number;
+}
 
 function emptyByPlatform<T>(make: () => T): Record<Platform, T> {
   return { instagram: make(), tiktok: make() };
 }
 
+/** Consecutive groups of units whose posts add up to about POSTS_PER_STATEMENT (a unit is never split). */
+function batchesOf(units: readonly UnitNumbers[]): UnitNumbers[][] {
+  const batches: UnitNumbers[][] = [];
+  let current: UnitNumbers[] = [];
+  let posts = 0;
+  for (const unit of units) {
+    current.push(unit);
+    posts += unit.posts.instagram + unit.posts.tiktok;
+    if (posts >= POSTS_PER_STATEMENT) {
+      batches.push(current);
+      current = [];
+      posts = 0;
+    }
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+function person(row: JudgedRow, days: readonly string[]): PersonNumbers {
+  const engagedByDay = { instagram: countByDay(row.ig_days, days), tiktok: countByDay(row.tt_days, days) };
+  return {
+    userId: row.user_id,
+    name: row.nama?.trim() || row.user_id,
+    rank: row.title?.trim() || null,
+    division: row.division.trim() || NO_DIVISION,
+    handles: { instagram: row.ig, tiktok: row.tt },
+    engagedByDay,
+    engaged: { instagram: row.ig_days?.length ?? 0, tiktok: row.tt_days?.length ?? 0 },
+    verdict: { instagram: row.ig_verdict, tiktok: row.tt_verdict },
+  };
+}
+
+/** Verdict counts per division of some judged personnel (in the order met). */
+export function divisionsOf(people: readonly PersonNumbers[]): DivisionTally[] {
+  const byDivision = new Map<string, PersonNumbers[]>();
+  for (const p of people) (byDivision.get(p.division) ?? byDivision.set(p.division, []).get(p.division)!).push(p);
+  return [...byDivision].map(([division, who]) => ({ division, tally: tally(who) }));
+}
+
 /** The recap numbers of a period, for every active unit or the ones asked for (in the order of their names). */
 export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<RecapNumbers> {
+  const withPeople = scope.withPeople ?? true;
   const { rows: unitRows } = await db.query<{ client_id: string; name: string; client_group: string | null }>(
     `SELECT client_id::text AS client_id, coalesce(nullif(btrim(nama), ''), client_id)::text AS name, client_group::text AS client_group
        FROM clients
@@ -257,11 +348,11 @@ export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<Re
       group: row.client_group,
       postsByDay: emptyByPlatform(() => ({})),
       posts: emptyByPlatform(() => 0),
+      divisions: [],
       people: [],
     });
   }
 
-  const ids = [...units.keys()];
   const days = daysOf(scope.from, scope.to);
   const { rows: posts } = await db.query<PostRow>(POSTS_SQL, [scope.from, scope.to, scope.clientIds ?? null]);
   const postsOf = new Map<string, PostRow[]>();
@@ -271,56 +362,43 @@ export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<Re
     const day = days[post.day]!;
     unit.postsByDay[post.platform][day] = (unit.postsByDay[post.platform][day] ?? 0) + 1;
     unit.posts[post.platform]++;
-    const list = postsOf.get(post.client_id) ?? postsOf.set(post.client_id, []).get(post.client_id)!;
-    list.push(post);
+    (postsOf.get(post.client_id) ?? postsOf.set(post.client_id, []).get(post.client_id)!).push(post);
   }
-  const { rows: people } = await db.query<PersonRow>(PEOPLE_SQL, [ids]);
-  const peopleOf = new Map<string, PersonRow[]>();
-  for (const person of people) (peopleOf.get(person.client_id) ?? peopleOf.set(person.client_id, []).get(person.client_id)!).push(person);
 
-  for (let i = 0; i < ids.length; i += UNITS_PER_STATEMENT) {
-    const batch = ids.slice(i, i + UNITS_PER_STATEMENT);
-    const batchPosts = batch.flatMap((id) => postsOf.get(id) ?? []);
-    const batchPeople = batch.flatMap((id) => peopleOf.get(id) ?? []);
+  for (const batch of batchesOf([...units.values()])) {
+    const batchPosts = batch.flatMap((u) => postsOf.get(u.clientId) ?? []);
     const columns = (platform: Platform) => {
       const mine = batchPosts.filter((p) => p.platform === platform);
       return [mine.map((p) => p.id), mine.map((p) => p.client_id), mine.map((p) => p.day)];
     };
-    const wanted = (handle: (p: PersonRow) => string | null) => {
-      const withHandle = batchPeople.filter((p) => handle(p) !== null);
-      return [withHandle.map((p) => p.client_id), withHandle.map((p) => handle(p)!)];
-    };
-    const { rows: engagement } = await db.query<EngagementRow>(ENGAGEMENT_SQL, [
-      ...columns('instagram'),
-      ...columns('tiktok'),
-      ...wanted((p) => p.ig),
-      ...wanted((p) => p.tt),
-    ]);
-    const daysOfHandle = new Map(engagement.map((e) => [`${e.platform}\u0000${e.client_id}\u0000${e.handle}`, e.days]));
-    const engagedDays = (platform: Platform, person: PersonRow, handle: string | null) =>
-      handle === null ? null : (daysOfHandle.get(`${platform}\u0000${person.client_id}\u0000${handle}`) ?? null);
-
-    for (const row of batchPeople) {
-      const unit = units.get(row.client_id)!;
-      const engagedByDay = { instagram: countByDay(engagedDays('instagram', row, row.ig), days), tiktok: countByDay(engagedDays('tiktok', row, row.tt), days) };
-      const engaged = { instagram: sum(engagedByDay.instagram), tiktok: sum(engagedByDay.tiktok) };
-      unit.people.push({
-        userId: row.user_id,
-        name: row.nama?.trim() || row.user_id,
-        rank: row.title?.trim() || null,
-        division: row.divisi?.trim() || NO_DIVISION,
-        handles: { instagram: row.ig, tiktok: row.tt },
-        engagedByDay,
-        engaged,
-        verdict: {
-          instagram: verdictOf(row.ig, engaged.instagram, unit.posts.instagram),
-          tiktok: verdictOf(row.tt, engaged.tiktok, unit.posts.tiktok),
-        },
-      });
+    const params = [batch.map((u) => u.clientId), batch.map((u) => u.posts.instagram), batch.map((u) => u.posts.tiktok), ...columns('instagram'), ...columns('tiktok')];
+    if (withPeople) {
+      const { rows } = await db.query<JudgedRow>(PEOPLE_SQL, params);
+      for (const row of rows) units.get(row.client_id)!.people.push(person(row, days));
+    } else {
+      const { rows } = await db.query<CountsRow>(COUNTS_SQL, params);
+      const tallies = new Map<string, Tally>();
+      for (const row of rows) {
+        const key = `${row.client_id}\u0000${row.division}`;
+        let t = tallies.get(key);
+        if (!t) {
+          t = emptyTally();
+          tallies.set(key, t);
+          units.get(row.client_id)!.divisions.push({ division: row.division, tally: t });
+        }
+        t.people += row.people;
+        t.instagram[row.ig_verdict] += row.people;
+        t.tiktok[row.tt_verdict] += row.people;
+      }
     }
   }
   for (const unit of units.values()) {
-    unit.people.sort((a, b) => rankOrder(a.rank) - rankOrder(b.rank) || compareText(a.name, b.name) || compareText(a.userId, b.userId));
+    if (withPeople) {
+      const order = new Map(unit.people.map((p) => [p, rankOrder(p.rank)]));
+      unit.people.sort((a, b) => order.get(a)! - order.get(b)! || compareText(a.name, b.name) || compareText(a.userId, b.userId));
+      unit.divisions = divisionsOf(unit.people);
+    }
+    unit.divisions.sort((a, b) => compareText(a.division, b.division));
   }
   return { from: scope.from, to: scope.to, days, units: [...units.values()] };
 }

@@ -3,7 +3,7 @@
  * same counts per division. WhatsApp formatting (`*bold*`, `_italic_`).
  */
 import type { ReportKind } from './periods.js';
-import { tally, tallyByDivision, type Tally, type UnitNumbers, type VerdictCounts } from './recap-numbers.js';
+import { sumTallies, type Tally, type UnitNumbers, type VerdictCounts } from './recap-numbers.js';
 
 const DAYS = ['Minggu', 'Senin', 'Selasa', 'Rabu', 'Kamis', 'Jumat', 'Sabtu'];
 const MONTHS = ['Januari', 'Februari', 'Maret', 'April', 'Mei', 'Juni', 'Juli', 'Agustus', 'September', 'Oktober', 'November', 'Desember'];
@@ -45,8 +45,8 @@ const divisionLine = (division: string, t: Tally) => `• ${division} (${t.peopl
 
 /** The message for one unit and period. */
 export function recapText(kind: ReportKind, unit: UnitNumbers, from: string, to: string): string {
-  const total = tally(unit.people);
-  const divisions = tallyByDivision(unit);
+  const divisions = unit.divisions;
+  const total = sumTallies(divisions.map((d) => d.tally));
   let text =
     'Mohon ijin Komandan,\n\n' +
     `*${TITLES[kind]}*\n*${unit.name}*\n${periodWords(kind, from, to)}\n\n` +

@@ -77,7 +77,8 @@ const dedupKey = (job: string, period: ReportPeriod, clientId: string | null, re
 
 /** The recaps made by the service: every active unit whose group is a WhatsApp group. */
 async function fromTables(kind: ReportKind, job: string, period: ReportPeriod, options: ReportJobOptions): Promise<{ recaps: Recap[]; numbers: RecapNumbers; detail: string }> {
-  const numbers = await recapNumbers(options.pool, { from: period.start, to: period.end });
+  // Each person's numbers only for a workbook; the text needs the counts.
+  const numbers = await recapNumbers(options.pool, { from: period.start, to: period.end, withPeople: options.attachExcel && kind !== 'daily' });
   const recaps: Recap[] = [];
   for (const unit of numbers.units) {
     const group = unit.group?.trim();
