@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { inTransaction, type Queryable } from '../db/pool.js';
 import { isoZoned } from '../lib/zoned-time.js';
 import { wakeDispatchers } from './channel.js';
-import { priorityName, type OutboxPriority } from './enqueue.js';
+import { priorityName, type OutboxPriority } from './priority.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];

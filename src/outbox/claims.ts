@@ -10,7 +10,7 @@
 import type { Queryable } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import type pg from 'pg';
-import { priorityName, priorityValue, type OutboxPriority } from './enqueue.js';
+import { priorityName, priorityValue, type OutboxPriority } from './priority.js';
 
 export type PartOutcome = 'handing_over' | 'confirmed' | 'unknown' | 'unconfirmed';
 

@@ -18,6 +18,9 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
 import { OperatorError } from '../lib/errors.js';
 import { DEFAULT_DOCUMENT_MAX_BYTES } from '../config/types.js';
+import { OUTBOX_PRIORITIES, priorityValue, type OutboxPriority } from './priority.js';
+
+export { OUTBOX_PRIORITIES, type OutboxPriority } from './priority.js';
 
 /** A file sent as a WhatsApp document (a recap workbook). */
 export interface OutboxDocument {
@@ -26,20 +29,6 @@ export interface OutboxDocument {
   /** `type/subtype`, e.g. application/vnd.openxmlformats-officedocument.spreadsheetml.sheet. */
   mimeType: string;
   bytes: Buffer;
-}
-
-/** Claim order: `reply` before `normal` before `bulk` (stored as 0, 1, 2 in wa_outbox.priority). */
-export const OUTBOX_PRIORITIES = ['reply', 'normal', 'bulk'] as const;
-export type OutboxPriority = (typeof OUTBOX_PRIORITIES)[number];
-
-/** What wa_outbox.priority holds for a priority. */
-export function priorityValue(priority: OutboxPriority): number {
-  return OUTBOX_PRIORITIES.indexOf(priority);
-}
-
-/** The priority a stored value means; a value outside 0..2 (the column's check forbids it) reads as normal. */
-export function priorityName(value: number | null | undefined): OutboxPriority {
-  return OUTBOX_PRIORITIES[value ?? 1] ?? 'normal';
 }
 
 export interface OutboxMessage {
