@@ -118,8 +118,9 @@ describe('complaint responder on a real PostgreSQL', () => {
     assert.match(rows[0].failure_reason, /^invalid_recipient: "bukan nomor"/);
     assert.equal(rows[0].outbox_id, null);
     assert.equal(rows[1].status, 'queued');
-    const reply = (await db.pool.query('SELECT recipient, content FROM wa_outbox')).rows[0];
+    const reply = (await db.pool.query('SELECT recipient, content, priority FROM wa_outbox')).rows[0];
     assert.equal(reply.recipient, '6281300000001@c.us');
+    assert.equal(reply.priority, 0, 'a complaint reply is a reply');
     assert.match(reply.content, /Halo Budi dari Polres A/, "the name comes from Cicero_V2's personnel");
   });
 

@@ -97,6 +97,23 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     assert.equal(byField.body.id, first.body.id, 'dedupKey in the body is the same key');
   });
 
+  it('takes a priority (reply, normal or bulk; default normal) and shows it', async () => {
+    const plain = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: `Uji ${BODY_MARK} prioritas biasa` } });
+    assert.equal(plain.status, 201, JSON.stringify(plain.body));
+    assert.equal(plain.body.priority, 'normal');
+    const reply = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: `Uji ${BODY_MARK} balasan`, priority: 'reply' } });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    assert.equal(reply.body.priority, 'reply');
+    assert.equal((await call('GET', `/api/messages/${reply.body.id}`)).body.priority, 'reply');
+    const { rows } = await db.pool.query('SELECT priority FROM wa_outbox WHERE id = $1', [reply.body.id]);
+    assert.equal(rows[0].priority, 0);
+    const before = await rowCount();
+    const bad = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: 'Halo', priority: 'urgent' } });
+    assert.equal(bad.status, 400);
+    assert.ok(bad.body.fields.some((f: { field: string }) => f.field === 'body.priority'), JSON.stringify(bad.body.fields));
+    assert.equal(await rowCount(), before, 'nothing written');
+  });
+
   it('refuses a missing or wrong key on every endpoint (401); the read key reads but cannot write (403); health is open', async () => {
     const endpoints: Array<[string, string, unknown?]> = [
       ['GET', '/api/messages'],
@@ -333,6 +350,8 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     const post = doc.body.paths['/api/messages'].post;
     assert.deepEqual(post.requestBody.content['application/json'].schema.required, ['recipient', 'text']);
     assert.equal(post.requestBody.content['application/json'].schema.properties.text.maxLength, 65_536);
+    assert.deepEqual(post.requestBody.content['application/json'].schema.properties.priority.enum, ['reply', 'normal', 'bulk']);
+    assert.equal(post.requestBody.content['application/json'].schema.properties.priority.default, 'normal');
     assert.ok(doc.body.paths['/api/sessions/{name}/qr']);
   });
 

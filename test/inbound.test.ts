@@ -143,6 +143,8 @@ describe('incoming messages (the fake transport emits them as WhatsApp Web would
     assert.match(replies.find((r) => r.chatId === UNIT_GROUP)!.text, /BRIPKA Budi \(NRP 75010001\)/, 'the reporter by rank and name from "user"');
     await waitUntil(() => transport.sends.some((s) => s.chatId === '6281288899999@c.us'), 10_000, 'the format reply');
     assert.match(transport.sends.find((s) => s.chatId === '6281288899999@c.us')!.text, /NRP tidak ditemukan[\s\S]*Pesan Komplain\nNRP : /);
+    const priorities = (await db.pool.query(`SELECT DISTINCT priority FROM wa_outbox WHERE dedup_key LIKE 'complaint:%' OR dedup_key LIKE 'inbox:%:format'`)).rows;
+    assert.deepEqual(priorities, [{ priority: 0 }], 'complaint and format replies are replies');
   });
 
   it('notifwa#on / notifwa#off from a bound number switches the person and confirms; from an unknown number nothing is written', async () => {
@@ -162,6 +164,8 @@ describe('incoming messages (the fake transport emits them as WhatsApp Web would
     assert.match(answers[0]!, /\*diaktifkan\* untuk BRIPKA Budi \(NRP 75010001\)/);
     assert.match(answers[1]!, /dinonaktifkan/);
     assert.match(answers[2]!, /belum terdaftar/);
+    const priorities = (await db.pool.query(`SELECT DISTINCT priority FROM wa_outbox WHERE dedup_key LIKE 'inbox:%:notifwa'`)).rows;
+    assert.deepEqual(priorities, [{ priority: 0 }], 'opt-in answers are replies');
   });
 
   it('webhooks: a receiver answering 500 for a while gets every event once, signed, in order per chat; one that never recovers ends dead-lettered; one that hangs holds nothing up', async () => {

@@ -165,7 +165,8 @@ describe('daily recap on Cicero_V2 data', () => {
   it('weekly and monthly recaps cover their whole period', async () => {
     await handlers()['weekly-report']!(context('weekly-report', '2026-11-24'));
     await handlers()['monthly-report']!(context('monthly-report', '2026-11-24'));
-    const rows = (await db.pool.query("SELECT type, content FROM wa_outbox WHERE recipient = '120363000000000001@g.us' ORDER BY type")).rows;
+    const rows = (await db.pool.query("SELECT type, content, priority FROM wa_outbox WHERE recipient = '120363000000000001@g.us' ORDER BY type")).rows;
+    assert.ok(rows.every((r) => r.priority === 2), 'recaps are bulk');
     const monthly = rows.find((r) => r.type === 'monthly-report')!.content;
     const weekly = rows.find((r) => r.type === 'weekly-report')!.content;
     assert.match(weekly, /Senin, 23 November 2026 s\.d\. Minggu, 29 November 2026/);
@@ -267,6 +268,7 @@ describe('task delivery recap', () => {
       assert.equal(new Set(mentions).size, 240, 'every delivery recapped');
       assert.equal(mentions.length, 240, 'none recapped twice');
       assert.ok(messages.every((m) => /dikirim ke 2 personil/.test(m)));
+      assert.equal((await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE type = 'task-delivery-recap' AND priority <> 2")).rows[0].n, 0, 'task recaps are bulk');
     } finally {
       await db.drop();
     }

@@ -142,6 +142,7 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     `  status        ${row.status ?? '(none)'}${row.confirmation ? ` (${row.confirmation})` : ''}`,
     `  type          ${row.type}`,
     `  recipient     ${row.recipient}`,
+    `  priority      ${row.priority}`,
     `  tries         ${row.attempts}`,
     `  created       ${t(row.createdAt)}`,
     `  sent          ${t(row.sentAt)}`,

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { inTransaction, type Queryable } from '../db/pool.js';
 import { isoZoned } from '../lib/zoned-time.js';
 import { wakeDispatchers } from './channel.js';
+import { priorityName, type OutboxPriority } from './priority.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
@@ -40,6 +41,8 @@ export interface OutboxListRow {
   document: { fileName: string | null; mimeType: string | null; size: number | null } | null;
   /** The row this one is sent after, if any. */
   followsId: number | null;
+  /** reply, normal or bulk: the order due rows are claimed in. */
+  priority: OutboxPriority;
 }
 
 export interface ListOptions {
@@ -65,7 +68,7 @@ const ROW_COLUMNS = `id, status, type, recipient, attempts,
        created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
        sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
        next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content,
-       document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id,
+       document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id, priority,
        (document_name IS NOT NULL OR document_mime IS NOT NULL OR document IS NOT NULL) AS has_document`;
 
 function toListRow(r: Record<string, unknown>): OutboxListRow {
@@ -91,6 +94,7 @@ function toListRow(r: Record<string, unknown>): OutboxListRow {
       ? { fileName: r.document_name as string | null, mimeType: r.document_mime as string | null, size: r.document_size as number | null }
       : null,
     followsId: r.follows_id === null || r.follows_id === undefined ? null : Number(r.follows_id),
+    priority: priorityName(r.priority as number | null),
   };
 }
 
@@ -105,6 +109,7 @@ export function rowJson(row: OutboxListRow, timeZone: string): Record<string, un
     type: row.type,
     recipient: row.recipient,
     session: row.session,
+    priority: row.priority,
     attempts: row.attempts,
     lastError: row.lastError,
     confirmation: row.confirmation,

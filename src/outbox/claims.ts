@@ -10,6 +10,7 @@
 import type { Queryable } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import type pg from 'pg';
+import { priorityName, priorityValue, type OutboxPriority } from './priority.js';
 
 export type PartOutcome = 'handing_over' | 'confirmed' | 'unknown' | 'unconfirmed';
 
@@ -48,6 +49,8 @@ export interface ClaimedRow {
   contentLength: number | null;
   contentBytes: number;
   type: string;
+  /** reply, normal or bulk: the order rows are claimed in (see claimDueRows). */
+  priority: OutboxPriority;
   /** Tries before this claim. */
   attempts: number;
   partsSent: number;
@@ -79,6 +82,7 @@ interface ClaimedRecord {
   content_length: number | null;
   content_bytes: number;
   type: string;
+  priority: number;
   attempts: number;
   parts_sent: number;
   wa_message_id: string | null;
@@ -111,13 +115,18 @@ const NOT_HELD_BACK = `(w.follows_id IS NULL OR NOT EXISTS (
                          SELECT 1 FROM wa_outbox leader WHERE leader.id = w.follows_id AND leader.status IN ('pending', 'sending')))`;
 
 /**
- * Claims up to `limit` due pending rows (oldest due first), skipping rows another dispatcher has
- * locked and rows held back by the row they follow, and leases them to `owner` for `leaseMs`. Attempts
+ * Claims up to `limit` due pending rows (by priority: replies, then normal rows, then bulk; within a
+ * priority oldest due first, then by id), skipping rows another dispatcher has locked and rows held
+ * back by the row they follow, and leases them to `owner` for `leaseMs`; returns them replies first,
+ * then by id. Attempts
  * are not counted here. The text of a row longer than `maxContentChars` is not read (a 100 MB row costs
  * nothing but its failure), and a document's bytes are not read at all (loadDocument reads them).
  *
  * A follower is never claimed together with the row it follows (that one is pending at the time), so
  * it goes out after it: the drain that marks the leader claims again, and finds the follower.
+ *
+ * The order is wa_outbox_claim_idx's (session, priority, next_attempt_at, id, pending rows only): the
+ * claim reads due rows in that order and stops at its limit, without sorting every due row.
  */
 export async function claimDueRows(
   db: Queryable,
@@ -132,7 +141,7 @@ export async function claimDueRows(
         SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
        FROM (SELECT w.id FROM wa_outbox w
               WHERE w.status = 'pending' AND w.session = $5 AND w.next_attempt_at <= now() AND ${NOT_HELD_BACK}
-              ORDER BY w.next_attempt_at, w.id
+              ORDER BY w.priority, w.next_attempt_at, w.id
               LIMIT $1
               FOR UPDATE SKIP LOCKED) due
       WHERE o.id = due.id
@@ -141,7 +150,7 @@ export async function claimDueRows(
                 CASE WHEN octet_length(o.content) <= 4 * $4 AND length(o.content) <= $4 THEN o.content END AS content,
                 CASE WHEN octet_length(o.content) <= 4 * $4 THEN length(o.content) END AS content_length,
                 octet_length(o.content) AS content_bytes,
-                o.type, o.attempts, o.parts_sent, o.wa_message_id,
+                o.type, o.priority, o.attempts, o.parts_sent, o.wa_message_id,
                 greatest(0, extract(epoch FROM now() - o.next_attempt_at) * 1000)::float8 AS waited_ms,
                 (SELECT json_agg(json_build_object('part', s.part, 'outcome', s.outcome, 'reason', s.reason) ORDER BY s.part)
                    FROM wa_outbox_sends s
@@ -159,6 +168,7 @@ export async function claimDueRows(
       contentLength: r.content_length,
       contentBytes: r.content_bytes,
       type: r.type,
+      priority: priorityName(r.priority),
       attempts: r.attempts,
       partsSent: r.parts_sent,
       waMessageId: r.wa_message_id,
@@ -166,7 +176,8 @@ export async function claimDueRows(
       waitedMs: r.waited_ms,
       document: r.has_document ? { fileName: r.document_name, mimeType: r.document_mime, sha256: r.document_sha256, size: r.document_size } : null,
     }))
-    .sort((a, b) => a.id - b.id);
+    // Sent in this order: replies first, then by id (the order rows of one priority were written in).
+    .sort((a, b) => priorityValue(a.priority) - priorityValue(b.priority) || a.id - b.id);
 }
 
 /**

@@ -9,11 +9,18 @@
  * A message may carry a document (its `content` is then the caption): the bytes are stored in the row,
  * with their sha256, so the row and its file are written, shared and removed together. A message may
  * follow another (`follows`, the other's dedup key): it is not sent before that one.
+ *
+ * A message has a priority: `reply` (an answer to someone who just wrote), `normal` (the default, and
+ * what rows written by other programs get) or `bulk` (recaps). Due rows are claimed in that order, then
+ * oldest due first.
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
 import { OperatorError } from '../lib/errors.js';
 import { DEFAULT_DOCUMENT_MAX_BYTES } from '../config/types.js';
+import { OUTBOX_PRIORITIES, priorityValue, type OutboxPriority } from './priority.js';
+
+export { OUTBOX_PRIORITIES, type OutboxPriority } from './priority.js';
 
 /** A file sent as a WhatsApp document (a recap workbook). */
 export interface OutboxDocument {
@@ -44,6 +51,11 @@ export interface OutboxMessage {
    * outbox, in the same session): it is not sent while that one is pending or being sent.
    */
   follows?: string | null;
+  /**
+   * `reply` for answers to someone who just wrote (complaint replies, format replies, opt-in answers),
+   * `bulk` for recaps; default `normal`.
+   */
+  priority?: OutboxPriority | null;
 }
 
 export interface EnqueueOptions {
@@ -61,7 +73,7 @@ export interface EnqueueResult {
 
 export class OutboxValidationError extends OperatorError {
   constructor(
-    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session' | 'sendAt' | 'document' | 'follows',
+    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session' | 'sendAt' | 'document' | 'follows' | 'priority',
     public readonly index: number,
     reason: string,
   ) {
@@ -138,6 +150,9 @@ function validate(message: OutboxMessage, index: number, documentMaxBytes: numbe
   if (message.sendAt !== undefined && message.sendAt !== null && !(message.sendAt instanceof Date && Number.isFinite(message.sendAt.getTime()))) {
     throw new OutboxValidationError('sendAt', index, 'must be a valid time');
   }
+  if (message.priority !== undefined && message.priority !== null && !(OUTBOX_PRIORITIES as readonly unknown[]).includes(message.priority)) {
+    throw new OutboxValidationError('priority', index, `must be one of ${OUTBOX_PRIORITIES.join(', ')} (got ${JSON.stringify(message.priority)?.slice(0, 40)})`);
+  }
 }
 
 function validateDocument(document: OutboxDocument, index: number, maxBytes: number): void {
@@ -201,6 +216,7 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
   const sessions = messages.map((m) => m.session?.trim() ?? DEFAULT_SESSION);
   const sendAts = messages.map((m) => m.sendAt?.toISOString() ?? null);
   const documents = messages.map((m) => m.document ?? null);
+  const priorities = messages.map((m) => priorityValue(m.priority ?? 'normal'));
   const follows = await resolveFollows(db, messages, sessions);
 
   // A message following an earlier one of the batch needs that one's id in the same statement (a row
@@ -219,13 +235,13 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
   const taken = ids.some((id) => id !== null);
   const { rows } = await db.query<{ id: number; dedup_key: string | null }>(
     `INSERT INTO wa_outbox (${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, next_attempt_at,
-                           document_name, document_mime, document, document_sha256, follows_id)
+                           document_name, document_mime, document, document_sha256, follows_id, priority)
      SELECT ${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, coalesce(send_at, now()),
-            document_name, document_mime, document, document_sha256, follows_id
+            document_name, document_mime, document, document_sha256, follows_id, priority
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                   $7::text[], $8::text[], $9::bytea[], $10::text[], $11::bigint[], $12::int[]) WITH ORDINALITY
+                   $7::text[], $8::text[], $9::bytea[], $10::text[], $11::bigint[], $12::int[], $13::smallint[]) WITH ORDINALITY
             AS input(recipient, content, type, dedup_key, session, send_at,
-                     document_name, document_mime, document, document_sha256, follows_id, id, ord)
+                     document_name, document_mime, document, document_sha256, follows_id, id, priority, ord)
       ORDER BY ord
      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
      RETURNING id, dedup_key`,
@@ -237,6 +253,7 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
       documents.map((d) => (d ? documentSha256(d.bytes) : null)),
       followsIds,
       ids,
+      priorities,
     ],
   );
   rows.sort((a, b) => a.id - b.id);

@@ -5,9 +5,11 @@
  * receipts, own messages, incoming messages and pairing codes. Every message (text or document) handed
  * over is kept in `sends` and, when `sendLogFile` is set, appended to that file as one JSON line at the
  * moment of the hand-over (several processes may share it: it stands for WhatsApp's own record).
+ * Every "typing…" shown is kept in `typing`, and lasts its duration (cut short by its signal).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
+import { sleep } from '../lib/sleep.js';
 import {
   PairingUnavailable,
   SendError,
@@ -44,6 +46,13 @@ export interface FakeSend {
   endedAt: number;
 }
 
+/** A "typing…" the fake transport was asked to show: the chat, for how long, when it began. */
+export interface FakeTyping {
+  chatId: string;
+  durationMs: number;
+  at: Date;
+}
+
 export interface FakeTransportOptions {
   /** Time each send takes after the hand-over (WhatsApp Web answering). */
   sendDelayMs?: number;
@@ -67,6 +76,8 @@ export interface FakeTransportOptions {
 export class FakeTransport extends TransportBase implements Transport {
   readonly name = 'fake';
   readonly sends: FakeSend[] = [];
+  /** Every showTyping call, in order. */
+  readonly typing: FakeTyping[] = [];
   /** Most sends ever in progress at once (the dispatcher must keep this at 1). */
   maxConcurrentSends = 0;
   private inFlight = 0;
@@ -201,6 +212,12 @@ export class FakeTransport extends TransportBase implements Transport {
     } finally {
       this.inFlight--;
     }
+  }
+
+  /** Records the call, then waits its duration (returning early, without an error, when the signal aborts). */
+  async showTyping(chatId: string, durationMs: number, signal?: AbortSignal): Promise<void> {
+    this.typing.push({ chatId, durationMs, at: new Date() });
+    await sleep(Math.max(0, durationMs), signal).catch(() => undefined);
   }
 
   async close(): Promise<void> {

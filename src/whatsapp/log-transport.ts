@@ -57,6 +57,11 @@ export class LogTransport extends TransportBase implements Transport {
     return { outcome: 'confirmed', messageId };
   }
 
+  /** A dry run shows no one anything: logged at debug, and no time spent. */
+  async showTyping(chatId: string, durationMs: number): Promise<void> {
+    this.logger.debug({ transport: 'log', chatId, durationMs }, 'typing (dry run, not shown)');
+  }
+
   async close(): Promise<void> {
     this.state.set('disconnected', 'closed');
   }

@@ -11,6 +11,7 @@
  *   (`onAck`).
  * - Pairing: QR codes and pairing codes as WhatsApp issues them (`onPairing`, `pairing()`).
  * - State: `status()` and `onStateChange`, each state with a reason and a time.
+ * - Presence: `showTyping`, "typing…" in a chat for a while (best effort, never an error).
  */
 
 import { OperatorError } from '../lib/errors.js';
@@ -180,6 +181,12 @@ export interface Transport {
   details?(): { webVersion: string | null; number: string | null };
   /** This session's recent messages in a chat since a time, where the transport can look (best effort). */
   findOwnMessages?(chatId: string, since: Date): Promise<OwnMessage[]>;
+  /**
+   * Shows "typing…" in a chat (`…@c.us`, `…@g.us`, `…@lid`) for about `durationMs`, then clears it;
+   * resolves when it is cleared. Best effort: never throws; a chat it cannot reach, or a transport not
+   * ready, is logged at debug and it returns. When `signal` aborts it clears the state and returns early.
+   */
+  showTyping?(chatId: string, durationMs: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
   /** Ends any helper process at once (for an exit that cannot wait for close). */
   kill?(): void;

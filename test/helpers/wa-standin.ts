@@ -6,7 +6,10 @@
  *   renamed `$1`, so the library's lookup of the sent message fails: whatsapp-web.js #201857);
  * - `message_create` for the sent message arrives a little later, its key shaped `{ …, $1 }`;
  * - then `message_ack` 1, 2, 3 with the same key shape;
- * - a contact with a LID may have the sent message filed under the LID (#201839).
+ * - a contact with a LID may have the sent message filed under the LID (#201839);
+ * - chats: `getChatById` of a phone number filed under a LID throws "No LID for user" (#19551), as it
+ *   may for chosen ids (`chatLookupThrows`, e.g. a LID: #201834); an unknown chat resolves undefined; a
+ *   chat's `sendStateTyping` and `clearState` resolve at once and are recorded (`chatStates`).
  *
  * Every hand-over is counted by the stand-in itself (`handOvers`), and can be appended to a file
  * shared between processes.
@@ -15,6 +18,7 @@ import { appendFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../../src/whatsapp/wwebjs/transport.js';
+import type { WwebChatLike } from '../../src/whatsapp/wwebjs/client.js';
 import type { Logger } from '../../src/lib/logger.js';
 
 export interface StandInMessage {
@@ -43,6 +47,19 @@ export interface StandInBehaviour {
   lids?: Map<string, string>;
   /** File each hand-over is appended to (JSON line with pid, chatId, text). */
   handOverLog?: string;
+  /** Chat ids getChatById throws "No LID for user" for (besides phone numbers filed under a LID). */
+  chatLookupThrows?: string[];
+  /** Chat ids WhatsApp Web has no chat for: getChatById resolves undefined. */
+  unknownChats?: string[];
+  /** Makes sendStateTyping fail as a closed page would. */
+  typingFails?: boolean;
+}
+
+/** A chat state the stand-in's chats were told to show, as WhatsApp would relay it. */
+export interface StandInChatState {
+  chatId: string;
+  state: 'typing' | 'stop';
+  at: number;
 }
 
 export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClientLike {
@@ -50,6 +67,10 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
   /** Hand-overs per text, by the stand-in's own count. */
   readonly handOvers = new Map<string, number>();
   readonly created: StandInMessage[] = [];
+  /** Every getChatById call, in order. */
+  readonly chatLookups: string[] = [];
+  /** Every sendStateTyping ("typing") and clearState ("stop") of its chats, in order. */
+  readonly chatStates: StandInChatState[] = [];
   destroyed = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -81,6 +102,29 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
       for (const [pn, lid] of lids) if (id === pn || id === lid) return { lid, pn };
       return {};
     });
+  }
+
+  /** A chat as whatsapp-web.js gives it: findOrCreateLatestChat's "No LID for user" included. */
+  async getChatById(chatId: string): Promise<WwebChatLike | undefined> {
+    this.chatLookups.push(chatId);
+    const b = this.behaviour;
+    // WhatsApp Web's own error, as whatsapp-web.js passes it on (its text is sometimes one minified letter).
+    if (b.lids?.has(chatId) || b.chatLookupThrows?.includes(chatId)) throw new Error('No LID for user');
+    if (b.unknownChats?.includes(chatId)) return undefined;
+    const record = (state: StandInChatState['state']) => this.chatStates.push({ chatId, state, at: performance.now() });
+    return {
+      id: { _serialized: chatId },
+      fetchMessages: async ({ limit = 50, fromMe }) => this.created.filter((m) => m.id.remote === chatId && (fromMe === undefined || m.fromMe === fromMe)).slice(-limit),
+      sendStateTyping: async () => {
+        if (b.typingFails) throw new Error('Protocol error (Runtime.callFunctionOn): Session closed. Most likely the page has been closed.');
+        record('typing');
+        return true;
+      },
+      clearState: async () => {
+        record('stop');
+        return true;
+      },
+    };
   }
 
   get totalHandOvers(): number {

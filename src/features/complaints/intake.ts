@@ -48,6 +48,7 @@ export function complaintIntake(webhooks: WebhookEvents): (tx: pg.PoolClient, me
           content: `Pesan komplain belum dapat kami proses: ${missing} tidak ditemukan.\n\n${FORMAT_HELP}\n\n_Pesan otomatis Cicero_`,
           type: FORMAT_REPLY_TYPE,
           dedupKey: `inbox:${message.id}:format`,
+          priority: 'reply',
         },
       ]);
       return 'complaint_format_reply';

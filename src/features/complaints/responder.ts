@@ -87,7 +87,7 @@ async function respond(options: ResponderOptions, clock: Clock, logger: Logger):
         const reply = composeReply(complaint.responseTemplate, who, templates, clock.now(), timeZone);
         if (reply.unknownKey) logger.warn({ complaint: complaint.id, key: reply.unknownKey }, 'unknown complaint template key; answered with the generic template');
         if (reply.unknownPlaceholders.length) logger.warn({ complaint: complaint.id, placeholders: reply.unknownPlaceholders }, 'unknown placeholders left as written');
-        replies.push({ id: complaint.id, message: { recipient: recipient.chatId, content: reply.text, type: COMPLAINT_REPLY_TYPE, dedupKey: `complaint:${complaint.id}` } });
+        replies.push({ id: complaint.id, message: { recipient: recipient.chatId, content: reply.text, type: COMPLAINT_REPLY_TYPE, dedupKey: `complaint:${complaint.id}`, priority: 'reply' } });
       }
       for (const { id, reason } of invalid) await markFailed(tx, [id], reason);
       const results = await enqueue(tx, replies.map((r) => r.message));

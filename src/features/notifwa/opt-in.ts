@@ -24,7 +24,7 @@ export function optInCommands(defaultCountryCode: string): (tx: pg.PoolClient, m
     const command = COMMAND.exec(message.body);
     if (!command || message.isGroup) return null;
     const on = command[1]!.toLowerCase() === 'on';
-    const reply = (content: string) => enqueue(tx, [{ recipient: message.chatId, content, type: NOTIFWA_REPLY_TYPE, dedupKey: `inbox:${message.id}:notifwa` }]);
+    const reply = (content: string) => enqueue(tx, [{ recipient: message.chatId, content, type: NOTIFWA_REPLY_TYPE, dedupKey: `inbox:${message.id}:notifwa`, priority: 'reply' }]);
     const digits = message.senderPhone?.split('@')[0] ?? null;
     const { rows: tables } = await tx.query<{ ok: boolean }>(`SELECT to_regclass('"user"') IS NOT NULL AS ok`);
     const people = digits && tables[0]?.ok

@@ -50,7 +50,8 @@ async function enqueueRecaps(kind: ReportKind, recaps: Recap[], numbers: RecapNu
   let enqueued = 0;
   for (let i = 0; i < recaps.length; i += UNITS_PER_STATEMENT) {
     const batch = recaps.slice(i, i + UNITS_PER_STATEMENT);
-    const messages: OutboxMessage[] = batch.map((r) => r.text);
+    // Recaps are bulk: a reply to someone who just wrote goes out before them.
+    const messages: OutboxMessage[] = batch.map((r) => ({ ...r.text, priority: 'bulk' }));
     if (numbers && kind !== 'daily') {
       const existing = await existingDedupKeys(pool, batch.filter((r) => r.unit).map((r) => `${r.text.dedupKey}:xlsx`));
       for (const { text, unit } of batch) {
@@ -63,6 +64,7 @@ async function enqueueRecaps(kind: ReportKind, recaps: Recap[], numbers: RecapNu
           type: text.type,
           dedupKey: key,
           follows: text.dedupKey!,
+          priority: 'bulk',
           document: { fileName: book.fileName, mimeType: book.mimeType, bytes: book.bytes },
         });
       }

@@ -95,6 +95,7 @@ export function taskDeliveryRecapJob(options: TaskRecapOptions): JobHandler {
         content: `${header(from, upTo)}${lines.join('\n')}\n\n_Pesan otomatis Cicero_`,
         type: TASK_RECAP_JOB,
         dedupKey: `${TASK_RECAP_JOB}:${from}:${upTo}:${recipient}`,
+        priority: 'bulk',
       }));
       const results = await enqueue(tx, messages);
       await tx.query('UPDATE cicero_wa_watermarks SET position = $2::timestamp, updated_at = now() WHERE job = $1', [TASK_RECAP_JOB, upTo]);

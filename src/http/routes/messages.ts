@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { withTransaction } from '../../db/pool.js';
 import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
-import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OutboxValidationError, enqueueOne } from '../../outbox/enqueue.js';
+import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OUTBOX_PRIORITIES, OutboxValidationError, enqueueOne, type OutboxPriority } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { HttpError, badRequest, type HttpDeps } from '../deps.js';
 
@@ -17,6 +17,7 @@ interface PostBody {
   session?: string;
   sendAt?: string;
   dedupKey?: string;
+  priority?: OutboxPriority;
   document?: { fileName: string; mimeType: string; base64: string };
 }
 
@@ -40,6 +41,7 @@ const messageView = {
     type: { type: 'string' },
     recipient: { type: 'string' },
     session: { type: 'string' },
+    priority: { type: 'string', enum: [...OUTBOX_PRIORITIES], description: 'reply, normal or bulk: due messages are sent in that order' },
     attempts: { type: 'integer' },
     lastError: { type: 'string', nullable: true },
     confirmation: { type: 'string', nullable: true, description: 'for sent messages: confirmed, awaiting, unconfirmed or dry_run' },
@@ -139,6 +141,10 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
             session: { type: 'string', enum: [deps.session], description: `the WhatsApp session that sends it (default: ${deps.session})` },
             sendAt: { type: 'string', format: 'date-time', description: 'not before this time (ISO 8601 with its zone)' },
             dedupKey: KEY,
+            priority: {
+              type: 'string', enum: [...OUTBOX_PRIORITIES], default: 'normal',
+              description: 'reply (an answer to someone who just wrote), normal (default) or bulk: due messages are sent in that order',
+            },
             document: {
               type: 'object',
               additionalProperties: false,
@@ -176,7 +182,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       }
       if (problems.length > 0) throw badRequest(problems);
       const dedupKey = header ?? body.dedupKey ?? null;
-      const message = { recipient: body.recipient, content: body.text, type: body.type ?? 'api', session, dedupKey, document, ...(sendAt ? { sendAt } : {}) };
+      const message = { recipient: body.recipient, content: body.text, type: body.type ?? 'api', session, dedupKey, document, priority: body.priority ?? 'normal', ...(sendAt ? { sendAt } : {}) };
       const row = await withTransaction(pool, async (tx) => {
         const result = await enqueueOne(tx, message, { documentMaxBytes });
         return { inserted: result.inserted, row: (await outboxRow(tx, result.id))! };

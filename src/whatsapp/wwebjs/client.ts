@@ -28,6 +28,16 @@ export const BASE_CHROMIUM_FLAGS = [
 /** How long destroy() may take before the browser is killed. */
 const DESTROY_TIMEOUT_MS = 8000;
 
+/** The part of whatsapp-web.js's Chat the transport uses. */
+export interface WwebChatLike {
+  id?: { _serialized?: string };
+  fetchMessages(options: { limit?: number; fromMe?: boolean }): Promise<unknown[]>;
+  /** "typing…" in the chat; WhatsApp shows it for about 25 seconds unless renewed or cleared. */
+  sendStateTyping?(): Promise<unknown>;
+  /** Ends "typing…" (or "recording…") at once. */
+  clearState?(): Promise<unknown>;
+}
+
 /** The part of whatsapp-web.js's Client the transport uses (a stand-in implements it in tests). */
 export interface WwebClientLike extends EventEmitter {
   initialize(): Promise<void>;
@@ -38,7 +48,8 @@ export interface WwebClientLike extends EventEmitter {
   getWWebVersion?(): Promise<string>;
   /** Set by whatsapp-web.js once ready: the paired account. */
   info?: { wid?: { user?: string; _serialized?: string } } | null;
-  getChatById?(chatId: string): Promise<{ fetchMessages(options: { limit?: number; fromMe?: boolean }): Promise<unknown[]> }>;
+  /** A chat by id; undefined when WhatsApp Web has none (it throws "No LID for user" for some: see typing.ts). */
+  getChatById?(chatId: string): Promise<WwebChatLike | undefined>;
   getContactLidAndPhone?(userIds: string[]): Promise<Array<{ lid?: string; pn?: string }>>;
   /** Asks WhatsApp for a code to link this session by phone number; the code also comes as a `code` event. */
   requestPairingCode?(phoneNumber: string, showNotification?: boolean): Promise<string>;

@@ -83,7 +83,7 @@ export class MessageEvents {
   }
 
   /** The phone-number id of a LID, or the LID of a phone-number id, where WhatsApp knows it. */
-  private async aliasOf(id: string): Promise<string | null> {
+  async aliasOf(id: string): Promise<string | null> {
     if (!/@(lid|c\.us)$/.test(id)) return null;
     if (this.aliases.has(id)) return this.aliases.get(id)!;
     const client = this.current();

@@ -77,6 +77,7 @@ export class Sender {
     const client = this.context.readyClient();
     if (!client?.getChatById) return [];
     const chat = await client.getChatById(chatId);
+    if (!chat) return [];
     const messages = await chat.fetchMessages({ limit: 50, fromMe: true });
     const found: OwnMessage[] = [];
     for (const message of messages) {

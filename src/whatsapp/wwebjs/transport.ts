@@ -7,6 +7,7 @@
  * - pairing.ts: QR codes and pairing codes as events and states;
  * - sending.ts: text and documents, with the hand-over made exact;
  * - events.ts: own messages, receipts and incoming messages;
+ * - typing.ts: "typing…" in a chat (the chat found under its LID or phone number);
  * - client.ts: the whatsapp-web.js Client as used here (stand-ins implement it in tests).
  *
  * Here: the state and its record on disk (session-record.ts, for doctor), and what is learnt once ready
@@ -23,6 +24,7 @@ import { ClientLifecycle } from './lifecycle.js';
 import type { WhatsAppWebOptions } from './options.js';
 import { Pairing } from './pairing.js';
 import { Sender, classifySendError } from './sending.js';
+import { Typing } from './typing.js';
 
 /** How long a logout waits for WhatsApp Web to unlink the session before clearing it anyway. */
 const LOGOUT_WAIT_MS = 10_000;
@@ -43,6 +45,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
   private readonly pairingState: Pairing;
   private readonly messages: MessageEvents;
   private readonly sender: Sender;
+  private readonly typing: Typing;
 
   constructor(private readonly options: WhatsAppWebOptions) {
     super();
@@ -80,6 +83,10 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
       status: () => this.status(),
       ownMessage: (message, ack) => this.messages.ownMessage(message, ack),
     });
+    this.typing = new Typing(
+      { readyClient: () => (this.isReady() ? this.lifecycle.client : null), aliasOf: (id) => this.messages.aliasOf(id) },
+      options.logger,
+    );
   }
 
   override pairing(): PairingInfo | null {
@@ -134,6 +141,11 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
 
   findOwnMessages(chatId: string, since: Date) {
     return this.sender.findOwnMessages(chatId, since);
+  }
+
+  /** "typing…" in a chat for about `durationMs`, then cleared (best effort; never throws). */
+  showTyping(chatId: string, durationMs: number, signal?: AbortSignal): Promise<void> {
+    return this.typing.show(chatId, durationMs, signal);
   }
 
   /** Destroys the client, also while it is still starting; no Chromium of ours is left running. */
