@@ -111,8 +111,9 @@ export const HANDED_OVER = ['handing_over', 'confirmed', 'unknown', 'unconfirmed
  * sent; once it is sent, failed or cancelled (or gone) it no longer holds the follower back. A lookup by
  * primary key, made only for rows that follow one.
  */
-const NOT_HELD_BACK = `(w.follows_id IS NULL OR NOT EXISTS (
-                         SELECT 1 FROM wa_outbox leader WHERE leader.id = w.follows_id AND leader.status IN ('pending', 'sending')))`;
+// A scalar look-up by primary key, made only for a row that follows another (a NOT EXISTS may be planned
+// as one hashed scan of every pending row per claim); a leader gone (retention) no longer holds it back.
+const NOT_HELD_BACK = `(w.follows_id IS NULL OR coalesce((SELECT leader.status FROM wa_outbox leader WHERE leader.id = w.follows_id), 'gone') NOT IN ('pending', 'sending'))`;
 
 /**
  * Claims up to `limit` due pending rows (by priority: replies, then normal rows, then bulk; within a
