@@ -16,9 +16,9 @@
  * none, **tanpa username** without a handle on file.
  */
 import type { Queryable } from '../../db/pool.js';
-import { COUNTS_SQL, NO_DIVISION, PLATFORMS, VERDICTS, PEOPLE_SQL, POSTS_SQL, type CountsRow, type JudgedRow, type Platform, type PostRow, type Verdict } from './recap-statements.js';
+import { COUNTS_SQL, ENGAGEMENT_SQL, NO_DIVISION, PEOPLE_SQL, PLATFORMS, POSTS_SQL, VERDICTS, verdictOf, type CountsRow, type EngagementRow, type PersonRow, type Platform, type PostRow, type Verdict } from './recap-statements.js';
 
-export { NO_DIVISION, PLATFORMS, VERDICTS, type Platform, type Verdict } from './recap-statements.js';
+export { NO_DIVISION, PLATFORMS, VERDICTS, verdictOf, type Platform, type Verdict } from './recap-statements.js';
 
 /** Units per batch where the work is per unit (the report job enqueues and builds workbooks a batch at a time). */
 export const UNITS_PER_STATEMENT = 50;
@@ -205,8 +205,9 @@ function batchesOf(units: readonly UnitNumbers[]): UnitNumbers[][] {
   return batches;
 }
 
-function person(row: JudgedRow, days: readonly string[]): PersonNumbers {
-  const engagedByDay = { instagram: countByDay(row.ig_days, days), tiktok: countByDay(row.tt_days, days) };
+function person(row: PersonRow, unit: UnitNumbers, engagedDays: Record<Platform, number[] | null>, days: readonly string[]): PersonNumbers {
+  const engagedByDay = { instagram: countByDay(engagedDays.instagram, days), tiktok: countByDay(engagedDays.tiktok, days) };
+  const engaged = { instagram: engagedDays.instagram?.length ?? 0, tiktok: engagedDays.tiktok?.length ?? 0 };
   return {
     userId: row.user_id,
     name: row.nama?.trim() || row.user_id,
@@ -214,8 +215,11 @@ function person(row: JudgedRow, days: readonly string[]): PersonNumbers {
     division: row.division.trim() || NO_DIVISION,
     handles: { instagram: row.ig, tiktok: row.tt },
     engagedByDay,
-    engaged: { instagram: row.ig_days?.length ?? 0, tiktok: row.tt_days?.length ?? 0 },
-    verdict: { instagram: row.ig_verdict, tiktok: row.tt_verdict },
+    engaged,
+    verdict: {
+      instagram: verdictOf(row.ig, engaged.instagram, unit.posts.instagram),
+      tiktok: verdictOf(row.tt, engaged.tiktok, unit.posts.tiktok),
+    },
   };
 }
 
@@ -260,18 +264,28 @@ export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<Re
     (postsOf.get(post.client_id) ?? postsOf.set(post.client_id, []).get(post.client_id)!).push(post);
   }
 
+  const peopleOf = new Map<string, PersonRow[]>();
+  if (withPeople) {
+    const { rows } = await db.query<PersonRow>(PEOPLE_SQL, [[...units.keys()]]);
+    for (const row of rows) (peopleOf.get(row.client_id) ?? peopleOf.set(row.client_id, []).get(row.client_id)!).push(row);
+  }
   for (const batch of batchesOf([...units.values()])) {
-    const batchPosts = batch.flatMap((u) => postsOf.get(u.clientId) ?? []);
-    const columns = (platform: Platform) => {
-      const mine = batchPosts.filter((p) => p.platform === platform);
-      return [mine.map((p) => p.id), mine.map((p) => p.client_id), mine.map((p) => p.day)];
-    };
-    const params = [batch.map((u) => u.clientId), batch.map((u) => u.posts.instagram), batch.map((u) => u.posts.tiktok), ...columns('instagram'), ...columns('tiktok')];
     if (withPeople) {
-      const { rows } = await db.query<JudgedRow>(PEOPLE_SQL, params);
-      for (const row of rows) units.get(row.client_id)!.people.push(person(row, days));
+      const batchPosts = batch.flatMap((u) => postsOf.get(u.clientId) ?? []);
+      const columns = (platform: Platform) => {
+        const mine = batchPosts.filter((p) => p.platform === platform);
+        return [mine.map((p) => p.id), mine.map((p) => p.client_id), mine.map((p) => p.day)];
+      };
+      const { rows } = batchPosts.length > 0 ? await db.query<EngagementRow>(ENGAGEMENT_SQL, [...columns('instagram'), ...columns('tiktok')]) : { rows: [] };
+      const daysOf = new Map(rows.map((e) => [`${e.platform}\u0000${e.client_id}\u0000${e.handle}`, e.days]));
+      const engagedDays = (platform: Platform, row: PersonRow, handle: string | null) => (handle === null ? null : (daysOf.get(`${platform}\u0000${row.client_id}\u0000${handle}`) ?? null));
+      for (const unit of batch) {
+        for (const row of peopleOf.get(unit.clientId) ?? []) {
+          unit.people.push(person(row, unit, { instagram: engagedDays('instagram', row, row.ig), tiktok: engagedDays('tiktok', row, row.tt) }, days));
+        }
+      }
     } else {
-      const { rows } = await db.query<CountsRow>(COUNTS_SQL, params);
+      const { rows } = await db.query<CountsRow>(COUNTS_SQL, [batch.map((u) => u.clientId), batch.map((u) => u.posts.instagram), batch.map((u) => u.posts.tiktok), scope.from, scope.to]);
       const tallies = new Map<string, Tally>();
       for (const row of rows) {
         const key = `${row.client_id}\u0000${row.division}`;

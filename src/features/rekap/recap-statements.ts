@@ -1,7 +1,7 @@
 /**
- * The statements behind the recap numbers (recap-numbers.ts), and the judgement in SQL: the period's
- * posts; per batch of units, their like and comment lists unpacked once and the personnel judged, with
- * each person's numbers or only the head counts.
+ * The statements behind the recap numbers (recap-numbers.ts): the period's posts; the personnel; per
+ * batch of units, their like and comment lists unpacked once, giving either each name's engagement
+ * (for each person's numbers) or, judged in SQL, only the head counts per unit, division and verdict.
  */
 
 export const PLATFORMS = ['instagram', 'tiktok'] as const;
@@ -38,19 +38,38 @@ const LIST = (column: string) => `CASE WHEN jsonb_typeof(${column}) = 'array' TH
  * millions of like entries.
  */
 const HANDLE = (value: string) => `nullif(lower(ltrim(btrim(${value}), '@')), '')`;
+
+/**
+ * The verdict on one person for one platform, in TypeScript (each person's numbers) and in SQL (the
+ * head counts): the one rule written twice, kept side by side; test/recap-numbers.test.ts holds them
+ * equal. Sudah: in at least half of the unit's posts; kurang: in some; belum: in none.
+ */
+export function verdictOf(handle: string | null, engaged: number, posts: number): Verdict {
+  if (handle === null) return 'tanpa_username';
+  if (posts > 0 && engaged * 2 >= posts) return 'sudah';
+  return engaged > 0 ? 'kurang' : 'belum';
+}
 const VERDICT = (handle: string, engaged: string, posts: string) =>
   `CASE WHEN ${handle} IS NULL THEN 'tanpa_username' WHEN ${posts} > 0 AND 2 * ${engaged} >= ${posts} THEN 'sudah' WHEN ${engaged} > 0 THEN 'kurang' ELSE 'belum' END`;
 
-/**
- * The judgement of one batch of units, given the batch's units with their post counts ($1–$3) and its
- * posts ($4–$7) as arrays. Only the batch's own like and comment lists are read (primary-key lookups),
- * each unpacked once; a name twice in one list counts once; the batch's personnel are read from "user"
- * (excused and inactive left out). Names are compared byte for byte (COLLATE "C"): equality is all that
- * is needed, and sorting under the database's language collation cost half of the statement.
- * Ends in `judged`: one row per person with the verdict per platform and the days of the posts engaged
- * with (offsets from the period's first day).
- */
-/** Per (unit, name): the number of the unit's posts whose list holds the name (and their days). */
+/** The personnel judged (exception = true and status = false left out), read once. */
+export const PEOPLE_SQL = `
+  SELECT client_id::text AS client_id, user_id::text AS user_id, nama::text AS nama, title::text AS title,
+         coalesce(nullif(btrim(divisi), ''), '${NO_DIVISION}')::text AS division, ${HANDLE('insta')} AS ig, ${HANDLE('tiktok')} AS tt
+    FROM "user"
+   WHERE client_id = ANY($1::text[]) AND status IS DISTINCT FROM false AND exception IS DISTINCT FROM true`;
+
+export interface PersonRow {
+  client_id: string;
+  user_id: string;
+  nama: string | null;
+  title: string | null;
+  division: string;
+  ig: string | null;
+  tt: string | null;
+}
+
+/** Per (unit, name): the unit's posts whose list holds the name, once per post (and their days). */
 const SEEN = (posts: string, lists: string, key: string, column: string, withDays: boolean) => `
     SELECT client_id, handle, count(*)::int AS n${withDays ? ', array_agg(day) AS days' : ''}
       FROM (SELECT DISTINCT p.client_id COLLATE "C" AS client_id, p.id, ${withDays ? 'p.day, ' : ''}${HANDLE('x.value')} COLLATE "C" AS handle
@@ -59,52 +78,58 @@ const SEEN = (posts: string, lists: string, key: string, column: string, withDay
              CROSS JOIN LATERAL jsonb_array_elements_text(${LIST(`l.${column}`)}) x) s
      WHERE handle IS NOT NULL
      GROUP BY 1, 2`;
-const JUDGED_CTE = (withDays: boolean) => `
+
+/**
+ * For one batch of units, given its posts as arrays ($1–$3 Instagram, $4–$6 TikTok: id, unit, day
+ * offset): per (unit, name), the days of the unit's posts whose list holds it. Only the batch's own
+ * lists are read (primary-key lookups), each unpacked once. Names are compared byte for byte (COLLATE
+ * "C"): equality is all that is needed, and sorting under a language collation cost half the statement.
+ */
+export const ENGAGEMENT_SQL = `
+  WITH ig_posts AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS p(id, client_id, day)),
+       tt_posts AS (SELECT * FROM unnest($4::text[], $5::text[], $6::int[]) AS p(id, client_id, day))
+  SELECT 'instagram' AS platform, client_id, handle, days FROM (${SEEN('ig_posts', 'insta_like', 'shortcode', 'likes', true)}) i
+  UNION ALL
+  SELECT 'tiktok', client_id, handle, days FROM (${SEEN('tt_posts', 'tiktok_comment', 'video_id', 'comments', true)}) t`;
+
+export interface EngagementRow {
+  platform: Platform;
+  client_id: string;
+  handle: string;
+  days: number[];
+}
+
+/**
+ * The head counts of one batch of units ($1: units, $2/$3: their Instagram and TikTok posts in the
+ * period, $4/$5: the period), judged in SQL: per unit, division and pair of verdicts, the number of
+ * people. The batch's posts and personnel are read from Cicero_V2's tables with real statistics.
+ */
+export const COUNTS_SQL = `
   WITH units AS (
     SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS u(client_id, ig_posts, tt_posts)
   ), ig_posts AS (
-    SELECT * FROM unnest($4::text[], $5::text[], $6::int[]) AS p(id, client_id, day)
+    SELECT shortcode AS id, client_id::text AS client_id FROM insta_post
+     WHERE client_id = ANY($1::text[]) AND created_at >= $4::date AND created_at < $5::date + 1
   ), tt_posts AS (
-    SELECT * FROM unnest($7::text[], $8::text[], $9::int[]) AS p(id, client_id, day)
-  ), ig AS (${SEEN('ig_posts', 'insta_like', 'shortcode', 'likes', withDays)}
-  ), tt AS (${SEEN('tt_posts', 'tiktok_comment', 'video_id', 'comments', withDays)}
+    SELECT video_id AS id, client_id::text AS client_id FROM tiktok_post
+     WHERE client_id = ANY($1::text[]) AND created_at >= $4::date AND created_at < $5::date + 1
+  ), ig AS (${SEEN('ig_posts', 'insta_like', 'shortcode', 'likes', false)}
+  ), tt AS (${SEEN('tt_posts', 'tiktok_comment', 'video_id', 'comments', false)}
   ), people AS (
-    SELECT u.client_id::text COLLATE "C" AS client_id, u.user_id::text AS user_id, u.nama::text AS nama, u.title::text AS title,
-           coalesce(nullif(btrim(u.divisi), ''), '${NO_DIVISION}')::text AS division,
+    SELECT u.client_id::text COLLATE "C" AS client_id, coalesce(nullif(btrim(u.divisi), ''), '${NO_DIVISION}')::text AS division,
            ${HANDLE('u.insta')} COLLATE "C" AS ig, ${HANDLE('u.tiktok')} COLLATE "C" AS tt
       FROM "user" u
      WHERE u.client_id = ANY($1::text[]) AND u.status IS DISTINCT FROM false AND u.exception IS DISTINCT FROM true
-  ), judged AS (
-    SELECT pe.*, ${withDays ? 'i.days AS ig_days, t.days AS tt_days,' : ''}
-           ${VERDICT('pe.ig', 'coalesce(i.n, 0)', 'un.ig_posts')} AS ig_verdict,
-           ${VERDICT('pe.tt', 'coalesce(t.n, 0)', 'un.tt_posts')} AS tt_verdict
-      FROM people pe
-      JOIN units un ON un.client_id = pe.client_id
-      LEFT JOIN ig i ON i.client_id = pe.client_id AND i.handle = pe.ig
-      LEFT JOIN tt t ON t.client_id = pe.client_id AND t.handle = pe.tt
-  )`;
-
-/** Each person of the batch, judged. */
-export const PEOPLE_SQL = `${JUDGED_CTE(true)}
-  SELECT client_id, user_id, nama, title, division, ig, tt, ig_days, tt_days, ig_verdict, tt_verdict FROM judged`;
-
-/** The batch's head counts per unit, division and pair of verdicts (all a text recap needs). */
-export const COUNTS_SQL = `${JUDGED_CTE(false)}
-  SELECT client_id, division, ig_verdict, tt_verdict, count(*)::int AS people FROM judged GROUP BY 1, 2, 3, 4`;
-
-export interface JudgedRow {
-  client_id: string;
-  user_id: string;
-  nama: string | null;
-  title: string | null;
-  division: string;
-  ig: string | null;
-  tt: string | null;
-  ig_days: number[] | null;
-  tt_days: number[] | null;
-  ig_verdict: Verdict;
-  tt_verdict: Verdict;
-}
+  )
+  SELECT pe.client_id, pe.division,
+         ${VERDICT('pe.ig', 'coalesce(i.n, 0)', 'un.ig_posts')} AS ig_verdict,
+         ${VERDICT('pe.tt', 'coalesce(t.n, 0)', 'un.tt_posts')} AS tt_verdict,
+         count(*)::int AS people
+    FROM people pe
+    JOIN units un ON un.client_id = pe.client_id
+    LEFT JOIN ig i ON i.client_id = pe.client_id AND i.handle = pe.ig
+    LEFT JOIN tt t ON t.client_id = pe.client_id AND t.handle = pe.tt
+   GROUP BY 1, 2, 3, 4`;
 
 export interface CountsRow {
   client_id: string;
