@@ -463,13 +463,13 @@ Data: ${data.join('; ')}.
 | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-- **Service / one statement** is the whole build in Node (statements, JSON parsing, sorting, the text of
-  every unit) against the same counts from a single statement: how much the batching per 50 units and
-  the per-person, per-day detail (which the workbooks need) cost over the bare counts.
-- **Growth** from ${first} to ${sizes.at(-1)} units (${Number(sizes.at(-1)) / Number(first)}× the data): service ${KINDS.map((k) => `${k} ${r.growth[k]!.service}×`).join(', ')}; the one statement ${KINDS.map((k) => `${k} ${r.growth[k]!.baseline}×`).join(', ')}. For the service, growth above 16× is cost
-  that does not follow the data: each of the service's batches of 50 units scans the whole of
-  \`insta_post\`, \`tiktok_post\` and \`"user"\` (Cicero_V2 has no index on \`client_id\`), and 800 units
-  are 16 batches, so that part grows with the square of the number of units.${old ? `
+- **Service / one statement** is the whole build as the report job makes it (the daily text from head
+  counts judged in SQL; weekly and monthly each person's numbers per day too, which the workbooks need;
+  statements of about 5,000 posts each, the text of every unit) against the bare per-unit counts of a
+  single statement.
+- **Growth** from ${first} to ${sizes.at(-1)} units (${Number(sizes.at(-1)) / Number(first)}× the data): service ${KINDS.map((k) => `${k} ${r.growth[k]!.service}×`).join(', ')}; the one statement ${KINDS.map((k) => `${k} ${r.growth[k]!.baseline}×`).join(', ')}. Growth near 16× is cost that follows the
+  data; the batches read only their own like lists (by primary key), so more units add statements, not
+  longer ones.${old ? `
 - **The old views** (one plpgsql call per unit), at ${first} units, once: daily ${s(old.daily.ms)}, weekly ${s(old.weekly.ms)},
   monthly ${s(old.monthly.ms)}.` : ''}
 
