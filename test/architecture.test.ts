@@ -52,6 +52,9 @@ const OWNERS: Record<string, string | string[]> = {
   cicero_wa_migrations: 'db/',
   wa_inbox: 'inbound/',
   webhook_deliveries: 'webhooks/',
+  wa_governor_sends: 'governor/',
+  wa_session_guard: 'governor/',
+  wa_risk_events: 'governor/',
   // Cicero_V2's own tables: only the demo dataset writes them (into an empty database).
   clients: 'features/rekap/demo/',
   // notifwa#on/off sets one column of a person: the only write into Cicero_V2's tables.

@@ -152,7 +152,7 @@ describe('complaints in the running service (fake transport in place of WhatsApp
   after(async () => db.drop());
 
   const serviceEnv = (sendLog: string, extra: Record<string, string> = {}) => ({
-    DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_FAKE_SEND_LOG: sendLog, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0',
+    DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', WA_FAKE_SEND_LOG: sendLog, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0',
     WA_SEND_MAX_PER_MINUTE: '100000', WA_DISPATCH_BATCH_SIZE: '25', COMPLAINT_RESPONSE_CRON: '0 0 1 1 *', ...extra,
   });
 

@@ -65,7 +65,7 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
     await fs.mkdir(SHOTS, { recursive: true });
     const off = { DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off' };
     const config = parseConfig(
-      { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...off },
+      { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_QUIET_HOURS: 'off', WA_TYPING_MAX_MS: '0', WA_COLD_GAP_SECONDS: '0-0', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...off },
       '/tmp',
     );
     transport = new FakeTransport({ ready: false, number: '6281234567890' });
@@ -125,7 +125,15 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
     assert.match(await page.textContent('#session-number') ?? '', /6281234567890/);
     assert.match(await page.textContent('main') ?? '', /siap/);
     assert.equal(await page.evaluate(() => (window as unknown as { marker: number }).marker), 42, 'no reload');
+    // The ban-risk guard: sending, its risk score and the warm-up of a newly paired number.
+    await page.waitForSelector('#session-guard', { timeout: 10_000 });
+    assert.match(await page.textContent('#session-guard') ?? '', /mengirim[\s\S]*Skor risiko: 0 \(rendah\)[\s\S]*Pemanasan: hari ke-1[\s\S]*Batas 24 jam 20/);
     await shoot(page, 'sesi');
+    await page.click('#pause-session');
+    await page.waitForSelector('#resume-session', { timeout: 10_000 });
+    assert.match(await page.textContent('#session-guard') ?? '', /dijeda \(oleh operator\)/);
+    await page.click('#resume-session');
+    await page.waitForSelector('#pause-session', { timeout: 10_000 });
   });
 
   it('messages inserted seed-style appear on Hari ini and Pesan and move to sent without a reload', async () => {

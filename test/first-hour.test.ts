@@ -88,7 +88,7 @@ describe('a database without Cicero_V2 tables', () => {
     const recaps = result.stdout.split('\n').find((l) => /^\w+\s+recaps /.test(l));
     assert.match(recaps ?? result.stdout, /^WARN recaps\s+no recap can be made: this database has no Cicero_V2 tables \(missing: clients, user, [^)]*\); the report jobs are skipped -> point DATABASE_URL at the Cicero_V2 database .*, or run "npm run demo"/);
     assert.match(result.stdout, /^WARN session|^ok\s+session/m);
-    const start = startCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', LOG_FORMAT: 'json' }, await tempDir());
+    const start = startCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', LOG_FORMAT: 'json' }, await tempDir());
     try {
       await start.waitFor(/cicero-wa-gateway is up/);
       assert.match(start.stdout(), /Recaps cannot be made here: this database has no Cicero_V2 tables; point DATABASE_URL/);
@@ -98,7 +98,7 @@ describe('a database without Cicero_V2 tables', () => {
   });
 
   it('the 07:00 daily report is recorded as skipped with the reason, not failed (fixed clock)', async () => {
-    const config = parseConfig({ WA_TRANSPORT: 'fake' }, '/srv');
+    const config = parseConfig({ WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off' }, '/srv');
     const clock = fixedClock(new Date('2026-11-25T00:00:00Z')); // 07:00 WIB
     const scheduler = new Scheduler({
       pool: db.pool,
@@ -158,7 +158,7 @@ describe('command output fit for pipes', () => {
       'cicero-wa: --since "yesterday" is invalid: expected YYYY-MM-DD, "YYYY-MM-DD HH:MM" (in Asia/Jakarta) or an ISO 8601 time with its offset',
       'Run "cicero-wa --help" for the commands and their options.',
     ]);
-    const run = await runCli(['run', 'complaint-response'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake' });
+    const run = await runCli(['run', 'complaint-response'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off' });
     assert.deepEqual(run.stdout.trim().split('\n').length, 1, `run prints one line: ${run.stdout}`);
     assert.match(run.stdout, /^complaint-response: succeeded, 1 message\(s\) enqueued/);
   });

@@ -48,7 +48,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     const config = parseConfig(
       {
         DATABASE_URL: db.url,
-        WA_TRANSPORT: 'fake',
+        WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off',
         HTTP_PORT: '0',
         API_KEY,
         API_READ_KEY: READ_KEY,
@@ -373,7 +373,7 @@ describe('HTTP API limits and start-up refusals', () => {
   after(async () => db.drop());
 
   it('an address that keeps sending wrong keys is slowed down with 429', async () => {
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: '0', API_KEY }, '/tmp');
     const app = await startApp(config, pino({ level: 'silent' }), { transport: new FakeTransport(), drawQr: null });
     try {
       const statuses: number[] = [];
@@ -390,13 +390,13 @@ describe('HTTP API limits and start-up refusals', () => {
   });
 
   it('HTTP_HOST=0.0.0.0 without API_KEY: exit 2 naming both variables', async () => {
-    const result = await runCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_HOST: '0.0.0.0' });
+    const result = await runCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_HOST: '0.0.0.0' });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /HTTP_HOST="0\.0\.0\.0".*API_KEY/);
   });
 
   it('a short API key is refused without showing it', async () => {
-    const result = await runCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', API_KEY: 'hunter2' });
+    const result = await runCli(['start'], { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', API_KEY: 'hunter2' });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /API_KEY is invalid \(value not shown\): expected at least 16 characters/);
     assert.ok(!result.stderr.includes('hunter2'));

@@ -85,7 +85,7 @@ describe('incoming messages (the fake transport emits them as WhatsApp Web would
     hanging = await receiver(() => 'hang');
     const config = parseConfig(
       {
-        DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...CRONS_OFF,
+        DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...CRONS_OFF,
         WEBHOOK_URL: [flaky.url, dead.url, hanging.url].join(','), WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_FOR_MS: '6000', WEBHOOK_TIMEOUT_MS: '300',
       },
       '/tmp',
@@ -218,7 +218,7 @@ describe('incoming messages across a SIGKILL (service processes, the stand-in de
     writeFileSync(file, `${lines.join('\n')}\n`);
     const hooks = await receiver(() => 200);
     const env = {
-      DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_FAKE_INBOUND_FILE: file, WA_FAKE_INBOUND_INTERVAL_MS: '25', WA_FAKE_SEND_LOG: path.join(dir, 'sends.jsonl'),
+      DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', WA_FAKE_INBOUND_FILE: file, WA_FAKE_INBOUND_INTERVAL_MS: '25', WA_FAKE_SEND_LOG: path.join(dir, 'sends.jsonl'),
       WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', WEBHOOK_URL: hooks.url, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'info', ...CRONS_OFF,
       // A reply in flight at the kill is held by the dead service's lease: short, so the restart settles it
       // (sent, its outcome unknown, never handed over again) within the test.

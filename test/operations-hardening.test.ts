@@ -188,7 +188,7 @@ describe('database addresses and configuration', () => {
     const cicero = await createTestDatabase('ops_pool_one');
     try {
       await loadCiceroTables(cicero.pool);
-      const env = { DATABASE_URL: cicero.url, DB_POOL_MAX: '1', WA_TRANSPORT: 'fake', LOG_LEVEL: 'warn' };
+      const env = { DATABASE_URL: cicero.url, DB_POOL_MAX: '1', WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', LOG_LEVEL: 'warn' };
       const migrated = await runCli(['migrate'], env);
       assert.equal(migrated.code, 0, migrated.stderr);
       await cicero.pool.query("INSERT INTO complaint_queue (complainant, response_template, status, failure_reason) VALUES ('081200000001', 'generic', 'failed', 'test')");

@@ -43,7 +43,8 @@ import { createTransport } from '../whatsapp/index.js';
 import { watchTransport } from '../whatsapp/state-log.js';
 import { drawQrCodes } from '../whatsapp/terminal-qr.js';
 import type { Transport } from '../whatsapp/transport.js';
-import { pollHandler, refuseDryRunBacklog, wireWebhookEvents } from './wiring.js';
+import { pollHandler, refuseDryRunBacklog, wireGovernor, wireWebhookEvents } from './wiring.js';
+import { Governor } from '../governor/governor.js';
 import { component, type Component, type ComponentStatus, type Role } from './components.js';
 
 export interface App {
@@ -109,9 +110,11 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     );
     const transport = sends ? (options.transport ?? createTransport(config, logger)) : null;
     if (transport?.dryRun) await refuseDryRunBacklog(pool, config, logger);
+    const governor = new Governor({ pool, config: config.governor, timeZone: config.cron.timezone, clock, logger: logger.child({ component: 'governor' }) });
     const dispatcher = transport
-      ? new Dispatcher({ pool, transport, logger: logger.child({ component: 'delivery' }), dispatch: config.dispatch, defaultCountryCode: config.wa.defaultCountryCode })
+      ? new Dispatcher({ pool, transport, logger: logger.child({ component: 'delivery' }), dispatch: config.dispatch, defaultCountryCode: config.wa.defaultCountryCode, governor })
       : null;
+    if (transport && dispatcher) wireGovernor(governor, dispatcher, transport, logger);
     dispatcher?.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     const webhooks = new WebhookEvents(config.webhooks);
     if (dispatcher) wireWebhookEvents(webhooks, dispatcher, transport!, pool, logger);
@@ -184,9 +187,9 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     }
     if (role !== 'command') components.push(component('scheduler', () => scheduler.start(), () => scheduler.stop()));
     // The HTTP API last: it answers about every other part, and is the first to stop.
-    const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, session: DEFAULT_SESSION, transport, dispatcher, inbound: intake }) : null;
+    const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, session: DEFAULT_SESSION, transport, dispatcher, inbound: intake, governor }) : null;
     const http = metrics
-      ? new HttpServer({ config, pool, logger: logger.child({ component: 'http' }), session: DEFAULT_SESSION, transport, dispatcher, scheduler, metrics, clock, ...(options.maxAuthFailures ? { maxAuthFailures: options.maxAuthFailures } : {}) })
+      ? new HttpServer({ config, pool, logger: logger.child({ component: 'http' }), session: DEFAULT_SESSION, transport, dispatcher, governor, scheduler, metrics, clock, ...(options.maxAuthFailures ? { maxAuthFailures: options.maxAuthFailures } : {}) })
       : null;
     if (http && metrics) components.push(component('http', () => http.start(), async () => {
       await http.stop();

@@ -12,6 +12,7 @@ import { wakeDispatchers } from '../outbox/channel.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import { DryRunBacklogError } from '../whatsapp/log-transport.js';
+import type { Governor } from '../governor/governor.js';
 import type { Transport } from '../whatsapp/transport.js';
 
 /** A dry run marks what it logs as sent: it must not eat messages waiting for WhatsApp. */
@@ -57,3 +58,29 @@ export function wireWebhookEvents(webhooks: WebhookEvents, dispatcher: Dispatche
   }
 }
 
+
+/**
+ * The governor hears the session: the number paired (the warm-up starts with it), the connection
+ * dropping while paired, and WhatsApp asking for a new QR code after it was paired (a logout or a ban:
+ * critical, the session pauses until an operator resumes it).
+ */
+export function wireGovernor(governor: Governor, dispatcher: Dispatcher, transport: Transport, logger: Logger): void {
+  let paired = false;
+  const notePaired = () =>
+    governor.notePaired(DEFAULT_SESSION, transport.details?.().number ?? null).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the pairing'));
+  transport.onStateChange((status) => {
+    if (status.state === 'ready') {
+      paired = true;
+      void notePaired();
+    } else if (paired && (status.state === 'disconnected' || status.state === 'reconnecting')) {
+      dispatcher.risk('disconnected', status.reason);
+    }
+  });
+  transport.onPairing((event) => {
+    if (event.kind === 'paired') void notePaired();
+    if (event.kind === 'qr' && paired) {
+      paired = false;
+      dispatcher.risk('logged_out', 'WhatsApp asked for a new QR code after the number was paired');
+    }
+  });
+}

@@ -15,6 +15,7 @@ import { commandInbox, commandWebhooks } from './inbox.js';
 import { commandJobs, commandRun } from './jobs.js';
 import { commandMigrate } from './migrate.js';
 import { commandOutbox } from './outbox.js';
+import { commandSessions } from './sessions.js';
 import { commandStart } from './start.js';
 import { UsageError } from './usage.js';
 
@@ -61,6 +62,12 @@ Commands:
              unconfirmed rows sent again (their delivery was never confirmed)
   inbox list [--limit N] [--json]
              the newest incoming messages and what was done with them
+  sessions [--json]
+             each WhatsApp session: sending or paused (and why), risk score, warm-up day,
+             messages in the last hour and 24 hours, today's budget
+  sessions pause <name> | sessions resume <name>
+             stop a number sending until resumed (messages wait), or send again after a
+             pause (an operator's, or one at a critical risk score)
   webhooks list [--status S] [--limit N] [--json]
              webhook deliveries (S: pending, delivered, failed)
   webhooks retry <id...>
@@ -82,6 +89,7 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
   inbox: commandInbox,
   webhooks: commandWebhooks,
   export: commandExport,
+  sessions: commandSessions,
 };
 
 const OPTIONS = {
@@ -112,7 +120,7 @@ const OWNERS: Record<string, string[]> = {
   'dry-run': ['outbox'],
   status: ['outbox', 'complaints', 'webhooks'],
   limit: ['outbox', 'complaints', 'inbox', 'webhooks'],
-  json: ['outbox', 'complaints', 'jobs', 'doctor', 'inbox', 'webhooks'],
+  json: ['outbox', 'complaints', 'jobs', 'doctor', 'inbox', 'webhooks', 'sessions'],
   date: ['run', 'export'],
   unit: ['export'],
   platform: ['export'],

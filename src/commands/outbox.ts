@@ -144,6 +144,7 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     `  recipient     ${row.recipient}`,
     `  priority      ${row.priority}`,
     `  tries         ${row.attempts}`,
+    ...(row.status === 'pending' && row.deferredReason ? [`  held back     ${row.deferredUntil ? `until ${t(row.deferredUntil)}: ` : ''}${row.deferredReason}`] : []),
     `  created       ${t(row.createdAt)}`,
     `  sent          ${t(row.sentAt)}`,
     ...(row.status === 'pending' ? [`  due           ${t(row.nextAttemptAt)}`] : []),

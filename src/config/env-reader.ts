@@ -15,6 +15,19 @@ export type CronExpression = string | null;
  * Collects problems while reading variables, so every bad value is reported at once.
  * Each reader returns the default when the variable is unset; an empty string counts as set.
  */
+/** A daily window in minutes after midnight; start after end means it passes midnight. */
+export interface DailyWindow {
+  startMinute: number;
+  endMinute: number;
+}
+
+function parseDailyWindow(text: string): DailyWindow | null {
+  const match = /^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*$/.exec(text);
+  if (!match) return null;
+  const window = { startMinute: Number(match[1]) * 60 + Number(match[2]), endMinute: Number(match[3]) * 60 + Number(match[4]) };
+  return window.startMinute === window.endMinute ? null : window;
+}
+
 export class EnvReader {
   readonly problems: string[] = [];
 
@@ -86,6 +99,46 @@ export class EnvReader {
       return null;
     }
     return value;
+  }
+
+  /** Whole numbers separated by commas, each from min to max, rising (e.g. a warm-up schedule). */
+  risingIntegers(name: string, fallback: readonly number[], min: number, max: number): number[] {
+    const value = this.raw(name, fallback.join(','));
+    if (value === undefined) return [...fallback];
+    const parts = value.split(',').map((p) => p.trim());
+    const numbers = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : Number.NaN));
+    const rising = numbers.every((n, i) => i === 0 || n > numbers[i - 1]!);
+    if (numbers.length === 0 || numbers.some((n) => !Number.isSafeInteger(n) || n < min || n > max) || !rising) {
+      this.problem(name, value, `expected whole numbers from ${min} to ${max}, rising, separated by commas (e.g. ${fallback.join(',')})`);
+      return [...fallback];
+    }
+    return numbers;
+  }
+
+  /** A range of whole numbers "A-B" (A ≤ B), each from min to max. */
+  integerRange(name: string, fallback: readonly [number, number], min: number, max: number): [number, number] {
+    const value = this.raw(name, fallback.join('-'));
+    if (value === undefined) return [fallback[0], fallback[1]];
+    const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(value);
+    const [low, high] = match ? [Number(match[1]), Number(match[2])] : [Number.NaN, Number.NaN];
+    if (!(low >= min && high <= max && low <= high)) {
+      this.problem(name, value, `expected a range "A-B" of whole numbers from ${min} to ${max}, A not above B (e.g. ${fallback.join('-')})`);
+      return [fallback[0], fallback[1]];
+    }
+    return [low, high];
+  }
+
+  /** Times of day "HH:MM-HH:MM" (may pass midnight), as minutes after midnight; "off": null. */
+  dailyWindowOrOff(name: string, fallback: string): DailyWindow | null {
+    const value = this.raw(name, `${fallback}; "off" for none`);
+    if (value === undefined) return parseDailyWindow(fallback)!;
+    if (value.trim().toLowerCase() === 'off') return null;
+    const window = parseDailyWindow(value);
+    if (!window) {
+      this.problem(name, value, `expected "HH:MM-HH:MM" (24-hour, start and end different; may pass midnight, e.g. ${fallback}) or "off"`);
+      return parseDailyWindow(fallback)!;
+    }
+    return window;
   }
 
   boolean(name: string, fallback: boolean): boolean {

@@ -132,6 +132,22 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       confirmTimeoutMs: read.integer('WA_CONFIRM_TIMEOUT_MS', 600_000, 1000, 86_400_000),
       documentMaxBytes: read.integer('WA_DOCUMENT_MAX_BYTES', DEFAULT_DOCUMENT_MAX_BYTES, 1, DOCUMENT_MAX_BYTES_CEILING),
     },
+    governor: {
+      enabled: read.boolean('WA_GOVERNOR', true),
+      perMinute: read.integer('WA_BUDGET_PER_MINUTE', 8, 1, 1000),
+      perHour: read.integer('WA_BUDGET_PER_HOUR', 120, 1, 60_000),
+      perDay: read.integer('WA_BUDGET_PER_DAY', 1000, 1, 1_000_000),
+      warmup: read.boolean('WA_WARMUP', true) ? read.risingIntegers('WA_WARMUP_SCHEDULE', [20, 50, 120, 300, 600], 1, 1_000_000) : null,
+      warmupIdleDays: read.integer('WA_WARMUP_IDLE_DAYS', 14, 1, 3650),
+      coldGapMs: read.integerRange('WA_COLD_GAP_SECONDS', [30, 60], 0, 3600).map((s) => s * 1000) as [number, number],
+      coldPerDay: read.integer('WA_COLD_PER_DAY', 50, 0, 1_000_000),
+      warmContactDays: read.integer('WA_WARM_CONTACT_DAYS', 30, 1, 3650),
+      sameTextPerHour: read.integer('WA_SAME_TEXT_PER_HOUR', 20, 1, 1_000_000),
+      quietHours: read.dailyWindowOrOff('WA_QUIET_HOURS', '21:00-06:00'),
+      quietHoursGroups: read.boolean('WA_QUIET_HOURS_GROUPS', false),
+      typingMaxMs: read.integer('WA_TYPING_MAX_MS', 6000, 0, 60_000),
+      riskCoolingMs: read.integer('WA_RISK_COOLING_MINUTES', 60, 1, 10_080) * 60_000,
+    },
   };
   read.problems.push(...combinationProblems(config));
 

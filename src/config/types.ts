@@ -142,6 +142,37 @@ export interface Config {
     /** WA_DOCUMENT_MAX_BYTES: the largest document the outbox takes and the dispatcher sends. */
     documentMaxBytes: number;
   };
+  /** The ban-risk governor: budgets, warm-up, care with cold contacts, typing, quiet hours, risk pauses. */
+  governor: GovernorConfig;
+}
+
+export interface GovernorConfig {
+  /** WA_GOVERNOR: off lets every message through (budgets, warm-up, quiet hours and pauses unused). */
+  enabled: boolean;
+  /** WA_BUDGET_PER_MINUTE, WA_BUDGET_PER_HOUR, WA_BUDGET_PER_DAY: messages per session in any sliding window. */
+  perMinute: number;
+  perHour: number;
+  perDay: number;
+  /** WA_WARMUP_SCHEDULE: the daily budget of day 0, 1, … after pairing; null (WA_WARMUP=off): none. */
+  warmup: number[] | null;
+  /** WA_WARMUP_IDLE_DAYS: a session silent this long starts its warm-up again. */
+  warmupIdleDays: number;
+  /** WA_COLD_GAP_SECONDS: the random gap before a message to a personal chat that has not written. */
+  coldGapMs: [number, number];
+  /** WA_COLD_PER_DAY: messages to such chats in any 24 hours. */
+  coldPerDay: number;
+  /** WA_WARM_CONTACT_DAYS: a chat that wrote within this many days is not cold. */
+  warmContactDays: number;
+  /** WA_SAME_TEXT_PER_HOUR: the same text to this many personal chats in any hour, no more. */
+  sameTextPerHour: number;
+  /** WA_QUIET_HOURS in CRON_TIMEZONE: personal chats wait; null: none. */
+  quietHours: { startMinute: number; endMinute: number } | null;
+  /** WA_QUIET_HOURS_GROUPS: quiet hours hold for groups too. */
+  quietHoursGroups: boolean;
+  /** WA_TYPING_MAX_MS: "typing…" before a personal message, growing with its length up to this; 0: none. */
+  typingMaxMs: number;
+  /** WA_RISK_COOLING_MINUTES: a pause at a high risk score lasts this long. */
+  riskCoolingMs: number;
 }
 
 /**

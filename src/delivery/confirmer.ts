@@ -44,6 +44,8 @@ export interface ConfirmerOptions {
   settleMs?: number;
   /** Row fates changed here (an ack -1 made a row pending or failed): wake the dispatcher. */
   onRequeue?: () => void;
+  /** What says WhatsApp may be unhappy with the number (the governor's risk score). */
+  onRisk?: (kind: 'ack_error' | 'unconfirmed', detail: string | null) => void;
   /** Run in the transaction that records a receipt (webhooks); none: the receipt is one statement. */
   receiptHooks?: () => ReceiptHook[];
 }
@@ -142,6 +144,7 @@ export class Confirmer {
     const { pool, logger, retry } = this.options;
     if (ack === -1) {
       const result = await rejectSend(pool, messageId, retry);
+      if (result) this.options.onRisk?.('ack_error', `message ${result.outboxId}`);
       if (result?.status === 'sending') {
         this.rejectedWaiting = true;
         this.scheduleSweep(1000);
@@ -260,6 +263,7 @@ export class Confirmer {
     const within = describeDuration(confirmTimeoutMs);
     const flagged = await expireUnknown(pool, confirmTimeoutMs, (reason) => `unconfirmed: no receipt within ${within}${reason ? ` (${reason})` : ''}`);
     for (const row of flagged) {
+      this.options.onRisk?.('unconfirmed', `message ${row.outboxId}`);
       logger.warn({ id: row.outboxId, reason: row.reason }, 'send unconfirmed: not sent again; an operator can resend it (cicero-wa outbox resend)');
     }
   }

@@ -29,6 +29,7 @@ import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import { Confirmer } from './confirmer.js';
 import {
   claimDueRows,
+  deferRow,
   hasWaitingRows,
   extendLeases,
   loadDocument,
@@ -52,6 +53,8 @@ import type { OutcomeEvent, OutcomeHook, ReceiptHook } from '../outbox/outcomes.
 import { normaliseRecipient } from '../whatsapp/recipient.js';
 import { MAX_CONTENT_CHARS } from '../outbox/enqueue.js';
 import { SendPacer } from './pacer.js';
+import type { Governor, Permit } from '../governor/governor.js';
+import type { RiskKind } from '../governor/policy.js';
 import { AbortedError, sleep } from '../lib/sleep.js';
 import { splitText } from './split-text.js';
 import { checksumProblem, documentProblem } from './documents.js';
@@ -69,6 +72,8 @@ export interface DispatcherOptions {
   random?: () => number;
   /** How old an own-message event must be before it confirms an unknown send (tests shorten it). */
   confirmSettleMs?: number;
+  /** The ban-risk governor: asked before each message, told of risk signals (none: no budgets). */
+  governor?: Governor | null;
 }
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
@@ -129,6 +134,10 @@ export class Dispatcher {
   private lastHandOverAt: Date | null = null;
   /** The unknown statuses last reported, so the warning is logged once per change. */
   private lastOddStatuses = '';
+  /** A spent budget holds the whole session back until then (no claim, no polling). */
+  private heldBackUntil = 0;
+  /** The session is paused (the drain claims nothing until it is not). */
+  private paused = false;
 
   constructor(private readonly options: DispatcherOptions) {
     this.instanceId = options.instanceId ?? instanceId();
@@ -153,6 +162,7 @@ export class Dispatcher {
       },
       ...(options.confirmSettleMs !== undefined ? { settleMs: options.confirmSettleMs } : {}),
       onRequeue: () => this.trigger('ack error'),
+      onRisk: (kind, detail) => this.risk(kind, detail),
       receiptHooks: () => this.receiptHooks,
     });
   }
@@ -261,6 +271,7 @@ export class Dispatcher {
     const { pool, transport, dispatch, logger } = this.options;
     if (this.held.size > 0) await this.releaseHeld(); // left over from a drain the database interrupted
     if (!transport.isReady() || this.stopping) return;
+    if (await this.governorHoldsBack()) return;
 
     const recovered = await recoverExpiredLeases(pool, this.session, async (tx, sent) => {
       for (const row of sent) await this.runHooks(tx, { row, status: 'sent', reason: null, sentAt: row.sentAt });
@@ -277,7 +288,7 @@ export class Dispatcher {
     }
     this.lastOddStatuses = odd.map((o) => `${o.status}:${o.rows}`).join();
 
-    while (!this.stopping && transport.isReady()) {
+    while (!this.stopping && transport.isReady() && this.heldBackUntil <= Date.now() && !this.paused) {
       const rows = await claimDueRows(pool, this.instanceId, this.session, dispatch.batchSize, dispatch.leaseMs, MAX_CONTENT_CHARS);
       if (rows.length === 0) {
         if (this.backlogSince && !(await hasWaitingRows(pool, this.session))) this.backlogSince = null;
@@ -287,7 +298,7 @@ export class Dispatcher {
       for (const row of rows) this.held.add(row.id);
       for (const observer of this.observers) for (const row of rows) observer.claimed?.({ type: row.type, waitedMs: row.waitedMs });
       for (const row of rows) {
-        if (this.stopping || !transport.isReady()) break;
+        if (this.stopping || !transport.isReady() || this.heldBackUntil > Date.now() || this.paused) break;
         if (!this.held.has(row.id)) continue;
         // The row counts as in flight until its outcome is recorded, so stop() never hands back a sent row.
         this.inFlight = row.id;
@@ -349,25 +360,30 @@ export class Dispatcher {
       if (problem) return this.finish(row, { status: 'failed', reason: problem, countAttempt: true });
       document = { bytes, fileName: row.document.fileName!, mimeType: row.document.mimeType! };
     }
+    const permit = await this.permit(row, recipient.chatId, parts.length - done.size);
+    if (!permit) return; // held back: the row says until when and why
     let handedOver = false;
     for (let index = 0; index < parts.length; index++) {
       if (done.has(index)) continue;
       try {
         await this.pacer.waitTurn(this.abort.signal);
       } catch (err) {
-        if (err instanceof AbortedError) return; // stopping: the row stays held and is handed back
+        if (err instanceof AbortedError) return this.giveBack(permit, handedOver); // stopping: the row stays held and is handed back
         throw err;
       }
-      if (!transport.isReady()) return; // handed back with the rest of the batch
+      if (!transport.isReady()) return this.giveBack(permit, handedOver); // handed back with the rest of the batch
+      if (!handedOver && permit.typingMs > 0 && transport.showTyping) await transport.showTyping(recipient.chatId, permit.typingMs, this.abort.signal);
       const started = performance.now();
       const result = await this.sendPart(row, recipient.chatId, parts, index, !handedOver, document);
       this.observeSend(row, result, performance.now() - started);
       if (result.kind === 'lost') {
         logger.warn({ id: row.id, reason: result.reason }, 'row no longer held (its lease lapsed and another dispatcher took it): not sent');
         this.held.delete(row.id);
-        return;
+        return this.giveBack(permit, handedOver);
       }
       if (result.kind === 'failed') {
+        await this.giveBack(permit, handedOver);
+        this.riskOfFailure(result.error);
         // A refused hand-over record already counted this claim's attempt when it was the first.
         if (result.sendId !== null) await this.persist(() => settleFailedHandOver(this.options.pool, result.sendId!, result.error.message));
         return this.failedAttempt(row, result.error, !handedOver && result.sendId === null);
@@ -588,6 +604,70 @@ export class Dispatcher {
     );
   }
 
+  /**
+   * The governor's word on a row: a permit, or the row handed back with until when and why (its
+   * attempts untouched); a hold on the whole session stops the drain until then.
+   */
+  private async permit(row: ClaimedRow, chatId: string, parts: number): Promise<Extract<Permit, { ok: true }> | null> {
+    const governor = this.options.governor;
+    if (!governor || parts === 0) return { ok: true, reservations: [], typingMs: 0, cold: false };
+    const permit = await this.persist(() => governor.permit({ session: this.session, chatId, text: row.content ?? '', parts, outboxId: row.id }));
+    if (permit.ok) return permit;
+    // A pause may end early (an operator resumes): the row keeps its place and is due again at once then.
+    const due = permit.scope === 'pause' ? null : permit.until;
+    await this.persist(() => deferRow(this.options.pool, this.instanceId, row.id, due, permit.reason));
+    this.held.delete(row.id);
+    this.options.logger.info({ id: row.id, until: permit.until?.toISOString() ?? null, reason: permit.reason, scope: permit.scope }, 'message held back by the governor');
+    if (permit.scope === 'session') this.holdBack(permit.until);
+    if (permit.scope === 'pause') this.pausedUntil(permit.until);
+    return null;
+  }
+
+  /** A spent budget: no claim until then. */
+  private holdBack(until: Date | null): void {
+    this.heldBackUntil = until ? until.getTime() : 0;
+    if (until) this.setWakeTimer(Math.max(250, until.getTime() - Date.now() + 20));
+  }
+
+  /**
+   * A paused session: the drain stops; it looks again when the pause ends, or when woken (a resume
+   * notifies every dispatcher).
+   */
+  private pausedUntil(until: Date | null): void {
+    this.paused = true;
+    if (until) this.setWakeTimer(Math.max(250, until.getTime() - Date.now() + 20));
+    else if (this.wakeTimer) clearTimeout(this.wakeTimer);
+  }
+
+  /** Whether the session is paused or its budget spent (no claim then, and no polling). */
+  private async governorHoldsBack(): Promise<boolean> {
+    const governor = this.options.governor;
+    if (!governor) return false;
+    if (this.heldBackUntil > Date.now()) return true;
+    const paused = await governor.pausedUntil(this.session);
+    this.paused = paused !== null;
+    if (paused) this.pausedUntil(paused.until);
+    return this.paused;
+  }
+
+  /** A send that never reached WhatsApp gives its places in the budgets back. */
+  private async giveBack(permit: Extract<Permit, { ok: true }>, handedOver: boolean): Promise<void> {
+    if (handedOver || permit.reservations.length === 0 || !this.options.governor) return;
+    await this.options.governor.release(permit.reservations).catch((err: Error) => this.options.logger.warn({ err: err.message }, 'could not give budget places back'));
+  }
+
+  private riskOfFailure(error: SendError): void {
+    if (error.reason === 'not_on_whatsapp') this.risk('not_on_whatsapp', error.message);
+    else if (error.kind === 'permanent' || error.reason === 'send_error') this.risk('send_failed', error.message);
+  }
+
+  /** A risk signal for the governor (which may pause the session); never stops the drain. */
+  risk(kind: RiskKind, detail: string | null): void {
+    const governor = this.options.governor;
+    if (!governor) return;
+    void governor.observe(this.session, kind, detail).catch((err: Error) => this.options.logger.warn({ err: err.message, kind }, 'could not record a risk signal'));
+  }
+
   private async releaseHeld(except: number | null = null): Promise<void> {
     const ids = [...this.held].filter((id) => id !== except);
     if (ids.length === 0) return;
@@ -598,6 +678,7 @@ export class Dispatcher {
   /** Wakes for the earliest retry or foreign lease expiry; new rows arrive through triggers. */
   private async scheduleWakeUp(): Promise<void> {
     if (this.stopping || !this.options.transport.isReady()) return;
+    if (this.heldBackUntil > Date.now() || this.paused) return; // the hold set its own timer (none when paused until resumed)
     const at = await nextWakeUp(this.options.pool, this.instanceId, this.session);
     // At least 250 ms: a due row that could not be claimed just now is locked by another dispatcher's claim.
     if (at) this.setWakeTimer(Math.max(250, at.getTime() - Date.now() + 20));

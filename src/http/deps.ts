@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Governor } from '../governor/governor.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -20,6 +21,8 @@ export interface HttpDeps {
   session: string;
   transport: Transport | null;
   dispatcher: Dispatcher | null;
+  /** The ban-risk governor: budgets, warm-up, pauses. */
+  governor: Governor | null;
   scheduler: Scheduler;
   metrics: Metrics;
   clock: Clock;

@@ -12,6 +12,7 @@
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Governor } from '../governor/governor.js';
 import type { Transport, TransportState } from '../whatsapp/transport.js';
 
 const TRANSPORT_STATES: TransportState[] = ['starting', 'awaiting_qr', 'authenticated', 'ready', 'disconnected', 'reconnecting', 'failed'];
@@ -24,6 +25,8 @@ export interface MetricsSources {
   dispatcher: Dispatcher | null;
   /** Counts of incoming messages (stored, repeated, ignored), where this process hears WhatsApp. */
   inbound?: { stats: { stored: number; duplicates: number; ignoredStatus: number; ignoredGroup: number; handled: number } } | null;
+  /** The ban-risk governor (its state is read from the database at each scrape). */
+  governor?: Governor | null;
 }
 
 export interface Metrics {
@@ -184,6 +187,43 @@ export function createMetrics(sources: MetricsSources): Metrics {
       for (const r of rows) this.set({ status: r.status ?? 'none' }, r.n);
     },
   });
+
+  const governor = sources.governor?.enabled ? sources.governor : null;
+  if (governor) {
+    const status = () => governor.status(sources.session);
+    new Gauge({
+      name: 'cicero_wa_session_risk_score',
+      help: "The session's risk score: the weights of the last hour's risk signals (ack errors, numbers not on WhatsApp, failed and unconfirmed sends, disconnects, logouts); 50 pauses it to cool down, 100 until an operator resumes it",
+      labelNames: ['session'],
+      registers,
+      async collect() {
+        this.set({ session: sources.session }, (await status()).riskScore);
+      },
+    });
+    new Gauge({
+      name: 'cicero_wa_session_paused',
+      help: '1 while the session is paused, by why: cooling (a high risk score), critical (until an operator resumes it), operator',
+      labelNames: ['session', 'kind'],
+      registers,
+      async collect() {
+        const s = await status();
+        this.reset();
+        this.set({ session: sources.session, kind: s.pauseKind ?? 'none' }, s.paused ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'cicero_wa_session_budget_messages',
+      help: 'Messages the governor let through in the last hour and 24 hours, and the daily budget now (the warm-up day included)',
+      labelNames: ['session', 'measure'],
+      registers,
+      async collect() {
+        const s = await status();
+        this.set({ session: sources.session, measure: 'sent_last_hour' }, s.sentLastHour);
+        this.set({ session: sources.session, measure: 'sent_last_day' }, s.sentLastDay);
+        this.set({ session: sources.session, measure: 'daily_budget' }, s.dailyBudget);
+      },
+    });
+  }
 
   return {
     registry,

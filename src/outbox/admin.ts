@@ -43,6 +43,9 @@ export interface OutboxListRow {
   followsId: number | null;
   /** reply, normal or bulk: the order due rows are claimed in. */
   priority: OutboxPriority;
+  /** The governor's last hold on the row: until when (none: until a pause ends) and why. */
+  deferredUntil: Date | null;
+  deferredReason: string | null;
 }
 
 export interface ListOptions {
@@ -68,7 +71,7 @@ const ROW_COLUMNS = `id, status, type, recipient, attempts,
        created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
        sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
        next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content,
-       document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id, priority,
+       document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id, priority, deferred_until, deferred_reason,
        (document_name IS NOT NULL OR document_mime IS NOT NULL OR document IS NOT NULL) AS has_document`;
 
 function toListRow(r: Record<string, unknown>): OutboxListRow {
@@ -95,6 +98,8 @@ function toListRow(r: Record<string, unknown>): OutboxListRow {
       : null,
     followsId: r.follows_id === null || r.follows_id === undefined ? null : Number(r.follows_id),
     priority: priorityName(r.priority as number | null),
+    deferredUntil: (r.deferred_until as Date | null) ?? null,
+    deferredReason: (r.deferred_reason as string | null) ?? null,
   };
 }
 
@@ -124,6 +129,8 @@ export function rowJson(row: OutboxListRow, timeZone: string): Record<string, un
     readAt: isoZoned(row.readAt, timeZone),
     document: row.document,
     followsId: row.followsId,
+    // While it waits: the governor's hold, if any (until when, and why).
+    heldBack: row.status === 'pending' && row.deferredReason ? { until: isoZoned(row.deferredUntil, timeZone), reason: row.deferredReason } : null,
   };
 }
 

@@ -313,6 +313,22 @@ export async function releaseRows(db: Queryable, owner: string, ids: number[]): 
   return rowCount ?? 0;
 }
 
+/**
+ * A claimed row the governor holds back: pending again, due at `until` (unchanged when the wait has no
+ * end: the session is paused until an operator resumes it), with the reason; its attempts are not touched.
+ */
+export async function deferRow(db: Queryable, owner: string, id: number, until: Date | null, reason: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE wa_outbox
+        SET status = 'pending', locked_by = NULL, lease_until = NULL,
+            next_attempt_at = coalesce($3::timestamptz, next_attempt_at), deferred_until = $3::timestamptz, deferred_reason = $4,
+            updated_at = now()
+      WHERE id = $1 AND ${HELD_BY_OWNER}`,
+    [id, owner, until, reason.slice(0, 500)],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 export interface HandOver {
   rowId: number;
   owner: string;

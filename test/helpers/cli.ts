@@ -45,7 +45,9 @@ export function startChild(script: string, env: Record<string, string>, cwd: str
   const child = spawn(process.execPath, ['--import', TSX_LOADER, script, ...args], {
     cwd,
     // Many services run at once in the tests: each HTTP API on a free port unless a test chooses one.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0', ...env },
+    // The ban-risk governor is off unless a test turns it on (its own tests do): the others send far
+    // faster than any real budget allows.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0', WA_GOVERNOR: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -62,6 +62,12 @@ const messageView = {
       properties: { fileName: { type: 'string', nullable: true }, mimeType: { type: 'string', nullable: true }, size: { type: 'integer', nullable: true } },
     },
     followsId: { type: 'integer', nullable: true, description: 'the message this one is not sent before' },
+    heldBack: {
+      type: 'object',
+      nullable: true,
+      description: "while it waits: the ban-risk governor's hold (until when, null while a pause lasts; and why)",
+      properties: { until: { type: 'string', nullable: true }, reason: { type: 'string' } },
+    },
   },
 } as const;
 

@@ -17,7 +17,24 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { config } = deps;
   const timeZone = config.cron.timezone;
 
-  const describe = () => {
+  const guardOf = async () => {
+    if (!deps.governor?.enabled) return null;
+    const g = await deps.governor.status(deps.session);
+    return {
+      paused: g.paused,
+      pauseKind: g.pauseKind,
+      pausedUntil: isoZoned(g.pausedUntil, timeZone),
+      pauseReason: g.pauseReason,
+      riskScore: g.riskScore,
+      riskLevel: g.riskLevel,
+      warmupDay: g.warmupDay === null ? null : g.warmupDay + 1,
+      dailyBudget: g.dailyBudget,
+      sentLastHour: g.sentLastHour,
+      sentLastDay: g.sentLastDay,
+    };
+  };
+
+  const describe = async () => {
     const transport = deps.transport;
     const status = transport?.status() ?? null;
     const details = transport?.details?.() ?? { webVersion: null, number: null };
@@ -32,7 +49,15 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       webVersion: details.webVersion,
       number: details.number,
       pairing: pairing ? { qr: pairing.qr !== null, code: pairing.code, issuedAt: isoZoned(pairing.at, timeZone) } : null,
+      governor: await guardOf(),
     };
+  };
+
+  /** A session named in the path for the governor's actions; 404 for any other name. */
+  const governed = (name: string) => {
+    if (name !== deps.session) throw new HttpError(404, 'not_found', `no session "${name}" (known: ${deps.session})`);
+    if (!deps.governor?.enabled) throw new HttpError(409, 'governor_off', 'the governor is off (WA_GOVERNOR=off): nothing to pause or resume');
+    return deps.governor;
   };
 
   /** The transport of a session named in the path; 404 for any other name. */
@@ -42,7 +67,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return deps.transport;
   };
 
-  app.get('/api/sessions', { config: { access: 'read' }, schema: { summary: 'The WhatsApp sessions and their state', tags: ['sessions'] } }, async () => ({ sessions: [describe()] }));
+  app.get('/api/sessions', { config: { access: 'read' }, schema: { summary: 'The WhatsApp sessions and their state', tags: ['sessions'] } }, async () => ({ sessions: [await describe()] }));
 
   app.get<{ Params: { name: string }; Querystring: { format?: 'png' | 'svg' | 'json' } }>(
     '/api/sessions/:name/qr',
@@ -116,6 +141,35 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       if (!transport.logout) throw new HttpError(409, 'not_supported', `WA_TRANSPORT=${transport.name} has no session to log out`);
       await transport.logout();
       return reply.code(202).send({ state: transport.status().state, message: 'logged out; a new QR code follows' });
+    },
+  );
+
+  app.post<{ Params: { name: string }; Body: { reason?: string } | undefined }>(
+    '/api/sessions/:name/pause',
+    {
+      config: { access: 'write' },
+      schema: {
+        summary: 'Stop sending from this number until resumed (the messages wait; nothing is dropped)',
+        tags: ['sessions'],
+        params: nameParams,
+        body: { type: 'object', nullable: true, additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 300 } } },
+      },
+    },
+    async (request) => {
+      const governor = governed(request.params.name);
+      await governor.pause(request.params.name, `paused by an operator (API)${request.body?.reason ? `: ${request.body.reason}` : ''}`);
+      return { session: (await describe()) };
+    },
+  );
+
+  app.post<{ Params: { name: string } }>(
+    '/api/sessions/:name/resume',
+    { config: { access: 'write' }, schema: { summary: 'Send again after a pause (by an operator, or at a critical risk score); the score starts afresh', tags: ['sessions'], params: nameParams } },
+    async (request) => {
+      const governor = governed(request.params.name);
+      const resumed = await governor.resume(request.params.name);
+      if (!resumed) throw new HttpError(409, 'not_paused', `session "${request.params.name}" is not paused`);
+      return { session: await describe() };
     },
   );
 }

@@ -38,6 +38,10 @@
       job: 'Tugas', schedule: 'Jadwal', next: 'Berikutnya', paused: 'DIJEDA', lastRun: 'Jalan terakhir', outcome: 'Hasil', runNow: 'Jalankan sekarang', date: 'Tanggal',
       confirmRun: 'Jalankan tugas ini sekarang?', history: 'Riwayat', ran: 'Selesai', never: 'belum pernah', complainant: 'Pelapor', template: 'Templat', reply: 'Balasan',
       responded: 'Dijawab', failureReason: 'Alasan gagal', done: 'Berhasil', ackLevels: { '-1': 'galat', '0': 'menunggu', '1': 'server', '2': 'diterima', '3': 'dibaca', '4': 'diputar' },
+      guard: 'Pengaman nomor', guardSending: 'mengirim', guardPaused: 'dijeda', until: 'sampai', risk: 'Skor risiko', warmup: 'Pemanasan', warmupDay: 'hari ke-', warmupDone: 'selesai',
+      sentHour: 'Terkirim 1 jam', sentDay: 'Terkirim 24 jam', dailyBudget: 'Batas 24 jam', pause: 'Jeda pengiriman', resume: 'Lanjutkan pengiriman',
+      confirmPause: 'Jeda pengiriman dari nomor ini? Pesan menunggu sampai dilanjutkan.', riskLevels: { low: 'rendah', medium: 'sedang', high: 'tinggi', critical: 'kritis' },
+      pauseKinds: { cooling: 'pendinginan', critical: 'risiko kritis', operator: 'oleh operator' },
       states: { ready: 'siap', awaiting_qr: 'menunggu pemindaian QR', authenticated: 'terautentikasi', starting: 'memulai', disconnected: 'terputus', reconnecting: 'menyambung ulang', failed: 'gagal', none: 'tidak ada' },
     },
     en: {
@@ -58,6 +62,10 @@
       job: 'Job', schedule: 'Schedule', next: 'Next', paused: 'PAUSED', lastRun: 'Last run', outcome: 'Outcome', runNow: 'Run now', date: 'Date',
       confirmRun: 'Run this job now?', history: 'History', ran: 'Done', never: 'never', complainant: 'Complainant', template: 'Template', reply: 'Reply',
       responded: 'Responded', failureReason: 'Failure reason', done: 'Done', ackLevels: { '-1': 'error', '0': 'pending', '1': 'server', '2': 'delivered', '3': 'read', '4': 'played' },
+      guard: 'Ban-risk guard', guardSending: 'sending', guardPaused: 'paused', until: 'until', risk: 'Risk score', warmup: 'Warm-up', warmupDay: 'day ', warmupDone: 'done',
+      sentHour: 'Sent in 1 hour', sentDay: 'Sent in 24 hours', dailyBudget: '24-hour budget', pause: 'Pause sending', resume: 'Resume sending',
+      confirmPause: 'Pause sending from this number? Messages wait until it is resumed.', riskLevels: { low: 'low', medium: 'medium', high: 'high', critical: 'critical' },
+      pauseKinds: { cooling: 'cooling down', critical: 'critical risk', operator: 'by an operator' },
       states: { ready: 'ready', awaiting_qr: 'waiting for a QR scan', authenticated: 'authenticated', starting: 'starting', disconnected: 'disconnected', reconnecting: 'reconnecting', failed: 'failed', none: 'none' },
     },
   };
@@ -166,7 +174,8 @@
       return api('GET', '/api/sessions').then(function (data) {
         var s = data.sessions[0];
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
-        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, lang].join('|');
+        var g = s.governor;
+        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, lang, JSON.stringify(g)].join('|');
         if (state.signature === signature) return;
         state.signature = signature;
         // The transport's reason only where it explains a problem (the steps say what to do while pairing).
@@ -192,6 +201,24 @@
             api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/pairing-code', { phone: phone.value.trim() })
               .then(function (r) { out.textContent = t('codeIs') + ' ' + r.code; }, function (e) { out.textContent = e.message; });
           } }, el('label', null, t('phone'), phone), el('button', { type: 'submit', text: t('getCode') })), out));
+        }
+        if (g) {
+          var guardBody = el('div', { id: 'session-guard' },
+            el('p', null, badge(g.paused ? 'failed' : 'ready', g.paused ? t('guardPaused') + ' (' + (t('pauseKinds')[g.pauseKind] || g.pauseKind) + ')' : t('guardSending')),
+              ' ', el('span', { class: 'muted', text: g.paused ? (g.pausedUntil ? t('until') + ' ' + when(g.pausedUntil) + ' — ' : '') + (g.pauseReason || '') : '' })),
+            el('p', { text: t('risk') + ': ' + g.riskScore + ' (' + (t('riskLevels')[g.riskLevel] || g.riskLevel) + ') · ' + t('warmup') + ': ' + (g.warmupDay ? t('warmupDay') + g.warmupDay : t('warmupDone')) }),
+            el('p', { text: t('sentHour') + ': ' + g.sentLastHour + ' · ' + t('sentDay') + ': ' + g.sentLastDay + ' / ' + t('dailyBudget') + ' ' + g.dailyBudget }));
+          if (canAct) {
+            guardBody.appendChild(g.paused
+              ? el('button', { id: 'resume-session', onclick: function () {
+                api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/resume').then(refresh, function (e) { flash(root, e.message, true); });
+              }, text: t('resume') })
+              : el('button', { class: 'danger', id: 'pause-session', onclick: function () {
+                if (!confirm(t('confirmPause'))) return;
+                api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/pause', { reason: 'dashboard' }).then(refresh, function (e) { flash(root, e.message, true); });
+              }, text: t('pause') }));
+          }
+          blocks.push(card(t('guard'), guardBody));
         }
         if (canAct && s.transport) {
           info.appendChild(el('button', { class: 'danger', id: 'logout-session', onclick: function () {
