@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { parseConfig } from '../src/config/index.js';
 import type { GovernorConfig } from '../src/config/types.js';
+import { startApp } from '../src/app/app.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { Governor } from '../src/governor/governor.js';
 import { systemClock } from '../src/lib/clock.js';
@@ -103,5 +104,33 @@ describe('the governor in the dispatcher (fake transport standing in for WhatsAp
     const unknown = await runCli(['sessions', 'pause', 'nope'], { DATABASE_URL: db.url, WA_GOVERNOR: 'on' });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no session "nope" \(known: default\)/);
+  });
+
+  it('what the session sees counts: ack errors from WhatsApp, and in the running service a dropped connection and a new QR code after pairing', async (t) => {
+    const { transport, governor } = await gateway({});
+    await enqueue(db.pool, Array.from({ length: 4 }, (_, i) => ({ recipient: `12036300000002${i}@g.us`, content: `Rekap ${i}`, type: 'daily-report' })));
+    await waitUntil(() => transport.sends.length === 4, 10_000, 'four sends');
+    for (const send of transport.sends) transport.emitAck(send.messageId, -1);
+    await waitUntil(async () => (await governor.status('default')).paused, 10_000, 'paused by the ack errors');
+    const status = await governor.status('default');
+    t.diagnostic(`after four ack errors: ${status.pauseReason}`);
+    assert.match(status.pauseReason!, /risk score 60 \(high\) from 4 × ack_error/);
+    await governor.resume('default');
+
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off', CRON_CATCHUP_HOURS: '0' }, '/tmp');
+    const app = await startApp(config, silentLogger(), { transport: new FakeTransport({ number: '6281234500000' }), drawQr: null });
+    try {
+      const seen = app.transport as FakeTransport;
+      await waitUntil(async () => (await governor.status('default')).riskScore === 0 && seen.isReady(), 5000, 'ready');
+      seen.setReady(false, 'stand-in: connection lost');
+      seen.emitPairing({ kind: 'qr', qr: 'stand-in-qr-after-logout', at: new Date() });
+      await waitUntil(async () => (await governor.status('default')).pauseKind === 'critical', 10_000, 'a critical pause');
+      const after = await governor.status('default');
+      t.diagnostic(`after a dropped connection and a new QR code: ${after.pauseReason}`);
+      assert.match(after.pauseReason!, /from 1 × logged_out, 1 × disconnected .*until an operator resumes it/);
+      assert.equal(after.pausedUntil, null);
+    } finally {
+      await app.stop();
+    }
   });
 });
