@@ -69,8 +69,15 @@ describe('dispatcher processes (fake transport in place of WhatsApp)', () => {
     }
     const sends = readSends(sendLog);
     const repeats = sends.length - new Set(sends.map((s) => s.text)).size;
-    t.diagnostic(`killed after ${sentBeforeKill} sends; messages sent twice: ${repeats}`);
-    assert.equal(new Set(sends.map((s) => s.text)).size, 2000, 'nothing lost');
+    // The kill may land after a hand-over was recorded and before WhatsApp (the fake's log) took the
+    // message: that row is sent with an unknown outcome, never sent again on its own (an operator sees it
+    // unconfirmed). At most the one in flight; every other row reached WhatsApp.
+    const logged = new Set(sends.map((s) => s.text));
+    const { rows: unlogged } = await db.pool.query<{ content: string; confirmation: string | null }>('SELECT content, confirmation FROM wa_outbox');
+    const missing = unlogged.filter((r) => !logged.has(r.content));
+    t.diagnostic(`killed after ${sentBeforeKill} sends; messages sent twice: ${repeats}; handed over at the kill and left unknown: ${missing.length}`);
+    assert.ok(missing.length <= 1, `nothing lost but the one in flight (${missing.length})`);
+    for (const row of missing) assert.notEqual(row.confirmation, 'confirmed', 'a row WhatsApp never took is not called confirmed');
     assert.ok(repeats <= 1, `sends are one at a time, so at most one message was in flight at the kill (repeats: ${repeats})`);
   });
 
