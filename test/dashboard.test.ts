@@ -132,6 +132,9 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
     await page.click('#pause-session');
     await page.waitForSelector('#resume-session', { timeout: 10_000 });
     assert.match(await page.textContent('#session-guard') ?? '', /dijeda \(oleh operator\)/);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /cicero_wa_session_paused\{session="default",kind="operator"\} 1/, 'the pause in /metrics');
+    assert.match(metrics, /cicero_wa_session_risk_score\{session="default"\} 0/);
     await page.click('#resume-session');
     await page.waitForSelector('#pause-session', { timeout: 10_000 });
   });
