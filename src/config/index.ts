@@ -140,7 +140,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       warmup: read.boolean('WA_WARMUP', true) ? read.risingIntegers('WA_WARMUP_SCHEDULE', [20, 50, 120, 300, 600], 1, 1_000_000) : null,
       warmupIdleDays: read.integer('WA_WARMUP_IDLE_DAYS', 14, 1, 3650),
       coldGapMs: read.integerRange('WA_COLD_GAP_SECONDS', [30, 60], 0, 3600).map((s) => s * 1000) as [number, number],
-      coldPerDay: read.integer('WA_COLD_PER_DAY', 50, 0, 1_000_000),
+      coldPerDay: read.integer('WA_COLD_PER_DAY', 50, 1, 1_000_000),
       warmContactDays: read.integer('WA_WARM_CONTACT_DAYS', 30, 1, 3650),
       sameTextPerHour: read.integer('WA_SAME_TEXT_PER_HOUR', 20, 1, 1_000_000),
       quietHours: read.dailyWindowOrOff('WA_QUIET_HOURS', '21:00-06:00'),

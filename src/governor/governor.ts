@@ -124,7 +124,6 @@ export class Governor {
         if (counts.coldDay > 0 && counts.coldDay + parts > config.coldPerDay) {
           return deny('message', await freeAt(tx, request.session, now, WINDOWS.day, counts.coldDay + parts - config.coldPerDay, 'cold'), `${config.coldPerDay} messages a day to people who have not written (WA_COLD_PER_DAY) reached`);
         }
-        if (config.coldPerDay === 0) return deny('message', null, 'messages to people who have not written are off (WA_COLD_PER_DAY=0)');
         // Messages to people who have not written go one at a time, a random gap apart; groups and people
         // who wrote keep their pace in between.
         if (counts.lastCold) {
