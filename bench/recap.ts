@@ -138,18 +138,21 @@ function assertSameCounts(kind: ReportKind, units: number, numbers: RecapNumbers
 
 // ---- Measuring ---------------------------------------------------------------------------------------
 
-/** The pool, with every statement's time recorded (in ms) in `times`. */
+/**
+ * The pool, with every statement's time recorded (in ms) in `times`. Still a pool to the code it is
+ * given (it runs statements on several connections at once, as the report job's pool does).
+ */
 function timedQueryable(pool: pg.Pool, times: number[]): Queryable {
-  return {
-    query: async (...args: Parameters<pg.Pool['query']>) => {
-      const started = performance.now();
-      try {
-        return await (pool.query as (...a: unknown[]) => Promise<unknown>)(...args);
-      } finally {
-        times.push(performance.now() - started);
-      }
-    },
-  } as unknown as Queryable;
+  const timed = Object.create(pool) as pg.Pool;
+  timed.query = (async (...args: Parameters<pg.Pool['query']>) => {
+    const started = performance.now();
+    try {
+      return await (pool.query as (...a: unknown[]) => Promise<unknown>).apply(pool, args);
+    } finally {
+      times.push(performance.now() - started);
+    }
+  }) as unknown as pg.Pool['query'];
+  return timed;
 }
 
 interface ServiceRun {

@@ -15,8 +15,9 @@
  * a person is **sudah** with at least half of the period's posts, **kurang** with some, **belum** with
  * none, **tanpa username** without a handle on file.
  */
+import pg from 'pg';
 import type { Queryable } from '../../db/pool.js';
-import { COUNTS_SQL, ENGAGEMENT_SQL, NO_DIVISION, PEOPLE_SQL, PLATFORMS, POSTS_SQL, VERDICTS, verdictOf, type CountsRow, type EngagementRow, type PersonRow, type Platform, type PostRow, type Verdict } from './recap-statements.js';
+import { countsSql, ENGAGEMENT_SQL, NO_DIVISION, PEOPLE_SQL, PLATFORMS, POSTS_SQL, VERDICTS, verdictOf, type CountsRow, type EngagementRow, type PersonRow, type Platform, type PostRow, type Verdict } from './recap-statements.js';
 
 export { NO_DIVISION, PLATFORMS, VERDICTS, verdictOf, type Platform, type Verdict } from './recap-statements.js';
 export { compareText, rankOrder } from './personnel-order.js';
@@ -254,19 +255,26 @@ export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<Re
         }
       }
     } else {
-      const { rows } = await db.query<CountsRow>(COUNTS_SQL, [batch.map((u) => u.clientId), batch.map((u) => u.posts.instagram), batch.map((u) => u.posts.tiktok), scope.from, scope.to]);
+      // Both platforms at once, each on its own connection when `db` is a pool (one after the other on a
+      // single connection).
+      const count = async (platform: Platform) => ({
+        platform,
+        rows: (await db.query<CountsRow>(countsSql(platform), [batch.map((u) => u.clientId), batch.map((u) => u.posts[platform]), scope.from, scope.to])).rows,
+      });
+      const counted = db instanceof pg.Pool ? await Promise.all(PLATFORMS.map(count)) : [await count('instagram'), await count('tiktok')];
       const tallies = new Map<string, Tally>();
-      for (const row of rows) {
-        const key = `${row.client_id}\u0000${row.division}`;
-        let t = tallies.get(key);
-        if (!t) {
-          t = emptyTally();
-          tallies.set(key, t);
-          units.get(row.client_id)!.divisions.push({ division: row.division, tally: t });
+      for (const { platform, rows } of counted) {
+        for (const row of rows) {
+          const key = `${row.client_id}\u0000${row.division}`;
+          let t = tallies.get(key);
+          if (!t) {
+            t = emptyTally();
+            tallies.set(key, t);
+            units.get(row.client_id)!.divisions.push({ division: row.division, tally: t });
+          }
+          if (platform === 'instagram') t.people += row.people; // every person is counted on each platform
+          t[platform][row.verdict] += row.people;
         }
-        t.people += row.people;
-        t.instagram[row.ig_verdict] += row.people;
-        t.tiktok[row.tt_verdict] += row.people;
       }
     }
   }

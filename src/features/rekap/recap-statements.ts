@@ -99,42 +99,42 @@ export interface EngagementRow {
   days: number[];
 }
 
+const PLATFORM_TABLES = {
+  instagram: { posts: 'insta_post', key: 'shortcode', lists: 'insta_like', column: 'likes', handle: 'insta' },
+  tiktok: { posts: 'tiktok_post', key: 'video_id', lists: 'tiktok_comment', column: 'comments', handle: 'tiktok' },
+} as const;
+
 /**
- * The head counts of one batch of units ($1: units, $2/$3: their Instagram and TikTok posts in the
- * period, $4/$5: the period), judged in SQL: per unit, division and pair of verdicts, the number of
- * people. The batch's posts and personnel are read from Cicero_V2's tables with real statistics.
+ * The head counts of one batch of units on one platform ($1: the units, $2: their posts on it in the
+ * period, $3/$4: the period), judged in SQL: per unit, division and verdict, the number of people. The
+ * batch's posts, lists and personnel are read from Cicero_V2's tables. The two platforms are two
+ * statements, run at the same time on two connections: a national day in the time of one.
  */
-export const COUNTS_SQL = `
+export const countsSql = (platform: Platform): string => {
+  const t = PLATFORM_TABLES[platform];
+  return `
   WITH units AS (
-    SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) AS u(client_id, ig_posts, tt_posts)
-  ), ig_posts AS (
-    SELECT shortcode AS id, client_id::text AS client_id FROM insta_post
-     WHERE client_id = ANY($1::text[]) AND created_at >= $4::date AND created_at < $5::date + 1
-  ), tt_posts AS (
-    SELECT video_id AS id, client_id::text AS client_id FROM tiktok_post
-     WHERE client_id = ANY($1::text[]) AND created_at >= $4::date AND created_at < $5::date + 1
-  ), ig AS (${SEEN('ig_posts', 'insta_like', 'shortcode', 'likes', false)}
-  ), tt AS (${SEEN('tt_posts', 'tiktok_comment', 'video_id', 'comments', false)}
+    SELECT * FROM unnest($1::text[], $2::int[]) AS u(client_id, posts)
+  ), posts AS (
+    SELECT ${t.key} AS id, client_id::text AS client_id FROM ${t.posts}
+     WHERE client_id = ANY($1::text[]) AND created_at >= $3::date AND created_at < $4::date + 1
+  ), seen AS (${SEEN('posts', t.lists, t.key, t.column, false)}
   ), people AS (
     SELECT u.client_id::text COLLATE "C" AS client_id, coalesce(nullif(btrim(u.divisi), ''), '${NO_DIVISION}')::text AS division,
-           ${HANDLE('u.insta')} COLLATE "C" AS ig, ${HANDLE('u.tiktok')} COLLATE "C" AS tt
+           ${HANDLE(`u.${t.handle}`)} COLLATE "C" AS handle
       FROM "user" u
      WHERE u.client_id = ANY($1::text[]) AND u.status IS DISTINCT FROM false AND u.exception IS DISTINCT FROM true
   )
-  SELECT pe.client_id, pe.division,
-         ${VERDICT('pe.ig', 'coalesce(i.n, 0)', 'un.ig_posts')} AS ig_verdict,
-         ${VERDICT('pe.tt', 'coalesce(t.n, 0)', 'un.tt_posts')} AS tt_verdict,
-         count(*)::int AS people
+  SELECT pe.client_id, pe.division, ${VERDICT('pe.handle', 'coalesce(s.n, 0)', 'un.posts')} AS verdict, count(*)::int AS people
     FROM people pe
     JOIN units un ON un.client_id = pe.client_id
-    LEFT JOIN ig i ON i.client_id = pe.client_id AND i.handle = pe.ig
-    LEFT JOIN tt t ON t.client_id = pe.client_id AND t.handle = pe.tt
-   GROUP BY 1, 2, 3, 4`;
+    LEFT JOIN seen s ON s.client_id = pe.client_id AND s.handle = pe.handle
+   GROUP BY 1, 2, 3`;
+};
 
 export interface CountsRow {
   client_id: string;
   division: string;
-  ig_verdict: Verdict;
-  tt_verdict: Verdict;
+  verdict: Verdict;
   people: number;
 }
