@@ -127,8 +127,9 @@ describe('the governor in the dispatcher (fake transport standing in for WhatsAp
       await waitUntil(async () => (await governor.status('default')).pauseKind === 'critical', 10_000, 'a critical pause');
       const after = await governor.status('default');
       t.diagnostic(`after a dropped connection and a new QR code: ${after.pauseReason}`);
-      assert.match(after.pauseReason!, /from 1 × logged_out, 1 × disconnected .*until an operator resumes it/);
+      assert.match(after.pauseReason!, /risk score 1\d\d \(critical\) from .*1 × logged_out.* until an operator resumes it/);
       assert.equal(after.pausedUntil, null);
+      await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM wa_risk_events WHERE kind IN ('logged_out', 'disconnected')")).rows[0].n === 2, 5000, 'both signals recorded');
     } finally {
       await app.stop();
     }
