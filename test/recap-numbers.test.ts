@@ -11,18 +11,8 @@ import { silentLogger } from '../src/lib/logger.js';
 import { migrate } from '../src/db/migrate.js';
 import { rankOrder, recapNumbers, type Platform, type RecapNumbers, type Verdict } from '../src/features/rekap/recap-numbers.js';
 import { loadCiceroTables } from './helpers/cicero.js';
+import { seededRandom as random } from '../src/lib/seeded-random.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-
-/** A small deterministic random source (mulberry32), so a failure can be reproduced. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface GenPerson { userId: string; client: string; nama: string; title: string; divisi: string | null; insta: string | null; tiktok: string | null; status: boolean | null; exception: boolean | null }
 interface GenPost { id: string; client: string; platform: Platform; createdAt: string; likes: unknown }

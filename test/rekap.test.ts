@@ -225,6 +225,18 @@ describe('report views and an operator', () => {
     }
   });
 
+  it("installs the task view as the service's own when Cicero_V2's tables appear after the migrations", async () => {
+    const db = await createTestDatabase('rekap_tables_later', { migrated: true });
+    try {
+      await loadCiceroTables(db.pool);
+      const { installReportViews } = await import('../src/features/rekap/report-views.js');
+      assert.deepEqual(await installReportViews(db.pool), ['task_delivery_recap_view']);
+      assert.equal((await db.pool.query('SELECT cicero_wa_task_view_is_own() AS own')).rows[0].own, true, 'read by window through cicero_wa_task_deliveries');
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('installs nothing on a database without Cicero_V2 tables', async () => {
     const db = await createTestDatabase('rekap_no_cicero', { migrated: true });
     try {

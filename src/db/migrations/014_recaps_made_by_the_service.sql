@@ -38,21 +38,13 @@ BEGIN
   END LOOP;
 
   IF to_regclass('task_delivery_recap_view') IS NULL THEN
-    EXECUTE $view$
-      CREATE VIEW task_delivery_recap_view AS
-      SELECT c.client_operator AS recipient, c.client_id, t.shortcode,
-             date_trunc('minute', t.created_at) AS delivered_at,
-             count(DISTINCT t.user_id)::int AS personnel_count,
-             '• ' || to_char(date_trunc('minute', t.created_at), 'DD/MM HH24:MI') || ' — '
-               || coalesce(nullif(btrim(c.nama), ''), c.client_id) || ': tugas post ' || t.shortcode
-               || coalesce(' ("' || left(regexp_replace(nullif(btrim(p.caption), ''), '\s+', ' ', 'g'), 40) || '")', '')
-               || ' dikirim ke ' || count(DISTINCT t.user_id) || ' personil' AS summary
-        FROM tasks t
-        JOIN insta_post p ON p.shortcode = t.shortcode
-        JOIN clients c ON c.client_id = p.client_id
-       WHERE c.client_status IS DISTINCT FROM false AND nullif(btrim(c.client_operator), '') IS NOT NULL
-       GROUP BY c.client_id, c.nama, c.client_operator, t.shortcode, p.caption, date_trunc('minute', t.created_at)
-    $view$;
+    -- The service's own view: the one definition of the recap's rows, cicero_wa_task_deliveries() (013),
+    -- over all time, marked as the service's (so the recap reads the function for its window).
+    CREATE VIEW task_delivery_recap_view AS
+      SELECT d.recipient, d.client_id, d.shortcode, d.delivered_at, d.personnel_count, d.summary
+        FROM cicero_wa_task_deliveries('-infinity'::timestamp, 'infinity'::timestamp) d;
+    EXECUTE format('COMMENT ON VIEW task_delivery_recap_view IS %L',
+                   cicero_wa_task_view_marker(pg_get_viewdef('task_delivery_recap_view'::regclass)));
     v_installed := v_installed || 'task_delivery_recap_view'::text;
   END IF;
 

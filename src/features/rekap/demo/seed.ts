@@ -13,6 +13,7 @@ import type { Clock } from '../../../lib/clock.js';
 import { withTransaction } from '../../../db/pool.js';
 import { localTimestamp } from '../periods.js';
 import { OperatorError } from '../../../lib/errors.js';
+import { seededRandom } from '../../../lib/seeded-random.js';
 
 const SCHEMA = fileURLToPath(new URL('./cicero-v2-schema.sql', import.meta.url));
 const DEMO_PREFIX = 'DEMO_';
@@ -27,17 +28,6 @@ const RANKS = ['BRIPDA', 'BRIPTU', 'BRIGPOL', 'BRIPKA', 'AIPDA', 'AIPTU', 'IPDA'
 const NAMES = ['Budi', 'Siti', 'Agus', 'Dewi', 'Eko', 'Rina', 'Andi', 'Wati', 'Joko', 'Yuni', 'Rudi', 'Sri', 'Hendra', 'Lestari', 'Bayu', 'Fitri', 'Dedi', 'Nur', 'Arif', 'Maya'];
 
 export class DemoSeedError extends OperatorError {}
-
-/** A small deterministic random generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Person {
   id: string;
@@ -66,7 +56,7 @@ export async function seedDemo(pool: pg.Pool, clock: Clock, timeZone: string): P
   }
   if (rows[0]!.demo > 0) return { created: false, units: rows[0]!.demo, personnel: 0, posts: 0, tasks: 0 };
 
-  const rand = random(20261124);
+  const rand = seededRandom(20261124);
   const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)]!;
   const now = clock.now();
   // Local wall times: today's local date, taken as a UTC date, shifted, and printed in UTC.
