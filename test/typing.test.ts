@@ -84,7 +84,10 @@ describe('typing: the WhatsApp Web adapter on a stand-in whatsapp-web.js client'
     transports.push(transport);
     await transport.start();
     await waitUntil(() => clients.length === 1, 2000, 'a client');
-    if (becomeReady) clients[0]!.emit('ready');
+    if (becomeReady) {
+      clients[0]!.emit('ready');
+      await waitUntil(() => transport.isReady(), 2000, 'ready (the page fixed first)');
+    }
     return { transport, client: clients[0]! };
   }
 
@@ -157,7 +160,7 @@ describe('typing: the WhatsApp Web adapter on a stand-in whatsapp-web.js client'
 
   it('stand-in: typing longer than WhatsApp keeps it (about 25 s) is renewed until the duration ends', async () => {
     const client = new TodaysWhatsAppWebStandIn({} as never);
-    const typing = new Typing({ readyClient: () => client, aliasOf: async () => null }, captureLogger([]), 30);
+    const typing = new Typing({ readyClient: () => client, aliasOf: async () => null, preparePage: async () => undefined }, captureLogger([]), 30);
     await typing.show(GROUP, 100);
     const states = client.chatStates.map((s) => s.state);
     assert.equal(states.at(-1), 'stop');

@@ -85,6 +85,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       authTimeoutMs: read.integer('WA_AUTH_TIMEOUT_MS', 60_000, 1000, 600_000),
       webVersion: read.optionalPattern('WA_WEB_VERSION', /^\d+\.\d+\.\d+(-[a-z]+)?$/, 'expected a WhatsApp Web build such as 2.3000.1017054665', 'unpinned'),
       webVersionUrl: read.versionUrl('WA_WEB_VERSION_URL'),
+      pageFix: read.boolean('WA_PAGE_FIX', true),
       dryRunTakeBacklog: read.boolean('WA_DRY_RUN_TAKE_BACKLOG', false),
       fake: {
         sendLogFile: read.optionalString('WA_FAKE_SEND_LOG', 'no send log'),
@@ -130,6 +131,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       leaseMs: read.integer('WA_LEASE_MS', 300_000, 1000, 86_400_000),
       sendTimeoutMs: read.integer('WA_SEND_TIMEOUT_MS', 60_000, 100, 3_600_000),
       confirmTimeoutMs: read.integer('WA_CONFIRM_TIMEOUT_MS', 600_000, 1000, 86_400_000),
+      settleGraceMs: read.integer('WA_SETTLE_GRACE_MS', 120_000, 0, 86_400_000),
+      resendChecked: read.boolean('WA_RESEND_CHECKED', true),
       documentMaxBytes: read.integer('WA_DOCUMENT_MAX_BYTES', DEFAULT_DOCUMENT_MAX_BYTES, 1, DOCUMENT_MAX_BYTES_CEILING),
     },
     governor: {

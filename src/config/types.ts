@@ -82,6 +82,11 @@ export interface Config {
     webVersion: string | null;
     /** WA_WEB_VERSION_URL: where that build's page is fetched from, `{version}` standing for the build; null for the local cache. */
     webVersionUrl: string | null;
+    /**
+     * WA_PAGE_FIX: the page-side fix for today's message keys (wwebjs/msgkey-fix.ts), applied whenever
+     * the page is used; off leaves WhatsApp Web's page as it is.
+     */
+    pageFix: boolean;
     /** WA_DRY_RUN_TAKE_BACKLOG: let a dry run (WA_TRANSPORT=log) start on a database with messages waiting. */
     dryRunTakeBacklog: boolean;
     /** The test transport's settings (WA_TRANSPORT=fake). */
@@ -139,6 +144,13 @@ export interface Config {
     sendTimeoutMs: number;
     /** How long a send with an unknown outcome waits for WhatsApp to confirm it before it is flagged unconfirmed. */
     confirmTimeoutMs: number;
+    /**
+     * WA_SETTLE_GRACE_MS: how long after a hand-over (and after the connection is back) a message must
+     * still be missing from its chat before it is recorded as not delivered.
+     */
+    settleGraceMs: number;
+    /** WA_RESEND_CHECKED: a hand-over checked in the chat and not found there is sent again once, automatically (false: an operator decides). */
+    resendChecked: boolean;
     /** WA_DOCUMENT_MAX_BYTES: the largest document the outbox takes and the dispatcher sends. */
     documentMaxBytes: number;
   };

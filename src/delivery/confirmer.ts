@@ -6,7 +6,8 @@
  *   for the confirmation window and matched to unknown hand-overs by chat, exact text (a fingerprint)
  *   and time, each part of a split message on its own. An event is matched once it is `settleMs` old,
  *   so the id of a send confirmed directly is recorded first and never taken for another.
- * - A hand-over unknown for a while is looked for in the chat itself, where the transport can look.
+ * - Settled from the chat itself (chat-settlement.ts), when the connection is back and once a
+ *   hand-over has waited a while: found there, confirmed; surely not there, not delivered and sent again.
  * - Still unknown after `confirmTimeoutMs`: flagged `unconfirmed` with its reason, for an operator.
  * - Receipts are recorded; an ack of -1 (WhatsApp's send error) puts the row back on the retry path.
  */
@@ -27,9 +28,9 @@ import {
   recordAck,
   rejectSend,
   requeueRejected,
-  unknownSends,
   type RetryPolicy,
 } from '../outbox/hand-overs.js';
+import { ChatSettlement } from './chat-settlement.js';
 
 export interface ConfirmerOptions {
   pool: pg.Pool;
@@ -39,6 +40,10 @@ export interface ConfirmerOptions {
   logger: Logger;
   /** WA_CONFIRM_TIMEOUT_MS: how long an unknown outcome waits for confirmation before it is flagged. */
   confirmTimeoutMs: number;
+  /** WA_SETTLE_GRACE_MS: how long a message must be missing from its chat, after the hand-over and after the connection came back. */
+  settleGraceMs: number;
+  /** WA_RESEND_CHECKED: a message found missing from its chat is sent again once (false: an operator decides). */
+  resendChecked: boolean;
   retry: RetryPolicy;
   /** How old an own-message event must be before it is matched (default 1.5 s). */
   settleMs?: number;
@@ -69,10 +74,11 @@ export class Confirmer {
   private heard: HeardMessage[] = [];
   /** Ids the dispatcher recorded itself: never a candidate for another hand-over. */
   private readonly ownIds = new Set<string>();
-  private readonly lookedUp = new Set<number>();
+  private readonly settlement: ChatSettlement;
   private unsubscribe: Array<() => void> = [];
   private matchTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepAt = 0;
   private readonly passes = new SingleFlight(
     () => this.pass(),
     (err) => this.options.logger.warn({ err: err.message }, 'confirming sends failed (database unreachable?); will retry'),
@@ -84,6 +90,13 @@ export class Confirmer {
 
   constructor(private readonly options: ConfirmerOptions) {
     this.settleMs = options.settleMs ?? 1500;
+    this.settlement = new ChatSettlement({
+      ...options,
+      lookAfterMs: () => this.lookupAfterMs(),
+      isOwnId: (id) => this.ownIds.has(id),
+      receipt: (id, ack) => this.receipt(id, ack),
+      wakeIn: (ms) => this.scheduleSweep(ms),
+    });
   }
 
   start(): void {
@@ -94,6 +107,15 @@ export class Confirmer {
       void this.receipt(messageId, ack).catch((err: Error) => logger.warn({ err: err.message, messageId, ack }, 'could not record a delivery receipt'));
     });
     if (offAck) this.unsubscribe.push(offAck);
+    // The connection is back: every open hand-over is looked for in its chat again.
+    this.unsubscribe.push(
+      transport.onStateChange((status) => {
+        if (status.state !== 'ready') return;
+        this.settlement.reconnected();
+        this.trigger();
+        this.scheduleSweep(this.options.settleGraceMs + 50); // when the grace period after reconnecting is over
+      }),
+    );
     this.rejectedWaiting = true; // rows left with a rejected part by an earlier run
     this.trigger();
   }
@@ -172,7 +194,7 @@ export class Confirmer {
    */
   private async pass(): Promise<void> {
     await this.matchHeard();
-    await this.lookInChats();
+    if (this.options.transport.isReady()) await this.settlement.pass();
     await this.expire();
     await healSummaries(this.options.pool);
     if (this.rejectedWaiting) {
@@ -184,24 +206,30 @@ export class Confirmer {
     if (oldest) {
       const now = Date.now();
       const expiresIn = oldest.getTime() + this.options.confirmTimeoutMs - now;
-      const lookIn = this.options.transport.findOwnMessages ? oldest.getTime() + this.lookupAfterMs() - now : Infinity;
+      const lookIn = this.options.transport.readOwnMessages ? oldest.getTime() + this.lookupAfterMs() - now : Infinity;
       this.scheduleSweep(Math.max(500, Math.min(expiresIn, lookIn > 0 ? lookIn : expiresIn) + 50));
     }
   }
 
+  /** An open hand-over is first looked for in its chat this long after it (its own events usually confirm it sooner). */
   private lookupAfterMs(): number {
-    return Math.min(60_000, Math.floor(this.options.confirmTimeoutMs / 2));
+    return Math.min(this.options.settleGraceMs, 60_000, Math.floor(this.options.confirmTimeoutMs / 2));
   }
 
+  /** Another pass in `delayMs` (the earliest asked for wins). */
   private scheduleSweep(delayMs: number): void {
     if (this.stopped) return;
+    const at = Date.now() + Math.min(delayMs, 2 ** 31 - 1);
+    if (this.sweepTimer && this.sweepAt <= at) return;
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepAt = at;
     this.sweepTimer = setTimeout(() => {
       this.sweepTimer = null;
       this.trigger();
-    }, Math.min(delayMs, 2 ** 31 - 1));
+    }, at - Date.now());
     this.sweepTimer.unref();
   }
+
 
   /** Matches settled events to open hand-overs; unmatched ones wait for a later pass until the window ends. */
   private async matchHeard(): Promise<void> {
@@ -238,24 +266,6 @@ export class Confirmer {
       }
     }
     return false;
-  }
-
-  /** Unknown for half the window: ask the transport for this session's recent messages in the chat. */
-  private async lookInChats(): Promise<void> {
-    const { transport, pool, logger } = this.options;
-    if (!transport.findOwnMessages || !transport.isReady()) return;
-    const open = await unknownSends(pool, this.options.session, this.lookupAfterMs(), 20);
-    for (const send of open) {
-      if (this.lookedUp.has(send.id)) continue;
-      this.lookedUp.add(send.id);
-      try {
-        const found = await transport.findOwnMessages(send.chatId, new Date(send.handedOverAt.getTime() - 5000));
-        for (const message of found) this.heard.push({ ...message, heardAt: Date.now() - this.settleMs, fingerprint: bodyFingerprint(message.body) });
-      } catch (err) {
-        logger.debug({ err: (err as Error).message, chatId: send.chatId }, 'could not look into the chat for an unconfirmed send');
-      }
-    }
-    if (open.length > 0) await this.matchHeard();
   }
 
   private async expire(): Promise<void> {

@@ -155,6 +155,8 @@ export class Dispatcher {
       logger: options.logger,
       session: this.session,
       confirmTimeoutMs: dispatch.confirmTimeoutMs,
+      settleGraceMs: dispatch.settleGraceMs,
+      resendChecked: dispatch.resendChecked,
       retry: {
         maxAttempts: dispatch.maxAttempts,
         delayMs: (attempts) => retryDelayMs(attempts, dispatch.retryBaseMs, dispatch.retryMaxMs, options.random),

@@ -24,6 +24,7 @@ export interface OpenSend {
   chatId: string;
   handedOverAt: Date;
   outcome: 'unknown' | 'unconfirmed';
+  bodySha256: string;
 }
 
 interface OpenSendRecord {
@@ -34,12 +35,86 @@ interface OpenSendRecord {
   chat_id: string;
   handed_over_at: Date;
   outcome: 'unknown' | 'unconfirmed';
+  body_sha256: string;
 }
 
-const OPEN_SEND_COLUMNS = 'id, outbox_id, part, parts, chat_id, handed_over_at, outcome';
+const OPEN_SEND_COLUMNS = 'id, outbox_id, part, parts, chat_id, handed_over_at, outcome, body_sha256';
 
 function toOpenSend(r: OpenSendRecord): OpenSend {
-  return { id: Number(r.id), outboxId: r.outbox_id, part: r.part, parts: r.parts, chatId: r.chat_id, handedOverAt: r.handed_over_at, outcome: r.outcome };
+  return {
+    id: Number(r.id), outboxId: r.outbox_id, part: r.part, parts: r.parts, chatId: r.chat_id, handedOverAt: r.handed_over_at, outcome: r.outcome, bodySha256: r.body_sha256,
+  };
+}
+
+/**
+ * What was looked at in a chat to settle a hand-over, and what was decided (`wa_outbox_sends.chat_check`).
+ * `found`: the message is there (confirmed); `not_found`: not there, the history read reaching back past
+ * the hand-over (not delivered); `not_far_enough`: not among what was read, which does not reach back
+ * that far; `unreadable`: the chat could not be read. The last two leave the outcome open.
+ */
+export interface ChatCheck {
+  result: 'found' | 'not_found' | 'not_far_enough' | 'unreadable';
+  at: string;
+  chatId: string;
+  /** Own messages read from the chat, and the oldest one's time. */
+  fetched?: number;
+  oldestAt?: string | null;
+  messageId?: string;
+  ack?: number | null;
+  /** For not_found: sent again automatically (WA_RESEND_CHECKED), or left to an operator. */
+  resent?: boolean;
+  error?: string;
+}
+
+/** Hand-overs settled from the chat are at most this old: an older message is not sent again on its own. */
+export const SETTLE_MAX_AGE_HOURS = 24;
+
+/** Open hand-overs (unknown or unconfirmed) of the last SETTLE_MAX_AGE_HOURS handed over at least `olderThanMs` ago, oldest first. */
+export async function settleCandidates(db: Queryable, session: string, olderThanMs: number, limit: number): Promise<OpenSend[]> {
+  const { rows } = await db.query<OpenSendRecord>(
+    `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
+      WHERE outcome IN ('unknown', 'unconfirmed') AND session = $1
+        AND handed_over_at > now() - $4 * interval '1 hour'
+        AND handed_over_at < now() - $2 * interval '1 millisecond'
+      ORDER BY handed_over_at, id LIMIT $3`,
+    [session, olderThanMs, limit, SETTLE_MAX_AGE_HOURS],
+  );
+  return rows.map(toOpenSend);
+}
+
+/** Keeps what a look into the chat found on a hand-over that stays open (not far enough, unreadable). */
+export async function recordChatCheck(db: Queryable, sendId: number, check: ChatCheck): Promise<void> {
+  await db.query(`UPDATE wa_outbox_sends SET chat_check = $2 WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')`, [sendId, JSON.stringify(check)]);
+}
+
+export const NOT_DELIVERED_REASON = 'not delivered (checked in the chat)';
+
+/**
+ * A hand-over whose message is not in its chat (the history read reaching back past it, the grace
+ * period gone): WhatsApp never took it. With `resend`, it is `rejected` and its row goes back to the
+ * retry path for that part (sent again once; failed when out of attempts); without, `unconfirmed`, for
+ * an operator. The check is kept on the hand-over. Returns the row's status after it, or null when the
+ * hand-over was settled meanwhile.
+ */
+export async function settleNotDelivered(pool: pg.Pool, send: { id: number; outboxId: number }, check: ChatCheck, resend: boolean, policy: RetryPolicy): Promise<string | null> {
+  return withTransaction(pool, async (tx) => {
+    const row = await lockRow(tx, send.outboxId);
+    const reason = resend
+      ? `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}; sent again`
+      : `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}; WA_RESEND_CHECKED=false: an operator decides (cicero-wa outbox resend)`;
+    const { rowCount } = await tx.query(
+      `UPDATE wa_outbox_sends SET outcome = $2, reason = $3, chat_check = $4, settled_at = now()
+        WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')`,
+      [send.id, resend ? 'rejected' : 'unconfirmed', reason, JSON.stringify(check)],
+    );
+    if (rowCount !== 1) return null;
+    if (!resend) {
+      await refreshRow(tx, send.outboxId);
+      return row?.status ?? 'deleted';
+    }
+    const status = await requeueIncomplete(tx, send.outboxId, policy, reason);
+    return status ?? row?.status ?? 'deleted';
+  });
 }
 
 /**
@@ -119,18 +194,24 @@ async function lockRow(tx: pg.PoolClient, outboxId: number): Promise<{ status: s
  * Confirms an open hand-over with WhatsApp's message id (and the ack the event carried, if any).
  * False when it was settled meanwhile or the id already belongs to another hand-over.
  */
-export async function confirmSend(pool: pg.Pool, send: { id: number; outboxId: number }, messageId: string, ack: number | null): Promise<boolean> {
+export async function confirmSend(
+  pool: pg.Pool,
+  send: { id: number; outboxId: number },
+  messageId: string,
+  ack: number | null,
+  check: ChatCheck | null = null,
+): Promise<boolean> {
   return withTransaction(pool, async (tx) => {
     await lockRow(tx, send.outboxId);
     const { rowCount } = await tx.query(
       `UPDATE wa_outbox_sends
-          SET outcome = 'confirmed', wa_message_id = $2, settled_at = now(),
+          SET outcome = 'confirmed', wa_message_id = $2, settled_at = now(), chat_check = coalesce($4::jsonb, chat_check),
               ack = CASE WHEN $3::int >= 0 THEN greatest(coalesce(ack, $3), $3) ELSE ack END,
               delivered_at = CASE WHEN $3::int >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
               read_at = CASE WHEN $3::int >= 3 THEN coalesce(read_at, now()) ELSE read_at END
         WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')
           AND NOT EXISTS (SELECT 1 FROM wa_outbox_sends WHERE wa_message_id = $2)`,
-      [send.id, messageId, ack],
+      [send.id, messageId, ack, check ? JSON.stringify(check) : null],
     );
     if (rowCount !== 1) return false;
     await refreshRow(tx, send.outboxId);
@@ -261,7 +342,7 @@ export async function rejectSend(pool: pg.Pool, messageId: string, policy: Retry
       [send.id, ACK_ERROR_REASON],
     );
     if (rowCount !== 1) return null;
-    const status = await requeueIncomplete(tx, send.outbox_id, policy);
+    const status = await requeueIncomplete(tx, send.outbox_id, policy, ACK_ERROR_REASON);
     return { outboxId: send.outbox_id, status: status ?? row?.status ?? 'deleted' };
   });
 }
@@ -270,7 +351,7 @@ export async function rejectSend(pool: pg.Pool, messageId: string, policy: Retry
  * A sent row with a part that no longer has a good hand-over (its send was rejected) goes back to the
  * retry path. The caller's transaction must hold the row lock. Returns the new status, or null.
  */
-async function requeueIncomplete(tx: pg.PoolClient, outboxId: number, policy: RetryPolicy): Promise<string | null> {
+async function requeueIncomplete(tx: pg.PoolClient, outboxId: number, policy: RetryPolicy, cause: string): Promise<string | null> {
   const { rows } = await tx.query<{ status: string | null; type: string; recipient: string; attempts: number; parts: number | null; good: number }>(
     `SELECT o.status, o.type, o.recipient, o.attempts,
             (SELECT max(parts) FROM wa_outbox_sends WHERE outbox_id = o.id) AS parts,
@@ -282,7 +363,7 @@ async function requeueIncomplete(tx: pg.PoolClient, outboxId: number, policy: Re
   const row = rows[0];
   if (!row || row.status !== 'sent' || row.parts === null || row.good >= row.parts) return null;
   const exhausted = row.attempts >= policy.maxAttempts;
-  const reason = exhausted ? `attempts exhausted (${row.attempts}): ${ACK_ERROR_REASON}` : ACK_ERROR_REASON;
+  const reason = exhausted ? `attempts exhausted (${row.attempts}): ${cause}` : cause;
   await tx.query(
     `UPDATE wa_outbox
         SET status = $2, last_error = $3, next_attempt_at = now() + $4 * interval '1 millisecond', parts_sent = $5,
@@ -311,7 +392,11 @@ export async function requeueRejected(pool: pg.Pool, policy: RetryPolicy): Promi
   for (const { outbox_id: outboxId } of rows) {
     const status = await withTransaction(pool, async (tx) => {
       await lockRow(tx, outboxId);
-      return requeueIncomplete(tx, outboxId, policy);
+      const { rows: why } = await tx.query<{ reason: string | null }>(
+        `SELECT reason FROM wa_outbox_sends WHERE outbox_id = $1 AND outcome = 'rejected' ORDER BY settled_at DESC LIMIT 1`,
+        [outboxId],
+      );
+      return requeueIncomplete(tx, outboxId, policy, why[0]?.reason ?? ACK_ERROR_REASON);
     });
     if (status) requeued++;
   }

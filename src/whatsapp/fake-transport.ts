@@ -16,6 +16,7 @@ import {
   TransportBase,
   type InboundMessage,
   type OutgoingDocument,
+  type ChatHistory,
   type OwnMessage,
   type PairingEvent,
   type SendHooks,
@@ -83,6 +84,7 @@ export class FakeTransport extends TransportBase implements Transport {
   private inFlight = 0;
   private readonly attempts = new Map<string, number>();
   private logouts = 0;
+  private readonly unreadableChats = new Set<string>();
 
   constructor(private readonly options: FakeTransportOptions = {}) {
     super();
@@ -150,14 +152,27 @@ export class FakeTransport extends TransportBase implements Transport {
     this.emitPairing({ kind: 'qr', qr: `fake-qr-after-logout-${this.logouts}`, at: new Date() });
   }
 
-  /** The messages handed over to this chat since a time: this process's and, with a send log, every process's. */
-  async findOwnMessages(chatId: string, since: Date): Promise<OwnMessage[]> {
+  /**
+   * The messages handed over to this chat since a time (this process's and, with a send log, every
+   * process's), as WhatsApp's own copy of the chat; the whole history is read, so it is complete.
+   * `setChatUnreadable` makes a chat's history throw, as a page that cannot look it up does.
+   */
+  async readOwnMessages(chatId: string, since: Date): Promise<ChatHistory> {
+    if (this.unreadableChats.has(chatId)) throw new Error(`r: r (the fake transport cannot read ${chatId})`);
     const logged = this.options.sendLogFile && existsSync(this.options.sendLogFile)
       ? readFileSync(this.options.sendLogFile, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { chatId: string; messageId: string; text: string; at: string })
       : this.sends.map((s) => ({ chatId: s.chatId, messageId: s.messageId, text: s.text, at: s.at.toISOString() }));
-    return logged
-      .filter((s) => s.chatId === chatId && Date.parse(s.at) >= since.getTime())
+    const inChat = logged.filter((s) => s.chatId === chatId);
+    const messages = inChat
+      .filter((s) => Date.parse(s.at) >= since.getTime())
       .map((s) => ({ messageId: s.messageId, chatIds: [s.chatId], body: s.text, at: new Date(s.at), ack: 1 }));
+    return { messages, complete: true, looked: { chatId, fetched: inChat.length, oldestAt: inChat[0]?.at ?? null, limit: null } };
+  }
+
+  /** Makes a chat's history unreadable (true) or readable again (false). */
+  setChatUnreadable(chatId: string, unreadable = true): void {
+    if (unreadable) this.unreadableChats.add(chatId);
+    else this.unreadableChats.delete(chatId);
   }
 
   setBehaviour(behaviour: FakeTransportOptions['behaviour']): void {

@@ -32,6 +32,7 @@ export function createTransport(config: Config, logger: Logger): Transport {
         authTimeoutMs: config.wa.authTimeoutMs,
         webVersion: config.wa.webVersion,
         webVersionUrl: config.wa.webVersionUrl,
+        pageFix: config.wa.pageFix,
         logger: logger.child({ component: 'wa-client' }),
       });
   }

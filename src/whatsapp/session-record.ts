@@ -1,7 +1,7 @@
 /**
  * What the WhatsApp session was last seen doing, kept beside it on disk
  * (`WA_AUTH_PATH/session-<name>.state.json`): state, reason and since when, whether and since when it
- * is paired, the paired number, the WhatsApp Web build. The running transport writes it on every
+ * is paired, the paired number, the WhatsApp Web build and whether the message-key fix is active. The running transport writes it on every
  * change; `cicero-wa doctor` (and anything else not inside the service) reads it.
  */
 import fs from 'node:fs/promises';
@@ -17,6 +17,8 @@ export interface SessionRecord {
   /** The paired account's number (digits), once WhatsApp said it. */
   number: string | null;
   webVersion: string | null;
+  /** The page-side message-key fix as last found (wwebjs/msgkey-fix.ts). */
+  pageFix?: { state: string; detail: string; alias: string | null; build: string | null; at: string | null } | null;
   updatedAt: string;
 }
 

@@ -71,6 +71,19 @@ export interface OwnMessage {
   ack: number | null;
 }
 
+/** A chat's own messages as read for settling an unknown outcome (Transport.readOwnMessages). */
+export interface ChatHistory {
+  /** This number's messages in the chat since the time asked for, in any ack state. */
+  messages: OwnMessage[];
+  /**
+   * Whether the history read reaches back past the time asked for (or holds the whole chat): a message
+   * handed over after that time and not among `messages` was not taken by WhatsApp.
+   */
+  complete: boolean;
+  /** What was looked at: the chat id read, how many own messages it gave, the oldest one's time, the limit asked for. */
+  looked: { chatId: string; fetched: number; oldestAt: string | null; limit: number | null };
+}
+
 /** Media a message carries, described without downloading it. */
 export interface InboundMedia {
   mimeType: string | null;
@@ -179,8 +192,12 @@ export interface Transport {
   logout?(): Promise<void>;
   /** The WhatsApp Web build and the paired number, where the transport knows them. */
   details?(): { webVersion: string | null; number: string | null };
-  /** This session's recent messages in a chat since a time, where the transport can look (best effort). */
-  findOwnMessages?(chatId: string, since: Date): Promise<OwnMessage[]>;
+  /**
+   * This number's own messages in a chat since a time, from WhatsApp's own copy of the chat (any ack
+   * state), and whether what was read reaches back past that time: how an unknown outcome is settled.
+   * Throws when the chat cannot be read.
+   */
+  readOwnMessages?(chatId: string, since: Date): Promise<ChatHistory>;
   /**
    * Shows "typing…" in a chat (`…@c.us`, `…@g.us`, `…@lid`) for about `durationMs`, then clears it;
    * resolves when it is cleared. Best effort: never throws; a chat it cannot reach, or a transport not

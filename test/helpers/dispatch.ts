@@ -13,6 +13,8 @@ export function fastDispatch(overrides: Partial<Config['dispatch']> = {}): Confi
     leaseMs: 60_000,
     sendTimeoutMs: 5000,
     confirmTimeoutMs: 600_000,
+    settleGraceMs: 120_000,
+    resendChecked: true,
     documentMaxBytes: 16 * 1024 * 1024,
     ...overrides,
   };

@@ -1,8 +1,10 @@
 /**
  * The service (`startApp`, configured from the environment like `cicero-wa start`) with the WhatsApp
  * Web transport on a stand-in client that behaves like today's WhatsApp Web: sendMessage takes the
- * message, appends it to TEST_HANDOVER_LOG, and resolves undefined after TEST_RESOLVE_AFTER_MS; no
- * own-message event follows. For the crash test: a SIGKILL lands between a hand-over and its record.
+ * message, appends it to TEST_HANDOVER_LOG (the account's history, which the next process's page loads),
+ * and resolves after TEST_RESOLVE_AFTER_MS with what the page gives (TEST_RESOLVE_WITH=undefined: no id
+ * back); no own-message event follows. For the crash tests: a SIGKILL lands between a hand-over and
+ * its record.
  */
 import { loadConfig } from '../../src/config/index.js';
 import { startApp } from '../../src/app/app.js';
@@ -16,7 +18,13 @@ const transport = standInTransport(
     authPath: config.wa.authPath,
     sessionName: config.wa.sessionName,
     logger,
-    behaviour: { createAfterMs: null, resolveAfterMs: Number(process.env.TEST_RESOLVE_AFTER_MS ?? '300'), handOverLog: process.env.TEST_HANDOVER_LOG! },
+    behaviour: {
+      createAfterMs: null,
+      resolveAfterMs: Number(process.env.TEST_RESOLVE_AFTER_MS ?? '300'),
+      takeAfterMs: Number(process.env.TEST_TAKE_AFTER_MS ?? '0'),
+      resolveWith: (process.env.TEST_RESOLVE_WITH as 'page' | 'undefined' | undefined) ?? 'page',
+      handOverLog: process.env.TEST_HANDOVER_LOG!,
+    },
   },
   (client) => setTimeout(() => client.emit('ready'), 10),
 );

@@ -1,26 +1,33 @@
 /**
  * Stand-ins for whatsapp-web.js's Client that behave like today's WhatsApp Web (builds from July 2026
- * on), bugs included, behind the transport's ClientFactory seam:
+ * on), page side and bugs included, behind the transport's ClientFactory seam. Each client drives a
+ * stand-in page (wa-web-page.ts) through `pupPage.evaluate`, as the library drives the real one:
  *
- * - `sendMessage` takes the message and resolves `undefined` (the message key's `_serialized` was
- *   renamed `$1`, so the library's lookup of the sent message fails: whatsapp-web.js #201857);
- * - `message_create` for the sent message arrives a little later, its key shaped `{ …, $1 }`;
- * - then `message_ack` 1, 2, 3 with the same key shape;
+ * - until the message-key fix is applied to the page, `getChatById` throws `r: r` for a chat with a
+ *   last received message, a media send throws `t: t` and nothing is sent, and `sendMessage` takes a
+ *   text and resolves `undefined` (whatsapp-web.js #201857, #201862); once fixed, each works and
+ *   `sendMessage` resolves the sent message, its key shaped `{ …, $1 }`;
+ * - `message_create` for the sent message arrives a little later, then `message_ack` 1, 2, 3;
  * - a contact with a LID may have the sent message filed under the LID (#201839);
  * - chats: `getChatById` of a phone number filed under a LID throws "No LID for user" (#19551), as it
  *   may for chosen ids (`chatLookupThrows`, e.g. a LID: #201834); an unknown chat resolves undefined; a
- *   chat's `sendStateTyping` and `clearState` resolve at once and are recorded (`chatStates`).
+ *   chat's `fetchMessages({ limit, fromMe })` reads the page's copy of the chat; `sendStateTyping` and
+ *   `clearState` are recorded (`chatStates`);
+ * - `reload()` is a navigation: a new page (the fix gone), its chats back from storage, then `ready`
+ *   again, as whatsapp-web.js emits it after injecting its code anew.
  *
- * Every hand-over is counted by the stand-in itself (`handOvers`), and can be appended to a file
- * shared between processes.
+ * Every message the page takes is counted by the stand-in itself (`handOvers`) and, with a hand-over
+ * log, appended to a file shared between processes: that file stands for the account's history, which a
+ * new page (another process, after a crash) loads as WhatsApp Web syncs it.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import { WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../../src/whatsapp/wwebjs/transport.js';
 import type { WwebChatLike } from '../../src/whatsapp/wwebjs/client.js';
 import type { Logger } from '../../src/lib/logger.js';
+import { StandInPage, type PageMessage, type StandInBuild } from './wa-web-page.js';
 
+/** A message as whatsapp-web.js gives it to Node (Message, from the page's serialised model). */
 export interface StandInMessage {
   id: { fromMe: boolean; remote: string; id: string; $1?: string; _serialized?: string };
   fromMe: boolean;
@@ -29,11 +36,23 @@ export interface StandInMessage {
   body: string;
   timestamp: number;
   ack: number;
+  hasMedia: boolean;
+}
+
+interface PageModel {
+  id: StandInMessage['id'];
+  body: string;
+  caption?: string;
+  t: number;
+  ack: number;
+  from: string;
+  to: string;
+  hasMedia: boolean;
 }
 
 export interface StandInBehaviour {
-  /** What sendMessage resolves to: `undefined` (today), the message (older builds), or never. */
-  resolveWith?: 'undefined' | 'message' | 'never';
+  /** What sendMessage resolves to: what the page gives (default), `undefined`, the message, or never. */
+  resolveWith?: 'page' | 'undefined' | 'message' | 'never';
   /** Milliseconds before sendMessage resolves. */
   resolveAfterMs?: number;
   /** Emit message_create after this many ms (null: never). */
@@ -41,18 +60,31 @@ export interface StandInBehaviour {
   /** Acks emitted after message_create, each `ackStepMs` apart (e.g. [1, 2, 3]; [-1] for a send error). */
   acks?: (handOver: number, text: string) => number[];
   ackStepMs?: number;
-  /** The key's shape: `$1` (today) or `_serialized` (older builds). */
+  /** The page's build: `today` (keys keep `$1`, default) or `before` (keys carry `_serialized`). */
+  build?: StandInBuild;
+  /** Older option: `_serialized` is the `before` build. */
   keyShape?: '$1' | '_serialized';
   /** Phone-number chats WhatsApp files under a LID instead: pn → lid. */
   lids?: Map<string, string>;
-  /** File each hand-over is appended to (JSON line with pid, chatId, text). */
+  /** File each message the page takes is appended to (JSON line); a new page loads it as its history. */
   handOverLog?: string;
   /** Chat ids getChatById throws "No LID for user" for (besides phone numbers filed under a LID). */
   chatLookupThrows?: string[];
+  /** Every chat look-up throws `r: r`, whatever the page (a page no fix reaches). */
+  lookupsFail?: boolean;
   /** Chat ids WhatsApp Web has no chat for: getChatById resolves undefined. */
   unknownChats?: string[];
   /** Makes sendStateTyping fail as a closed page would. */
   typingFails?: boolean;
+  /**
+   * A page error on a send (`t`, `r`, …, thrown minified as `t: t`), before the page takes the message
+   * (`before`) or after it did (`after`); null: none. Called with the send's number and text.
+   */
+  pageError?: (send: number, text: string) => { letter: string; when: 'before' | 'after' } | null;
+  /** Milliseconds between the sendMessage call and the page taking the message (a crash may land there). */
+  takeAfterMs?: number;
+  /** Messages other people sent earlier, loaded into the page's chats (they give chats a last received key). */
+  received?: Array<{ chatId: string; body: string }>;
 }
 
 /** A chat state the stand-in's chats were told to show, as WhatsApp would relay it. */
@@ -64,21 +96,36 @@ export interface StandInChatState {
 
 export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClientLike {
   static readonly ME = '6280000000001@c.us';
-  /** Hand-overs per text, by the stand-in's own count. */
+  /** Messages the page took, per text, by the stand-in's own count. */
   readonly handOvers = new Map<string, number>();
+  /** Messages the page took (this client's), as Node sees them. */
   readonly created: StandInMessage[] = [];
   /** Every getChatById call, in order. */
   readonly chatLookups: string[] = [];
   /** Every sendStateTyping ("typing") and clearState ("stop") of its chats, in order. */
   readonly chatStates: StandInChatState[] = [];
+  /** Every sendMessage call and how it ended: `taken` (the page added the message) or the page's error. */
+  readonly sendCalls: Array<{ chatId: string; text: string; media: boolean; outcome: 'taken' | string; at: number }> = [];
   destroyed = 0;
+  readonly page: StandInPage;
+  readonly pupPage: NonNullable<WwebClientLike['pupPage']>;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private sends = 0;
+  private readonly behaviour: StandInBehaviour;
 
   constructor(
     readonly settings: WwebClientSettings,
-    private readonly behaviour: StandInBehaviour = {},
+    behaviour: StandInBehaviour = {},
   ) {
     super();
+    this.behaviour = behaviour;
+    const build = behaviour.build ?? (behaviour.keyShape === '_serialized' ? 'before' : 'today');
+    this.page = new StandInPage(build, TodaysWhatsAppWebStandIn.ME, this.history());
+    this.pupPage = {
+      evaluate: (fn, ...args) => this.page.evaluate(fn, ...args),
+      on: () => this.pupPage,
+      isClosed: () => false,
+    };
   }
 
   async initialize(): Promise<void> {}
@@ -88,12 +135,30 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
     for (const t of this.timers) clearTimeout(t);
   }
 
+  /** A navigation: a new page (its code and the fix gone), the chats from storage, then ready again. */
+  reload(): void {
+    this.page.reload(this.history());
+    this.later(5, () => this.emit('ready'));
+  }
+
+  /** The account's history as a new page loads it: the shared log (every process's) or this client's. */
+  private history(): PageMessage[] {
+    const received: PageMessage[] = (this.behaviour.received ?? []).map((r, i) => ({
+      chatId: r.chatId, keyId: `IN${String(i).padStart(6, '0')}`, fromMe: false, body: r.body, t: Math.floor(Date.now() / 1000) - 3600, ack: 3,
+    }));
+    const log = this.behaviour.handOverLog;
+    const own: PageMessage[] = log && existsSync(log)
+      ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { message?: PageMessage }).flatMap((l) => (l.message ? [l.message] : []))
+      : (this.created ?? []).map((m) => ({ chatId: m.id.remote, keyId: m.id.id, fromMe: true, body: m.body, t: m.timestamp, ack: m.ack }));
+    return [...received, ...own];
+  }
+
   async getNumberId(number: string): Promise<{ _serialized: string } | null> {
     return { _serialized: number };
   }
 
   async getWWebVersion(): Promise<string> {
-    return '2.3000.1043280533';
+    return String(await this.page.evaluate('window.Debug.VERSION'));
   }
 
   async getContactLidAndPhone(userIds: string[]): Promise<Array<{ lid?: string; pn?: string }>> {
@@ -104,23 +169,30 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
     });
   }
 
-  /** A chat as whatsapp-web.js gives it: findOrCreateLatestChat's "No LID for user" included. */
+  /** A chat as whatsapp-web.js gives it: findOrCreateLatestChat's "No LID for user", and today's `r: r`, included. */
   async getChatById(chatId: string): Promise<WwebChatLike | undefined> {
     this.chatLookups.push(chatId);
     const b = this.behaviour;
     // WhatsApp Web's own error, as whatsapp-web.js passes it on (its text is sometimes one minified letter).
     if (b.lids?.has(chatId) || b.chatLookupThrows?.includes(chatId)) throw new Error('No LID for user');
     if (b.unknownChats?.includes(chatId)) return undefined;
+    if (b.lookupsFail) throw new Error('r: r');
+    await this.page.call('getChat', chatId); // throws r: r on today's page until the fix is applied
     const record = (state: StandInChatState['state']) => this.chatStates.push({ chatId, state, at: performance.now() });
     return {
       id: { _serialized: chatId },
-      fetchMessages: async ({ limit = 50, fromMe }) => this.created.filter((m) => m.id.remote === chatId && (fromMe === undefined || m.fromMe === fromMe)).slice(-limit),
+      fetchMessages: async ({ limit = 50, fromMe }) => {
+        const models = (await this.page.call('fetchMessages', chatId, { limit, fromMe })) as PageModel[];
+        return models.map((m) => this.message(m));
+      },
       sendStateTyping: async () => {
         if (b.typingFails) throw new Error('Protocol error (Runtime.callFunctionOn): Session closed. Most likely the page has been closed.');
+        await this.page.call('sendChatstate', 'typing', chatId);
         record('typing');
         return true;
       },
       clearState: async () => {
+        await this.page.call('sendChatstate', 'stop', chatId);
         record('stop');
         return true;
       },
@@ -133,38 +205,59 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
 
   /** Text, or a MessageMedia sent with its caption: WhatsApp Web reports a media message's caption as its body ('' without one). */
   async sendMessage(chatId: string, content: unknown, options: { caption?: string } = {}): Promise<unknown> {
-    const text = typeof content === 'string' ? content : (options.caption ?? '');
+    const media = typeof content === 'string' ? null : (content as { filename?: string; mimetype?: string; filesize?: number; data?: string });
+    const text = media ? (options.caption ?? '') : (content as string);
     const b = this.behaviour;
+    const send = ++this.sends;
+    const filedUnder = b.lids?.get(chatId) ?? chatId;
+    const pageError = b.pageError?.(send, text) ?? null;
+    if (b.takeAfterMs) await new Promise((r) => setTimeout(r, b.takeAfterMs));
+    let answer: { added: PageModel; result?: PageModel; thrown?: string };
+    try {
+      answer = (await this.page.call('sendMessage', filedUnder, {
+        body: text,
+        media: media ? { filename: media.filename ?? 'file', mimetype: media.mimetype ?? 'application/octet-stream', size: media.filesize ?? 0 } : null,
+        ...(pageError?.when === 'before' ? { throwBeforeAdd: pageError.letter } : {}),
+        ...(pageError?.when === 'after' ? { throwAfterAdd: pageError.letter } : {}),
+      })) as typeof answer;
+    } catch (err) {
+      this.sendCalls.push({ chatId, text, media: media !== null, outcome: (err as Error).message, at: performance.now() });
+      throw err;
+    }
+    this.sendCalls.push({ chatId, text, media: media !== null, outcome: 'taken', at: performance.now() });
+    const message = this.message(answer.added);
     const count = (this.handOvers.get(text) ?? 0) + 1;
     this.handOvers.set(text, count);
-    if (b.handOverLog) appendFileSync(b.handOverLog, `${JSON.stringify({ pid: process.pid, chatId, text })}\n`);
-    const filedUnder = b.lids?.get(chatId) ?? chatId;
-    const key = randomBytes(10).toString('hex').toUpperCase();
-    const serialized = `true_${filedUnder}_3EB0${key}`;
-    const message: StandInMessage = {
-      id: b.keyShape === '_serialized'
-        ? { fromMe: true, remote: filedUnder, id: `3EB0${key}`, _serialized: serialized }
-        : { fromMe: true, remote: filedUnder, id: `3EB0${key}`, $1: serialized },
-      fromMe: true,
-      to: filedUnder,
-      from: TodaysWhatsAppWebStandIn.ME,
-      body: text,
-      timestamp: Math.floor(Date.now() / 1000),
-      ack: 0,
-    };
+    if (b.handOverLog) {
+      const stored: PageMessage = { chatId: filedUnder, keyId: message.id.id, fromMe: true, body: text, t: message.timestamp, ack: 1 };
+      appendFileSync(b.handOverLog, `${JSON.stringify({ pid: process.pid, chatId, text, message: stored })}\n`);
+    }
+    this.created.push(message);
     const createAfter = b.createAfterMs === undefined ? 30 : b.createAfterMs;
     if (createAfter !== null) {
       this.later(createAfter, () => {
-        this.created.push(message);
         this.emit('message_create', message);
         const acks = b.acks?.(count, text) ?? [1, 2, 3];
-        acks.forEach((ack, i) => this.later((i + 1) * (b.ackStepMs ?? 20), () => this.emit('message_ack', { ...message, ack }, ack)));
+        acks.forEach((ack, i) =>
+          this.later((i + 1) * (b.ackStepMs ?? 20), () => {
+            void this.page.call('setAck', message.id.$1 ?? message.id._serialized, ack).catch(() => undefined);
+            this.emit('message_ack', { ...message, ack }, ack);
+          }),
+        );
       });
     }
-    const resolveWith = b.resolveWith ?? 'undefined';
+    if (answer.thrown) throw new Error(`${answer.thrown}: ${answer.thrown}`);
+    const resolveWith = b.resolveWith ?? 'page';
     if (resolveWith === 'never') return new Promise(() => undefined);
     if (b.resolveAfterMs) await new Promise((r) => setTimeout(r, b.resolveAfterMs));
-    return resolveWith === 'message' ? message : undefined;
+    if (resolveWith === 'undefined') return undefined;
+    if (resolveWith === 'message') return message;
+    return answer.result ? this.message(answer.result) : undefined;
+  }
+
+  /** whatsapp-web.js's Message from the page's model: a media message's body is its caption. */
+  private message(m: PageModel): StandInMessage {
+    return { id: m.id, fromMe: m.id.fromMe, to: m.to, from: m.from, body: m.hasMedia ? (m.caption ?? '') : m.body, timestamp: m.t, ack: m.ack, hasMedia: m.hasMedia };
   }
 
   private later(ms: number, fn: () => void): void {
@@ -178,7 +271,7 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
 
 /** The WhatsApp Web transport on stand-in clients (each new client is passed to `onClient`). */
 export function standInTransport(
-  options: { authPath: string; sessionName: string; logger: Logger; behaviour: StandInBehaviour },
+  options: { authPath: string; sessionName: string; logger: Logger; behaviour: StandInBehaviour; pageFix?: boolean },
   onClient: (client: TodaysWhatsAppWebStandIn) => void,
 ): WhatsAppWebTransport {
   return new WhatsAppWebTransport({
@@ -191,6 +284,7 @@ export function standInTransport(
     reconnectBaseMs: 10,
     reconnectMaxMs: 100,
     logger: options.logger,
+    pageFix: options.pageFix ?? true,
     clientFactory: (settings) => {
       const client = new TodaysWhatsAppWebStandIn(settings, options.behaviour);
       onClient(client);

@@ -56,7 +56,12 @@ export interface WwebClientLike extends EventEmitter {
   /** Unlinks this session on WhatsApp's side and closes the browser. */
   logout?(): Promise<void>;
   pupBrowser?: { process?(): ChildProcess | null; on?(event: string, listener: () => void): unknown } | null;
-  pupPage?: { on?(event: string, listener: (err?: Error) => void): unknown; isClosed?(): boolean } | null;
+  pupPage?: {
+    on?(event: string, listener: (err?: Error) => void): unknown;
+    isClosed?(): boolean;
+    /** Runs JavaScript text (or a function) in the WhatsApp Web page; resolves to its result, copied out. */
+    evaluate?(pageFunction: string | ((...args: never[]) => unknown), ...args: unknown[]): Promise<unknown>;
+  } | null;
 }
 
 export interface WwebClientSettings {

@@ -29,6 +29,11 @@ export interface LifecycleHooks {
   setState(state: TransportState, reason: string | null): void;
   /** A new client: the other parts wire their events (each checks `isCurrent(client)`). */
   wire(client: WwebClientLike): void;
+  /**
+   * The client says it is ready: what must be done to its page before anything is sent (bounded, never
+   * throws); null when there is nothing to wait for.
+   */
+  prepare(client: WwebClientLike): Promise<void> | null;
   /** The client became ready. */
   onReady(client: WwebClientLike): void;
   /** The session was cleared (logged out, unpaired): forget what belonged to it. */
@@ -196,12 +201,20 @@ export class ClientLifecycle {
       logger.error({ reason: message }, 'WhatsApp session could not be restored; clearing it: pair again');
       this.recoverSafely(`authentication failed: ${message}`, true);
     });
+    // whatsapp-web.js emits ready after each injection of its code (start, reload, reconnect): the
+    // page is prepared (the message-key fix) before the session counts as ready.
     client.on('ready', () => {
       if (!mine()) return;
       this.pauseReadyTimer();
-      this.failures = 0;
-      this.hooks.setState('ready', null);
-      this.hooks.onReady(client);
+      const ready = () => {
+        if (!mine()) return;
+        this.failures = 0;
+        this.hooks.setState('ready', null);
+        this.hooks.onReady(client);
+      };
+      const preparing = this.hooks.prepare(client);
+      if (preparing) void preparing.then(ready);
+      else ready();
     });
     client.on('disconnected', (reason: string) => {
       if (!mine()) return;

@@ -15,6 +15,8 @@ export interface WhatsAppWebOptions {
   authTimeoutMs?: number;
   webVersion?: string | null;
   webVersionUrl?: string | null;
+  /** WA_PAGE_FIX: apply the message-key fix to the page (default true). */
+  pageFix?: boolean;
   logger: Logger;
   clientFactory?: ClientFactory;
   random?: () => number;

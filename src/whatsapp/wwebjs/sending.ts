@@ -1,9 +1,16 @@
 /**
  * Sending through whatsapp-web.js, with the hand-over made exact: anything that goes wrong before
  * `sendMessage` is called is a failure (SendError); once it is called the message is handed over, and
- * WhatsApp's id (whatever shape its key has, see messages.ts) confirms it, while no id, or an error
- * thrown by the call, is an unknown outcome, except an error WhatsApp Web raises before it takes the
- * message (an invalid chat id).
+ * WhatsApp's id (whatever shape its key has, see messages.ts) confirms it, while no id is an unknown
+ * outcome.
+ *
+ * An error thrown by `sendMessage` is settled from the chat itself: WhatsApp Web puts a message in the
+ * chat before it sends it, so the chat's own recent messages are read (after the page fix,
+ * msgkey-fix.ts). Not there, with the history read back past the hand-over: WhatsApp Web did not take
+ * it (a page error before it did, such as `t: t` on a media send), a failure before the hand-over that
+ * is retried as such. There: its event confirms it. The chat cannot be read: an unknown outcome, never
+ * sent again on its own. An error WhatsApp Web raises before it takes any message (an invalid chat id)
+ * is a permanent failure.
  *
  * `…@c.us` numbers are checked with getNumberId first (the answer cached 6 hours); not registered is a
  * permanent `not_on_whatsapp`. Sent without marking the chat seen (`sendSeen: false`, the markedUnread
@@ -12,17 +19,26 @@
 import {
   HandOverRefused,
   SendError,
+  type ChatHistory,
   type OutgoingDocument,
   type OwnMessage,
   type SendHooks,
   type SendResult,
   type TransportStatus,
 } from '../transport.js';
+import { sleep } from '../../lib/sleep.js';
+import { describe, findChat } from './chats.js';
 import { documentMedia, type WwebClientLike } from './client.js';
 import { messageIdOf } from './messages.js';
 
 /** getNumberId answers are reused for this long. */
 const NUMBER_CACHE_MS = 6 * 60 * 60 * 1000;
+/** Own messages read from a chat at first, and at most when that does not reach back far enough. */
+const HISTORY_LIMITS = [50, 500];
+/** WhatsApp Web's clock (a message's timestamp) and the database's may differ by this much. */
+export const CLOCK_SLACK_MS = 60_000;
+/** After sendMessage threw, how long to let the page settle before its chat is read. */
+const SETTLE_AFTER_THROW_MS = 1000;
 
 /** Errors WhatsApp Web raises before it takes a message: the send was not handed over. */
 const REFUSED_BEFORE_HAND_OVER = /invalid wid|wid error|invalid (number|chat|id)|not a (valid )?(user|contact|participant)|no lid for user/i;
@@ -45,6 +61,11 @@ export interface SenderContext {
   readyClient(): WwebClientLike | null;
   status(): TransportStatus;
   ownMessage(message: unknown, ack: number | null): Promise<OwnMessage | null>;
+  /** Reports an own message found in a chat, as WhatsApp's own-message event would. */
+  reportOwn(message: OwnMessage): void;
+  aliasOf(id: string): Promise<string | null>;
+  /** Makes sure the page is fixed before it is used (msgkey-fix.ts); never throws. */
+  preparePage(client: WwebClientLike): Promise<unknown>;
 }
 
 export class Sender {
@@ -58,12 +79,12 @@ export class Sender {
   }
 
   sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
-    return this.send(chatId, hooks, (client, target) => client.sendMessage(target, text, { linkPreview: false, sendSeen: false }));
+    return this.send(chatId, text, hooks, (client, target) => client.sendMessage(target, text, { linkPreview: false, sendSeen: false }));
   }
 
   sendDocument(chatId: string, document: OutgoingDocument, hooks: SendHooks): Promise<SendResult> {
     const media = documentMedia(document);
-    return this.send(chatId, hooks, (client, target) =>
+    return this.send(chatId, document.caption ?? '', hooks, (client, target) =>
       client.sendMessage(target, media, { sendMediaAsDocument: true, sendSeen: false, ...(document.caption ? { caption: document.caption } : {}) }),
     );
   }
@@ -72,20 +93,33 @@ export class Sender {
     return (await this.registeredId(this.client(), chatId)) !== null;
   }
 
-  /** This session's messages in a chat since a time (WhatsApp Web's copy of the chat; best effort). */
-  async findOwnMessages(chatId: string, since: Date): Promise<OwnMessage[]> {
-    const client = this.context.readyClient();
-    if (!client?.getChatById) return [];
-    const chat = await client.getChatById(chatId);
-    if (!chat) return [];
-    const messages = await chat.fetchMessages({ limit: 50, fromMe: true });
-    const found: OwnMessage[] = [];
-    for (const message of messages) {
-      const timestamp = Number((message as { timestamp?: unknown }).timestamp) * 1000;
-      const own = await this.context.ownMessage(message, null);
-      if (own && (!Number.isFinite(timestamp) || timestamp >= since.getTime())) found.push({ ...own, at: Number.isFinite(timestamp) ? new Date(timestamp) : own.at });
+  /**
+   * This session's messages in a chat since a time, from WhatsApp Web's copy of the chat
+   * (`chat.fetchMessages({ limit, fromMe: true })`, which loads earlier messages until it has `limit`
+   * or the chat has no more). Complete when fewer than the limit came back or the oldest is older than
+   * `since`; otherwise read again with a larger limit. Throws when the chat cannot be read.
+   */
+  async readOwnMessages(chatId: string, since: Date): Promise<ChatHistory> {
+    const client = this.client();
+    await this.context.preparePage(client);
+    const found = await findChat(client, chatId, (id) => this.context.aliasOf(id));
+    if (!found.chat) throw new Error(`the chat could not be read (${found.problems.join('; ')})`);
+    let history: ChatHistory | null = null;
+    for (const limit of HISTORY_LIMITS) {
+      const read = await found.chat.fetchMessages({ limit, fromMe: true });
+      const stamps = read.map((m) => Number((m as { timestamp?: unknown }).timestamp) * 1000).filter(Number.isFinite);
+      const oldest = stamps.length > 0 ? Math.min(...stamps) : null;
+      const messages: OwnMessage[] = [];
+      for (const message of read) {
+        const own = await this.context.ownMessage(message, ackOf(message));
+        const at = Number((message as { timestamp?: unknown }).timestamp) * 1000;
+        if (own && (!Number.isFinite(at) || at >= since.getTime())) messages.push({ ...own, at: Number.isFinite(at) ? new Date(at) : own.at });
+      }
+      const complete = read.length < limit || (oldest !== null && oldest <= since.getTime());
+      history = { messages, complete, looked: { chatId: found.id!, fetched: read.length, oldestAt: oldest === null ? null : new Date(oldest).toISOString(), limit } };
+      if (complete) break;
     }
-    return found;
+    return history!;
   }
 
   private client(): WwebClientLike {
@@ -94,7 +128,7 @@ export class Sender {
     return client;
   }
 
-  private async send(chatId: string, hooks: SendHooks, handOver: (client: WwebClientLike, target: string) => Promise<unknown>): Promise<SendResult> {
+  private async send(chatId: string, expectedBody: string, hooks: SendHooks, handOver: (client: WwebClientLike, target: string) => Promise<unknown>): Promise<SendResult> {
     const client = this.client();
     let target = chatId;
     try {
@@ -108,19 +142,47 @@ export class Sender {
     } catch (err) {
       throw classifySendError(err);
     }
+    await this.context.preparePage(client);
     await hooks.handOver(); // throws HandOverRefused when the message may not be sent
+    const handedOverAt = new Date();
     let message: unknown;
     try {
       message = await handOver(client, target);
     } catch (err) {
       if (err instanceof HandOverRefused) throw err;
-      const detail = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 300);
+      const detail = describe(err).slice(0, 300);
       if (REFUSED_BEFORE_HAND_OVER.test(detail)) throw new SendError('permanent', 'rejected', detail);
-      return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}` };
+      return this.settleThrown(target, expectedBody, handedOverAt, detail);
     }
     const messageId = messageIdOf(message);
     if (messageId) return { outcome: 'confirmed', messageId };
     return { outcome: 'unknown', reason: 'no_message_id: WhatsApp Web returned no message id' };
+  }
+
+  /**
+   * sendMessage threw after the hand-over: the chat says whether WhatsApp Web took the message. Not in
+   * a history that reaches back past the hand-over: a failure before the hand-over (SendError, retried).
+   * In it: reported as an own message (the confirmer confirms it, never taking an id twice), unknown
+   * until then. Unreadable: unknown.
+   */
+  private async settleThrown(chatId: string, body: string, handedOverAt: Date, detail: string): Promise<SendResult> {
+    await sleep(SETTLE_AFTER_THROW_MS);
+    let history: ChatHistory;
+    try {
+      history = await this.readOwnMessages(chatId, new Date(handedOverAt.getTime() - CLOCK_SLACK_MS));
+    } catch (err) {
+      return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}; the chat could not be read to check it: ${describe(err)}` };
+    }
+    const wanted = normalised(body);
+    const there = history.messages.filter((m) => normalised(m.body) === wanted && m.at.getTime() >= handedOverAt.getTime() - CLOCK_SLACK_MS);
+    if (there.length > 0) {
+      for (const own of there) this.context.reportOwn(own);
+      return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}; the message is in the chat (${history.looked.chatId}), confirming it` };
+    }
+    if (!history.complete) {
+      return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}; not among the chat's last ${history.looked.fetched} messages, which do not reach back to the hand-over` };
+    }
+    throw new SendError('transient', 'not_taken', `${detail} (checked in the chat: WhatsApp Web did not take the message; ${history.looked.fetched} own messages read)`);
   }
 
   private async registeredId(client: WwebClientLike, chatId: string): Promise<string | null> {
@@ -131,4 +193,15 @@ export class Sender {
     this.numbers.set(chatId, { wid, at: Date.now() });
     return wid;
   }
+}
+
+/** A message's text as it is compared: line breaks and outer white space normalised. */
+function normalised(text: string): string {
+  return text.replace(/\r\n?/g, '\n').trim();
+}
+
+/** The ack level a fetched message carries (0 when it says none). */
+function ackOf(message: unknown): number {
+  const ack = Number((message as { ack?: unknown })?.ack);
+  return Number.isFinite(ack) ? ack : 0;
 }

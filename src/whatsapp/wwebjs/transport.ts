@@ -7,7 +7,8 @@
  * - pairing.ts: QR codes and pairing codes as events and states;
  * - sending.ts: text and documents, with the hand-over made exact;
  * - events.ts: own messages, receipts and incoming messages;
- * - typing.ts: "typing…" in a chat (the chat found under its LID or phone number);
+ * - typing.ts: "typing…" in a chat; chats.ts: finding a chat under its LID or phone number;
+ * - msgkey-fix.ts: the page-side fix for today's message keys, applied whenever the page is used;
  * - client.ts: the whatsapp-web.js Client as used here (stand-ins implement it in tests).
  *
  * Here: the state and its record on disk (session-record.ts, for doctor), and what is learnt once ready
@@ -17,9 +18,10 @@
  * only when another live process holds the same session (profile-lock.ts).
  */
 import { SessionRecorder, readSessionRecord, sessionRecordFile } from '../session-record.js';
-import { PairingUnavailable, TransportBase, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState } from '../transport.js';
+import { PairingUnavailable, TransportBase, type ChatHistory, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState } from '../transport.js';
 import type { WwebClientLike } from './client.js';
 import { MessageEvents } from './events.js';
+import { MsgKeyFix, type PageFixStatus } from './msgkey-fix.js';
 import { ClientLifecycle } from './lifecycle.js';
 import type { WhatsAppWebOptions } from './options.js';
 import { Pairing } from './pairing.js';
@@ -32,6 +34,7 @@ const LOGOUT_WAIT_MS = 10_000;
 export { classifySendError };
 export { BASE_CHROMIUM_FLAGS, createWwebjsClient, type ClientFactory, type WwebClientLike, type WwebClientSettings } from './client.js';
 export type { WhatsAppWebOptions } from './options.js';
+export { MSGKEY_FIX_SOURCE, PAGE_FIX_WORDS, type PageFixState, type PageFixStatus } from './msgkey-fix.js';
 
 export class WhatsAppWebTransport extends TransportBase implements Transport {
   readonly name = 'wwebjs';
@@ -46,15 +49,22 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
   private readonly messages: MessageEvents;
   private readonly sender: Sender;
   private readonly typing: Typing;
+  private readonly pageFix: MsgKeyFix;
 
   constructor(private readonly options: WhatsAppWebOptions) {
     super();
     this.recorder = new SessionRecorder(sessionRecordFile(options.authPath, options.sessionName));
+    this.pageFix = new MsgKeyFix(options.logger, (status) => void this.recorder.update({ pageFix: status }), options.pageFix ?? true);
+    const preparePage = (client: WwebClientLike) => this.pageFix.ensure(client);
     this.lifecycle = new ClientLifecycle(options, {
       setState: (state, reason) => this.set(state, reason),
       wire: (client) => {
         this.pairingState.wire(client);
         this.messages.wire(client, () => this.lifecycle.isCurrent(client));
+      },
+      prepare: (client) => {
+        const fixing = preparePage(client);
+        return client.pupPage?.evaluate && options.pageFix !== false ? fixing.then(() => undefined) : null; // nothing to wait for
       },
       onReady: (client) => {
         this.pairingState.done();
@@ -64,6 +74,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
         this.pairedAt = null;
         this.number = null;
         this.sender.forgetNumbers();
+        this.pageFix.reset();
         await this.recorder.update({ pairedAt: null, number: null });
       },
     });
@@ -82,9 +93,12 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
       readyClient: () => (this.isReady() ? this.lifecycle.client : null),
       status: () => this.status(),
       ownMessage: (message, ack) => this.messages.ownMessage(message, ack),
+      reportOwn: (message) => this.own.emit(message),
+      aliasOf: (id) => this.messages.aliasOf(id),
+      preparePage,
     });
     this.typing = new Typing(
-      { readyClient: () => (this.isReady() ? this.lifecycle.client : null), aliasOf: (id) => this.messages.aliasOf(id) },
+      { readyClient: () => (this.isReady() ? this.lifecycle.client : null), aliasOf: (id) => this.messages.aliasOf(id), preparePage },
       options.logger,
     );
   }
@@ -93,8 +107,8 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
     return this.pairingState.info;
   }
 
-  details(): { webVersion: string | null; number: string | null } {
-    return { webVersion: this.webVersion, number: this.number };
+  details(): { webVersion: string | null; number: string | null; pageFix: PageFixStatus } {
+    return { webVersion: this.webVersion, number: this.number, pageFix: this.pageFix.status };
   }
 
   async requestPairingCode(phone: string): Promise<string> {
@@ -139,8 +153,8 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
     return this.sender.isRegistered(chatId);
   }
 
-  findOwnMessages(chatId: string, since: Date) {
-    return this.sender.findOwnMessages(chatId, since);
+  readOwnMessages(chatId: string, since: Date): Promise<ChatHistory> {
+    return this.sender.readOwnMessages(chatId, since);
   }
 
   /** "typing…" in a chat for about `durationMs`, then cleared (best effort; never throws). */

@@ -18,20 +18,25 @@
  */
 import type { Logger } from '../../lib/logger.js';
 import { sleep, within } from '../../lib/sleep.js';
-import type { WwebChatLike, WwebClientLike } from './client.js';
+import type { WwebClientLike } from './client.js';
+import { describe, findChat } from './chats.js';
 
 /** WhatsApp shows "typing…" for about 25 s: renewed this often while it should last. */
 export const TYPING_RENEW_MS = 20_000;
-/** The longest a call to the page (look-up, typing, clearing) may take before it is given up. */
+/** The longest a call to the page (typing, clearing) may take before it is given up. */
 const PAGE_CALL_MS = 5000;
 
 const TIMED_OUT = Symbol('timed out');
+/** Less than this left: not renewed (a timer may fire a millisecond before the clock says it is due). */
+const END_MARGIN_MS = 10;
 
 export interface TypingContext {
   /** The client, when ready; null otherwise. */
   readyClient(): WwebClientLike | null;
   /** The phone-number id of a LID, or the LID of a phone-number id, where WhatsApp knows it. */
   aliasOf(id: string): Promise<string | null>;
+  /** Makes sure the page is fixed before it is used (msgkey-fix.ts); never throws. */
+  preparePage(client: WwebClientLike): Promise<unknown>;
 }
 
 export class Typing {
@@ -50,8 +55,18 @@ export class Typing {
       return;
     }
     const until = Date.now() + durationMs;
-    const chat = await this.findChat(client, chatId, until);
-    if (!chat || signal?.aborted || Date.now() >= until) return;
+    await this.context.preparePage(client);
+    const found = await findChat(client, chatId, (id) => this.context.aliasOf(id), until);
+    if (!found.chat) {
+      this.logger.debug({ chatId, problems: found.problems }, 'typing not shown: WhatsApp Web could not find the chat');
+      return;
+    }
+    const chat = found.chat;
+    if (signal?.aborted || Date.now() >= until) return;
+    if (typeof chat.sendStateTyping !== 'function' || typeof chat.clearState !== 'function') {
+      this.logger.debug({ chatId }, 'typing not shown: the chat cannot show typing');
+      return;
+    }
     try {
       for (;;) {
         if ((await within(chat.sendStateTyping!(), PAGE_CALL_MS, TIMED_OUT)) === TIMED_OUT) {
@@ -61,7 +76,7 @@ export class Typing {
         const left = until - Date.now();
         if (left <= 0) break;
         const aborted = await sleep(Math.min(left, this.renewMs), signal).then(() => false, () => true);
-        if (aborted || Date.now() >= until || this.context.readyClient() !== client) break;
+        if (aborted || until - Date.now() < END_MARGIN_MS || this.context.readyClient() !== client) break;
       }
     } catch (err) {
       this.logger.debug({ chatId, err: describe(err) }, 'typing not shown');
@@ -75,34 +90,4 @@ export class Typing {
       );
     }
   }
-
-  /** The chat under its own id or its other one (LID or phone number), or null (logged) when neither works. */
-  private async findChat(client: WwebClientLike, chatId: string, until: number): Promise<WwebChatLike | null> {
-    const alias = /@(c\.us|lid)$/.test(chatId) ? await within(this.context.aliasOf(chatId).catch(() => null), PAGE_CALL_MS, null) : null;
-    // A phone number's chat is looked for under its LID first: WhatsApp Web files such chats there.
-    const candidates = [...new Set((chatId.endsWith('@c.us') ? [alias, chatId] : [chatId, alias]).filter((id): id is string => !!id))];
-    const problems: string[] = [];
-    for (const id of candidates) {
-      const left = Math.min(PAGE_CALL_MS, until - Date.now());
-      if (left <= 0) {
-        problems.push(`${id}: not looked for, the time was up`);
-        break;
-      }
-      try {
-        const chat = await within(client.getChatById!(id), left, TIMED_OUT);
-        if (chat === TIMED_OUT) problems.push(`${id}: no answer`);
-        else if (!chat) problems.push(`${id}: no such chat`);
-        else if (typeof chat.sendStateTyping !== 'function' || typeof chat.clearState !== 'function') problems.push(`${id}: the chat cannot show typing`);
-        else return chat;
-      } catch (err) {
-        problems.push(`${id}: ${describe(err)}`);
-      }
-    }
-    this.logger.debug({ chatId, problems }, 'typing not shown: WhatsApp Web could not find the chat');
-    return null;
-  }
-}
-
-function describe(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 200);
 }
