@@ -28,7 +28,7 @@ import { findChromium } from '../src/whatsapp/wwebjs/chromium.js';
 import { MSGKEY_FIX_SOURCE, MsgKeyFix } from '../src/whatsapp/wwebjs/msgkey-fix.js';
 import type { WhatsAppWebTransport } from '../src/whatsapp/wwebjs/transport.js';
 import { loadCiceroTables } from './helpers/cicero.js';
-import { REPO_ROOT } from './helpers/cli.js';
+import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
 import { BUILDS, STAND_IN_PAGE_SOURCE } from './helpers/wa-web-page.js';
@@ -39,6 +39,23 @@ const GROUP_B = '120363000000000002@g.us';
 const PERSON = '6281234567890@c.us';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const CHROMIUM = findChromium(null).path;
+const API_KEY = 'today-key-3f9a1c7e5b2d';
+const BROWSER_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+/** The dashboard in Chromium, signed in with the key; `view` opened. */
+async function dashboard(base: string, view: string) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM!, args: BROWSER_ARGS });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${base}/dashboard`);
+  await page.fill('#key', API_KEY);
+  await page.click('#signin button[type=submit]');
+  await page.waitForSelector('nav.tabs');
+  await page.evaluate((t) => (location.hash = t), view);
+  await page.waitForFunction((t) => document.body.dataset.loaded === t, view);
+  return { browser, page, errors };
+}
 
 /** A logger whose lines are kept as objects. */
 function captureLogger(lines: Array<Record<string, unknown>>): Logger {
@@ -49,6 +66,12 @@ function captureLogger(lines: Array<Record<string, unknown>>): Logger {
 const media = { mimetype: XLSX, data: Buffer.from('PK workbook').toString('base64'), filename: 'rekap.xlsx', filesize: 11 };
 
 describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase('wa_page_fix', { migrated: true });
+  });
+  after(async () => db.drop());
+
   it('stand-in page (July 2026 build): look-ups throw r: r and a media send t: t until the fix; once fixed both work and ids come back', async () => {
     const client = new TodaysWhatsAppWebStandIn({} as never, { received: [{ chatId: GROUP_A, body: 'Siap, laporan diterima' }] });
     await assert.rejects(client.getChatById(GROUP_A), /^Error: r: r$/, 'a chat with a last received message');
@@ -121,6 +144,9 @@ describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () =>
     } finally {
       await transport.close();
     }
+    const doctor = await runCli(['doctor'], { DATABASE_URL: db.url, WA_TRANSPORT: 'wwebjs', WA_AUTH_PATH: path.join(base, 'wa-auth'), WA_SESSION_NAME: 'fix' });
+    const line = doctor.stdout.split('\n').find((l) => /page-fix/.test(l));
+    assert.match(line ?? doctor.stdout, new RegExp(`^ok\\s+page-fix\\s+message-key fix active on WhatsApp Web ${BUILDS.today.replace(/\./g, '\\.')}, checked .* \\(message keys read _serialized from \\$1\\)$`), 'cicero-wa doctor shows it');
 
     const off = standInTransport({ authPath: path.join(base, 'wa-auth-off'), sessionName: 'off', logger: silentLogger(), behaviour: {}, pageFix: false }, (c) => clients.push(c));
     try {
@@ -137,10 +163,7 @@ describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () =>
   });
 
   it('its text runs in a real Chromium page holding the stand-in of today\'s WhatsApp Web', { skip: CHROMIUM ? false : 'Chromium is not installed (.ci/run installs it)' }, async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM!,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM!, args: BROWSER_ARGS });
     try {
       const page = await browser.newPage();
       await page.evaluate(`(${STAND_IN_PAGE_SOURCE})(window, ${JSON.stringify({ version: BUILDS.today, keys: '$1', me: TodaysWhatsAppWebStandIn.ME })})`);
@@ -179,7 +202,7 @@ describe('today\'s WhatsApp Web page in the running service (stand-in client)', 
     dirs.push(base);
     const config = parseConfig(
       {
-        DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off', CRON_CATCHUP_HOURS: '0', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0',
+        DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, CRON_CATCHUP_HOURS: '0', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0',
         WA_RETRY_BASE_MS: '50', WA_RETRY_MAX_MS: '200', WA_SETTLE_GRACE_MS: '500', WA_QUIET_HOURS: 'off', WA_COLD_GAP_SECONDS: '0-0', WA_TYPING_MAX_MS: '300',
       },
       base,
@@ -217,6 +240,20 @@ describe('today\'s WhatsApp Web page in the running service (stand-in client)', 
       assert.ok(typing[0]!.at < personal.at, 'before the message');
       const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox_sends WHERE outcome <> 'confirmed'");
       assert.equal(rows[0].n, 0, 'every hand-over confirmed, none failed or unknown');
+
+      const sessions = await (await fetch(`${app.http!.url}/api/sessions`, { headers: { 'x-api-key': API_KEY } })).json();
+      assert.equal(sessions.sessions[0].pageFix.state, 'active', 'GET /api/sessions shows the fix');
+      assert.equal(sessions.sessions[0].pageFix.build, BUILDS.today);
+      if (CHROMIUM) {
+        const { browser, page, errors } = await dashboard(app.http!.url!, 'sesi');
+        try {
+          await page.waitForSelector('#session-page-fix');
+          assert.match((await page.textContent('#session-page-fix'))!, /^Perbaikan halaman WhatsApp Web: aktif \(/);
+          assert.deepEqual(errors, []);
+        } finally {
+          await browser.close();
+        }
+      }
     } finally {
       await app.stop();
     }
@@ -234,8 +271,34 @@ describe('today\'s WhatsApp Web page in the running service (stand-in client)', 
       assert.ok(client.sendCalls.filter((c) => c.media).every((c) => c.outcome === 't: t'), 'every workbook send throws t: t');
       assert.equal(client.created.filter((m) => m.hasMedia).length, 0, 'no workbook reached a group');
       assert.deepEqual(client.chatStates, [], 'no typing: the chat look-up throws r: r');
-      const { rows } = await db.pool.query("SELECT confirmation, last_error FROM wa_outbox WHERE document_name IS NOT NULL AND status = 'sent'");
+      const { rows } = await db.pool.query("SELECT id, confirmation, last_error FROM wa_outbox WHERE document_name IS NOT NULL AND status = 'sent'");
       assert.ok(rows.every((r) => r.confirmation === 'awaiting' && /t: t; the chat could not be read/.test(r.last_error)), JSON.stringify(rows));
+
+      // The look into the chat that could not be made is kept, and shown by the API and the dashboard.
+      const id = rows[0].id as number;
+      const detail = async () => (await fetch(`${app.http!.url}/api/messages/${id}`, { headers: { 'x-api-key': API_KEY } })).json();
+      await waitUntil(async () => (await detail()).handOvers?.[0]?.chatCheck?.result === 'unreadable', 5000, 'the failed look recorded');
+      const shown = await detail();
+      assert.equal(shown.handOvers.length, 1);
+      assert.equal(shown.handOvers[0].outcome, 'unknown');
+      assert.match(shown.handOvers[0].chatCheck.error, /r: r/);
+      const sessions = await (await fetch(`${app.http!.url}/api/sessions`, { headers: { 'x-api-key': API_KEY } })).json();
+      assert.equal(sessions.sessions[0].pageFix.state, 'off');
+      if (CHROMIUM) {
+        const { browser, page, errors } = await dashboard(app.http!.url!, 'sesi');
+        try {
+          await page.waitForSelector('#session-page-fix');
+          assert.match((await page.textContent('#session-page-fix'))!, /^Perbaikan halaman WhatsApp Web: dimatikan \(WA_PAGE_FIX=false\)/);
+          await page.evaluate(() => (location.hash = 'pesan'));
+          await page.waitForFunction(() => document.body.dataset.loaded === 'pesan');
+          await page.click(`tr:has(td:text-is("${id}")) button.secondary`);
+          await page.waitForSelector(`#hand-overs-${id} [data-check="unreadable"]`);
+          assert.match((await page.textContent(`#hand-overs-${id}`))!, /belum diketahui .*Dicek di chat .*: chat tidak terbaca: belum diputuskan — .*r: r/s);
+          assert.deepEqual(errors, []);
+        } finally {
+          await browser.close();
+        }
+      }
     } finally {
       await app.stop();
     }

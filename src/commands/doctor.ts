@@ -122,6 +122,34 @@ async function checkSession(config: Config): Promise<CheckResult> {
   return { name, ok: true, detail: `"${config.wa.sessionName}" paired${who} since ${formatZoned(new Date(record.pairedAt), tz)}; ${last}${record.webVersion ? `; WhatsApp Web ${record.webVersion}` : ''}` };
 }
 
+/** The page-side message-key fix as the running (or last) service found it (wwebjs/msgkey-fix.ts). */
+async function checkPageFix(config: Config): Promise<CheckResult | null> {
+  if (config.wa.transport !== 'wwebjs') return null;
+  const name = 'page-fix';
+  const record = await readSessionRecord(sessionRecordFile(config.wa.authPath, config.wa.sessionName));
+  const fix = record?.pageFix;
+  if (!fix) return { name, ok: true, detail: 'not known yet: the service records it each time WhatsApp Web becomes ready' };
+  const where = `WhatsApp Web ${fix.build ?? '(build unknown)'}${fix.at ? `, checked ${formatZoned(new Date(fix.at), config.cron.timezone)}` : ''}`;
+  switch (fix.state) {
+    case 'active':
+      return { name, ok: true, detail: `message-key fix active on ${where} (${fix.detail})` };
+    case 'not_needed':
+      return { name, ok: true, detail: `message-key fix not needed on ${where} (${fix.detail})` };
+    case 'off':
+      return {
+        name, ok: true, warn: true,
+        detail: `message-key fix switched off (WA_PAGE_FIX=false) on ${where}`,
+        remedy: 'on builds since July 2026 documents, chat look-ups and typing fail without it: unset WA_PAGE_FIX',
+      };
+    default:
+      return {
+        name, ok: true, warn: true,
+        detail: `message-key fix ${fix.state} on ${where}: ${fix.detail}`,
+        remedy: 'documents, chat look-ups and typing may fail on this build; pin a build known to work with WA_WEB_VERSION (README, "WhatsApp Web builds")',
+      };
+  }
+}
+
 /** Whether WhatsApp Web can be reached from this machine: name, TCP and TLS to web.whatsapp.com:443. */
 async function checkReachable(config: Config): Promise<CheckResult> {
   const name = 'whatsapp-reach';
@@ -239,6 +267,8 @@ export async function runDoctor(config: Config, logger: Logger): Promise<CheckRe
   const results = await checkDatabase(config, logger);
   results.push(await checkAuthPath(config.wa.authPath));
   results.push(await checkSession(config));
+  const pageFix = await checkPageFix(config);
+  if (pageFix) results.push(pageFix);
   results.push(await checkChromium(config));
   results.push(await checkReachable(config));
   results.push(checkWebVersion(config));

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
+import type { ChatCheck } from '../outbox/hand-overs.js';
 import {
   OUTBOX_STATUS_FILTERS,
   cancelRows,
@@ -174,8 +175,28 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
         { header: 'REASON', cell: (h) => h.reason ?? '' },
       ]),
     );
+    const checked = handOvers.filter((h) => h.chatCheck);
+    if (checked.length > 0) {
+      lines.push('', 'Checked in the chat:');
+      for (const h of checked) lines.push(`  part ${h.part + 1}/${h.parts} handed over ${formatZoned(h.handedOverAt, timeZone)}: ${describeChatCheck(h.chatCheck!, timeZone)}`);
+    }
   }
   return { lines, code: 0 };
+}
+
+/** What a look into the chat found, in words (`outbox show`). */
+export function describeChatCheck(check: ChatCheck, timeZone: string): string {
+  const when = `checked ${formatZoned(new Date(check.at), timeZone)} in ${check.chatId}`;
+  switch (check.result) {
+    case 'found':
+      return `found in the chat${check.ack === null || check.ack === undefined ? '' : ` (${ACKS[check.ack] ?? `ack ${check.ack}`})`}: confirmed (${when})`;
+    case 'not_found':
+      return `not found in the chat (${check.fetched ?? 0} own messages read); ${check.resent ? 'not delivered, sent again' : 'not delivered, left to an operator'} (${when})`;
+    case 'not_far_enough':
+      return `not among the chat's last ${check.fetched ?? 0} own messages, which do not reach back to the hand-over; left open (${when})`;
+    case 'unreadable':
+      return `the chat could not be read (${check.error ?? 'no reason given'}); left open (${when})`;
+  }
 }
 
 /** Runs the command; returns the lines to print and the exit code (1 when an id could not be acted on). */

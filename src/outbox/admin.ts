@@ -8,6 +8,7 @@ import { inTransaction, type Queryable } from '../db/pool.js';
 import { isoZoned } from '../lib/zoned-time.js';
 import { wakeDispatchers } from './channel.js';
 import { priorityName, type OutboxPriority } from './priority.js';
+import type { ChatCheck } from './hand-overs.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
@@ -166,6 +167,8 @@ export interface HandOverRecord {
   ack: number | null;
   deliveredAt: Date | null;
   readAt: Date | null;
+  /** What a look into the chat found, for an outcome settled (or left open) that way. */
+  chatCheck: ChatCheck | null;
 }
 
 /** One row as listed; null when there is none. */
@@ -179,7 +182,7 @@ export async function showOutbox(db: Queryable, id: number): Promise<{ row: Outb
   const row = await outboxRow(db, id);
   if (!row) return null;
   const { rows: sends } = await db.query(
-    `SELECT part, parts, chat_id, instance, handed_over_at, outcome, reason, wa_message_id, settled_at, ack, delivered_at, read_at
+    `SELECT part, parts, chat_id, instance, handed_over_at, outcome, reason, wa_message_id, settled_at, ack, delivered_at, read_at, chat_check
        FROM wa_outbox_sends WHERE outbox_id = $1 ORDER BY handed_over_at, id`,
     [id],
   );
@@ -198,6 +201,7 @@ export async function showOutbox(db: Queryable, id: number): Promise<{ row: Outb
       ack: s.ack,
       deliveredAt: s.delivered_at,
       readAt: s.read_at,
+      chatCheck: s.chat_check ?? null,
     })),
   };
 }

@@ -71,6 +71,15 @@ export interface OwnMessage {
   ack: number | null;
 }
 
+/** The page-side fix as a transport reports it: state, in words, the key's minified name, the build, when. */
+export interface PageFixView {
+  state: string;
+  detail: string;
+  alias: string | null;
+  build: string | null;
+  at: string | null;
+}
+
 /** A chat's own messages as read for settling an unknown outcome (Transport.readOwnMessages). */
 export interface ChatHistory {
   /** This number's messages in the chat since the time asked for, in any ack state. */
@@ -190,8 +199,11 @@ export interface Transport {
   requestPairingCode?(phone: string): Promise<string>;
   /** Unlinks the number: the session is cleared and a new QR code follows. */
   logout?(): Promise<void>;
-  /** The WhatsApp Web build and the paired number, where the transport knows them. */
-  details?(): { webVersion: string | null; number: string | null };
+  /**
+   * The WhatsApp Web build and the paired number, where the transport knows them; for WhatsApp Web,
+   * whether the page-side message-key fix is active (wwebjs/msgkey-fix.ts).
+   */
+  details?(): { webVersion: string | null; number: string | null; pageFix?: PageFixView | null };
   /**
    * This number's own messages in a chat since a time, from WhatsApp's own copy of the chat (any ack
    * state), and whether what was read reaches back past that time: how an unknown outcome is settled.

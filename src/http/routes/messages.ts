@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { withTransaction } from '../../db/pool.js';
-import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
+import { isoZoned } from '../../lib/zoned-time.js';
+import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, showOutbox, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
 import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OUTBOX_PRIORITIES, OutboxValidationError, enqueueOne, type OutboxPriority } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { HttpError, badRequest, type HttpDeps } from '../deps.js';
@@ -67,6 +68,50 @@ const messageView = {
       nullable: true,
       description: "while it waits: the ban-risk governor's hold (until when, null while a pause lasts; and why)",
       properties: { until: { type: 'string', nullable: true }, reason: { type: 'string' } },
+    },
+  },
+} as const;
+
+/** A hand-over's look into its chat (wa_outbox_sends.chat_check). */
+const chatCheckView = {
+  type: 'object',
+  nullable: true,
+  description: 'what a look into the chat found: found (confirmed), not_found (not delivered; resent says whether it was sent again), not_far_enough or unreadable (left open)',
+  properties: {
+    result: { type: 'string', enum: ['found', 'not_found', 'not_far_enough', 'unreadable'] },
+    at: { type: 'string' },
+    chatId: { type: 'string' },
+    fetched: { type: 'integer', nullable: true },
+    oldestAt: { type: 'string', nullable: true },
+    messageId: { type: 'string', nullable: true },
+    ack: { type: 'integer', nullable: true },
+    resent: { type: 'boolean', nullable: true },
+    error: { type: 'string', nullable: true },
+  },
+} as const;
+
+/** One message with its history: every hand-over to WhatsApp, its outcome and how it was settled. */
+const messageDetailView = {
+  ...messageView,
+  properties: {
+    ...messageView.properties,
+    handOvers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          part: { type: 'integer', description: '0-based part of a split text' },
+          parts: { type: 'integer' },
+          chatId: { type: 'string' },
+          handedOverAt: { type: 'string' },
+          outcome: { type: 'string', description: 'handing_over, confirmed, unknown, unconfirmed, failed (before the hand-over) or rejected (did not arrive: the part is sent again)' },
+          reason: { type: 'string', nullable: true },
+          waMessageId: { type: 'string', nullable: true },
+          settledAt: { type: 'string', nullable: true },
+          ack: { type: 'integer', nullable: true },
+          chatCheck: chatCheckView,
+        },
+      },
     },
   },
 } as const;
@@ -203,11 +248,29 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get<{ Params: { id: number } }>(
     '/api/messages/:id',
-    { config: { access: 'read' }, schema: { summary: 'One message: status, attempts, confirmation, receipts', tags: ['messages'], params: idParams, response: { 200: messageView, 404: errorView } } },
+    {
+      config: { access: 'read' },
+      schema: { summary: 'One message: status, attempts, confirmation, receipts, and each hand-over to WhatsApp', tags: ['messages'], params: idParams, response: { 200: messageDetailView, 404: errorView } },
+    },
     async (request) => {
-      const found = await outboxRow(pool, request.params.id);
+      const found = await showOutbox(pool, request.params.id);
       if (!found) throw new HttpError(404, 'not_found', `no message ${request.params.id}`);
-      return { ...rowJson(found, timeZone), text: found.content };
+      return {
+        ...rowJson(found.row, timeZone),
+        text: found.row.content,
+        handOvers: found.handOvers.map((h) => ({
+          part: h.part,
+          parts: h.parts,
+          chatId: h.chatId,
+          handedOverAt: isoZoned(h.handedOverAt, timeZone),
+          outcome: h.outcome,
+          reason: h.reason,
+          waMessageId: h.waMessageId,
+          settledAt: isoZoned(h.settledAt, timeZone),
+          ack: h.ack,
+          chatCheck: h.chatCheck ? { ...h.chatCheck, at: isoZoned(new Date(h.chatCheck.at), timeZone) } : null,
+        })),
+      };
     },
   );
 

@@ -37,7 +37,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const describe = async () => {
     const transport = deps.transport;
     const status = transport?.status() ?? null;
-    const details = transport?.details?.() ?? { webVersion: null, number: null };
+    const details = transport?.details?.() ?? { webVersion: null, number: null, pageFix: null };
     const pairing = transport?.pairing() ?? null;
     return {
       name: deps.session,
@@ -48,6 +48,8 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       since: isoZoned(status?.since, timeZone),
       webVersion: details.webVersion,
       number: details.number,
+      // The page-side message-key fix (WhatsApp Web only): active, not_needed, off, failed, …
+      pageFix: details.pageFix ? { ...details.pageFix, at: details.pageFix.at ? isoZoned(new Date(details.pageFix.at), timeZone) : null } : null,
       pairing: pairing ? { qr: pairing.qr !== null, code: pairing.code, issuedAt: isoZoned(pairing.at, timeZone) } : null,
       governor: await guardOf(),
     };

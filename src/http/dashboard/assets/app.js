@@ -42,6 +42,10 @@
       sentHour: 'Terkirim 1 jam', sentDay: 'Terkirim 24 jam', dailyBudget: 'Batas 24 jam', pause: 'Jeda pengiriman', resume: 'Lanjutkan pengiriman',
       confirmPause: 'Jeda pengiriman dari nomor ini? Pesan menunggu sampai dilanjutkan.', riskLevels: { low: 'rendah', medium: 'sedang', high: 'tinggi', critical: 'kritis' },
       pauseKinds: { cooling: 'pendinginan', critical: 'risiko kritis', operator: 'oleh operator' },
+      pageFix: 'Perbaikan halaman WhatsApp Web', pageFixStates: { active: 'aktif', not_needed: 'tidak diperlukan pada versi ini', off: 'dimatikan (WA_PAGE_FIX=false)', failed: 'gagal dipasang', unavailable: 'tidak berlaku', not_applied: 'belum dipasang' },
+      handOvers: 'Riwayat serah ke WhatsApp', handedOver: 'Diserahkan', part: 'Bagian', checkedInChat: 'Dicek di chat',
+      checks: { found: 'ditemukan di chat: terkonfirmasi', not_found_resent: 'tidak ada di chat: dikirim ulang', not_found_kept: 'tidak ada di chat: menunggu keputusan operator', not_far_enough: 'riwayat chat belum cukup jauh: belum diputuskan', unreadable: 'chat tidak terbaca: belum diputuskan' },
+      handOverOutcomes: { handing_over: 'sedang diserahkan', confirmed: 'terkonfirmasi', unknown: 'belum diketahui', unconfirmed: 'tidak terkonfirmasi', failed: 'gagal sebelum diserahkan', rejected: 'tidak sampai, dikirim ulang' },
       states: { ready: 'siap', awaiting_qr: 'menunggu pemindaian QR', authenticated: 'terautentikasi', starting: 'memulai', disconnected: 'terputus', reconnecting: 'menyambung ulang', failed: 'gagal', none: 'tidak ada' },
     },
     en: {
@@ -66,6 +70,10 @@
       sentHour: 'Sent in 1 hour', sentDay: 'Sent in 24 hours', dailyBudget: '24-hour budget', pause: 'Pause sending', resume: 'Resume sending',
       confirmPause: 'Pause sending from this number? Messages wait until it is resumed.', riskLevels: { low: 'low', medium: 'medium', high: 'high', critical: 'critical' },
       pauseKinds: { cooling: 'cooling down', critical: 'critical risk', operator: 'by an operator' },
+      pageFix: 'WhatsApp Web page fix', pageFixStates: { active: 'active', not_needed: 'not needed on this build', off: 'switched off (WA_PAGE_FIX=false)', failed: 'could not be applied', unavailable: 'not applicable', not_applied: 'not applied yet' },
+      handOvers: 'Hand-overs to WhatsApp', handedOver: 'Handed over', part: 'Part', checkedInChat: 'Checked in the chat',
+      checks: { found: 'found in the chat: confirmed', not_found_resent: 'not in the chat: sent again', not_found_kept: 'not in the chat: left to an operator', not_far_enough: 'chat history not far enough back: open', unreadable: 'chat could not be read: open' },
+      handOverOutcomes: { handing_over: 'being handed over', confirmed: 'confirmed', unknown: 'unknown', unconfirmed: 'unconfirmed', failed: 'failed before the hand-over', rejected: 'did not arrive, sent again' },
       states: { ready: 'ready', awaiting_qr: 'waiting for a QR scan', authenticated: 'authenticated', starting: 'starting', disconnected: 'disconnected', reconnecting: 'reconnecting', failed: 'failed', none: 'none' },
     },
   };
@@ -175,7 +183,7 @@
         var s = data.sessions[0];
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
         var g = s.governor;
-        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, lang, JSON.stringify(g)].join('|');
+        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, lang, JSON.stringify(g), JSON.stringify(s.pageFix)].join('|');
         if (state.signature === signature) return;
         state.signature = signature;
         // The transport's reason only where it explains a problem (the steps say what to do while pairing).
@@ -183,6 +191,11 @@
         var parts = [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason', text: reason + (s.since ? t('since') + ' ' + when(s.since) : '') }))];
         if (s.state === 'ready') {
           parts.push(el('p', { id: 'session-number', text: t('number') + ': ' + (s.number || '-') }), el('p', { class: 'muted', text: t('webVersion') + ': ' + (s.webVersion || '-') }));
+        }
+        if (s.pageFix) {
+          var fixWord = (t('pageFixStates') || {})[s.pageFix.state] || s.pageFix.state;
+          parts.push(el('p', { id: 'session-page-fix', 'data-state': s.pageFix.state, class: s.pageFix.state === 'failed' || s.pageFix.state === 'off' ? 'warn' : 'muted', title: s.pageFix.detail || '' },
+            t('pageFix') + ': ', badge(s.pageFix.state === 'active' || s.pageFix.state === 'not_needed' ? 'ready' : 'failed', fixWord), s.pageFix.at ? ' (' + when(s.pageFix.at) + ')' : ''));
         }
         var infoBody = el('div', null);
         parts.forEach(function (part) { infoBody.appendChild(part); });
@@ -231,6 +244,26 @@
     },
 
     pesan: function (root, state) {
+      // One message opened: its whole text, then each hand-over to WhatsApp and what a look into the chat found.
+      function messageDetail(id, full) {
+        var box = el('div', { class: 'message-detail', id: 'detail-' + id }, el('div', { class: 'text', id: 'text-' + id, text: full.text }));
+        if (full.handOvers && full.handOvers.length) {
+          var list = el('ol', { class: 'hand-overs', id: 'hand-overs-' + id });
+          full.handOvers.forEach(function (h) {
+            var outcome = (t('handOverOutcomes') || {})[h.outcome] || h.outcome;
+            var item = el('li', { 'data-outcome': h.outcome }, when(h.handedOverAt) + ' — ' + t('part') + ' ' + (h.part + 1) + '/' + h.parts + ': ' + outcome + (h.reason ? ' (' + h.reason + ')' : ''));
+            if (h.chatCheck) {
+              var c = h.chatCheck;
+              var key = c.result === 'not_found' ? (c.resent ? 'not_found_resent' : 'not_found_kept') : c.result;
+              item.appendChild(el('div', { class: 'muted', 'data-check': c.result, text: t('checkedInChat') + ' ' + when(c.at) + ': ' + ((t('checks') || {})[key] || c.result) + (c.error ? ' — ' + c.error : '') }));
+            }
+            list.appendChild(item);
+          });
+          box.appendChild(el('p', { class: 'muted', text: t('handOvers') }));
+          box.appendChild(list);
+        }
+        return box;
+      }
       if (!state.form) {
         var statusSelect = el('select', { name: 'status' }, el('option', { value: '', text: t('all') }));
         ['pending', 'sending', 'sent', 'failed', 'cancelled'].forEach(function (x) { statusSelect.appendChild(el('option', { value: x, text: x })); });
@@ -263,12 +296,12 @@
           if (state.open[m.id]) rows.push({ detail: m });
         });
         var tableNode = table(columns, rows, function (r) {
-          if (r.detail) return ['', '', el('div', { class: 'text', id: 'text-' + r.detail.id, text: state.open[r.detail.id] }), '', '', '', '', '', '', '', ''];
+          if (r.detail) return ['', '', messageDetail(r.detail.id, state.open[r.detail.id]), '', '', '', '', '', '', '', ''];
           var m = r.m;
           var box = canAct && (m.status === 'failed' || m.status === 'cancelled') ? el('input', { type: 'checkbox', 'aria-label': 'ID ' + m.id, checked: !!state.selected[m.id], onchange: function (ev) { if (ev.target.checked) state.selected[m.id] = true; else delete state.selected[m.id]; } }) : '';
           var actions = el('span', null, el('button', { class: 'secondary', onclick: function () {
             if (state.open[m.id]) { delete state.open[m.id]; refresh(); return; }
-            api('GET', '/api/messages/' + m.id).then(function (full) { state.open[m.id] = full.text; refresh(); });
+            api('GET', '/api/messages/' + m.id).then(function (full) { state.open[m.id] = full; refresh(); });
           }, text: state.open[m.id] ? t('hide') : t('show') }));
           if (canAct && (m.status === 'failed' || m.status === 'cancelled')) actions.append(' ', el('button', { 'data-retry': m.id, onclick: function () { api('POST', '/api/messages/' + m.id + '/retry').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('retry') }));
           if (canAct && (m.status === 'pending' || m.status === 'failed')) actions.append(' ', el('button', { class: 'danger', 'data-cancel': m.id, onclick: function () { if (confirm(t('confirmCancel'))) api('POST', '/api/messages/' + m.id + '/cancel').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('cancel') }));
