@@ -32,7 +32,7 @@ import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
 import { BUILDS, STAND_IN_PAGE_SOURCE } from './helpers/wa-web-page.js';
-import { TodaysWhatsAppWebStandIn, standInTransport, type StandInBehaviour } from './helpers/wa-standin.js';
+import { TodaysWhatsAppWebStandIn, readyStandIn, standInTransport, type StandInBehaviour } from './helpers/wa-standin.js';
 
 const GROUP_A = '120363000000000001@g.us';
 const GROUP_B = '120363000000000002@g.us';
@@ -308,33 +308,24 @@ describe('today\'s WhatsApp Web page in the running service (stand-in client)', 
 describe('a send that throws is settled from the chat at once (stand-in client)', () => {
   let db: TestDatabase;
   const stops: Array<() => Promise<void>> = [];
-  const dirs: string[] = [];
   before(async () => {
     db = await createTestDatabase('wa_web_thrown', { migrated: true });
   });
   afterEach(async () => {
     for (const stop of stops.splice(0)) await stop();
-    for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
     await db.pool.query('DELETE FROM wa_outbox');
   });
   after(async () => db.drop());
 
   async function gateway(behaviour: StandInBehaviour) {
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-thrown-'));
-    dirs.push(base);
-    const clients: TodaysWhatsAppWebStandIn[] = [];
-    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), sessionName: 'thrown', logger: silentLogger(), behaviour }, (c) => clients.push(c));
-    await transport.start();
-    await waitUntil(() => clients.length === 1, 2000, 'a client');
-    clients[0]!.emit('ready');
-    await waitUntil(() => transport.isReady(), 2000, 'ready');
+    const { transport, client, close } = await readyStandIn(behaviour, { logger: silentLogger(), sessionName: 'thrown' });
     const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ settleGraceMs: 300 }), defaultCountryCode: '62', instanceId: 'thrown-test', confirmSettleMs: 100 });
     dispatcher.start();
     stops.push(async () => {
       await dispatcher.stop();
-      await transport.close();
+      await close();
     });
-    return { client: clients[0]!, dispatcher };
+    return { client, dispatcher };
   }
 
   const document = { fileName: 'rekap-mingguan.xlsx', mimeType: XLSX, bytes: Buffer.from('PK rekap') };

@@ -71,23 +71,11 @@ export interface OwnMessage {
   ack: number | null;
 }
 
-/** The page-side fix as a transport reports it: state, in words, the key's minified name, the build, when. */
-export interface PageFixView {
-  state: string;
-  detail: string;
-  alias: string | null;
-  build: string | null;
-  at: string | null;
-}
-
 /** A chat's own messages as read for settling an unknown outcome (Transport.readOwnMessages). */
 export interface ChatHistory {
   /** This number's messages in the chat since the time asked for, in any ack state. */
   messages: OwnMessage[];
-  /**
-   * Whether the history read reaches back past the time asked for (or holds the whole chat): a message
-   * handed over after that time and not among `messages` was not taken by WhatsApp.
-   */
+  /** The history read reaches back past that time (or is the whole chat): a message handed over after it and not here was not taken. */
   complete: boolean;
   /** What was looked at: the chat id read, how many own messages it gave, the oldest one's time, the limit asked for. */
   looked: { chatId: string; fetched: number; oldestAt: string | null; limit: number | null };
@@ -203,7 +191,7 @@ export interface Transport {
    * The WhatsApp Web build and the paired number, where the transport knows them; for WhatsApp Web,
    * whether the page-side message-key fix is active (wwebjs/msgkey-fix.ts).
    */
-  details?(): { webVersion: string | null; number: string | null; pageFix?: PageFixView | null };
+  details?(): { webVersion: string | null; number: string | null; pageFix?: { state: string; detail: string; alias: string | null; build: string | null; at: string | null } | null };
   /**
    * This number's own messages in a chat since a time, from WhatsApp's own copy of the chat (any ack
    * state), and whether what was read reaches back past that time: how an unknown outcome is settled.

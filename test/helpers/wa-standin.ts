@@ -21,6 +21,9 @@
  * new page (another process, after a crash) loads as WhatsApp Web syncs it.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../../src/whatsapp/wwebjs/transport.js';
 import type { WwebChatLike } from '../../src/whatsapp/wwebjs/client.js';
@@ -291,4 +294,41 @@ export function standInTransport(
       return client;
     },
   });
+}
+
+/**
+ * A WhatsApp Web transport on a stand-in client in a new temporary directory, started and made ready
+ * (the page fixed first, unless `pageFix` is false). `close()` closes it and removes the directory.
+ */
+export async function readyStandIn(
+  behaviour: StandInBehaviour,
+  options: { logger: Logger; sessionName?: string; pageFix?: boolean },
+): Promise<{ transport: WhatsAppWebTransport; client: TodaysWhatsAppWebStandIn; close(): Promise<void> }> {
+  const base = await mkdtemp(path.join(os.tmpdir(), 'cicero-wa-standin-'));
+  const clients: TodaysWhatsAppWebStandIn[] = [];
+  const transport = standInTransport(
+    { authPath: path.join(base, 'wa-auth'), sessionName: options.sessionName ?? 'standin', logger: options.logger, behaviour, ...(options.pageFix === undefined ? {} : { pageFix: options.pageFix }) },
+    (c) => clients.push(c),
+  );
+  const close = async () => {
+    await transport.close();
+    await rm(base, { recursive: true, force: true });
+  };
+  try {
+    await transport.start();
+    await until(() => clients.length === 1, 'a stand-in client');
+    clients[0]!.emit('ready');
+    await until(() => transport.isReady(), 'ready');
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { transport, client: clients[0]!, close };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > 5000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

@@ -10,6 +10,7 @@ import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, ro
 import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OUTBOX_PRIORITIES, OutboxValidationError, enqueueOne, type OutboxPriority } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { HttpError, badRequest, type HttpDeps } from '../deps.js';
+import { messageDetailView, messageView } from './message-views.js';
 
 interface PostBody {
   recipient: string;
@@ -34,87 +35,6 @@ interface ListQuery {
 
 const KEY = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' } as const;
 
-const messageView = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    status: { type: 'string', nullable: true, description: 'pending, sending, sent, failed or cancelled' },
-    type: { type: 'string' },
-    recipient: { type: 'string' },
-    session: { type: 'string' },
-    priority: { type: 'string', enum: [...OUTBOX_PRIORITIES], description: 'reply, normal or bulk: due messages are sent in that order' },
-    attempts: { type: 'integer' },
-    lastError: { type: 'string', nullable: true },
-    confirmation: { type: 'string', nullable: true, description: 'for sent messages: confirmed, awaiting, unconfirmed or dry_run' },
-    confirmed: { type: 'boolean', description: 'WhatsApp gave the id of every part' },
-    waMessageId: { type: 'string', nullable: true },
-    ack: { type: 'integer', nullable: true },
-    dedupKey: { type: 'string', nullable: true },
-    createdAt: { type: 'string', nullable: true },
-    nextAttemptAt: { type: 'string', nullable: true },
-    sentAt: { type: 'string', nullable: true },
-    deliveredAt: { type: 'string', nullable: true },
-    readAt: { type: 'string', nullable: true },
-    text: { type: 'string', description: 'the whole text, or a document\'s caption (GET of one message only)' },
-    document: {
-      type: 'object',
-      nullable: true,
-      description: 'a document\'s name, type and size in bytes (never its content); null for text',
-      properties: { fileName: { type: 'string', nullable: true }, mimeType: { type: 'string', nullable: true }, size: { type: 'integer', nullable: true } },
-    },
-    followsId: { type: 'integer', nullable: true, description: 'the message this one is not sent before' },
-    heldBack: {
-      type: 'object',
-      nullable: true,
-      description: "while it waits: the ban-risk governor's hold (until when, null while a pause lasts; and why)",
-      properties: { until: { type: 'string', nullable: true }, reason: { type: 'string' } },
-    },
-  },
-} as const;
-
-/** A hand-over's look into its chat (wa_outbox_sends.chat_check). */
-const chatCheckView = {
-  type: 'object',
-  nullable: true,
-  description: 'what a look into the chat found: found (confirmed), not_found (not delivered; resent says whether it was sent again), not_far_enough or unreadable (left open)',
-  properties: {
-    result: { type: 'string', enum: ['found', 'not_found', 'not_far_enough', 'unreadable'] },
-    at: { type: 'string' },
-    chatId: { type: 'string' },
-    fetched: { type: 'integer', nullable: true },
-    oldestAt: { type: 'string', nullable: true },
-    messageId: { type: 'string', nullable: true },
-    ack: { type: 'integer', nullable: true },
-    resent: { type: 'boolean', nullable: true },
-    error: { type: 'string', nullable: true },
-  },
-} as const;
-
-/** One message with its history: every hand-over to WhatsApp, its outcome and how it was settled. */
-const messageDetailView = {
-  ...messageView,
-  properties: {
-    ...messageView.properties,
-    handOvers: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          part: { type: 'integer', description: '0-based part of a split text' },
-          parts: { type: 'integer' },
-          chatId: { type: 'string' },
-          handedOverAt: { type: 'string' },
-          outcome: { type: 'string', description: 'handing_over, confirmed, unknown, unconfirmed, failed (before the hand-over) or rejected (did not arrive: the part is sent again)' },
-          reason: { type: 'string', nullable: true },
-          waMessageId: { type: 'string', nullable: true },
-          settledAt: { type: 'string', nullable: true },
-          ack: { type: 'integer', nullable: true },
-          chatCheck: chatCheckView,
-        },
-      },
-    },
-  },
-} as const;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
