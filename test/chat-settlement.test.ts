@@ -131,11 +131,12 @@ describe('unknown outcomes settled from the chat (fake transport standing in for
 
   it('one message in the chat settles one hand-over: the same text handed over twice and taken once is sent again once', async () => {
     const transport = new FakeTransport();
-    const { send } = await gateway({ first: 'unknown', transport });
+    const { send, dispatcher } = await gateway({ first: 'unknown', transport });
     await send('Mohon ijin, rekap susulan');
     // The same text again (another row), taken by WhatsApp, then lost: only one copy is in the chat.
     transport.setBehaviour(() => 'unknown');
     await enqueue(db.pool, [{ recipient: CHAT, content: 'Mohon ijin, rekap susulan', type: 'test', dedupKey: 'second' }]);
+    dispatcher.trigger('test');
     await waitUntil(() => transport.sends.length === 2, 5000, 'the second handed over');
     transport.sends.pop();
     transport.setBehaviour(() => 'ok');
@@ -180,5 +181,24 @@ describe('unknown outcomes settled from the chat (fake transport standing in for
     assert.equal(records.length, 1, 'not sent again');
     assert.equal(records[0]!.outcome, 'unknown');
     assert.equal(records[0]!.chat_check!.fetched, 500);
+  });
+
+  it('sent again once: a part found missing a second time is left to an operator, not sent a third time', async () => {
+    class NeverThere extends FakeTransport {
+      override async readOwnMessages(chatId: string): Promise<ChatHistory> {
+        return { messages: [], complete: true, looked: { chatId, fetched: 3, oldestAt: new Date(Date.now() - 86_400_000).toISOString(), limit: 50 } };
+      }
+    }
+    const transport = new NeverThere();
+    const { send } = await gateway({ first: 'unknown', transport });
+    transport.setBehaviour(() => 'unknown');
+    await send('Laporan harian');
+    await waitUntil(async () => (await row()).confirmation === 'unconfirmed', 8000, 'left to an operator');
+    await new Promise((r) => setTimeout(r, 800));
+    const records = await sends();
+    assert.deepEqual(records.map((r) => r.outcome), ['rejected', 'unconfirmed'], 'sent again once, then left');
+    assert.match(records[1]!.reason!, /after it was already sent again once: an operator decides/);
+    assert.deepEqual([records[1]!.chat_check!.result, records[1]!.chat_check!.resent], ['not_found', false]);
+    assert.equal(transport.sends.length, 2, 'two hand-overs, no third');
   });
 });

@@ -48,6 +48,9 @@ describe('SIGKILL at random moments while draining (stand-in of today\'s WhatsAp
       WA_RETRY_MAX_MS: '200',
       WA_SETTLE_GRACE_MS: '300',
       TEST_HANDOVER_LOG: handOverLog,
+      // Every chat has a message from before (the service never writes first): a chat's history then shows
+      // whether it reaches back past a hand-over.
+      TEST_RECEIVED_FROM: Array.from({ length: 25 }, (_, i) => `628131000${String(i).padStart(4, '0')}@c.us`).join(','),
       TEST_TAKE_AFTER_MS: '15', // between the hand-over record and the page taking the message
       TEST_RESOLVE_AFTER_MS: '15', // between the page taking it and the answer
     };

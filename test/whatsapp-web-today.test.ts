@@ -18,7 +18,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { chromium } from 'playwright-core';
 import { startApp, type App } from '../src/app/app.js';
-import { parseConfig } from '../src/config/index.js';
+import { parseConfig, type Config } from '../src/config/index.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { migrate } from '../src/db/migrate.js';
 import type { Logger } from '../src/lib/logger.js';
@@ -26,6 +26,7 @@ import { silentLogger } from '../src/lib/logger.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { findChromium } from '../src/whatsapp/wwebjs/chromium.js';
 import { MSGKEY_FIX_SOURCE, MsgKeyFix } from '../src/whatsapp/wwebjs/msgkey-fix.js';
+import { messageBody } from '../src/whatsapp/wwebjs/messages.js';
 import type { WhatsAppWebTransport } from '../src/whatsapp/wwebjs/transport.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
@@ -90,7 +91,8 @@ describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () =>
     const sent = (await client.sendMessage(GROUP_A, media, { caption: 'Rekap' })) as { id: { $1?: string } };
     assert.match(sent.id.$1 ?? '', /^true_120363000000000001@g\.us_3EB0/, 'the document is sent and its id comes back');
     const own = await chat!.fetchMessages({ limit: 10, fromMe: true });
-    assert.deepEqual(own.map((m) => (m as { body: string }).body), ['Rekap harian', 'Rekap'], 'the chat holds both');
+    assert.deepEqual(own.map(messageBody), ['Rekap harian', 'Rekap'], 'the chat holds both (a document\'s caption read as its text while it uploads)');
+    assert.notEqual((own[1] as { body: string }).body, 'Rekap', 'whatsapp-web.js gives an uploading document the preview as its body');
     const info = lines.filter((l) => /message-key fix/.test(String(l.msg)));
     assert.equal(info.length, 1);
     assert.equal(info[0]!.level, 30, 'logged at info');
@@ -131,8 +133,8 @@ describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () =>
       clients[0]!.emit('ready');
       await waitUntil(() => transport.isReady(), 2000, 'ready once the page is fixed');
       assert.equal(transport.details().pageFix.state, 'active');
-      const record = JSON.parse(await fs.readFile(path.join(base, 'wa-auth', 'session-fix.state.json'), 'utf8'));
-      assert.equal(record.pageFix.state, 'active', 'kept beside the session for doctor');
+      const record = async () => JSON.parse(await fs.readFile(path.join(base, 'wa-auth', 'session-fix.state.json'), 'utf8').catch(() => '{}'));
+      await waitUntil(async () => (await record()).pageFix?.state === 'active', 2000, 'kept beside the session for doctor');
 
       clients[0]!.reload();
       assert.equal(await clients[0]!.page.evaluate("Object.prototype.hasOwnProperty.call(window.require('WAWebMsgKey').prototype, '_serialized')"), false, 'the new page has no fix');
@@ -317,9 +319,12 @@ describe('a send that throws is settled from the chat at once (stand-in client)'
   });
   after(async () => db.drop());
 
-  async function gateway(behaviour: StandInBehaviour) {
-    const { transport, client, close } = await readyStandIn(behaviour, { logger: silentLogger(), sessionName: 'thrown' });
-    const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ settleGraceMs: 300 }), defaultCountryCode: '62', instanceId: 'thrown-test', confirmSettleMs: 100 });
+  // The unit groups have messages from before: their history shows whether it reaches back past a hand-over.
+  const received = [{ chatId: GROUP_A, body: 'Siap' }, { chatId: GROUP_B, body: 'Siap' }];
+
+  async function gateway(behaviour: StandInBehaviour, dispatch: Partial<Config['dispatch']> = {}) {
+    const { transport, client, close } = await readyStandIn({ received, ...behaviour }, { logger: silentLogger(), sessionName: 'thrown' });
+    const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ settleGraceMs: 300, ...dispatch }), defaultCountryCode: '62', instanceId: 'thrown-test', confirmSettleMs: 100 });
     dispatcher.start();
     stops.push(async () => {
       await dispatcher.stop();
@@ -365,5 +370,30 @@ describe('a send that throws is settled from the chat at once (stand-in client)'
     assert.equal(rows[0].outcome, 'confirmed');
     assert.equal(rows[0].wa_message_id, client.created[0]!.id.$1);
     assert.match(rows[0].reason, /n: n; the message is in the chat/);
+  });
+
+  it('a chat whose history does not reach back past the hand-over: the thrown send stays unknown, never sent again on a guess', async () => {
+    const NEW_GROUP = '120363000000000009@g.us'; // nothing in it before: no evidence either way
+    const { client, dispatcher } = await gateway({ pageError: (send) => (send === 1 ? { letter: 't', when: 'before' } : null) });
+    await enqueue(db.pool, [{ recipient: NEW_GROUP, content: 'Rekap mingguan', type: 'weekly_report', document }]);
+    dispatcher.trigger('test');
+    await waitUntil(async () => (await db.pool.query('SELECT confirmation FROM wa_outbox')).rows[0].confirmation === 'awaiting', 10_000, 'awaiting confirmation');
+    await waitUntil(async () => (await db.pool.query('SELECT chat_check FROM wa_outbox_sends')).rows[0].chat_check?.result === 'not_far_enough', 5000, 'looked at, left open');
+    assert.equal(client.sendCalls.length, 1, 'not sent again');
+    const { rows } = await db.pool.query('SELECT outcome, reason FROM wa_outbox_sends');
+    assert.equal(rows[0].outcome, 'unknown');
+    assert.match(rows[0].reason, /t: t; not among the chat's last 0 own messages, which do not show its history back to the hand-over/);
+  });
+
+  it('a send still running after its timeout is not settled from the chat until it answers: taken once, confirmed', async () => {
+    // The page takes the message 1.5 s after the call; the dispatcher gives up waiting after 0.5 s.
+    const { client, dispatcher } = await gateway({ takeAfterMs: 1500, createAfterMs: null }, { sendTimeoutMs: 500, confirmTimeoutMs: 60_000 });
+    await enqueue(db.pool, [{ recipient: GROUP_A, content: 'Rekap harian Polres A', type: 'daily_report' }]);
+    dispatcher.trigger('test');
+    await waitUntil(async () => (await db.pool.query('SELECT confirmation FROM wa_outbox')).rows[0]?.confirmation === 'confirmed', 10_000, 'confirmed');
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(client.totalHandOvers, 1, 'taken once: the chat was not read while the send was running');
+    const { rows } = await db.pool.query('SELECT outcome FROM wa_outbox_sends');
+    assert.deepEqual(rows.map((r) => r.outcome), ['confirmed']);
   });
 });

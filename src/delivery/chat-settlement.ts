@@ -1,16 +1,19 @@
 /**
  * Settling open hand-overs from the chat itself, where the transport can read it
  * (`Transport.readOwnMessages`): every hand-over of this session whose outcome is unknown or unconfirmed
- * (of the last 24 hours) is looked for among the chat's own recent messages, each chat read once per
- * pass, when the connection is back and once the hand-over has waited a while.
+ * (of the last 24 hours, not already found missing, not still being sent by this process, not from an
+ * earlier pairing) is looked for among the chat's own recent messages, each chat read once per pass,
+ * when the connection is back and once the hand-over has waited a while.
  *
  * - **Found**, in any ack state (same text, after the hand-over, an id no other hand-over has): the
  *   hand-over is confirmed with its WhatsApp id.
  * - **Not found**, the history read reaching back past the hand-over, and the grace period
  *   (`settleGraceMs`) gone since the hand-over and since the connection came back: not delivered. With
  *   `resendChecked` the hand-over is `rejected` and the row goes back to the retry path for that part:
- *   sent again once; otherwise it is `unconfirmed`, for an operator.
- * - **The chat cannot be read**, or not back far enough: the outcome stays open, read again later.
+ *   sent again once; otherwise, or when that part was already sent again once, it is `unconfirmed`,
+ *   for an operator.
+ * - **The chat cannot be read**, or its history does not show that it reaches back past the hand-over:
+ *   the outcome stays open, read again later.
  *
  * Every decision is kept on the hand-over (`chat_check`) with what was looked at.
  */
@@ -49,6 +52,10 @@ export interface ChatSettlementOptions {
   wakeIn(ms: number): void;
   /** A row went back to the retry path: wake the dispatcher. */
   onRequeue?: () => void;
+  /** A part was found missing while a dispatcher holds its row: look for rows left with it once marked. */
+  onRejectedWhileSending(): void;
+  /** A hand-over whose send is still running in this process (a timeout after the hand-over): not looked at. */
+  isInFlight(sendId: number): boolean;
 }
 
 /** A chat that could not be read, or not far enough, is read again after this long. */
@@ -59,6 +66,8 @@ const BATCH = 50;
 const CLOCK_SLACK_MS = 60_000;
 /** Hand-overs remembered as looked at, at most. */
 const MAX_REMEMBERED = 5000;
+/** A pass stops reading chats after this long (the rest wait for the next pass). */
+const PASS_MS = 60_000;
 
 export class ChatSettlement {
   /** When each open hand-over was last looked for in its chat (a new connection forgets them all). */
@@ -76,14 +85,20 @@ export class ChatSettlement {
   async pass(): Promise<void> {
     const { transport, pool, session } = this.options;
     if (!transport.readOwnMessages || !transport.isReady()) return;
-    const now = Date.now();
+    const started = Date.now();
+    // Hand-overs made before this pairing went out on another pairing (maybe another number): not looked for.
+    const pairedSince = transport.pairedSince?.()?.getTime() ?? 0;
     const open = (await settleCandidates(pool, session, this.options.lookAfterMs(), BATCH * 4))
-      .filter((send) => now - (this.checkedAt.get(send.id) ?? 0) >= RECHECK_MS)
+      .filter((send) => started - (this.checkedAt.get(send.id) ?? 0) >= RECHECK_MS && !this.options.isInFlight(send.id) && send.handedOverAt.getTime() >= pairedSince)
       .slice(0, BATCH);
     const byChat = new Map<string, OpenSend[]>();
     for (const send of open) byChat.set(send.chatId, [...(byChat.get(send.chatId) ?? []), send]);
     for (const [chatId, sends] of byChat) {
       if (!transport.isReady()) return;
+      if (Date.now() - started > PASS_MS) {
+        this.options.wakeIn(1000);
+        return;
+      }
       for (const send of sends) this.checkedAt.set(send.id, Date.now());
       await this.settleChat(chatId, sends);
     }
@@ -137,14 +152,16 @@ export class ChatSettlement {
         this.checkedAt.delete(send.id);
         continue;
       }
-      const resend = this.options.resendChecked;
-      const status = await settleNotDelivered(pool, send, { result: 'not_found', ...looked, resent: resend }, resend, this.options.retry);
-      if (status === null) continue;
-      logger.warn(
-        { id: send.outboxId, part: send.part + 1, parts: send.parts, chatId, status },
-        resend ? 'unknown outcome settled: the message is not in the chat (not delivered); it is sent again' : 'unknown outcome settled: the message is not in the chat (not delivered); WA_RESEND_CHECKED=false leaves it to an operator',
-      );
-      if (resend) this.options.onRequeue?.();
+      const settled = await settleNotDelivered(pool, send, { result: 'not_found', ...looked }, this.options.resendChecked, this.options.retry);
+      if (settled === null) continue;
+      const what = !settled.resent
+        ? 'left to an operator (unconfirmed)'
+        : settled.status === 'failed'
+          ? 'its tries are used up: failed'
+          : 'it is sent again';
+      logger.warn({ id: send.outboxId, part: send.part + 1, parts: send.parts, chatId, status: settled.status }, `unknown outcome settled: the message is not in the chat (not delivered); ${what}`);
+      if (settled.resent && settled.status === 'sending') this.options.onRejectedWhileSending();
+      else if (settled.resent) this.options.onRequeue?.();
     }
   }
 }

@@ -51,6 +51,8 @@ export interface ConfirmerOptions {
   onRequeue?: () => void;
   /** What says WhatsApp may be unhappy with the number (the governor's risk score). */
   onRisk?: (kind: 'ack_error' | 'unconfirmed', detail: string | null) => void;
+  /** A hand-over whose send is still running in this process (its answer came too late): not settled from the chat. */
+  isInFlight?: (sendId: number) => boolean;
   /** Run in the transaction that records a receipt (webhooks); none: the receipt is one statement. */
   receiptHooks?: () => ReceiptHook[];
 }
@@ -96,6 +98,11 @@ export class Confirmer {
       isOwnId: (id) => this.ownIds.has(id),
       receipt: (id, ack) => this.receipt(id, ack),
       wakeIn: (ms) => this.scheduleSweep(ms),
+      isInFlight: (id) => options.isInFlight?.(id) ?? false,
+      onRejectedWhileSending: () => {
+        this.rejectedWaiting = true;
+        this.scheduleSweep(1000);
+      },
     });
   }
 

@@ -118,6 +118,8 @@ export class Dispatcher {
   private readonly everyType: OutcomeHook[] = [];
   private readonly receiptHooks: ReceiptHook[] = [];
   private readonly held = new Set<number>();
+  /** Hand-overs whose send has not answered yet (a timeout after the hand-over leaves it running). */
+  private readonly inFlightSends = new Set<number>();
   private readonly abort = new AbortController();
   private readonly drains = new SingleFlight(() => this.run());
   private stopping = false;
@@ -164,6 +166,7 @@ export class Dispatcher {
       },
       ...(options.confirmSettleMs !== undefined ? { settleMs: options.confirmSettleMs } : {}),
       onRequeue: () => this.trigger('ack error'),
+      isInFlight: (id) => this.inFlightSends.has(id),
       onRisk: (kind, detail) => this.risk(kind, detail),
       receiptHooks: () => this.receiptHooks,
     });
@@ -385,7 +388,7 @@ export class Dispatcher {
       }
       if (result.kind === 'failed') {
         await this.giveBack(permit, handedOver);
-        this.riskOfFailure(result.error);
+        await this.riskOfFailure(result.error); // recorded before the next row asks for a permit
         // A refused hand-over record already counted this claim's attempt when it was the first.
         if (result.sendId !== null) await this.persist(() => settleFailedHandOver(this.options.pool, result.sendId!, result.error.message));
         return this.failedAttempt(row, result.error, !handedOver && result.sendId === null);
@@ -451,12 +454,18 @@ export class Dispatcher {
         if (id === null) throw new HandOverRefused('the row is no longer held by this dispatcher');
         if (abandoned) throw new HandOverRefused('the send was abandoned before the hand-over');
         sendId = id;
+        this.inFlightSends.add(id);
         this.handedOverRow = row.id;
       },
     };
     const sending = document
       ? transport.sendDocument(chatId, { ...document, caption: text.trim() === '' ? null : text }, hooks)
       : transport.sendText(chatId, text, hooks);
+    // Until the transport answers, the chat is not read to settle this hand-over (the send may still land).
+    void sending.then(
+      () => sendId !== null && this.inFlightSends.delete(sendId),
+      () => sendId !== null && this.inFlightSends.delete(sendId),
+    );
     let result: SendResult;
     try {
       result = await withTimeout(sending, dispatch.sendTimeoutMs);
@@ -658,16 +667,19 @@ export class Dispatcher {
     await this.options.governor.release(permit.reservations).catch((err: Error) => this.options.logger.warn({ err: err.message }, 'could not give budget places back'));
   }
 
-  private riskOfFailure(error: SendError): void {
-    if (error.reason === 'not_on_whatsapp') this.risk('not_on_whatsapp', error.message);
-    else if (error.kind === 'permanent' || error.reason === 'send_error') this.risk('send_failed', error.message);
+  private async riskOfFailure(error: SendError): Promise<void> {
+    if (error.reason === 'not_on_whatsapp') await this.risk('not_on_whatsapp', error.message);
+    else if (error.kind === 'permanent' || error.reason === 'send_error') await this.risk('send_failed', error.message);
   }
 
-  /** A risk signal for the governor (which may pause the session); never stops the drain. */
-  risk(kind: RiskKind, detail: string | null): void {
+  /** A risk signal for the governor (which may pause the session); never throws, never stops the drain. */
+  risk(kind: RiskKind, detail: string | null): Promise<void> {
     const governor = this.options.governor;
-    if (!governor) return;
-    void governor.observe(this.session, kind, detail).catch((err: Error) => this.options.logger.warn({ err: err.message, kind }, 'could not record a risk signal'));
+    if (!governor) return Promise.resolve();
+    return governor.observe(this.session, kind, detail).then(
+      () => undefined,
+      (err: Error) => this.options.logger.warn({ err: err.message, kind }, 'could not record a risk signal'),
+    );
   }
 
   private async releaseHeld(except: number | null = null): Promise<void> {

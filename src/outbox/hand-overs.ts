@@ -69,14 +69,19 @@ export interface ChatCheck {
 /** Hand-overs settled from the chat are at most this old: an older message is not sent again on its own. */
 export const SETTLE_MAX_AGE_HOURS = 24;
 
-/** Open hand-overs (unknown or unconfirmed) of the last SETTLE_MAX_AGE_HOURS handed over at least `olderThanMs` ago, oldest first. */
+/**
+ * Open hand-overs (unknown or unconfirmed) of the last SETTLE_MAX_AGE_HOURS handed over at least
+ * `olderThanMs` ago and not already found missing (an unconfirmed one an operator decides on): those
+ * never looked at first, then the longest unlooked-at, then the oldest.
+ */
 export async function settleCandidates(db: Queryable, session: string, olderThanMs: number, limit: number): Promise<OpenSend[]> {
   const { rows } = await db.query<OpenSendRecord>(
     `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
       WHERE outcome IN ('unknown', 'unconfirmed') AND session = $1
         AND handed_over_at > now() - $4 * interval '1 hour'
         AND handed_over_at < now() - $2 * interval '1 millisecond'
-      ORDER BY handed_over_at, id LIMIT $3`,
+        AND (chat_check IS NULL OR chat_check->>'result' <> 'not_found')
+      ORDER BY chat_check->>'at' NULLS FIRST, handed_over_at, id LIMIT $3`,
     [session, olderThanMs, limit, SETTLE_MAX_AGE_HOURS],
   );
   return rows.map(toOpenSend);
@@ -92,28 +97,44 @@ export const NOT_DELIVERED_REASON = 'not delivered (checked in the chat)';
 /**
  * A hand-over whose message is not in its chat (the history read reaching back past it, the grace
  * period gone): WhatsApp never took it. With `resend`, it is `rejected` and its row goes back to the
- * retry path for that part (sent again once; failed when out of attempts); without, `unconfirmed`, for
- * an operator. The check is kept on the hand-over. Returns the row's status after it, or null when the
- * hand-over was settled meanwhile.
+ * retry path for that part (failed when out of attempts); without, or when that part was already sent
+ * again once for the same reason, `unconfirmed`, for an operator. The check is kept on the hand-over.
+ * Returns the row's status after it (`sending`: a dispatcher holds the row, which is looked at again
+ * once it is marked) and whether it is sent again; null when the hand-over was settled meanwhile.
  */
-export async function settleNotDelivered(pool: pg.Pool, send: { id: number; outboxId: number }, check: ChatCheck, resend: boolean, policy: RetryPolicy): Promise<string | null> {
+export async function settleNotDelivered(
+  pool: pg.Pool,
+  send: { id: number; outboxId: number; part: number },
+  check: ChatCheck,
+  resend: boolean,
+  policy: RetryPolicy,
+): Promise<{ status: string; resent: boolean } | null> {
   return withTransaction(pool, async (tx) => {
     const row = await lockRow(tx, send.outboxId);
-    const reason = resend
+    // Sent again once: a part already found missing and sent again is not sent a third time on its own.
+    const { rows: before } = await tx.query(
+      `SELECT 1 FROM wa_outbox_sends WHERE outbox_id = $1 AND part = $2 AND id <> $3 AND outcome = 'rejected' AND reason LIKE $4 LIMIT 1`,
+      [send.outboxId, send.part, send.id, `${NOT_DELIVERED_REASON}%`],
+    );
+    const again = before.length > 0;
+    const resent = resend && !again;
+    const reason = resent
       ? `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}; sent again`
-      : `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}; WA_RESEND_CHECKED=false: an operator decides (cicero-wa outbox resend)`;
+      : again
+        ? `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}, after it was already sent again once: an operator decides (cicero-wa outbox resend)`
+        : `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}; WA_RESEND_CHECKED=false: an operator decides (cicero-wa outbox resend)`;
     const { rowCount } = await tx.query(
       `UPDATE wa_outbox_sends SET outcome = $2, reason = $3, chat_check = $4, settled_at = now()
         WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')`,
-      [send.id, resend ? 'rejected' : 'unconfirmed', reason, JSON.stringify(check)],
+      [send.id, resent ? 'rejected' : 'unconfirmed', reason, JSON.stringify({ ...check, resent })],
     );
     if (rowCount !== 1) return null;
-    if (!resend) {
+    if (!resent) {
       await refreshRow(tx, send.outboxId);
-      return row?.status ?? 'deleted';
+      return { status: row?.status ?? 'deleted', resent };
     }
     const status = await requeueIncomplete(tx, send.outboxId, policy, reason);
-    return status ?? row?.status ?? 'deleted';
+    return { status: status ?? row?.status ?? 'deleted', resent };
   });
 }
 
@@ -135,17 +156,6 @@ export async function findOpenSends(
       ORDER BY handed_over_at, id
       LIMIT 5`,
     [match.bodySha256, match.chatIds, match.seenAt, match.windowMs, match.anyPhoneChat ?? false, match.session],
-  );
-  return rows.map(toOpenSend);
-}
-
-/** Hand-overs still unknown after `olderThanMs` (for a look into the chat), oldest first. */
-export async function unknownSends(db: Queryable, session: string, olderThanMs: number, limit: number): Promise<OpenSend[]> {
-  const { rows } = await db.query<OpenSendRecord>(
-    `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
-      WHERE outcome = 'unknown' AND session = $3 AND handed_over_at < now() - $1 * interval '1 millisecond'
-      ORDER BY handed_over_at, id LIMIT $2`,
-    [olderThanMs, limit, session],
   );
   return rows.map(toOpenSend);
 }

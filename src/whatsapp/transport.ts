@@ -198,6 +198,8 @@ export interface Transport {
    * Throws when the chat cannot be read.
    */
   readOwnMessages?(chatId: string, since: Date): Promise<ChatHistory>;
+  /** Since when the number is paired this time (a hand-over before it went out on another pairing). */
+  pairedSince?(): Date | null;
   /**
    * Shows "typing…" in a chat (`…@c.us`, `…@g.us`, `…@lid`) for about `durationMs`, then clears it;
    * resolves when it is cleared. Best effort: never throws; a chat it cannot reach, or a transport not

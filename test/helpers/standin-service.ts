@@ -22,6 +22,8 @@ const transport = standInTransport(
       createAfterMs: null,
       resolveAfterMs: Number(process.env.TEST_RESOLVE_AFTER_MS ?? '300'),
       takeAfterMs: Number(process.env.TEST_TAKE_AFTER_MS ?? '0'),
+      // Chats people wrote in before (TEST_RECEIVED_FROM, comma-separated chat ids): the service never goes cold.
+      received: (process.env.TEST_RECEIVED_FROM ?? '').split(',').filter(Boolean).map((chatId) => ({ chatId, body: 'Selamat pagi' })),
       resolveWith: (process.env.TEST_RESOLVE_WITH as 'page' | 'undefined' | undefined) ?? 'page',
       handOverLog: process.env.TEST_HANDOVER_LOG!,
     },

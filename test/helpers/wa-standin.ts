@@ -40,7 +40,12 @@ export interface StandInMessage {
   timestamp: number;
   ack: number;
   hasMedia: boolean;
+  type: string;
+  _data: { type: string; caption?: string; directPath?: string };
 }
+
+/** What a media message's body is before its upload is done (the page's preview). */
+const MEDIA_PREVIEW = '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQFxQYGBcUFhYaHSUfGhsjHBYWICwgIyYnKSopGR8tMC0oMCUoKSj/2wBDAQcHBwoIChMKChMoGhYaKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCj/wAARCAABAAEDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAn/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFAEBAAAAAAAAAAAAAAAAAAAAAP/EABQRAQAAAAAAAAAAAAAAAAAAAAD/2gAMAwEAAhEDEQA/AL+AD//Z';
 
 interface PageModel {
   id: StandInMessage['id'];
@@ -244,7 +249,7 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
         acks.forEach((ack, i) =>
           this.later((i + 1) * (b.ackStepMs ?? 20), () => {
             void this.page.call('setAck', message.id.$1 ?? message.id._serialized, ack).catch(() => undefined);
-            this.emit('message_ack', { ...message, ack }, ack);
+            this.emit('message_ack', this.message(answer.added, ack), ack);
           }),
         );
       });
@@ -258,9 +263,19 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
     return answer.result ? this.message(answer.result) : undefined;
   }
 
-  /** whatsapp-web.js's Message from the page's model: a media message's body is its caption. */
-  private message(m: PageModel): StandInMessage {
-    return { id: m.id, fromMe: m.id.fromMe, to: m.to, from: m.from, body: m.hasMedia ? (m.caption ?? '') : m.body, timestamp: m.t, ack: m.ack, hasMedia: m.hasMedia };
+  /**
+   * whatsapp-web.js's Message from the page's model. A media message has its caption as its body only
+   * once uploaded (`hasMedia = Boolean(data.directPath)`: here from ack 1 on); before, its body is the
+   * page's preview and the caption is in `_data` only.
+   */
+  private message(m: PageModel, ack = m.ack): StandInMessage {
+    const uploaded = m.hasMedia && ack >= 1;
+    const data = { type: m.hasMedia ? 'document' : 'chat', caption: m.hasMedia ? (m.caption ?? '') : undefined, directPath: uploaded ? '/v/t62.7119-24/standin' : undefined };
+    return {
+      id: m.id, fromMe: m.id.fromMe, to: m.to, from: m.from, timestamp: m.t, ack, type: data.type, _data: data,
+      body: m.hasMedia ? (uploaded ? (m.caption ?? '') : MEDIA_PREVIEW) : m.body,
+      hasMedia: uploaded,
+    };
   }
 
   private later(ms: number, fn: () => void): void {

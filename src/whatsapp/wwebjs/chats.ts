@@ -35,8 +35,21 @@ export async function findChat(
   aliasOf: (id: string) => Promise<string | null>,
   until = Date.now() + 2 * LOOKUP_MS,
 ): Promise<FoundChat> {
+  const found = await findChats(client, chatId, aliasOf, until, true);
+  return found.chats[0] ? { ...found.chats[0], problems: found.problems } : { chat: null, id: null, problems: found.problems };
+}
+
+/** Every chat the id stands for (under its own id and its LID or phone number), with what went wrong for the others. */
+export async function findChats(
+  client: WwebClientLike,
+  chatId: string,
+  aliasOf: (id: string) => Promise<string | null>,
+  until = Date.now() + 2 * LOOKUP_MS,
+  firstOnly = false,
+): Promise<{ chats: Array<{ chat: WwebChatLike; id: string }>; problems: string[] }> {
   const problems: string[] = [];
-  if (!client.getChatById) return { chat: null, id: null, problems: ['this client cannot look chats up'] };
+  const chats: Array<{ chat: WwebChatLike; id: string }> = [];
+  if (!client.getChatById) return { chats, problems: ['this client cannot look chats up'] };
   const alias = /@(c\.us|lid)$/.test(chatId) ? await within(aliasOf(chatId).catch(() => null), LOOKUP_MS, null) : null;
   // A phone number's chat is looked for under its LID first: WhatsApp Web files such chats there.
   const candidates = [...new Set((chatId.endsWith('@c.us') ? [alias, chatId] : [chatId, alias]).filter((id): id is string => !!id))];
@@ -50,12 +63,15 @@ export async function findChat(
       const chat = await within(client.getChatById(id), left, TIMED_OUT);
       if (chat === TIMED_OUT) problems.push(`${id}: no answer`);
       else if (!chat) problems.push(`${id}: no such chat`);
-      else return { chat, id, problems };
+      else {
+        chats.push({ chat, id });
+        if (firstOnly) break;
+      }
     } catch (err) {
       problems.push(`${id}: ${describe(err)}`);
     }
   }
-  return { chat: null, id: null, problems };
+  return { chats, problems };
 }
 
 export function describe(err: unknown): string {

@@ -64,9 +64,23 @@ export function ownMessageChat(message: unknown): string | null {
   return widText(m?.to) ?? widText(m?.id?.remote);
 }
 
-/** The text of a message (the caption of a media message). */
+/** whatsapp-web.js's message types that carry media (and so a caption instead of a body). */
+const MEDIA_TYPES = new Set(['document', 'image', 'video', 'audio', 'ptt', 'sticker', 'gif']);
+
+/**
+ * The text of a message: the caption of a media message. whatsapp-web.js takes a media message's body
+ * from its caption only once the upload is done (`hasMedia = Boolean(data.directPath)`); before that its
+ * `body` is the page's preview. So for a media type the caption is read from the raw data.
+ */
 export function messageBody(message: unknown): string {
-  const body = (message as { body?: unknown } | null)?.body;
+  const m = message as { body?: unknown; type?: unknown; hasMedia?: unknown; _data?: { caption?: unknown; type?: unknown } } | null;
+  const type = m?.type ?? m?._data?.type;
+  if (typeof type === 'string' && MEDIA_TYPES.has(type)) {
+    const caption = m?._data?.caption;
+    if (typeof caption === 'string') return caption;
+    return m?.hasMedia === true && typeof m.body === 'string' ? m.body : '';
+  }
+  const body = m?.body;
   return typeof body === 'string' ? body : '';
 }
 

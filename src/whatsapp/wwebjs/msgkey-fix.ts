@@ -105,8 +105,11 @@ export const MSGKEY_FIX_SOURCE = String.raw`(() => {
       Object.defineProperty(this, '_serialized', { value, writable: true, enumerable: true, configurable: true });
     },
   });
+  if (probe._serialized !== text) {
+    delete proto._serialized;
+    return result('failed', 'the accessor did not take on this build');
+  }
   Object.defineProperty(proto, MARK, { value: alias, enumerable: false });
-  if (probe._serialized !== text) return result('failed', 'the accessor did not take on this build');
   return result('active', 'message keys read _serialized from ' + alias, alias);
 })()`;
 

@@ -26,9 +26,9 @@ import {
   type SendResult,
   type TransportStatus,
 } from '../transport.js';
-import { sleep } from '../../lib/sleep.js';
-import { describe, findChat } from './chats.js';
-import { documentMedia, type WwebClientLike } from './client.js';
+import { sleep, within } from '../../lib/sleep.js';
+import { describe, findChats } from './chats.js';
+import { documentMedia, type WwebChatLike, type WwebClientLike } from './client.js';
 import { messageIdOf } from './messages.js';
 
 /** getNumberId answers are reused for this long. */
@@ -39,6 +39,9 @@ const HISTORY_LIMITS = [50, 500];
 export const CLOCK_SLACK_MS = 60_000;
 /** After sendMessage threw, how long to let the page settle before its chat is read. */
 const SETTLE_AFTER_THROW_MS = 1000;
+/** The longest one read of a chat's messages may take. */
+const CHAT_READ_MS = 15_000;
+const TIMED_OUT = Symbol('timed out');
 
 /** Errors WhatsApp Web raises before it takes a message: the send was not handed over. */
 const REFUSED_BEFORE_HAND_OVER = /invalid wid|wid error|invalid (number|chat|id)|not a (valid )?(user|contact|participant)|no lid for user/i;
@@ -94,32 +97,71 @@ export class Sender {
   }
 
   /**
-   * This session's messages in a chat since a time, from WhatsApp Web's copy of the chat
-   * (`chat.fetchMessages({ limit, fromMe: true })`, which loads earlier messages until it has `limit`
-   * or the chat has no more). Complete when fewer than the limit came back or the oldest is older than
-   * `since`; otherwise read again with a larger limit. Throws when the chat cannot be read.
+   * This session's messages in a chat since a time, from WhatsApp Web's copy of the chat: every chat the
+   * id stands for (its own id, its LID or phone number), each read with
+   * `chat.fetchMessages({ limit, fromMe: true })` (50, then 500 messages back).
+   *
+   * Complete only on positive evidence, in every chat read: a message older than `since` was loaded (an
+   * own one, else any, read without `fromMe`). A short read alone proves nothing: whatsapp-web.js stops
+   * loading earlier messages whenever WhatsApp Web gives none at that moment (a load under way, a
+   * history still syncing), and a chat WhatsApp Web did not hold is created empty. Throws when no chat
+   * can be read; each read is bounded in time.
    */
   async readOwnMessages(chatId: string, since: Date): Promise<ChatHistory> {
     const client = this.client();
     await this.context.preparePage(client);
-    const found = await findChat(client, chatId, (id) => this.context.aliasOf(id));
-    if (!found.chat) throw new Error(`the chat could not be read (${found.problems.join('; ')})`);
-    let history: ChatHistory | null = null;
-    for (const limit of HISTORY_LIMITS) {
-      const read = await found.chat.fetchMessages({ limit, fromMe: true });
-      const stamps = read.map((m) => Number((m as { timestamp?: unknown }).timestamp) * 1000).filter(Number.isFinite);
-      const oldest = stamps.length > 0 ? Math.min(...stamps) : null;
-      const messages: OwnMessage[] = [];
-      for (const message of read) {
-        const own = await this.context.ownMessage(message, ackOf(message));
-        const at = Number((message as { timestamp?: unknown }).timestamp) * 1000;
-        if (own && (!Number.isFinite(at) || at >= since.getTime())) messages.push({ ...own, at: Number.isFinite(at) ? new Date(at) : own.at });
-      }
-      const complete = read.length < limit || (oldest !== null && oldest <= since.getTime());
-      history = { messages, complete, looked: { chatId: found.id!, fetched: read.length, oldestAt: oldest === null ? null : new Date(oldest).toISOString(), limit } };
-      if (complete) break;
+    const found = await findChats(client, chatId, (id) => this.context.aliasOf(id));
+    if (found.chats.length === 0) throw new Error(`the chat could not be read (${found.problems.join('; ')})`);
+    const messages: OwnMessage[] = [];
+    let complete = true;
+    let fetched = 0;
+    let oldestAt: number | null = null;
+    let limit = 0;
+    for (const { chat } of found.chats) {
+      const read = await this.readChat(chat, since);
+      messages.push(...read.messages);
+      complete &&= read.complete;
+      fetched += read.fetched;
+      limit = Math.max(limit, read.limit);
+      if (read.oldest !== null) oldestAt = oldestAt === null ? read.oldest : Math.min(oldestAt, read.oldest);
     }
-    return history!;
+    return {
+      messages,
+      complete,
+      looked: { chatId: found.chats.map((c) => c.id).join(', '), fetched, oldestAt: oldestAt === null ? null : new Date(oldestAt).toISOString(), limit },
+    };
+  }
+
+  private async readChat(chat: WwebChatLike, since: Date): Promise<{ messages: OwnMessage[]; complete: boolean; fetched: number; oldest: number | null; limit: number }> {
+    const fetch = async (options: { limit: number; fromMe?: boolean }) => {
+      const read = await within(chat.fetchMessages(options), CHAT_READ_MS, TIMED_OUT);
+      if (read === TIMED_OUT) throw new Error(`WhatsApp Web did not give the chat's messages within ${CHAT_READ_MS} ms`);
+      const stamps = read.map((m) => Number((m as { timestamp?: unknown }).timestamp) * 1000).filter(Number.isFinite);
+      return { read, oldest: stamps.length > 0 ? Math.min(...stamps) : null };
+    };
+    let own: Awaited<ReturnType<typeof fetch>> = { read: [], oldest: null };
+    let limit = 0;
+    for (const size of HISTORY_LIMITS) {
+      limit = size;
+      own = await fetch({ limit: size, fromMe: true });
+      if ((own.oldest !== null && own.oldest <= since.getTime()) || own.read.length < size) break;
+    }
+    let complete = own.oldest !== null && own.oldest <= since.getTime();
+    if (!complete) {
+      // No own message that old: any message before the time (someone who wrote first) is evidence too.
+      for (const size of HISTORY_LIMITS) {
+        const any = await fetch({ limit: size });
+        complete = any.oldest !== null && any.oldest <= since.getTime();
+        if (complete || any.read.length < size) break;
+      }
+    }
+    const messages: OwnMessage[] = [];
+    for (const message of own.read) {
+      const mine = await this.context.ownMessage(message, ackOf(message));
+      const at = Number((message as { timestamp?: unknown }).timestamp) * 1000;
+      if (mine && (!Number.isFinite(at) || at >= since.getTime())) messages.push({ ...mine, at: Number.isFinite(at) ? new Date(at) : mine.at });
+    }
+    return { messages, complete, fetched: own.read.length, oldest: own.oldest, limit };
   }
 
   private client(): WwebClientLike {
@@ -180,7 +222,7 @@ export class Sender {
       return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}; the message is in the chat (${history.looked.chatId}), confirming it` };
     }
     if (!history.complete) {
-      return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}; not among the chat's last ${history.looked.fetched} messages, which do not reach back to the hand-over` };
+      return { outcome: 'unknown', reason: `send_error after hand-over: ${detail}; not among the chat's last ${history.looked.fetched} own messages, which do not show its history back to the hand-over` };
     }
     throw new SendError('transient', 'not_taken', `${detail} (checked in the chat: WhatsApp Web did not take the message; ${history.looked.fetched} own messages read)`);
   }

@@ -153,6 +153,10 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
     return this.sender.isRegistered(chatId);
   }
 
+  pairedSince(): Date | null {
+    return this.pairedAt ? new Date(this.pairedAt) : null;
+  }
+
   readOwnMessages(chatId: string, since: Date): Promise<ChatHistory> {
     return this.sender.readOwnMessages(chatId, since);
   }
