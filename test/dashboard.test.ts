@@ -190,6 +190,8 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
   });
 
   it('incoming messages and webhook deliveries appear on "Pesan masuk"', async () => {
+    // A complaint is taken for an NRP the personnel table knows.
+    await db.pool.query(`INSERT INTO "user" (user_id, nama, title, whatsapp) VALUES ('98010101', 'Sari', 'BRIPDA', '081234500001') ON CONFLICT (user_id) DO NOTHING`);
     transport.emitInbound({
       messageId: 'false_6281234500001@c.us_IN1', chatId: '6281234500001@c.us', isGroup: false, senderId: '6281234500001@c.us', senderPhone: '6281234500001@c.us',
       senderLid: null, senderName: 'Bripda Sari', body: 'Pesan Komplain\nNRP : 98010101\nNama : Sari\nKendala\n- Instagram belum terdata', sentAt: new Date(), media: null, isStatus: false,

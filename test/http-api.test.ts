@@ -35,7 +35,8 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
   const call = async (method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) => {
     const key = options.key === undefined ? API_KEY : options.key;
     const headers: Record<string, string> = { ...(key ? { 'x-api-key': key } : {}), ...(options.headers ?? {}) };
-    if (options.body !== undefined || options.raw !== undefined) headers['content-type'] = 'application/json';
+    // Every change is JSON, with or without a body.
+    if (options.body !== undefined || options.raw !== undefined || method !== 'GET') headers['content-type'] = 'application/json';
     const response = await fetch(`${base}${path}`, { method, headers, ...(options.raw !== undefined ? { body: options.raw } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
     const type = response.headers.get('content-type') ?? '';
     const body = type.includes('json') ? await response.json() : type.startsWith('image/png') ? Buffer.from(await response.arrayBuffer()) : await response.text();
@@ -380,9 +381,10 @@ describe('HTTP API limits and start-up refusals', () => {
       for (let i = 0; i < 12; i++) statuses.push((await fetch(`${app.http!.url}/api/messages`, { headers: { 'x-api-key': `guess-${i}-000000000000` } })).status);
       assert.deepEqual(statuses.slice(0, 10), Array(10).fill(401));
       assert.deepEqual(statuses.slice(10), [429, 429]);
-      const limited = await fetch(`${app.http!.url}/api/messages`, { headers: { 'x-api-key': API_KEY } });
-      assert.equal(limited.status, 429, 'until the window ends, even a right key waits');
+      const limited = await fetch(`${app.http!.url}/api/messages`, { headers: { 'x-api-key': 'guess-12-000000000000' } });
+      assert.equal(limited.status, 429, 'until the window ends, a wrong key waits');
       assert.ok(Number(limited.headers.get('retry-after')) > 0);
+      assert.equal((await fetch(`${app.http!.url}/api/messages`, { headers: { 'x-api-key': API_KEY } })).status, 200, 'a right key never waits');
       assert.equal((await fetch(`${app.http!.url}/healthz`)).status, 200, 'health is never limited');
     } finally {
       await app.stop();

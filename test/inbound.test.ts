@@ -118,7 +118,22 @@ describe('incoming messages (the fake transport emits them as WhatsApp Web would
     transport.setReady(false, 'stand-in: paused');
     const fixtures = COMPLAINT_FIXTURE.complaints.filter((c) => c.expect !== null);
     assert.equal(fixtures.length, 15);
-    fixtures.forEach((c, i) => transport.emitInbound(message(`C${i}`, { chatId: i === 0 ? UNIT_GROUP : `6281288800${String(i).padStart(3, '0')}@c.us`, body: c.text.replace('75020201', '75010001') })));
+    // Each reporter is in "user" with the number they write from (only an NRP the personnel table knows
+    // is a complaint, and only its owner's number is answered by name). The first writes in the unit's
+    // group from Budi's own number.
+    const senders = fixtures.map((_, i) => (i === 0 ? '6281300000001' : `6281288800${String(i).padStart(3, '0')}`));
+    for (const [i, c] of fixtures.entries()) {
+      if (i === 0) continue;
+      await db.pool.query(`INSERT INTO "user" (user_id, nama, title, whatsapp, client_id) VALUES ($1, $2, 'BRIGPOL', $3, 'POLRES_A') ON CONFLICT (user_id) DO NOTHING`, [c.expect!.nrp, c.expect!.name ?? 'Personil', `0${senders[i]!.slice(2)}`]);
+    }
+    await db.pool.query(`INSERT INTO "user" (user_id, nama, title, whatsapp, client_id) VALUES ('99990001', 'Penguji', 'BRIPDA', '081288899999', 'POLRES_A') ON CONFLICT (user_id) DO NOTHING`);
+    fixtures.forEach((c, i) =>
+      transport.emitInbound(
+        message(`C${i}`, i === 0
+          ? { chatId: UNIT_GROUP, senderId: `${senders[0]}@c.us`, senderPhone: `${senders[0]}@c.us`, body: c.text.replace('75020201', '75010001') }
+          : { chatId: `${senders[i]}@c.us`, body: c.text }),
+      ),
+    );
     transport.emitInbound(message('BAD1', { chatId: '6281288899999@c.us', body: COMPLAINT_FIXTURE.malformed[0]!.text }));
     await app.intake!.idle();
     await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM complaint_queue WHERE status = 'queued'")).rows[0].n === 15, 10_000, 'fifteen complaints queued');
@@ -216,6 +231,8 @@ describe('incoming messages across a SIGKILL (service processes, the stand-in de
       JSON.stringify(message(`K${i}`, { chatId: `6281277${String(i).padStart(6, '0')}@c.us`, body: i % 4 === 0 ? fixtures[(i / 4) % fixtures.length]!.text : `pesan biasa ${i}` })),
     );
     writeFileSync(file, `${lines.join('\n')}\n`);
+    // The reporters' NRPs are personnel (an NRP the personnel table does not know is no complaint).
+    for (const c of fixtures) await db.pool.query(`INSERT INTO "user" (user_id, nama) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`, [c.expect!.nrp, c.expect!.name]);
     const hooks = await receiver(() => 200);
     const env = {
       DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', WA_FAKE_INBOUND_FILE: file, WA_FAKE_INBOUND_INTERVAL_MS: '25', WA_FAKE_SEND_LOG: path.join(dir, 'sends.jsonl'),

@@ -124,7 +124,15 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
           session: DEFAULT_SESSION,
           transport,
           webhooks,
-          handlers: [complaintIntake(webhooks), ...(config.inbound.optInCommands ? [optInCommands(config.wa.defaultCountryCode)] : [])],
+          handlers: [
+            complaintIntake(webhooks, {
+              perMessage: config.complaints.perMessage,
+              perSenderHour: config.complaints.perSenderHour,
+              defaultCountryCode: config.wa.defaultCountryCode,
+              timeZone: config.cron.timezone,
+            }),
+            ...(config.inbound.optInCommands ? [optInCommands(config.wa.defaultCountryCode)] : []),
+          ],
           logger: logger.child({ component: 'inbound' }),
         })
       : null;

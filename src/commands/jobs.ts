@@ -9,7 +9,7 @@ import { JOB_NAMES, type JobName } from '../jobs.js';
 import { announceEmbeddedStart, print, type CommandContext } from './context.js';
 import { REPORT_JOBS } from '../jobs.js';
 import type { RunOutcome } from '../scheduler/scheduler.js';
-import { isCalendarDate, jobListingJson, jobListings, type JobListing } from '../scheduler/overview.js';
+import { reportDateProblem, jobListingJson, jobListings, type JobListing } from '../scheduler/overview.js';
 import { formatZoned, zoneName } from '../lib/zoned-time.js';
 import { json, renderTable } from './table.js';
 import { UsageError } from './usage.js';
@@ -28,7 +28,8 @@ export function parseRunCommand(positionals: string[], options: { date?: string 
   if (rest.length > 0) throw new UsageError(`run takes one job (got also ${rest.join(' ')})`);
   if (options.date !== undefined) {
     if (!(REPORT_JOBS as readonly string[]).includes(job)) throw new UsageError(`--date applies to ${REPORT_JOBS.join(', ')}, not ${job}`);
-    if (!isCalendarDate(options.date)) throw new UsageError(`--date "${options.date}" is invalid: expected a calendar date YYYY-MM-DD`);
+    const problem = reportDateProblem(options.date);
+    if (problem) throw new UsageError(`--date "${options.date}" is invalid: ${problem === 'is not a calendar date (YYYY-MM-DD)' ? 'expected a calendar date YYYY-MM-DD' : problem.replace(/^is /, 'it is ')}`);
   }
   return { job: job as JobName, date: options.date ?? null };
 }

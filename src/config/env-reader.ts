@@ -3,8 +3,10 @@
  * (naming the variable, its value with any password masked, and what is allowed) when it is set to
  * something it cannot take, an empty value included. Every problem is reported at once.
  */
+import net from 'node:net';
 import cron from 'node-cron';
 import { maskUrlPassword } from './secrets.js';
+import type { AllowedHost } from './types.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -26,6 +28,37 @@ function parseDailyWindow(text: string): DailyWindow | null {
   if (!match) return null;
   const window = { startMinute: Number(match[1]) * 60 + Number(match[2]), endMinute: Number(match[3]) * 60 + Number(match[4]) };
   return window.startMinute === window.endMinute ? null : window;
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * A host with an optional port, as in a Host header or HTTP_ALLOWED_HOSTS ("wa.example", "10.0.0.5:8080",
+ * "[fd00::2]:8080"): the name in lower case (an IPv6 address without brackets) and the port, or what is
+ * wrong with it.
+ */
+export function splitHostPort(text: string): AllowedHost | string {
+  const value = text.trim().toLowerCase();
+  const bracketed = /^\[([^\]]*)\](?::(\d*))?$/.exec(value);
+  const plain = bracketed ? null : /^([^:]*)(?::(\d*))?$/.exec(value);
+  const name = bracketed?.[1] ?? plain?.[1] ?? '';
+  const portText = bracketed ? bracketed[2] : plain?.[2];
+  if (bracketed ? !net.isIPv6(name) : !plain || !(net.isIPv4(name) || HOST_NAME.test(name))) {
+    return 'is not a host name or address (an IPv6 address goes in brackets: [fd00::2]:8080)';
+  }
+  if (portText === undefined) return { name, port: null };
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) return 'has a port outside 1 to 65535';
+  return { name, port };
+}
+
+/** Proxy-addr's names for address ranges, an address, or an address with its prefix length. */
+function isProxyAddress(text: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(text)) return true;
+  const [address = '', prefix, ...rest] = text.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
 export class EnvReader {
@@ -251,6 +284,48 @@ export class EnvReader {
       urls.push(part);
     }
     return urls;
+  }
+
+  /** Host names or addresses separated by commas, each with a port when only that port is meant; unset → none. */
+  hostList(name: string, unsetMeans: string): AllowedHost[] {
+    const value = this.raw(name, unsetMeans);
+    if (value === undefined) return [];
+    const expected = 'expected host names or addresses separated by commas, each with :port when only that port is meant (e.g. wa.polres.example,10.0.0.5:8080)';
+    const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
+    if (parts.length === 0) this.problem(name, value, `names no host; ${expected}`);
+    const hosts: AllowedHost[] = [];
+    for (const part of parts) {
+      const host = splitHostPort(part);
+      if (typeof host === 'string') this.problem(name, value, `${JSON.stringify(part)} ${host}; ${expected}`);
+      else hosts.push(host);
+    }
+    return hosts;
+  }
+
+  /**
+   * Whose X-Forwarded-For to believe: `off` (false), how many proxies stand in front (1 to 10), or their
+   * addresses. "true" (any address) is refused: any client could then name the address it is counted under.
+   */
+  proxyTrust(name: string): false | number | string[] {
+    const value = this.raw(name, 'off');
+    if (value === undefined) return false;
+    const allowed =
+      'expected off, a number of proxies in front of the service (1 to 10), or the proxies\' addresses separated by commas ' +
+      '(IP addresses, CIDR ranges such as 10.0.0.0/8, loopback, linklocal, uniquelocal); not "true": any client could then choose the address it is counted under';
+    const normalised = value.trim().toLowerCase();
+    if (['off', 'false', 'no', '0'].includes(normalised)) return false;
+    if (/^\d+$/.test(normalised)) {
+      const hops = Number(normalised);
+      if (hops >= 1 && hops <= 10) return hops;
+      this.problem(name, value, allowed);
+      return false;
+    }
+    const parts = normalised.split(',').map((p) => p.trim()).filter(Boolean);
+    if (parts.length === 0 || !parts.every(isProxyAddress)) {
+      this.problem(name, value, allowed);
+      return false;
+    }
+    return parts;
   }
 
   /** A comma-separated subset of `allowed`, or `all`. */

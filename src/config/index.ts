@@ -17,6 +17,7 @@ import { maskUrlPassword } from './secrets.js';
 
 export { maskUrlPassword } from './secrets.js';
 export type { CronExpression, Env } from './env-reader.js';
+export { splitHostPort } from './env-reader.js';
 
 export * from './types.js';
 
@@ -101,6 +102,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     complaints: {
       templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR', 'the built-in templates'), cwd),
+      perMessage: read.integer('COMPLAINTS_PER_MESSAGE', 3, 1, 50),
+      perSenderHour: read.integer('COMPLAINTS_PER_SENDER_HOUR', 5, 1, 1000),
     },
     inbound: {
       optInCommands: read.boolean('INBOUND_OPT_IN_COMMANDS', true),
@@ -119,6 +122,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       readKey: read.optionalSecret('API_READ_KEY', 16, 'no read-only key'),
       readyStallMs: read.integer('HTTP_READY_STALL_MS', 120_000, 1000, 86_400_000),
       uiLang: read.oneOf('UI_LANG', 'id', UI_LANGS),
+      allowedHosts: read.hostList('HTTP_ALLOWED_HOSTS', 'no other names: localhost, 127.0.0.1, [::1] and HTTP_HOST'),
+      trustProxy: read.proxyTrust('HTTP_TRUST_PROXY'),
     },
     dispatch: {
       sendIntervalMs: read.integer('WA_SEND_INTERVAL_MS', 3000, 0, 3_600_000),
@@ -148,6 +153,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       sameTextPerHour: read.integer('WA_SAME_TEXT_PER_HOUR', 20, 1, 1_000_000),
       quietHours: read.dailyWindowOrOff('WA_QUIET_HOURS', '21:00-06:00'),
       quietHoursGroups: read.boolean('WA_QUIET_HOURS_GROUPS', false),
+      replyWindowMs: read.integer('WA_QUIET_REPLY_WINDOW_HOURS', 4, 0, 168) * 3_600_000,
       typingMaxMs: read.integer('WA_TYPING_MAX_MS', 6000, 0, 60_000),
       riskCoolingMs: read.integer('WA_RISK_COOLING_MINUTES', 60, 1, 10_080) * 60_000,
     },

@@ -101,6 +101,10 @@ export interface Config {
   complaints: {
     /** Directory of `<key>.json` files overriding or adding reply templates; null for the built-in ones. */
     templatesDir: string | null;
+    /** COMPLAINTS_PER_MESSAGE: reports taken from one WhatsApp message; the rest get one answer saying so. */
+    perMessage: number;
+    /** COMPLAINTS_PER_SENDER_HOUR: reports taken from one sender in an hour. */
+    perSenderHour: number;
   };
   /** What the service does with messages people send to the number. */
   inbound: {
@@ -130,6 +134,18 @@ export interface Config {
     readyStallMs: number;
     /** UI_LANG: the dashboard's language by default (each person can switch). */
     uiLang: UiLang;
+    /**
+     * HTTP_ALLOWED_HOSTS: the names this server also answers to (its DNS name, a proxy's), besides
+     * localhost, 127.0.0.1, [::1] and HTTP_HOST on its port; a port when only that port is meant. A request
+     * with any other Host is refused (DNS rebinding).
+     */
+    allowedHosts: AllowedHost[];
+    /**
+     * HTTP_TRUST_PROXY: whose X-Forwarded-For gives the client's address (what the wrong-key limiter
+     * counts): false (nobody's: the address of the connection), how many proxies stand in front, or
+     * their addresses (IPs, CIDR ranges, loopback, linklocal, uniquelocal).
+     */
+    trustProxy: false | number | string[];
   };
   /** How the dispatcher sends: pacing, retries, claims. */
   dispatch: {
@@ -181,10 +197,18 @@ export interface GovernorConfig {
   quietHours: { startMinute: number; endMinute: number } | null;
   /** WA_QUIET_HOURS_GROUPS: quiet hours hold for groups too. */
   quietHoursGroups: boolean;
+  /** WA_QUIET_REPLY_WINDOW_HOURS: a personal chat that wrote within this long is answered in quiet hours too (0: never). */
+  replyWindowMs: number;
   /** WA_TYPING_MAX_MS: "typing…" before a personal message, growing with its length up to this; 0: none. */
   typingMaxMs: number;
   /** WA_RISK_COOLING_MINUTES: a pause at a high risk score lasts this long. */
   riskCoolingMs: number;
+}
+
+/** A name (lower case; an IPv6 address without brackets) and the port it is meant with, or null for any. */
+export interface AllowedHost {
+  name: string;
+  port: number | null;
 }
 
 /**

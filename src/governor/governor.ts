@@ -90,7 +90,9 @@ export class Governor {
 
       if (personal || config.quietHoursGroups) {
         const quietEnd = quietUntil(now, config.quietHours, this.options.timeZone);
-        if (quietEnd) return deny('message', quietEnd, `quiet hours (WA_QUIET_HOURS) for ${personal ? 'personal chats' : 'every chat'}`);
+        // Quiet hours are for messages nobody asked for: an answer to a chat that just wrote goes.
+        const answering = quietEnd !== null && personal && (await wroteRecently(tx, request.session, request.chatId, now, config.replyWindowMs));
+        if (quietEnd && !answering) return deny('message', quietEnd, `quiet hours (WA_QUIET_HOURS) for ${personal ? 'personal chats' : 'every chat'}`);
       }
 
       const counts = await windowCounts(tx, request.session, now, textSha);
@@ -119,7 +121,7 @@ export class Governor {
         return deny('session', last!.at, `${last!.b.budget} messages in ${windowWords(last!.b.window)} (${last!.b.name}) reached`);
       }
 
-      const cold = personal && !(await wroteRecently(tx, request.session, request.chatId, now, config.warmContactDays));
+      const cold = personal && !(await wroteRecently(tx, request.session, request.chatId, now, config.warmContactDays * 86_400_000));
       if (cold) {
         if (counts.coldDay > 0 && counts.coldDay + parts > config.coldPerDay) {
           return deny('message', await freeAt(tx, request.session, now, WINDOWS.day, counts.coldDay + parts - config.coldPerDay, 'cold'), `${config.coldPerDay} messages a day to people who have not written (WA_COLD_PER_DAY) reached`);

@@ -90,13 +90,13 @@ export async function pruneSends(db: Queryable, now: Date): Promise<number> {
 
 export const WINDOWS = { minute: 60_000, hour: HOUR_MS, day: DAY_MS } as const;
 
-/** Whether a personal chat wrote to this session within `days` (by its chat id, or its sender's number). */
-export async function wroteRecently(db: Queryable, session: string, chatId: string, now: Date, days: number): Promise<boolean> {
-  const phone = chatId.endsWith('@c.us') ? chatId.slice(0, -'@c.us'.length) : null;
+/** Whether a personal chat wrote to this session within `withinMs` (by its chat id, or its sender's number id). */
+export async function wroteRecently(db: Queryable, session: string, chatId: string, now: Date, withinMs: number): Promise<boolean> {
+  // A personal chat's messages are filed under the chat; a LID chat's sender may be known by number too.
   const { rows } = await db.query<{ wrote: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM wa_inbox WHERE session = $1 AND chat_id = $2 AND sent_at > $4::timestamptz - $5 * interval '1 day')
-         OR ($3::text IS NOT NULL AND EXISTS (SELECT 1 FROM wa_inbox WHERE session = $1 AND sender_phone = $3 AND sent_at > $4::timestamptz - $5 * interval '1 day')) AS wrote`,
-    [session, chatId, phone, now, days],
+    `SELECT EXISTS (SELECT 1 FROM wa_inbox WHERE session = $1 AND chat_id = $2 AND sent_at > $3::timestamptz - $4 * interval '1 millisecond')
+         OR EXISTS (SELECT 1 FROM wa_inbox WHERE session = $1 AND sender_phone = $2 AND sent_at > $3::timestamptz - $4 * interval '1 millisecond') AS wrote`,
+    [session, chatId, now, withinMs],
   );
   return rows[0]?.wrote ?? false;
 }

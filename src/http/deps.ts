@@ -10,7 +10,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Transport } from '../whatsapp/transport.js';
-import type { Access } from './auth.js';
+import type { Access, Level } from './auth.js';
 import type { Metrics } from './metrics.js';
 
 export interface HttpDeps {
@@ -33,6 +33,10 @@ export interface HttpDeps {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+  }
+  interface FastifyRequest {
+    /** What the caller may do (set by the access gate): null for a stranger on a public route. */
+    accessLevel: Level | null;
   }
 }
 

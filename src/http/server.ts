@@ -2,19 +2,24 @@
  * The HTTP server (Fastify): the API for Cicero_V2 and operators, health, readiness, metrics and the
  * OpenAPI document generated from the same JSON schemas that validate the requests.
  *
- * - Every route says what it needs (`config.access`: public, read or write); one hook checks the key.
+ * - Every route says what it needs (`config.access`: public, read, write or secret); one gate checks the
+ *   Host, a change's origin and content type, and the key (access.ts).
+ * - Bodies are JSON only, at most BODY_LIMIT bytes unless a route says otherwise (a document).
  * - Every request is logged once it is answered: method, route, status, duration; never a key, a
  *   header or a body.
  * - Every refused request is JSON `{ error, message, fields? }`; a request that fails validation gets
- *   400 with every bad field named (`fields: [{ field, message }]`).
+ *   400 with its bad fields named (`fields: [{ field, message }]`, at most 20, `moreFields` counting the rest).
  */
+import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { isLoopback } from '../lib/loopback.js';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { OperatorError } from '../lib/errors.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
-import { Authenticator, presentedKey } from './auth.js';
+import { accessGate, LOGIN_PATH, refusedSignIn } from './access.js';
+import { Authenticator } from './auth.js';
+import { BrowserGuard } from './browser-guard.js';
 import { HttpError, type HttpDeps } from './deps.js';
+import { validationRefusal, type ValidationIssue } from './validation-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { messageRoutes } from './routes/messages.js';
@@ -25,56 +30,12 @@ import { recapRoutes } from './routes/recaps.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { DashboardSessions } from './dashboard/sessions.js';
 
-interface ValidationIssue {
-  instancePath: string;
-  message?: string;
-  keyword: string;
-  params: Record<string, unknown>;
-}
+/** The largest body a route takes unless it says otherwise (POST /api/messages takes a document). */
+export const BODY_LIMIT = 16 * 1024;
 
-/** What is wrong, in words an operator reads (ajv's own wording otherwise). */
-function issueMessage(issue: ValidationIssue): string {
-  const p = issue.params;
-  switch (issue.keyword) {
-    case 'required':
-      return 'is required';
-    case 'additionalProperties':
-      return 'is not a known field';
-    case 'minLength':
-      return p.limit === 1 ? 'must not be empty' : `must have at least ${String(p.limit)} characters`;
-    case 'maxLength':
-      return `must have at most ${Number(p.limit).toLocaleString('en')} characters`;
-    case 'enum':
-      return `must be one of: ${(p.allowedValues as unknown[]).join(', ')}`;
-    case 'pattern':
-      return p.pattern === '\\S' ? 'must not be blank' : `must match ${String(p.pattern)}`;
-    case 'format':
-      return FORMAT_HINTS[String(p.format)] ?? `must be a ${String(p.format)}`;
-    default:
-      return issue.message ?? 'is invalid';
-  }
-}
-
-const FORMAT_HINTS: Record<string, string> = {
-  recipient: 'is not a phone number or WhatsApp id (e.g. 081234567890, +62 812 3456 7890, 6281234567890@c.us, 120363…@g.us)',
-  'date-time': 'must be a time with its zone, e.g. 2026-11-25T07:00:00+07:00',
-};
-
-/** Ajv's errors as fields (`body.text`, `query.limit`), one entry per field with everything wrong with it. */
-function validationFields(issues: ValidationIssue[], context: string | undefined): Array<{ field: string; message: string }> {
-  const where = context === 'querystring' ? 'query' : (context ?? 'body');
-  const byField = new Map<string, string[]>();
-  for (const issue of issues) {
-    let path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
-    if (issue.keyword === 'required') path = [path, String(issue.params.missingProperty)].filter(Boolean).join('.');
-    if (issue.keyword === 'additionalProperties') path = [path, String(issue.params.additionalProperty)].filter(Boolean).join('.');
-    const field = path ? `${where}.${path}` : where;
-    const message = issueMessage(issue);
-    const messages = byField.get(field) ?? [];
-    if (!messages.includes(message)) messages.push(message);
-    byField.set(field, messages);
-  }
-  return [...byField].map(([field, messages]) => ({ field, message: messages.join('; ') }));
+/** HTTP_TRUST_PROXY as Fastify takes it: a number of proxies is a function of the hop. */
+function trustProxyOption(trust: false | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -83,7 +44,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const sessions = new DashboardSessions();
   const app = Fastify({
     logger: false,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
+    // Behind a proxy (HTTP_TRUST_PROXY), the client's address from X-Forwarded-For: what the limiter counts.
+    trustProxy: trustProxyOption(config.http.trustProxy),
     ajv: {
       customOptions: {
         allErrors: true,
@@ -114,28 +77,17 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
   });
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    let access = request.routeOptions.config?.access ?? 'write';
-    // Metrics are open on a server only this machine can reach; elsewhere they need a key.
-    if (request.routeOptions.url === '/metrics') access = isLoopback(config.http.host) ? 'public' : 'read';
-    if (access === 'read' && request.method !== 'GET' && request.method !== 'HEAD') access = 'write';
-    const key = presentedKey(request.headers);
-    // The dashboard's browser: its sign-in session instead of a key; a change needs the session's CSRF token.
-    const session = key === null && auth.enabled ? sessions.fromCookie(request.headers.cookie) : null;
-    if (session && access !== 'public') {
-      if (access === 'write' && session.level !== 'full') {
-        return reply.code(403).send({ error: 'forbidden', message: 'signed in with the read-only key (API_READ_KEY): nothing can be changed' });
-      }
-      if (access === 'write' && request.headers['x-csrf-token'] !== session.csrf) {
-        return reply.code(403).send({ error: 'csrf', message: 'the request lacks this session\'s CSRF token (X-CSRF-Token); reload the page' });
-      }
-      return;
-    }
-    const verdict = auth.check(access, key, request.ip);
-    if (verdict.ok) return;
-    if (verdict.retryAfterS) void reply.header('retry-after', String(verdict.retryAfterS));
-    return reply.code(verdict.status).send({ error: verdict.error, message: verdict.message });
+  // JSON only; a change may come without a body (Content-Type: application/json and nothing more).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    return text === '' ? done(null, undefined) : parseJson(request, text, done);
   });
+
+  const guard = new BrowserGuard(config.http, () => (app.server.address() as AddressInfo | null)?.port ?? config.http.port);
+  app.decorateRequest('accessLevel', null);
+  app.addHook('onRequest', accessGate({ config, auth, sessions, guard }));
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -149,13 +101,15 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     if (err instanceof HttpError) {
       return reply.code(err.statusCode).send({ error: err.error, message: err.message, ...(err.fields ? { fields: err.fields } : {}), ...(err.extra ?? {}) });
     }
-    if (err.validation) {
-      const fields = validationFields(err.validation as ValidationIssue[], err.validationContext);
-      return reply.code(400).send({ error: 'invalid_request', message: fields.map((f) => `${f.field} ${f.message}`).join('; '), fields });
-    }
     const status = err.statusCode ?? 500;
+    if (status < 500 && request.routeOptions.url === LOGIN_PATH && refusedSignIn(auth, request, reply)) return reply;
+    if (err.validation) return reply.code(400).send(validationRefusal(err.validation as ValidationIssue[], err.validationContext));
     if (status === 400 && /JSON/i.test(err.message)) {
       return reply.code(400).send({ error: 'invalid_json', message: `the body is not valid JSON: ${err.message}`, fields: [{ field: 'body', message: 'is not valid JSON' }] });
+    }
+    if (status === 413) {
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
+      return reply.code(413).send({ error: 'body_too_large', message: `the body is larger than this route takes (${limit.toLocaleString('en')} bytes)` });
     }
     if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message });
     logger.error({ err: err.message, method: request.method, route: request.routeOptions.url ?? 'unmatched' }, 'http request failed');

@@ -12,6 +12,16 @@ import { CronSchedule } from './schedule-math.js';
 import { isoZoned } from '../lib/zoned-time.js';
 
 /** A real calendar date written YYYY-MM-DD. */
+/** The report dates a run accepts (a period is worked out in the database's time; far dates overflow it). */
+export const REPORT_DATE_RANGE = { from: '2000-01-01', to: '2099-12-31' } as const;
+
+/** What is wrong with a report date given by an operator (`--date`, `date`), or null. */
+export function reportDateProblem(value: string): string | null {
+  if (!isCalendarDate(value)) return 'is not a calendar date (YYYY-MM-DD)';
+  if (value < REPORT_DATE_RANGE.from || value > REPORT_DATE_RANGE.to) return `is outside the dates a report covers: ${REPORT_DATE_RANGE.from} to ${REPORT_DATE_RANGE.to}`;
+  return null;
+}
+
 export function isCalendarDate(value: string): boolean {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (!match) return false;

@@ -185,3 +185,13 @@ export async function insertComplaints(tx: Queryable, complaints: NewComplaint[]
   );
   return rows.map((r) => r.id).sort((a, b) => a - b);
 }
+
+/** How many complaints this complainant made within the last `withinMs` (a sender's hourly limit). */
+export async function complaintsFromSince(db: Queryable, complainant: string, withinMs: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM complaint_queue
+      WHERE complainant = $1 AND inbox_id IS NOT NULL AND created_at > (now() - $2 * interval '1 millisecond')::timestamp`,
+    [complainant, withinMs],
+  );
+  return rows[0]?.n ?? 0;
+}

@@ -12,8 +12,13 @@
 export type KnownIssue = 'instagram_not_recorded' | 'tiktok_not_recorded' | 'attendance_less' | 'activity_flagged_not_done' | 'generic';
 
 export interface ParsedComplaint {
-  /** Digits only. */
+  /** Digits only (1 to 30 of them). */
   nrp: string;
+  /**
+   * Whether the NRP looks like one (NRP_DIGITS long). One that does not is still taken: the personnel
+   * table may know it (some NIPs and old NRPs are shorter); intake decides.
+   */
+  nrpPlausible: boolean;
   name: string | null;
   unit: string | null;
   /** Handles without `@` or a profile URL around them. */
@@ -40,6 +45,10 @@ const FIELDS: Array<[keyof Pick<ParsedComplaint, 'nrp' | 'name' | 'unit' | 'inst
   ['tiktok', /^(?:username\s+tik\s?tok|akun\s+tik\s?tok|tik\s?tok)$/i],
 ];
 const BULLET = /^(?:[-•*·–]|\d{1,2}\s*[).]|[a-z]\))\s*/i;
+/** How many digits an NRP or NIP usually has. */
+export const NRP_DIGITS = { min: 8, max: 18 } as const;
+/** More digits than this is no identifier at all: the NRP field is read as missing. */
+const NRP_MAX_READ = 30;
 
 /** Text as typed: line breaks unified, invisible characters and WhatsApp's bold/italic marks gone. */
 function clean(text: string): string[] {
@@ -110,11 +119,12 @@ function parseBlock(lines: string[]): ParsedComplaint | Array<'NRP' | 'Kendala'>
   }
   const nrp = (fields.nrp ?? '').replace(/\D/g, '');
   const missing: Array<'NRP' | 'Kendala'> = [];
-  if (nrp.length < 8 || nrp.length > 18) missing.push('NRP');
+  if (nrp.length === 0 || nrp.length > NRP_MAX_READ) missing.push('NRP');
   if (issues.length === 0) missing.push('Kendala');
   if (missing.length > 0) return missing;
   return {
     nrp,
+    nrpPlausible: nrp.length >= NRP_DIGITS.min && nrp.length <= NRP_DIGITS.max,
     name: fields.name ?? null,
     unit: fields.unit ?? null,
     instagram: fields.instagram ? handle(fields.instagram) : null,

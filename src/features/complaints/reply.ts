@@ -98,9 +98,9 @@ function identity(who: Complainant): string {
   return [who.pangkat, who.nama].filter(Boolean).join(' ') + (who.nrp ? ` (NRP ${who.nrp})` : '') + (who.satker ? ` — ${who.satker}` : '');
 }
 
-export function composeReply(responseTemplate: string, who: Complainant, templates: Templates, at: Date, timeZone: string): ReplyResult {
+export function composeReply(responseTemplate: string, who: Complainant, templates: Templates, at: Date, timeZone: string, note: string | null = null): ReplyResult {
   const name = who.nama ?? 'Bapak/Ibu';
-  const lines = [`${greeting(at, timeZone)}, ${name}.`, '', 'Laporan Anda sedang kami tindak lanjuti.', ''];
+  const lines = [`${greeting(at, timeZone)}, ${name}.`, '', 'Laporan Anda sedang kami tindak lanjuti.', ...(note ? ['', note] : []), ''];
   const unknownPlaceholders: string[] = [];
   let unknownKey: string | null = null;
   const key = responseTemplate.trim();

@@ -9,7 +9,7 @@
  * queued complaints whose reply ended otherwise (cancelled or deleted by an operator), so no complaint
  * stays queued forever.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import type { Clock } from '../../lib/clock.js';
 import { withTransaction, type Queryable } from '../../db/pool.js';
 import type { JobHandler } from '../../jobs.js';
@@ -21,9 +21,25 @@ import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { claimPending, markFailed, type PendingComplaint, markFailedByOutbox, markQueued, markRespondedByOutbox, normaliseStatuses, queuedComplaints } from './complaint-queue.js';
 import { composeReply, type Complainant, type Templates } from './reply.js';
-import { whatsappNumberIs } from '../personnel.js';
+import { hasPersonnel, isPersonnelNumber, numberDigits, personByNrp, whatsappNumberIs } from '../personnel.js';
 
 export const COMPLAINT_REPLY_TYPE = 'complaint-reply';
+/** The note to a unit's operator about a complaint sent from a number that is not the person's. */
+export const OPERATOR_NOTICE_TYPE = 'complaint-operator-notice';
+const SIGNATURE = '_Pesan otomatis Cicero_';
+
+/** The person whose WhatsApp number this is: name, rank, NRP, unit; null when none. */
+async function personByNumber(db: Queryable, digits: string, countryCode: string): Promise<Omit<Complainant, 'nomor'> | null> {
+  const { rows } = await db.query<{ user_id: string; nama: string | null; title: string | null; satker: string | null }>(
+    `SELECT u.user_id, u.nama, u.title, c.nama AS satker
+       FROM "user" u LEFT JOIN clients c ON c.client_id = u.client_id
+      WHERE ${whatsappNumberIs('u', '$1', '$2')}
+      ORDER BY u.status IS DISTINCT FROM false DESC LIMIT 1`,
+    [digits, countryCode],
+  );
+  const r = rows[0];
+  return r ? { nama: r.nama, pangkat: r.title, nrp: r.user_id, satker: r.satker } : null;
+}
 
 export interface ResponderOptions {
   pool: pg.Pool;
@@ -33,31 +49,56 @@ export interface ResponderOptions {
   batchSize?: number;
 }
 
-/** Whether the database has Cicero_V2's personnel (checked without failing the transaction). */
-async function hasPersonnel(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ ok: boolean }>(`SELECT to_regclass('"user"') IS NOT NULL AND to_regclass('clients') IS NOT NULL AS ok`);
-  return rows[0]?.ok === true;
-}
-
 /**
- * Who complained, from Cicero_V2's personnel when the database has it: by the NRP the complaint gave
- * (a complaint that arrived by WhatsApp), else by the number; else what the complaint itself said.
+ * Who is answered, and how. A complaint that arrived by WhatsApp names an NRP: the person is named in
+ * the answer only when the sender's number is that person's WhatsApp number; anyone else gets the
+ * answer without personal data, and the unit's operator (clients.client_operator) is told. A complaint
+ * written by another program (no NRP read) is looked up by its number, as before. Answers to a sender
+ * who is not personnel go at bulk priority.
  */
-async function lookUpComplainant(db: Queryable, complaint: PendingComplaint, chatId: string, defaultCountryCode: string, personnel: boolean): Promise<Complainant> {
-  const digits = chatId.split('@')[0]!;
+async function answerFor(
+  db: Queryable,
+  complaint: PendingComplaint,
+  recipient: string,
+  options: ResponderOptions,
+  personnel: boolean,
+): Promise<{ who: Complainant; priority: 'reply' | 'bulk'; note: string | null; operator: OutboxMessage | null }> {
+  const { defaultCountryCode } = options;
+  const sender = normaliseRecipient(complaint.complainant, defaultCountryCode);
+  const senderDigits = sender.ok ? numberDigits(sender.chatId) : null;
   const given = complaint.parsed;
-  const who: Complainant = { nomor: complaint.complainant.trim(), nama: given?.name ?? null, pangkat: null, nrp: given?.nrp ?? null, satker: given?.unit ?? null };
-  if (!personnel || (!given?.nrp && !chatId.endsWith('@c.us'))) return who;
-  const { rows } = await db.query<{ user_id: string; nama: string | null; title: string | null; satker: string | null }>(
-    `SELECT u.user_id, u.nama, u.title, c.nama AS satker
-       FROM "user" u LEFT JOIN clients c ON c.client_id = u.client_id
-      WHERE CASE WHEN $3::text IS NOT NULL THEN u.user_id = $3
-                 ELSE ${whatsappNumberIs('u', '$1', '$2')} END
-      ORDER BY u.status IS DISTINCT FROM false DESC LIMIT 1`,
-    [digits, defaultCountryCode, given?.nrp ?? null],
-  );
-  const row = rows[0];
-  return row ? { ...who, nama: row.nama, pangkat: row.title, nrp: row.user_id, satker: row.satker ?? who.satker } : who;
+  const anonymous: Complainant = { nomor: complaint.complainant.trim(), nama: null, pangkat: null, nrp: null, satker: null };
+  if (!personnel) return { who: { ...anonymous, nama: given?.name ?? null, nrp: given?.nrp ?? null, satker: given?.unit ?? null }, priority: 'reply', note: null, operator: null };
+  const senderIsPersonnel = await isPersonnelNumber(db, senderDigits, defaultCountryCode);
+  const priority = senderIsPersonnel ? 'reply' : 'bulk';
+  if (!given?.nrp) {
+    // Written by another program: the person is the number's owner, as Cicero_V2's own complaints are.
+    const own = senderDigits ? await personByNumber(db, senderDigits, defaultCountryCode) : null;
+    return { who: own ? { ...anonymous, ...own } : anonymous, priority: 'reply', note: null, operator: null };
+  }
+  const person = await personByNrp(db, given.nrp, senderDigits, defaultCountryCode);
+  if (person?.isSender) {
+    return { who: { nomor: anonymous.nomor, nama: person.nama, pangkat: person.pangkat, nrp: person.nrp, satker: person.satker }, priority, note: null, operator: null };
+  }
+  const note = 'Data personel tidak kami tampilkan karena nomor ini bukan nomor WhatsApp yang terdaftar untuk NRP tersebut. Operator satuan akan memeriksa laporan ini.';
+  const operatorChat = person?.operator ? normaliseRecipient(person.operator, defaultCountryCode) : null;
+  const operator: OutboxMessage | null = operatorChat?.ok && operatorChat.chatId !== recipient
+    ? {
+        recipient: operatorChat.chatId,
+        content: [
+          '*Laporan komplain perlu diperiksa*',
+          `Satker: ${person!.satker ?? person!.clientId ?? '-'}`,
+          `NRP: ${person!.nrp}${person!.nama ? ` (${[person!.pangkat, person!.nama].filter(Boolean).join(' ')})` : ''}`,
+          `Dikirim dari nomor ${complaint.complainant.trim()}, yang bukan nomor WhatsApp terdaftar personel tersebut; jawaban kepadanya tidak memuat data personel.`,
+          '',
+          SIGNATURE,
+        ].join('\n'),
+        type: OPERATOR_NOTICE_TYPE,
+        dedupKey: `complaint:${complaint.id}:operator`,
+        priority: 'normal',
+      }
+    : null;
+  return { who: anonymous, priority, note, operator };
 }
 
 /** One pass: reconcile, then answer every pending complaint. Returns replies enqueued and complaints failed. */
@@ -74,25 +115,36 @@ async function respond(options: ResponderOptions, clock: Clock, logger: Logger):
     const batch = await withTransaction(pool, async (tx) => {
       const complaints = await claimPending(tx, options.batchSize ?? 100);
       const personnel = complaints.length > 0 && (await hasPersonnel(tx));
-      const invalid: Array<{ id: number; reason: string }> = [];
-      const replies: Array<{ id: number; message: OutboxMessage }> = [];
+      let written = 0;
+      let refused = 0;
       for (const complaint of complaints) {
         // A complaint that arrived by WhatsApp is answered in its chat (the reporter's, or the unit's group).
         const recipient = normaliseRecipient(complaint.replyChat ?? complaint.complainant, defaultCountryCode);
         if (!recipient.ok) {
-          invalid.push({ id: complaint.id, reason: `invalid_recipient: ${recipient.reason}` });
+          await markFailed(tx, [complaint.id], `invalid_recipient: ${recipient.reason}`);
+          refused++;
           continue;
         }
-        const who = await lookUpComplainant(tx, complaint, recipient.chatId, defaultCountryCode, personnel);
-        const reply = composeReply(complaint.responseTemplate, who, templates, clock.now(), timeZone);
-        if (reply.unknownKey) logger.warn({ complaint: complaint.id, key: reply.unknownKey }, 'unknown complaint template key; answered with the generic template');
-        if (reply.unknownPlaceholders.length) logger.warn({ complaint: complaint.id, placeholders: reply.unknownPlaceholders }, 'unknown placeholders left as written');
-        replies.push({ id: complaint.id, message: { recipient: recipient.chatId, content: reply.text, type: COMPLAINT_REPLY_TYPE, dedupKey: `complaint:${complaint.id}`, priority: 'reply' } });
+        // One complaint that cannot be answered fails alone, with its reason; the others are answered.
+        try {
+          const how = await answerFor(tx, complaint, recipient.chatId, options, personnel);
+          const reply = composeReply(complaint.responseTemplate, how.who, templates, clock.now(), timeZone, how.note);
+          if (reply.unknownKey) logger.warn({ complaint: complaint.id, key: reply.unknownKey }, 'unknown complaint template key; answered with the generic template');
+          if (reply.unknownPlaceholders.length) logger.warn({ complaint: complaint.id, placeholders: reply.unknownPlaceholders }, 'unknown placeholders left as written');
+          const messages: OutboxMessage[] = [{ recipient: recipient.chatId, content: reply.text, type: COMPLAINT_REPLY_TYPE, dedupKey: `complaint:${complaint.id}`, priority: how.priority }];
+          if (how.operator) messages.push(how.operator);
+          const results = await enqueue(tx, messages);
+          await markQueued(tx, [{ id: complaint.id, outboxId: results[0]!.id }]);
+          written += results.filter((r) => r.inserted).length;
+        } catch (err) {
+          if (err instanceof pg.DatabaseError) throw err; // the transaction is lost: the whole batch is tried again
+          const reason = `reply_invalid: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+          logger.warn({ complaint: complaint.id, reason }, 'complaint cannot be answered: failed alone, the others are answered');
+          await markFailed(tx, [complaint.id], reason);
+          refused++;
+        }
       }
-      for (const { id, reason } of invalid) await markFailed(tx, [id], reason);
-      const results = await enqueue(tx, replies.map((r) => r.message));
-      await markQueued(tx, replies.map((r, i) => ({ id: r.id, outboxId: results[i]!.id })));
-      return { taken: complaints.length, enqueued: results.filter((r) => r.inserted).length, failed: invalid.length };
+      return { taken: complaints.length, enqueued: written, failed: refused };
     });
     enqueued += batch.enqueued;
     failed += batch.failed;

@@ -3,22 +3,28 @@
  * folder; nothing from elsewhere at run time) that reads and acts through the same HTTP API as any
  * other client, signed in by a session cookie instead of a key.
  *
+ * - `GET /`: a redirect to `/dashboard`.
  * - `GET /dashboard`: the sign-in form, or the page once signed in (or when the API needs no key).
- * - `POST /dashboard/login` `{ key }`: a key that the API accepts starts a session (cookie); a wrong one
- *   gets 401 and no cookie (and counts towards the 429 of repeated wrong keys).
+ * - `POST /dashboard/login` `{ key }` (JSON, at most LOGIN_BODY_LIMIT bytes): a key that the API accepts
+ *   starts a session (cookie); a wrong one gets 401 and no cookie, and counts towards the 429 of repeated
+ *   wrong keys, as does a sign-in refused for its body.
  * - `POST /dashboard/logout`: ends the session (CSRF token required).
  */
 import fs from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { zoneName } from '../../lib/zoned-time.js';
+import { LOGIN_PATH } from '../access.js';
 import type { Authenticator } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { CLEARED_COOKIE, sessionCookie, type DashboardSessions } from './sessions.js';
 
-const ASSETS: Record<string, string> = {
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-};
+/** The page's files and their types (a Map: a name such as "constructor" is simply not there). */
+const ASSETS = new Map([
+  ['app.js', 'text/javascript; charset=utf-8'],
+  ['app.css', 'text/css; charset=utf-8'],
+]);
+/** A key is at most 512 characters: room for it and the JSON around it. */
+const LOGIN_BODY_LIMIT = 4096;
 const ASSETS_DIR = new URL('./assets/', import.meta.url);
 
 /** The page's headers: nothing from elsewhere, no framing. */
@@ -57,6 +63,8 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
   const timeZone = config.cron.timezone;
   const common = { lang: config.http.uiLang, tz: timeZone, zone: zoneName(timeZone), session: deps.session };
 
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_, reply) => reply.redirect('/dashboard'));
+
   app.get('/dashboard', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     void reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8');
     const session = sessions.fromCookie(request.headers.cookie);
@@ -71,15 +79,16 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
   });
 
   app.get<{ Params: { file: string } }>('/dashboard/assets/:file', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
-    const type = ASSETS[request.params.file];
+    const type = ASSETS.get(request.params.file);
     if (!type) return reply.code(404).send({ error: 'not_found', message: 'no such asset' });
     return reply.type(type).header('cache-control', 'no-cache').send(await fs.readFile(new URL(request.params.file, ASSETS_DIR)));
   });
 
   app.post<{ Body: { key: string } }>(
-    '/dashboard/login',
+    LOGIN_PATH,
     {
       config: { access: 'public' },
+      bodyLimit: LOGIN_BODY_LIMIT,
       schema: { hide: true, body: { type: 'object', required: ['key'], additionalProperties: false, properties: { key: { type: 'string', minLength: 1, maxLength: 512 } } } },
     },
     async (request, reply) => {

@@ -1,5 +1,11 @@
-/** `/healthz` (the process answers), `/readyz` (ready to send, see health.ts), `/metrics` (Prometheus). */
+/**
+ * `/healthz` (the process answers), `/readyz` (ready to send, see health.ts), `/metrics` (Prometheus).
+ * `/readyz` says why only to those who may know (a key, a sign-in, or a server on loopback): its checks
+ * name the database and its errors. Strangers get the status alone.
+ */
 import type { FastifyInstance } from 'fastify';
+import { isLoopback } from '../../lib/loopback.js';
+import { withoutPairingCode } from '../credentials.js';
 import { readiness } from '../health.js';
 import type { HttpDeps } from '../deps.js';
 
@@ -9,9 +15,14 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
     uptimeS: Math.round(process.uptime()),
   }));
 
-  app.get('/readyz', { config: { access: 'public' }, schema: { summary: 'Readiness: database, schema, WhatsApp, and sending making progress', tags: ['health'], security: [] } }, async (_, reply) => {
+  const summary = 'Readiness: database, schema, WhatsApp, and sending making progress (the checks with a key, or on loopback)';
+  app.get('/readyz', { config: { access: 'public' }, schema: { summary, tags: ['health'], security: [] } }, async (request, reply) => {
     const result = await readiness({ pool: deps.pool, transport: deps.transport, dispatcher: deps.dispatcher, stallMs: deps.config.http.readyStallMs, now: () => deps.clock.now() });
-    return reply.code(result.ready ? 200 : 503).send({ status: result.ready ? 'ready' : 'not_ready', checks: result.checks });
+    const status = result.ready ? 'ready' : 'not_ready';
+    void reply.code(result.ready ? 200 : 503);
+    if (!isLoopback(deps.config.http.host) && request.accessLevel === null) return { status };
+    const checks = result.checks.map((c) => ({ ...c, detail: withoutPairingCode(c.detail, deps.transport, request.accessLevel) ?? '' }));
+    return { status, checks };
   });
 
   app.get('/metrics', { config: { access: 'read' }, schema: { summary: 'Prometheus metrics (open on loopback; a key otherwise)', tags: ['health'] } }, async (_, reply) => {

@@ -6,7 +6,7 @@ import { COMPLAINT_STATUS_FILTERS, listComplaints, type ComplaintStatusFilter } 
 import { retryComplaints } from '../../features/complaints/retry.js';
 import { JOB_NAMES, REPORT_JOBS, type JobName } from '../../jobs.js';
 import { isoZoned } from '../../lib/zoned-time.js';
-import { isCalendarDate, jobListingJson, jobListings } from '../../scheduler/overview.js';
+import { jobListingJson, jobListings, reportDateProblem } from '../../scheduler/overview.js';
 import { badRequest, HttpError, type HttpDeps } from '../deps.js';
 
 export function jobRoutes(app: FastifyInstance, deps: HttpDeps): void {
@@ -34,7 +34,8 @@ export function jobRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const date = request.body?.date ?? null;
       if (date !== null) {
         if (!(REPORT_JOBS as readonly string[]).includes(name)) throw badRequest([{ field: 'body.date', message: `applies to ${REPORT_JOBS.join(', ')}, not ${name}` }]);
-        if (!isCalendarDate(date)) throw badRequest([{ field: 'body.date', message: 'is not a calendar date (YYYY-MM-DD)' }]);
+        const problem = reportDateProblem(date);
+        if (problem) throw badRequest([{ field: 'body.date', message: problem }]);
       }
       if (!scheduler.job(name)) throw new HttpError(409, 'not_here', `${name} does not run in this process (SERVICE_ROLE=${config.role})`);
       const outcome = await scheduler.runNow(name, date);

@@ -1,11 +1,14 @@
 /**
  * Sessions (the WhatsApp numbers this gateway sends from; today one, `default`): state, the QR code to
- * scan (PNG, SVG or JSON), a pairing code for a phone number, logging out.
+ * scan (PNG, SVG or JSON), a pairing code for a phone number, logging out. The QR code and the pairing
+ * code need full access (credentials.ts): the read-only key sees the state without them.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { isoZoned } from '../../lib/zoned-time.js';
 import { PairingUnavailable, type Transport } from '../../whatsapp/transport.js';
+import type { Level } from '../auth.js';
+import { seesPairing, withoutPairingCode } from '../credentials.js';
 import { HttpError, type HttpDeps } from '../deps.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
@@ -34,7 +37,8 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     };
   };
 
-  const describe = async () => {
+  /** The session as the caller may see it (`level`: the pairing code for full access only). */
+  const describe = async (level: Level | null) => {
     const transport = deps.transport;
     const status = transport?.status() ?? null;
     const details = transport?.details?.() ?? { webVersion: null, number: null, pageFix: null };
@@ -44,13 +48,13 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       whatsappSession: config.wa.sessionName,
       transport: transport?.name ?? null,
       state: status?.state ?? 'none',
-      reason: status ? status.reason : 'this process sends nothing (SERVICE_ROLE)',
+      reason: status ? withoutPairingCode(status.reason, transport, level) : 'this process sends nothing (SERVICE_ROLE)',
       since: isoZoned(status?.since, timeZone),
       webVersion: details.webVersion,
       number: details.number,
       // The page-side message-key fix (WhatsApp Web only): active, not_needed, off, failed, …
       pageFix: details.pageFix ? { ...details.pageFix, at: details.pageFix.at ? isoZoned(new Date(details.pageFix.at), timeZone) : null } : null,
-      pairing: pairing ? { qr: pairing.qr !== null, code: pairing.code, issuedAt: isoZoned(pairing.at, timeZone) } : null,
+      pairing: pairing ? { qr: pairing.qr !== null, code: seesPairing(level) ? pairing.code : null, issuedAt: isoZoned(pairing.at, timeZone) } : null,
       governor: await guardOf(),
     };
   };
@@ -69,14 +73,17 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return deps.transport;
   };
 
-  app.get('/api/sessions', { config: { access: 'read' }, schema: { summary: 'The WhatsApp sessions and their state', tags: ['sessions'] } }, async () => ({ sessions: [await describe()] }));
+  app.get('/api/sessions', { config: { access: 'read' }, schema: { summary: 'The WhatsApp sessions and their state', tags: ['sessions'] } }, async (request) => ({
+    sessions: [await describe(request.accessLevel)],
+  }));
 
   app.get<{ Params: { name: string }; Querystring: { format?: 'png' | 'svg' | 'json' } }>(
     '/api/sessions/:name/qr',
     {
-      config: { access: 'read' },
+      // Whoever scans the code controls the number: the full key only, even to read it.
+      config: { access: 'secret' },
       schema: {
-        summary: 'The QR code to scan: PNG (Accept: image/png or ?format=png), SVG, or JSON with its text and expiry',
+        summary: 'The QR code to scan: PNG (Accept: image/png or ?format=png), SVG, or JSON with its text and expiry (API_KEY only: a credential)',
         tags: ['sessions'],
         params: nameParams,
         querystring: {
@@ -160,7 +167,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     async (request) => {
       const governor = governed(request.params.name);
       await governor.pause(request.params.name, `paused by an operator (API)${request.body?.reason ? `: ${request.body.reason}` : ''}`);
-      return { session: (await describe()) };
+      return { session: await describe(request.accessLevel) };
     },
   );
 
@@ -171,7 +178,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const governor = governed(request.params.name);
       const resumed = await governor.resume(request.params.name);
       if (!resumed) throw new HttpError(409, 'not_paused', `session "${request.params.name}" is not paused`);
-      return { session: await describe() };
+      return { session: await describe(request.accessLevel) };
     },
   );
 }

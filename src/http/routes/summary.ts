@@ -2,11 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import { formatZoned, zoneName } from '../../lib/zoned-time.js';
 import { outboxSummary } from '../../outbox/summary.js';
+import { withoutPairingCode } from '../credentials.js';
 import type { HttpDeps } from '../deps.js';
 
 export function summaryRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const timeZone = deps.config.cron.timezone;
-  app.get('/api/summary', { config: { access: 'read' }, schema: { summary: "Today's messages per type, the backlog, failures of the last 24 hours, WhatsApp's state", tags: ['summary'] } }, async () => {
+  app.get('/api/summary', { config: { access: 'read' }, schema: { summary: "Today's messages per type, the backlog, failures of the last 24 hours, WhatsApp's state", tags: ['summary'] } }, async (request) => {
     const summary = await outboxSummary(deps.pool, timeZone);
     const status = deps.transport?.status() ?? null;
     return {
@@ -14,7 +15,7 @@ export function summaryRoutes(app: FastifyInstance, deps: HttpDeps): void {
       timeZone,
       zone: zoneName(timeZone),
       ...summary,
-      whatsapp: status ? { session: deps.session, state: status.state, reason: status.reason } : null,
+      whatsapp: status ? { session: deps.session, state: status.state, reason: withoutPairingCode(status.reason, deps.transport, request.accessLevel) } : null,
     };
   });
 }

@@ -22,14 +22,14 @@
   var TEXT = {
     id: {
       title: 'Gateway WhatsApp Cicero', today: 'Hari ini', session: 'Sesi WhatsApp', messages: 'Pesan', jobs: 'Jadwal', complaints: 'Komplain',
-      inbox: 'Pesan masuk', outcomes: { complaint: 'komplain dicatat', complaint_format_reply: 'format komplain dikirim', opt_in: 'notifikasi diaktifkan', opt_out: 'notifikasi dinonaktifkan', opt_in_unknown: 'nomor belum terdaftar', none: 'tidak ada tindakan' }, received: 'Diterima', chat: 'Obrolan', sender: 'Pengirim', handled: 'Ditangani', text: 'Isi', webhooks: 'Pengiriman webhook', event: 'Peristiwa', receiver: 'Penerima webhook',
+      inbox: 'Pesan masuk', outcomes: { complaint: 'komplain dicatat', complaint_format_reply: 'format komplain dikirim', complaint_nrp_not_found: 'NRP tidak ditemukan', complaint_over_limit: 'melebihi batas laporan', opt_in: 'notifikasi diaktifkan', opt_out: 'notifikasi dinonaktifkan', opt_in_unknown: 'nomor belum terdaftar', none: 'tidak ada tindakan' }, received: 'Diterima', chat: 'Obrolan', sender: 'Pengirim', handled: 'Ditangani', text: 'Isi', webhooks: 'Pengiriman webhook', event: 'Peristiwa', receiver: 'Penerima webhook',
       signOut: 'Keluar', signIn: 'Masuk', key: 'Kunci API', signInHelp: 'Masukkan API_KEY (akses penuh) atau API_READ_KEY (hanya baca).',
       wrongKey: 'Kunci tidak valid.', readOnly: 'hanya baca', fullAccess: 'akses penuh', lang: 'English',
       recapsToday: 'Rekap dan pesan hari ini', type: 'Jenis', enqueued: 'Diantrekan', sent: 'Terkirim', confirmed: 'Terkonfirmasi', failed: 'Gagal', waiting: 'Menunggu',
       none: 'Belum ada.', backlog: 'Antrean', pending: 'menunggu', sending: 'sedang dikirim', oldestDue: 'Pesan jatuh tempo tertua', seconds: 'detik',
       failures24h: 'Kegagalan 24 jam terakhir', reason: 'Alasan', count: 'Jumlah', state: 'Status', since: 'sejak', whatsapp: 'WhatsApp',
       scanSteps: ['Buka WhatsApp di ponsel.', 'Ketuk Menu (⋮) atau Setelan, lalu Perangkat tertaut.', 'Ketuk Tautkan perangkat.', 'Arahkan kamera ke kode QR ini. Kode berganti sendiri sekitar setiap 20 detik.'],
-      scanTitle: 'Pindai kode QR', pairCode: 'Atau tautkan dengan nomor telepon', phone: 'Nomor (dengan kode negara, mis. 6281234567890)', getCode: 'Minta kode',
+      scanTitle: 'Pindai kode QR', qrNeedsFull: 'Kode QR menautkan ponsel ke nomor ini, jadi hanya ditampilkan setelah masuk dengan kunci akses penuh (API_KEY).', pairCode: 'Atau tautkan dengan nomor telepon', phone: 'Nomor (dengan kode negara, mis. 6281234567890)', getCode: 'Minta kode',
       codeIs: 'Masukkan kode ini di ponsel (WhatsApp > Perangkat tertaut > Tautkan dengan nomor telepon):', number: 'Nomor', webVersion: 'Versi WhatsApp Web',
       logout: 'Keluarkan sesi (logout)', confirmLogout: 'Keluarkan sesi WhatsApp ini? Ponsel harus memindai kode QR lagi.',
       status: 'Status', recipient: 'Penerima', dateFrom: 'Dari tanggal', dateTo: 'Sampai tanggal', all: 'Semua', filter: 'Saring', attempts: 'Percobaan',
@@ -50,14 +50,14 @@
     },
     en: {
       title: 'Cicero WhatsApp gateway', today: 'Today', session: 'WhatsApp session', messages: 'Messages', jobs: 'Schedule', complaints: 'Complaints',
-      inbox: 'Incoming', outcomes: { complaint: 'complaint taken', complaint_format_reply: 'format reply sent', opt_in: 'notifications on', opt_out: 'notifications off', opt_in_unknown: 'number not registered', none: 'nothing to do' }, received: 'Received', chat: 'Chat', sender: 'Sender', handled: 'Handled', text: 'Text', webhooks: 'Webhook deliveries', event: 'Event', receiver: 'Receiver',
+      inbox: 'Incoming', outcomes: { complaint: 'complaint taken', complaint_format_reply: 'format reply sent', complaint_nrp_not_found: 'NRP not found', complaint_over_limit: 'over the report limit', opt_in: 'notifications on', opt_out: 'notifications off', opt_in_unknown: 'number not registered', none: 'nothing to do' }, received: 'Received', chat: 'Chat', sender: 'Sender', handled: 'Handled', text: 'Text', webhooks: 'Webhook deliveries', event: 'Event', receiver: 'Receiver',
       signOut: 'Sign out', signIn: 'Sign in', key: 'API key', signInHelp: 'Enter API_KEY (full access) or API_READ_KEY (read only).',
       wrongKey: 'The key is not valid.', readOnly: 'read only', fullAccess: 'full access', lang: 'Bahasa Indonesia',
       recapsToday: "Today's recaps and messages", type: 'Type', enqueued: 'Enqueued', sent: 'Sent', confirmed: 'Confirmed', failed: 'Failed', waiting: 'Waiting',
       none: 'None yet.', backlog: 'Backlog', pending: 'pending', sending: 'being sent', oldestDue: 'Oldest due message', seconds: 'seconds',
       failures24h: 'Failures in the last 24 hours', reason: 'Reason', count: 'Count', state: 'State', since: 'since', whatsapp: 'WhatsApp',
       scanSteps: ['Open WhatsApp on the phone.', 'Tap Menu (⋮) or Settings, then Linked devices.', 'Tap Link a device.', 'Point the camera at this QR code. It changes by itself about every 20 seconds.'],
-      scanTitle: 'Scan the QR code', pairCode: 'Or link with a phone number', phone: 'Number (with country code, e.g. 6281234567890)', getCode: 'Get a code',
+      scanTitle: 'Scan the QR code', qrNeedsFull: 'The QR code links a phone to this number, so it is shown only to someone signed in with the full-access key (API_KEY).', pairCode: 'Or link with a phone number', phone: 'Number (with country code, e.g. 6281234567890)', getCode: 'Get a code',
       codeIs: 'Enter this code on the phone (WhatsApp > Linked devices > Link with phone number):', number: 'Number', webVersion: 'WhatsApp Web version',
       logout: 'Log the session out', confirmLogout: 'Log this WhatsApp session out? The phone will have to scan a QR code again.',
       status: 'Status', recipient: 'Recipient', dateFrom: 'From date', dateTo: 'To date', all: 'All', filter: 'Filter', attempts: 'Attempts',
@@ -125,8 +125,8 @@
   // ---- API ----------------------------------------------------------------------------------------
   function api(method, path, payload) {
     var headers = { accept: 'application/json' };
-    if (method !== 'GET') headers['x-csrf-token'] = cfg.csrf;
-    if (payload !== undefined) headers['content-type'] = 'application/json';
+    // Every change is JSON, with or without a body (the server refuses anything else), and carries the CSRF token.
+    if (method !== 'GET') { headers['x-csrf-token'] = cfg.csrf; headers['content-type'] = 'application/json'; }
     return fetch(path, { method: method, headers: headers, credentials: 'same-origin', body: payload === undefined ? undefined : JSON.stringify(payload) }).then(function (r) {
       if (r.status === 401) { location.reload(); throw new Error('signed out'); }
       return r.text().then(function (text) {
@@ -201,7 +201,10 @@
         parts.forEach(function (part) { infoBody.appendChild(part); });
         var info = card(t('session') + ' ' + s.name, infoBody);
         var blocks = [info];
-        if (s.pairing && s.pairing.qr) {
+        // The QR code is a credential (whoever scans it controls the number): full access only.
+        if (s.pairing && s.pairing.qr && !canAct) {
+          blocks.push(card(t('scanTitle'), el('p', { id: 'qr-needs-full', class: 'muted', text: t('qrNeedsFull') })));
+        } else if (s.pairing && s.pairing.qr) {
           var steps = el('ol', { class: 'steps' }); t('scanSteps').forEach(function (x) { steps.appendChild(el('li', { text: x })); });
           var img = el('img', { id: 'qr', alt: t('scanTitle'), src: '/api/sessions/' + encodeURIComponent(s.name) + '/qr?format=png&v=' + encodeURIComponent(s.pairing.issuedAt), 'data-issued': s.pairing.issuedAt });
           blocks.push(card(t('scanTitle'), el('div', { class: 'qr' }, img, steps)));
@@ -406,9 +409,9 @@
     TABS.forEach(function (tab) { nav.appendChild(el('a', { href: '#' + tab[0], 'data-tab': tab[0], text: t(tab[1]) })); });
     var right = el('span', { class: 'who', text: (canAct ? t('fullAccess') : t('readOnly')) });
     var header = el('header', { class: 'top' }, el('h1', { text: t('title') }), right,
-      el('button', { id: 'lang', onclick: function () { lang = lang === 'id' ? 'en' : 'id'; localStorage.setItem('cicero-wa-lang', lang); document.documentElement.lang = lang; states = {}; shell(); route(); }, text: t('lang') }),
+      el('button', { id: 'lang', onclick: function () { lang = lang === 'id' ? 'en' : 'id'; localStorage.setItem('cicero-wa-lang', lang); document.documentElement.lang = lang; states = {}; current = null; shell(); route(); }, text: t('lang') }),
       cfg.signedIn ? el('button', { id: 'sign-out', onclick: function () {
-        fetch('/dashboard/logout', { method: 'POST', headers: { 'x-csrf-token': cfg.csrf }, credentials: 'same-origin' }).then(function () { location.reload(); });
+        fetch('/dashboard/logout', { method: 'POST', headers: { 'x-csrf-token': cfg.csrf, 'content-type': 'application/json' }, credentials: 'same-origin' }).then(function () { location.reload(); });
       }, text: t('signOut') }) : null);
     main = el('main', { id: 'view' });
     document.getElementById('app').replaceChildren(header, nav, main);
