@@ -11,6 +11,10 @@
  *   same per-unit counts; its counts must equal the service's, or the bench fails;
  * - at 50 units only, the old per-unit view (daily_report_view …) once, for reference.
  *
+ * At each size, the monthly report job as the service runs it, with each unit's workbook and text only,
+ * each in a process of its own: peak RSS, longest event-loop stall, time a workbook (bench/recap-job.ts;
+ * BENCH_RECAP_JOB_RUNS runs, default BENCH_RUNS, one at 800 units and more).
+ *
  * At 800 units, the task delivery recap's query on a one-hour window at the end of the data, with one
  * day and with 60 days of task history: the current view's shape, and a direct read of `tasks` by
  * `created_at` without and with an index on tasks(created_at).
@@ -28,10 +32,13 @@ import { reportPeriod, type ReportKind } from '../src/features/rekap/periods.js'
 import { recapNumbers, sumTallies, type RecapNumbers } from '../src/features/rekap/recap-numbers.js';
 import { recapText } from '../src/features/rekap/recap-text.js';
 import { DAYS, FIRST_DAY, IG_PER_DAY, PEOPLE_PER_UNIT, TT_PER_DAY, addTasks, addUnits } from './recap-data.js';
+import { buildService, jobMarkdown, measureJob, type JobFigures } from './recap-job.js';
 import { ROOT, log, machine, median, mergeResults, withBenchServer } from './common.js';
 
 const SIZES = (process.env.BENCH_RECAP_SIZES ?? '50,200,800').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Runs of the monthly job in its own process, per size; at 800 units and more one (each takes minutes). */
+const jobRuns = (units: number) => Number(process.env.BENCH_RECAP_JOB_RUNS ?? (units >= 800 ? 1 : RUNS));
 const DATABASE = process.env.BENCH_RECAP_DATABASE ?? 'cwa_bench_recap';
 /** The longest a recap statement may run (what "a few seconds" of snapshot means here). */
 const STATEMENT_LIMIT_MS = Number(process.env.BENCH_RECAP_STATEMENT_LIMIT_MS ?? 5000);
@@ -226,7 +233,8 @@ async function measureKind(pool: pg.Pool, kind: ReportKind, units: number): Prom
 
 /**
  * The old per-unit views, once each (at 50 units): the job's statement, and whether its text is the
- * service's. Migration 014 removed them; they are put back in the bench's database from 005's text.
+ * service's. Migration 014 removed them; they are put back in the bench's database from 005's text, and
+ * dropped again after.
  */
 async function measureOldViews(pool: pg.Pool): Promise<Record<ReportKind, { ms: number; rows: number; sameTextAsService: number }>> {
   await pool.query(await fs.readFile(path.join(ROOT, 'src/db/migrations/005_report_views.sql'), 'utf8'));
@@ -245,6 +253,8 @@ async function measureOldViews(pool: pg.Pool): Promise<Record<ReportKind, { ms: 
     result[kind] = { ms: round(ms), rows: rows.length, sameTextAsService: same };
     log(`  old view ${view[0]} (${period.start}): ${round(ms)} ms, ${rows.length} rows, ${same} with the service's text`);
   }
+  // Gone again, as migration 014 leaves them: with a view of its name, the report job would send the view's rows.
+  await pool.query('DROP VIEW daily_report_view, weekly_report_view, monthly_report_view');
   return result;
 }
 
@@ -360,7 +370,9 @@ export async function recapBench(adminUrl: string): Promise<void> {
     await migrate(pool, silentLogger());
     log(`recap: runs = ${RUNS}, sizes = ${SIZES.join(', ')} units, database ${DATABASE}`);
 
+    buildService();
     const sizes: Record<string, Record<string, unknown>> = {};
+    const jobs: Record<string, JobFigures> = {};
     let units = 0;
     let oldViews: Awaited<ReturnType<typeof measureOldViews>> | null = null;
     for (const size of SIZES) {
@@ -380,6 +392,7 @@ export async function recapBench(adminUrl: string): Promise<void> {
       for (const kind of KINDS) kinds[kind] = await measureKind(pool, kind, size);
       sizes[size] = { generatedSeconds, data: { people: counts.people, igPosts: counts.ig_posts, ttPosts: counts.tt_posts, likeEntries: Number(counts.like_entries), databaseMb: Math.round(Number(counts.bytes) / 2 ** 20) }, ...kinds };
       if (size === SIZES[0]) oldViews = await measureOldViews(pool);
+      jobs[size] = await measureJob(pool, url.toString(), size, jobRuns(size), reportPeriod('monthly', new Date(), 'Asia/Jakarta', PERIOD_DATES.monthly));
     }
 
     const first = String(SIZES[0]);
@@ -408,11 +421,12 @@ export async function recapBench(adminUrl: string): Promise<void> {
       growth,
       oldViewsAt50Units: oldViews,
       taskRecap,
+      monthlyJob: jobs,
       checks,
     };
     await mergeResults({ recap: results });
     await fs.writeFile(path.join(ROOT, 'bench/recap-figures.md'), figuresMarkdown(results));
-    log(JSON.stringify({ growth, checks, taskRecap: taskRecap.growth60DaysVs1Day }, null, 2));
+    log(JSON.stringify({ growth, checks, taskRecap: taskRecap.growth60DaysVs1Day, monthlyJobTargets: Object.fromEntries(Object.entries(jobs).map(([size, f]) => [size, f.targets])) }, null, 2));
   } finally {
     await pool.end();
     await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
@@ -429,6 +443,7 @@ function figuresMarkdown(r: {
   oldViewsAt50Units: Record<ReportKind, { ms: number }> | null;
   taskRecap: Awaited<ReturnType<typeof measureTaskRecap>>;
   statementLimitMs: number;
+  monthlyJob: Record<string, JobFigures>;
 }): string {
   const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
   const sizes = Object.keys(r.sizes);
@@ -486,6 +501,7 @@ checks it against ${s(r.statementLimitMs)}):
 | --- | --- | --- | --- |
 ${longest.join('\n')}
 
+${jobMarkdown(r.monthlyJob)}
 Task delivery recap, one hour at the end of the data (${(t.oneDay.view!.rows).toLocaleString('en-US')} rows of recap), at ${sizes.at(-1)} units with 1 day
 (${t.oneDay.taskRows.toLocaleString('en-US')} task rows) and 60 days (${t.sixtyDays.taskRows.toLocaleString('en-US')}) of \`tasks\`:
 

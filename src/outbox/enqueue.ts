@@ -237,11 +237,11 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
     `INSERT INTO wa_outbox (${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, next_attempt_at,
                            document_name, document_mime, document, document_sha256, follows_id, priority)
      SELECT ${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, coalesce(send_at, now()),
-            document_name, document_mime, document, document_sha256, follows_id, priority
+            document_name, document_mime, substring($14::bytea FROM (sum(size) OVER (ORDER BY ord) - size + 1)::int FOR size), document_sha256, follows_id, priority
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                   $7::text[], $8::text[], $9::bytea[], $10::text[], $11::bigint[], $12::int[], $13::smallint[]) WITH ORDINALITY
+                   $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::int[], $13::smallint[]) WITH ORDINALITY
             AS input(recipient, content, type, dedup_key, session, send_at,
-                     document_name, document_mime, document, document_sha256, follows_id, id, priority, ord)
+                     document_name, document_mime, size, document_sha256, follows_id, id, priority, ord)
       ORDER BY ord
      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
      RETURNING id, dedup_key`,
@@ -249,11 +249,12 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
       recipients, contents, types, keys, sessions, sendAts,
       documents.map((d) => d?.fileName ?? null),
       documents.map((d) => d?.mimeType ?? null),
-      documents.map((d) => d?.bytes ?? null),
+      documents.map((d) => d?.bytes.length ?? null), // sizes: the documents go as one binary parameter, $14
       documents.map((d) => (d ? documentSha256(d.bytes) : null)),
       followsIds,
       ids,
       priorities,
+      Buffer.concat(documents.flatMap((d) => (d ? [d.bytes] : []))), // a bytea[] would go as hex text, twice the size
     ],
   );
   rows.sort((a, b) => a.id - b.id);

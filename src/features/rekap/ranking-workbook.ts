@@ -10,7 +10,9 @@
  */
 import type ExcelJS from 'exceljs';
 import type { ReportKind } from './periods.js';
-import { compareText, tally, type Platform, type RecapNumbers, type UnitNumbers } from './recap-numbers.js';
+import { compareText } from './personnel-order.js';
+import type { Platform, RecapNumbers, UnitNumbers } from './recap-numbers.js';
+import { tally } from './recap-tally.js';
 import { periodWords } from './recap-text.js';
 import { BORDER, CENTER, FILL, columnLetter, formula, newWorkbook, titleRow, workbookBytes } from './workbook-common.js';
 

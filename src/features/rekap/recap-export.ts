@@ -9,8 +9,9 @@ import type { Queryable } from '../../db/pool.js';
 import { OperatorError } from '../../lib/errors.js';
 import { reportPeriod, type ReportKind } from './periods.js';
 import { rankingWorkbook } from './ranking-workbook.js';
-import { PLATFORMS, recapNumbers, type Platform, type RecapNumbers, type UnitNumbers } from './recap-numbers.js';
+import { PLATFORMS, recapNumbers, type Platform } from './recap-numbers.js';
 import { engagementWorkbook, workbookFileName, XLSX_MIME } from './recap-workbook.js';
+import { unitWorkbook, type RecapWorkbook } from './unit-workbook.js';
 
 export const EXPORT_KINDS = ['weekly', 'monthly', 'ranking'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
@@ -23,17 +24,6 @@ export interface ExportRequest {
   unit: string | null;
   /** One platform; null: both (one sheet per unit and platform). */
   platform: Platform | null;
-}
-
-export interface RecapWorkbook {
-  fileName: string;
-  mimeType: string;
-  bytes: Buffer;
-  /** The period, YYYY-MM-DD. */
-  from: string;
-  to: string;
-  /** Units in the workbook. */
-  units: number;
 }
 
 /** A request that cannot be served, naming the field and what is allowed. */
@@ -79,19 +69,6 @@ export function parseExportRequest(input: { kind?: unknown; date?: unknown; unit
 
 /** The period kind behind an export: the ranking covers a month. */
 const periodKind = (kind: ExportKind): ReportKind => (kind === 'ranking' ? 'monthly' : kind);
-
-/** The workbook a unit's group gets after its weekly or monthly recap: both platforms, its unit only. */
-export async function unitWorkbook(numbers: RecapNumbers, unit: UnitNumbers, kind: 'weekly' | 'monthly'): Promise<RecapWorkbook> {
-  const own: RecapNumbers = { ...numbers, units: [unit] };
-  return {
-    fileName: workbookFileName(`Rekap Engagement ${unit.name}`, numbers),
-    mimeType: XLSX_MIME,
-    bytes: await engagementWorkbook(own, { platforms: PLATFORMS, kind }),
-    from: numbers.from,
-    to: numbers.to,
-    units: 1,
-  };
-}
 
 /** The workbook asked for. `now` and `timeZone` pick the last complete period when no date is given. */
 export async function exportWorkbook(db: Queryable, request: ExportRequest, now: Date, timeZone: string): Promise<RecapWorkbook> {

@@ -3,29 +3,34 @@
  * person and per day, how many of the unit's posts there were and how many each person liked (Instagram)
  * or commented on (TikTok), and each person's verdict.
  *
- * Set-based: one statement reads the period's posts of every unit; then one statement per batch of units
- * (about POSTS_PER_STATEMENT posts) reads only that batch's like and comment lists (by primary key),
- * unpacks each once, and judges the batch's personnel in SQL. It returns each person's numbers when they
- * are asked for (a workbook), else only the head counts per unit, division and verdict (a text recap).
- * The cost follows the period's data, not the whole history times the number of units, and each
- * statement holds its snapshot briefly.
+ * Set-based: one statement reads the period's posts of every unit; then, per batch of units (about
+ * POSTS_PER_STATEMENT posts), statements read only that batch's personnel and like and comment lists (by
+ * primary key), unpacking each list once. They give each person's numbers when they are asked for (a
+ * workbook), else only the head counts per unit, division and verdict, judged in SQL (a text recap). The
+ * cost follows the period's data, not the whole history times the number of units, and each statement
+ * holds its snapshot briefly. `recapNumberBatches` hands the numbers over a batch at a time and makes a
+ * unit's people when asked, so a caller that needs each person's numbers a unit at a time (the report
+ * job's workbooks) holds one unit's people, never every unit's; `recapNumbers` collects them all.
  *
  * The judgement, as Cicero_V2 makes it: personnel with `exception = true` or `status = false` are left
  * out; a handle is compared trimmed, in lower case, without leading `@`; only the unit's own posts count;
  * a person is **sudah** with at least half of the period's posts, **kurang** with some, **belum** with
  * none, **tanpa username** without a handle on file.
  */
+import { setImmediate } from 'node:timers/promises';
 import pg from 'pg';
 import type { Queryable } from '../../db/pool.js';
-import { countsSql, ENGAGEMENT_SQL, NO_DIVISION, PEOPLE_SQL, PLATFORMS, POSTS_SQL, VERDICTS, verdictOf, type CountsRow, type EngagementRow, type PersonRow, type Platform, type PostRow, type Verdict } from './recap-statements.js';
+import { countsSql, ENGAGEMENT_SQL, PEOPLE_SQL, PLATFORMS, POSTS_SQL, type CountsRow, type EngagementRow, type PersonRow, type Platform, type PostsRow, type Verdict } from './recap-statements.js';
+import { dayOffsets, person } from './recap-person.js';
+import { divisionsOf, emptyTally, type DivisionTally, type Tally } from './recap-tally.js';
 
 export { NO_DIVISION, PLATFORMS, VERDICTS, verdictOf, type Platform, type Verdict } from './recap-statements.js';
 export { compareText, rankOrder } from './personnel-order.js';
+export { divisionsOf, sumTallies, tally, type DivisionTally, type Tally, type VerdictCounts } from './recap-tally.js';
 import { compareText, rankOrder } from './personnel-order.js';
 
-/** Units per batch where the work is per unit (the report job enqueues and builds workbooks a batch at a time). */
+/** Messages per enqueue where the report job writes many (its texts). */
 export const UNITS_PER_STATEMENT = 50;
-
 
 /**
  * Posts whose like or comment lists one statement reads, about: whole units are added to a statement
@@ -62,14 +67,9 @@ export interface UnitNumbers {
   divisions: DivisionTally[];
   /**
    * Personnel judged (excused and inactive left out), by rank (highest first), then name; empty when
-   * the numbers were asked for without people (`withPeople: false`).
+   * the numbers were asked for without people (`withPeople: false`), and in a batch (`peopleOf`).
    */
   people: PersonNumbers[];
-}
-
-export interface DivisionTally {
-  division: string;
-  tally: Tally;
 }
 
 export interface RecapNumbers {
@@ -81,20 +81,6 @@ export interface RecapNumbers {
   units: UnitNumbers[];
 }
 
-export interface VerdictCounts {
-  sudah: number;
-  kurang: number;
-  belum: number;
-  tanpa_username: number;
-}
-
-export interface Tally {
-  people: number;
-  instagram: VerdictCounts;
-  tiktok: VerdictCounts;
-}
-
-
 /** The days from `from` to `to`, inclusive. */
 export function daysOf(from: string, to: string): string[] {
   const days: string[] = [];
@@ -103,42 +89,6 @@ export function daysOf(from: string, to: string): string[] {
   }
   return days;
 }
-
-/** Posts per day, in the order of the days, from the day offsets of the posts (one entry per post). */
-function countByDay(offsets: number[] | null, days: readonly string[]): Record<string, number> {
-  const byDay: Record<string, number> = {};
-  for (const offset of [...(offsets ?? [])].sort((a, b) => a - b)) {
-    const day = days[offset]!;
-    byDay[day] = (byDay[day] ?? 0) + 1;
-  }
-  return byDay;
-}
-
-function emptyTally(): Tally {
-  const counts = (): VerdictCounts => ({ sudah: 0, kurang: 0, belum: 0, tanpa_username: 0 });
-  return { people: 0, instagram: counts(), tiktok: counts() };
-}
-
-/** Verdict counts over some personnel. */
-export function tally(people: readonly PersonNumbers[]): Tally {
-  const result = emptyTally();
-  result.people = people.length;
-  for (const person of people) {
-    for (const platform of PLATFORMS) result[platform][person.verdict[platform]]++;
-  }
-  return result;
-}
-
-/** Verdict counts added up (a unit's divisions into the unit's total). */
-export function sumTallies(tallies: readonly Tally[]): Tally {
-  const total = emptyTally();
-  for (const t of tallies) {
-    total.people += t.people;
-    for (const platform of PLATFORMS) for (const verdict of VERDICTS) total[platform][verdict] += t[platform][verdict];
-  }
-  return total;
-}
-
 
 export interface RecapScope {
   /** First and last day, YYYY-MM-DD. */
@@ -175,34 +125,11 @@ function batchesOf(units: readonly UnitNumbers[]): UnitNumbers[][] {
   return batches;
 }
 
-function person(row: PersonRow, unit: UnitNumbers, engagedDays: Record<Platform, number[] | null>, days: readonly string[]): PersonNumbers {
-  const engagedByDay = { instagram: countByDay(engagedDays.instagram, days), tiktok: countByDay(engagedDays.tiktok, days) };
-  const engaged = { instagram: engagedDays.instagram?.length ?? 0, tiktok: engagedDays.tiktok?.length ?? 0 };
-  return {
-    userId: row.user_id,
-    name: row.nama?.trim() || row.user_id,
-    rank: row.title?.trim() || null,
-    division: row.division.trim() || NO_DIVISION,
-    handles: { instagram: row.ig, tiktok: row.tt },
-    engagedByDay,
-    engaged,
-    verdict: {
-      instagram: verdictOf(row.ig, engaged.instagram, unit.posts.instagram),
-      tiktok: verdictOf(row.tt, engaged.tiktok, unit.posts.tiktok),
-    },
-  };
-}
-
-/** Verdict counts per division of some judged personnel (in the order met). */
-export function divisionsOf(people: readonly PersonNumbers[]): DivisionTally[] {
-  const byDivision = new Map<string, PersonNumbers[]>();
-  for (const p of people) (byDivision.get(p.division) ?? byDivision.set(p.division, []).get(p.division)!).push(p);
-  return [...byDivision].map(([division, who]) => ({ division, tally: tally(who) }));
-}
-
-/** The recap numbers of a period, for every active unit or the ones asked for (in the order of their names). */
-export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<RecapNumbers> {
-  const withPeople = scope.withPeople ?? true;
+/**
+ * The units asked for, in the order of their names, each with its posts of the period counted, in
+ * batches (batchesOf); the posts of each unit for reading its people's engagement.
+ */
+async function unitsWithPosts(db: Queryable, scope: RecapScope, days: readonly string[]): Promise<{ batches: UnitNumbers[][]; postsOf: Map<string, PostsRow[]> }> {
   const { rows: unitRows } = await db.query<{ client_id: string; name: string; client_group: string | null }>(
     `SELECT client_id::text AS client_id, coalesce(nullif(btrim(nama), ''), client_id)::text AS name, client_group::text AS client_group
        FROM clients
@@ -221,70 +148,131 @@ export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<Re
       people: [],
     });
   }
+  const { rows: posts } = await db.query<PostsRow>(POSTS_SQL, [scope.from, scope.to, scope.clientIds ?? null]);
+  const postsOf = new Map<string, PostsRow[]>();
+  for (const row of posts) {
+    const unit = units.get(row.client_id);
+    if (!unit) continue; // an inactive unit's posts
+    for (const offset of dayOffsets(row.days)) {
+      const day = days[offset]!;
+      unit.postsByDay[row.platform][day] = (unit.postsByDay[row.platform][day] ?? 0) + 1;
+      unit.posts[row.platform]++;
+    }
+    (postsOf.get(row.client_id) ?? postsOf.set(row.client_id, []).get(row.client_id)!).push(row);
+  }
+  return { batches: batchesOf([...units.values()]), postsOf };
+}
 
+/**
+ * The personnel of a batch of units and the days of the units' posts each engaged with; each unit's
+ * divisions counted, a unit at a time, letting the event loop in between (a batch holds thousands of
+ * people). Returns what makes a unit's people (PersonNumbers, by rank then name) when asked; with
+ * `keep`, each unit keeps the people its divisions were counted from (`unit.people`) instead.
+ */
+async function readPeople(db: Queryable, batch: readonly UnitNumbers[], batchPosts: readonly PostsRow[], days: readonly string[], keep: boolean): Promise<(unit: UnitNumbers) => PersonNumbers[]> {
+  const { rows: people } = await db.query<PersonRow>(PEOPLE_SQL, [batch.map((u) => u.clientId)]);
+  // The batch's posts per platform as three arrays: id, unit, day offset.
+  const columns = (platform: Platform) => {
+    const ids: string[] = [];
+    const units: string[] = [];
+    const offsets: number[] = [];
+    for (const row of batchPosts.filter((p) => p.platform === platform)) {
+      ids.push(...(JSON.parse(row.ids) as string[]));
+      for (const offset of dayOffsets(row.days)) {
+        units.push(row.client_id);
+        offsets.push(offset);
+      }
+    }
+    return [ids, units, offsets];
+  };
+  const { rows } = batchPosts.length > 0 ? await db.query<EngagementRow>(ENGAGEMENT_SQL, [...columns('instagram'), ...columns('tiktok')]) : { rows: [] };
+  const seen = new Map(rows.map((e) => [`${e.platform}\u0000${e.client_id}\u0000${e.handle}`, e.days]));
+  const engagedDays = (platform: Platform, row: PersonRow, handle: string | null): number[] | null => {
+    const found = handle === null ? undefined : seen.get(`${platform}\u0000${row.client_id}\u0000${handle}`);
+    return found === undefined ? null : dayOffsets(found);
+  };
+  const rowsOf = new Map<string, PersonRow[]>();
+  for (const row of people) (rowsOf.get(row.client_id) ?? rowsOf.set(row.client_id, []).get(row.client_id)!).push(row);
+  const peopleOf = (unit: UnitNumbers): PersonNumbers[] => {
+    const judged = (rowsOf.get(unit.clientId) ?? []).map((row) => person(row, unit, { instagram: engagedDays('instagram', row, row.ig), tiktok: engagedDays('tiktok', row, row.tt) }, days));
+    const order = new Map(judged.map((p) => [p, rankOrder(p.rank)]));
+    return judged.sort((a, b) => order.get(a)! - order.get(b)! || compareText(a.name, b.name) || compareText(a.userId, b.userId));
+  };
+  for (const unit of batch) {
+    await setImmediate();
+    const people = peopleOf(unit);
+    unit.divisions = divisionsOf(people);
+    if (keep) unit.people = people;
+  }
+  return keep ? (unit) => unit.people : peopleOf;
+}
+
+/**
+ * The head counts of a batch of units per division and verdict, judged in SQL. Both platforms at once,
+ * each on its own connection when `db` is a pool (one after the other on a single connection).
+ */
+async function readCounts(db: Queryable, batch: readonly UnitNumbers[], scope: RecapScope): Promise<void> {
+  const count = async (platform: Platform) => ({
+    platform,
+    rows: (await db.query<CountsRow>(countsSql(platform), [batch.map((u) => u.clientId), batch.map((u) => u.posts[platform]), scope.from, scope.to])).rows,
+  });
+  const counted = db instanceof pg.Pool ? await Promise.all(PLATFORMS.map(count)) : [await count('instagram'), await count('tiktok')];
+  const byId = new Map(batch.map((u) => [u.clientId, u]));
+  const tallies = new Map<string, Tally>();
+  for (const { platform, rows } of counted) {
+    for (const row of rows) {
+      const key = `${row.client_id}\u0000${row.division}`;
+      let t = tallies.get(key);
+      if (!t) {
+        t = emptyTally();
+        tallies.set(key, t);
+        byId.get(row.client_id)!.divisions.push({ division: row.division, tally: t });
+      }
+      if (platform === 'instagram') t.people += row.people; // every person is counted on each platform
+      t[platform][row.verdict] += row.people;
+    }
+  }
+}
+
+/** A batch of units' numbers: their posts and divisions counted; each unit's people made when asked. */
+export interface RecapBatch extends RecapNumbers {
+  /**
+   * Each person's numbers of one of the batch's units (by rank, then name), made anew at each call: a
+   * caller that takes them a unit at a time holds one unit's people, not the batch's. Empty when the
+   * numbers were asked for without people.
+   */
+  peopleOf(unit: UnitNumbers): PersonNumbers[];
+}
+
+/** The batches of recapNumberBatches; with `keepPeople` (recapNumbers) each unit keeps its people. */
+async function* batchesRead(db: Queryable, scope: RecapScope, keepPeople: boolean): AsyncGenerator<RecapBatch> {
   const days = daysOf(scope.from, scope.to);
-  const { rows: posts } = await db.query<PostRow>(POSTS_SQL, [scope.from, scope.to, scope.clientIds ?? null]);
-  const postsOf = new Map<string, PostRow[]>();
-  for (const post of posts) {
-    const unit = units.get(post.client_id);
-    if (!unit) continue; // an inactive unit's post
-    const day = days[post.day]!;
-    unit.postsByDay[post.platform][day] = (unit.postsByDay[post.platform][day] ?? 0) + 1;
-    unit.posts[post.platform]++;
-    (postsOf.get(post.client_id) ?? postsOf.set(post.client_id, []).get(post.client_id)!).push(post);
+  const { batches, postsOf } = await unitsWithPosts(db, scope, days);
+  for (let batch = batches.shift(); batch; batch = batches.shift()) {
+    let peopleOf = (_unit: UnitNumbers): PersonNumbers[] => [];
+    if (scope.withPeople ?? true) peopleOf = await readPeople(db, batch, batch.flatMap((u) => postsOf.get(u.clientId) ?? []), days, keepPeople);
+    else await readCounts(db, batch, scope);
+    for (const unit of batch) {
+      unit.divisions.sort((a, b) => compareText(a.division, b.division));
+      postsOf.delete(unit.clientId);
+    }
+    yield { from: scope.from, to: scope.to, days, units: batch, peopleOf };
   }
+}
 
-  const peopleOf = new Map<string, PersonRow[]>();
-  if (withPeople) {
-    const { rows } = await db.query<PersonRow>(PEOPLE_SQL, [[...units.keys()]]);
-    for (const row of rows) (peopleOf.get(row.client_id) ?? peopleOf.set(row.client_id, []).get(row.client_id)!).push(row);
-  }
-  for (const batch of batchesOf([...units.values()])) {
-    if (withPeople) {
-      const batchPosts = batch.flatMap((u) => postsOf.get(u.clientId) ?? []);
-      const columns = (platform: Platform) => {
-        const mine = batchPosts.filter((p) => p.platform === platform);
-        return [mine.map((p) => p.id), mine.map((p) => p.client_id), mine.map((p) => p.day)];
-      };
-      const { rows } = batchPosts.length > 0 ? await db.query<EngagementRow>(ENGAGEMENT_SQL, [...columns('instagram'), ...columns('tiktok')]) : { rows: [] };
-      const daysOf = new Map(rows.map((e) => [`${e.platform}\u0000${e.client_id}\u0000${e.handle}`, e.days]));
-      const engagedDays = (platform: Platform, row: PersonRow, handle: string | null) => (handle === null ? null : (daysOf.get(`${platform}\u0000${row.client_id}\u0000${handle}`) ?? null));
-      for (const unit of batch) {
-        for (const row of peopleOf.get(unit.clientId) ?? []) {
-          unit.people.push(person(row, unit, { instagram: engagedDays('instagram', row, row.ig), tiktok: engagedDays('tiktok', row, row.tt) }, days));
-        }
-      }
-    } else {
-      // Both platforms at once, each on its own connection when `db` is a pool (one after the other on a
-      // single connection).
-      const count = async (platform: Platform) => ({
-        platform,
-        rows: (await db.query<CountsRow>(countsSql(platform), [batch.map((u) => u.clientId), batch.map((u) => u.posts[platform]), scope.from, scope.to])).rows,
-      });
-      const counted = db instanceof pg.Pool ? await Promise.all(PLATFORMS.map(count)) : [await count('instagram'), await count('tiktok')];
-      const tallies = new Map<string, Tally>();
-      for (const { platform, rows } of counted) {
-        for (const row of rows) {
-          const key = `${row.client_id}\u0000${row.division}`;
-          let t = tallies.get(key);
-          if (!t) {
-            t = emptyTally();
-            tallies.set(key, t);
-            units.get(row.client_id)!.divisions.push({ division: row.division, tally: t });
-          }
-          if (platform === 'instagram') t.people += row.people; // every person is counted on each platform
-          t[platform][row.verdict] += row.people;
-        }
-      }
-    }
-  }
-  for (const unit of units.values()) {
-    if (withPeople) {
-      const order = new Map(unit.people.map((p) => [p, rankOrder(p.rank)]));
-      unit.people.sort((a, b) => order.get(a)! - order.get(b)! || compareText(a.name, b.name) || compareText(a.userId, b.userId));
-      unit.divisions = divisionsOf(unit.people);
-    }
-    unit.divisions.sort((a, b) => compareText(a.division, b.division));
-  }
-  return { from: scope.from, to: scope.to, days, units: [...units.values()] };
+/**
+ * The recap numbers of a period a batch of units at a time (about POSTS_PER_STATEMENT posts each), in
+ * the order of the units' names: every active unit, or the ones asked for. A batch is read when the
+ * previous one has been taken, and is no longer referenced here once handed over. Its units' `people`
+ * are empty: `peopleOf` makes them.
+ */
+export function recapNumberBatches(db: Queryable, scope: RecapScope): AsyncGenerator<RecapBatch> {
+  return batchesRead(db, scope, false);
+}
+
+/** The recap numbers of a period, for every active unit or the ones asked for (in the order of their names). */
+export async function recapNumbers(db: Queryable, scope: RecapScope): Promise<RecapNumbers> {
+  const units: UnitNumbers[] = [];
+  for await (const batch of batchesRead(db, scope, true)) units.push(...batch.units);
+  return { from: scope.from, to: scope.to, days: daysOf(scope.from, scope.to), units };
 }

@@ -13,23 +13,35 @@ export const VERDICTS = ['sudah', 'kurang', 'belum', 'tanpa_username'] as const 
 
 export const NO_DIVISION = 'Tanpa divisi';
 
-export interface PostRow {
+/** A unit's posts of the period on one platform. */
+export interface PostsRow {
   client_id: string;
   platform: Platform;
-  id: string;
-  /** The post's day as an offset from the period's first day. */
-  day: number;
+  /** Their ids, a JSON array of strings. */
+  ids: string;
+  /** Their days as offsets from the period's first day, comma-separated, in the order of `ids`. */
+  days: string;
 }
 
 const UNITS_FILTER = 'CASE WHEN $3::text[] IS NULL THEN true ELSE client_id = ANY($3::text[]) END';
 
-/** The period's posts, read once for all units (Cicero_V2 has no index on client_id: one scan each). */
+/**
+ * The period's posts, read once for all units (Cicero_V2 has no index on client_id: one scan each), a
+ * row per unit and platform: a few thousand rows at national scale rather than a quarter of a million,
+ * which the driver would parse on the event loop in one go.
+ */
 export const POSTS_SQL = `
-  SELECT client_id::text AS client_id, 'instagram' AS platform, shortcode::text AS id, created_at::date - $1::date AS day
+  SELECT client_id::text AS client_id, 'instagram' AS platform,
+         json_agg(shortcode ORDER BY created_at, shortcode)::text AS ids,
+         string_agg((created_at::date - $1::date)::text, ',' ORDER BY created_at, shortcode) AS days
     FROM insta_post WHERE created_at >= $1::date AND created_at < $2::date + 1 AND ${UNITS_FILTER}
+   GROUP BY client_id
   UNION ALL
-  SELECT client_id::text, 'tiktok', video_id::text, created_at::date - $1::date
-    FROM tiktok_post WHERE created_at >= $1::date AND created_at < $2::date + 1 AND ${UNITS_FILTER}`;
+  SELECT client_id::text, 'tiktok',
+         json_agg(video_id ORDER BY created_at, video_id)::text,
+         string_agg((created_at::date - $1::date)::text, ',' ORDER BY created_at, video_id)
+    FROM tiktok_post WHERE created_at >= $1::date AND created_at < $2::date + 1 AND ${UNITS_FILTER}
+   GROUP BY client_id`;
 
 const LIST = (column: string) => `CASE WHEN jsonb_typeof(${column}) = 'array' THEN ${column} ELSE '[]'::jsonb END`;
 /**
@@ -69,9 +81,13 @@ export interface PersonRow {
   tt: string | null;
 }
 
-/** Per (unit, name): the unit's posts whose list holds the name, once per post (and their days). */
+/**
+ * Per (unit, name): the unit's posts whose list holds the name, once per post (and their days, as text:
+ * `3,0,3`, which the driver hands over as it is, where an int[] would be parsed character by character
+ * on the event loop).
+ */
 const SEEN = (posts: string, lists: string, key: string, column: string, withDays: boolean) => `
-    SELECT client_id, handle, count(*)::int AS n${withDays ? ', array_agg(day) AS days' : ''}
+    SELECT client_id, handle, count(*)::int AS n${withDays ? ", string_agg(day::text, ',') AS days" : ''}
       FROM (SELECT DISTINCT p.client_id COLLATE "C" AS client_id, p.id, ${withDays ? 'p.day, ' : ''}${HANDLE('x.value')} COLLATE "C" AS handle
               FROM ${posts} p
               JOIN ${lists} l ON l.${key} = p.id
@@ -96,7 +112,8 @@ export interface EngagementRow {
   platform: Platform;
   client_id: string;
   handle: string;
-  days: number[];
+  /** Day offsets of the posts engaged with, comma-separated, one per post (e.g. `3,0,3`). */
+  days: string;
 }
 
 const PLATFORM_TABLES = {

@@ -3,7 +3,8 @@
  * same counts per division. WhatsApp formatting (`*bold*`, `_italic_`).
  */
 import type { ReportKind } from './periods.js';
-import { sumTallies, type Tally, type UnitNumbers, type VerdictCounts } from './recap-numbers.js';
+import type { UnitNumbers } from './recap-numbers.js';
+import { sumTallies, type Tally, type VerdictCounts } from './recap-tally.js';
 
 const DAYS = ['Minggu', 'Senin', 'Selasa', 'Rabu', 'Kamis', 'Jumat', 'Sabtu'];
 const MONTHS = ['Januari', 'Februari', 'Maret', 'April', 'Mei', 'Juni', 'Juli', 'Agustus', 'September', 'Oktober', 'November', 'Desember'];

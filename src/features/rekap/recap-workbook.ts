@@ -12,7 +12,8 @@
  */
 import type ExcelJS from 'exceljs';
 import type { ReportKind } from './periods.js';
-import { tally, type PersonNumbers, type Platform, type RecapNumbers, type UnitNumbers, type Verdict } from './recap-numbers.js';
+import type { PersonNumbers, Platform, RecapNumbers, UnitNumbers, Verdict } from './recap-numbers.js';
+import { tally } from './recap-tally.js';
 import { periodWords } from './recap-text.js';
 import {
   BORDER,
@@ -57,6 +58,34 @@ const KIND_TITLE: Record<ReportKind, string> = {
 /** First row of people, and the fixed columns before the days. */
 const FIRST_ROW = 5;
 const FIXED_COLUMNS = 4;
+
+const BOLD: Partial<ExcelJS.Font> = { bold: true };
+const MIDDLE_CENTER: Partial<ExcelJS.Alignment> = { horizontal: 'center', vertical: 'middle' };
+/** Frozen: a style is shared by many cells, so changing it on one would change it on all. */
+const style = (s: Partial<ExcelJS.Style>): Partial<ExcelJS.Style> => Object.freeze(s);
+const identity = (font?: Partial<ExcelJS.Font>) => [
+  style({ border: BORDER.thin, alignment: { vertical: 'middle', horizontal: 'center' }, ...(font ? { font } : {}) }),
+  style({ border: BORDER.thin, alignment: { vertical: 'middle', horizontal: 'left' }, ...(font ? { font } : {}) }),
+];
+/** A number of a day group by its position (posts, sudah in green, belum in red); in the TOTAL row bold. */
+const numbers = (font?: Partial<ExcelJS.Font>) =>
+  [undefined, FILL.sudah, FILL.belum].map((fill) => style({ border: BORDER.thin, alignment: MIDDLE_CENTER, ...(fill ? { fill } : {}), ...(font ? { font } : {}) }));
+
+/**
+ * Every style of a sheet's cells, each one object for all the cells that have it: exceljs then
+ * resolves a style once per workbook instead of once per cell (most of a workbook's time otherwise).
+ */
+const STYLE = {
+  header: style({ font: BOLD, alignment: CENTER, fill: FILL.header, border: BORDER.thin }),
+  /** No (centred), Pangkat, Nama, Divisi (left); a person without a handle in grey italics. */
+  identity: identity(),
+  identityWithoutHandle: identity({ italic: true, color: { argb: 'FF808080' } }),
+  number: numbers(),
+  note: style({ border: BORDER.thin }),
+  totalLabel: style({ border: BORDER.thin, font: BOLD, alignment: CENTER }),
+  totalNumber: numbers(BOLD),
+  totalNote: style({ border: BORDER.thin, font: BOLD, alignment: { wrapText: true, vertical: 'middle' } }),
+};
 
 function verdictWords(verdict: Verdict, platform: Platform): string {
   if (verdict === 'tanpa_username') return `Username ${WORDS[platform].name} belum diisi`;
@@ -104,63 +133,53 @@ function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platfo
   const fixedHeaders = ['No', 'Pangkat', 'Nama', 'Divisi / Satfung'];
   fixedHeaders.forEach((text, i) => mergedHeader(sheet, i + 1, 1, text));
   const groups = [...days.map(dayHeader), 'Jumlah Periode'];
+  const labels = sheet.getRow(4);
   groups.forEach((text, i) => {
     const first = FIXED_COLUMNS + 1 + 3 * i;
     mergedHeader(sheet, first, 3, text);
-    ['Jumlah Post', words.sudah, words.belum].forEach((label, j) => {
-      const cell = sheet.getCell(4, first + j);
-      cell.value = label;
-      header(cell);
-    });
+    ['Jumlah Post', words.sudah, words.belum].forEach((label, j) => setCell(labels.getCell(first + j), label, STYLE.header));
   });
   mergedHeader(sheet, noteColumn, 1, 'Keterangan');
 
-  // One row per person.
+  // One row per person; the sums of each numeric column for the TOTAL row.
+  const columnSums = new Array<number>(noteColumn).fill(0);
+  const dayLetters = [0, 1, 2].map((j) => days.map((_, d) => columnLetter(FIXED_COLUMNS + 1 + 3 * d + j)));
   unit.people.forEach((person, i) => {
-    const row = FIRST_ROW + i;
+    const rowNumber = FIRST_ROW + i;
+    const row = sheet.getRow(rowNumber);
     const withoutHandle = person.verdict[platform] === 'tanpa_username';
-    const identity = [i + 1, person.rank ?? '', person.name, person.division];
-    identity.forEach((value, c) => {
-      const cell = sheet.getCell(row, c + 1);
-      cell.value = value;
-      cell.border = BORDER.thin;
-      cell.alignment = { vertical: 'middle', horizontal: c === 0 ? 'center' : 'left' };
-      if (withoutHandle) cell.font = { italic: true, color: { argb: 'FF808080' } };
-    });
+    const identityStyles = withoutHandle ? STYLE.identityWithoutHandle : STYLE.identity;
+    [i + 1, person.rank ?? '', person.name, person.division].forEach((value, c) => setCell(row.getCell(c + 1), value, identityStyles[c === 0 ? 0 : 1]!));
     const totals = [0, 0, 0];
     days.forEach((day, d) => {
       const posts = unit.postsByDay[platform][day] ?? 0;
       const sudah = withoutHandle ? 0 : (person.engagedByDay[platform][day] ?? 0);
-      const values = [posts, sudah, posts - sudah];
-      values.forEach((value, j) => {
+      [posts, sudah, posts - sudah].forEach((value, j) => {
+        const column = FIXED_COLUMNS + 1 + 3 * d + j;
         totals[j]! += value;
-        numberCell(sheet.getCell(row, FIXED_COLUMNS + 1 + 3 * d + j), value, j);
+        columnSums[column - 1]! += value;
+        setCell(row.getCell(column), value, STYLE.number[j]!);
       });
     });
     totals.forEach((total, j) => {
-      const cells = days.map((_, d) => `${columnLetter(FIXED_COLUMNS + 1 + 3 * d + j)}${row}`);
-      numberCell(sheet.getCell(row, periodColumn + j), formula(`SUM(${cells.join(',')})`, total), j);
+      const cells = dayLetters[j]!.map((letter) => `${letter}${rowNumber}`);
+      columnSums[periodColumn + j - 1]! += total;
+      setCell(row.getCell(periodColumn + j), formula(`SUM(${cells.join(',')})`, total), STYLE.number[j]!);
     });
-    const note = sheet.getCell(row, noteColumn);
-    note.value = verdictWords(person.verdict[platform], platform);
-    note.border = BORDER.thin;
+    setCell(row.getCell(noteColumn), verdictWords(person.verdict[platform], platform), STYLE.note);
   });
 
-  // TOTAL: a SUM per numeric column, with its value.
+  // TOTAL: a SUM per numeric column, with its value; the row bold.
+  const total = sheet.getRow(totalRow);
+  total.font = BOLD; // the row's own style, set before it has cells: each cell's is set below
+  setCell(total.getCell(1), 'TOTAL', STYLE.totalLabel);
   sheet.mergeCells(totalRow, 1, totalRow, FIXED_COLUMNS);
-  sheet.getCell(totalRow, 1).value = 'TOTAL';
-  for (let c = 1; c <= FIXED_COLUMNS; c++) sheet.getCell(totalRow, c).border = BORDER.thin;
   for (let column = FIXED_COLUMNS + 1; column < noteColumn; column++) {
     const letter = columnLetter(column);
-    let sum = 0;
-    for (let row = FIRST_ROW; row <= lastRow; row++) sum += cellNumber(sheet.getCell(row, column));
-    numberCell(sheet.getCell(totalRow, column), formula(`SUM(${letter}${FIRST_ROW}:${letter}${lastRow})`, sum), (column - FIXED_COLUMNS - 1) % 3);
+    const sum = formula(`SUM(${letter}${FIRST_ROW}:${letter}${lastRow})`, columnSums[column - 1]!);
+    setCell(total.getCell(column), sum, STYLE.totalNumber[(column - FIXED_COLUMNS - 1) % 3]!);
   }
-  const summary = sheet.getCell(totalRow, noteColumn);
-  summary.value = verdictSummary(unit.people, platform);
-  summary.border = BORDER.thin;
-  sheet.getRow(totalRow).font = { bold: true };
-  sheet.getCell(totalRow, 1).alignment = CENTER;
+  setCell(total.getCell(noteColumn), verdictSummary(unit.people, platform), STYLE.totalNote);
 
   // Widths, frozen panes, filter, printing.
   const longest = (values: string[], min: number, max: number) => Math.min(max, Math.max(min, ...values.map((v) => v.length + 2)));
@@ -170,7 +189,6 @@ function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platfo
   sheet.getColumn(4).width = longest(unit.people.map((p) => p.division), 16, 30);
   for (let column = FIXED_COLUMNS + 1; column < noteColumn; column++) sheet.getColumn(column).width = 8.5;
   sheet.getColumn(noteColumn).width = 30;
-  summary.alignment = { wrapText: true, vertical: 'middle' };
   sheet.getRow(totalRow).height = 30;
   sheet.getRow(4).height = 30;
   sheet.views = [{ state: 'frozen', xSplit: FIXED_COLUMNS, ySplit: 4, topLeftCell: 'E5', activeCell: 'E5' }];
@@ -186,36 +204,17 @@ function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platfo
   };
 }
 
-function header(cell: ExcelJS.Cell): void {
-  cell.font = { bold: true };
-  cell.alignment = CENTER;
-  cell.fill = FILL.header;
-  cell.border = BORDER.thin;
-}
-
-/** A header over rows 3-4 (width 1) or over `width` columns of row 3. */
+/** A header over rows 3-4 (width 1) or over `width` columns of row 3: styled, then merged (the merged cells share its style). */
 function mergedHeader(sheet: ExcelJS.Worksheet, column: number, width: number, text: string): void {
+  setCell(sheet.getCell(3, column), text, STYLE.header);
   if (width === 1) sheet.mergeCells(3, column, 4, column);
   else sheet.mergeCells(3, column, 3, column + width - 1);
-  for (let c = column; c < column + width; c++) header(sheet.getCell(3, c));
-  if (width === 1) header(sheet.getCell(4, column));
-  sheet.getCell(3, column).value = text;
 }
 
-/** A number of a day group: `position` 0 posts, 1 sudah (green), 2 belum (red). */
-function numberCell(cell: ExcelJS.Cell, value: ExcelJS.CellValue, position: number): void {
+/** A cell's value and its style, one of STYLE's. */
+function setCell(cell: ExcelJS.Cell, value: ExcelJS.CellValue, style: Partial<ExcelJS.Style>): void {
   cell.value = value;
-  cell.border = BORDER.thin;
-  cell.alignment = { horizontal: 'center', vertical: 'middle' };
-  if (position === 1) cell.fill = FILL.sudah;
-  if (position === 2) cell.fill = FILL.belum;
-}
-
-function cellNumber(cell: ExcelJS.Cell): number {
-  const value = cell.value;
-  if (typeof value === 'number') return value;
-  if (value && typeof value === 'object' && 'result' in value && typeof value.result === 'number') return value.result;
-  return 0;
+  cell.style = style;
 }
 
 export { XLSX_MIME, workbookFileName } from './workbook-common.js';

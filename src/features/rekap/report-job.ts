@@ -8,18 +8,21 @@
  *
  * Weekly and monthly, each unit's text is followed by its workbook (REKAP_ATTACH_EXCEL): a second
  * outbox message with its own dedup key (the text's and `:xlsx`) that is sent only after the text. A
- * workbook already in the outbox is not built again. Units are handled one batch at a time, so memory
- * holds one batch's workbooks.
+ * workbook already in the outbox is not built again. The numbers are read a batch of units at a time
+ * (recapNumberBatches): the batch's texts are enqueued, then its workbooks one unit at a time, each
+ * built in a worker thread (workbook-builder.ts), enqueued and dropped before the next. Memory holds one
+ * batch's personnel and one workbook whatever the number of units, and the event loop stays free while
+ * a workbook is built.
  */
 import type pg from 'pg';
 import type { JobHandler, JobResult } from '../../jobs.js';
 import type { Logger } from '../../lib/logger.js';
 import { enqueue, existingDedupKeys, type OutboxMessage } from '../../outbox/enqueue.js';
 import { reportPeriod, type ReportKind, type ReportPeriod } from './periods.js';
-import { unitWorkbook } from './recap-export.js';
-import { recapNumbers, UNITS_PER_STATEMENT, type RecapNumbers, type UnitNumbers } from './recap-numbers.js';
+import { recapNumberBatches, UNITS_PER_STATEMENT, type RecapBatch, type UnitNumbers } from './recap-numbers.js';
 import { periodWords, recapText } from './recap-text.js';
 import { REPORT_VIEWS, checkView, engagementSource } from './report-views.js';
+import { workbookThread, type WorkbookBuilder, type WorkbookKind } from './workbook-builder.js';
 
 export interface ReportJobOptions {
   pool: pg.Pool;
@@ -30,6 +33,8 @@ export interface ReportJobOptions {
   attachExcel: boolean;
   /** WA_DOCUMENT_MAX_BYTES: a workbook larger than this is refused by the outbox. */
   documentMaxBytes?: number;
+  /** Where a run's workbooks are built: by default a worker thread of its own (tests and the bench watch it). */
+  workbookBuilder?: (logger: Logger) => WorkbookBuilder;
 }
 
 interface Recap {
@@ -39,37 +44,59 @@ interface Recap {
   unit: UnitNumbers | null;
 }
 
+interface Run {
+  kind: ReportKind;
+  job: string;
+  period: ReportPeriod;
+  options: ReportJobOptions;
+  logger: Logger;
+  /** Null when the run sends no workbook (daily, or REKAP_ATTACH_EXCEL=false). */
+  workbooks: { kind: WorkbookKind; builder: WorkbookBuilder } | null;
+}
+
 const CAPTION_TITLES = { weekly: 'Rekap Mingguan Engagement', monthly: 'Rekap Bulanan Engagement' } as const;
 
-/**
- * Enqueues the recaps a batch at a time: the texts, and after each the unit's workbook (built only when
- * its dedup key is not in the outbox yet).
- */
-async function enqueueRecaps(kind: ReportKind, recaps: Recap[], numbers: RecapNumbers | null, options: ReportJobOptions): Promise<number> {
-  const { pool } = options;
+const enqueueOptions = (options: ReportJobOptions) => (options.documentMaxBytes ? { documentMaxBytes: options.documentMaxBytes } : {});
+
+/** Enqueues texts UNITS_PER_STATEMENT a statement. Recaps are bulk: a reply to someone who just wrote goes out before them. */
+async function enqueueTexts(texts: readonly OutboxMessage[], options: ReportJobOptions): Promise<number> {
   let enqueued = 0;
-  for (let i = 0; i < recaps.length; i += UNITS_PER_STATEMENT) {
-    const batch = recaps.slice(i, i + UNITS_PER_STATEMENT);
-    // Recaps are bulk: a reply to someone who just wrote goes out before them.
-    const messages: OutboxMessage[] = batch.map((r) => ({ ...r.text, priority: 'bulk' }));
-    if (numbers && kind !== 'daily') {
-      const existing = await existingDedupKeys(pool, batch.filter((r) => r.unit).map((r) => `${r.text.dedupKey}:xlsx`));
-      for (const { text, unit } of batch) {
-        const key = `${text.dedupKey}:xlsx`;
-        if (!unit || existing.has(key)) continue;
-        const book = await unitWorkbook(numbers, unit, kind);
-        messages.push({
-          recipient: text.recipient,
-          content: `*${CAPTION_TITLES[kind]}*\n*${unit.name}*\n${periodWords(kind, numbers.from, numbers.to)}\nRincian per personil dan per hari (Instagram dan TikTok).`,
-          type: text.type,
-          dedupKey: key,
-          follows: text.dedupKey!,
-          priority: 'bulk',
-          document: { fileName: book.fileName, mimeType: book.mimeType, bytes: book.bytes },
-        });
-      }
-    }
-    enqueued += (await enqueue(pool, messages, { ...(options.documentMaxBytes ? { documentMaxBytes: options.documentMaxBytes } : {}) })).filter((r) => r.inserted).length;
+  for (let i = 0; i < texts.length; i += UNITS_PER_STATEMENT) {
+    const messages = texts.slice(i, i + UNITS_PER_STATEMENT).map((text): OutboxMessage => ({ ...text, priority: 'bulk' }));
+    enqueued += (await enqueue(options.pool, messages, enqueueOptions(options))).filter((r) => r.inserted).length;
+  }
+  return enqueued;
+}
+
+/**
+ * The workbooks of some recaps whose texts are enqueued, one unit at a time: the unit's people made,
+ * its workbook built (once per unit, when any of its recaps lacks its workbook in the outbox), enqueued
+ * after each text, and both dropped before the next unit.
+ */
+async function enqueueWorkbooks(run: Run, numbers: RecapBatch, recaps: readonly Recap[]): Promise<number> {
+  const { options, workbooks } = run;
+  if (!workbooks) return 0;
+  const keyOf = (recap: Recap) => `${recap.text.dedupKey}:xlsx`;
+  const existing = await existingDedupKeys(options.pool, recaps.filter((r) => r.unit).map(keyOf));
+  const missing = new Map<UnitNumbers, Recap[]>();
+  for (const recap of recaps) {
+    if (recap.unit && !existing.has(keyOf(recap))) (missing.get(recap.unit) ?? missing.set(recap.unit, []).get(recap.unit)!).push(recap);
+  }
+  let enqueued = 0;
+  for (const [unit, theirs] of missing) {
+    const started = performance.now();
+    const book = await workbooks.builder.build(numbers, { ...unit, people: numbers.peopleOf(unit) }, workbooks.kind);
+    const messages = theirs.map(({ text }): OutboxMessage => ({
+      recipient: text.recipient,
+      content: `*${CAPTION_TITLES[workbooks.kind]}*\n*${unit.name}*\n${periodWords(workbooks.kind, numbers.from, numbers.to)}\nRincian per personil dan per hari (Instagram dan TikTok).`,
+      type: text.type,
+      dedupKey: keyOf({ text, unit }),
+      follows: text.dedupKey!,
+      priority: 'bulk',
+      document: { fileName: book.fileName, mimeType: book.mimeType, bytes: book.bytes },
+    }));
+    enqueued += (await enqueue(options.pool, messages, enqueueOptions(options))).filter((r) => r.inserted).length;
+    run.logger.debug({ clientId: unit.clientId, bytes: book.bytes.length, ms: Math.round(performance.now() - started) }, 'recap workbook enqueued');
   }
   return enqueued;
 }
@@ -77,26 +104,35 @@ async function enqueueRecaps(kind: ReportKind, recaps: Recap[], numbers: RecapNu
 const dedupKey = (job: string, period: ReportPeriod, clientId: string | null, recipient: string) =>
   `${job}:${period.start}:${clientId ?? '-'}:${recipient.trim()}`;
 
-/** The recaps made by the service: every active unit whose group is a WhatsApp group. */
-async function fromTables(kind: ReportKind, job: string, period: ReportPeriod, options: ReportJobOptions): Promise<{ recaps: Recap[]; numbers: RecapNumbers; detail: string }> {
+/** The recaps made by the service: every active unit whose group is a WhatsApp group, a batch of units at a time. */
+async function fromTables(run: Run): Promise<{ enqueued: number; detail: string }> {
+  const { kind, job, period, options } = run;
+  let units = 0;
+  let recaps = 0;
+  let enqueued = 0;
   // Each person's numbers only for a workbook; the text needs the counts.
-  const numbers = await recapNumbers(options.pool, { from: period.start, to: period.end, withPeople: options.attachExcel && kind !== 'daily' });
-  const recaps: Recap[] = [];
-  for (const unit of numbers.units) {
-    const group = unit.group?.trim();
-    if (!group?.endsWith('@g.us')) continue;
-    if (!options.sendEmpty && unit.posts.instagram + unit.posts.tiktok === 0) continue;
-    recaps.push({ text: { recipient: group, content: recapText(kind, unit, period.start, period.end), type: job, dedupKey: dedupKey(job, period, unit.clientId, group) }, unit });
+  for await (const numbers of recapNumberBatches(options.pool, { from: period.start, to: period.end, withPeople: run.workbooks !== null })) {
+    const batch: Recap[] = [];
+    for (const unit of numbers.units) {
+      const group = unit.group?.trim();
+      if (!group?.endsWith('@g.us')) continue;
+      if (!options.sendEmpty && unit.posts.instagram + unit.posts.tiktok === 0) continue;
+      batch.push({ text: { recipient: group, content: recapText(kind, unit, period.start, period.end), type: job, dedupKey: dedupKey(job, period, unit.clientId, group) }, unit });
+    }
+    units += numbers.units.length;
+    recaps += batch.length;
+    enqueued += await enqueueTexts(batch.map((r) => r.text), options);
+    enqueued += await enqueueWorkbooks(run, numbers, batch);
   }
-  const workbooks = options.attachExcel && kind !== 'daily' ? ' with workbook' : '';
-  return { recaps, numbers, detail: `${period.column} ${period.start}: ${numbers.units.length} unit(s), ${recaps.length} recap(s)${workbooks}` };
+  return { enqueued, detail: `${period.column} ${period.start}: ${units} unit(s), ${recaps} recap(s)${run.workbooks ? ' with workbook' : ''}` };
 }
 
 /**
  * The rows of an operator's own view, sent as they are; a row naming its unit (client_id) gets that
  * unit's workbook after it, where Cicero_V2's tables are there to make one.
  */
-async function fromView(kind: ReportKind, job: string, period: ReportPeriod, options: ReportJobOptions, logger: Logger, tables: boolean): Promise<{ recaps: Recap[]; numbers: RecapNumbers | null; detail: string }> {
+async function fromView(run: Run, tables: boolean): Promise<{ enqueued: number; detail: string }> {
+  const { kind, job, period, options, logger } = run;
   const contract = REPORT_VIEWS[kind];
   const optional = await checkView(options.pool, contract);
   const hasClient = optional.has('client_id');
@@ -107,19 +143,25 @@ async function fromView(kind: ReportKind, job: string, period: ReportPeriod, opt
       WHERE ${period.column} = $1::date ${emptyFilter}`,
     [period.start],
   );
-  const wanted = [...new Set(rows.map((r) => r.client_id).filter((id): id is string => !!id))];
-  const numbers = tables && wanted.length > 0 && options.attachExcel && kind !== 'daily' ? await recapNumbers(options.pool, { from: period.start, to: period.end, clientIds: wanted }) : null;
-  const units = new Map((numbers?.units ?? []).map((u) => [u.clientId, u]));
-  const recaps: Recap[] = [];
+  const texts: Array<{ text: OutboxMessage; clientId: string | null }> = [];
   for (const row of rows) {
     if (!row.recipient?.trim() || !row.summary?.trim()) {
       logger.warn({ view: contract.view, clientId: row.client_id ?? null, recipient: row.recipient }, 'report row without recipient or summary skipped');
       continue;
     }
     const text = { recipient: row.recipient, content: row.summary.replaceAll('\u0000', ''), type: job, dedupKey: dedupKey(job, period, row.client_id ?? null, row.recipient) };
-    recaps.push({ text, unit: (row.client_id && units.get(row.client_id)) || null });
+    texts.push({ text, clientId: row.client_id ?? null });
   }
-  return { recaps, numbers, detail: `${period.column} ${period.start} from ${contract.view}: ${rows.length} row(s)` };
+  let enqueued = await enqueueTexts(texts.map((t) => t.text), options);
+  const wanted = [...new Set(texts.map((t) => t.clientId).filter((id): id is string => !!id))];
+  if (tables && wanted.length > 0 && run.workbooks) {
+    for await (const numbers of recapNumberBatches(options.pool, { from: period.start, to: period.end, clientIds: wanted })) {
+      const units = new Map(numbers.units.map((u) => [u.clientId, u]));
+      const batch = texts.flatMap(({ text, clientId }) => (clientId && units.has(clientId) ? [{ text, unit: units.get(clientId)! }] : []));
+      enqueued += await enqueueWorkbooks(run, numbers, batch);
+    }
+  }
+  return { enqueued, detail: `${period.column} ${period.start} from ${contract.view}: ${rows.length} row(s)` };
 }
 
 export function reportJob(kind: ReportKind, jobName: string, options: ReportJobOptions): JobHandler {
@@ -127,8 +169,13 @@ export function reportJob(kind: ReportKind, jobName: string, options: ReportJobO
     const period = reportPeriod(kind, slot, options.timeZone, date);
     const source = await engagementSource(options.pool, REPORT_VIEWS[kind]);
     if ('skipped' in source) return { skipped: source.skipped };
-    const made = source.from === 'view' ? await fromView(kind, jobName, period, options, logger, source.tables) : await fromTables(kind, jobName, period, options);
-    const enqueued = await enqueueRecaps(kind, made.recaps, options.attachExcel ? made.numbers : null, options);
-    return { enqueued, detail: `${made.detail}, ${enqueued} new` };
+    const workbooks = options.attachExcel && kind !== 'daily' ? { kind, builder: (options.workbookBuilder ?? workbookThread)(logger) } : null;
+    const run: Run = { kind, job: jobName, period, options, logger, workbooks };
+    try {
+      const made = source.from === 'view' ? await fromView(run, source.tables) : await fromTables(run);
+      return { enqueued: made.enqueued, detail: `${made.detail}, ${made.enqueued} new` };
+    } finally {
+      await workbooks?.builder.close();
+    }
   };
 }

@@ -5,6 +5,10 @@
  */
 import ExcelJS from 'exceljs';
 import { dateWords } from './recap-text.js';
+import { joinXmlInChunks } from './xml-join.js';
+
+// exceljs's XML joined faster, to the same text (xml-join.ts).
+joinXmlInChunks();
 
 export const XLSX_MIME = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
