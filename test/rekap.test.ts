@@ -196,6 +196,30 @@ describe('daily recap on Cicero_V2 data', () => {
     assert.equal(made?.enqueued, 2, 'without the view, the service makes the recap again');
   });
 
+  it("one row of an operator's view the outbox refuses is left out alone, named in the run's detail; the others are sent", async () => {
+    await db.pool.query('TRUNCATE wa_outbox RESTART IDENTITY CASCADE');
+    await db.pool.query(`CREATE VIEW daily_report_view AS
+      SELECT client_group AS recipient, 'Laporan versi operator ' || client_id AS summary, date '2026-11-24' AS report_date, client_id
+        FROM clients WHERE client_group IS NOT NULL AND client_id = 'POLRES_A'
+      UNION ALL SELECT 'bukan-nomor', 'Laporan tanpa penerima yang sah', date '2026-11-24', 'POLRES_B'
+      UNION ALL SELECT '120363000000000009@g.us', repeat('x', 70000), date '2026-11-24', 'POLRES_C'`);
+    try {
+      const run = await handlers()['daily-report']!(context('daily-report', '2026-11-24'));
+      assert.equal(run?.enqueued, 2, 'the other rows are enqueued (a recipient that is no number fails alone when sent)');
+      assert.match(String(run?.detail), /, 2 new; 1 left out \(120363000000000009@g\.us: content .*65,?536/);
+      assert.deepEqual((await outbox()).map((r) => r.content), ['Laporan versi operator POLRES_A', 'Laporan tanpa penerima yang sah']);
+    } finally {
+      await db.pool.query('DROP VIEW IF EXISTS daily_report_view');
+      await db.pool.query('TRUNCATE wa_outbox RESTART IDENTITY CASCADE');
+    }
+  });
+
+  it('cicero-wa export with a date outside 2000-2099 is a usage error naming the range', async () => {
+    const result = await runCli(['export', 'weekly', '--date', '9999-12-31'], { DATABASE_URL: db.url });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /date "9999-12-31" is invalid: it is outside the dates a report covers: 2000-01-01 to 2099-12-31/);
+  });
+
   it('cicero-wa run daily-report --date D twice enqueues once', async () => {
     const first = await runCli(['run', 'daily-report', '--date', '2026-11-24'], { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
     const second = await runCli(['run', 'daily-report', '--date', '2026-11-24'], { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });

@@ -56,3 +56,21 @@ export function localTimestamp(instant: Date, timeZone: string): string {
   const two = (n: number) => String(n).padStart(2, '0');
   return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${two(p.second)}`;
 }
+
+/** The report dates a run accepts (a period is worked out in the database's time; far dates overflow it). */
+export const REPORT_DATE_RANGE = { from: '2000-01-01', to: '2099-12-31' } as const;
+
+/** What is wrong with a report date given by an operator (`--date`, `date`), or null. */
+export function reportDateProblem(value: string): string | null {
+  if (!isCalendarDate(value)) return 'is not a calendar date (YYYY-MM-DD)';
+  if (value < REPORT_DATE_RANGE.from || value > REPORT_DATE_RANGE.to) return `is outside the dates a report covers: ${REPORT_DATE_RANGE.from} to ${REPORT_DATE_RANGE.to}`;
+  return null;
+}
+
+export function isCalendarDate(value: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return false;
+  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}

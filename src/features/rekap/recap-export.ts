@@ -7,7 +7,7 @@
  */
 import type { Queryable } from '../../db/pool.js';
 import { OperatorError } from '../../lib/errors.js';
-import { reportPeriod, type ReportKind } from './periods.js';
+import { reportDateProblem, reportPeriod, type ReportKind } from './periods.js';
 import { rankingWorkbook } from './ranking-workbook.js';
 import { PLATFORMS, recapNumbers, type Platform } from './recap-numbers.js';
 import { engagementWorkbook, workbookFileName, XLSX_MIME } from './recap-workbook.js';
@@ -36,22 +36,15 @@ export class ExportRequestError extends OperatorError {
   }
 }
 
-const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-function isCalendarDate(value: string): boolean {
-  if (!CALENDAR_DATE.test(value)) return false;
-  const date = new Date(`${value}T00:00:00Z`);
-  return Number.isFinite(date.getTime()) && date.toISOString().startsWith(value);
-}
-
 /** Checks what a caller asked for (command line or HTTP): each problem names the field. */
 export function parseExportRequest(input: { kind?: unknown; date?: unknown; unit?: unknown; platform?: unknown }): ExportRequest {
   const { kind, date, unit, platform } = input;
   if (typeof kind !== 'string' || !(EXPORT_KINDS as readonly string[]).includes(kind)) {
     throw new ExportRequestError('kind', `export kind ${JSON.stringify(kind ?? null)} is unknown: expected one of ${EXPORT_KINDS.join(', ')}`);
   }
-  if (date !== undefined && date !== null && (typeof date !== 'string' || !isCalendarDate(date))) {
-    throw new ExportRequestError('date', `date ${JSON.stringify(date)} is invalid: expected a calendar date YYYY-MM-DD`);
+  const dateProblem = typeof date === 'string' ? reportDateProblem(date) : date === undefined || date === null ? null : 'is not a calendar date (YYYY-MM-DD)';
+  if (dateProblem) {
+    throw new ExportRequestError('date', `date ${JSON.stringify(date)} is invalid: ${dateProblem === 'is not a calendar date (YYYY-MM-DD)' ? 'expected a calendar date YYYY-MM-DD' : dateProblem.replace(/^is /, 'it is ')}`);
   }
   if (unit !== undefined && unit !== null && (typeof unit !== 'string' || unit.trim() === '' || unit.length > 100)) {
     throw new ExportRequestError('unit', 'unit must be a client id (clients.client_id), 1 to 100 characters');

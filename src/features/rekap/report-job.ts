@@ -17,7 +17,7 @@
 import type pg from 'pg';
 import type { JobHandler, JobResult } from '../../jobs.js';
 import type { Logger } from '../../lib/logger.js';
-import { enqueue, existingDedupKeys, type OutboxMessage } from '../../outbox/enqueue.js';
+import { OutboxValidationError, enqueue, existingDedupKeys, type OutboxMessage } from '../../outbox/enqueue.js';
 import { reportPeriod, type ReportKind, type ReportPeriod } from './periods.js';
 import { recapNumberBatches, UNITS_PER_STATEMENT, type RecapBatch, type UnitNumbers } from './recap-numbers.js';
 import { periodWords, recapText } from './recap-text.js';
@@ -52,18 +52,42 @@ interface Run {
   logger: Logger;
   /** Null when the run sends no workbook (daily, or REKAP_ATTACH_EXCEL=false). */
   workbooks: { kind: WorkbookKind; builder: WorkbookBuilder } | null;
+  /** Texts the outbox refused (left out alone, with the reason): their workbooks are not made. */
+  refused: Array<{ dedupKey: string; reason: string }>;
 }
+
+const isRefused = (run: Run, text: OutboxMessage) => run.refused.some((r) => r.dedupKey === text.dedupKey);
 
 const CAPTION_TITLES = { weekly: 'Rekap Mingguan Engagement', monthly: 'Rekap Bulanan Engagement' } as const;
 
 const enqueueOptions = (options: ReportJobOptions) => (options.documentMaxBytes ? { documentMaxBytes: options.documentMaxBytes } : {});
 
-/** Enqueues texts UNITS_PER_STATEMENT a statement. Recaps are bulk: a reply to someone who just wrote goes out before them. */
-async function enqueueTexts(texts: readonly OutboxMessage[], options: ReportJobOptions): Promise<number> {
+/**
+ * Enqueues texts UNITS_PER_STATEMENT a statement. Recaps are bulk: a reply to someone who just wrote goes
+ * out before them. A text the outbox refuses (an operator's view row with a recipient that is no number,
+ * a summary over WhatsApp's limit) is left out alone, logged and counted; the others are enqueued.
+ */
+async function enqueueTexts(run: Run, texts: readonly OutboxMessage[]): Promise<number> {
+  const { options, logger } = run;
   let enqueued = 0;
   for (let i = 0; i < texts.length; i += UNITS_PER_STATEMENT) {
     const messages = texts.slice(i, i + UNITS_PER_STATEMENT).map((text): OutboxMessage => ({ ...text, priority: 'bulk' }));
-    enqueued += (await enqueue(options.pool, messages, enqueueOptions(options))).filter((r) => r.inserted).length;
+    try {
+      enqueued += (await enqueue(options.pool, messages, enqueueOptions(options))).filter((r) => r.inserted).length;
+    } catch (err) {
+      if (!(err instanceof OutboxValidationError)) throw err;
+      // One bad text: the batch again, one at a time (nothing of the refused statement was written).
+      for (const message of messages) {
+        try {
+          enqueued += (await enqueue(options.pool, [message], enqueueOptions(options))).filter((r) => r.inserted).length;
+        } catch (one) {
+          if (!(one instanceof OutboxValidationError)) throw one;
+          const reason = `${one.field} ${one.message.replace(/^outbox message 0: \w+ /, '').replace(/; nothing of this batch was written$/, '')}`;
+          logger.warn({ recipient: message.recipient, dedupKey: message.dedupKey, reason }, 'recap left out: the outbox refuses it');
+          run.refused.push({ dedupKey: message.dedupKey!, reason: `${message.recipient}: ${reason}` });
+        }
+      }
+    }
   }
   return enqueued;
 }
@@ -121,8 +145,8 @@ async function fromTables(run: Run): Promise<{ enqueued: number; detail: string 
     }
     units += numbers.units.length;
     recaps += batch.length;
-    enqueued += await enqueueTexts(batch.map((r) => r.text), options);
-    enqueued += await enqueueWorkbooks(run, numbers, batch);
+    enqueued += await enqueueTexts(run, batch.map((r) => r.text));
+    enqueued += await enqueueWorkbooks(run, numbers, batch.filter((r) => !isRefused(run, r.text)));
   }
   return { enqueued, detail: `${period.column} ${period.start}: ${units} unit(s), ${recaps} recap(s)${run.workbooks ? ' with workbook' : ''}` };
 }
@@ -143,7 +167,7 @@ async function fromView(run: Run, tables: boolean): Promise<{ enqueued: number; 
       WHERE ${period.column} = $1::date ${emptyFilter}`,
     [period.start],
   );
-  const texts: Array<{ text: OutboxMessage; clientId: string | null }> = [];
+  let texts: Array<{ text: OutboxMessage; clientId: string | null }> = [];
   for (const row of rows) {
     if (!row.recipient?.trim() || !row.summary?.trim()) {
       logger.warn({ view: contract.view, clientId: row.client_id ?? null, recipient: row.recipient }, 'report row without recipient or summary skipped');
@@ -152,7 +176,8 @@ async function fromView(run: Run, tables: boolean): Promise<{ enqueued: number; 
     const text = { recipient: row.recipient, content: row.summary.replaceAll('\u0000', ''), type: job, dedupKey: dedupKey(job, period, row.client_id ?? null, row.recipient) };
     texts.push({ text, clientId: row.client_id ?? null });
   }
-  let enqueued = await enqueueTexts(texts.map((t) => t.text), options);
+  let enqueued = await enqueueTexts(run, texts.map((t) => t.text));
+  texts = texts.filter((t) => !isRefused(run, t.text));
   const wanted = [...new Set(texts.map((t) => t.clientId).filter((id): id is string => !!id))];
   if (tables && wanted.length > 0 && run.workbooks) {
     for await (const numbers of recapNumberBatches(options.pool, { from: period.start, to: period.end, clientIds: wanted })) {
@@ -170,10 +195,11 @@ export function reportJob(kind: ReportKind, jobName: string, options: ReportJobO
     const source = await engagementSource(options.pool, REPORT_VIEWS[kind]);
     if ('skipped' in source) return { skipped: source.skipped };
     const workbooks = options.attachExcel && kind !== 'daily' ? { kind, builder: (options.workbookBuilder ?? workbookThread)(logger) } : null;
-    const run: Run = { kind, job: jobName, period, options, logger, workbooks };
+    const run: Run = { kind, job: jobName, period, options, logger, workbooks, refused: [] };
     try {
       const made = source.from === 'view' ? await fromView(run, source.tables) : await fromTables(run);
-      return { enqueued: made.enqueued, detail: `${made.detail}, ${made.enqueued} new` };
+      const left = run.refused.length > 0 ? `; ${run.refused.length} left out (${run.refused.slice(0, 3).map((r) => r.reason).join('; ')}${run.refused.length > 3 ? '; …' : ''})` : '';
+      return { enqueued: made.enqueued, detail: `${made.detail}, ${made.enqueued} new${left}` };
     } finally {
       await workbooks?.builder.close();
     }
