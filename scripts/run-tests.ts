@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   try {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...runnerArgs, ...files],
+      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...runnerArgs, ...files],
       { stdio: 'inherit', env },
     );
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
