@@ -98,6 +98,54 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     assert.equal(byField.body.id, first.body.id, 'dedupKey in the body is the same key');
   });
 
+  it('an Idempotency-Key reused with a different body is refused (422 naming the key); the same body written another way is the first message', async () => {
+    const key = 'cicero-v2-req-77';
+    const first = await call('POST', '/api/messages', {
+      body: { recipient: '0812-3456-7890', text: `Uji ${BODY_MARK} tujuh`, sendAt: '2030-12-01T07:00:00+07:00' },
+      headers: { 'idempotency-key': key },
+    });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const before = await rowCount();
+
+    // The same request: the number written another way, defaults spelt out, the same instant in UTC, the key as a field.
+    const same = await call('POST', '/api/messages', {
+      body: { sendAt: '2030-12-01T00:00:00Z', priority: 'normal', type: 'api', text: `Uji ${BODY_MARK} tujuh`, recipient: '+62 812 3456 7890', dedupKey: key },
+    });
+    assert.equal(same.status, 200, JSON.stringify(same.body));
+    assert.equal(same.body.id, first.body.id);
+
+    const changes: Array<[string, Record<string, unknown>]> = [
+      ['text', { text: `Uji ${BODY_MARK} tujuh!` }],
+      ['recipient', { recipient: '0812-3456-7891' }],
+      ['sendAt', { sendAt: '2030-12-01T07:00:01+07:00' }],
+      ['sendAt left out', { sendAt: undefined }],
+      ['priority', { priority: 'reply' }],
+      ['type', { type: 'manual' }],
+      ['document', { document: { fileName: 'a.txt', mimeType: 'text/plain', base64: Buffer.from('a').toString('base64') } }],
+    ];
+    for (const [what, change] of changes) {
+      const body = { recipient: '0812-3456-7890', text: `Uji ${BODY_MARK} tujuh`, sendAt: '2030-12-01T07:00:00+07:00', ...change };
+      const refused = await call('POST', '/api/messages', { body, headers: { 'idempotency-key': key } });
+      assert.equal(refused.status, 422, `${what}: ${JSON.stringify(refused.body)}`);
+      assert.equal(refused.body.error, 'idempotency_key_reused');
+      assert.ok(refused.body.message.includes(`"${key}"`), `${what}: the key is named: ${refused.body.message}`);
+      assert.ok(refused.body.message.includes(`message ${first.body.id}`), `${what}: the first message is named: ${refused.body.message}`);
+    }
+    assert.equal(await rowCount(), before, 'nothing written');
+
+    // A key taken by a row written otherwise (a recap, another program): compared on what the row keeps.
+    await db.pool.query("INSERT INTO wa_outbox (recipient, content, type, dedup_key) VALUES ('6281234567890', 'Laporan harian', 'api', 'written-elsewhere-1')");
+    const kept = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: 'Laporan harian' }, headers: { 'idempotency-key': 'written-elsewhere-1' } });
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+    const other = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: 'Laporan lain' }, headers: { 'idempotency-key': 'written-elsewhere-1' } });
+    assert.equal(other.status, 422, JSON.stringify(other.body));
+
+    const doc = (await call('GET', '/openapi.json')).body;
+    const post = doc.paths['/api/messages'].post;
+    assert.ok(post.responses['422'], 'the OpenAPI document lists the 422');
+    assert.match(post.description, /same body/i, 'the OpenAPI document says what the same body is');
+  });
+
   it('takes a priority (reply, normal or bulk; default normal) and shows it', async () => {
     const plain = await call('POST', '/api/messages', { body: { recipient: '081234567890', text: `Uji ${BODY_MARK} prioritas biasa` } });
     assert.equal(plain.status, 201, JSON.stringify(plain.body));

@@ -1,6 +1,7 @@
 /**
  * Messages: `POST /api/messages` writes one through the outbox (an Idempotency-Key header or a dedupKey
- * field makes a retried request return the first message, 200 instead of 201); `GET /api/messages/{id}`
+ * field makes a retried request return the first message, 200 instead of 201, and the key sent with a
+ * different request 422: see ../idempotency.ts); `GET /api/messages/{id}`
  * follows it; `GET /api/messages` lists with filters and a cursor; retry and cancel as the CLI does.
  */
 import type { FastifyInstance } from 'fastify';
@@ -8,8 +9,10 @@ import { withTransaction } from '../../db/pool.js';
 import { isoZoned } from '../../lib/zoned-time.js';
 import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, showOutbox, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
 import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OUTBOX_PRIORITIES, OutboxValidationError, enqueueOne, type OutboxPriority } from '../../outbox/enqueue.js';
+import { keepRequestSha256, keyedRow } from '../../outbox/keyed-row.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { HttpError, badRequest, type HttpDeps } from '../deps.js';
+import { checkRepeat, requestSha256, type MessageRequest } from '../idempotency.js';
 import { messageDetailView, messageView } from './message-views.js';
 
 interface PostBody {
@@ -34,6 +37,17 @@ interface ListQuery {
 }
 
 const KEY = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' } as const;
+
+const IDEMPOTENCY_DESCRIPTION = [
+  'An Idempotency-Key header (or the dedupKey field: the same key) makes the request safe to send again.',
+  'The same key with the same body answers the first message, 200, and writes nothing; the same key with a different body is refused,',
+  '422 idempotency_key_reused, naming the key and the first message (messageId). The same body means, after defaults:',
+  'the same WhatsApp chat (0812-3456-7890 and +62 812 3456 7890 are one recipient), the same text character for character,',
+  'the same type, session and priority (defaults api, the gateway\'s session, normal), the same sendAt instant (in any zone; given and left out differ),',
+  'and the same document (fileName, mimeType and bytes). Field order, JSON spacing and header-or-field do not count.',
+  'A key held by a message written otherwise (a recap, another program) is compared on all of these but sendAt.',
+  'A second request with a key waits until the first has been written, so there is no 409 "in progress".',
+].join(' ');
 
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -96,8 +110,9 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       bodyLimit: base64MaxChars + 1024 * 1024,
       schema: {
         summary: 'Send a WhatsApp message or document (through the outbox)',
+        description: IDEMPOTENCY_DESCRIPTION,
         tags: ['messages'],
-        headers: { type: 'object', properties: { 'idempotency-key': KEY } },
+        headers: { type: 'object', properties: { 'idempotency-key': { ...KEY, description: 'the message\'s key: the same key with the same body answers the first message (200); with a different body 422' } } },
         body: {
           type: 'object',
           additionalProperties: false,
@@ -129,7 +144,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
             },
           },
         },
-        response: { 200: messageView, 201: messageView, 400: errorView },
+        response: { 200: messageView, 201: messageView, 400: errorView, 422: { ...errorView, properties: { ...errorView.properties, messageId: { type: 'integer' } } } },
       },
     },
     async (request, reply) => {
@@ -153,9 +168,14 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       }
       if (problems.length > 0) throw badRequest(problems);
       const dedupKey = header ?? body.dedupKey ?? null;
-      const message = { recipient: body.recipient, content: body.text, type: body.type ?? 'api', session, dedupKey, document, priority: body.priority ?? 'normal', ...(sendAt ? { sendAt } : {}) };
+      const type = body.type ?? 'api';
+      const priority = body.priority ?? 'normal';
+      const asRequest: MessageRequest = { chatId: recipient.ok ? recipient.chatId : '', text: body.text, type, session, priority, sendAt: sendAt ?? null, document };
+      const message = { recipient: body.recipient, content: body.text, type, session, dedupKey, document, priority, ...(sendAt ? { sendAt } : {}) };
       const row = await withTransaction(pool, async (tx) => {
         const result = await enqueueOne(tx, message, { documentMaxBytes });
+        if (dedupKey !== null && result.inserted) await keepRequestSha256(tx, result.id, requestSha256(asRequest));
+        if (dedupKey !== null && !result.inserted) checkRepeat(dedupKey, (await keyedRow(tx, result.id))!, asRequest, config.wa.defaultCountryCode);
         return { inserted: result.inserted, row: (await outboxRow(tx, result.id))! };
       }).catch((err: unknown) => {
         // What the schema cannot say (a caption's limit, a file name's form) the outbox refuses.
