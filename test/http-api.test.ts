@@ -128,6 +128,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
       const refused = await call('POST', '/api/messages', { body, headers: { 'idempotency-key': key } });
       assert.equal(refused.status, 422, `${what}: ${JSON.stringify(refused.body)}`);
       assert.equal(refused.body.error, 'idempotency_key_reused');
+      assert.equal(refused.body.messageId, first.body.id);
       assert.ok(refused.body.message.includes(`"${key}"`), `${what}: the key is named: ${refused.body.message}`);
       assert.ok(refused.body.message.includes(`message ${first.body.id}`), `${what}: the first message is named: ${refused.body.message}`);
     }
