@@ -47,6 +47,7 @@ function page(lang: string, body: string, data: Record<string, string>): string 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cicero-wa-gateway</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard/assets/app.css">
 </head>
 <body${attributes}>

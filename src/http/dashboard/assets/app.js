@@ -402,6 +402,7 @@
   var current = null;
   var states = {};
   var busy = false;
+  var again = false;
   var main;
 
   function shell() {
@@ -425,11 +426,23 @@
     refresh();
   }
 
+  /**
+   * Draws the current view. One drawing at a time: asked for while one runs (a language switch, a tab
+   * opened, a button while the page reads the API), it runs once more right after, for what is current
+   * then. A view that throws is shown as an error and never stops the refreshing.
+   */
   function refresh() {
-    if (busy) return;
+    if (busy) { again = true; return; }
     busy = true;
+    again = false;
     var name = current;
-    Promise.resolve(views[name](main, states[name])).catch(function (e) { if (e.message !== 'signed out') flash(main, e.message, true); }).then(function () { busy = false; body.dataset.loaded = name; });
+    new Promise(function (resolve) { resolve(views[name](main, states[name])); })
+      .catch(function (e) { var message = (e && e.message) || String(e); if (message !== 'signed out') flash(main, message, true); })
+      .then(function () {
+        busy = false;
+        if (again) refresh();
+        else body.dataset.loaded = name;
+      });
   }
 
   if (cfg.view === 'signin') { document.documentElement.lang = lang; signIn(); return; }
