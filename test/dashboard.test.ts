@@ -179,7 +179,7 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
     await open(page, 'jadwal');
     await page.fill('input[data-date-for="daily-report"]', today);
     await page.click('button[data-run="daily-report"]');
-    await page.waitForFunction(() => /Selesai: succeeded/.test(document.querySelector('[data-result-for="daily-report"]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => /Selesai: berhasil/.test(document.querySelector('[data-result-for="daily-report"]')?.textContent ?? ''), undefined, { timeout: 30_000 });
     const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE type = 'daily-report' AND dedup_key LIKE '%' || $1 || '%'", [today]);
     assert.ok(rows[0].n > 0, `daily recaps for ${today} enqueued`);
     await shoot(page, 'jadwal');

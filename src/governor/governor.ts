@@ -17,6 +17,8 @@ import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { clearPause, ensureGuard, noteSend, readGuard, recordPairing, recordRiskEvent, restartWarmup, riskSince, setPause, setRisk, type SessionGuard } from './guard.js';
+import { budgetSpent } from './budgets.js';
+import { holdOf, type Hold } from './holds.js';
 import { freeAt, pruneSends, recordSends, releaseSends, windowCounts, WINDOWS, wroteRecently } from './ledger.js';
 import { dailyBudget, isPersonalChat, unitInterval, localDaysBetween, quietUntil, RISK_WEIGHTS, RISK_WINDOW_MS, riskLevel, typingMs, type RiskKind, type RiskLevel } from './policy.js';
 
@@ -97,29 +99,8 @@ export class Governor {
 
       const counts = await windowCounts(tx, request.session, now, textSha);
       const parts = request.parts;
-      const warmupDay = this.warmupDay(guard, now);
-      const perDay = dailyBudget(config, warmupDay);
-      const budgets = [
-        { name: 'WA_BUDGET_PER_MINUTE', count: counts.minute, budget: config.perMinute, window: WINDOWS.minute },
-        { name: 'WA_BUDGET_PER_HOUR', count: counts.hour, budget: config.perHour, window: WINDOWS.hour },
-        {
-          name: warmupDay !== null && perDay < config.perDay ? `the warm-up's day ${warmupDay + 1} (WA_WARMUP_SCHEDULE)` : 'WA_BUDGET_PER_DAY',
-          count: counts.day,
-          budget: perDay,
-          window: WINDOWS.day,
-        },
-      ];
-      // A message longer than a whole budget still goes, alone in its window.
-      const over = budgets.filter((b) => b.count > 0 && b.count + Math.min(parts, b.budget) > b.budget);
-      if (over.length > 0) {
-        // The whole session waits for the budget that frees last (one statement at a time on the transaction).
-        let last: { b: (typeof over)[number]; at: Date } | null = null;
-        for (const b of over) {
-          const at = await freeAt(tx, request.session, now, b.window, b.count + Math.min(parts, b.budget) - b.budget);
-          if (!last || at > last.at) last = { b, at };
-        }
-        return deny('session', last!.at, `${last!.b.budget} messages in ${windowWords(last!.b.window)} (${last!.b.name}) reached`);
-      }
+      const spent = await budgetSpent(tx, config, request.session, now, counts, this.warmupDay(guard, now), parts);
+      if (spent) return deny('session', spent.until, spent.reason);
 
       const cold = personal && !(await wroteRecently(tx, request.session, request.chatId, now, config.warmContactDays * 86_400_000));
       if (cold) {
@@ -221,6 +202,23 @@ export class Governor {
     return resumed;
   }
 
+  /**
+   * What holds back every message of the session now, if anything: its pause, or a budget spent (what
+   * the next message would be told). Rows the dispatcher has not asked about yet wait for this; each row
+   * it asked about carries its own answer (wa_outbox.deferred_until, deferred_reason).
+   */
+  async sessionHold(session: string): Promise<Hold | null> {
+    if (!this.options.config.enabled) return null;
+    const now = this.options.clock.now();
+    const guard = await readGuard(this.options.pool, session);
+    const paused = guard ? await this.pauseOf(this.options.pool, guard, now) : null;
+    if (paused) return holdOf(paused.until, paused.reason);
+    const counts = await windowCounts(this.options.pool, session, now, '');
+    const warmupDay = guard ? this.warmupDay(guard, now) : this.options.config.warmup ? 0 : null;
+    const spent = await budgetSpent(this.options.pool, this.options.config, session, now, counts, warmupDay, 1);
+    return spent ? holdOf(spent.until, spent.reason) : null;
+  }
+
   async status(session: string): Promise<SessionStatus> {
     const now = this.options.clock.now();
     const guard = (await readGuard(this.options.pool, session)) ?? null;
@@ -287,8 +285,4 @@ export class Governor {
 
 function deny(scope: 'session' | 'message' | 'pause', until: Date | null, reason: string): Extract<Permit, { ok: false }> {
   return { ok: false, scope, until, reason };
-}
-
-function windowWords(ms: number): string {
-  return ms === WINDOWS.minute ? 'a minute' : ms === WINDOWS.hour ? 'an hour' : '24 hours';
 }

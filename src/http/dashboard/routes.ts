@@ -1,6 +1,6 @@
 /**
  * The operator dashboard at `/dashboard`: one page (assets/app.js, assets/app.css, both from this
- * folder; nothing from elsewhere at run time) that reads and acts through the same HTTP API as any
+ * folder, and cronstrue from its package; nothing from elsewhere at run time) that reads and acts through the same HTTP API as any
  * other client, signed in by a session cookie instead of a key.
  *
  * - `GET /`: a redirect to `/dashboard`.
@@ -11,6 +11,7 @@
  * - `POST /dashboard/logout`: ends the session (CSRF token required).
  */
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { zoneName } from '../../lib/zoned-time.js';
 import { LOGIN_PATH } from '../access.js';
@@ -18,14 +19,22 @@ import type { Authenticator } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { CLEARED_COOKIE, sessionCookie, type DashboardSessions } from './sessions.js';
 
-/** The page's files and their types (a Map: a name such as "constructor" is simply not there). */
-const ASSETS = new Map([
-  ['app.js', 'text/javascript; charset=utf-8'],
-  ['app.css', 'text/css; charset=utf-8'],
+const ASSETS_DIR = new URL('./assets/', import.meta.url);
+const JS = 'text/javascript; charset=utf-8';
+const fromPackage = createRequire(import.meta.url);
+
+/**
+ * The page's files, their types and where they are (a Map: a name such as "constructor" is simply not
+ * there): the page's own, and cronstrue with its Indonesian words (schedules in words).
+ */
+const ASSETS = new Map<string, { type: string; file: () => URL | string }>([
+  ['app.js', { type: JS, file: () => new URL('app.js', ASSETS_DIR) }],
+  ['app.css', { type: 'text/css; charset=utf-8', file: () => new URL('app.css', ASSETS_DIR) }],
+  ['cronstrue.js', { type: JS, file: () => fromPackage.resolve('cronstrue/dist/cronstrue.min.js') }],
+  ['cronstrue-id.js', { type: JS, file: () => fromPackage.resolve('cronstrue/locales/id.min.js') }],
 ]);
 /** A key is at most 512 characters: room for it and the JSON around it. */
 const LOGIN_BODY_LIMIT = 4096;
-const ASSETS_DIR = new URL('./assets/', import.meta.url);
 
 /** The page's headers: nothing from elsewhere, no framing. */
 const PAGE_HEADERS = {
@@ -47,10 +56,13 @@ function page(lang: string, body: string, data: Record<string, string>): string 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cicero-wa-gateway</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard/assets/app.css">
 </head>
 <body${attributes}>
 ${body}
+<script src="/dashboard/assets/cronstrue.js"></script>
+<script src="/dashboard/assets/cronstrue-id.js"></script>
 <script src="/dashboard/assets/app.js"></script>
 </body>
 </html>
@@ -61,7 +73,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
   const { config } = deps;
   const { auth, sessions } = access;
   const timeZone = config.cron.timezone;
-  const common = { lang: config.http.uiLang, tz: timeZone, zone: zoneName(timeZone), session: deps.session };
+  const common = { lang: config.http.uiLang, tz: timeZone, zone: zoneName(timeZone), session: deps.session, dryrun: deps.transport?.dryRun ? 'yes' : 'no' };
 
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_, reply) => reply.redirect('/dashboard'));
 
@@ -79,9 +91,9 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
   });
 
   app.get<{ Params: { file: string } }>('/dashboard/assets/:file', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
-    const type = ASSETS.get(request.params.file);
-    if (!type) return reply.code(404).send({ error: 'not_found', message: 'no such asset' });
-    return reply.type(type).header('cache-control', 'no-cache').send(await fs.readFile(new URL(request.params.file, ASSETS_DIR)));
+    const asset = ASSETS.get(request.params.file);
+    if (!asset) return reply.code(404).send({ error: 'not_found', message: 'no such asset' });
+    return reply.type(asset.type).header('cache-control', 'no-cache').send(await fs.readFile(asset.file()));
   });
 
   app.post<{ Body: { key: string } }>(

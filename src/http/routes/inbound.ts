@@ -1,5 +1,6 @@
 /** Incoming messages (`GET /api/inbox`) and webhook deliveries (`GET /api/webhooks`, retry). */
 import type { FastifyInstance } from 'fastify';
+import { unitNamesOfGroups } from '../../features/units.js';
 import { inboxJson, listInbox } from '../../inbound/inbox.js';
 import { deliveryJson, listDeliveries, retryDeliveries } from '../../webhooks/deliveries.js';
 import { HttpError, type HttpDeps } from '../deps.js';
@@ -20,7 +21,9 @@ export function inboundRoutes(app: FastifyInstance, deps: HttpDeps): void {
     },
     async (request) => {
       const rows = await listInbox(pool, { limit: request.query.limit ?? 50, ...(request.query.before ? { beforeId: request.query.before } : {}) });
-      return { messages: rows.map((r) => inboxJson(r, timeZone)) };
+      const units = await unitNamesOfGroups(pool, rows.map((r) => r.chatId));
+      // A unit's group with the unit's name (chatName; null for any other chat).
+      return { messages: rows.map((r) => ({ ...inboxJson(r, timeZone), chatName: units.get(r.chatId) ?? null })) };
     },
   );
 

@@ -3,6 +3,7 @@
  * document): a message as listed, and one message with its history of hand-overs to WhatsApp.
  */
 import { OUTBOX_PRIORITIES } from '../../outbox/enqueue.js';
+import { heldBackSchema } from './message-holds.js';
 
 /** A message as listed and as written. */
 export const messageView = {
@@ -12,6 +13,7 @@ export const messageView = {
     status: { type: 'string', nullable: true, description: 'pending, sending, sent, failed or cancelled' },
     type: { type: 'string' },
     recipient: { type: 'string' },
+    recipientName: { type: 'string', nullable: true, description: "for a unit's WhatsApp group: the unit's name (Cicero_V2's clients.nama where clients.client_group is the recipient)" },
     session: { type: 'string' },
     priority: { type: 'string', enum: [...OUTBOX_PRIORITIES], description: 'reply, normal or bulk: due messages are sent in that order' },
     attempts: { type: 'integer' },
@@ -34,12 +36,7 @@ export const messageView = {
       properties: { fileName: { type: 'string', nullable: true }, mimeType: { type: 'string', nullable: true }, size: { type: 'integer', nullable: true } },
     },
     followsId: { type: 'integer', nullable: true, description: 'the message this one is not sent before' },
-    heldBack: {
-      type: 'object',
-      nullable: true,
-      description: "while it waits: the ban-risk governor's hold (until when, null while a pause lasts; and why)",
-      properties: { until: { type: 'string', nullable: true }, reason: { type: 'string' } },
-    },
+    heldBack: heldBackSchema,
   },
 } as const;
 

@@ -7,12 +7,14 @@
 import type { FastifyInstance } from 'fastify';
 import { withTransaction } from '../../db/pool.js';
 import { isoZoned } from '../../lib/zoned-time.js';
-import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, showOutbox, type ActionResult, type OutboxStatusFilter } from '../../outbox/admin.js';
+import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, showOutbox, type ActionResult, type OutboxListRow, type OutboxStatusFilter } from '../../outbox/admin.js';
 import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OUTBOX_PRIORITIES, OutboxValidationError, enqueueOne, type OutboxPriority } from '../../outbox/enqueue.js';
+import { unitNamesOfGroups } from '../../features/units.js';
 import { keepRequestSha256, keyedRow } from '../../outbox/keyed-row.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { HttpError, badRequest, type HttpDeps } from '../deps.js';
 import { checkRepeat, requestSha256, type MessageRequest } from '../idempotency.js';
+import { heldBackOf, sessionHold } from './message-holds.js';
 import { messageDetailView, messageView } from './message-views.js';
 
 interface PostBody {
@@ -101,6 +103,21 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const timeZone = config.cron.timezone;
   const documentMaxBytes = config.dispatch.documentMaxBytes;
   const base64MaxChars = Math.ceil(documentMaxBytes / 3) * 4;
+
+  /**
+   * Rows as the API shows them: a unit's group with the unit's name, a pending row with why it waits (the
+   * session's hold looked up once, if a row needs it).
+   */
+  const messageJson = async (rows: OutboxListRow[]) => {
+    const now = deps.clock.now();
+    const hold = rows.some((r) => r.status === 'pending') ? await sessionHold(deps) : null;
+    const units = await unitNamesOfGroups(pool, rows.map((r) => r.recipient));
+    return rows.map((r) => ({
+      ...rowJson(r, timeZone),
+      recipientName: units.get(r.recipient) ?? null,
+      heldBack: heldBackOf(r, { name: deps.session, hold }, now, timeZone),
+    }));
+  };
 
   app.post<{ Body: PostBody; Headers: { 'idempotency-key'?: string } }>(
     '/api/messages',
@@ -196,7 +213,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const found = await showOutbox(pool, request.params.id);
       if (!found) throw new HttpError(404, 'not_found', `no message ${request.params.id}`);
       return {
-        ...rowJson(found.row, timeZone),
+        ...(await messageJson([found.row]))[0],
         text: found.row.content,
         handOvers: found.handOvers.map((h) => ({
           part: h.part,
@@ -255,7 +272,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
         ...(until ? { until } : {}),
         ...(beforeId ? { beforeId } : {}),
       });
-      return { messages: rows.map((r) => rowJson(r, timeZone)), nextCursor: rows.length === limit ? cursorOf(rows[rows.length - 1]!.id) : null };
+      return { messages: await messageJson(rows), nextCursor: rows.length === limit ? cursorOf(rows[rows.length - 1]!.id) : null };
     },
   );
 

@@ -5,8 +5,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
-import { isoZoned } from '../../lib/zoned-time.js';
-import { PairingUnavailable, type Transport } from '../../whatsapp/transport.js';
+import { formatZoned, isoZoned } from '../../lib/zoned-time.js';
+import { outageOf } from '../../whatsapp/outage.js';
+import { PairingUnavailable, type Transport, type TransportStatus } from '../../whatsapp/transport.js';
 import type { Level } from '../auth.js';
 import { seesPairing, withoutPairingCode } from '../credentials.js';
 import { HttpError, type HttpDeps } from '../deps.js';
@@ -15,6 +16,21 @@ import { HttpError, type HttpDeps } from '../deps.js';
 const QR_LIFETIME_MS = 20_000;
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+
+/**
+ * Why WhatsApp Web cannot be reached, when the transport's state says (null otherwise): the cause as a
+ * word (dns, offline, blocked, proxy, tls, no_chromium), in English words, and the next try's time.
+ */
+export function whatsappProblem(status: TransportStatus, timeZone: string): Record<string, string | null> | null {
+  const outage = outageOf(status);
+  if (!outage) return null;
+  return {
+    cause: outage.cause,
+    message: outage.words,
+    nextTryAt: isoZoned(outage.nextTryAt, timeZone),
+    nextTryLocal: outage.nextTryAt ? formatZoned(outage.nextTryAt, timeZone) : null,
+  };
+}
 
 export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { config } = deps;
@@ -55,6 +71,10 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       // The page-side message-key fix (WhatsApp Web only): active, not_needed, off, failed, …
       pageFix: details.pageFix ? { ...details.pageFix, at: details.pageFix.at ? isoZoned(new Date(details.pageFix.at), timeZone) : null } : null,
       pairing: pairing ? { qr: pairing.qr !== null, code: seesPairing(level) ? pairing.code : null, issuedAt: isoZoned(pairing.at, timeZone) } : null,
+      // Whether a number was ever paired on this session (and is not logged out): what logout and the governor's "sending" need.
+      paired: transport ? (transport.pairedSince ? transport.pairedSince() !== null : details.number !== null || status?.state === 'ready') : null,
+      dryRun: transport?.dryRun === true,
+      problem: status ? whatsappProblem(status, timeZone) : null,
       governor: await guardOf(),
     };
   };

@@ -15,6 +15,7 @@
     tz: body.dataset.tz,
     zone: body.dataset.zone,
     session: body.dataset.session,
+    dryRun: body.dataset.dryrun === 'yes',
   };
   var canAct = cfg.level === 'full';
   var REFRESH_MS = 2500;
@@ -46,6 +47,20 @@
       handOvers: 'Riwayat serah ke WhatsApp', handedOver: 'Diserahkan', part: 'Bagian', checkedInChat: 'Dicek di chat',
       checks: { found: 'ditemukan di chat: terkonfirmasi', not_found_resent: 'tidak ada di chat: dikirim ulang', not_found_kept: 'tidak ada di chat: menunggu keputusan operator', not_far_enough: 'riwayat chat belum cukup jauh: belum diputuskan', unreadable: 'chat tidak terbaca: belum diputuskan' },
       handOverOutcomes: { handing_over: 'sedang diserahkan', confirmed: 'terkonfirmasi', unknown: 'belum diketahui', unconfirmed: 'tidak terkonfirmasi', failed: 'gagal sebelum diserahkan', rejected: 'tidak sampai, dikirim ulang' },
+      statuses: { pending: 'menunggu', sending: 'sedang dikirim', sent: 'terkirim', failed: 'gagal', cancelled: 'dibatalkan', other: 'status lain' },
+      confirmations: { confirmed: 'terkonfirmasi', awaiting: 'menunggu konfirmasi', unconfirmed: 'tidak terkonfirmasi', dry_run: 'uji coba: tidak dikirim' },
+      runStatuses: { running: 'berjalan', succeeded: 'berhasil', failed: 'gagal', skipped: 'dilewati' },
+      triggers: { schedule: 'terjadwal', 'catch-up': 'susulan', manual: 'manual' },
+      complaintStatuses: { pending: 'menunggu', queued: 'diantrekan', responded: 'dijawab', failed: 'gagal', other: 'status lain' },
+      webhookStatuses: { pending: 'menunggu', delivered: 'terkirim', failed: 'gagal' },
+      names: { 'daily-report': 'Rekap harian', 'weekly-report': 'Rekap mingguan', 'monthly-report': 'Rekap bulanan', 'task-delivery-recap': 'Rekap pengiriman tugas', 'complaint-response': 'Balasan komplain', 'outbox-retention': 'Pembersihan outbox', 'wa-gateway-poll': 'Penyisiran outbox', 'complaint-reply': 'Balasan komplain', 'complaint-format-reply': 'Balasan format komplain', 'complaint-note': 'Catatan komplain', 'complaint-operator-notice': 'Pemberitahuan ke operator', 'notifwa-reply': 'Balasan notifwa', manual: 'Manual', api: 'Lewat API' },
+      scheduleOff: 'mati', dryRun: 'Uji coba',
+      holds: { quiet_hours: 'jam tenang (WA_QUIET_HOURS)', budget_minute: 'batas pesan per menit tercapai (WA_BUDGET_PER_MINUTE)', budget_hour: 'batas pesan per jam tercapai (WA_BUDGET_PER_HOUR)', budget_day: 'batas pesan 24 jam tercapai (WA_BUDGET_PER_DAY)', warmup: 'batas harian masa pemanasan nomor tercapai (WA_WARMUP_SCHEDULE)', cold_per_day: 'batas harian ke nomor yang belum pernah menulis (WA_COLD_PER_DAY)', cold_gap: 'jeda antarpesan ke nomor yang belum pernah menulis (WA_COLD_GAP_SECONDS)', same_text: 'teks yang sama ke terlalu banyak orang dalam 1 jam (WA_SAME_TEXT_PER_HOUR)', paused_operator: 'pengiriman dijeda oleh operator', paused_cooling: 'pengiriman dijeda untuk pendinginan (skor risiko tinggi)', paused_critical: 'pengiriman dijeda karena skor risiko kritis' },
+      heldBy: 'ditahan', untilResumed: 'sampai dilanjutkan operator', dueAt: 'dijadwalkan', heldTitle: 'Ditahan pengaman nomor', messagesHeld: 'pesan',
+      testMode: 'MODE UJI COBA (WA_TRANSPORT=log): pesan hanya dicatat di log dan tidak dikirim ke WhatsApp. Pesan uji coba tidak dihitung sebagai terkirim.',
+      causes: { dns: 'WhatsApp Web tidak dapat dijangkau dari server ini (jaringan/DNS): nama web.whatsapp.com tidak ditemukan. Periksa DNS server ini.', offline: 'WhatsApp Web tidak dapat dijangkau: server ini tidak terhubung ke jaringan.', blocked: 'WhatsApp Web tidak dapat dijangkau di port 443: periksa firewall atau proxy (proxy diatur di WA_PUPPETEER_ARGS dengan --proxy-server=…).', proxy: 'WhatsApp Web tidak dapat dijangkau: proxy menolak sambungan. Periksa --proxy-server di WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web tidak dapat dijangkau: sambungan TLS gagal. Periksa jam server ini dan proxy yang menyadap.', no_chromium: 'Chromium belum terpasang: apt-get install -y chromium (atau atur WA_CHROMIUM_PATH).' },
+      outageWait: 'Pesan tetap menunggu di antrean dan dikirim setelah tersambung kembali.', nextTry: 'Percobaan berikutnya pukul', technical: 'Rincian teknis',
+      notPaired: 'belum ditautkan', notPairedHelp: 'Belum ada nomor yang ditautkan: tidak ada yang dikirim sampai ponsel memindai kode QR.',
       states: { ready: 'siap', awaiting_qr: 'menunggu pemindaian QR', authenticated: 'terautentikasi', starting: 'memulai', disconnected: 'terputus', reconnecting: 'menyambung ulang', failed: 'gagal', none: 'tidak ada' },
     },
     en: {
@@ -74,6 +89,20 @@
       handOvers: 'Hand-overs to WhatsApp', handedOver: 'Handed over', part: 'Part', checkedInChat: 'Checked in the chat',
       checks: { found: 'found in the chat: confirmed', not_found_resent: 'not in the chat: sent again', not_found_kept: 'not in the chat: left to an operator', not_far_enough: 'chat history not far enough back: open', unreadable: 'chat could not be read: open' },
       handOverOutcomes: { handing_over: 'being handed over', confirmed: 'confirmed', unknown: 'unknown', unconfirmed: 'unconfirmed', failed: 'failed before the hand-over', rejected: 'did not arrive, sent again' },
+      statuses: { pending: 'pending', sending: 'being sent', sent: 'sent', failed: 'failed', cancelled: 'cancelled', other: 'other status' },
+      confirmations: { confirmed: 'confirmed', awaiting: 'awaiting confirmation', unconfirmed: 'unconfirmed', dry_run: 'dry run: not sent' },
+      runStatuses: { running: 'running', succeeded: 'succeeded', failed: 'failed', skipped: 'skipped' },
+      triggers: { schedule: 'scheduled', 'catch-up': 'catch-up', manual: 'manual' },
+      complaintStatuses: { pending: 'pending', queued: 'queued', responded: 'responded', failed: 'failed', other: 'other status' },
+      webhookStatuses: { pending: 'pending', delivered: 'delivered', failed: 'failed' },
+      names: { 'daily-report': 'Daily recap', 'weekly-report': 'Weekly recap', 'monthly-report': 'Monthly recap', 'task-delivery-recap': 'Task delivery recap', 'complaint-response': 'Complaint replies', 'outbox-retention': 'Outbox retention', 'wa-gateway-poll': 'Outbox sweep', 'complaint-reply': 'Complaint reply', 'complaint-format-reply': 'Complaint format reply', 'complaint-note': 'Complaint note', 'complaint-operator-notice': 'Notice to the operator', 'notifwa-reply': 'notifwa reply', manual: 'Manual', api: 'Through the API' },
+      scheduleOff: 'off', dryRun: 'Dry run',
+      holds: { quiet_hours: 'quiet hours (WA_QUIET_HOURS)', budget_minute: 'messages per minute reached (WA_BUDGET_PER_MINUTE)', budget_hour: 'messages per hour reached (WA_BUDGET_PER_HOUR)', budget_day: 'messages in 24 hours reached (WA_BUDGET_PER_DAY)', warmup: "the warm-up's daily budget reached (WA_WARMUP_SCHEDULE)", cold_per_day: 'daily budget to people who have not written reached (WA_COLD_PER_DAY)', cold_gap: 'gap between messages to people who have not written (WA_COLD_GAP_SECONDS)', same_text: 'the same text to too many people in an hour (WA_SAME_TEXT_PER_HOUR)', paused_operator: 'sending paused by an operator', paused_cooling: 'sending paused to cool down (high risk score)', paused_critical: 'sending paused at a critical risk score' },
+      heldBy: 'held', untilResumed: 'until an operator resumes', dueAt: 'due', heldTitle: 'Held by the ban-risk guard', messagesHeld: 'messages',
+      testMode: 'TEST MODE (WA_TRANSPORT=log): messages are only logged, not sent to WhatsApp. Dry-run messages are not counted as sent.',
+      causes: { dns: 'WhatsApp Web cannot be reached from this server (network/DNS): the name web.whatsapp.com does not resolve. Check DNS on this server.', offline: 'WhatsApp Web cannot be reached: this server has no network connection.', blocked: 'WhatsApp Web cannot be reached on port 443: check the firewall or proxy (a proxy goes in WA_PUPPETEER_ARGS as --proxy-server=…).', proxy: 'WhatsApp Web cannot be reached: the proxy refused the connection. Check --proxy-server in WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web cannot be reached: the TLS connection failed. Check the server clock and any intercepting proxy.', no_chromium: 'Chromium is not installed: apt-get install -y chromium (or set WA_CHROMIUM_PATH).' },
+      outageWait: 'Messages wait in the queue and go out once it is back.', nextTry: 'Next try at', technical: 'Technical detail',
+      notPaired: 'not paired', notPairedHelp: 'No number is paired yet: nothing is sent until a phone scans the QR code.',
       states: { ready: 'ready', awaiting_qr: 'waiting for a QR scan', authenticated: 'authenticated', starting: 'starting', disconnected: 'disconnected', reconnecting: 'reconnecting', failed: 'failed', none: 'none' },
     },
   };
@@ -102,7 +131,15 @@
     var tbody = el('tbody', null);
     rows.forEach(function (row) {
       var tr = el('tr', null);
-      render(row).forEach(function (cell, i) {
+      var cells = render(row);
+      // A row of its own across the table (a message opened), not squeezed into one column.
+      if (cells instanceof Node) {
+        tr.className = 'wide';
+        tr.appendChild(el('td', { colspan: columns.length, class: 'wide' }, cells));
+        tbody.appendChild(tr);
+        return;
+      }
+      cells.forEach(function (cell, i) {
         var td = el('td', { 'data-label': columns[i].label, class: columns[i].num ? 'num' : null });
         if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell === null || cell === undefined ? '-' : String(cell);
         tr.appendChild(td);
@@ -121,6 +158,48 @@
     return p.day + '-' + p.month + '-' + p.year + ' ' + p.hour + ':' + p.minute + ':' + p.second + ' ' + cfg.zone;
   }
   function stateLabel(state) { return (t('states') || {})[state] || state; }
+  /** The word for a code (a status, a job, a rule) in the page's language; the code itself where there is none. */
+  function word(group, key) {
+    var w = (t(group) || {})[key];
+    return w === undefined ? (key === null || key === undefined ? '-' : String(key)) : w;
+  }
+  /** A clock time in CRON_TIMEZONE with the zone named: "23:14:05 WIB". */
+  function clock(iso) { return iso ? when(iso).slice(11) : '-'; }
+  /** A name, with the code it stands for (an id, a slug) smaller beside it and as its tooltip. */
+  function named(name, code) {
+    if (!name || String(name).toLowerCase() === String(code).toLowerCase()) return el('span', { text: name || code });
+    return el('span', { class: 'named', title: code }, el('span', { text: name }), ' ', el('span', { class: 'muted code', text: code }));
+  }
+  /** A schedule in words (cronstrue, times with the zone named); the expression itself where cronstrue cannot read it. */
+  function scheduleWords(expression) {
+    if (!expression) return t('scheduleOff');
+    try {
+      var words = window.cronstrue.toString(expression, { locale: lang === 'id' ? 'id' : 'en', use24HourTimeFormat: true, throwExceptionOnParseError: true });
+      return words.replace(/\b(\d{1,2}:\d{2}(?::\d{2})?)\b/g, '$1 ' + cfg.zone);
+    } catch (e) {
+      return expression;
+    }
+  }
+  /** A hold of the governor: its rule in words (its own words for a rule this page does not know), until when. */
+  function holdText(h) {
+    return (h.kind === 'other' ? h.reason : word('holds', h.kind)) + ' ' + (h.until ? t('until') + ' ' + when(h.until) : t('untilResumed'));
+  }
+  /** Why WhatsApp Web cannot be reached, in words, with the next try's time; the transport's own words folded away. */
+  function problemBlock(reason, problem) {
+    return el('div', { class: 'problem', id: 'whatsapp-problem', 'data-cause': problem.cause },
+      el('p', { text: word('causes', problem.cause) + ' ' + t('outageWait') }),
+      problem.nextTryAt ? el('p', { class: 'muted', id: 'next-try', text: t('nextTry') + ' ' + clock(problem.nextTryAt) }) : null,
+      el('details', null, el('summary', { text: t('technical') }), el('code', { class: 'muted', text: reason || '' })));
+  }
+  /** A message's status in words: a dry run's never as sent; a waiting one with why and until when. */
+  function messageStatus(m) {
+    var dry = m.status === 'sent' && m.confirmation === 'dry_run';
+    var node = el('span', { 'data-status': m.status, class: 'status' }, dry ? badge('dry_run', word('confirmations', 'dry_run')) : badge(m.status, word('statuses', m.status === null ? 'other' : m.status)));
+    if (m.status === 'sent' && !dry && m.confirmation) node.append(' ', badge(m.confirmed ? 'confirmed' : '', word('confirmations', m.confirmation)));
+    if (m.status === 'pending' && m.heldBack) node.append(el('span', { class: 'hold', 'data-hold': m.heldBack.kind, title: m.heldBack.reason, text: t('heldBy') + ': ' + holdText(m.heldBack) }));
+    else if (m.status === 'pending' && m.nextAttemptAt && new Date(m.nextAttemptAt) > new Date()) node.append(el('span', { class: 'hold muted', text: t('dueAt') + ' ' + when(m.nextAttemptAt) }));
+    return node;
+  }
 
   // ---- API ----------------------------------------------------------------------------------------
   function api(method, path, payload) {
@@ -163,14 +242,24 @@
   var views = {
     'hari-ini': function (root) {
       return api('GET', '/api/summary').then(function (s) {
-        var jobs = s.today.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
-          [{ label: t('type') }, { label: t('enqueued'), num: true }, { label: t('sent'), num: true }, { label: t('confirmed'), num: true }, { label: t('failed'), num: true }, { label: t('waiting'), num: true }],
-          s.today, function (r) { return [r.type, r.enqueued, r.sent, r.confirmed, r.failed, r.waiting]; });
-        var wa = s.whatsapp ? el('p', null, badge(s.whatsapp.state, stateLabel(s.whatsapp.state)), ' ', el('span', { class: 'muted', text: s.whatsapp.reason || '' })) : el('p', { class: 'muted', text: stateLabel('none') });
+        // A dry run's messages are never counted as sent: a column of their own where there are any.
+        var dry = s.today.some(function (r) { return r.dryRun > 0; });
+        var columns = [{ label: t('type') }, { label: t('enqueued'), num: true }, { label: t('sent'), num: true }, { label: t('confirmed'), num: true }, { label: t('failed'), num: true }, { label: t('waiting'), num: true }];
+        if (dry) columns.push({ label: t('dryRun'), num: true });
+        var jobs = s.today.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(columns, s.today, function (r) {
+          var cells = [named(word('names', r.type), r.type), r.enqueued, r.sent, r.confirmed, r.failed, r.waiting];
+          if (dry) cells.push(r.dryRun);
+          return cells;
+        });
+        var w = s.whatsapp;
+        var wa = w ? el('div', null, el('p', null, badge(w.state, stateLabel(w.state)), ' ', w.problem ? '' : el('span', { class: 'muted', text: w.reason || '' })), w.problem ? problemBlock(w.reason, w.problem) : null) : el('p', { class: 'muted', text: stateLabel('none') });
+        var held = el('div', { id: 'held' });
+        (s.held || []).forEach(function (h) { held.appendChild(el('p', { class: 'hold', 'data-hold': h.kind, title: h.reason, text: h.count + ' ' + t('messagesHeld') + ' ' + t('heldBy') + ': ' + holdText(h) })); });
         var backlog = el('div', null,
           el('div', { class: 'stat', id: 'backlog', text: String(s.backlog.pending + s.backlog.sending) }),
           el('p', { class: 'muted', text: s.backlog.pending + ' ' + t('pending') + ', ' + s.backlog.sending + ' ' + t('sending') }),
-          el('p', { class: 'muted', text: t('oldestDue') + ': ' + (s.backlog.oldestDueSeconds === null ? '-' : Math.round(s.backlog.oldestDueSeconds) + ' ' + t('seconds')) }));
+          el('p', { class: 'muted', text: t('oldestDue') + ': ' + (s.backlog.oldestDueSeconds === null ? '-' : Math.round(s.backlog.oldestDueSeconds) + ' ' + t('seconds')) }),
+          held);
         var failures = s.failures24h.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table([{ label: t('reason') }, { label: t('count'), num: true }], s.failures24h, function (r) { return [r.reason, r.count]; });
         root.replaceChildren(
           el('div', { class: 'grid' }, card(t('whatsapp'), wa), card(t('backlog'), backlog), card(t('failures24h'), failures)),
@@ -183,12 +272,14 @@
         var s = data.sessions[0];
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
         var g = s.governor;
-        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, lang, JSON.stringify(g), JSON.stringify(s.pageFix)].join('|');
+        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, s.paired, lang, JSON.stringify(g), JSON.stringify(s.pageFix)].join('|');
         if (state.signature === signature) return;
         state.signature = signature;
         // The transport's reason only where it explains a problem (the steps say what to do while pairing).
         var reason = s.state === 'ready' || s.state === 'awaiting_qr' ? '' : (s.reason || '') + ' — ';
-        var parts = [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason', text: reason + (s.since ? t('since') + ' ' + when(s.since) : '') }))];
+        var parts = s.problem
+          ? [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason', text: s.since ? t('since') + ' ' + when(s.since) : '' })), problemBlock(s.reason, s.problem)]
+          : [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason', text: reason + (s.since ? t('since') + ' ' + when(s.since) : '') }))];
         if (s.state === 'ready') {
           parts.push(el('p', { id: 'session-number', text: t('number') + ': ' + (s.number || '-') }), el('p', { class: 'muted', text: t('webVersion') + ': ' + (s.webVersion || '-') }));
         }
@@ -219,9 +310,13 @@
           } }, el('label', null, t('phone'), phone), el('button', { type: 'submit', text: t('getCode') })), out));
         }
         if (g) {
-          var guardBody = el('div', { id: 'session-guard' },
-            el('p', null, badge(g.paused ? 'failed' : 'ready', g.paused ? t('guardPaused') + ' (' + (t('pauseKinds')[g.pauseKind] || g.pauseKind) + ')' : t('guardSending')),
-              ' ', el('span', { class: 'muted', text: g.paused ? (g.pausedUntil ? t('until') + ' ' + when(g.pausedUntil) + ' — ' : '') + (g.pauseReason || '') : '' })),
+          // Sending, paused, or nothing to send from: a number never paired does not send.
+          var guardState = g.paused
+            ? el('p', null, badge('failed', t('guardPaused') + ' (' + word('pauseKinds', g.pauseKind) + ')'), ' ', el('span', { class: 'muted', text: (g.pausedUntil ? t('until') + ' ' + when(g.pausedUntil) + ' — ' : '') + (g.pauseReason || '') }))
+            : s.paired === false
+              ? el('p', null, badge('', t('notPaired')), ' ', el('span', { class: 'muted', text: t('notPairedHelp') }))
+              : el('p', null, badge('ready', t('guardSending')));
+          var guardBody = el('div', { id: 'session-guard' }, guardState,
             el('p', { text: t('risk') + ': ' + g.riskScore + ' (' + (t('riskLevels')[g.riskLevel] || g.riskLevel) + ') · ' + t('warmup') + ': ' + (g.warmupDay ? t('warmupDay') + g.warmupDay : t('warmupDone')) }),
             el('p', { text: t('sentHour') + ': ' + g.sentLastHour + ' · ' + t('sentDay') + ': ' + g.sentLastDay + ' / ' + t('dailyBudget') + ' ' + g.dailyBudget }));
           if (canAct) {
@@ -236,7 +331,7 @@
           }
           blocks.push(card(t('guard'), guardBody));
         }
-        if (canAct && s.transport) {
+        if (canAct && s.transport && s.paired) {
           info.appendChild(el('button', { class: 'danger', id: 'logout-session', onclick: function () {
             if (!confirm(t('confirmLogout'))) return;
             api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/logout').then(refresh, function (e) { flash(root, e.message, true); });
@@ -250,6 +345,7 @@
       // One message opened: its whole text, then each hand-over to WhatsApp and what a look into the chat found.
       function messageDetail(id, full) {
         var box = el('div', { class: 'message-detail', id: 'detail-' + id }, el('div', { class: 'text', id: 'text-' + id, text: full.text }));
+        if (full.heldBack) box.appendChild(el('p', { class: 'hold', 'data-hold': full.heldBack.kind, text: t('heldBy') + ': ' + holdText(full.heldBack) }, el('br'), el('span', { class: 'muted', text: full.heldBack.reason })));
         if (full.handOvers && full.handOvers.length) {
           var list = el('ol', { class: 'hand-overs', id: 'hand-overs-' + id });
           full.handOvers.forEach(function (h) {
@@ -269,7 +365,7 @@
       }
       if (!state.form) {
         var statusSelect = el('select', { name: 'status' }, el('option', { value: '', text: t('all') }));
-        ['pending', 'sending', 'sent', 'failed', 'cancelled'].forEach(function (x) { statusSelect.appendChild(el('option', { value: x, text: x })); });
+        ['pending', 'sending', 'sent', 'failed', 'cancelled'].forEach(function (x) { statusSelect.appendChild(el('option', { value: x, text: word('statuses', x) })); });
         state.form = el('form', { class: 'filters', id: 'message-filters', onsubmit: function (ev) { ev.preventDefault(); refresh(); } },
           el('label', null, t('status'), statusSelect),
           el('label', null, t('type'), el('input', { name: 'type', size: 14 })),
@@ -299,7 +395,7 @@
           if (state.open[m.id]) rows.push({ detail: m });
         });
         var tableNode = table(columns, rows, function (r) {
-          if (r.detail) return ['', '', messageDetail(r.detail.id, state.open[r.detail.id]), '', '', '', '', '', '', '', ''];
+          if (r.detail) return messageDetail(r.detail.id, state.open[r.detail.id]);
           var m = r.m;
           var box = canAct && (m.status === 'failed' || m.status === 'cancelled') ? el('input', { type: 'checkbox', 'aria-label': 'ID ' + m.id, checked: !!state.selected[m.id], onchange: function (ev) { if (ev.target.checked) state.selected[m.id] = true; else delete state.selected[m.id]; } }) : '';
           var actions = el('span', null, el('button', { class: 'secondary', onclick: function () {
@@ -309,10 +405,9 @@
           if (canAct && (m.status === 'failed' || m.status === 'cancelled')) actions.append(' ', el('button', { 'data-retry': m.id, onclick: function () { api('POST', '/api/messages/' + m.id + '/retry').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('retry') }));
           if (canAct && (m.status === 'pending' || m.status === 'failed')) actions.append(' ', el('button', { class: 'danger', 'data-cancel': m.id, onclick: function () { if (confirm(t('confirmCancel'))) api('POST', '/api/messages/' + m.id + '/cancel').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('cancel') }));
           var receipt = m.ack === null ? '-' : ((t('ackLevels') || {})[String(m.ack)] || m.ack) + (m.readAt ? ' ' + when(m.readAt) : m.deliveredAt ? ' ' + when(m.deliveredAt) : '');
-          var status = el('span', { 'data-status': m.status }, badge(m.status, m.status), m.status === 'sent' ? ' ' : '', m.status === 'sent' ? badge(m.confirmed ? 'confirmed' : '', m.confirmation || '') : '');
           // A document: its name and size beside the type (its caption is the text shown on opening).
-          var type = m.document ? el('span', null, m.type, el('br'), el('span', { class: 'muted', text: '\u{1F4C4} ' + (m.document.fileName || '?') + ' (' + fileSize(m.document.size) + ')' })) : m.type;
-          return [box, m.id, status, type, m.recipient, m.attempts, when(m.createdAt), when(m.sentAt), receipt, m.lastError || '', actions];
+          var type = el('span', null, named(word('names', m.type), m.type), m.document ? el('br') : null, m.document ? el('span', { class: 'muted', text: '\u{1F4C4} ' + (m.document.fileName || '?') + ' (' + fileSize(m.document.size) + ')' }) : null);
+          return [box, m.id, messageStatus(m), type, named(m.recipientName, m.recipient), m.attempts, when(m.createdAt), when(m.sentAt), receipt, m.lastError || '', actions];
         });
         state.list.replaceChildren(tableNode);
       });
@@ -328,23 +423,25 @@
           data.jobs,
           function (j) {
             var last = j.lastRun;
-            var outcome = last ? el('span', null, badge(last.status, last.status), ' ', el('span', { class: 'muted', text: last.error || last.detail || '' })) : (j.shared ? t('never') : '-');
+            var outcome = last ? el('span', null, badge(last.status, word('runStatuses', last.status)), ' ', el('span', { class: 'muted', text: last.error || last.detail || '' })) : (j.shared ? t('never') : '-');
             var action = null;
             if (canAct) {
               var date = j.name.indexOf('-report') > 0 ? el('input', { type: 'date', 'aria-label': t('date'), 'data-date-for': j.name, value: state.dates[j.name] || null, oninput: function (ev) { state.dates[j.name] = ev.target.value; } }) : null;
               var result = el('span', { class: 'muted', 'data-result-for': j.name, text: state.results[j.name] || '' });
               var show = function (text) { state.results[j.name] = text; result.textContent = text; var live = root.querySelector('[data-result-for="' + j.name + '"]'); if (live) live.textContent = text; };
               action = el('span', null, date, ' ', el('button', { 'data-run': j.name, onclick: function () {
-                if (!confirm(t('confirmRun') + ' (' + j.name + (date && date.value ? ', ' + date.value : '') + ')')) return;
+                if (!confirm(t('confirmRun') + ' (' + word('names', j.name) + (date && date.value ? ', ' + date.value : '') + ')')) return;
                 show('…');
                 api('POST', '/api/jobs/' + j.name + '/run', date && date.value ? { date: date.value } : undefined).then(function (r) {
-                  show(t('ran') + ': ' + r.status + (r.enqueued !== undefined ? ', ' + r.enqueued : ''));
+                  show(t('ran') + ': ' + word('runStatuses', r.status) + (r.enqueued !== undefined && r.enqueued !== null ? ', ' + r.enqueued : ''));
                 }, function (e) { show(e.message); });
               }, text: t('runNow') }), ' ', result);
             }
             var history = el('ul', { class: 'runs' });
-            (j.recentRuns || []).slice(1).forEach(function (r) { history.appendChild(el('li', null, when(r.slot) + ' ', badge(r.status, r.status), r.error ? ' ' + r.error : '')); });
-            return [j.name, j.variable + '=' + (j.expression || 'off'), (j.next ? when(j.next) : '-') + (j.paused ? ' ' + t('paused') : ''), last ? when(last.slot) + ' (' + last.trigger + ')' : '-', outcome, history.childElementCount ? history : '-', action || ''];
+            (j.recentRuns || []).slice(1).forEach(function (r) { history.appendChild(el('li', null, when(r.slot) + ' ', badge(r.status, word('runStatuses', r.status)), r.error ? ' ' + r.error : '')); });
+            var code = j.variable + '=' + (j.expression || 'off');
+            var schedule = el('span', { class: 'named', title: code, 'data-schedule': j.name }, el('span', { text: scheduleWords(j.expression) }), ' ', el('span', { class: 'muted code', text: code }));
+            return [named(word('names', j.name), j.name), schedule, (j.next ? when(j.next) : '-') + (j.paused ? ' ' + t('paused') : ''), last ? when(last.slot) + ' (' + word('triggers', last.trigger) + ')' : '-', outcome, history.childElementCount ? history : '-', action || ''];
           })));
       });
     },
@@ -359,7 +456,7 @@
           function (m) {
             var text = (m.media ? '[' + (m.media.mimeType || 'media') + '] ' : '') + m.body;
             var outcome = m.outcome === null ? '…' : (t('outcomes')[m.outcome] || m.outcome);
-            return [m.id, when(m.receivedAt), m.chatId, (m.senderName ? m.senderName + ' ' : '') + (m.senderPhone || m.senderId), outcome, el('div', { class: 'text', text: text })];
+            return [m.id, when(m.receivedAt), named(m.chatName, m.chatId), (m.senderName ? m.senderName + ' ' : '') + (m.senderPhone || m.senderId), outcome, el('div', { class: 'text', text: text })];
           });
         var hookTable = deliveries.length === 0 ? el('p', { class: 'muted', text: t('none') }) : table(
           [{ label: 'ID', num: true }, { label: t('event') }, { label: t('status') }, { label: t('attempts'), num: true }, { label: t('created') }, { label: t('receiver') }, { label: t('lastError') }, { label: t('actions') }],
@@ -367,7 +464,7 @@
           function (d) {
             var action = canAct && d.status === 'failed' ? el('button', { 'data-retry-webhook': d.id, onclick: function () { api('POST', '/api/webhooks/' + d.id + '/retry').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('retry') }) : '';
             var host = d.url.replace(/^https?:\/\//, '').split('/')[0];
-            return [d.id, d.event, badge(d.status === 'delivered' ? 'sent' : d.status, d.status), d.attempts, when(d.createdAt), host, d.lastError || '', action];
+            return [d.id, d.event, badge(d.status === 'delivered' ? 'sent' : d.status, word('webhookStatuses', d.status)), d.attempts, when(d.createdAt), host, d.lastError || '', action];
           });
         root.replaceChildren(card(t('inbox'), el('div', { id: 'inbox-table' }, inboxTable)), card(t('webhooks'), hookTable));
       });
@@ -380,7 +477,7 @@
           data.complaints,
           function (c) {
             var action = canAct && c.status === 'failed' ? el('button', { 'data-retry-complaint': c.id, onclick: function () { api('POST', '/api/complaints/' + c.id + '/retry').then(refresh, function (e) { flash(root, e.message, true); }); }, text: t('retry') }) : '';
-            return [c.id, badge(c.status, c.status), c.complainant, c.responseTemplate, when(c.createdAt), when(c.respondedAt), c.outboxId === null ? '-' : String(c.outboxId), c.failureReason || '', action];
+            return [c.id, badge(c.status, word('complaintStatuses', c.status)), c.complainant, c.responseTemplate, when(c.createdAt), when(c.respondedAt), c.outboxId === null ? '-' : String(c.outboxId), c.failureReason || '', action];
           })));
       });
     },
@@ -402,6 +499,7 @@
   var current = null;
   var states = {};
   var busy = false;
+  var again = false;
   var main;
 
   function shell() {
@@ -414,7 +512,9 @@
         fetch('/dashboard/logout', { method: 'POST', headers: { 'x-csrf-token': cfg.csrf, 'content-type': 'application/json' }, credentials: 'same-origin' }).then(function () { location.reload(); });
       }, text: t('signOut') }) : null);
     main = el('main', { id: 'view' });
-    document.getElementById('app').replaceChildren(header, nav, main);
+    // A dry run, said on every page: nothing it shows as handled went to WhatsApp.
+    var testMode = cfg.dryRun ? el('div', { class: 'test-mode', id: 'test-mode', role: 'status', text: t('testMode') }) : null;
+    document.getElementById('app').replaceChildren.apply(document.getElementById('app'), [header, testMode, nav, main].filter(Boolean));
   }
 
   function route() {
@@ -425,11 +525,23 @@
     refresh();
   }
 
+  /**
+   * Draws the current view. One drawing at a time: asked for while one runs (a language switch, a tab
+   * opened, a button while the page reads the API), it runs once more right after, for what is current
+   * then. A view that throws is shown as an error and never stops the refreshing.
+   */
   function refresh() {
-    if (busy) return;
+    if (busy) { again = true; return; }
     busy = true;
+    again = false;
     var name = current;
-    Promise.resolve(views[name](main, states[name])).catch(function (e) { if (e.message !== 'signed out') flash(main, e.message, true); }).then(function () { busy = false; body.dataset.loaded = name; });
+    new Promise(function (resolve) { resolve(views[name](main, states[name])); })
+      .catch(function (e) { var message = (e && e.message) || String(e); if (message !== 'signed out') flash(main, message, true); })
+      .then(function () {
+        busy = false;
+        if (again) refresh();
+        else body.dataset.loaded = name;
+      });
   }
 
   if (cfg.view === 'signin') { document.documentElement.lang = lang; signIn(); return; }
