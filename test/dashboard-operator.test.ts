@@ -346,10 +346,13 @@ describe('WhatsApp Web unreachable, on a number never paired (WhatsApp Web trans
   });
 
   for (const [label, viewport] of Object.entries(VIEWPORTS)) {
-    it(`at ${viewport.width}×${viewport.height} (${label}) Sesi WhatsApp and Hari ini explain it in Bahasa Indonesia, the next try as a clock time in WIB, the raw detail folded away; no "mengirim", no logout`, async () => {
+    it(`at ${viewport.width}×${viewport.height} (${label}) Sesi WhatsApp and Hari ini explain it in Bahasa Indonesia, the next try as a clock time in WIB, the raw detail folded away; no "mengirim", no logout (the API refuses it too)`, async () => {
       const base = app.http!.url!;
-      const session = ((await (await fetch(`${base}/api/sessions`)).json()) as { sessions: Array<{ paired: boolean; reason: string; problem: { cause: string; nextTryAt: string; nextTryLocal: string } }> }).sessions[0]!;
+      const session = ((await (await fetch(`${base}/api/sessions`)).json()) as { sessions: Array<{ name: string; paired: boolean; reason: string; problem: { cause: string; nextTryAt: string; nextTryLocal: string } }> }).sessions[0]!;
       assert.equal(session.paired, false);
+      const logout = await fetch(`${base}/api/sessions/${session.name}/logout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(logout.status, 409, 'nothing to log out on a number never paired');
+      assert.match(((await logout.json()) as { message: string }).message, /no number is paired on session "default": nothing to log out/);
       assert.equal(session.problem.cause, 'dns');
       const nextTry = formatZoned(new Date(session.problem.nextTryAt), ZONE, { timeOnly: true });
       assert.equal(session.problem.nextTryLocal.slice(-12), nextTry);

@@ -160,9 +160,12 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
     await shoot(page, 'hari-ini');
   });
 
-  it('a failed message is retried from the page and sent; a pending one is cancelled', async () => {
+  it('a failed message is named in words on Hari ini, retried from the page and sent; a pending one is cancelled', async () => {
     const failed = (await db.pool.query("INSERT INTO wa_outbox (recipient, content, type, status, last_error) VALUES ('081200000009', 'Gagal tadi', 'manual', 'failed', 'not_on_whatsapp: test') RETURNING id")).rows[0].id as number;
     const later = (await db.pool.query("INSERT INTO wa_outbox (recipient, content, type, next_attempt_at) VALUES ('081200000010', 'Nanti saja', 'manual', now() + interval '1 day') RETURNING id")).rows[0].id as number;
+    // Hari ini names the failure in words, its code beside it.
+    await open(page, 'hari-ini');
+    await page.waitForFunction(() => /nomor tidak terdaftar di WhatsApp\s*not_on_whatsapp/.test(document.querySelector('main#view')?.textContent ?? ''), undefined, { timeout: 10_000 });
     await open(page, 'pesan');
     await page.waitForSelector(`button[data-retry="${failed}"]`, { timeout: 10_000 });
     await shoot(page, 'pesan');

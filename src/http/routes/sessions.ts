@@ -72,7 +72,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       pageFix: details.pageFix ? { ...details.pageFix, at: details.pageFix.at ? isoZoned(new Date(details.pageFix.at), timeZone) : null } : null,
       pairing: pairing ? { qr: pairing.qr !== null, code: seesPairing(level) ? pairing.code : null, issuedAt: isoZoned(pairing.at, timeZone) } : null,
       // Whether a number was ever paired on this session (and is not logged out): what logout and the governor's "sending" need.
-      paired: transport ? (transport.pairedSince ? transport.pairedSince() !== null : details.number !== null || status?.state === 'ready') : null,
+      paired: transport ? isPaired(transport) : null,
       dryRun: transport?.dryRun === true,
       problem: status ? whatsappProblem(status, timeZone) : null,
       governor: await guardOf(),
@@ -87,6 +87,10 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   };
 
   /** The transport of a session named in the path; 404 for any other name. */
+  /** Whether a number was ever paired on this transport and is not logged out. */
+  const isPaired = (transport: Transport): boolean =>
+    transport.pairedSince ? transport.pairedSince() !== null : (transport.details?.().number ?? null) !== null || transport.status().state === 'ready';
+
   const transportOf = (name: string): Transport => {
     if (name !== deps.session) throw new HttpError(404, 'not_found', `no session "${name}" (known: ${deps.session})`);
     if (!deps.transport) throw new HttpError(409, 'no_transport', 'this process sends nothing (SERVICE_ROLE); ask a worker');
@@ -168,6 +172,9 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     async (request, reply) => {
       const transport = transportOf(request.params.name);
       if (!transport.logout) throw new HttpError(409, 'not_supported', `WA_TRANSPORT=${transport.name} has no session to log out`);
+      if (!isPaired(transport)) {
+        throw new HttpError(409, 'not_paired', `no number is paired on session "${request.params.name}": nothing to log out (scan the QR code to pair one)`);
+      }
       await transport.logout();
       return reply.code(202).send({ state: transport.status().state, message: 'logged out; a new QR code follows' });
     },
