@@ -150,6 +150,11 @@ describe('command output fit for pipes', () => {
     const show = await runCli(['outbox', 'show', '2'], { DATABASE_URL: db.url });
     assert.match(show.stdout, /Text \(5 characters\):\n {2}msg-2\n/);
     assert.match(show.stdout, /History: never handed to WhatsApp/);
+    // A hold shown while it lasts, not once it has ended.
+    await db.pool.query("UPDATE wa_outbox SET deferred_until = now() + interval '1 hour', deferred_reason = 'quiet hours (WA_QUIET_HOURS)' WHERE id = 2");
+    assert.match((await runCli(['outbox', 'show', '2'], { DATABASE_URL: db.url })).stdout, /held back {5}until .* WIB: quiet hours \(WA_QUIET_HOURS\)/);
+    await db.pool.query("UPDATE wa_outbox SET deferred_until = now() - interval '1 minute' WHERE id = 2");
+    assert.doesNotMatch((await runCli(['outbox', 'show', '2'], { DATABASE_URL: db.url })).stdout, /held back/);
     const jobs = await runCli(['jobs'], { DATABASE_URL: db.url });
     assert.match(jobs.stdout.split('\n')[0]!, /^JOB\s+SCHEDULE\s+NEXT \(WIB\)\s+LAST RUN \(WIB\)/);
     const bad = await runCli(['outbox', 'list', '--since', 'yesterday'], { DATABASE_URL: db.url });

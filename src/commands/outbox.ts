@@ -145,7 +145,8 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     `  recipient     ${row.recipient}`,
     `  priority      ${row.priority}`,
     `  tries         ${row.attempts}`,
-    ...(row.status === 'pending' && row.deferredReason ? [`  held back     ${row.deferredUntil ? `until ${t(row.deferredUntil)}: ` : ''}${row.deferredReason}`] : []),
+    // A hold that has ended is history: the row is due again.
+    ...(row.status === 'pending' && row.deferredReason && !(row.deferredUntil && row.deferredUntil <= new Date()) ? [`  held back     ${row.deferredUntil ? `until ${t(row.deferredUntil)}: ` : ''}${row.deferredReason}`] : []),
     `  created       ${t(row.createdAt)}`,
     `  sent          ${t(row.sentAt)}`,
     ...(row.status === 'pending' ? [`  due           ${t(row.nextAttemptAt)}`] : []),
