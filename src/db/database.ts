@@ -42,6 +42,33 @@ export class DatabaseUnreachableError extends OperatorError {
   }
 }
 
+/**
+ * The server answered and refused for good: the database or the role named in DATABASE_URL does not
+ * exist, or the password is wrong. Waiting does not help; the operator reads what to do at once.
+ */
+export class DatabaseRefusedError extends OperatorError {}
+
+/** SQLSTATEs that no amount of waiting changes, with what the operator does about each. */
+function refusal(err: unknown, url: string): string | null {
+  const code = (err as { code?: string }).code;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // a libpq key=value string: the names are not picked out
+  }
+  const database = parsed ? decodeURIComponent(parsed.pathname.slice(1)) || '(the user name)' : 'named in it';
+  const role = parsed ? decodeURIComponent(parsed.username) || '(the system user)' : 'named in it';
+  const shown = `DATABASE_URL=${maskUrlPassword(url)}`;
+  if (code === '3D000') {
+    return `the database ${JSON.stringify(database)} does not exist on that server (${shown}): create it (createdb -h ${parsed?.hostname ?? 'HOST'} -p ${parsed?.port || '5432'} -U ${role} ${database}), or correct the database name at the end of DATABASE_URL`;
+  }
+  if (code === '28000' || code === '28P01') {
+    return `the server refuses the role ${JSON.stringify(role)} (${shown}): ${(err as Error).message}; check the user and password in DATABASE_URL, or create the role (createuser ${role}) and allow it in pg_hba.conf`;
+  }
+  return null;
+}
+
 const CONNECT_ATTEMPT_MS = 5000;
 
 /** Waits until the server at `url` answers a query; throws DatabaseUnreachableError after `waitMs`. */
@@ -55,6 +82,8 @@ async function reachable(url: string, waitMs: number, logger: Logger): Promise<v
       await client.query('SELECT 1');
       return;
     } catch (err) {
+      const refused = refusal(err, url);
+      if (refused) throw new DatabaseRefusedError(refused);
       const reason = (err as Error).message.split('\n')[0] || String(err);
       const waited = Date.now() - started;
       if (waited + 2000 > waitMs) throw new DatabaseUnreachableError(maskUrlPassword(url), reason, waited);
