@@ -160,7 +160,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
         component(
           'whatsapp',
           async () => {
-            watchTransport(transport, logger);
+            watchTransport(transport, logger, config.cron.timezone);
             const draw = options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr;
             if (draw) drawQrCodes(transport, draw, logger);
             await transport.start();
