@@ -29,6 +29,8 @@ export interface OpenOptions {
   waitMs?: number;
   /** Told when the embedded server has to be started (no running service to share it with). */
   onEmbeddedStart?: (dataDir: string) => void;
+  /** The embedded server's database made anew (the demo); refused with DATABASE_URL. */
+  fresh?: boolean;
 }
 
 /** DATABASE_URL does not answer: one line for the operator, naming the variable and the address. */
@@ -104,10 +106,14 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
       port: config.database.embeddedPort,
       logger,
       shareRunning: options.shareRunning ?? false,
+      // A command's own server for the moment: any port will do when a service holds EMBEDDED_PG_PORT.
+      anyPortIfTaken: options.shareRunning ?? false,
+      freshDatabase: options.fresh ?? false,
       ...(options.onEmbeddedStart ? { onStarting: options.onEmbeddedStart } : {}),
     });
     connectionString = await embedded.start();
   } else {
+    if (options.fresh) throw new OperatorError('a fresh database is made only on the embedded PostgreSQL (DATABASE_URL is set)');
     logger.info({ database: maskUrlPassword(connectionString) }, 'using PostgreSQL at DATABASE_URL');
     await reachable(connectionString, options.waitMs ?? 0, logger);
   }
