@@ -61,7 +61,7 @@ export function watchTransport(transport: Pick<Transport, 'name' | 'onStateChang
       outage.lastLine = status.since;
       const attempts = retry.attempt !== null ? `${retry.attempt} attempts` : 'still';
       logger.info(
-        { transport: transport.name, state: status.state, attempt: retry.attempt, nextTryAt: new Date(status.since.getTime() + retry.delayMs) },
+        { transport: transport.name, state: status.state, reason: status.reason, attempt: retry.attempt, nextTryAt: new Date(status.since.getTime() + retry.delayMs) },
         `WhatsApp Web still cannot be reached (${attempts} since ${formatZoned(outage.since, timeZone, { timeOnly: true })}): ${known}. Next try ${nextTryWords(status.since, retry.delayMs, timeZone)}.`,
       );
       return;
