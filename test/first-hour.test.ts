@@ -10,7 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { fixedClock } from '../src/lib/clock.js';
 import { jobTable } from '../src/jobs.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
-import { silentLogger } from '../src/lib/logger.js';
+import { createLogger, silentLogger } from '../src/lib/logger.js';
+import { watchTransport } from '../src/whatsapp/state-log.js';
+import type { TransportStatus } from '../src/whatsapp/transport.js';
 import { rekapHandlers } from '../src/features/rekap/index.js';
 import { parseConfig } from '../src/config/index.js';
 import { REPO_ROOT, processesUsing, runCli, startCli, tempDir } from './helpers/cli.js';
@@ -226,5 +228,33 @@ describe('a first screen a person can read', () => {
     assert.ok(screen.some((l) => /INFO: cicero-wa-gateway is up/.test(l)));
     assert.ok(!screen.some((l) => l.startsWith('{')), 'no JSON on a terminal');
     assert.ok(result.stdout.includes('\x1b['), 'coloured');
+  });
+});
+
+describe('while WhatsApp Web cannot be reached', () => {
+  it('a line per retry while they are close together, then one every few minutes, each with the attempt and the next try as a time', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    let listener: (status: TransportStatus) => void = () => undefined;
+    watchTransport({ name: 'wwebjs', onStateChange: (l) => ((listener = l), () => undefined) }, logger, 'Asia/Jakarta');
+    // The client's retries as whatsapp-web.js reports them, with the backoff growing to its 5-minute cap.
+    const delays = [4378, 9000, 18_000, 36_000, 72_000, 144_000, 288_000, 300_000, 300_000];
+    let at = Date.parse('2026-11-26T21:24:17Z'); // 04:24:17 WIB
+    delays.forEach((delay, i) => {
+      listener({ state: 'reconnecting', reason: `initialisation failed: net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/ (attempt ${i + 1}; next try in ${delay} ms)`, since: new Date(at) });
+      listener({ state: 'starting', reason: 'launching /usr/bin/chromium', since: new Date(at + delay) });
+      at += delay + 2000;
+    });
+    const said = lines.filter((l) => (l.level as number) >= 30).map((l) => String(l.msg));
+    assert.equal(said[0], 'WhatsApp Web cannot be reached from this machine: the name web.whatsapp.com does not resolve: check DNS on this machine. Messages wait in the outbox and go out once it is back. It tries again at 04:24:21 WIB (in 4 s).');
+    assert.deepEqual(said.slice(1), [
+      'WhatsApp Web still cannot be reached (2 attempts since 04:24:17 WIB): the name web.whatsapp.com does not resolve: check DNS on this machine. Next try at 04:24:32 WIB (in 9 s).',
+      'WhatsApp Web still cannot be reached (3 attempts since 04:24:17 WIB): the name web.whatsapp.com does not resolve: check DNS on this machine. Next try at 04:24:52 WIB (in 18 s).',
+      'WhatsApp Web still cannot be reached (4 attempts since 04:24:17 WIB): the name web.whatsapp.com does not resolve: check DNS on this machine. Next try at 04:25:30 WIB (in 36 s).',
+      // Minutes apart now: attempts 5 to 7 fall within five minutes of the last line.
+      'WhatsApp Web still cannot be reached (8 attempts since 04:24:17 WIB): the name web.whatsapp.com does not resolve: check DNS on this machine. Next try at 04:39:02 WIB (in 5 min).',
+      'WhatsApp Web still cannot be reached (9 attempts since 04:24:17 WIB): the name web.whatsapp.com does not resolve: check DNS on this machine. Next try at 04:44:04 WIB (in 5 min).',
+    ]);
+    assert.equal(lines.filter((l) => l.state === 'reconnecting' && l.level === 20).length, 3, 'the others at debug');
   });
 });

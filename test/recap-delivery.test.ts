@@ -120,7 +120,18 @@ describe('weekly recap with its workbook (fake transport standing in for WhatsAp
     assert.match(JSON.stringify(await badPlatform.json()), /query\.platform/);
     const badUnit = await call('GET', '/api/recaps/weekly/workbook?unit=NOPE');
     assert.equal(badUnit.status, 400);
-    assert.match(JSON.stringify(await badUnit.json()), /unit \\"NOPE\\" is not in clients/);
+    assert.match(JSON.stringify(await badUnit.json()), /unit \\"NOPE\\" is not in clients \(expected a clients.client_id; valid: DIT_D, POLRES_A, POLRES_B, POLRES_C\)/);
+    const unknownUnit = await runCli(['export', 'weekly', '--unit', 'POLRES_X'], { DATABASE_URL: db.url });
+    assert.equal(unknownUnit.code, 2, unknownUnit.stderr);
+    assert.match(unknownUnit.stderr, /^cicero-wa: --unit: unit "POLRES_X" is not in clients \(expected a clients\.client_id; valid: DIT_D, POLRES_A, POLRES_B, POLRES_C\)$/m);
+    // Many units: ten are named (active ones first), then how many more.
+    await db.pool.query("INSERT INTO clients (client_id, nama, client_type, client_status) SELECT 'ARSIP_' || lpad(n::text, 2, '0'), 'Arsip ' || n, 'org', false FROM generate_series(1, 12) n");
+    try {
+      const many = await runCli(['export', 'weekly', '--unit', 'POLRES_X'], { DATABASE_URL: db.url });
+      assert.match(many.stderr, /valid: DIT_D, POLRES_A, POLRES_B, ARSIP_01, ARSIP_02, ARSIP_03, ARSIP_04, ARSIP_05, ARSIP_06, ARSIP_07 and 6 more\)$/m);
+    } finally {
+      await db.pool.query("DELETE FROM clients WHERE client_id LIKE 'ARSIP_%'");
+    }
     const usage = await runCli(['export', 'yearly'], { DATABASE_URL: db.url });
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /export kind "yearly" is unknown: expected one of weekly, monthly, ranking/);

@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { EmbeddedPostgres, EmbeddedPostgresError } from '../src/db/embedded-postgres.js';
 import { readMigrations } from '../src/db/migrate.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { isAlive, logLines, processesUsing, startCli as startCliProcess, tempDir, type CliProcess } from './helpers/cli.js';
+import { isAlive, logLines, processesUsing, runCli, startCli as startCliProcess, tempDir, type CliProcess } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { freePort } from './helpers/ports.js';
@@ -134,6 +134,35 @@ describe('npm start with DATABASE_URL', () => {
     assert.equal(result.code, 0);
     const password = new URL(db.url).password;
     if (password) assert.ok(!result.stdout.includes(password), 'password not logged');
+  });
+});
+
+describe('npm start with a DATABASE_URL naming what the server does not have', () => {
+  /** The test server's address with another database or role (and a password, which must not be shown). */
+  function variant(base: string, change: (url: URL) => void): string {
+    const url = new URL(base);
+    if (!url.password) url.password = 'kata-sandi-uji';
+    change(url);
+    return url.toString();
+  }
+  const base = process.env.TEST_DATABASE_URL!;
+
+  it('a database that does not exist: exit 1 at once, saying so, with createdb and DATABASE_URL without its password', async () => {
+    const url = variant(base, (u) => (u.pathname = '/cicero_tidak_ada_25'));
+    const result = await runCli(['start'], { DATABASE_URL: url, WA_TRANSPORT: 'log', LOG_FORMAT: 'json' });
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(!logLines(result.stdout).some((l) => /not reachable yet/.test(String(l.msg))), 'not retried');
+    assert.match(result.stderr, /^cicero-wa: the database "cicero_tidak_ada_25" does not exist on that server \(DATABASE_URL=postgres:\/\/[^:]+:\*\*\*@[^)]+\/cicero_tidak_ada_25\): create it \(createdb -h \S+ -p \d+ -U \S+ cicero_tidak_ada_25\)/m);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(new URL(url).password), 'the password is not shown');
+  });
+
+  it('a role that does not exist: exit 1 at once, naming the role and where to correct it', async () => {
+    const url = variant(base, (u) => (u.username = 'peran_tidak_ada_25'));
+    const result = await runCli(['start'], { DATABASE_URL: url, WA_TRANSPORT: 'log', LOG_FORMAT: 'json' });
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(!logLines(result.stdout).some((l) => /not reachable yet/.test(String(l.msg))), 'not retried');
+    assert.match(result.stderr, /^cicero-wa: the server refuses the role "peran_tidak_ada_25" \(DATABASE_URL=postgres:\/\/peran_tidak_ada_25:\*\*\*@.*check the user and password in DATABASE_URL/m);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(new URL(url).password), 'the password is not shown');
   });
 });
 

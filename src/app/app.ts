@@ -85,6 +85,8 @@ export interface AppOptions {
   drawQr?: ((text: string) => void) | null;
   /** A command is told when it has to start the embedded server itself. */
   onEmbeddedStart?: (dataDir: string) => void;
+  /** The embedded database made anew before the migrations (the demo). */
+  freshDatabase?: boolean;
 }
 
 /** Builds the service from the configuration; nothing runs until `start()`. */
@@ -96,7 +98,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
   const database = await openDatabase(
     config,
     logger,
-    role === 'command' ? { shareRunning: true, ...(options.onEmbeddedStart ? { onEmbeddedStart: options.onEmbeddedStart } : {}) } : { waitMs: config.database.waitMs },
+    role === 'command' ? { shareRunning: true, ...(options.onEmbeddedStart ? { onEmbeddedStart: options.onEmbeddedStart } : {}) } : { waitMs: config.database.waitMs, fresh: options.freshDatabase ?? false },
   );
   try {
     const pool = database.pool;
@@ -160,7 +162,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
         component(
           'whatsapp',
           async () => {
-            watchTransport(transport, logger);
+            watchTransport(transport, logger, config.cron.timezone);
             const draw = options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr;
             if (draw) drawQrCodes(transport, draw, logger);
             await transport.start();
@@ -234,7 +236,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
         }
         if (role !== 'command') {
           logger.info(
-            { role, database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: transport?.name ?? 'none', instance: scheduler.instanceId },
+            { role, database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: transport?.name ?? 'none', instance: scheduler.instanceId, dashboard: http?.dashboardUrl ?? undefined },
             'cicero-wa-gateway is up',
           );
         }

@@ -33,8 +33,12 @@ function watchParent(onGone: () => void): void {
 }
 
 export interface RunOptions {
-  /** Runs once the service is up; returning 'stop' stops it (the demo, when its work is done). */
-  afterStart?: (app: App) => Promise<'stop' | void>;
+  /**
+   * Runs once the service is up; returning 'stop' stops it (the demo, when its work is done). `stopping`
+   * is aborted when a stop is requested meanwhile: the service (and its database) is going away, so the
+   * work ends there, and what it throws then is not an error.
+   */
+  afterStart?: (app: App, stopping: AbortSignal) => Promise<'stop' | void>;
 }
 
 /** Builds and starts the app, and resolves with the exit code once it has stopped. */
@@ -51,16 +55,20 @@ export async function runUntilStopped(build: () => Promise<App>, logger: Logger,
   // The deadline runs from the moment stopping begins (after start-up, if a signal came during it);
   // when it passes, Chromium and the embedded PostgreSQL are ended before the process exits.
   let stopping = false;
+  const stoppingSignal = new AbortController();
+  /** 1 when the work after start-up failed: the service stops, and the exit code says so. */
+  let exitCode = 0;
   const stopApp = (running: App) => {
     if (stopping) return;
     stopping = true;
+    stoppingSignal.abort();
     const deadline = setTimeout(() => {
       logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; ending Chromium and PostgreSQL and exiting');
       running.kill();
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
-    void running.stop().then(() => resolveStopped(0), () => resolveStopped(1));
+    void running.stop().then(() => resolveStopped(exitCode), () => resolveStopped(1));
   };
   const stop = (signal: NodeJS.Signals) => {
     if (stopRequested) {
@@ -86,9 +94,22 @@ export async function runUntilStopped(build: () => Promise<App>, logger: Logger,
   });
 
   app = await build();
-  if (!stopRequested && (await options.afterStart?.(app)) === 'stop' && !stopRequested) {
-    stoppingItself = true;
-    stopRequested = 'SIGTERM';
+  if (!stopRequested && options.afterStart) {
+    let outcome: 'stop' | void = undefined;
+    try {
+      outcome = await options.afterStart(app, stoppingSignal.signal);
+    } catch (err) {
+      // A stop requested meanwhile closes what the work was using: that is the stop, not a failure.
+      if (!stopRequested) {
+        logger.error({ err: (err as Error).message }, 'the work after start-up failed; stopping');
+        exitCode = 1;
+        outcome = 'stop';
+      }
+    }
+    if (outcome === 'stop' && !stopRequested) {
+      stoppingItself = true;
+      stopRequested = 'SIGTERM';
+    }
   }
   if (stopRequested) stopApp(app);
   return stopped;

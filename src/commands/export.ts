@@ -24,7 +24,13 @@ export async function commandExport(context: CommandContext): Promise<number> {
     throw err;
   }
   return withDatabase(context, async (pool) => {
-    const book = await exportWorkbook(pool, request, new Date(), context.config.cron.timezone);
+    let book;
+    try {
+      book = await exportWorkbook(pool, request, new Date(), context.config.cron.timezone);
+    } catch (err) {
+      if (err instanceof ExportRequestError) throw new UsageError(`--${err.field}: ${err.message}`);
+      throw err;
+    }
     const file = path.resolve(typeof output === 'string' ? output : book.fileName);
     const temporary = `${file}.${process.pid}.part`;
     try {

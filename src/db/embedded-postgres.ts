@@ -27,6 +27,7 @@ import type { Logger } from '../lib/logger.js';
 import { reachableClusterDir, reachableInstall, runningAsRoot, serverUser, type RunAs } from './embedded-postgres-root.js';
 import { isAlive } from '../lib/processes.js';
 import { OperatorError } from '../lib/errors.js';
+import { anyFreePort, portIsFree } from '../lib/ports.js';
 
 const execFileAsync = promisify(execFile);
 /** The set-up's own statements (is it our server, create the database): CREATE DATABASE copies a template, so a minute. */
@@ -49,6 +50,13 @@ export interface EmbeddedPostgresOptions {
   shareRunning?: boolean;
   /** Called when the server is about to be started (not when a running one is shared). */
   onStarting?: (dataDir: string) => void;
+  /**
+   * When `port` is taken, listen on any free port instead of refusing (a short command's own server:
+   * nobody else connects to it by the port).
+   */
+  anyPortIfTaken?: boolean;
+  /** The database is made anew on every start (the demo: each run from the same beginning). */
+  freshDatabase?: boolean;
 }
 
 interface Credentials {
@@ -148,8 +156,11 @@ export class EmbeddedPostgres {
   private clusterDir: string;
   private readonly credentialsFile: string;
   private readonly ownerFile: string;
+  /** The port it listens on: EMBEDDED_PG_PORT, or another one when allowed and that is taken. */
+  private port: number;
 
   constructor(private readonly options: EmbeddedPostgresOptions) {
+    this.port = options.port;
     this.pgdata = path.join(options.dataDir, 'postgres');
     this.clusterDir = this.pgdata;
     this.credentialsFile = path.join(options.dataDir, 'postgres.json');
@@ -158,10 +169,12 @@ export class EmbeddedPostgres {
 
   /** Initialises the cluster on first use, starts the server and returns its connection URL. */
   async start(): Promise<string> {
-    const { logger, dataDir, port } = this.options;
+    const { logger, dataDir } = this.options;
     await fs.mkdir(dataDir, { recursive: true });
     const running = await this.runningServer();
     if (running) return running;
+    if (this.options.anyPortIfTaken && !(await portIsFree(this.port))) this.port = await anyFreePort();
+    const port = this.port;
 
     let binaries = await loadBinaries();
     let runAs: RunAs | null = null;
@@ -196,7 +209,7 @@ export class EmbeddedPostgres {
     await this.waitUntilReady(adminUrl, exited);
     try {
       await fs.writeFile(this.ownerFile, `${process.pid}\n`);
-      await this.ensureDatabase(adminUrl, credentials.database);
+      await this.ensureDatabase(adminUrl, credentials.database, this.options.freshDatabase ?? false);
     } catch (err) {
       await this.stop(); // never leave a server behind a failed start
       throw err;
@@ -368,7 +381,7 @@ export class EmbeddedPostgres {
       if (exitCode !== undefined) {
         const log = this.recentLog.slice(-8).join(' | ');
         const portHint = /could not bind|Address already in use/i.test(log)
-          ? `; port ${this.options.port} is taken: set EMBEDDED_PG_PORT to a free port`
+          ? `; port ${this.port} is taken: set EMBEDDED_PG_PORT to a free port`
           : '';
         throw new EmbeddedPostgresError(`embedded PostgreSQL exited during start-up (code ${exitCode})${portHint}: ${log}`);
       }
@@ -382,7 +395,7 @@ export class EmbeddedPostgres {
         await client.connect();
         const { rows } = await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
         if (path.resolve(rows[0]!.dir) === path.resolve(this.clusterDir)) return;
-        throw new EmbeddedPostgresError(`port ${this.options.port} is served by another PostgreSQL; set EMBEDDED_PG_PORT to a free port`);
+        throw new EmbeddedPostgresError(`port ${this.port} is served by another PostgreSQL; set EMBEDDED_PG_PORT to a free port`);
       } catch (err) {
         if (err instanceof EmbeddedPostgresError) {
           await this.stop();
@@ -395,10 +408,12 @@ export class EmbeddedPostgres {
     }
   }
 
-  private async ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  /** The service's database, created when missing (or, `fresh`, dropped first: nothing else uses this server yet). */
+  private async ensureDatabase(adminUrl: string, database: string, fresh: boolean): Promise<void> {
     const client = new pg.Client({ connectionString: adminUrl, statement_timeout: SETUP_STATEMENT_TIMEOUT_MS });
     await client.connect();
     try {
+      if (fresh) await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`);
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
       if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
     } finally {

@@ -138,8 +138,12 @@ export class Dispatcher {
   private lastOddStatuses = '';
   /** A spent budget holds the whole session back until then (no claim, no polling). */
   private heldBackUntil = 0;
+  /** The governor's words for that budget. */
+  private heldBackReason = '';
   /** The session is paused (the drain claims nothing until it is not). */
   private paused = false;
+  /** Until when and why, while paused. */
+  private pause: { until: Date | null; reason: string } | null = null;
 
   constructor(private readonly options: DispatcherOptions) {
     this.instanceId = options.instanceId ?? instanceId();
@@ -184,6 +188,16 @@ export class Dispatcher {
    */
   progress(): { backlogSince: Date | null; lastHandOverAt: Date | null } {
     return { backlogSince: this.backlogSince, lastHandOverAt: this.lastHandOverAt };
+  }
+
+  /**
+   * Why every message of this session waits now, as the governor said it (a spent budget, a pause),
+   * and until when (null: until an operator resumes it); null when nothing holds the session back.
+   */
+  sessionHold(): { until: Date | null; reason: string } | null {
+    if (this.paused && this.pause) return this.pause;
+    if (this.heldBackUntil > Date.now()) return { until: new Date(this.heldBackUntil), reason: this.heldBackReason };
+    return null;
   }
 
   private observeSend(row: ClaimedRow, result: PartResult, durationMs: number): void {
@@ -629,14 +643,15 @@ export class Dispatcher {
     await this.persist(() => deferRow(this.options.pool, this.instanceId, row.id, due, permit.reason));
     this.held.delete(row.id);
     this.options.logger.info({ id: row.id, until: permit.until?.toISOString() ?? null, reason: permit.reason, scope: permit.scope }, 'message held back by the governor');
-    if (permit.scope === 'session') this.holdBack(permit.until);
-    if (permit.scope === 'pause') this.pausedUntil(permit.until);
+    if (permit.scope === 'session') this.holdBack(permit.until, permit.reason);
+    if (permit.scope === 'pause') this.pausedUntil(permit.until, permit.reason);
     return null;
   }
 
   /** A spent budget: no claim until then. */
-  private holdBack(until: Date | null): void {
+  private holdBack(until: Date | null, reason: string): void {
     this.heldBackUntil = until ? until.getTime() : 0;
+    this.heldBackReason = reason;
     if (until) this.setWakeTimer(Math.max(250, until.getTime() - Date.now() + 20));
   }
 
@@ -644,8 +659,9 @@ export class Dispatcher {
    * A paused session: the drain stops; it looks again when the pause ends, or when woken (a resume
    * notifies every dispatcher).
    */
-  private pausedUntil(until: Date | null): void {
+  private pausedUntil(until: Date | null, reason: string): void {
     this.paused = true;
+    this.pause = { until, reason };
     if (until) this.setWakeTimer(Math.max(250, until.getTime() - Date.now() + 20));
     else if (this.wakeTimer) clearTimeout(this.wakeTimer);
   }
@@ -657,7 +673,7 @@ export class Dispatcher {
     if (this.heldBackUntil > Date.now()) return true;
     const paused = await governor.pausedUntil(this.session);
     this.paused = paused !== null;
-    if (paused) this.pausedUntil(paused.until);
+    if (paused) this.pausedUntil(paused.until, paused.reason);
     return this.paused;
   }
 

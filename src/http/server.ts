@@ -136,6 +136,8 @@ export class HttpServer {
   private app: FastifyInstance | null = null;
   /** Where it listens, once started (`http://127.0.0.1:8080`). */
   url: string | null = null;
+  /** The dashboard's address for a browser on this machine, once started (`http://127.0.0.1:8080/dashboard`). */
+  dashboardUrl: string | null = null;
 
   constructor(private readonly deps: HttpDeps) {}
 
@@ -157,12 +159,17 @@ export class HttpServer {
     const port = typeof address === 'object' && address ? address.port : config.http.port;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     this.url = `http://${host}:${port}`;
+    // Listening on every address: this machine's browser reaches it on loopback.
+    const browserHost = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '[::1]' : host;
+    this.dashboardUrl = `http://${browserHost}:${port}/dashboard`;
     logger.info({ url: this.url, auth: config.http.apiKey ? (config.http.readKey ? 'API_KEY and API_READ_KEY' : 'API_KEY') : 'none (this machine only)' }, 'HTTP API listening');
   }
 
   async stop(): Promise<void> {
     await this.app?.close();
     this.app = null;
+    this.url = null;
+    this.dashboardUrl = null;
   }
 }
 

@@ -296,10 +296,33 @@ export async function backlogSize(db: Queryable): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** How many rows were sent, by type. */
-export async function sentCountsByType(db: Queryable): Promise<Array<{ type: string; count: number }>> {
-  const { rows } = await db.query<{ type: string; count: number }>(
-    `SELECT type, count(*)::int AS count FROM wa_outbox WHERE status = 'sent' GROUP BY type ORDER BY type`,
+/** How many rows there are, by status and type. */
+export async function countsByStatusAndType(db: Queryable): Promise<Array<{ status: string; type: string; count: number }>> {
+  const { rows } = await db.query<{ status: string; type: string; count: number }>(
+    `SELECT status, type, count(*)::int AS count FROM wa_outbox GROUP BY status, type ORDER BY status, type`,
+  );
+  return rows;
+}
+
+/** A message not sent yet, and what the governor last said of it. */
+export interface WaitingRow {
+  id: number;
+  type: string;
+  status: string;
+  nextAttemptAt: Date;
+  /** The message it goes out after (a workbook after its text). */
+  followsId: number | null;
+  /** Held back by the governor until then (null with a reason: until an operator resumes the session). */
+  deferredUntil: Date | null;
+  deferredReason: string | null;
+}
+
+/** The messages not sent yet (pending or being sent), in the order they are claimed; at most `limit`. */
+export async function waitingRows(db: Queryable, limit = 1000): Promise<WaitingRow[]> {
+  const { rows } = await db.query<WaitingRow>(
+    `SELECT id, type, status, next_attempt_at AS "nextAttemptAt", follows_id::int AS "followsId", deferred_until AS "deferredUntil", deferred_reason AS "deferredReason"
+       FROM wa_outbox WHERE status IN ('pending', 'sending') ORDER BY priority, next_attempt_at, id LIMIT $1`,
+    [limit],
   );
   return rows;
 }

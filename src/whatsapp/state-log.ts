@@ -1,32 +1,61 @@
 /**
  * What the log says about the WhatsApp transport: each state change once, and an outage explained in
  * plain words once (what is wrong, what to check, when it tries again) rather than a warning at every
- * retry. Retries during the same outage are logged at debug level; the way back to `ready` is logged.
+ * retry. While the retries are close together each one gets a short line (attempt, next try as a time);
+ * once they are minutes apart, a line at most every few minutes; the rest is at debug level. The way
+ * back to `ready` is logged.
  */
 import type { Logger } from '../lib/logger.js';
+import { formatZoned } from '../lib/zoned-time.js';
 import { nextTryAt, outageOf } from './outage.js';
 import type { Transport, TransportStatus } from './transport.js';
 
-function nextTry(status: TransportStatus): string {
-  const at = nextTryAt(status);
-  if (!at) return '';
-  const seconds = Math.round((at.getTime() - status.since.getTime()) / 1000);
-  return seconds >= 1 ? ` It tries again in ${seconds} s.` : ' It tries again at once.';
+/** Retries closer together than this are each logged. */
+const EACH_RETRY_BELOW_MS = 60_000;
+/** Otherwise a line about the outage at most this often. */
+const OUTAGE_LINE_EVERY_MS = 5 * 60_000;
+
+/** The attempt number and the wait before the next one, from the transport's state. */
+function retryOf(status: TransportStatus): { attempt: number | null; delayMs: number | null } {
+  const attempt = /attempt (\d+)/.exec(status.reason ?? '')?.[1];
+  const next = nextTryAt(status);
+  return { attempt: attempt ? Number(attempt) : null, delayMs: next ? next.getTime() - status.since.getTime() : null };
 }
 
-export function watchTransport(transport: Transport, logger: Logger): void {
-  let outage: string | null = null;
+/** `at 05:24:21 WIB (in 4 s)`, or `at once`. */
+function nextTryWords(since: Date, delayMs: number, timeZone: string): string {
+  const seconds = Math.round(delayMs / 1000);
+  if (seconds < 1) return 'at once';
+  const wait = seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+  return `at ${formatZoned(new Date(since.getTime() + delayMs), timeZone, { timeOnly: true })} (in ${wait})`;
+}
+
+export function watchTransport(transport: Pick<Transport, 'name' | 'onStateChange'>, logger: Logger, timeZone: string): void {
+  let outage: { cause: string; since: Date; lastLine: Date } | null = null;
   transport.onStateChange((status: TransportStatus) => {
     const fields = { transport: transport.name, state: status.state, reason: status.reason, since: status.since };
     const trouble = ['reconnecting', 'failed', 'disconnected'].includes(status.state);
     const known = outageOf(status)?.words ?? null;
-    if (known) {
-      if (outage === known) {
+    const retry = retryOf(status);
+    if (known && outage?.cause === known) {
+      // The same outage again: a line per retry while they are close together, then now and then.
+      const close = retry.delayMs !== null && retry.delayMs < EACH_RETRY_BELOW_MS;
+      if (retry.delayMs === null || (!close && status.since.getTime() - outage.lastLine.getTime() < OUTAGE_LINE_EVERY_MS)) {
         logger.debug(fields, 'WhatsApp transport state');
         return;
       }
-      outage = known;
-      logger.warn(fields, `WhatsApp Web cannot be reached from this machine: ${known}. Messages wait in the outbox and go out once it is back.${nextTry(status)}`);
+      outage.lastLine = status.since;
+      const attempts = retry.attempt !== null ? `${retry.attempt} attempts` : 'still';
+      logger.info(
+        { transport: transport.name, state: status.state, reason: status.reason, attempt: retry.attempt, nextTryAt: new Date(status.since.getTime() + retry.delayMs) },
+        `WhatsApp Web still cannot be reached (${attempts} since ${formatZoned(outage.since, timeZone, { timeOnly: true })}): ${known}. Next try ${nextTryWords(status.since, retry.delayMs, timeZone)}.`,
+      );
+      return;
+    }
+    if (known) {
+      outage = { cause: known, since: status.since, lastLine: status.since };
+      const next = retry.delayMs !== null ? ` It tries again ${nextTryWords(status.since, retry.delayMs, timeZone)}.` : '';
+      logger.warn(fields, `WhatsApp Web cannot be reached from this machine: ${known}. Messages wait in the outbox and go out once it is back.${next}`);
       return;
     }
     if (outage && status.state === 'starting') {

@@ -60,16 +60,29 @@ export function parseExportRequest(input: { kind?: unknown; date?: unknown; unit
   };
 }
 
+/** How many valid unit ids an error about an unknown unit names before "and N more". */
+const UNITS_NAMED = 10;
+
+/** An unknown unit is refused with the ids that would do (active units first, then by id). */
+async function checkUnit(db: Queryable, unit: string): Promise<void> {
+  const { rows } = await db.query<{ client_id: string; known: boolean; total: number }>(
+    `SELECT client_id, client_id = $1 AS known, count(*) OVER ()::int AS total FROM clients
+      ORDER BY client_id = $1 DESC, (client_status IS DISTINCT FROM false) DESC, client_id LIMIT $2`,
+    [unit, UNITS_NAMED],
+  );
+  if (rows[0]?.known) return;
+  const total = rows[0]?.total ?? 0;
+  const valid = total === 0 ? 'clients has no units' : `valid: ${rows.map((r) => r.client_id).join(', ')}${total > rows.length ? ` and ${total - rows.length} more` : ''}`;
+  throw new ExportRequestError('unit', `unit ${JSON.stringify(unit)} is not in clients (expected a clients.client_id; ${valid})`);
+}
+
 /** The period kind behind an export: the ranking covers a month. */
 const periodKind = (kind: ExportKind): ReportKind => (kind === 'ranking' ? 'monthly' : kind);
 
 /** The workbook asked for. `now` and `timeZone` pick the last complete period when no date is given. */
 export async function exportWorkbook(db: Queryable, request: ExportRequest, now: Date, timeZone: string): Promise<RecapWorkbook> {
   const period = reportPeriod(periodKind(request.kind), now, timeZone, request.date);
-  if (request.unit !== null) {
-    const { rows } = await db.query('SELECT 1 FROM clients WHERE client_id = $1', [request.unit]);
-    if (rows.length === 0) throw new ExportRequestError('unit', `unit ${JSON.stringify(request.unit)} is not in clients (expected a clients.client_id)`);
-  }
+  if (request.unit !== null) await checkUnit(db, request.unit);
   const numbers = await recapNumbers(db, { from: period.start, to: period.end, ...(request.unit !== null ? { clientIds: [request.unit] } : {}) });
   const scope = request.unit !== null ? numbers.units[0]!.name : 'Semua Satker';
   if (request.kind === 'ranking') {
