@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from './helpers/ports.js';
 import { logLines, runCli, startCli, tempDir } from './helpers/cli.js';
@@ -50,12 +52,22 @@ describe('demo', () => {
   /** How many messages a summary line lists ("3 daily-report, 6 weekly-report"). */
   const listed = (line: string) => [...line.split(': ').pop()!.matchAll(/(\d+) [a-z-]+/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 
-  it('npm run demo runs again and again, at any hour: each run shows what it sent, and what waits, why and until when', async (t) => {
+  it('npm run demo runs again and again, at any hour: each run shows what it sent, and what waits, why and until when; its events reach no webhook receiver', async (t) => {
     const cwd = await tempDir();
     // Quiet hours from an hour ago to two hours from now (WIB), whatever the time the test runs.
     const hourWib = (offset: number) => `${String((new Date().getUTCHours() + 7 + offset + 24) % 24).padStart(2, '0')}:00`;
-    const env = { EMBEDDED_PG_PORT: String(await freePort()), LOG_FORMAT: 'json', WA_GOVERNOR: 'true', WA_BUDGET_PER_MINUTE: '100' };
+    // A webhook receiver set in the environment (as .env would): the demo's made-up events never reach it.
+    let hooks = 0;
+    const receiver = http.createServer((_req, res) => {
+      hooks++;
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+    const webhook = { WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, WEBHOOK_SECRET: 'demo-webhook-secret-0123' };
+    const env = { EMBEDDED_PG_PORT: String(await freePort()), LOG_FORMAT: 'json', WA_GOVERNOR: 'true', WA_BUDGET_PER_MINUTE: '100', ...webhook };
     const first = await runCli(['demo'], { ...env, WA_QUIET_HOURS: `${hourWib(-1)}-${hourWib(2)}` }, cwd);
+    assert.equal(hooks, 0, 'the demo sent its events to the webhook receiver');
     assert.equal(first.code, 0, first.stderr.slice(-2000));
     t.diagnostic(first.stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n'));
     const one = summaryOf(first.stdout);

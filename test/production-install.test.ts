@@ -2,6 +2,8 @@
  * The production install, as the README gives it, on a real clean clone: `git clone`, `npm ci
  * --omit=dev` (no development dependency installed), then `NODE_ENV=production npm start` until the
  * service is up (embedded PostgreSQL, dry-run transport), then SIGTERM to npm: it stops cleanly, exit 0.
+ * And the container image's install: only the files deploy/Dockerfile copies, `npm ci --omit=dev`, which
+ * must build dist/ (no docker daemon here: the image's own build step, run on its files).
  *
  * INSTALL CHECK: this file installs the project's packages into a temporary clone (about a minute on
  * two cores, from the local npm cache where it has them: --prefer-offline). It clones the committed
@@ -89,4 +91,43 @@ describe('production install from a clean clone (INSTALL CHECK: npm ci --omit=de
       await fs.rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("installs and builds from the files deploy/Dockerfile copies, and nothing else (the image's npm ci step)", async (t) => {
+    const dir = await tempDir('cicero-wa-image-');
+    try {
+      const clone = path.join(dir, 'clone');
+      const app = path.join(dir, 'app');
+      execFileSync('git', ['clone', '--quiet', REPO_ROOT, clone]);
+      const copies = dockerfileCopies(await fs.readFile(path.join(clone, 'deploy', 'Dockerfile'), 'utf8'));
+      assert.ok(copies.length > 0, 'the Dockerfile copies the sources');
+      for (const { sources, target } of copies) {
+        for (const source of sources) {
+          const to = target.endsWith('/') ? path.join(app, target, path.basename(source)) : path.join(app, target);
+          await fs.cp(path.join(clone, source), to, { recursive: true });
+        }
+      }
+      const install = await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], app);
+      if (install.code !== 0 && UNREACHABLE.test(install.output)) {
+        t.skip(`the packages are neither in the npm cache nor reachable from here: ${UNREACHABLE.exec(install.output)![0]}`);
+        return;
+      }
+      assert.equal(install.code, 0, `npm ci --omit=dev on the Dockerfile's files failed:\n${install.output.slice(-4000)}`);
+      assert.ok(existsSync(path.join(app, 'dist', 'main.js')), 'the install built dist/');
+      const version = await run('node', ['dist/main.js', '--help'], app, { NODE_ENV: 'production' });
+      assert.equal(version.code, 0, `node dist/main.js --help:\n${version.output.slice(-2000)}`);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The Dockerfile's COPY lines (none from another stage): their sources and target, relative to WORKDIR. */
+function dockerfileCopies(dockerfile: string): Array<{ sources: string[]; target: string }> {
+  return dockerfile
+    .split('\n')
+    .filter((line) => /^COPY\s/.test(line) && !/--from=/.test(line))
+    .map((line) => {
+      const words = line.trim().split(/\s+/).slice(1).filter((w) => !w.startsWith('--'));
+      return { sources: words.slice(0, -1), target: words.at(-1)! };
+    });
+}

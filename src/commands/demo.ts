@@ -45,7 +45,7 @@ export async function commandDemoSeed(context: CommandContext): Promise<number> 
   });
 }
 
-/** The demo's own configuration: its data directory, the dry run, and ports beside the service's. */
+/** The demo's own configuration: its data directory, the dry run, no webhooks, and ports beside the service's. */
 async function demoConfig(config: Config): Promise<Config> {
   const httpPort = config.http.port === null || config.http.port === 0 ? config.http.port : await freePortNear(config.http.port + 1, config.http.host);
   return {
@@ -54,6 +54,8 @@ async function demoConfig(config: Config): Promise<Config> {
     database: { ...config.database, url: null, embeddedPort: await freePortNear(config.database.embeddedPort + 1) },
     http: { ...config.http, port: httpPort },
     wa: { ...config.wa, transport: 'log' },
+    // The demo's events are made up: they never go to the service's webhook receivers (WEBHOOK_URL).
+    webhooks: { ...config.webhooks, urls: [] },
     dispatch: { ...config.dispatch, sendIntervalMs: 1000, sendJitterMs: 0 },
     role: 'all',
   };

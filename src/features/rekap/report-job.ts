@@ -22,7 +22,6 @@ import { reportPeriod, type ReportKind, type ReportPeriod } from './periods.js';
 import { recapNumberBatches, UNITS_PER_STATEMENT, type RecapBatch, type UnitNumbers } from './recap-numbers.js';
 import { periodWords, recapText } from './recap-text.js';
 import { REPORT_VIEWS, checkView, engagementSource } from './report-views.js';
-import type { RecapWorkbook } from './unit-workbook.js';
 import { workbookThread, type WorkbookBuilder, type WorkbookKind } from './workbook-builder.js';
 
 export interface ReportJobOptions {
@@ -96,8 +95,7 @@ async function enqueueTexts(run: Run, texts: readonly OutboxMessage[]): Promise<
 /**
  * The workbooks of some recaps whose texts are enqueued, one unit at a time: the unit's people made,
  * its workbook built (once per unit, when any of its recaps lacks its workbook in the outbox), enqueued
- * after each text. The thread builds the next unit's workbook while this one is written to the outbox,
- * so at most two units' people and workbooks are held at once, whatever the number of units.
+ * after each text, and both dropped before the next unit.
  */
 async function enqueueWorkbooks(run: Run, numbers: RecapBatch, recaps: readonly Recap[]): Promise<number> {
   const { options, workbooks } = run;
@@ -108,8 +106,10 @@ async function enqueueWorkbooks(run: Run, numbers: RecapBatch, recaps: readonly 
   for (const recap of recaps) {
     if (recap.unit && !existing.has(keyOf(recap))) (missing.get(recap.unit) ?? missing.set(recap.unit, []).get(recap.unit)!).push(recap);
   }
-  const enqueueBook = async ({ unit, theirs, book, started }: Building): Promise<number> => {
-    const built = await book;
+  let enqueued = 0;
+  for (const [unit, theirs] of missing) {
+    const started = performance.now();
+    const book = await workbooks.builder.build(numbers, { ...unit, people: numbers.peopleOf(unit) }, workbooks.kind);
     const messages = theirs.map(({ text }): OutboxMessage => ({
       recipient: text.recipient,
       content: `*${CAPTION_TITLES[workbooks.kind]}*\n*${unit.name}*\n${periodWords(workbooks.kind, numbers.from, numbers.to)}\nRincian per personil dan per hari (Instagram dan TikTok).`,
@@ -117,31 +117,12 @@ async function enqueueWorkbooks(run: Run, numbers: RecapBatch, recaps: readonly 
       dedupKey: keyOf({ text, unit }),
       follows: text.dedupKey!,
       priority: 'bulk',
-      document: { fileName: built.fileName, mimeType: built.mimeType, bytes: built.bytes },
+      document: { fileName: book.fileName, mimeType: book.mimeType, bytes: book.bytes },
     }));
-    const inserted = (await enqueue(options.pool, messages, enqueueOptions(options))).filter((r) => r.inserted).length;
-    run.logger.debug({ clientId: unit.clientId, bytes: built.bytes.length, ms: Math.round(performance.now() - started) }, 'recap workbook enqueued');
-    return inserted;
-  };
-  let enqueued = 0;
-  let previous: Building | null = null;
-  for (const [unit, theirs] of missing) {
-    const book = workbooks.builder.build(numbers, { ...unit, people: numbers.peopleOf(unit) }, workbooks.kind);
-    book.catch(() => undefined); // awaited in enqueueBook: a failure is thrown there, not left unhandled
-    const building: Building = { unit, theirs, book, started: performance.now() };
-    if (previous) enqueued += await enqueueBook(previous);
-    previous = building;
+    enqueued += (await enqueue(options.pool, messages, enqueueOptions(options))).filter((r) => r.inserted).length;
+    run.logger.debug({ clientId: unit.clientId, bytes: book.bytes.length, ms: Math.round(performance.now() - started) }, 'recap workbook enqueued');
   }
-  if (previous) enqueued += await enqueueBook(previous);
   return enqueued;
-}
-
-/** A unit's workbook the thread is building (or has built), and the recaps it follows. */
-interface Building {
-  unit: UnitNumbers;
-  theirs: Recap[];
-  book: Promise<RecapWorkbook>;
-  started: number;
 }
 
 const dedupKey = (job: string, period: ReportPeriod, clientId: string | null, recipient: string) =>

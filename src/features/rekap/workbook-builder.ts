@@ -33,7 +33,8 @@ export type BuildAnswer = { ok: true; fileName: string; mimeType: string; bytes:
 /**
  * The thread's heap, in MB. Old generation: a month of a unit of 100 personnel keeps under 24 MB alive
  * while it is built, so this leaves room for units about four times that size. Young generation: smaller
- * than V8 would give the thread (about 30 MB less at its peak, for builds about 5% slower).
+ * than V8 would give the thread. At 32 MB builds took about 15% less time, but the job's peak RSS grew
+ * from about 110 to 200 MB over the text-only job at 800 units (npm run bench -- recap).
  */
 export const THREAD_HEAP_MB = { old: 96, young: 24 } as const;
 /** The old generation of the thread that builds, alone, a workbook that did not fit (its young one V8's). */

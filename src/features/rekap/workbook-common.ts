@@ -1,12 +1,11 @@
 /**
  * What the recap workbooks share: the MIME type and file names, Cicero_V2's fills and borders, safe
  * sheet names, dates as its workbooks print them, and writing a workbook so that the same numbers give
- * the same bytes (fixed document times, fixed times inside the zip: workbook-zip.ts).
+ * the same bytes (fixed document times, fixed times inside the zip).
  */
 import ExcelJS from 'exceljs';
 import { dateWords } from './recap-text.js';
 import { joinXmlInChunks } from './xml-join.js';
-import { packWorkbook } from './workbook-zip.js';
 
 // exceljs's XML joined faster, to the same text (xml-join.ts).
 joinXmlInChunks();
@@ -107,6 +106,27 @@ export function newWorkbook(title: string, to: string): ExcelJS.Workbook {
 }
 
 /** The workbook's bytes; every entry of the zip carries the workbook's time, so the bytes repeat. */
-export function workbookBytes(book: ExcelJS.Workbook): Promise<Buffer> {
-  return packWorkbook(book, book.modified);
+export async function workbookBytes(book: ExcelJS.Workbook): Promise<Buffer> {
+  const bytes = Buffer.from(await book.xlsx.writeBuffer());
+  stampZipTimes(bytes, book.modified);
+  return bytes;
+}
+
+/** Sets the DOS time and date of every entry (local header and central directory) of a zip, in place. */
+function stampZipTimes(zip: Buffer, at: Date): void {
+  const time = (at.getUTCHours() << 11) | (at.getUTCMinutes() << 5) | Math.floor(at.getUTCSeconds() / 2);
+  const date = ((at.getUTCFullYear() - 1980) << 9) | ((at.getUTCMonth() + 1) << 5) | at.getUTCDate();
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0) throw new Error('workbook: no zip directory');
+  let entry = zip.readUInt32LE(end + 16);
+  for (let i = zip.readUInt16LE(end + 10); i > 0; i--) {
+    if (zip.readUInt32LE(entry) !== 0x02014b50) throw new Error('workbook: unexpected zip directory entry');
+    zip.writeUInt16LE(time, entry + 12);
+    zip.writeUInt16LE(date, entry + 14);
+    const local = zip.readUInt32LE(entry + 42);
+    zip.writeUInt16LE(time, local + 10);
+    zip.writeUInt16LE(date, local + 12);
+    entry += 46 + zip.readUInt16LE(entry + 28) + zip.readUInt16LE(entry + 30) + zip.readUInt16LE(entry + 32);
+  }
 }
