@@ -339,6 +339,14 @@ describe('HTTP hardening (real HTTP on loopback, real PostgreSQL, Chromium for t
       assert.equal((await login(client, JSON.stringify({ key: API_KEY }))).status, 204, 'the right key still signs in');
     });
 
+    it('the sign-in cookie is Secure when a trusted proxy says the browser came over HTTPS, and only then', async () => {
+      const cookie = async (server: Server, headers: Record<string, string>) =>
+        String((await raw(server, 'POST', '/dashboard/login', { ...json, ...headers }, JSON.stringify({ key: API_KEY }))).headers['set-cookie']);
+      assert.match(await cookie(limited, from('198.51.100.30', { 'x-forwarded-proto': 'https' })), /; HttpOnly; SameSite=Strict; .*; Secure$/);
+      assert.doesNotMatch(await cookie(limited, from('198.51.100.31')), /Secure/, 'plain HTTP: the cookie could not come back if it were Secure');
+      assert.doesNotMatch(await cookie(keyed, { 'x-forwarded-proto': 'https' }), /Secure/, 'no trusted proxy: X-Forwarded-Proto is not believed');
+    });
+
     it('the right key is never locked out: after ten wrong keys from one address a wrong key gets 429 and the right ones still work', async () => {
       const client = '198.51.100.20';
       const get = (key: string) => raw(limited, 'GET', '/api/messages', from(client, { 'x-api-key': key }));
@@ -358,10 +366,11 @@ describe('HTTP hardening (real HTTP on loopback, real PostgreSQL, Chromium for t
       assert.equal((await raw(limited, 'GET', '/api/messages', from('198.51.100.31', { 'x-api-key': 'guess-y-000000000000' }))).status, 401, 'another client behind the proxy');
     });
 
-    it('HTTP_ALLOWED_HOSTS and HTTP_TRUST_PROXY are validated, each problem naming its variable and what is allowed', () => {
-      const problems = (env: Record<string, string>): string[] => {
+    it('HTTP_ALLOWED_HOSTS and HTTP_TRUST_PROXY are validated, each problem naming its variable and what is allowed; neither without API_KEY', () => {
+      // With API_KEY unless asked for without (keyless).
+      const problems = (env: Record<string, string>, keyless = false): string[] => {
         try {
-          parseConfig(env, '/srv/cicero');
+          parseConfig(keyless ? env : { API_KEY: 'k'.repeat(32), ...env }, '/srv/cicero');
         } catch (err) {
           assert.ok(err instanceof ConfigError);
           return err.problems;
@@ -382,11 +391,21 @@ describe('HTTP hardening (real HTTP on loopback, real PostgreSQL, Chromium for t
       const defaults = parseConfig({}, '/srv/cicero');
       assert.equal(defaults.http.trustProxy, false);
       assert.deepEqual(defaults.http.allowedHosts, []);
-      const set = parseConfig({ HTTP_TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,loopback', HTTP_ALLOWED_HOSTS: 'WA.Polres.example,10.9.8.7:8443,[fd00::2]:8080' }, '/srv/cicero');
+      const key = { API_KEY: 'k'.repeat(32) };
+      const set = parseConfig({ ...key, HTTP_TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,loopback', HTTP_ALLOWED_HOSTS: 'WA.Polres.example,10.9.8.7:8443,[fd00::2]:8080' }, '/srv/cicero');
       assert.deepEqual(set.http.trustProxy, ['10.0.0.1', '192.168.0.0/16', 'loopback']);
       assert.deepEqual(set.http.allowedHosts, [{ name: 'wa.polres.example', port: null }, { name: '10.9.8.7', port: 8443 }, { name: 'fd00::2', port: 8080 }]);
-      assert.equal(parseConfig({ HTTP_TRUST_PROXY: '2' }, '/srv/cicero').http.trustProxy, 2);
+      assert.equal(parseConfig({ ...key, HTTP_TRUST_PROXY: '2' }, '/srv/cicero').http.trustProxy, 2);
       assert.equal(parseConfig({ HTTP_TRUST_PROXY: 'off' }, '/srv/cicero').http.trustProxy, false);
+
+      // Without API_KEY the API answers this machine only: a proxy or another name would open it to all.
+      assert.deepEqual(problems({ HTTP_TRUST_PROXY: 'loopback' }, true), [
+        'HTTP_TRUST_PROXY is refused without API_KEY: without a key the API answers this machine only, and a reverse proxy or another name would open it to every machine that reaches them; set API_KEY (at least 16 characters)',
+      ]);
+      assert.match(problems({ HTTP_ALLOWED_HOSTS: 'wa.polres.example' }, true)[0] ?? '', /^HTTP_ALLOWED_HOSTS is refused without API_KEY/);
+      assert.match(problems({ HTTP_ALLOWED_HOSTS: 'wa.polres.example', HTTP_TRUST_PROXY: '1' }, true)[0] ?? '', /^HTTP_TRUST_PROXY and HTTP_ALLOWED_HOSTS are refused without API_KEY/);
+      assert.deepEqual(problems({ HTTP_ALLOWED_HOSTS: 'wa.polres.example', HTTP_PORT: 'off' }, true), [], 'no HTTP, nothing to open');
+      assert.deepEqual(problems({ HTTP_ALLOWED_HOSTS: 'wa.polres.example', HTTP_TRUST_PROXY: 'loopback' }), [], 'with API_KEY both are fine');
     });
   });
 

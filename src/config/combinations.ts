@@ -35,6 +35,12 @@ export function combinationProblems(config: Config): string[] {
       `HTTP_HOST=${JSON.stringify(config.http.host)} is refused without API_KEY: anyone who can reach that address could send messages; set API_KEY, or listen on 127.0.0.1 (or set HTTP_PORT=off)`,
     );
   }
+  if (config.http.port !== null && config.http.apiKey === null && (config.http.trustProxy !== false || config.http.allowedHosts.length > 0)) {
+    const which = [config.http.trustProxy !== false ? 'HTTP_TRUST_PROXY' : null, config.http.allowedHosts.length > 0 ? 'HTTP_ALLOWED_HOSTS' : null].filter(Boolean).join(' and ');
+    problems.push(
+      `${which} ${which.includes(' and ') ? 'are' : 'is'} refused without API_KEY: without a key the API answers this machine only, and a reverse proxy or another name would open it to every machine that reaches them; set API_KEY (at least 16 characters)`,
+    );
+  }
   if (config.webhooks.urls.length > 0 && config.webhooks.secret === null) {
     problems.push('WEBHOOK_URL is set without WEBHOOK_SECRET: receivers could not tell our events from forged ones; set WEBHOOK_SECRET (at least 16 characters)');
   }

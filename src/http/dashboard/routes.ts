@@ -17,7 +17,7 @@ import { zoneName } from '../../lib/zoned-time.js';
 import { LOGIN_PATH } from '../access.js';
 import type { Authenticator } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { CLEARED_COOKIE, sessionCookie, type DashboardSessions } from './sessions.js';
+import { clearedCookie, sessionCookie, type DashboardSessions } from './sessions.js';
 
 const ASSETS_DIR = new URL('./assets/', import.meta.url);
 const JS = 'text/javascript; charset=utf-8';
@@ -112,7 +112,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
       }
       const session = sessions.create(verdict.level === 'read' ? 'read' : 'full');
       deps.logger.info({ level: session.level }, 'dashboard sign-in');
-      return reply.code(204).header('set-cookie', sessionCookie(session)).send();
+      return reply.code(204).header('set-cookie', sessionCookie(session, request.protocol === 'https')).send();
     },
   );
 
@@ -122,6 +122,6 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
       return reply.code(403).send({ error: 'csrf', message: "the request lacks this session's CSRF token (X-CSRF-Token); reload the page" });
     }
     if (session) sessions.remove(session.id);
-    return reply.code(204).header('set-cookie', CLEARED_COOKIE).send();
+    return reply.code(204).header('set-cookie', clearedCookie(request.protocol === 'https')).send();
   });
 }

@@ -62,8 +62,12 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return null;
 }
 
-export function sessionCookie(session: DashboardSession): string {
-  return `${SESSION_COOKIE}=${session.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}`;
+/**
+ * The sign-in cookie; `Secure` when the browser came over HTTPS (`https`: a trusted proxy's
+ * X-Forwarded-Proto, HTTP_TRUST_PROXY), so the browser never sends it over plain HTTP.
+ */
+export function sessionCookie(session: DashboardSession, https: boolean): string {
+  return `${SESSION_COOKIE}=${session.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}${https ? '; Secure' : ''}`;
 }
 
-export const CLEARED_COOKIE = `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+export const clearedCookie = (https: boolean): string => `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${https ? '; Secure' : ''}`;
