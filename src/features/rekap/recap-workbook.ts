@@ -22,11 +22,10 @@ import {
   columnLetter,
   dayHeader,
   formula,
-  newWorkbook,
   sheetNamer,
   slashDate,
+  newStreamingWorkbook,
   titleRow,
-  workbookBytes,
 } from './workbook-common.js';
 
 export interface EngagementWorkbookOptions {
@@ -98,33 +97,73 @@ function verdictSummary(people: readonly PersonNumbers[], platform: Platform): s
   return `Sudah ${c.sudah} · Kurang ${c.kurang} · Belum ${c.belum} · Tanpa username ${c.tanpa_username}`;
 }
 
-/** The engagement workbook of a period: per unit with personnel, one sheet per platform asked for. */
+/**
+ * The engagement workbook of a period: per unit with personnel, one sheet per platform asked for.
+ * Written as it is made (exceljs's streaming writer): each sheet's layout first, then each row as it
+ * is filled, so a workbook never holds more than the row being written.
+ */
 export async function engagementWorkbook(numbers: RecapNumbers, options: EngagementWorkbookOptions): Promise<Buffer> {
   if (options.platforms.length === 0) throw new Error('engagementWorkbook: no platform asked for');
-  const book = newWorkbook(`${KIND_TITLE[options.kind]} ${periodWords(options.kind, numbers.from, numbers.to)}`, numbers.to);
+  const { book, bytes } = newStreamingWorkbook(`${KIND_TITLE[options.kind]} ${periodWords(options.kind, numbers.from, numbers.to)}`, numbers.to);
   const name = sheetNamer();
+  let sheets = 0;
   for (const unit of numbers.units) {
     if (unit.people.length === 0) continue;
     for (const platform of options.platforms) {
-      const sheet = book.addWorksheet(name(unit.name, options.platforms.length > 1 ? WORDS[platform].suffix : ''));
-      fillSheet(sheet, unit, platform, numbers);
+      const layout = sheetLayout(unit, numbers.days.length);
+      const sheet = book.addWorksheet(name(unit.name, options.platforms.length > 1 ? WORDS[platform].suffix : ''), { views: layout.views, pageSetup: layout.pageSetup });
+      fillSheet(sheet, layout, unit, platform, numbers);
+      sheet.commit();
+      sheets++;
     }
   }
-  if (book.worksheets.length === 0) {
+  if (sheets === 0) {
     const sheet = book.addWorksheet('Rekap');
     titleRow(sheet, 1, 'Rekap Engagement', 6, 14);
     titleRow(sheet, 2, `Periode ${slashDate(numbers.from)} - ${slashDate(numbers.to)}: tidak ada personil yang dinilai.`, 6);
+    sheet.commit();
   }
-  return workbookBytes(book);
+  await book.commit();
+  return bytes();
 }
 
-function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platform, numbers: RecapNumbers): void {
-  const words = WORDS[platform];
-  const days = numbers.days;
-  const periodColumn = FIXED_COLUMNS + 3 * days.length + 1;
+/** Where a sheet's parts go, and what the streaming writer needs before the first row: views, printing. */
+function sheetLayout(unit: UnitNumbers, days: number) {
+  const periodColumn = FIXED_COLUMNS + 3 * days + 1;
   const noteColumn = periodColumn + 3;
   const lastRow = FIRST_ROW + unit.people.length - 1;
-  const totalRow = lastRow + 1;
+  return {
+    periodColumn,
+    noteColumn,
+    lastRow,
+    totalRow: lastRow + 1,
+    views: [{ state: 'frozen' as const, xSplit: FIXED_COLUMNS, ySplit: 4, topLeftCell: 'E5', activeCell: 'E5' }],
+    pageSetup: {
+      orientation: 'landscape' as const,
+      paperSize: 9,
+      fitToPage: true,
+      fitToWidth: Math.max(1, Math.ceil(days / 8)),
+      fitToHeight: 0,
+      printTitlesRow: '3:4',
+      margins: { left: 0.3, right: 0.3, top: 0.4, bottom: 0.4, header: 0.2, footer: 0.2 },
+    },
+  };
+}
+
+function fillSheet(sheet: ExcelJS.Worksheet, layout: ReturnType<typeof sheetLayout>, unit: UnitNumbers, platform: Platform, numbers: RecapNumbers): void {
+  const words = WORDS[platform];
+  const days = numbers.days;
+  const { periodColumn, noteColumn, lastRow, totalRow } = layout;
+
+  // Widths and the filter before the first row is written.
+  const longest = (values: string[], min: number, max: number) => Math.min(max, Math.max(min, ...values.map((v) => v.length + 2)));
+  sheet.getColumn(1).width = 5;
+  sheet.getColumn(2).width = longest(unit.people.map((p) => p.rank ?? ''), 10, 16);
+  sheet.getColumn(3).width = longest(unit.people.map((p) => p.name), 16, 40);
+  sheet.getColumn(4).width = longest(unit.people.map((p) => p.division), 16, 30);
+  for (let column = FIXED_COLUMNS + 1; column < noteColumn; column++) sheet.getColumn(column).width = 8.5;
+  sheet.getColumn(noteColumn).width = 30;
+  sheet.autoFilter = `A4:${columnLetter(noteColumn)}${lastRow}`;
 
   titleRow(sheet, 1, `${unit.name} – Rekap Engagement ${words.name}`, noteColumn, 14);
   titleRow(sheet, 2, `${words.period} Periode ${slashDate(numbers.from)} - ${slashDate(numbers.to)}`, noteColumn);
@@ -134,14 +173,16 @@ function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platfo
   fixedHeaders.forEach((text, i) => mergedHeader(sheet, i + 1, 1, text));
   const groups = [...days.map(dayHeader), 'Jumlah Periode'];
   const labels = sheet.getRow(4);
+  labels.height = 30;
   groups.forEach((text, i) => {
     const first = FIXED_COLUMNS + 1 + 3 * i;
     mergedHeader(sheet, first, 3, text);
     ['Jumlah Post', words.sudah, words.belum].forEach((label, j) => setCell(labels.getCell(first + j), label, STYLE.header));
   });
   mergedHeader(sheet, noteColumn, 1, 'Keterangan');
+  labels.commit(); // rows 1-4 written
 
-  // One row per person; the sums of each numeric column for the TOTAL row.
+  // One row per person, written once filled; the sums of each numeric column for the TOTAL row.
   const columnSums = new Array<number>(noteColumn).fill(0);
   const dayLetters = [0, 1, 2].map((j) => days.map((_, d) => columnLetter(FIXED_COLUMNS + 1 + 3 * d + j)));
   unit.people.forEach((person, i) => {
@@ -167,11 +208,13 @@ function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platfo
       setCell(row.getCell(periodColumn + j), formula(`SUM(${cells.join(',')})`, total), STYLE.number[j]!);
     });
     setCell(row.getCell(noteColumn), verdictWords(person.verdict[platform], platform), STYLE.note);
+    row.commit();
   });
 
   // TOTAL: a SUM per numeric column, with its value; the row bold.
   const total = sheet.getRow(totalRow);
   total.font = BOLD; // the row's own style, set before it has cells: each cell's is set below
+  total.height = 30;
   setCell(total.getCell(1), 'TOTAL', STYLE.totalLabel);
   sheet.mergeCells(totalRow, 1, totalRow, FIXED_COLUMNS);
   for (let column = FIXED_COLUMNS + 1; column < noteColumn; column++) {
@@ -180,28 +223,7 @@ function fillSheet(sheet: ExcelJS.Worksheet, unit: UnitNumbers, platform: Platfo
     setCell(total.getCell(column), sum, STYLE.totalNumber[(column - FIXED_COLUMNS - 1) % 3]!);
   }
   setCell(total.getCell(noteColumn), verdictSummary(unit.people, platform), STYLE.totalNote);
-
-  // Widths, frozen panes, filter, printing.
-  const longest = (values: string[], min: number, max: number) => Math.min(max, Math.max(min, ...values.map((v) => v.length + 2)));
-  sheet.getColumn(1).width = 5;
-  sheet.getColumn(2).width = longest(unit.people.map((p) => p.rank ?? ''), 10, 16);
-  sheet.getColumn(3).width = longest(unit.people.map((p) => p.name), 16, 40);
-  sheet.getColumn(4).width = longest(unit.people.map((p) => p.division), 16, 30);
-  for (let column = FIXED_COLUMNS + 1; column < noteColumn; column++) sheet.getColumn(column).width = 8.5;
-  sheet.getColumn(noteColumn).width = 30;
-  sheet.getRow(totalRow).height = 30;
-  sheet.getRow(4).height = 30;
-  sheet.views = [{ state: 'frozen', xSplit: FIXED_COLUMNS, ySplit: 4, topLeftCell: 'E5', activeCell: 'E5' }];
-  sheet.autoFilter = `A4:${columnLetter(noteColumn)}${lastRow}`;
-  sheet.pageSetup = {
-    orientation: 'landscape',
-    paperSize: 9,
-    fitToPage: true,
-    fitToWidth: Math.max(1, Math.ceil(days.length / 8)),
-    fitToHeight: 0,
-    printTitlesRow: '3:4',
-    margins: { left: 0.3, right: 0.3, top: 0.4, bottom: 0.4, header: 0.2, footer: 0.2 },
-  };
+  total.commit();
 }
 
 /** A header over rows 3-4 (width 1) or over `width` columns of row 3: styled, then merged (the merged cells share its style). */

@@ -1,8 +1,9 @@
 /**
- * Unit workbooks built in a worker thread, one at a time, so that a build (exceljs: a tenth of a second
- * or more for a unit of 100 personnel over a month) never holds the event loop: delivery, leases and
- * the API carry on while the report job makes its workbooks. The thread is started on the first build
- * and ended by `close()`; it keeps the process alive only while a build is under way.
+ * Unit workbooks built in a worker thread, one at a time, so that a build (exceljs: some tens of
+ * milliseconds for a unit of 100 personnel over a month, more for larger units) never holds the event
+ * loop: delivery, leases and the API carry on while the report job makes its workbooks. The thread is
+ * started on the first build and ended by `close()`; it keeps the process alive only while a build is
+ * under way.
  *
  * The thread's heap is bounded (THREAD_HEAP_MB), so its memory stays flat however many units it builds
  * (an unbounded heap grows between collections by what each build leaves behind). A unit whose workbook
@@ -32,9 +33,10 @@ export type BuildAnswer = { ok: true; fileName: string; mimeType: string; bytes:
 
 /**
  * The thread's heap, in MB. Old generation: a month of a unit of 100 personnel keeps under 24 MB alive
- * while it is built, so this leaves room for units about four times that size. Young generation: smaller
- * than V8 would give the thread. At 32 MB builds took about 15% less time, but the job's peak RSS grew
- * from about 110 to 200 MB over the text-only job at 800 units (npm run bench -- recap).
+ * while it is built (less since workbooks are streamed), so this leaves room for units about four times
+ * that size. Young generation: smaller than V8 would give the thread. Measured when the whole workbook
+ * model was kept: at 32 MB builds took about 15% less time, but the job's peak RSS grew from about 110
+ * to 200 MB over the text-only job at 800 units (npm run bench -- recap).
  */
 export const THREAD_HEAP_MB = { old: 96, young: 24 } as const;
 /** The old generation of the thread that builds, alone, a workbook that did not fit (its young one V8's). */

@@ -3,12 +3,9 @@
  * sheet names, dates as its workbooks print them, and writing a workbook so that the same numbers give
  * the same bytes (fixed document times, fixed times inside the zip).
  */
+import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { dateWords } from './recap-text.js';
-import { joinXmlInChunks } from './xml-join.js';
-
-// exceljs's XML joined faster, to the same text (xml-join.ts).
-joinXmlInChunks();
 
 export const XLSX_MIME = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -95,9 +92,8 @@ export function titleRow(sheet: ExcelJS.Worksheet, row: number, text: string, wi
 /** The fixed time a period's workbook is dated: the end of its last day. */
 export const periodTime = (to: string): Date => new Date(`${to}T23:59:59Z`);
 
-/** A new workbook dated by the period. */
-export function newWorkbook(title: string, to: string): ExcelJS.Workbook {
-  const book = new ExcelJS.Workbook();
+/** A workbook's properties: made by Cicero, titled, dated by the period. */
+function dated<T extends ExcelJS.Workbook>(book: T, title: string, to: string): T {
   book.creator = 'Cicero';
   book.lastModifiedBy = 'Cicero';
   book.title = title;
@@ -105,11 +101,36 @@ export function newWorkbook(title: string, to: string): ExcelJS.Workbook {
   return book;
 }
 
+/** A new workbook dated by the period. */
+export function newWorkbook(title: string, to: string): ExcelJS.Workbook {
+  return dated(new ExcelJS.Workbook(), title, to);
+}
+
 /** The workbook's bytes; every entry of the zip carries the workbook's time, so the bytes repeat. */
 export async function workbookBytes(book: ExcelJS.Workbook): Promise<Buffer> {
   const bytes = Buffer.from(await book.xlsx.writeBuffer());
   stampZipTimes(bytes, book.modified);
   return bytes;
+}
+
+/**
+ * A workbook written as it is made (exceljs's streaming writer): each row goes out as XML once it is
+ * committed, and the zip is deflated by Node's zlib, instead of a whole model kept and written at the
+ * end. Dated by the period, like `newWorkbook`; `bytes()` after `commit()`.
+ */
+export function newStreamingWorkbook(title: string, to: string): { book: ExcelJS.stream.xlsx.WorkbookWriter; bytes: () => Buffer } {
+  const chunks: Buffer[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const book = dated(new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: true }), title, to);
+  return {
+    book,
+    bytes: () => {
+      const bytes = Buffer.concat(chunks);
+      stampZipTimes(bytes, book.modified);
+      return bytes;
+    },
+  };
 }
 
 /** Sets the DOS time and date of every entry (local header and central directory) of a zip, in place. */
