@@ -27,6 +27,7 @@ describe('the governor in the dispatcher (fake transport standing in for WhatsAp
   });
   afterEach(async () => {
     for (const part of running.splice(0).reverse()) await part.stop();
+    await db.pool.query('DELETE FROM wa_outbox_sends');
     await db.pool.query('TRUNCATE wa_governor_sends, wa_session_guard, wa_risk_events, wa_outbox RESTART IDENTITY CASCADE');
   });
   after(async () => db.drop());
@@ -104,6 +105,23 @@ describe('the governor in the dispatcher (fake transport standing in for WhatsAp
     const unknown = await runCli(['sessions', 'pause', 'nope'], { DATABASE_URL: db.url, WA_GOVERNOR: 'on' });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no session "nope" \(known: default\)/);
+  });
+
+  it("an unconfirmed send is charged to its own number's session, not to the session whose confirmer flagged it", async () => {
+    // A hand-over of another number ("admin") whose outcome stayed unknown for an hour.
+    const { rows: [row] } = await db.pool.query(
+      "INSERT INTO wa_outbox (recipient, content, type, session, status, attempts) VALUES ('081200000077', 'Dari nomor admin', 'manual', 'admin', 'sent', 1) RETURNING id",
+    );
+    await db.pool.query(
+      `INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance, outcome, handed_over_at)
+       VALUES ($1, 0, 1, '6281200000077@c.us', 'stand-in', 'another-instance', 'unknown', now() - interval '1 hour')`,
+      [row.id],
+    );
+    const { governor } = await gateway({});
+    await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM wa_risk_events WHERE kind = 'unconfirmed'")).rows[0].n === 1, 10_000, 'the send flagged unconfirmed');
+    assert.deepEqual((await db.pool.query("SELECT session FROM wa_risk_events WHERE kind = 'unconfirmed'")).rows, [{ session: 'admin' }]);
+    assert.equal((await governor.status('default')).riskScore, 0, "the default session's score is untouched");
+    assert.ok((await governor.status('admin')).riskScore > 0, "the admin session's score counts it");
   });
 
   it('what the session sees counts: ack errors from WhatsApp, and in the running service a dropped connection and a new QR code after pairing', async (t) => {

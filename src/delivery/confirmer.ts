@@ -49,8 +49,11 @@ export interface ConfirmerOptions {
   settleMs?: number;
   /** Row fates changed here (an ack -1 made a row pending or failed): wake the dispatcher. */
   onRequeue?: () => void;
-  /** What says WhatsApp may be unhappy with the number (the governor's risk score). */
-  onRisk?: (kind: 'ack_error' | 'unconfirmed', detail: string | null) => void;
+  /**
+   * What says WhatsApp may be unhappy with a number (the governor's risk score): this confirmer's
+   * session, or `session` when the row was another number's (unconfirmed sends are flagged for all).
+   */
+  onRisk?: (kind: 'ack_error' | 'unconfirmed', detail: string | null, session?: string) => void;
   /** A hand-over whose send is still running in this process (its answer came too late): not settled from the chat. */
   isInFlight?: (sendId: number) => boolean;
   /** Run in the transaction that records a receipt (webhooks); none: the receipt is one statement. */
@@ -280,7 +283,7 @@ export class Confirmer {
     const within = describeDuration(confirmTimeoutMs);
     const flagged = await expireUnknown(pool, confirmTimeoutMs, (reason) => `unconfirmed: no receipt within ${within}${reason ? ` (${reason})` : ''}`);
     for (const row of flagged) {
-      this.options.onRisk?.('unconfirmed', `message ${row.outboxId}`);
+      this.options.onRisk?.('unconfirmed', `message ${row.outboxId}`, row.session);
       logger.warn({ id: row.outboxId, reason: row.reason }, 'send unconfirmed: not sent again; an operator can resend it (cicero-wa outbox resend)');
     }
   }

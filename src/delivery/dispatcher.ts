@@ -171,7 +171,7 @@ export class Dispatcher {
       ...(options.confirmSettleMs !== undefined ? { settleMs: options.confirmSettleMs } : {}),
       onRequeue: () => this.trigger('ack error'),
       isInFlight: (id) => this.inFlightSends.has(id),
-      onRisk: (kind, detail) => this.risk(kind, detail),
+      onRisk: (kind, detail, session) => this.risk(kind, detail, session),
       receiptHooks: () => this.receiptHooks,
     });
   }
@@ -688,11 +688,14 @@ export class Dispatcher {
     else if (error.kind === 'permanent' || error.reason === 'send_error') await this.risk('send_failed', error.message);
   }
 
-  /** A risk signal for the governor (which may pause the session); never throws, never stops the drain. */
-  risk(kind: RiskKind, detail: string | null): Promise<void> {
+  /**
+   * A risk signal for the governor (which may pause the session it concerns: this dispatcher's unless
+   * named); never throws, never stops the drain.
+   */
+  risk(kind: RiskKind, detail: string | null, session: string = this.session): Promise<void> {
     const governor = this.options.governor;
     if (!governor) return Promise.resolve();
-    return governor.observe(this.session, kind, detail).then(
+    return governor.observe(session, kind, detail).then(
       () => undefined,
       (err: Error) => this.options.logger.warn({ err: err.message, kind }, 'could not record a risk signal'),
     );

@@ -266,13 +266,18 @@ export async function isKnownMessage(db: Queryable, messageId: string): Promise<
  * Hand-overs unknown for longer than `timeoutMs` become `unconfirmed` (never sent again on their own:
  * an operator decides), with `describe(reason)` as their reason. Returns the rows flagged.
  */
-export async function expireUnknown(pool: pg.Pool, timeoutMs: number, describe: (reason: string | null) => string): Promise<Array<{ outboxId: number; reason: string }>> {
-  const { rows } = await pool.query<{ outbox_id: number }>(
-    `SELECT DISTINCT outbox_id FROM wa_outbox_sends WHERE outcome = 'unknown' AND handed_over_at < now() - $1 * interval '1 millisecond' LIMIT 500`,
+export async function expireUnknown(
+  pool: pg.Pool,
+  timeoutMs: number,
+  describe: (reason: string | null) => string,
+): Promise<Array<{ outboxId: number; reason: string; session: string }>> {
+  const { rows } = await pool.query<{ outbox_id: number; session: string }>(
+    `SELECT DISTINCT s.outbox_id, o.session FROM wa_outbox_sends s JOIN wa_outbox o ON o.id = s.outbox_id
+      WHERE s.outcome = 'unknown' AND s.handed_over_at < now() - $1 * interval '1 millisecond' LIMIT 500`,
     [timeoutMs],
   );
-  const flagged: Array<{ outboxId: number; reason: string }> = [];
-  for (const { outbox_id: outboxId } of rows) {
+  const flagged: Array<{ outboxId: number; reason: string; session: string }> = [];
+  for (const { outbox_id: outboxId, session } of rows) {
     await withTransaction(pool, async (tx) => {
       await lockRow(tx, outboxId);
       const { rows: expired } = await tx.query<{ id: string; reason: string | null }>(
@@ -283,7 +288,7 @@ export async function expireUnknown(pool: pg.Pool, timeoutMs: number, describe: 
       for (const send of expired) {
         const reason = describe(send.reason);
         await tx.query(`UPDATE wa_outbox_sends SET outcome = 'unconfirmed', reason = $2, settled_at = now() WHERE id = $1`, [send.id, reason]);
-        flagged.push({ outboxId, reason });
+        flagged.push({ outboxId, reason, session });
       }
       await refreshRow(tx, outboxId);
     });
