@@ -241,7 +241,7 @@ describe('while WhatsApp Web cannot be reached', () => {
     const delays = [4378, 9000, 18_000, 36_000, 72_000, 144_000, 288_000, 300_000, 300_000];
     let at = Date.parse('2026-11-26T21:24:17Z'); // 04:24:17 WIB
     delays.forEach((delay, i) => {
-      listener({ state: 'reconnecting', reason: `initialisation failed: net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/ (attempt ${i + 1}; next try in ${delay} ms)`, since: new Date(at) });
+      listener({ state: 'reconnecting', reason: `initialisation failed: net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/ (attempt ${i + 1}; next try in ${delay} ms)`, retry: { attempt: i + 1, delayMs: delay }, since: new Date(at) });
       listener({ state: 'starting', reason: 'launching /usr/bin/chromium', since: new Date(at + delay) });
       at += delay + 2000;
     });

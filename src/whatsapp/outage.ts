@@ -34,8 +34,7 @@ export function outageOf(status: TransportStatus): Outage | null {
   return { cause: known[1], words: known[2], nextTryAt: nextTryAt(status) };
 }
 
-/** "… next try in 73354 ms)" counted from the state's time. */
+/** When the transport tries again (its state's retry, counted from the state's time). */
 export function nextTryAt(status: TransportStatus): Date | null {
-  const ms = /next try in (\d+) ms/.exec(status.reason ?? '')?.[1];
-  return ms ? new Date(status.since.getTime() + Number(ms)) : null;
+  return status.retry ? new Date(status.since.getTime() + status.retry.delayMs) : null;
 }

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../lib/logger.js';
 import { formatZoned } from '../lib/zoned-time.js';
-import { nextTryAt, outageOf } from './outage.js';
+import { outageOf } from './outage.js';
 import type { Transport, TransportStatus } from './transport.js';
 
 /** Retries closer together than this are each logged. */
@@ -15,12 +15,6 @@ const EACH_RETRY_BELOW_MS = 60_000;
 /** Otherwise a line about the outage at most this often. */
 const OUTAGE_LINE_EVERY_MS = 5 * 60_000;
 
-/** The attempt number and the wait before the next one, from the transport's state. */
-function retryOf(status: TransportStatus): { attempt: number | null; delayMs: number | null } {
-  const attempt = /attempt (\d+)/.exec(status.reason ?? '')?.[1];
-  const next = nextTryAt(status);
-  return { attempt: attempt ? Number(attempt) : null, delayMs: next ? next.getTime() - status.since.getTime() : null };
-}
 
 /** `at 05:24:21 WIB (in 4 s)`, or `at once`. */
 function nextTryWords(since: Date, delayMs: number, timeZone: string): string {
@@ -36,7 +30,7 @@ export function watchTransport(transport: Pick<Transport, 'name' | 'onStateChang
     const fields = { transport: transport.name, state: status.state, reason: status.reason, since: status.since };
     const trouble = ['reconnecting', 'failed', 'disconnected'].includes(status.state);
     const known = outageOf(status)?.words ?? null;
-    const retry = retryOf(status);
+    const retry = { attempt: status.retry?.attempt ?? null, delayMs: status.retry?.delayMs ?? null };
     if (known && outage?.cause === known) {
       // The same outage again: a line per retry while they are close together, then now and then.
       const close = retry.delayMs !== null && retry.delayMs < EACH_RETRY_BELOW_MS;

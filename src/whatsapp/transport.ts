@@ -23,6 +23,8 @@ export interface TransportStatus {
   /** Why the transport is in this state (e.g. the network error while reconnecting). */
   reason: string | null;
   since: Date;
+  /** After a failure: the attempt that failed, and the wait from `since` to the next. */
+  retry?: { attempt: number; delayMs: number };
 }
 
 /**
@@ -224,10 +226,10 @@ export class TransportStateHolder {
     return this.current;
   }
 
-  /** Records a change and notifies listeners; a repeat of the same state and reason is ignored. */
-  set(state: TransportState, reason: string | null = null): boolean {
+  /** Records a change and notifies listeners (a repeat of the same state and reason is ignored). */
+  set(state: TransportState, reason: string | null = null, retry?: TransportStatus['retry']): boolean {
     if (state === this.current.state && reason === this.current.reason) return false;
-    this.current = { state, reason, since: this.clock() };
+    this.current = { state, reason, since: this.clock(), ...(retry ? { retry } : {}) };
     for (const listener of this.listeners) listener(this.current);
     return true;
   }

@@ -16,7 +16,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { backoffDelay } from '../../lib/backoff.js';
-import type { TransportState } from '../transport.js';
+import type { TransportState, TransportStatus } from '../transport.js';
 import { CHROMIUM_INSTALL_HINT, findChromium } from './chromium.js';
 import { BASE_CHROMIUM_FLAGS, createWwebjsClient, destroyClient, killBrowser, type ClientFactory, type WwebClientLike } from './client.js';
 import { ProfileInUseError, clearStaleProfileLock, recordSessionOwner } from './profile-lock.js';
@@ -26,7 +26,7 @@ import type { WhatsAppWebOptions } from './options.js';
 const SESSION_ENDED = new Set(['LOGOUT', 'UNPAIRED', 'UNPAIRED_IDLE', 'CONFLICT']);
 
 export interface LifecycleHooks {
-  setState(state: TransportState, reason: string | null): void;
+  setState(state: TransportState, reason: string | null, retry?: TransportStatus['retry']): void;
   /** A new client: the other parts wire their events (each checks `isCurrent(client)`). */
   wire(client: WwebClientLike): void;
   /**
@@ -251,7 +251,7 @@ export class ClientLifecycle {
     if (this.closing) return;
     this.failures++;
     const delay = backoffDelay(this.failures, { baseMs: this.options.reconnectBaseMs, maxMs: this.options.reconnectMaxMs, jitter: 0.2 }, this.options.random);
-    this.hooks.setState(state, `${reason} (attempt ${this.failures}; next try in ${delay} ms)`);
+    this.hooks.setState(state, `${reason} (attempt ${this.failures}; next try in ${delay} ms)`, { attempt: this.failures, delayMs: delay });
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;

@@ -18,7 +18,7 @@
  * only when another live process holds the same session (profile-lock.ts).
  */
 import { SessionRecorder, readSessionRecord, sessionRecordFile } from '../session-record.js';
-import { PairingUnavailable, TransportBase, type ChatHistory, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState } from '../transport.js';
+import { PairingUnavailable, TransportBase, type ChatHistory, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState, type TransportStatus } from '../transport.js';
 import type { WwebClientLike } from './client.js';
 import { MessageEvents } from './events.js';
 import { MsgKeyFix, type PageFixStatus } from './msgkey-fix.js';
@@ -57,7 +57,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
     this.pageFix = new MsgKeyFix(options.logger, (status) => void this.recorder.update({ pageFix: status }), options.pageFix ?? true);
     const preparePage = (client: WwebClientLike) => this.pageFix.ensure(client);
     this.lifecycle = new ClientLifecycle(options, {
-      setState: (state, reason) => this.set(state, reason),
+      setState: (state, reason, retry) => this.set(state, reason, retry),
       wire: (client) => {
         this.pairingState.wire(client);
         this.messages.wire(client, () => this.lifecycle.isCurrent(client));
@@ -177,8 +177,8 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
     this.lifecycle.kill();
   }
 
-  private set(state: TransportState, reason: string | null = null): void {
-    if (this.state.set(state, reason)) void this.recorder.update({ state, reason, since: this.status().since.toISOString() });
+  private set(state: TransportState, reason: string | null = null, retry?: TransportStatus['retry']): void {
+    if (this.state.set(state, reason, retry)) void this.recorder.update({ state, reason, since: this.status().since.toISOString() });
   }
 
   /** Once ready: the WhatsApp Web build (logged, with the pin) and the paired number, also on disk. */
