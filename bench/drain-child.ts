@@ -7,7 +7,7 @@
  */
 import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { TransportBase, type SendHooks, type SendResult, type Transport } from '../src/whatsapp/transport.js';
 
 /** A transport that costs nothing and keeps nothing: it only counts. */
@@ -57,7 +57,7 @@ const runners = await Promise.all(
   Array.from({ length: dispatchers }, async () => {
     const transport = new CountingTransport();
     await transport.start();
-    const d = new Dispatcher({ pool, transport, logger: silentLogger(), dispatch, defaultCountryCode: '62' });
+    const d = new SessionDelivery({ pool, transport, logger: silentLogger(), dispatch, defaultCountryCode: '62' });
     d.start();
     return { d, transport };
   }),

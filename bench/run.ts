@@ -20,7 +20,7 @@ import PgBoss from 'pg-boss';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { outboxListener } from '../src/outbox/channel.js';
 import { enqueue, enqueueOne } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
@@ -238,7 +238,7 @@ async function pickupOurs(): Promise<{ latencies: number[]; idleQueriesPerMinute
     return send(chatId, text, hooks);
   };
   await transport.start();
-  const dispatcher = new Dispatcher({
+  const dispatcher = new SessionDelivery({
     pool: dispatcherPool, transport, logger, defaultCountryCode: '62',
     dispatch: { sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 1_000_000, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 10, leaseMs: 60_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000, settleGraceMs: 120_000, resendChecked: true, documentMaxBytes: 16 * 1024 * 1024 },
   });

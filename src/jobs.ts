@@ -39,7 +39,7 @@ export interface JobSources {
   rekap: Record<'daily-report' | 'weekly-report' | 'monthly-report' | 'task-delivery-recap', JobHandler>;
   complaints: { respond: JobHandler };
   delivery: { poll: JobHandler };
-  outbox: { retention: JobHandler };
+  outbox: { retention: JobHandler; maintenance: JobHandler };
 }
 
 interface JobSpec {
@@ -65,6 +65,8 @@ export const JOBS = [
   { name: 'complaint-response', variable: 'COMPLAINT_RESPONSE_CRON', defaultExpression: '*/5 * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.complaints.respond },
   // Deletes old sent and cancelled messages; whatever one run leaves, the next one takes.
   { name: 'outbox-retention', variable: 'OUTBOX_RETENTION_CRON', defaultExpression: '30 3 * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.retention },
+  // Puts back what stopped holders left, flags sends never confirmed, normalises odd statuses: session by session.
+  { name: 'outbox-maintenance', variable: 'OUTBOX_MAINTENANCE_CRON', defaultExpression: '* * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.maintenance },
   // Wakes this instance's dispatcher: every instance polls its own.
   { name: 'wa-gateway-poll', variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *', shared: false, catchUp: false, takesDate: false, handler: (s) => s.delivery.poll },
 ] as const satisfies readonly JobSpec[];

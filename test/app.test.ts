@@ -28,10 +28,10 @@ describe('the composition root and its roles', () => {
     try {
       assert.deepEqual(
         app.status().map((c) => c.name),
-        ['inbound', 'whatsapp', 'outbox listener', 'dispatcher', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
+        ['outbox maintenance', 'inbound', 'whatsapp', 'outbox listener', 'dispatcher', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
       );
       assert.ok(app.status().every((c) => c.state === 'running'));
-      assert.equal(app.scheduler.jobs.length, 7);
+      assert.equal(app.scheduler.jobs.length, 8);
     } finally {
       await app.stop();
     }
@@ -44,7 +44,7 @@ describe('the composition root and its roles', () => {
     try {
       scheduler = await startApp(config('scheduler'), logger, { drawQr: null });
       assert.equal(scheduler.transport, null);
-      assert.equal(scheduler.dispatcher, null);
+      assert.equal(scheduler.delivery, null);
       assert.ok(scheduler.scheduler.jobs.every((j) => j.shared), 'only shared jobs');
       assert.ok(scheduler.scheduler.jobs.length >= 5);
 
@@ -64,7 +64,7 @@ describe('the composition root and its roles', () => {
     const app = await composeApp(config('all'), logger, { role: 'command', transport: new FakeTransport(), drawQr: null });
     try {
       assert.ok(!app.status().some((c) => c.name === 'scheduler'));
-      assert.equal(app.scheduler.jobs.length, 7, 'but knows every job, for `run` and `jobs`');
+      assert.equal(app.scheduler.jobs.length, 8, 'but knows every job, for `run` and `jobs`');
     } finally {
       await app.stop();
     }

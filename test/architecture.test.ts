@@ -138,8 +138,8 @@ describe('the layout of src/ (docs/architecture.md)', () => {
       if (from === 'app/app.ts') continue;
       const text = await fs.readFile(file, 'utf8');
       for (const line of text.split('\n')) {
-        // The dispatcher makes its own confirmer; export lines and definitions are not construction.
-        if (builders.test(line) && !(from === 'delivery/dispatcher.ts' && /new Confirmer\(/.test(line)) && !/^export (function|class)/.test(line)) {
+        // A session's delivery builds its dispatcher and confirmer side by side; export lines and definitions are not construction.
+        if (builders.test(line) && from !== 'delivery/session-delivery.ts' && !/^export (function|class)/.test(line)) {
           elsewhere.push(`${from}: ${line.trim()}`);
         }
       }
@@ -169,6 +169,53 @@ describe('the layout of src/ (docs/architecture.md)', () => {
     }
     assert.deepEqual(wrong, []);
     assert.ok(operatorErrors >= 8, `${operatorErrors} operator errors found`);
+  });
+
+  it("no SQL string below features/ names a feature's table (a lower layer learns what it needs from a rule the feature registers)", async () => {
+    // A feature's tables: those features/ writes, and Cicero_V2's, which only features read.
+    const featureTables = Object.entries(OWNERS).filter(([, owner]) => [owner].flat().every((o) => o.startsWith('features/'))).map(([table]) => table);
+    assert.ok(featureTables.includes('complaint_queue') && featureTables.includes('clients'), featureTables.join());
+    const wrong: string[] = [];
+    for (const file of await sourceFiles()) {
+      const from = path.relative(SRC, file);
+      if (layer(from) >= layer('features')) continue;
+      const text = await fs.readFile(file, 'utf8');
+      for (const [, sql] of text.matchAll(/`([^`]*)`|'([^'\n]*)'|"([^"\n]*)"/g)) {
+        if (!sql || !/\b(SELECT|FROM|JOIN|UPDATE|INSERT|DELETE)\b/.test(sql)) continue;
+        for (const table of featureTables) if (new RegExp(`\\b(FROM|JOIN|INTO|UPDATE)\\s+"?${table}"?\\b`, 'i').test(sql)) wrong.push(`${from} names ${table}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it("wa_outbox.status and wa_outbox_sends.outcome are each written from one file; the outbox's word lists are written once", async () => {
+    const writers = { status: new Set<string>(), outcome: new Set<string>() };
+    const lists: Record<string, string[]> = { statuses: [], outcomes: [] };
+    for (const file of await sourceFiles()) {
+      const from = path.relative(SRC, file);
+      const text = await fs.readFile(file, 'utf8');
+      for (const [, statement] of text.matchAll(/`([^`]*)`/g)) {
+        const sets = statement!.match(/\bUPDATE\s+(wa_outbox_sends|wa_outbox)\b[\s\S]*?\bSET\b([\s\S]*?)(\bWHERE\b|\bFROM\b|$)/g) ?? [];
+        for (const set of sets) {
+          const table = /UPDATE\s+(wa_outbox_sends|wa_outbox)\b/.exec(set)![1];
+          if (table === 'wa_outbox' && /\bstatus\s*=(?!=)/.test(set.split(/\bSET\b/)[1]!)) writers.status.add(from);
+          if (table === 'wa_outbox_sends' && /\boutcome\s*=/.test(set.split(/\bSET\b/)[1]!)) writers.outcome.add(from);
+        }
+        if (/INSERT INTO wa_outbox_sends/.test(statement!)) writers.outcome.add(from);
+      }
+      if (/'pending', 'sending', 'sent', 'failed', 'cancelled'/.test(text)) lists.statuses!.push(from);
+      if (/'handing_over', 'confirmed', 'unknown', 'unconfirmed'/.test(text)) lists.outcomes!.push(from);
+    }
+    assert.deepEqual([...writers.status], ['outbox/row-status.ts']);
+    assert.deepEqual([...writers.outcome], ['outbox/part-outcomes.ts']);
+    assert.deepEqual(lists, { statuses: ['outbox/vocabulary.ts'], outcomes: ['outbox/vocabulary.ts'] });
+  });
+
+  it('no drain runs maintenance statements: the dispatcher and the hand-over protocol import none of them', async () => {
+    const maintenance = /\b(recoverExpiredLeases|normaliseStatuses|expireUnknown|expireUnconfirmed|healSummaries|requeueRejected)\b/;
+    for (const file of ['delivery/dispatcher.ts', 'delivery/hand-over.ts', 'delivery/governor-gate.ts']) {
+      assert.doesNotMatch(await fs.readFile(path.join(SRC, file), 'utf8'), maintenance, file);
+    }
   });
 
   it('a file over 300 lines has a sentence in docs/architecture.md saying why', async () => {

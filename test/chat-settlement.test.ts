@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Config } from '../src/config/index.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { FakeTransport, type FakeOutcome } from '../src/whatsapp/fake-transport.js';
@@ -53,7 +53,7 @@ describe('unknown outcomes settled from the chat (fake transport standing in for
     const transport = options.transport ?? new FakeTransport();
     transport.setBehaviour(({ attempt }) => (attempt === 1 ? options.first : 'ok'));
     await transport.start();
-    const dispatcher = new Dispatcher({
+    const dispatcher = new SessionDelivery({
       pool: db.pool,
       transport,
       logger: silentLogger(),

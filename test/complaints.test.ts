@@ -6,7 +6,7 @@ import { fixedClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { TemplateError, composeReply, greeting, loadTemplates, type Complainant } from '../src/features/complaints/reply.js';
 import { COMPLAINT_REPLY_TYPE, complaintResponder } from '../src/features/complaints/responder.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { logLines, runCli, startCli, tempDir } from './helpers/cli.js';
 import { loadCiceroTables } from './helpers/cicero.js';
@@ -77,8 +77,8 @@ describe('complaint responder on a real PostgreSQL', () => {
     const transport = new FakeTransport();
     await transport.start();
     const responder = complaintResponder({ pool: db.pool, templates: await loadTemplates(null), timeZone: JAKARTA, defaultCountryCode: '62' }, fixedClock(new Date()), silentLogger());
-    const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ batchSize: 100 }), defaultCountryCode: '62' });
-    dispatcher.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
+    const dispatcher = new SessionDelivery({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ batchSize: 100 }), defaultCountryCode: '62' });
+    dispatcher.hooks.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     dispatcher.start();
     try {
       await waitUntil(async () => (await db.pool.query("SELECT 1 FROM wa_outbox WHERE status IN ('pending', 'sending')")).rowCount === 0, 60_000, 'replies sent');

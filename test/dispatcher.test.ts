@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createLogger, silentLogger } from '../src/lib/logger.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { OutboxMaintenance } from '../src/delivery/outbox-maintenance.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { outboxListener } from '../src/outbox/channel.js';
 import { enqueue } from '../src/outbox/enqueue.js';
+import { outboxRow, rowJson } from '../src/outbox/listing.js';
+import { outboxSummary } from '../src/outbox/summary.js';
 import { FakeTransport, type FakeTransportOptions } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
@@ -15,7 +18,7 @@ import { fastDispatch, waitUntil } from './helpers/dispatch.js';
 describe('dispatcher (fake transport in place of WhatsApp)', () => {
   let db: TestDatabase;
   let transport: FakeTransport;
-  let dispatcher: Dispatcher;
+  let dispatcher: SessionDelivery;
   const running: Array<{ stop(): Promise<void> }> = [];
 
   before(async () => {
@@ -32,7 +35,7 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
   async function startDispatcher(fake: FakeTransportOptions = {}, dispatch = fastDispatch()): Promise<void> {
     transport = new FakeTransport(fake);
     await transport.start();
-    dispatcher = new Dispatcher({ pool: db.pool, transport, logger: process.env.DEBUG_TEST ? createLogger('trace', pino.destination({ dest: process.env.DEBUG_TEST, sync: true })) : silentLogger(), dispatch, defaultCountryCode: '62', instanceId: 'test-dispatcher' });
+    dispatcher = new SessionDelivery({ pool: db.pool, transport, logger: process.env.DEBUG_TEST ? createLogger('trace', pino.destination({ dest: process.env.DEBUG_TEST, sync: true })) : silentLogger(), dispatch, defaultCountryCode: '62', instanceId: 'test-dispatcher' });
     running.push(dispatcher);
     const listener = outboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
     await listener.start();
@@ -100,6 +103,12 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
     assert.equal(exhausted.status, 'failed');
     assert.equal(exhausted.attempts, 4);
     assert.match(exhausted.last_error, /^attempts exhausted \(4\): timeout/);
+    // Why, as a code of the catalogue: what "failures by reason" counts and the API returns (not the text).
+    const codes = (await db.pool.query('SELECT failure_code FROM wa_outbox ORDER BY id')).rows.map((r) => r.failure_code);
+    assert.deepEqual(codes, ['not_on_whatsapp', 'timeout']);
+    const summary = await outboxSummary(db.pool, 'Asia/Jakarta');
+    assert.deepEqual(summary.failures24h, [{ reason: 'not_on_whatsapp', count: 1 }, { reason: 'timeout', count: 1 }]);
+    assert.equal(rowJson((await outboxRow(db.pool, permanent.id))!, 'Asia/Jakarta').failureCode, 'not_on_whatsapp');
   });
 
   it('claims nothing while the transport is not ready, and drains within 1 s once it is', async () => {
@@ -162,13 +171,19 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
     assert.deepEqual(transport.sends.map((s) => s.text.slice(0, 2)), ['1.', '2.', '3.', '4.'], 'each part sent exactly once, in order');
   });
 
-  it('takes over a row whose lease expired (its dispatcher died)', async () => {
+  it('takes over a row whose lease expired (its dispatcher died) once the outbox maintenance puts it back; the drain itself does not', async () => {
     const [queued] = await enqueue(db.pool, [{ recipient: '081234567890', content: 'Tertinggal', type: 'test' }]);
     await db.pool.query(
       "UPDATE wa_outbox SET status = 'sending', locked_by = 'dead-host:1', lease_until = now() - interval '1 second', attempts = 1 WHERE id = $1",
       [queued!.id],
     );
     await startDispatcher();
+    await dispatcher.idle();
+    dispatcher.trigger('test');
+    await dispatcher.idle();
+    assert.equal((await statuses())[0].status, 'sending', 'a drain leaves a stopped holder\'s row to the maintenance');
+    const maintenance = new OutboxMaintenance({ pool: db.pool, logger: silentLogger(), dispatch: fastDispatch(), hooks: dispatcher.hooks, governor: null });
+    assert.equal((await maintenance.run()).recoveredPending, 1);
     await drained();
     const [row] = await statuses();
     assert.equal(row.status, 'sent');
@@ -180,7 +195,7 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
     await db.pool.query('CREATE TABLE IF NOT EXISTS hook_log (outbox_id int, status text, reason text, sent_at timestamp)');
     await startDispatcher({ behaviour: ({ chatId }) => (chatId.startsWith('62811') ? { fail: 'permanent', reason: 'not_on_whatsapp' } : 'ok') });
     let calls = 0;
-    dispatcher.onOutcome(['complaint_reply'], async (tx, event) => {
+    dispatcher.hooks.onOutcome(['complaint_reply'], async (tx, event) => {
       calls++;
       if (calls === 1) throw new Error('hook failed once'); // the mark is rolled back and retried
       await tx.query('INSERT INTO hook_log VALUES ($1, $2, $3, $4)', [event.row.id, event.status, event.reason, event.sentAt]);
@@ -219,7 +234,7 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
 
   it('a hook that keeps failing does not stop delivery: the row is marked without it', async () => {
     await startDispatcher();
-    dispatcher.onOutcome(['complaint_reply'], async () => {
+    dispatcher.hooks.onOutcome(['complaint_reply'], async () => {
       throw new Error('hook is broken');
     });
     await enqueue(db.pool, [

@@ -8,7 +8,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { parseConfig } from '../src/config/index.js';
 import type { GovernorConfig } from '../src/config/types.js';
 import { startApp } from '../src/app/app.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { OutboxMaintenance } from '../src/delivery/outbox-maintenance.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { Governor } from '../src/governor/governor.js';
 import { systemClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -37,7 +38,7 @@ describe('the governor in the dispatcher (fake transport standing in for WhatsAp
     const governor = new Governor({ pool: db.pool, config, timeZone: 'Asia/Jakarta', clock: systemClock, logger: silentLogger() });
     const transport = new FakeTransport(fake);
     await transport.start();
-    const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch(), defaultCountryCode: '62', governor, instanceId: 'governor-test' });
+    const dispatcher = new SessionDelivery({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch(), defaultCountryCode: '62', governor, instanceId: 'governor-test' });
     let claims = 0;
     dispatcher.observe({ claimed: () => void claims++ });
     const listener = outboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
@@ -107,18 +108,27 @@ describe('the governor in the dispatcher (fake transport standing in for WhatsAp
     assert.match(unknown.stderr, /no session "nope" \(known: default\)/);
   });
 
-  it("an unconfirmed send is charged to its own number's session, not to the session whose confirmer flagged it", async () => {
+  it("two sessions: one session's unconfirmed sends leave the other's risk score at 0 (its confirmer leaves them alone; the maintenance charges them to their own session)", async () => {
     // A hand-over of another number ("admin") whose outcome stayed unknown for an hour.
     const { rows: [row] } = await db.pool.query(
       "INSERT INTO wa_outbox (recipient, content, type, session, status, attempts) VALUES ('081200000077', 'Dari nomor admin', 'manual', 'admin', 'sent', 1) RETURNING id",
     );
     await db.pool.query(
-      `INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance, outcome, handed_over_at)
-       VALUES ($1, 0, 1, '6281200000077@c.us', 'stand-in', 'another-instance', 'unknown', now() - interval '1 hour')`,
+      `INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance, outcome, handed_over_at, session)
+       VALUES ($1, 0, 1, '6281200000077@c.us', 'stand-in', 'another-instance', 'unknown', now() - interval '1 hour', 'admin')`,
       [row.id],
     );
-    const { governor } = await gateway({});
-    await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM wa_risk_events WHERE kind = 'unconfirmed'")).rows[0].n === 1, 10_000, 'the send flagged unconfirmed');
+    const { governor, dispatcher } = await gateway({});
+    await enqueue(db.pool, [{ recipient: '081200000078', content: 'Dari nomor bawaan', type: 'manual' }]);
+    await waitUntil(async () => (await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE session = 'default' AND status = 'sent'")).rows[0].n === 1, 10_000, 'the default session sending');
+    dispatcher.confirmer.trigger();
+    await dispatcher.confirmer.idle();
+    const outcome = async () => (await db.pool.query('SELECT outcome FROM wa_outbox_sends WHERE outbox_id = $1', [row.id])).rows[0].outcome;
+    assert.equal(await outcome(), 'unknown', "the default session's confirmer leaves the admin number's hand-over alone");
+
+    const maintenance = new OutboxMaintenance({ pool: db.pool, logger: silentLogger(), dispatch: fastDispatch(), hooks: dispatcher.hooks, governor });
+    assert.equal((await maintenance.run()).unconfirmed, 1);
+    assert.equal(await outcome(), 'unconfirmed');
     assert.deepEqual((await db.pool.query("SELECT session FROM wa_risk_events WHERE kind = 'unconfirmed'")).rows, [{ session: 'admin' }]);
     assert.equal((await governor.status('default')).riskScore, 0, "the default session's score is untouched");
     assert.ok((await governor.status('admin')).riskScore > 0, "the admin session's score counts it");

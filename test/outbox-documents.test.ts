@@ -11,11 +11,12 @@ import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Config } from '../src/config/index.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { outboxListener } from '../src/outbox/channel.js';
 import { OutboxValidationError, enqueue, enqueueOne, type OutboxMessage } from '../src/outbox/enqueue.js';
 import { bodyFingerprint } from '../src/outbox/hand-overs.js';
-import { cancelRows, outboxRow, rowJson } from '../src/outbox/admin.js';
+import { outboxRow, rowJson } from '../src/outbox/listing.js';
+import { cancelRows } from '../src/outbox/operator-actions.js';
 import { FakeTransport, type FakeTransportOptions } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
@@ -42,8 +43,8 @@ describe('outbox documents and ordering (fake transport in place of WhatsApp)', 
     for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
   });
 
-  async function dispatcherOn(transport: FakeTransport | ReturnType<typeof standInTransport>, dispatch: Partial<Config['dispatch']> = {}, instanceId = 'documents-test'): Promise<Dispatcher> {
-    const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch(dispatch), defaultCountryCode: '62', instanceId, confirmSettleMs: 100 });
+  async function dispatcherOn(transport: FakeTransport | ReturnType<typeof standInTransport>, dispatch: Partial<Config['dispatch']> = {}, instanceId = 'documents-test'): Promise<SessionDelivery> {
+    const dispatcher = new SessionDelivery({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch(dispatch), defaultCountryCode: '62', instanceId, confirmSettleMs: 100 });
     const listener = outboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
     await listener.start();
     running.push(listener, dispatcher);

@@ -17,9 +17,11 @@ import { complaintResponder } from '../src/features/complaints/responder.js';
 import { COMPLAINT_REPLY_TYPE } from '../src/features/complaints/responder.js';
 import { listComplaints } from '../src/features/complaints/complaint-queue.js';
 import { composeReply, loadTemplates } from '../src/features/complaints/reply.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { OutboxMaintenance } from '../src/delivery/outbox-maintenance.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { outboxListener } from '../src/outbox/channel.js';
-import { listOutbox, retryRows } from '../src/outbox/admin.js';
+import { listOutbox } from '../src/outbox/listing.js';
+import { retryRows } from '../src/outbox/operator-actions.js';
 import { MAX_CONTENT_CHARS, OutboxValidationError, enqueue } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { systemClock } from '../src/lib/clock.js';
@@ -155,10 +157,10 @@ describe('outbox rows and complaints as other programs leave them (in-process, f
     await shared.pool.query('TRUNCATE wa_outbox, complaint_queue RESTART IDENTITY CASCADE');
   });
 
-  async function gateway(): Promise<{ transport: FakeTransport; dispatcher: Dispatcher }> {
+  async function gateway(): Promise<{ transport: FakeTransport; dispatcher: SessionDelivery }> {
     const transport = new FakeTransport();
     await transport.start();
-    const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch(), defaultCountryCode: '62', instanceId: 'hardening' });
+    const dispatcher = new SessionDelivery({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch(), defaultCountryCode: '62', instanceId: 'hardening' });
     const listener = outboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
     await listener.start();
     running.push(listener, dispatcher);
@@ -186,6 +188,9 @@ describe('outbox rows and complaints as other programs leave them (in-process, f
       ('081200000007', 'leaseless', 'legacy', 'sending')`);
     const { transport, dispatcher } = await gateway();
     dispatcher.start();
+    // The outbox maintenance (every minute, and at start-up) picks them up, not the drain.
+    const maintenance = new OutboxMaintenance({ pool: db.pool, logger: silentLogger(), dispatch: fastDispatch(), hooks: dispatcher.hooks, governor: null });
+    assert.deepEqual(await maintenance.run(), { sessions: 1, recoveredPending: 1, recoveredSent: 0, normalised: 5, unconfirmed: 0, healed: 0, requeued: 0 });
     await waitUntil(() => transport.sends.length === 5, 5000, 'five sends');
     await dispatcher.idle();
     const rows = (await db.pool.query('SELECT content, status, last_error FROM wa_outbox ORDER BY id')).rows;
@@ -244,7 +249,7 @@ describe('outbox rows and complaints as other programs leave them (in-process, f
     await locker.query('SELECT * FROM complaint_queue FOR UPDATE'); // an operator's open transaction
     try {
       const { dispatcher } = await gateway();
-      dispatcher.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
+      dispatcher.hooks.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
       await enqueue(db.pool, Array.from({ length: 10 }, (_, i) => ({ recipient: `08140000000${i}`, content: `Lain ${i}`, type: 'test' })));
       dispatcher.start();
       const took = await waitUntil(async () => (await countWhere(db.pool, "status = 'sent'")) === 11, 15_000, 'every row sent despite the lock');

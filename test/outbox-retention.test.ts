@@ -9,7 +9,8 @@ import { JOBS, jobTable } from '../src/jobs.js';
 import { parseConfig } from '../src/config/index.js';
 import { fixedClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { RETENTION_DELETE, deleteExpiredOutbox, outboxRetentionJob } from '../src/outbox/retention.js';
+import { deleteExpiredOutbox, outboxRetentionJob, retentionDelete } from '../src/outbox/retention.js';
+import { COMPLAINT_RETENTION_RULE } from '../src/features/complaints/complaint-queue.js';
 import type { JobContext } from '../src/jobs.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
@@ -74,7 +75,7 @@ describe('outbox retention', () => {
       [gone[3], kept[8]],
     );
 
-    const result = await outboxRetentionJob({ pool: db.pool, days: 90 })(context());
+    const result = await outboxRetentionJob({ pool: db.pool, days: 90, keep: [COMPLAINT_RETENTION_RULE] })(context());
     assert.deepEqual(result, { detail: 'deleted 4 sent or cancelled message(s) older than 90 day(s) in 1 statement(s)' });
     assert.deepEqual(await labels(), [
       'new cancelled',
@@ -93,7 +94,7 @@ describe('outbox retention', () => {
     const complaints = (await db.pool.query('SELECT status, outbox_id FROM complaint_queue ORDER BY id')).rows;
     assert.deepEqual(complaints, [{ status: 'responded', outbox_id: null }, { status: 'queued', outbox_id: kept[8] }]);
 
-    const again = await outboxRetentionJob({ pool: db.pool, days: 90 })(context());
+    const again = await outboxRetentionJob({ pool: db.pool, days: 90, keep: [COMPLAINT_RETENTION_RULE] })(context());
     assert.deepEqual(again, { detail: 'deleted 0 sent or cancelled message(s) older than 90 day(s) in 1 statement(s)' }, 'a second run deletes nothing more');
     assert.equal((await labels()).length, 10);
   });
@@ -111,7 +112,7 @@ describe('outbox retention', () => {
        SELECT id, 0, 1, '6281200000000@c.us', md5(content), 'test', 'confirmed' FROM wa_outbox WHERE type = 'retention-bulk'`,
     );
     const started = performance.now();
-    const first = await outboxRetentionJob({ pool: db.pool, days: 90 })(context());
+    const first = await outboxRetentionJob({ pool: db.pool, days: 90, keep: [COMPLAINT_RETENTION_RULE] })(context());
     t.diagnostic(`2,500 rows and their 2,500 hand-over records deleted in ${Math.round(performance.now() - started)} ms`);
     assert.deepEqual(first, { detail: 'deleted 2500 sent or cancelled message(s) older than 90 day(s) in 3 statement(s)' });
     const left = (await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE type = 'retention-bulk'")).rows[0].n;
@@ -142,7 +143,7 @@ describe('outbox retention', () => {
       // A tiny table is read whole whatever the indexes: ask the planner for its index plan.
       await client.query('BEGIN');
       await client.query('SET LOCAL enable_seqscan = off');
-      const { rows } = await client.query(`EXPLAIN ${RETENTION_DELETE}`, [NOW, 90, 1000]);
+      const { rows } = await client.query(`EXPLAIN ${retentionDelete([COMPLAINT_RETENTION_RULE])}`, [NOW, 90, 1000]);
       assert.match(rows.map((r) => r['QUERY PLAN']).join('\n'), /Index Scan (using|on) wa_outbox_retention_idx/);
     } finally {
       await client.query('ROLLBACK');

@@ -3,8 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { withTransaction } from '../src/db/pool.js';
 import { OutboxValidationError, enqueue, enqueueOne, type OutboxMessage } from '../src/outbox/enqueue.js';
-import { claimDueRows } from '../src/outbox/claims.js';
-import { outboxRow, rowJson } from '../src/outbox/admin.js';
+import { claimDueRows } from '../src/outbox/row-status.js';
+import { outboxRow, rowJson } from '../src/outbox/listing.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 /** Counts the outbox's insert notifications on a dedicated connection. */

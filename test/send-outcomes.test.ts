@@ -10,9 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { silentLogger } from '../src/lib/logger.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { outboxListener } from '../src/outbox/channel.js';
-import { listOutbox, resendRows } from '../src/outbox/admin.js';
+import { listOutbox } from '../src/outbox/listing.js';
+import { resendRows } from '../src/outbox/operator-actions.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { splitText } from '../src/delivery/split-text.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -50,7 +51,7 @@ describe('send outcomes on today\'s WhatsApp Web (stand-in clients for whatsapp-
     await waitUntil(() => clients.length === 1, 2000, 'a client');
     clients[0]!.emit('ready');
     running.push({ stop: () => transport.close() });
-    const dispatcher = new Dispatcher({
+    const dispatcher = new SessionDelivery({
       pool: db.pool,
       transport,
       logger: silentLogger(),

@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { chromium } from 'playwright-core';
 import { startApp, type App } from '../src/app/app.js';
 import { parseConfig, type Config } from '../src/config/index.js';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { migrate } from '../src/db/migrate.js';
 import type { Logger } from '../src/lib/logger.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -324,7 +324,7 @@ describe('a send that throws is settled from the chat at once (stand-in client)'
 
   async function gateway(behaviour: StandInBehaviour, dispatch: Partial<Config['dispatch']> = {}) {
     const { transport, client, close } = await readyStandIn({ received, ...behaviour }, { logger: silentLogger(), sessionName: 'thrown' });
-    const dispatcher = new Dispatcher({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ settleGraceMs: 300, ...dispatch }), defaultCountryCode: '62', instanceId: 'thrown-test', confirmSettleMs: 100 });
+    const dispatcher = new SessionDelivery({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ settleGraceMs: 300, ...dispatch }), defaultCountryCode: '62', instanceId: 'thrown-test', confirmSettleMs: 100 });
     dispatcher.start();
     stops.push(async () => {
       await dispatcher.stop();

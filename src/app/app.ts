@@ -3,12 +3,11 @@
  * them in order. `cicero-wa start` runs what its role asks for; short commands (`run`, `jobs`) are made
  * by the same function, with nothing started.
  *
- * Built: database (embedded or DATABASE_URL) → migrations → report views → the intake of incoming
- * messages → the WhatsApp transport and the drawing of its QR codes → the dispatcher and its listener →
- * the complaint responder and its listener → the webhook sender (when WEBHOOK_URL is set) → the
- * scheduler with every job → the HTTP API (unless HTTP_PORT=off). Started in that order; stopped in the
- * reverse one (the scheduler lets running jobs finish, the dispatcher finishes the send in flight), then
- * the database.
+ * Built: database (embedded or DATABASE_URL) → migrations → report views → the outbox maintenance
+ * once → the intake of incoming messages → the WhatsApp transport and the drawing of its QR codes → the
+ * session's delivery (dispatcher and confirmer) and its listener → the complaint responder and its
+ * listener → the webhook sender (when WEBHOOK_URL is set) → the scheduler with every job → the HTTP API
+ * (unless HTTP_PORT=off). Started in that order; stopped in the reverse one, then the database.
  *
  * Roles: `all` (the default); `worker` sends and answers complaints at once, and polls its own outbox,
  * but runs no shared job; `scheduler` runs the shared jobs and no transport (its poll wakes the workers).
@@ -17,8 +16,9 @@ import type { Config } from '../config/index.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { ChannelListener } from '../db/listener.js';
 import { migrate } from '../db/migrate.js';
-import { Dispatcher } from '../delivery/dispatcher.js';
-import { COMPLAINT_CHANNEL } from '../features/complaints/complaint-queue.js';
+import { OutboxMaintenance } from '../delivery/outbox-maintenance.js';
+import { SessionDelivery } from '../delivery/session-delivery.js';
+import { COMPLAINT_CHANNEL, COMPLAINT_RETENTION_RULE } from '../features/complaints/complaint-queue.js';
 import { loadTemplates } from '../features/complaints/reply.js';
 import { COMPLAINT_REPLY_TYPE, complaintResponder, type ComplaintResponder } from '../features/complaints/responder.js';
 import { installReportViews, rekapHandlers } from '../features/rekap/index.js';
@@ -27,6 +27,7 @@ import { jobHandlers, jobTable } from '../jobs.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { outboxListener } from '../outbox/channel.js';
+import { OutcomeHooks } from '../outbox/outcomes.js';
 import { outboxRetentionJob } from '../outbox/retention.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createMetrics } from '../http/metrics.js';
@@ -43,16 +44,17 @@ import { createTransport } from '../whatsapp/index.js';
 import { watchTransport } from '../whatsapp/state-log.js';
 import { drawQrCodes } from '../whatsapp/terminal-qr.js';
 import type { Transport } from '../whatsapp/transport.js';
-import { pollHandler, refuseDryRunBacklog, wireGovernor, wireWebhookEvents } from './wiring.js';
+import { maintenanceAtStart, pollHandler, refuseDryRunBacklog, wireGovernor, wireWebhookEvents } from './wiring.js';
 import { Governor } from '../governor/governor.js';
-import { component, type Component, type ComponentStatus, type Role } from './components.js';
+import { component, listenerComponent, runsIn, type Component, type ComponentStatus, type Role } from './components.js';
 
 export interface App {
   config: Config;
   database: Database;
   /** Null in a role (or a command) without one. */
   transport: Transport | null;
-  dispatcher: Dispatcher | null;
+  /** The session's dispatcher and confirmer (none in a role without WhatsApp). */
+  delivery: SessionDelivery | null;
   responder: ComplaintResponder;
   /** Incoming messages (none in a role without WhatsApp). */
   intake: Intake | null;
@@ -103,7 +105,6 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
   try {
     const pool = database.pool;
     await prepareDatabase(database, logger, options);
-
     const clock = options.clock ?? systemClock;
     const responder = complaintResponder(
       { pool, templates: await loadTemplates(config.complaints.templatesDir), timeZone: config.cron.timezone, defaultCountryCode: config.wa.defaultCountryCode },
@@ -113,13 +114,19 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     const transport = sends ? (options.transport ?? createTransport(config, logger)) : null;
     if (transport?.dryRun) await refuseDryRunBacklog(pool, config, logger);
     const governor = new Governor({ pool, config: config.governor, timeZone: config.cron.timezone, clock, logger: logger.child({ component: 'governor' }) });
-    const dispatcher = transport
-      ? new Dispatcher({ pool, transport, logger: logger.child({ component: 'delivery' }), dispatch: config.dispatch, defaultCountryCode: config.wa.defaultCountryCode, governor })
+    // One registry of outcome hooks for the process: every session's delivery and the maintenance run them.
+    const hooks = new OutcomeHooks();
+    const deliveryLogger = logger.child({ component: 'delivery' });
+    const delivery = transport
+      ? new SessionDelivery({ pool, transport, logger: deliveryLogger, dispatch: config.dispatch, defaultCountryCode: config.wa.defaultCountryCode, hooks, governor })
       : null;
-    if (transport && dispatcher) wireGovernor(governor, dispatcher, transport, logger);
-    dispatcher?.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
+    const dispatcher = delivery?.dispatcher ?? null;
+    if (transport) wireGovernor(governor, transport, logger);
+    hooks.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     const webhooks = new WebhookEvents(config.webhooks);
-    if (dispatcher) wireWebhookEvents(webhooks, dispatcher, transport!, pool, logger);
+    wireWebhookEvents(webhooks, hooks, transport, pool, logger);
+    const onRecoveredUnknown = (session: string) => (session === delivery?.session ? delivery.confirmer.trigger() : undefined);
+    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, onRecoveredUnknown });
     const intake = transport
       ? new Intake({
           pool,
@@ -143,7 +150,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),
       complaints: { respond: responder.handler },
       delivery: { poll: pollHandler(dispatcher, pool) },
-      outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays }) },
+      outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays, keep: [COMPLAINT_RETENTION_RULE] }), maintenance: maintenance.job() },
     });
     const scheduler = new Scheduler({
       pool,
@@ -155,9 +162,11 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     });
 
     const components: Component[] = [];
+    // What a stopped holder left is put back before anything sends.
+    if (role !== 'command') components.push(maintenanceAtStart(maintenance, logger));
     // Listening for incoming messages before WhatsApp starts: nothing it reports is missed.
     if (intake) components.push(component('inbound', () => intake.start(), () => intake.stop()));
-    if (transport && dispatcher) {
+    if (transport && delivery) {
       components.push(
         component(
           'whatsapp',
@@ -170,8 +179,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
           () => transport.close(),
           () => `${transport.status().state}${transport.status().reason ? `: ${transport.status().reason}` : ''}`,
         ),
-        listenerComponent('outbox listener', outboxListener({ connectionString: database.connectionString, logger, onNotify: () => dispatcher.trigger('notify'), onReconnect: () => dispatcher.trigger('listener reconnected') })),
-        component('dispatcher', () => dispatcher.start(), () => dispatcher.stop()),
+        listenerComponent('outbox listener', outboxListener({ connectionString: database.connectionString, logger, onNotify: () => delivery.trigger('notify'), onReconnect: () => delivery.trigger('listener reconnected') })),
+        component('dispatcher', () => delivery.start(), () => delivery.stop()),
         component(
           'complaint responder',
           () => responder.trigger(), // complaints that arrived while the service was down
@@ -218,7 +227,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       config,
       database,
       transport,
-      dispatcher,
+      delivery,
       responder,
       intake,
       scheduler,
@@ -285,15 +294,4 @@ async function prepareDatabase(database: Database, logger: Logger, options: AppO
     logger.warn(`Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`);
   }
   if (source.operatorViews.length > 0) logger.info({ views: source.operatorViews }, "recaps from the operator's own views, sent as they are");
-}
-
-/** Which jobs a role runs: a worker the local ones (its own poll), a scheduler the shared ones. */
-function runsIn(role: Role | 'command', shared: boolean): boolean {
-  if (role === 'worker') return !shared;
-  if (role === 'scheduler') return shared;
-  return true;
-}
-
-function listenerComponent(name: string, listener: ChannelListener): Component {
-  return component(name, () => listener.start(), () => listener.stop());
 }

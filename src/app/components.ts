@@ -3,7 +3,9 @@
  * each able to say how it is (`status()`), and the roles a process can take.
  */
 
-export type { Role } from '../config/index.js';
+import type { Role } from '../config/index.js';
+
+export type { Role };
 
 export interface ComponentStatus {
   state: 'idle' | 'running' | 'stopped';
@@ -38,4 +40,16 @@ export function component(name: string, start: () => Promise<void> | void, stop:
       return note === undefined ? { state } : { state, detail: note };
     },
   };
+}
+
+/** A component that listens on a database channel. */
+export function listenerComponent(name: string, listener: { start(): Promise<void>; stop(): Promise<void> }): Component {
+  return component(name, () => listener.start(), () => listener.stop());
+}
+
+/** Which jobs a role runs: a worker the local ones (its own poll), a scheduler the shared ones. */
+export function runsIn(role: Role | 'command', shared: boolean): boolean {
+  if (role === 'worker') return !shared;
+  if (role === 'scheduler') return shared;
+  return true;
 }

@@ -5,15 +5,18 @@
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { OutboxMaintenance } from '../delivery/outbox-maintenance.js';
 import type { JobHandler } from '../jobs.js';
 import type { Logger } from '../lib/logger.js';
-import { backlogSize } from '../outbox/admin.js';
+import { backlogSize } from '../outbox/listing.js';
 import { wakeDispatchers } from '../outbox/channel.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
+import type { OutcomeHooks } from '../outbox/outcomes.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import { DryRunBacklogError } from '../whatsapp/log-transport.js';
 import type { Governor } from '../governor/governor.js';
 import type { Transport } from '../whatsapp/transport.js';
+import { component, type Component } from './components.js';
 
 /** A dry run marks what it logs as sent: it must not eat messages waiting for WhatsApp. */
 export async function refuseDryRunBacklog(pool: pg.Pool, config: Config, logger: Logger): Promise<void> {
@@ -36,21 +39,22 @@ export function pollHandler(dispatcher: Dispatcher | null, pool: pg.Pool): JobHa
 }
 
 /**
- * Webhook events the dispatcher and the transport cause: a message's outcome and its receipts (in the
- * transaction that records them), and the session's state changes.
+ * Webhook events the outbox and the transport cause: a message's outcome and its receipts (in the
+ * transaction that records them, whichever part of the service records it), and the session's state
+ * changes (none in a role without WhatsApp).
  */
-export function wireWebhookEvents(webhooks: WebhookEvents, dispatcher: Dispatcher, transport: Transport, pool: pg.Pool, logger: Logger): void {
+export function wireWebhookEvents(webhooks: WebhookEvents, hooks: OutcomeHooks, transport: Transport | null, pool: pg.Pool, logger: Logger): void {
   if (webhooks.wants('message.sent') || webhooks.wants('message.failed')) {
-    dispatcher.onOutcome('*', async (tx, e) => {
+    hooks.onOutcome('*', async (tx, e) => {
       const payload = { id: e.row.id, type: e.row.type, recipient: e.row.recipient, reason: e.reason, sentAt: e.sentAt?.toISOString() ?? null };
       await webhooks.record(tx, e.status === 'sent' ? 'message.sent' : 'message.failed', payload, e.row.recipient);
     });
   }
   if (webhooks.wants('message.ack')) {
     // WhatsApp's message ids read `true_<chat>_<id>`: the chat keeps a chat's receipts in order.
-    dispatcher.onReceipt(async (tx, r) => void (await webhooks.record(tx, 'message.ack', { ids: r.rowIds, messageId: r.messageId, ack: r.ack }, r.messageId.split('_')[1] ?? '')));
+    hooks.onReceipt(async (tx, r) => void (await webhooks.record(tx, 'message.ack', { ids: r.rowIds, messageId: r.messageId, ack: r.ack }, r.messageId.split('_')[1] ?? '')));
   }
-  if (webhooks.wants('session.state')) {
+  if (transport && webhooks.wants('session.state')) {
     transport.onStateChange((status) => {
       const payload = { session: DEFAULT_SESSION, state: status.state, reason: status.reason, since: status.since.toISOString() };
       webhooks.record(pool, 'session.state', payload, `session:${DEFAULT_SESSION}`).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the session.state webhook event'));
@@ -64,7 +68,7 @@ export function wireWebhookEvents(webhooks: WebhookEvents, dispatcher: Dispatche
  * dropping while paired, and WhatsApp asking for a new QR code after it was paired (a logout or a ban:
  * critical, the session pauses until an operator resumes it).
  */
-export function wireGovernor(governor: Governor, dispatcher: Dispatcher, transport: Transport, logger: Logger): void {
+export function wireGovernor(governor: Governor, transport: Transport, logger: Logger): void {
   let paired = false;
   const notePaired = () =>
     governor.notePaired(DEFAULT_SESSION, transport.details?.().number ?? null).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the pairing'));
@@ -73,14 +77,25 @@ export function wireGovernor(governor: Governor, dispatcher: Dispatcher, transpo
       paired = true;
       void notePaired();
     } else if (paired && (status.state === 'disconnected' || status.state === 'reconnecting')) {
-      dispatcher.risk('disconnected', status.reason);
+      void governor.signal(DEFAULT_SESSION, 'disconnected', status.reason);
     }
   });
   transport.onPairing((event) => {
     if (event.kind === 'paired') void notePaired();
     if (event.kind === 'qr' && paired) {
       paired = false;
-      dispatcher.risk('logged_out', 'WhatsApp asked for a new QR code after the number was paired');
+      void governor.signal(DEFAULT_SESSION, 'logged_out', 'WhatsApp asked for a new QR code after the number was paired');
     }
   });
+}
+
+/** The outbox maintenance once at start-up, before anything sends; a failure is logged (the job runs again within a minute). */
+export function maintenanceAtStart(maintenance: OutboxMaintenance, logger: Logger): Component {
+  return component(
+    'outbox maintenance',
+    async () => {
+      await maintenance.run().catch((err: Error) => logger.warn({ err: err.message }, 'outbox maintenance at start-up failed; the outbox-maintenance job tries again'));
+    },
+    async () => undefined,
+  );
 }

@@ -19,7 +19,7 @@ import { systemClock } from '../lib/clock.js';
 import { freePortNear } from '../lib/ports.js';
 import { sleep } from '../lib/sleep.js';
 import { formatZoned } from '../lib/zoned-time.js';
-import { countsByStatusAndType, waitingRows, type WaitingRow } from '../outbox/admin.js';
+import { countsByStatusAndType, waitingRows, type WaitingRow } from '../outbox/listing.js';
 import { LogTransport } from '../whatsapp/log-transport.js';
 import { print, withDatabase, type CommandContext } from './context.js';
 import { UsageError } from './usage.js';
@@ -126,7 +126,7 @@ async function settle(app: App, stopping: AbortSignal): Promise<void> {
   const limit = Date.now() + SETTLE_LIMIT_MS;
   while (!stopping.aborted && Date.now() < limit) {
     const now = Date.now();
-    const hold = app.dispatcher?.sessionHold() ?? null;
+    const hold = app.delivery?.dispatcher.sessionHold() ?? null;
     if (hold && (hold.until === null || hold.until.getTime() > now + WAIT_OUT_MS)) return;
     const held = waits(await waitingRows(app.database.pool), null, now);
     if ([...held.values()].every((wait) => wait !== null && (wait.until === null || wait.until.getTime() > now + WAIT_OUT_MS))) return;
@@ -148,7 +148,7 @@ async function summary(app: App, demo: Config, keepRunning: boolean): Promise<st
   const made = counts.reduce((sum, c) => sum + c.count, 0);
 
   const rows = await waitingRows(pool);
-  const held = waits(rows, app.dispatcher?.sessionHold() ?? null, Date.now());
+  const held = waits(rows, app.delivery?.dispatcher.sessionHold() ?? null, Date.now());
   const byWait = new Map<string, { wait: Wait | null; types: Map<string, number> }>();
   for (const row of rows) {
     const wait = held.get(row.id) ?? null;

@@ -6,21 +6,9 @@
  */
 import type pg from 'pg';
 import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
-import type { ChatCheck } from '../outbox/hand-overs.js';
-import {
-  OUTBOX_STATUS_FILTERS,
-  cancelRows,
-  listOutbox,
-  resendRows,
-  retryDryRun,
-  retryRows,
-  rowJson,
-  showOutbox,
-  type ActionResult,
-  type ListOptions,
-  type OutboxListRow,
-  type OutboxStatusFilter,
-} from '../outbox/admin.js';
+import type { ChatCheck } from '../outbox/vocabulary.js';
+import { OUTBOX_STATUS_FILTERS, listOutbox, rowJson, showOutbox, type ListOptions, type OutboxListRow, type OutboxStatusFilter } from '../outbox/listing.js';
+import { cancelRows, resendRows, retryDryRun, retryRows, type ActionResult } from '../outbox/operator-actions.js';
 import { print, withDatabase, type CommandContext } from './context.js';
 import { json, preview, renderTable } from './table.js';
 import { UsageError, parseIds, parseListOptions, parseMoment } from './usage.js';

@@ -8,21 +8,26 @@
  *   so the id of a send confirmed directly is recorded first and never taken for another.
  * - Settled from the chat itself (chat-settlement.ts), when the connection is back and once a
  *   hand-over has waited a while: found there, confirmed; surely not there, not delivered and sent again.
- * - Still unknown after `confirmTimeoutMs`: flagged `unconfirmed` with its reason, for an operator.
+ * - Still unknown after `confirmTimeoutMs`: flagged `unconfirmed` with its reason, for an operator, when
+ *   this session's oldest unknown hand-over reaches that age (the outbox maintenance does the same once a
+ *   minute for every session, whether its confirmer runs or not).
  * - Receipts are recorded; an ack of -1 (WhatsApp's send error) puts the row back on the retry path.
+ * - What says WhatsApp may be unhappy with the number (an ack -1, an unconfirmed send) goes to the
+ *   governor, charged to the session of the row it concerns.
+ *
+ * Built beside the session's dispatcher (session-delivery.ts), not inside it.
  */
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
 import { SingleFlight } from '../lib/single-flight.js';
 import type { OwnMessage, Transport } from '../whatsapp/transport.js';
 import { withTransaction } from '../db/pool.js';
-import type { ReceiptHook } from '../outbox/outcomes.js';
+import type { Governor } from '../governor/governor.js';
+import type { OutcomeHooks } from '../outbox/outcomes.js';
 import {
   bodyFingerprint,
   confirmSend,
-  expireUnknown,
   findOpenSends,
-  healSummaries,
   isKnownMessage,
   oldestUnknown,
   recordAck,
@@ -31,6 +36,7 @@ import {
   type RetryPolicy,
 } from '../outbox/hand-overs.js';
 import { ChatSettlement } from './chat-settlement.js';
+import { expireUnconfirmed } from './unconfirmed.js';
 
 export interface ConfirmerOptions {
   pool: pg.Pool;
@@ -49,15 +55,12 @@ export interface ConfirmerOptions {
   settleMs?: number;
   /** Row fates changed here (an ack -1 made a row pending or failed): wake the dispatcher. */
   onRequeue?: () => void;
-  /**
-   * What says WhatsApp may be unhappy with a number (the governor's risk score): this confirmer's
-   * session, or `session` when the row was another number's (unconfirmed sends are flagged for all).
-   */
-  onRisk?: (kind: 'ack_error' | 'unconfirmed', detail: string | null, session?: string) => void;
+  /** The ban-risk governor, told of ack errors and unconfirmed sends (none: not told). */
+  governor?: Governor | null;
   /** A hand-over whose send is still running in this process (its answer came too late): not settled from the chat. */
   isInFlight?: (sendId: number) => boolean;
-  /** Run in the transaction that records a receipt (webhooks); none: the receipt is one statement. */
-  receiptHooks?: () => ReceiptHook[];
+  /** The process's hooks; its receipt hooks run in the transaction that records a receipt (none: one statement). */
+  hooks?: OutcomeHooks;
 }
 
 interface HeardMessage extends OwnMessage {
@@ -67,13 +70,6 @@ interface HeardMessage extends OwnMessage {
 
 /** Events kept at most (the oldest are dropped first). */
 const MAX_HEARD = 5000;
-
-export function describeDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  if (ms >= 1000) return `${Math.round(ms / 100) / 10} s`;
-  return `${ms} ms`;
-}
 
 export class Confirmer {
   private heard: HeardMessage[] = [];
@@ -176,7 +172,7 @@ export class Confirmer {
     const { pool, logger, retry } = this.options;
     if (ack === -1) {
       const result = await rejectSend(pool, messageId, retry);
-      if (result) this.options.onRisk?.('ack_error', `message ${result.outboxId}`);
+      if (result) await this.options.governor?.signal(result.session, 'ack_error', `message ${result.outboxId}`);
       if (result?.status === 'sending') {
         this.rejectedWaiting = true;
         this.scheduleSweep(1000);
@@ -186,7 +182,7 @@ export class Confirmer {
       }
       return;
     }
-    const hooks = this.options.receiptHooks?.() ?? [];
+    const hooks = this.options.hooks?.receiptHooks() ?? [];
     if (hooks.length === 0) {
       await recordAck(pool, messageId, ack);
       return;
@@ -199,23 +195,27 @@ export class Confirmer {
   }
 
   /**
-   * One pass: match what was heard, look into chats, flag what expired, retry rejected parts; then
-   * sleep until the oldest open hand-over needs a look or expires (an idle gateway asks nothing).
+   * One pass: match what was heard, look into chats, flag what expired (when the oldest unknown
+   * hand-over has), retry rejected parts an ack -1 left while their row was being sent; then sleep until
+   * the oldest open hand-over needs a look or expires (an idle gateway asks nothing).
    */
   private async pass(): Promise<void> {
+    const { pool, session, confirmTimeoutMs } = this.options;
     await this.matchHeard();
     if (this.options.transport.isReady()) await this.settlement.pass();
-    await this.expire();
-    await healSummaries(this.options.pool);
+    let oldest = await oldestUnknown(pool, session);
+    if (oldest && oldest.getTime() + confirmTimeoutMs <= Date.now()) {
+      await expireUnconfirmed({ pool, session, confirmTimeoutMs, logger: this.options.logger, governor: this.options.governor ?? null });
+      oldest = await oldestUnknown(pool, session);
+    }
     if (this.rejectedWaiting) {
       this.rejectedWaiting = false;
-      const requeued = await requeueRejected(this.options.pool, this.options.retry);
+      const requeued = await requeueRejected(pool, session, this.options.retry);
       if (requeued > 0) this.options.onRequeue?.();
     }
-    const oldest = await oldestUnknown(this.options.pool, this.options.session);
     if (oldest) {
       const now = Date.now();
-      const expiresIn = oldest.getTime() + this.options.confirmTimeoutMs - now;
+      const expiresIn = oldest.getTime() + confirmTimeoutMs - now;
       const lookIn = this.options.transport.readOwnMessages ? oldest.getTime() + this.lookupAfterMs() - now : Infinity;
       this.scheduleSweep(Math.max(500, Math.min(expiresIn, lookIn > 0 ? lookIn : expiresIn) + 50));
     }
@@ -276,15 +276,5 @@ export class Confirmer {
       }
     }
     return false;
-  }
-
-  private async expire(): Promise<void> {
-    const { pool, logger, confirmTimeoutMs } = this.options;
-    const within = describeDuration(confirmTimeoutMs);
-    const flagged = await expireUnknown(pool, confirmTimeoutMs, (reason) => `unconfirmed: no receipt within ${within}${reason ? ` (${reason})` : ''}`);
-    for (const row of flagged) {
-      this.options.onRisk?.('unconfirmed', `message ${row.outboxId}`, row.session);
-      logger.warn({ id: row.outboxId, reason: row.reason }, 'send unconfirmed: not sent again; an operator can resend it (cicero-wa outbox resend)');
-    }
   }
 }

@@ -178,6 +178,14 @@ export class Governor {
     });
   }
 
+  /**
+   * A risk signal from any part of the service (a send, a receipt, the connection): `observe` that never
+   * throws and never holds up its caller's work; a signal that cannot be recorded is logged.
+   */
+  async signal(session: string, kind: RiskKind, detail: string | null = null): Promise<void> {
+    await this.observe(session, kind, detail).catch((err: Error) => this.options.logger.warn({ err: err.message, session, kind }, 'could not record a risk signal'));
+  }
+
   /** The number seen paired (the warm-up starts at the first pairing, and again for a new number). */
   async notePaired(session: string, number: string | null): Promise<void> {
     if (!this.options.config.enabled) return;

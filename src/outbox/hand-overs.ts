@@ -1,7 +1,9 @@
 /**
- * Statements on wa_outbox_sends after the hand-over: confirming an unknown outcome from WhatsApp's own
- * events, flagging what stays unconfirmed, receipts, and ack -1 (WhatsApp's send error) putting a row
- * back on the retry path.
+ * After the hand-over: finding open hand-overs (from WhatsApp's own events, by chat), and the
+ * transactions that settle them: confirming an unknown outcome, flagging what stays unconfirmed,
+ * receipts, a message missing from its chat, and ack -1 (WhatsApp's send error) putting a row back on
+ * the retry path. The outcomes are written by part-outcomes.ts and the row's status by row-status.ts;
+ * this file holds the order they are taken in.
  *
  * Lock order: a statement that changes a hand-over of a row and the row itself locks the row first;
  * the row's `confirmation` is then recomputed in a later statement of the same transaction, so it
@@ -10,6 +12,13 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.js';
+import { confirmHandOver, flagUnconfirmed, rejectHandOver, settleMissing } from './part-outcomes.js';
+import { requeueIncomplete, type RetryPolicy } from './row-status.js';
+import { ACK_ERROR_REASON, AWAITING_OUTCOMES, NOT_DELIVERED_REASON, OPEN_OUTCOMES, REJECTABLE_OUTCOMES, receiptAssignments, sqlList, type ChatCheck } from './vocabulary.js';
+
+export { ACK_ERROR_REASON, NOT_DELIVERED_REASON, type ChatCheck, type RetryPolicy };
+
+const OPEN = sqlList(OPEN_OUTCOMES);
 
 /** What a hand-over is matched on: the text with line breaks and outer white space normalised. */
 export function bodyFingerprint(text: string): string {
@@ -46,26 +55,6 @@ function toOpenSend(r: OpenSendRecord): OpenSend {
   };
 }
 
-/**
- * What was looked at in a chat to settle a hand-over, and what was decided (`wa_outbox_sends.chat_check`).
- * `found`: the message is there (confirmed); `not_found`: not there, the history read reaching back past
- * the hand-over (not delivered); `not_far_enough`: not among what was read, which does not reach back
- * that far; `unreadable`: the chat could not be read. The last two leave the outcome open.
- */
-export interface ChatCheck {
-  result: 'found' | 'not_found' | 'not_far_enough' | 'unreadable';
-  at: string;
-  chatId: string;
-  /** Own messages read from the chat, and the oldest one's time. */
-  fetched?: number;
-  oldestAt?: string | null;
-  messageId?: string;
-  ack?: number | null;
-  /** For not_found: sent again automatically (WA_RESEND_CHECKED), or left to an operator. */
-  resent?: boolean;
-  error?: string;
-}
-
 /** Hand-overs settled from the chat are at most this old: an older message is not sent again on its own. */
 export const SETTLE_MAX_AGE_HOURS = 24;
 
@@ -77,7 +66,7 @@ export const SETTLE_MAX_AGE_HOURS = 24;
 export async function settleCandidates(db: Queryable, session: string, olderThanMs: number, limit: number): Promise<OpenSend[]> {
   const { rows } = await db.query<OpenSendRecord>(
     `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
-      WHERE outcome IN ('unknown', 'unconfirmed') AND session = $1
+      WHERE outcome IN ${OPEN} AND session = $1
         AND handed_over_at > now() - $4 * interval '1 hour'
         AND handed_over_at < now() - $2 * interval '1 millisecond'
         AND (chat_check IS NULL OR chat_check->>'result' <> 'not_found')
@@ -89,10 +78,8 @@ export async function settleCandidates(db: Queryable, session: string, olderThan
 
 /** Keeps what a look into the chat found on a hand-over that stays open (not far enough, unreadable). */
 export async function recordChatCheck(db: Queryable, sendId: number, check: ChatCheck): Promise<void> {
-  await db.query(`UPDATE wa_outbox_sends SET chat_check = $2 WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')`, [sendId, JSON.stringify(check)]);
+  await db.query(`UPDATE wa_outbox_sends SET chat_check = $2 WHERE id = $1 AND outcome IN ${OPEN}`, [sendId, JSON.stringify(check)]);
 }
-
-export const NOT_DELIVERED_REASON = 'not delivered (checked in the chat)';
 
 /**
  * A hand-over whose message is not in its chat (the history read reaching back past it, the grace
@@ -123,12 +110,7 @@ export async function settleNotDelivered(
       : again
         ? `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}, after it was already sent again once: an operator decides (cicero-wa outbox resend)`
         : `${NOT_DELIVERED_REASON}: not among this number's messages in ${check.chatId}; WA_RESEND_CHECKED=false: an operator decides (cicero-wa outbox resend)`;
-    const { rowCount } = await tx.query(
-      `UPDATE wa_outbox_sends SET outcome = $2, reason = $3, chat_check = $4, settled_at = now()
-        WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')`,
-      [send.id, resent ? 'rejected' : 'unconfirmed', reason, JSON.stringify({ ...check, resent })],
-    );
-    if (rowCount !== 1) return null;
+    if (!(await settleMissing(tx, send.id, resent, reason, check))) return null;
     if (!resent) {
       await refreshRow(tx, send.outboxId);
       return { status: row?.status ?? 'deleted', resent };
@@ -149,7 +131,7 @@ export async function findOpenSends(
 ): Promise<OpenSend[]> {
   const { rows } = await db.query<OpenSendRecord>(
     `SELECT ${OPEN_SEND_COLUMNS} FROM wa_outbox_sends
-      WHERE outcome IN ('unknown', 'unconfirmed') AND body_sha256 = $1 AND session = $6
+      WHERE outcome IN ${OPEN} AND body_sha256 = $1 AND session = $6
         AND handed_over_at >= $3::timestamptz - $4 * interval '1 millisecond'
         AND handed_over_at <= $3::timestamptz + interval '30 seconds'
         AND (chat_id = ANY($2::text[]) OR ($5 AND chat_id LIKE '%@c.us'))
@@ -189,7 +171,7 @@ async function refreshRow(tx: pg.PoolClient, outboxId: number): Promise<void> {
        FROM (SELECT cicero_wa_outbox_confirmation($1) AS confirmation,
                     (SELECT wa_message_id FROM wa_outbox_sends WHERE outbox_id = $1 AND part = parts - 1 AND outcome = 'confirmed' ORDER BY id DESC LIMIT 1) AS last_id,
                     (SELECT reason FROM wa_outbox_sends WHERE outbox_id = $1 AND outcome = 'unconfirmed' ORDER BY part LIMIT 1) AS unconfirmed_reason,
-                    (SELECT reason FROM wa_outbox_sends WHERE outbox_id = $1 AND outcome IN ('unknown', 'handing_over') ORDER BY part LIMIT 1) AS open_reason) c
+                    (SELECT reason FROM wa_outbox_sends WHERE outbox_id = $1 AND outcome IN ${sqlList(AWAITING_OUTCOMES)} ORDER BY part LIMIT 1) AS open_reason) c
       WHERE o.id = $1 AND o.status = 'sent'`,
     [outboxId],
   );
@@ -213,17 +195,7 @@ export async function confirmSend(
 ): Promise<boolean> {
   return withTransaction(pool, async (tx) => {
     await lockRow(tx, send.outboxId);
-    const { rowCount } = await tx.query(
-      `UPDATE wa_outbox_sends
-          SET outcome = 'confirmed', wa_message_id = $2, settled_at = now(), chat_check = coalesce($4::jsonb, chat_check),
-              ack = CASE WHEN $3::int >= 0 THEN greatest(coalesce(ack, $3), $3) ELSE ack END,
-              delivered_at = CASE WHEN $3::int >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
-              read_at = CASE WHEN $3::int >= 3 THEN coalesce(read_at, now()) ELSE read_at END
-        WHERE id = $1 AND outcome IN ('unknown', 'unconfirmed')
-          AND NOT EXISTS (SELECT 1 FROM wa_outbox_sends WHERE wa_message_id = $2)`,
-      [send.id, messageId, ack, check ? JSON.stringify(check) : null],
-    );
-    if (rowCount !== 1) return false;
+    if (!(await confirmHandOver(tx, send.id, messageId, ack, check))) return false;
     await refreshRow(tx, send.outboxId);
     await tx.query(
       `UPDATE wa_outbox o
@@ -237,15 +209,16 @@ export async function confirmSend(
 }
 
 /**
- * Rows whose summary is behind their hand-overs (a part was confirmed while the row was still being
- * sent, so its final mark did not see it): recomputed. Returns how many were.
+ * Sent rows of `session` whose summary is behind their hand-overs (a part was confirmed while the row
+ * was still being sent, so its final mark did not see it): recomputed. Returns how many were.
  */
-export async function healSummaries(pool: pg.Pool): Promise<number> {
+export async function healSummaries(pool: pg.Pool, session: string): Promise<number> {
   const { rows } = await pool.query<{ id: number }>(
     `SELECT id FROM wa_outbox
-      WHERE confirmation IN ('awaiting', 'unconfirmed') AND status = 'sent'
+      WHERE confirmation IN ('awaiting', 'unconfirmed') AND status = 'sent' AND session = $1
         AND cicero_wa_outbox_confirmation(id) IS DISTINCT FROM confirmation
       LIMIT 200`,
+    [session],
   );
   for (const { id } of rows) {
     await withTransaction(pool, async (tx) => {
@@ -263,75 +236,46 @@ export async function isKnownMessage(db: Queryable, messageId: string): Promise<
 }
 
 /**
- * Hand-overs unknown for longer than `timeoutMs` become `unconfirmed` (never sent again on their own:
- * an operator decides), with `describe(reason)` as their reason. Returns the rows flagged.
+ * `session`'s hand-overs unknown for longer than `timeoutMs` become `unconfirmed` (never sent again on
+ * their own: an operator decides), with `describe(reason)` as their reason. Returns the rows flagged.
  */
 export async function expireUnknown(
   pool: pg.Pool,
+  session: string,
   timeoutMs: number,
   describe: (reason: string | null) => string,
-): Promise<Array<{ outboxId: number; reason: string; session: string }>> {
-  const { rows } = await pool.query<{ outbox_id: number; session: string }>(
-    `SELECT DISTINCT s.outbox_id, o.session FROM wa_outbox_sends s JOIN wa_outbox o ON o.id = s.outbox_id
-      WHERE s.outcome = 'unknown' AND s.handed_over_at < now() - $1 * interval '1 millisecond' LIMIT 500`,
-    [timeoutMs],
+): Promise<Array<{ outboxId: number; reason: string }>> {
+  const { rows } = await pool.query<{ outbox_id: number }>(
+    `SELECT DISTINCT outbox_id FROM wa_outbox_sends
+      WHERE outcome = 'unknown' AND session = $2 AND handed_over_at < now() - $1 * interval '1 millisecond' LIMIT 500`,
+    [timeoutMs, session],
   );
-  const flagged: Array<{ outboxId: number; reason: string; session: string }> = [];
-  for (const { outbox_id: outboxId, session } of rows) {
+  const flagged: Array<{ outboxId: number; reason: string }> = [];
+  for (const { outbox_id: outboxId } of rows) {
     await withTransaction(pool, async (tx) => {
       await lockRow(tx, outboxId);
-      const { rows: expired } = await tx.query<{ id: string; reason: string | null }>(
-        `SELECT id, reason FROM wa_outbox_sends
-          WHERE outbox_id = $1 AND outcome = 'unknown' AND handed_over_at < now() - $2 * interval '1 millisecond' FOR UPDATE`,
-        [outboxId, timeoutMs],
-      );
-      for (const send of expired) {
-        const reason = describe(send.reason);
-        await tx.query(`UPDATE wa_outbox_sends SET outcome = 'unconfirmed', reason = $2, settled_at = now() WHERE id = $1`, [send.id, reason]);
-        flagged.push({ outboxId, reason, session });
-      }
+      for (const reason of await flagUnconfirmed(tx, outboxId, timeoutMs, describe)) flagged.push({ outboxId, reason });
       await refreshRow(tx, outboxId);
     });
   }
   return flagged;
 }
 
-/**
- * A delivery receipt for the hand-over and the row that have this WhatsApp id: the highest ack seen,
- * and the first time it was delivered (ack ≥ 2) and read (ack ≥ 3). Returns the hand-overs updated.
- */
 /** Records a receipt on the row and the hand-over with this WhatsApp id; returns the rows it concerned. */
 export async function recordAck(db: Queryable, messageId: string, ack: number): Promise<{ sends: number; rowIds: number[] }> {
   const { rows } = await db.query<{ sends: number; row_ids: number[] | null }>(
     `WITH row_ack AS (
-       UPDATE wa_outbox
-          SET ack = greatest(coalesce(ack, $2), $2),
-              delivered_at = CASE WHEN $2 >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
-              read_at = CASE WHEN $2 >= 3 THEN coalesce(read_at, now()) ELSE read_at END,
-              updated_at = now()
+       UPDATE wa_outbox SET ${receiptAssignments('$2')}, updated_at = now()
         WHERE wa_message_id = $1 AND $2 >= 0
         RETURNING id),
      send_ack AS (
-       UPDATE wa_outbox_sends
-          SET ack = greatest(coalesce(ack, $2), $2),
-              delivered_at = CASE WHEN $2 >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
-              read_at = CASE WHEN $2 >= 3 THEN coalesce(read_at, now()) ELSE read_at END
+       UPDATE wa_outbox_sends SET ${receiptAssignments('$2')}
         WHERE wa_message_id = $1 AND $2 >= 0
         RETURNING id)
      SELECT (SELECT count(*)::int FROM send_ack) AS sends, (SELECT array_agg(id) FROM row_ack) AS row_ids`,
     [messageId, ack],
   );
   return { sends: rows[0]?.sends ?? 0, rowIds: rows[0]?.row_ids ?? [] };
-}
-
-export const ACK_ERROR_REASON = 'ack_error: WhatsApp reported an error for the message (ack -1): it did not reach WhatsApp';
-
-export interface RetryPolicy {
-  maxAttempts: number;
-  /** Delay before the next try after `attempts` tries. */
-  delayMs(attempts: number): number;
-  /** A row that failed for good here (its tries used up): runs in the transaction that fails it. */
-  onFailed?(tx: pg.PoolClient, row: { id: number; type: string; recipient: string }, reason: string): Promise<void>;
 }
 
 /**
@@ -341,67 +285,32 @@ export interface RetryPolicy {
  * status after it (`sending`: the row is still being sent, and is looked at again), or null when the
  * hand-over was not one to reject.
  */
-export async function rejectSend(pool: pg.Pool, messageId: string, policy: RetryPolicy): Promise<{ outboxId: number; status: string } | null> {
-  const { rows } = await pool.query<{ id: string; outbox_id: number }>(
-    `SELECT id, outbox_id FROM wa_outbox_sends
-      WHERE wa_message_id = $1 AND outcome IN ('confirmed', 'unknown', 'unconfirmed') AND coalesce(ack, 0) < 1`,
+export async function rejectSend(pool: pg.Pool, messageId: string, policy: RetryPolicy): Promise<{ outboxId: number; session: string; status: string } | null> {
+  const { rows } = await pool.query<{ id: string; outbox_id: number; session: string }>(
+    `SELECT id, outbox_id, session FROM wa_outbox_sends
+      WHERE wa_message_id = $1 AND outcome IN ${sqlList(REJECTABLE_OUTCOMES)} AND coalesce(ack, 0) < 1`,
     [messageId],
   );
   const send = rows[0];
   if (!send) return null;
   return withTransaction(pool, async (tx) => {
     const row = await lockRow(tx, send.outbox_id);
-    const { rowCount } = await tx.query(
-      `UPDATE wa_outbox_sends SET outcome = 'rejected', reason = $2, ack = -1, settled_at = now()
-        WHERE id = $1 AND outcome IN ('confirmed', 'unknown', 'unconfirmed') AND coalesce(ack, 0) < 1`,
-      [send.id, ACK_ERROR_REASON],
-    );
-    if (rowCount !== 1) return null;
+    if (!(await rejectHandOver(tx, Number(send.id), ACK_ERROR_REASON))) return null;
     const status = await requeueIncomplete(tx, send.outbox_id, policy, ACK_ERROR_REASON);
-    return { outboxId: send.outbox_id, status: status ?? row?.status ?? 'deleted' };
+    return { outboxId: send.outbox_id, session: send.session, status: status ?? row?.status ?? 'deleted' };
   });
 }
 
 /**
- * A sent row with a part that no longer has a good hand-over (its send was rejected) goes back to the
- * retry path. The caller's transaction must hold the row lock. Returns the new status, or null.
+ * Sent rows of `session` left with a rejected part (the ack -1 came while the row was still being
+ * sent): back on the retry path. Returns how many were.
  */
-async function requeueIncomplete(tx: pg.PoolClient, outboxId: number, policy: RetryPolicy, cause: string): Promise<string | null> {
-  const { rows } = await tx.query<{ status: string | null; type: string; recipient: string; attempts: number; parts: number | null; good: number }>(
-    `SELECT o.status, o.type, o.recipient, o.attempts,
-            (SELECT max(parts) FROM wa_outbox_sends WHERE outbox_id = o.id) AS parts,
-            (SELECT count(DISTINCT part)::int FROM wa_outbox_sends
-              WHERE outbox_id = o.id AND outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')) AS good
-       FROM wa_outbox o WHERE o.id = $1`,
-    [outboxId],
-  );
-  const row = rows[0];
-  if (!row || row.status !== 'sent' || row.parts === null || row.good >= row.parts) return null;
-  const exhausted = row.attempts >= policy.maxAttempts;
-  const reason = exhausted ? `attempts exhausted (${row.attempts}): ${cause}` : cause;
-  await tx.query(
-    `UPDATE wa_outbox
-        SET status = $2, last_error = $3, next_attempt_at = now() + $4 * interval '1 millisecond', parts_sent = $5,
-            confirmation = NULL, confirmed_at = NULL, sent_at = CASE WHEN $2 = 'failed' THEN sent_at END, updated_at = now()
-      WHERE id = $1`,
-    [
-      outboxId,
-      exhausted ? 'failed' : 'pending',
-      reason,
-      exhausted ? 0 : policy.delayMs(row.attempts),
-      row.good,
-    ],
-  );
-  if (exhausted) await policy.onFailed?.(tx, { id: outboxId, type: row.type, recipient: row.recipient }, reason);
-  return exhausted ? 'failed' : 'pending';
-}
-
-/** Sent rows left with a rejected part (the ack -1 came while the row was still being sent): retried. */
-export async function requeueRejected(pool: pg.Pool, policy: RetryPolicy): Promise<number> {
+export async function requeueRejected(pool: pg.Pool, session: string, policy: RetryPolicy): Promise<number> {
   const { rows } = await pool.query<{ outbox_id: number }>(
     `SELECT DISTINCT s.outbox_id FROM wa_outbox_sends s JOIN wa_outbox o ON o.id = s.outbox_id
-      WHERE s.outcome = 'rejected' AND o.status = 'sent' AND s.settled_at > now() - interval '1 day'
+      WHERE s.outcome = 'rejected' AND o.status = 'sent' AND s.session = $1 AND s.settled_at > now() - interval '1 day'
       LIMIT 100`,
+    [session],
   );
   let requeued = 0;
   for (const { outbox_id: outboxId } of rows) {

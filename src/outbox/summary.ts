@@ -5,6 +5,7 @@
  * statement on an index.
  */
 import type { Queryable } from '../db/pool.js';
+import { WAITING_STATUSES, sqlList, type FailureCode } from './vocabulary.js';
 
 export interface TypeSummary {
   type: string;
@@ -22,7 +23,8 @@ export interface TypeSummary {
 export interface OutboxSummary {
   today: TypeSummary[];
   backlog: { pending: number; sending: number; oldestDueSeconds: number | null };
-  failures24h: Array<{ reason: string; count: number }>;
+  /** Failed in the last 24 hours, by failure code (FAILURE_CODES; `other` for a reason outside the catalogue). */
+  failures24h: Array<{ reason: FailureCode; count: number }>;
   held: {
     /** Pending rows under a hold the governor wrote on them that has not ended, by session and reason (its latest end). */
     holds: Array<{ session: string; reason: string; until: Date; count: number }>;
@@ -40,7 +42,7 @@ export async function outboxSummary(db: Queryable, timeZone: string): Promise<Ou
             count(*) FILTER (WHERE status = 'sent' AND confirmation IS DISTINCT FROM 'dry_run')::int AS sent,
             count(*) FILTER (WHERE status = 'sent' AND confirmation = 'confirmed')::int AS confirmed,
             count(*) FILTER (WHERE status = 'failed')::int AS failed,
-            count(*) FILTER (WHERE status IN ('pending', 'sending'))::int AS waiting,
+            count(*) FILTER (WHERE status IN ${sqlList(WAITING_STATUSES)})::int AS waiting,
             count(*) FILTER (WHERE status = 'sent' AND confirmation = 'dry_run')::int AS "dryRun"
        FROM wa_outbox
       WHERE created_at >= (date_trunc('day', now() AT TIME ZONE $1) AT TIME ZONE $1) AT TIME ZONE current_setting('TimeZone')
@@ -52,8 +54,8 @@ export async function outboxSummary(db: Queryable, timeZone: string): Promise<Ou
             (SELECT count(*)::int FROM wa_outbox WHERE status = 'sending') AS sending,
             (SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest`,
   );
-  const failures = await db.query<{ reason: string; count: number }>(
-    `SELECT coalesce(nullif(split_part(last_error, ':', 1), ''), 'unknown') AS reason, count(*)::int AS count
+  const failures = await db.query<{ reason: FailureCode; count: number }>(
+    `SELECT coalesce(failure_code, 'other') AS reason, count(*)::int AS count
        FROM wa_outbox WHERE status = 'failed' AND updated_at > now() - interval '24 hours'
       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`,
   );

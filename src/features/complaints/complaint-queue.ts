@@ -4,8 +4,15 @@
  * responded_at is the send time) or failed (failure_reason).
  */
 import type { Queryable } from '../../db/pool.js';
+import type { RetentionKeepRule } from '../../outbox/retention.js';
 
 export const COMPLAINT_CHANNEL = 'complaint_queue_pending';
+
+/** The outbox keeps a reply a complaint still waits on (queued), however old (outbox-retention). */
+export const COMPLAINT_RETENTION_RULE: RetentionKeepRule = {
+  why: 'a reply a complaint still waits on',
+  keepWhile: "EXISTS (SELECT 1 FROM complaint_queue q WHERE q.outbox_id = r.id AND q.status = 'queued')",
+};
 export const COMPLAINT_STATUSES = ['pending', 'queued', 'responded', 'failed'] as const;
 export type ComplaintStatus = (typeof COMPLAINT_STATUSES)[number];
 /** What `--status` takes: a status, or `other` for the complaints whose status is none of them. */

@@ -16,7 +16,7 @@ import type { JobHandler } from '../../jobs.js';
 import type { Logger } from '../../lib/logger.js';
 import { SingleFlight } from '../../lib/single-flight.js';
 import type { OutcomeHook } from '../../outbox/outcomes.js';
-import { outboxStates } from '../../outbox/admin.js';
+import { outboxStates } from '../../outbox/listing.js';
 import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { claimPending, markFailed, type PendingComplaint, markFailedByOutbox, markQueued, markRespondedByOutbox, normaliseStatuses, queuedComplaints } from './complaint-queue.js';

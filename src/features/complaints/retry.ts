@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/pool.js';
-import { retryRows } from '../../outbox/admin.js';
+import { retryRows } from '../../outbox/operator-actions.js';
 import { COMPLAINT_STATUSES, complaintsByIds, setStatus } from './complaint-queue.js';
 
 export interface ComplaintRetryResult {

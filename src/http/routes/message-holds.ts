@@ -6,7 +6,7 @@
  */
 import { HOLD_KINDS, holdOf, type Hold } from '../../governor/holds.js';
 import { formatZoned, isoZoned } from '../../lib/zoned-time.js';
-import type { OutboxListRow } from '../../outbox/admin.js';
+import type { OutboxListRow } from '../../outbox/listing.js';
 import type { OutboxSummary } from '../../outbox/summary.js';
 import type { HttpDeps } from '../deps.js';
 

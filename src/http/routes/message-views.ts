@@ -3,6 +3,7 @@
  * document): a message as listed, and one message with its history of hand-overs to WhatsApp.
  */
 import { OUTBOX_PRIORITIES } from '../../outbox/enqueue.js';
+import { FAILURE_CODES } from '../../outbox/vocabulary.js';
 import { heldBackSchema } from './message-holds.js';
 
 /** A message as listed and as written. */
@@ -18,6 +19,7 @@ export const messageView = {
     priority: { type: 'string', enum: [...OUTBOX_PRIORITIES], description: 'reply, normal or bulk: due messages are sent in that order' },
     attempts: { type: 'integer' },
     lastError: { type: 'string', nullable: true },
+    failureCode: { type: 'string', nullable: true, enum: [...FAILURE_CODES, null], description: 'for a failed message: why, as a code (GET /api/outbox/vocabulary lists them)' },
     confirmation: { type: 'string', nullable: true, description: 'for sent messages: confirmed, awaiting, unconfirmed or dry_run' },
     confirmed: { type: 'boolean', description: 'WhatsApp gave the id of every part' },
     waMessageId: { type: 'string', nullable: true },

@@ -7,7 +7,9 @@
 import type { FastifyInstance } from 'fastify';
 import { withTransaction } from '../../db/pool.js';
 import { isoZoned } from '../../lib/zoned-time.js';
-import { OUTBOX_STATUS_FILTERS, cancelRows, listOutbox, outboxRow, retryRows, rowJson, showOutbox, type ActionResult, type OutboxListRow, type OutboxStatusFilter } from '../../outbox/admin.js';
+import { OUTBOX_STATUSES, OUTBOX_STATUS_FILTERS, listOutbox, outboxRow, rowJson, showOutbox, type OutboxListRow, type OutboxStatusFilter } from '../../outbox/listing.js';
+import { cancelRows, retryRows, type ActionResult } from '../../outbox/operator-actions.js';
+import { FAILURE_CODES, PART_OUTCOMES } from '../../outbox/vocabulary.js';
 import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OUTBOX_PRIORITIES, OutboxValidationError, enqueueOne, type OutboxPriority } from '../../outbox/enqueue.js';
 import { unitNamesOfGroups } from '../../features/units.js';
 import { keepRequestSha256, keyedRow } from '../../outbox/keyed-row.js';
@@ -201,6 +203,15 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       });
       return reply.code(row.inserted ? 201 : 200).send(rowJson(row.row, timeZone));
     },
+  );
+
+  app.get(
+    '/api/outbox/vocabulary',
+    {
+      config: { access: 'read' },
+      schema: { summary: "The outbox's words: a message's statuses (and the filter for the others), a hand-over's outcomes, the failure codes", tags: ['messages'] },
+    },
+    async () => ({ statuses: OUTBOX_STATUSES, statusFilters: OUTBOX_STATUS_FILTERS, partOutcomes: PART_OUTCOMES, failureCodes: FAILURE_CODES }),
   );
 
   app.get<{ Params: { id: number } }>(

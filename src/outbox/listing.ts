@@ -1,22 +1,14 @@
 /**
- * Operator actions on wa_outbox: list rows, retry failed or cancelled ones, cancel pending or failed
- * ones, resend sent ones whose delivery WhatsApp never confirmed. Each action reports, per id, what
- * happened and why not when nothing did.
+ * The outbox as operators and modules read it: rows listed and shown whole (with every hand-over), a
+ * row as a program reads it (JSON), the backlog, counts, what waits and why, the delivery state of some
+ * rows. Nothing here changes a row (operator-actions.ts does).
  */
-import type pg from 'pg';
-import { inTransaction, type Queryable } from '../db/pool.js';
+import type { Queryable } from '../db/pool.js';
 import { isoZoned } from '../lib/zoned-time.js';
-import { wakeDispatchers } from './channel.js';
 import { priorityName, type OutboxPriority } from './priority.js';
-import type { ChatCheck } from './hand-overs.js';
+import { UNKNOWN_STATUS_SQL, WAITING_STATUSES, sqlList, type ChatCheck, type FailureCode, type OutboxStatusFilter } from './vocabulary.js';
 
-export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
-export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
-/** What `--status` takes: a status, or `other` for the rows whose status is none of them. */
-export const OUTBOX_STATUS_FILTERS = [...OUTBOX_STATUSES, 'other'] as const;
-export type OutboxStatusFilter = (typeof OUTBOX_STATUS_FILTERS)[number];
-
-const isKnownStatus = (status: string | null) => (OUTBOX_STATUSES as readonly (string | null)[]).includes(status);
+export { OUTBOX_STATUSES, OUTBOX_STATUS_FILTERS, type OutboxStatus, type OutboxStatusFilter } from './vocabulary.js';
 
 export interface OutboxListRow {
   id: number;
@@ -28,6 +20,8 @@ export interface OutboxListRow {
   sentAt: Date | null;
   nextAttemptAt: Date;
   lastError: string | null;
+  /** For a failed row: why, as a code of the catalogue (FAILURE_CODES); null otherwise. */
+  failureCode: FailureCode | null;
   /** For sent rows: confirmed, awaiting (an outcome not known yet) or unconfirmed; null otherwise. */
   confirmation: string | null;
   waMessageId: string | null;
@@ -71,7 +65,7 @@ export interface ListOptions {
 const ROW_COLUMNS = `id, status, type, recipient, attempts,
        created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
        sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
-       next_attempt_at, last_error, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content,
+       next_attempt_at, last_error, failure_code, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content,
        document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id, priority, deferred_until, deferred_reason,
        (document_name IS NOT NULL OR document_mime IS NOT NULL OR document IS NOT NULL) AS has_document`;
 
@@ -86,6 +80,7 @@ function toListRow(r: Record<string, unknown>): OutboxListRow {
     sentAt: r.sent_at as Date | null,
     nextAttemptAt: r.next_attempt_at as Date,
     lastError: r.last_error as string | null,
+    failureCode: (r.failure_code as FailureCode | null) ?? null,
     confirmation: r.confirmation as string | null,
     waMessageId: r.wa_message_id as string | null,
     ack: r.ack as number | null,
@@ -118,6 +113,7 @@ export function rowJson(row: OutboxListRow, timeZone: string): Record<string, un
     priority: row.priority,
     attempts: row.attempts,
     lastError: row.lastError,
+    failureCode: row.status === 'failed' ? row.failureCode : null,
     confirmation: row.confirmation,
     confirmed: row.confirmation === 'confirmed',
     waMessageId: row.waMessageId,
@@ -140,7 +136,7 @@ export async function listOutbox(db: Queryable, options: ListOptions): Promise<O
     `SELECT ${ROW_COLUMNS}
        FROM wa_outbox
       WHERE ($1::text IS NULL OR status = $1
-             OR ($1 = 'other' AND (status IS NULL OR status NOT IN ('pending', 'sending', 'sent', 'failed', 'cancelled'))))
+             OR ($1 = 'other' AND ${UNKNOWN_STATUS_SQL}))
         AND (NOT $3 OR confirmation IN ('awaiting', 'unconfirmed'))
         AND ($4::timestamptz IS NULL OR created_at AT TIME ZONE current_setting('TimeZone') >= $4)
         AND ($5::timestamptz IS NULL OR created_at AT TIME ZONE current_setting('TimeZone') < $5)
@@ -206,93 +202,9 @@ export async function showOutbox(db: Queryable, id: number): Promise<{ row: Outb
   };
 }
 
-export interface ActionResult {
-  id: number;
-  done: boolean;
-  /** What happened, or why nothing did. */
-  detail: string;
-}
-
-interface ActionRow {
-  id: number;
-  status: string | null;
-  confirmation: string | null;
-}
-
-/** Locks the rows, keeps those `eligible` says yes to (else its reason), updates them, reports per id. */
-async function applyAction(
-  db: pg.Pool | pg.PoolClient,
-  ids: number[],
-  eligible: (row: ActionRow) => true | string,
-  update: (tx: pg.PoolClient, ids: number[]) => Promise<void>,
-  doneDetail: string,
-  wake: boolean,
-): Promise<ActionResult[]> {
-  return inTransaction(db, async (tx) => {
-    const { rows } = await tx.query<ActionRow>('SELECT id, status, confirmation FROM wa_outbox WHERE id = ANY($1::int[]) FOR UPDATE', [ids]);
-    const verdicts = new Map(rows.map((r) => [r.id, eligible(r)]));
-    const chosen = rows.filter((r) => verdicts.get(r.id) === true).map((r) => r.id);
-    if (chosen.length > 0) {
-      await update(tx, chosen);
-      if (wake) await wakeDispatchers(tx);
-    }
-    return ids.map((id) => {
-      const verdict = verdicts.get(id);
-      if (verdict === undefined) return { id, done: false, detail: 'no such row' };
-      return verdict === true ? { id, done: true, detail: doneDetail } : { id, done: false, detail: verdict };
-    });
-  });
-}
-
-/** Rows in one of `allowed`, and with `orUnknown` also rows whose status the service does not know. */
-function statusIn(allowed: OutboxStatus[], orUnknown = false): (row: ActionRow) => true | string {
-  return (row) => {
-    if (allowed.includes(row.status as OutboxStatus) || (orUnknown && !isKnownStatus(row.status))) return true;
-    return `is ${row.status ?? 'without status'}; only ${allowed.join(' or ')} rows${orUnknown ? ' (or rows with a status the service does not know)' : ''} can be`;
-  };
-}
-
-function setColumns(assignments: string): (tx: pg.PoolClient, ids: number[]) => Promise<void> {
-  return async (tx, ids) => {
-    await tx.query(`UPDATE wa_outbox SET ${assignments}, updated_at = now() WHERE id = ANY($1::int[])`, [ids]);
-  };
-}
-
-/**
- * Failed or cancelled rows, and rows with a status the service does not know, go back to pending, due
- * now, with their attempts reset (in the caller's transaction, if given one).
- */
-export function retryRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
-  return applyAction(
-    db,
-    ids,
-    (row) => (row.status === 'sent' && row.confirmation === 'dry_run' ? true : statusIn(['failed', 'cancelled'], true)(row)),
-    async (tx, chosen) => {
-      await supersedeDryRuns(tx, chosen);
-      await setColumns(
-        "status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, locked_by = NULL, lease_until = NULL, " +
-          "confirmation = NULL, confirmed_at = NULL, parts_sent = CASE WHEN confirmation = 'dry_run' THEN 0 ELSE parts_sent END",
-      )(tx, chosen);
-    },
-    'pending again',
-    true,
-  );
-}
-
-/** A dry run's hand-overs of these rows never reached WhatsApp: they stop counting as sent parts. */
-async function supersedeDryRuns(tx: pg.PoolClient, ids: number[]): Promise<void> {
-  await tx.query(
-    `UPDATE wa_outbox_sends s SET outcome = 'failed', reason = 'dry run: logged, not sent to WhatsApp', settled_at = now()
-       FROM wa_outbox o
-      WHERE s.outbox_id = o.id AND o.id = ANY($1::int[]) AND o.confirmation = 'dry_run'
-        AND s.outcome IN ('handing_over', 'confirmed', 'unknown', 'unconfirmed')`,
-    [ids],
-  );
-}
-
 /** Messages waiting for WhatsApp: pending, or being sent. */
 export async function backlogSize(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM wa_outbox WHERE status IN ('pending', 'sending')`);
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM wa_outbox WHERE status IN ${sqlList(WAITING_STATUSES)}`);
   return rows[0]?.n ?? 0;
 }
 
@@ -321,69 +233,10 @@ export interface WaitingRow {
 export async function waitingRows(db: Queryable, limit = 1000): Promise<WaitingRow[]> {
   const { rows } = await db.query<WaitingRow>(
     `SELECT id, type, status, next_attempt_at AS "nextAttemptAt", follows_id::int AS "followsId", deferred_until AS "deferredUntil", deferred_reason AS "deferredReason"
-       FROM wa_outbox WHERE status IN ('pending', 'sending') ORDER BY priority, next_attempt_at, id LIMIT $1`,
+       FROM wa_outbox WHERE status IN ${sqlList(WAITING_STATUSES)} ORDER BY priority, next_attempt_at, id LIMIT $1`,
     [limit],
   );
   return rows;
-}
-
-/** Every row a dry run marked as sent goes back to pending, in one transaction. Returns how many. */
-export async function retryDryRun(db: pg.Pool | pg.PoolClient): Promise<number> {
-  return inTransaction(db, async (tx) => {
-    const { rows } = await tx.query<{ id: number }>(`SELECT id FROM wa_outbox WHERE status = 'sent' AND confirmation = 'dry_run' FOR UPDATE`);
-    const ids = rows.map((r) => r.id);
-    if (ids.length === 0) return 0;
-    await supersedeDryRuns(tx, ids);
-    await tx.query(
-      `UPDATE wa_outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), parts_sent = 0, wa_message_id = NULL, sent_at = NULL,
-              confirmation = NULL, confirmed_at = NULL, last_error = 'put back after a dry run', updated_at = now()
-        WHERE id = ANY($1::int[])`,
-      [ids],
-    );
-    await wakeDispatchers(tx);
-    return ids.length;
-  });
-}
-
-/**
- * A sent row that WhatsApp never confirmed (`unconfirmed`) is sent again, by an operator's decision:
- * the parts without a confirmed hand-over go out once more (the person may get them twice).
- */
-export function resendRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
-  return applyAction(
-    db,
-    ids,
-    (row) => {
-      if (row.status === 'sent' && row.confirmation === 'unconfirmed') return true;
-      if (row.status === 'sent' && row.confirmation === 'awaiting') return 'is sent and still awaiting confirmation from WhatsApp; it can be resent once it is flagged unconfirmed';
-      if (row.status === 'sent') return 'is sent and confirmed by WhatsApp; nothing to resend';
-      return `is ${row.status ?? 'without status'}; only sent rows that are unconfirmed can be resent (outbox retry takes failed and cancelled rows)`;
-    },
-    async (tx, chosen) => {
-      await tx.query(
-        `UPDATE wa_outbox_sends SET outcome = 'failed', reason = 'superseded: resent by an operator (' || coalesce(reason, 'unconfirmed') || ')', settled_at = now()
-          WHERE outbox_id = ANY($1::int[]) AND outcome IN ('unknown', 'unconfirmed')`,
-        [chosen],
-      );
-      await tx.query(
-        `UPDATE wa_outbox o
-            SET status = 'pending', attempts = 0, next_attempt_at = now(), confirmation = NULL, confirmed_at = NULL,
-                last_error = 'resent by an operator: ' || coalesce(o.last_error, 'unconfirmed'), locked_by = NULL, lease_until = NULL,
-                parts_sent = (SELECT count(DISTINCT part)::int FROM wa_outbox_sends s WHERE s.outbox_id = o.id AND s.outcome = 'confirmed'),
-                updated_at = now()
-          WHERE o.id = ANY($1::int[])`,
-        [chosen],
-      );
-    },
-    'pending again: its unconfirmed parts will be sent once more',
-    true,
-  );
-}
-
-/** Pending or failed rows are cancelled: never sent. A row being sent right now cannot be. */
-export function cancelRows(db: pg.Pool | pg.PoolClient, ids: number[]): Promise<ActionResult[]> {
-  // Wakes the dispatchers: a row that follows a cancelled one is no longer held back.
-  return applyAction(db, ids, statusIn(['pending', 'failed']), setColumns("status = 'cancelled'"), 'cancelled', true);
 }
 
 export interface OutboxRowState {

@@ -1,0 +1,118 @@
+/**
+ * The outbox maintenance, off the hot path: one shared job (`outbox-maintenance`, every minute, once per
+ * slot across instances through the run ledger) and once at start-up. Session by session, each statement
+ * scoped to that session:
+ *
+ * - rows whose holder stopped (lease expired) are pending again, or sent with an unknown outcome when
+ *   their every part went to WhatsApp (never sent again), with the outcome hooks in that transaction;
+ *   rows this process holds are never taken from it (its dispatcher runs, whatever a stall did to a lease);
+ * - statuses written by other programs are normalised (`queued` → pending…), what is left is logged;
+ * - sends unknown past WA_CONFIRM_TIMEOUT_MS are flagged unconfirmed, the risk charged to their session;
+ * - sent rows whose summary is behind their hand-overs are recomputed;
+ * - sent rows left with a rejected part go back to the retry path.
+ *
+ * Rows it puts back wake every dispatcher (NOTIFY); sends it recovers with an unknown outcome are told
+ * to this process's confirmer of that session, which looks for them in their chat.
+ */
+import type pg from 'pg';
+import type { Config } from '../config/index.js';
+import type { Governor } from '../governor/governor.js';
+import type { JobHandler } from '../jobs.js';
+import { instanceId } from '../lib/instance-id.js';
+import type { Logger } from '../lib/logger.js';
+import { wakeDispatchers } from '../outbox/channel.js';
+import { healSummaries, requeueRejected } from '../outbox/hand-overs.js';
+import type { OutcomeHooks } from '../outbox/outcomes.js';
+import { normaliseStatuses, recoverExpiredLeases } from '../outbox/row-status.js';
+import { sessionsToMaintain } from '../outbox/sessions.js';
+import { retryPolicy } from './retry-policy.js';
+import { expireUnconfirmed } from './unconfirmed.js';
+
+export interface MaintenanceOptions {
+  pool: pg.Pool;
+  logger: Logger;
+  dispatch: Config['dispatch'];
+  hooks: OutcomeHooks;
+  governor: Governor | null;
+  /** This process's instance id: rows its own dispatchers hold are theirs, whatever their lease says (default: the process's). */
+  instanceId?: string;
+  /** Sends of `session` were recovered with an unknown outcome: this process's confirmer of it looks. */
+  onRecoveredUnknown?: (session: string) => void;
+}
+
+/** What one run did, per kind of work, over every session. */
+export interface MaintenanceResult {
+  sessions: number;
+  recoveredPending: number;
+  recoveredSent: number;
+  normalised: number;
+  unconfirmed: number;
+  healed: number;
+  requeued: number;
+}
+
+export class OutboxMaintenance {
+  /** The odd statuses last reported per session, so the warning is logged once per change. */
+  private readonly lastOdd = new Map<string, string>();
+
+  constructor(private readonly options: MaintenanceOptions) {}
+
+  /** One run over every session the outbox has work for. */
+  async run(): Promise<MaintenanceResult> {
+    const { pool, dispatch } = this.options;
+    const sessions = await sessionsToMaintain(pool, dispatch.confirmTimeoutMs);
+    const total: MaintenanceResult = { sessions: sessions.length, recoveredPending: 0, recoveredSent: 0, normalised: 0, unconfirmed: 0, healed: 0, requeued: 0 };
+    for (const session of sessions) {
+      const done = await this.maintain(session);
+      for (const key of Object.keys(done) as Array<keyof typeof done>) total[key] += done[key];
+    }
+    if (total.recoveredPending + total.normalised + total.requeued > 0) await wakeDispatchers(pool);
+    return total;
+  }
+
+  /** The outbox-maintenance job. */
+  job(): JobHandler {
+    return async () => {
+      const r = await this.run();
+      return {
+        detail:
+          `${r.sessions} session(s): ${r.recoveredPending} row(s) of a stopped holder pending again, ${r.recoveredSent} sent with an unknown outcome, ` +
+          `${r.normalised} status(es) normalised, ${r.unconfirmed} send(s) flagged unconfirmed, ${r.healed} summary(ies) recomputed, ${r.requeued} rejected row(s) retried`,
+      };
+    };
+  }
+
+  private async maintain(session: string): Promise<Omit<MaintenanceResult, 'sessions'>> {
+    const { pool, logger, dispatch, hooks, governor } = this.options;
+    const recovered = await recoverExpiredLeases(
+      pool,
+      session,
+      async (tx, sent) => {
+        for (const row of sent) await hooks.run(tx, { row, status: 'sent', reason: null, sentAt: row.sentAt }, logger);
+      },
+      this.options.instanceId ?? instanceId(),
+    );
+    if (recovered.pending > 0) logger.warn({ session, rows: recovered.pending }, 'rows whose dispatcher stopped while holding them are pending again');
+    if (recovered.sent > 0) {
+      logger.warn({ session, rows: recovered.sent }, 'rows whose dispatcher stopped during the hand-over are sent with an unknown outcome (not sent again)');
+      this.options.onRecoveredUnknown?.(session);
+    }
+    const { normalised, odd } = await normaliseStatuses(pool, session);
+    this.reportOdd(session, odd);
+    const unconfirmed = await expireUnconfirmed({ pool, session, confirmTimeoutMs: dispatch.confirmTimeoutMs, logger, governor });
+    const healed = await healSummaries(pool, session);
+    const requeued = await requeueRejected(pool, session, retryPolicy(dispatch, hooks, logger));
+    return { recoveredPending: recovered.pending, recoveredSent: recovered.sent, normalised, unconfirmed, healed, requeued };
+  }
+
+  private reportOdd(session: string, odd: Array<{ status: string | null; rows: number }>): void {
+    const signature = odd.map((o) => `${o.status}:${o.rows}`).join();
+    if (odd.length > 0 && signature !== this.lastOdd.get(session)) {
+      this.options.logger.warn(
+        { session, statuses: odd.map((o) => ({ status: o.status, rows: o.rows })) },
+        'outbox rows with a status the service does not know are left alone: see them with cicero-wa outbox list --status other; cicero-wa outbox retry <id> sends one',
+      );
+    }
+    this.lastOdd.set(session, signature);
+  }
+}
