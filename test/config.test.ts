@@ -35,6 +35,7 @@ describe('configuration', () => {
       'task-delivery-recap': '*/30 * * * *',
       'complaint-response': '*/5 * * * *',
       'outbox-retention': '30 3 * * *',
+      'outbox-maintenance': '* * * * *',
       'wa-gateway-poll': '*/2 * * * *',
     });
     assert.equal(config.database.statementTimeoutMs, 30_000);

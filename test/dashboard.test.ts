@@ -161,7 +161,8 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
   });
 
   it('a failed message is named in words on Hari ini, retried from the page and sent; a pending one is cancelled', async () => {
-    const failed = (await db.pool.query("INSERT INTO wa_outbox (recipient, content, type, status, last_error) VALUES ('081200000009', 'Gagal tadi', 'manual', 'failed', 'not_on_whatsapp: test') RETURNING id")).rows[0].id as number;
+    // Failed as the service fails a row: its reason and its failure code.
+    const failed = (await db.pool.query("INSERT INTO wa_outbox (recipient, content, type, status, last_error, failure_code) VALUES ('081200000009', 'Gagal tadi', 'manual', 'failed', 'not_on_whatsapp: test', 'not_on_whatsapp') RETURNING id")).rows[0].id as number;
     const later = (await db.pool.query("INSERT INTO wa_outbox (recipient, content, type, next_attempt_at) VALUES ('081200000010', 'Nanti saja', 'manual', now() + interval '1 day') RETURNING id")).rows[0].id as number;
     // Hari ini names the failure in words, its code beside it.
     await open(page, 'hari-ini');
