@@ -60,7 +60,7 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
       ...(await checkTaskIndex(database.pool)),
     ];
   } catch (err) {
-    return [{ name: 'migrations', ok: false, detail: `cannot read the migration ledger: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
+    return [{ name: 'migrations', ok: false, detail: `cannot read cicero_wa_migrations: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
   } finally {
     await database.close();
   }

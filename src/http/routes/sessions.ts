@@ -36,7 +36,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { config } = deps;
   const timeZone = config.cron.timezone;
 
-  const guardOf = async () => {
+  const governorStatus = async () => {
     if (!deps.governor?.enabled) return null;
     const g = await deps.governor.status(deps.session);
     return {
@@ -75,7 +75,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       paired: transport ? isPaired(transport) : null,
       dryRun: transport?.dryRun === true,
       problem: status ? whatsappProblem(status, timeZone) : null,
-      governor: await guardOf(),
+      governor: await governorStatus(),
     };
   };
 
