@@ -61,7 +61,10 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const pairing = transport?.pairing() ?? null;
     return {
       name: deps.session,
-      whatsappSession: config.wa.sessionName,
+      // The auth profile (WA_AUTH_PROFILE) this session's WhatsApp Web login is kept in; whatsappSession
+      // is its old name, kept for programs that read it.
+      authProfile: config.wa.authProfile,
+      whatsappSession: config.wa.authProfile,
       transport: transport?.name ?? null,
       state: status?.state ?? 'none',
       reason: status ? withoutPairingCode(status.reason, transport, level) : 'this process sends nothing (SERVICE_ROLE)',
