@@ -26,7 +26,7 @@ describe('configuration', () => {
     assert.equal(config.cron.timezone, 'Asia/Jakarta');
     assert.equal(config.wa.transport, 'wwebjs');
     assert.equal(config.wa.authPath, '/srv/cicero/data/wa-auth');
-    assert.equal(config.wa.sessionName, 'cicero-wa');
+    assert.equal(config.wa.authProfile, 'cicero-wa');
     assert.deepEqual(config.wa.puppeteerArgs, []);
     assert.deepEqual(config.cron.schedules, {
       'daily-report': '0 7 * * *',
@@ -60,7 +60,7 @@ describe('configuration', () => {
         DATA_DIR: '/var/lib/cicero-wa',
         CRON_TIMEZONE: 'Asia/Makassar',
         WA_TRANSPORT: 'log',
-        WA_SESSION_NAME: 'polres_1',
+        WA_AUTH_PROFILE: 'polres_1',
         WA_PUPPETEER_ARGS: '["--disable-gpu", "--no-zygote"]',
         PUPPETEER_EXECUTABLE_PATH: '/opt/chrome/chrome',
       },
@@ -74,7 +74,7 @@ describe('configuration', () => {
     assert.equal(config.wa.authPath, '/var/lib/cicero-wa/wa-auth');
     assert.equal(config.cron.timezone, 'Asia/Makassar');
     assert.equal(config.wa.transport, 'log');
-    assert.equal(config.wa.sessionName, 'polres_1');
+    assert.equal(config.wa.authProfile, 'polres_1');
     assert.deepEqual(config.wa.puppeteerArgs, ['--disable-gpu', '--no-zygote']);
     assert.equal(config.wa.chromiumPath, '/opt/chrome/chrome');
     assert.deepEqual(parseConfig({ WA_PUPPETEER_ARGS: '--disable-gpu, --no-zygote' }).wa.puppeteerArgs, ['--disable-gpu', '--no-zygote']);
@@ -117,7 +117,7 @@ describe('configuration', () => {
   it('rejects other bad values with what is allowed', () => {
     const problems = problemsOf({
       WA_PUPPETEER_ARGS: 'disable-gpu',
-      WA_SESSION_NAME: 'my session!',
+      WA_AUTH_PROFILE: 'my session!',
       WA_TRANSPORT: 'sms',
       NODE_ENV: 'staging',
       EMBEDDED_PG_PORT: '70000',
@@ -125,7 +125,7 @@ describe('configuration', () => {
     });
     assert.equal(problems.length, 6, problems.join('\n'));
     assert.match(problems.join('\n'), /WA_PUPPETEER_ARGS=.*starting with "--"/);
-    assert.match(problems.join('\n'), /WA_SESSION_NAME=.*letters, digits/);
+    assert.match(problems.join('\n'), /WA_AUTH_PROFILE=.*letters, digits/);
     assert.match(problems.join('\n'), /WA_TRANSPORT=.*wwebjs, log, fake/);
     assert.match(problems.join('\n'), /NODE_ENV=.*production, development, test/);
     assert.match(problems.join('\n'), /EMBEDDED_PG_PORT=.*1 to 65535/);
@@ -134,6 +134,22 @@ describe('configuration', () => {
     assert.match(problemsOf({ WA_LEASE_MS: '60000', WA_SEND_TIMEOUT_MS: '45000' })[0]!, /WA_LEASE_MS="60000" is invalid: must be at least twice WA_SEND_TIMEOUT_MS \(45000\)/);
     assert.match(problemsOf({ WA_RETRY_BASE_MS: '9000', WA_RETRY_MAX_MS: '1000' })[0]!, /WA_RETRY_MAX_MS="1000" is invalid: must not be below WA_RETRY_BASE_MS/);
     assert.match(problemsOf({ WA_PUPPETEER_ARGS: '[--broken' })[0]!, /does not parse/);
+  });
+
+  it('reads the auth profile from WA_AUTH_PROFILE, or from its old name WA_SESSION_NAME; the two set to different values are refused, naming both', async () => {
+    assert.equal(parseConfig({ WA_AUTH_PROFILE: 'polres_2' }).wa.authProfile, 'polres_2', 'the new name alone');
+    assert.equal(parseConfig({ WA_SESSION_NAME: 'polres_1' }).wa.authProfile, 'polres_1', 'the old name alone: an existing .env keeps working');
+    assert.equal(parseConfig({ WA_AUTH_PROFILE: 'polres_1', WA_SESSION_NAME: 'polres_1' }).wa.authProfile, 'polres_1', 'both, the same value');
+    assert.deepEqual(problemsOf({ WA_AUTH_PROFILE: 'polres_2', WA_SESSION_NAME: 'polres_1' }), [
+      'WA_AUTH_PROFILE="polres_2" and WA_SESSION_NAME="polres_1" are both set, to different values: WA_SESSION_NAME is the old name of WA_AUTH_PROFILE; keep WA_AUTH_PROFILE only',
+    ]);
+    assert.equal(problemsOf({ WA_AUTH_PROFILE: 'polres_1', WA_SESSION_NAME: 'polres_1 ' }).length, 1, 'a value that differs by a space differs');
+    // A bad value is named under the variable it was given in.
+    assert.match(problemsOf({ WA_SESSION_NAME: 'my session!' }).join('\n'), /^WA_SESSION_NAME="my session!" is invalid: .*letters, digits/);
+    const both = await runCli(['start'], { WA_AUTH_PROFILE: 'polres_2', WA_SESSION_NAME: 'polres_1' });
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /^cicero-wa: config: WA_AUTH_PROFILE="polres_2" and WA_SESSION_NAME="polres_1" are both set, to different values/m);
+    assert.equal(both.stdout, '', 'nothing is started');
   });
 
   it('bounds the statement timeout and the outbox retention, naming the variable', () => {

@@ -324,7 +324,7 @@ describe('WhatsApp Web unreachable, on a number never paired (WhatsApp Web trans
     const logger = pino({ level: 'silent' });
     // Chromium cannot resolve web.whatsapp.com: each start fails as whatsapp-web.js reports it.
     const transport = new WhatsAppWebTransport({
-      authPath: path.join(authDir, 'wa-auth'), sessionName: 'unreachable', chromiumPath: process.execPath, puppeteerArgs: [], pairPhone: null,
+      authPath: path.join(authDir, 'wa-auth'), authProfile: 'unreachable', chromiumPath: process.execPath, puppeteerArgs: [], pairPhone: null,
       readyTimeoutMs: 600_000, reconnectBaseMs: 60_000, reconnectMaxMs: 300_000, logger,
       clientFactory: (settings) => {
         const client = new TodaysWhatsAppWebStandIn(settings);

@@ -105,7 +105,7 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
   it('signs in; shows the stand-in\'s QR, the rotated one without a reload, then ready with the number', async () => {
     transport.emitPairing({ kind: 'qr', qr: '2@stand-in-qr-one,AAAA', at: new Date() });
     page = await signIn(context, API_KEY);
-    const cookie = (await context.cookies()).find((c) => c.name === 'cicero_wa_session');
+    const cookie = (await context.cookies()).find((c) => c.name === 'cicero_wa_signin');
     assert.ok(cookie?.httpOnly, 'HttpOnly');
     assert.equal(cookie?.sameSite, 'Strict');
     assert.ok(cookie!.expires > Date.now() / 1000, 'expires');
@@ -227,7 +227,7 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
   });
 
   it('after sign-out, pages and the API refuse the old session', async () => {
-    const cookie = (await context.cookies()).find((c) => c.name === 'cicero_wa_session')!;
+    const cookie = (await context.cookies()).find((c) => c.name === 'cicero_wa_signin')!;
     await page.click('#sign-out');
     await page.waitForSelector('#signin');
     const api = await fetch(`${base}/api/summary`, { headers: { cookie: `${cookie.name}=${cookie.value}` } });

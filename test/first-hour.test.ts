@@ -222,7 +222,7 @@ describe('a first screen a person can read', () => {
     const result = spawnSync('script', ['-qfec', `timeout -s INT 6 ${command}`, '/dev/null'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
     const screen = result.stdout.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/).filter(Boolean);
     t.diagnostic(`first screen:\n${screen.slice(0, 8).join('\n')}`);
-    assert.match(screen[0]!, /^\d\d:\d\d:\d\d WIB INFO: starting cicero-wa-gateway {2}database=postgres:\/\/.* {2}transport=log {2}whatsappSession=cicero-wa {2}timezone=Asia\/Jakarta/);
+    assert.match(screen[0]!, /^\d\d:\d\d:\d\d WIB INFO: starting cicero-wa-gateway {2}database=postgres:\/\/.* {2}transport=log {2}authProfile=cicero-wa {2}timezone=Asia\/Jakarta/);
     assert.ok(screen[0]!.length < 300, 'the start line is short');
     assert.ok(!screen.some((l) => /sendIntervalMs|retryBaseMs|schedules=|dispatch=/.test(l)), 'no line is a configuration dump');
     assert.ok(screen.some((l) => /INFO: cicero-wa-gateway is up/.test(l)));

@@ -50,6 +50,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
       {
         DATABASE_URL: db.url,
         WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off',
+        WA_AUTH_PROFILE: 'polda-api',
         HTTP_PORT: '0',
         API_KEY,
         API_READ_KEY: READ_KEY,
@@ -255,6 +256,9 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
     const listed = await call('GET', '/api/sessions');
     assert.equal(listed.body.sessions[0].name, 'default');
     assert.equal(listed.body.sessions[0].state, 'ready');
+    // The auth profile its login is kept in (WA_AUTH_PROFILE), under its name and under its old one.
+    assert.equal(listed.body.sessions[0].authProfile, 'polda-api');
+    assert.equal(listed.body.sessions[0].whatsappSession, 'polda-api');
     const none = await call('GET', '/api/sessions/default/qr');
     assert.equal(none.status, 404);
     assert.equal(none.body.state, 'ready');

@@ -49,27 +49,27 @@ describe('restarts after crashes', () => {
   it('a service killed with SIGKILL while its Chromium runs starts again (the orphaned Chromium is ended)', { skip: chromium ? false : 'Chromium is not installed' }, async (t) => {
     const dir = await tempDir();
     const authPath = path.join(dir, 'wa-auth');
-    const sessionDir = path.join(authPath, 'session-cicero-wa');
+    const profileDir = path.join(authPath, 'session-cicero-wa');
     const env = { DATABASE_URL: db.url, WA_TRANSPORT: 'wwebjs', WA_AUTH_PATH: authPath, WA_RECONNECT_BASE_MS: '200', WA_RECONNECT_MAX_MS: '400', LOG_LEVEL: 'info' };
     const first = startCli(['start'], env, dir);
     started.push(first);
     // WhatsApp Web is unreachable here, so each launch lives briefly: kill the service while one does.
-    const locked = () => lstatSync(path.join(sessionDir, 'SingletonLock'), { throwIfNoEntry: false }) !== undefined; // a link to "host-pid"
-    await waitUntil(() => chromiumUsing(sessionDir).length > 0 && locked(), 90_000, 'a Chromium on the session');
+    const locked = () => lstatSync(path.join(profileDir, 'SingletonLock'), { throwIfNoEntry: false }) !== undefined; // a link to "host-pid"
+    await waitUntil(() => chromiumUsing(profileDir).length > 0 && locked(), 90_000, 'a Chromium on the session');
     first.child.kill('SIGKILL');
     await first.exited;
-    const orphans = chromiumUsing(sessionDir);
+    const orphans = chromiumUsing(profileDir);
     t.diagnostic(`Chromium processes left by the killed service: ${orphans.length}`);
     const second = startCli(['start'], env, dir);
     started.push(second);
     await second.waitFor(/cicero-wa-gateway is up/, 60_000);
-    if (orphans.length > 0) assert.ok(second.stdout().includes('ended a Chromium left running on the WhatsApp session'), second.stdout());
+    if (orphans.length > 0) assert.ok(second.stdout().includes('ended a Chromium left running on the WhatsApp auth profile'), second.stdout());
     assert.ok(!/in use by another Chromium/.test(second.stdout() + second.stderr()));
     second.child.kill('SIGTERM');
     const result = await second.exited;
     assert.equal(result.code, 0, result.stderr);
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(chromiumUsing(sessionDir), [], 'no Chromium of ours left');
+    assert.deepEqual(chromiumUsing(profileDir), [], 'no Chromium of ours left');
   });
 
   it('a stale postmaster.pid naming another PostgreSQL leaves that server running', async () => {

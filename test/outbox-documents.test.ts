@@ -239,7 +239,7 @@ describe('outbox documents and ordering (fake transport in place of WhatsApp)', 
     const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-documents-'));
     dirs.push(base);
     const clients: TodaysWhatsAppWebStandIn[] = [];
-    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), sessionName: 'documents', logger: silentLogger(), behaviour: { resolveWith: 'undefined' } }, (c) => clients.push(c));
+    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'documents', logger: silentLogger(), behaviour: { resolveWith: 'undefined' } }, (c) => clients.push(c));
     await transport.start();
     await waitUntil(() => clients.length === 1, 2000, 'a client');
     clients[0]!.emit('ready');

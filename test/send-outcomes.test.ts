@@ -46,7 +46,7 @@ describe('send outcomes on today\'s WhatsApp Web (stand-in clients for whatsapp-
     const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-outcomes-'));
     dirs.push(base);
     const clients: TodaysWhatsAppWebStandIn[] = [];
-    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), sessionName: 'outcomes', logger: silentLogger(), behaviour }, (c) => clients.push(c));
+    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'outcomes', logger: silentLogger(), behaviour }, (c) => clients.push(c));
     await transport.start();
     await waitUntil(() => clients.length === 1, 2000, 'a client');
     clients[0]!.emit('ready');

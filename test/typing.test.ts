@@ -80,7 +80,7 @@ describe('typing: the WhatsApp Web adapter on a stand-in whatsapp-web.js client'
     const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-typing-'));
     dirs.push(base);
     const clients: TodaysWhatsAppWebStandIn[] = [];
-    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), sessionName: 'typing', logger: captureLogger(lines), behaviour }, (c) => clients.push(c));
+    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'typing', logger: captureLogger(lines), behaviour }, (c) => clients.push(c));
     transports.push(transport);
     await transport.start();
     await waitUntil(() => clients.length === 1, 2000, 'a client');

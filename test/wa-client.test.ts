@@ -72,7 +72,7 @@ interface Harness {
   states: TransportStatus[];
   qrPictures: string[];
   authPath: string;
-  sessionDir: string;
+  profileDir: string;
 }
 
 const harnesses: Harness[] = [];
@@ -102,7 +102,7 @@ async function harness(
   const qrPictures: string[] = [];
   const transport = new WhatsAppWebTransport({
     authPath,
-    sessionName: 'polres-test',
+    authProfile: 'polres-test',
     chromiumPath: options.chromiumPath ?? process.execPath, // any executable stands for the browser here
     puppeteerArgs: ['--lang=id'],
     pairPhone: null,
@@ -121,7 +121,7 @@ async function harness(
   transport.onStateChange((s) => states.push(s));
   // The terminal picture is drawn by a subscriber of the pairing events, as the service does.
   drawQrCodes(transport, (text) => qrPictures.push(text), silentLogger());
-  const h = { transport, clients, states, qrPictures, authPath, sessionDir: path.join(authPath, 'session-polres-test') };
+  const h = { transport, clients, states, qrPictures, authPath, profileDir: path.join(authPath, 'session-polres-test') };
   harnesses.push(h);
   return h;
 }
@@ -141,13 +141,13 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
     await h.transport.start();
     await waitUntil(() => h.clients.length === 1, 1000, 'a client');
     const settings = h.clients[0]!.settings;
-    assert.equal(settings.sessionName, 'polres-test');
+    assert.equal(settings.authProfile, 'polres-test');
     assert.equal(settings.authPath, h.authPath);
     assert.equal(settings.executablePath, process.execPath);
     assert.ok(settings.args.includes('--no-sandbox') && settings.args.includes('--disable-dev-shm-usage'));
     assert.equal(settings.args.at(-1), '--lang=id', 'WA_PUPPETEER_ARGS come last');
     assert.equal((await fs.stat(h.authPath)).mode & 0o777, 0o700);
-    assert.equal((await fs.stat(h.sessionDir)).mode & 0o777, 0o700);
+    assert.equal((await fs.stat(h.profileDir)).mode & 0o777, 0o700);
   });
 
   it('goes starting → awaiting_qr → authenticated → ready, each change once; the QR is kept and drawn', async () => {
@@ -184,10 +184,10 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
 
   it('LOGOUT clears the session directory and waits for a new QR scan', async () => {
     const h = await readyHarness();
-    await fs.writeFile(path.join(h.sessionDir, 'Local State'), '{}');
+    await fs.writeFile(path.join(h.profileDir, 'Local State'), '{}');
     h.client.emit('disconnected', 'LOGOUT');
     await waitUntil(() => h.clients.length === 2, 1000, 'a new client');
-    assert.deepEqual(await fs.readdir(h.sessionDir), [], 'session cleared');
+    assert.deepEqual(await fs.readdir(h.profileDir), [], 'auth profile cleared');
     assert.equal(h.client.destroyed >= 1, true);
     h.clients[1]!.emit('qr', 'new-qr');
     assert.equal(h.transport.status().state, 'awaiting_qr');
@@ -196,10 +196,10 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
 
   it('a plain disconnect restarts the client and keeps the session', async () => {
     const h = await readyHarness();
-    await fs.writeFile(path.join(h.sessionDir, 'Local State'), '{}');
+    await fs.writeFile(path.join(h.profileDir, 'Local State'), '{}');
     h.client.emit('disconnected', 'NAVIGATION');
     await waitUntil(() => h.clients.length === 2, 1000, 'a new client');
-    assert.deepEqual(await fs.readdir(h.sessionDir), ['Local State']);
+    assert.deepEqual(await fs.readdir(h.profileDir), ['Local State']);
     assert.ok(h.states.some((s) => s.state === 'reconnecting' && /disconnected: NAVIGATION/.test(s.reason!)));
   });
 
@@ -384,7 +384,7 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
 
   it('builds the whatsapp-web.js client with options that avoid known failures, and pins the build when asked', () => {
     const settings = {
-      authPath: '/tmp/wa-auth', sessionName: 's', executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], pairPhone: null,
+      authPath: '/tmp/wa-auth', authProfile: 's', executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], pairPhone: null,
       webCacheDir: '/tmp/wa-auth/web-cache', authTimeoutMs: 45_000, webVersion: null, webVersionUrl: null,
     };
     const options = (c: unknown) => (c as { options: Record<string, unknown> }).options;
@@ -402,22 +402,22 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
 
   it('removes a stale Chromium profile lock and refuses a live one', async () => {
     const stale = await harness();
-    await fs.mkdir(stale.sessionDir, { recursive: true });
-    await fs.symlink(`${os.hostname()}-999999`, path.join(stale.sessionDir, 'SingletonLock'));
+    await fs.mkdir(stale.profileDir, { recursive: true });
+    await fs.symlink(`${os.hostname()}-999999`, path.join(stale.profileDir, 'SingletonLock'));
     await stale.transport.start();
-    await assert.rejects(fs.lstat(path.join(stale.sessionDir, 'SingletonLock')), 'stale lock removed');
+    await assert.rejects(fs.lstat(path.join(stale.profileDir, 'SingletonLock')), 'stale lock removed');
 
     const live = await harness();
-    await fs.mkdir(live.sessionDir, { recursive: true });
+    await fs.mkdir(live.profileDir, { recursive: true });
     const fakeChromium = path.join(path.dirname(live.authPath), 'chromium');
     await fs.copyFile('/bin/sleep', fakeChromium);
     await fs.chmod(fakeChromium, 0o755);
     const other = spawn(fakeChromium, ['30'], { stdio: 'ignore' });
     try {
-      await fs.symlink(`${os.hostname()}-${other.pid}`, path.join(live.sessionDir, 'SingletonLock'));
+      await fs.symlink(`${os.hostname()}-${other.pid}`, path.join(live.profileDir, 'SingletonLock'));
       await assert.rejects(live.transport.start(), (err: unknown) => {
         assert.ok(err instanceof ProfileInUseError);
-        assert.match(err.message, new RegExp(`in use by another Chromium \\(pid ${other.pid}\\).*WA_SESSION_NAME`));
+        assert.match(err.message, new RegExp(`in use by another Chromium \\(pid ${other.pid}\\).*WA_AUTH_PROFILE`));
         return true;
       });
       assert.equal(live.clients.length, 0, 'no client started');

@@ -126,7 +126,7 @@ describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () =>
     const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-pagefix-'));
     const lines: Array<Record<string, unknown>> = [];
     const clients: TodaysWhatsAppWebStandIn[] = [];
-    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), sessionName: 'fix', logger: captureLogger(lines), behaviour: { received: [{ chatId: GROUP_A, body: 'Siap' }] } }, (c) => clients.push(c));
+    const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'fix', logger: captureLogger(lines), behaviour: { received: [{ chatId: GROUP_A, body: 'Siap' }] } }, (c) => clients.push(c));
     try {
       await transport.start();
       await waitUntil(() => clients.length === 1, 2000, 'a client');
@@ -146,11 +146,11 @@ describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () =>
     } finally {
       await transport.close();
     }
-    const doctor = await runCli(['doctor'], { DATABASE_URL: db.url, WA_TRANSPORT: 'wwebjs', WA_AUTH_PATH: path.join(base, 'wa-auth'), WA_SESSION_NAME: 'fix' });
+    const doctor = await runCli(['doctor'], { DATABASE_URL: db.url, WA_TRANSPORT: 'wwebjs', WA_AUTH_PATH: path.join(base, 'wa-auth'), WA_AUTH_PROFILE: 'fix' });
     const line = doctor.stdout.split('\n').find((l) => /page-fix/.test(l));
     assert.match(line ?? doctor.stdout, new RegExp(`^ok\\s+page-fix\\s+message-key fix active on WhatsApp Web ${BUILDS.today.replace(/\./g, '\\.')}, checked .* \\(message keys read _serialized from \\$1\\)$`), 'cicero-wa doctor shows it');
 
-    const off = standInTransport({ authPath: path.join(base, 'wa-auth-off'), sessionName: 'off', logger: silentLogger(), behaviour: {}, pageFix: false }, (c) => clients.push(c));
+    const off = standInTransport({ authPath: path.join(base, 'wa-auth-off'), authProfile: 'off', logger: silentLogger(), behaviour: {}, pageFix: false }, (c) => clients.push(c));
     try {
       await off.start();
       await waitUntil(() => clients.length === 2, 2000, 'a client');
@@ -212,7 +212,7 @@ describe('today\'s WhatsApp Web page in the running service (stand-in client)', 
     const clients: TodaysWhatsAppWebStandIn[] = [];
     // Unit groups and the person have written before: their chats have a last received message.
     const behaviour: StandInBehaviour = { received: [{ chatId: GROUP_A, body: 'Siap' }, { chatId: GROUP_B, body: 'Siap' }, { chatId: PERSON, body: 'Selamat pagi' }] };
-    const transport: WhatsAppWebTransport = standInTransport({ authPath: path.join(base, 'wa-auth'), sessionName: 'today', logger: silentLogger(), behaviour, pageFix }, (c) => clients.push(c));
+    const transport: WhatsAppWebTransport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'today', logger: silentLogger(), behaviour, pageFix }, (c) => clients.push(c));
     const app = await startApp(config, silentLogger(), { transport, drawQr: null, maxAuthFailures: 1000 });
     await waitUntil(() => clients.length === 1, 5000, 'a client');
     clients[0]!.emit('ready');
@@ -323,7 +323,7 @@ describe('a send that throws is settled from the chat at once (stand-in client)'
   const received = [{ chatId: GROUP_A, body: 'Siap' }, { chatId: GROUP_B, body: 'Siap' }];
 
   async function gateway(behaviour: StandInBehaviour, dispatch: Partial<Config['dispatch']> = {}) {
-    const { transport, client, close } = await readyStandIn({ received, ...behaviour }, { logger: silentLogger(), sessionName: 'thrown' });
+    const { transport, client, close } = await readyStandIn({ received, ...behaviour }, { logger: silentLogger(), authProfile: 'thrown' });
     const dispatcher = new SessionDelivery({ pool: db.pool, transport, logger: silentLogger(), dispatch: fastDispatch({ settleGraceMs: 300, ...dispatch }), defaultCountryCode: '62', instanceId: 'thrown-test', confirmSettleMs: 100 });
     dispatcher.start();
     stops.push(async () => {

@@ -33,7 +33,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { createMetrics } from '../http/metrics.js';
 import { HttpServer } from '../http/server.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
-import { complaintIntake } from '../features/complaints/intake.js';
+import { inboundComplaints } from '../features/complaints/inbound-complaints.js';
 import { optInCommands } from '../features/notifwa/opt-in.js';
 import { Intake } from '../inbound/intake.js';
 import type { Backoff } from '../lib/backoff.js';
@@ -134,7 +134,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
           transport,
           webhooks,
           handlers: [
-            complaintIntake(webhooks, {
+            inboundComplaints(webhooks, {
               perMessage: config.complaints.perMessage,
               perSenderHour: config.complaints.perSenderHour,
               defaultCountryCode: config.wa.defaultCountryCode,

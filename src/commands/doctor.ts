@@ -19,7 +19,7 @@ import type { Queryable } from '../db/pool.js';
 import { formatZoned } from '../lib/zoned-time.js';
 import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/report-views.js';
 import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js';
-import { readSessionRecord, sessionRecordFile } from '../whatsapp/session-record.js';
+import { readProfileRecord, profileRecordFile } from '../whatsapp/profile-record.js';
 
 export interface CheckResult {
   name: string;
@@ -60,7 +60,7 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
       ...(await checkTaskIndex(database.pool)),
     ];
   } catch (err) {
-    return [{ name: 'migrations', ok: false, detail: `cannot read the migration ledger: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
+    return [{ name: 'migrations', ok: false, detail: `cannot read cicero_wa_migrations: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
   } finally {
     await database.close();
   }
@@ -108,25 +108,26 @@ async function checkTaskIndex(db: Queryable): Promise<CheckResult[]> {
       }];
 }
 
-/** The WhatsApp session as the running (or last) service saw it. */
+/** The WhatsApp session (the number) as the running (or last) service saw it, from its auth profile's record. */
 async function checkSession(config: Config): Promise<CheckResult> {
   const name = 'session';
   if (config.wa.transport !== 'wwebjs') return { name, ok: true, detail: `not used with WA_TRANSPORT=${config.wa.transport}` };
-  const record = await readSessionRecord(sessionRecordFile(config.wa.authPath, config.wa.sessionName));
+  const record = await readProfileRecord(profileRecordFile(config.wa.authPath, config.wa.authProfile));
+  const profile = `auth profile "${config.wa.authProfile}"`;
   const tz = config.cron.timezone;
   const scan = 'start the service and scan the QR code from the log or the dashboard (WhatsApp > Linked devices > Link a device), or pair with a code (WA_PAIR_PHONE)';
-  if (!record) return { name, ok: true, warn: true, detail: `"${config.wa.sessionName}" has never run: not paired`, remedy: scan };
+  if (!record) return { name, ok: true, warn: true, detail: `${profile} has never run: not paired`, remedy: scan };
   const last = `last state ${record.state}${record.reason ? ` (${record.reason})` : ''} since ${formatZoned(new Date(record.since), tz)}`;
-  if (!record.pairedAt) return { name, ok: true, warn: true, detail: `"${config.wa.sessionName}" is not paired; ${last}`, remedy: scan };
+  if (!record.pairedAt) return { name, ok: true, warn: true, detail: `${profile} is not paired; ${last}`, remedy: scan };
   const who = record.number ? ` as +${record.number}` : '';
-  return { name, ok: true, detail: `"${config.wa.sessionName}" paired${who} since ${formatZoned(new Date(record.pairedAt), tz)}; ${last}${record.webVersion ? `; WhatsApp Web ${record.webVersion}` : ''}` };
+  return { name, ok: true, detail: `${profile} paired${who} since ${formatZoned(new Date(record.pairedAt), tz)}; ${last}${record.webVersion ? `; WhatsApp Web ${record.webVersion}` : ''}` };
 }
 
 /** The page-side message-key fix as the running (or last) service found it (wwebjs/msgkey-fix.ts). */
 async function checkPageFix(config: Config): Promise<CheckResult | null> {
   if (config.wa.transport !== 'wwebjs') return null;
   const name = 'page-fix';
-  const record = await readSessionRecord(sessionRecordFile(config.wa.authPath, config.wa.sessionName));
+  const record = await readProfileRecord(profileRecordFile(config.wa.authPath, config.wa.authProfile));
   const fix = record?.pageFix;
   if (!fix) return { name, ok: true, detail: 'not known yet: the service records it each time WhatsApp Web becomes ready' };
   const where = `WhatsApp Web ${fix.build ?? '(build unknown)'}${fix.at ? `, checked ${formatZoned(new Date(fix.at), config.cron.timezone)}` : ''}`;
@@ -206,7 +207,7 @@ async function checkAuthPath(authPath: string): Promise<CheckResult> {
     return {
       name,
       ok: false,
-      detail: `${authPath} is readable by other users (mode ${mode.toString(8)}); it holds the WhatsApp session`,
+      detail: `${authPath} is readable by other users (mode ${mode.toString(8)}); it holds the WhatsApp auth profile (the login)`,
       remedy: `chmod 700 ${authPath}`,
     };
   }

@@ -4,7 +4,7 @@
  * after a pause (their own, or one at a critical risk score). A running service hears a resume at once.
  */
 import { Governor, type SessionStatus } from '../governor/governor.js';
-import { knownSessions } from '../governor/guard.js';
+import { knownSessions } from '../governor/session-state.js';
 import { systemClock } from '../lib/clock.js';
 import { formatZoned } from '../lib/zoned-time.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';

@@ -79,6 +79,22 @@ export class EnvReader {
     return value;
   }
 
+  /**
+   * A variable that had another name before: read under its name, else under the old one (so an
+   * existing .env keeps working). Both set to different values is refused, naming both.
+   */
+  renamed<T>(name: string, oldName: string, read: (variable: string) => T): T {
+    const value = this.env[name];
+    const old = this.env[oldName];
+    if (value === undefined && old !== undefined) return read(oldName);
+    if (value !== undefined && old !== undefined && value !== old) {
+      this.problems.push(
+        `${name}=${JSON.stringify(value)} and ${oldName}=${JSON.stringify(old)} are both set, to different values: ${oldName} is the old name of ${name}; keep ${name} only`,
+      );
+    }
+    return read(name);
+  }
+
   private problem(name: string, value: string, allowed: string, mask = false): void {
     const shown = mask ? maskUrlPassword(value) : value;
     this.problems.push(`${name}=${JSON.stringify(shown)} is invalid: ${allowed}`);

@@ -70,10 +70,12 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     wa: {
       transport: read.oneOf('WA_TRANSPORT', 'wwebjs', WA_TRANSPORTS),
       authPath: path.resolve(cwd, read.string('WA_AUTH_PATH', path.join(dataDir, 'wa-auth'))),
-      sessionName: read.string('WA_SESSION_NAME', 'cicero-wa', {
-        re: /^[A-Za-z0-9_-]{1,64}$/,
-        allowed: 'expected 1 to 64 letters, digits, "_" or "-" (whatsapp-web.js LocalAuth clientId)',
-      }),
+      authProfile: read.renamed('WA_AUTH_PROFILE', 'WA_SESSION_NAME', (variable) =>
+        read.string(variable, 'cicero-wa', {
+          re: /^[A-Za-z0-9_-]{1,64}$/,
+          allowed: 'expected 1 to 64 letters, digits, "_" or "-" (whatsapp-web.js LocalAuth clientId)',
+        }),
+      ),
       puppeteerArgs: read.chromiumFlags('WA_PUPPETEER_ARGS'),
       chromiumPath:
         read.optionalString('WA_CHROMIUM_PATH', 'PUPPETEER_EXECUTABLE_PATH, else the usual install paths') ??
@@ -186,7 +188,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   return {
     database: config.database.url ? maskUrlPassword(config.database.url) : `embedded in ${path.join(config.dataDir, 'postgres')}`,
     transport: config.wa.transport,
-    whatsappSession: config.wa.sessionName,
+    authProfile: config.wa.authProfile,
     timezone: config.cron.timezone,
     jobs: `${enabled} of ${Object.keys(config.cron.schedules).length} scheduled`,
   };

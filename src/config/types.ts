@@ -63,7 +63,11 @@ export interface Config {
   wa: {
     transport: WaTransportName;
     authPath: string;
-    sessionName: string;
+    /**
+     * The auth profile: the whatsapp-web.js LocalAuth `clientId`, whose login and Chromium profile live
+     * in `authPath/session-<authProfile>` (WA_AUTH_PROFILE; WA_SESSION_NAME is its old name).
+     */
+    authProfile: string;
     puppeteerArgs: string[];
     /** WA_CHROMIUM_PATH, else PUPPETEER_EXECUTABLE_PATH, else null (search the usual install paths). */
     chromiumPath: string | null;

@@ -53,7 +53,7 @@ async function appliedMigrations(client: pg.ClientBase): Promise<Map<string, str
   return new Map(rows.map((r) => [r.name, r.checksum]));
 }
 
-/** Names of migrations not yet applied (for `doctor`); all of them when the ledger does not exist. */
+/** Names of migrations not yet applied (for `doctor`); all of them when cicero_wa_migrations does not exist. */
 export async function pendingMigrations(pool: pg.Pool): Promise<string[]> {
   const all = await readMigrations();
   const { rows } = await pool.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [MIGRATIONS_TABLE]);

@@ -4,7 +4,7 @@
  */
 import type { GovernorConfig } from '../config/types.js';
 import type { Queryable } from '../db/pool.js';
-import { freeAt, WINDOWS, type WindowCounts } from './ledger.js';
+import { freeAt, WINDOWS, type WindowCounts } from './permitted-sends.js';
 import { dailyBudget } from './policy.js';
 
 /**

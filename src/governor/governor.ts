@@ -16,10 +16,10 @@ import type { GovernorConfig } from '../config/types.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { clearPause, ensureGuard, noteSend, readGuard, recordPairing, recordRiskEvent, restartWarmup, riskSince, setPause, setRisk, type SessionGuard } from './guard.js';
+import { clearPause, ensureSessionState, noteSend, readSessionState, recordPairing, recordRiskEvent, restartWarmup, riskSince, setPause, setRisk, type SessionState } from './session-state.js';
 import { budgetSpent } from './budgets.js';
 import { holdOf, type Hold } from './holds.js';
-import { freeAt, pruneSends, recordSends, releaseSends, windowCounts, WINDOWS, wroteRecently } from './ledger.js';
+import { freeAt, pruneSends, recordSends, releaseSends, windowCounts, WINDOWS, wroteRecently } from './permitted-sends.js';
 import { dailyBudget, isPersonalChat, unitInterval, localDaysBetween, quietUntil, RISK_WEIGHTS, RISK_WINDOW_MS, riskLevel, typingMs, type RiskKind, type RiskLevel } from './policy.js';
 
 export interface SendRequest {
@@ -50,7 +50,7 @@ export interface GovernorOptions {
 export interface SessionStatus {
   session: string;
   paused: boolean;
-  pauseKind: SessionGuard['pauseKind'];
+  pauseKind: SessionState['pauseKind'];
   pausedUntil: Date | null;
   pauseReason: string | null;
   riskScore: number;
@@ -86,8 +86,8 @@ export class Governor {
     const textSha = sha256(request.text);
     const permit = await withTransaction(this.options.pool, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_NAMESPACE | 0, request.session]);
-      const guard = await this.guard(tx, request.session, now);
-      const paused = await this.pauseOf(tx, guard, now);
+      const state = await this.sessionState(tx, request.session, now);
+      const paused = await this.pauseOf(tx, state, now);
       if (paused) return paused;
 
       if (personal || config.quietHoursGroups) {
@@ -99,7 +99,7 @@ export class Governor {
 
       const counts = await windowCounts(tx, request.session, now, textSha);
       const parts = request.parts;
-      const spent = await budgetSpent(tx, config, request.session, now, counts, this.warmupDay(guard, now), parts);
+      const spent = await budgetSpent(tx, config, request.session, now, counts, this.warmupDay(state, now), parts);
       if (spent) return deny('session', spent.until, spent.reason);
 
       const cold = personal && !(await wroteRecently(tx, request.session, request.chatId, now, config.warmContactDays * 86_400_000));
@@ -144,9 +144,9 @@ export class Governor {
   /** Whether the session is paused now, and until when (the dispatcher then claims nothing). */
   async pausedUntil(session: string): Promise<{ until: Date | null; reason: string } | null> {
     if (!this.options.config.enabled) return null;
-    const guard = await readGuard(this.options.pool, session);
-    if (!guard) return null;
-    const paused = await this.pauseOf(this.options.pool, guard, this.options.clock.now());
+    const state = await readSessionState(this.options.pool, session);
+    if (!state) return null;
+    const paused = await this.pauseOf(this.options.pool, state, this.options.clock.now());
     return paused ? { until: paused.until, reason: paused.reason } : null;
   }
 
@@ -157,18 +157,18 @@ export class Governor {
     const { logger, config } = this.options;
     await withTransaction(this.options.pool, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_NAMESPACE | 0, session]);
-      const guard = await ensureGuard(tx, session, now);
+      const state = await ensureSessionState(tx, session, now);
       await recordRiskEvent(tx, { session, at: now, kind, weight: RISK_WEIGHTS[kind], detail });
-      const since = new Date(Math.max(now.getTime() - RISK_WINDOW_MS, guard.resumedAt?.getTime() ?? 0));
+      const since = new Date(Math.max(now.getTime() - RISK_WINDOW_MS, state.resumedAt?.getTime() ?? 0));
       const signals = await riskSince(tx, session, since, now);
       const score = signals.reduce((sum, s) => sum + s.weight, 0);
       const level = riskLevel(score);
       await setRisk(tx, session, score, level);
       const why = `risk score ${score} (${level}) from ${signals.map((s) => `${s.count} × ${s.kind}`).join(', ')} in the last hour`;
-      if (level === 'critical' && guard.pauseKind !== 'critical' && guard.pauseKind !== 'operator') {
+      if (level === 'critical' && state.pauseKind !== 'critical' && state.pauseKind !== 'operator') {
         await setPause(tx, session, { kind: 'critical', at: now, until: null, reason: `${why}: paused until an operator resumes it (cicero-wa sessions resume ${session})` });
         logger.error({ session, score, level, signals, detail }, `WhatsApp session paused until an operator resumes it: ${why}`);
-      } else if (level === 'high' && guard.pauseKind === null) {
+      } else if (level === 'high' && state.pauseKind === null) {
         const until = new Date(now.getTime() + config.riskCoolingMs);
         await setPause(tx, session, { kind: 'cooling', at: now, until, reason: `${why}: cooling for ${Math.round(config.riskCoolingMs / 60_000)} min (WA_RISK_COOLING_MINUTES)` });
         logger.warn({ session, score, level, signals, until: until.toISOString(), detail }, `WhatsApp session paused to cool down: ${why}`);
@@ -192,7 +192,7 @@ export class Governor {
     const now = this.options.clock.now();
     await withTransaction(this.options.pool, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_NAMESPACE | 0, session]);
-      await this.guard(tx, session, now); // a number that sent before the governor keeps its history
+      await this.sessionState(tx, session, now); // a number that sent before the governor keeps its history
       await recordPairing(tx, session, number, now);
     });
   }
@@ -218,29 +218,29 @@ export class Governor {
   async sessionHold(session: string): Promise<Hold | null> {
     if (!this.options.config.enabled) return null;
     const now = this.options.clock.now();
-    const guard = await readGuard(this.options.pool, session);
-    const paused = guard ? await this.pauseOf(this.options.pool, guard, now) : null;
+    const state = await readSessionState(this.options.pool, session);
+    const paused = state ? await this.pauseOf(this.options.pool, state, now) : null;
     if (paused) return holdOf(paused.until, paused.reason);
     const counts = await windowCounts(this.options.pool, session, now, '');
-    const warmupDay = guard ? this.warmupDay(guard, now) : this.options.config.warmup ? 0 : null;
+    const warmupDay = state ? this.warmupDay(state, now) : this.options.config.warmup ? 0 : null;
     const spent = await budgetSpent(this.options.pool, this.options.config, session, now, counts, warmupDay, 1);
     return spent ? holdOf(spent.until, spent.reason) : null;
   }
 
   async status(session: string): Promise<SessionStatus> {
     const now = this.options.clock.now();
-    const guard = (await readGuard(this.options.pool, session)) ?? null;
-    const paused = guard ? await this.pauseOf(this.options.pool, guard, now) : null;
+    const state = (await readSessionState(this.options.pool, session)) ?? null;
+    const paused = state ? await this.pauseOf(this.options.pool, state, now) : null;
     const counts = await windowCounts(this.options.pool, session, now, '');
-    const warmupDay = guard ? this.warmupDay(guard, now) : this.options.config.warmup ? 0 : null;
+    const warmupDay = state ? this.warmupDay(state, now) : this.options.config.warmup ? 0 : null;
     return {
       session,
       paused: paused !== null,
-      pauseKind: paused ? guard!.pauseKind : null,
+      pauseKind: paused ? state!.pauseKind : null,
       pausedUntil: paused?.until ?? null,
       pauseReason: paused?.reason ?? null,
-      riskScore: guard?.riskScore ?? 0,
-      riskLevel: guard?.riskLevel ?? 'low',
+      riskScore: state?.riskScore ?? 0,
+      riskLevel: state?.riskLevel ?? 'low',
       warmupDay,
       dailyBudget: dailyBudget(this.options.config, warmupDay),
       sentLastDay: counts.day,
@@ -249,45 +249,45 @@ export class Governor {
   }
 
   /**
-   * The session's guard, made on its first use: a session that sent before the governor existed (sent
+   * The session's state, made on its first use: a session that sent before the governor existed (sent
    * rows in the outbox) counts its warm-up from its first send; a new one from now. A session silent for
    * WA_WARMUP_IDLE_DAYS starts its warm-up again.
    */
-  private async guard(tx: Queryable, session: string, now: Date): Promise<SessionGuard> {
-    let guard = await readGuard(tx, session);
-    if (!guard) {
+  private async sessionState(tx: Queryable, session: string, now: Date): Promise<SessionState> {
+    let state = await readSessionState(tx, session);
+    if (!state) {
       const { rows } = await tx.query<{ first: Date | null; last: Date | null }>(
         "SELECT min(sent_at) AS first, max(sent_at) AS last FROM wa_outbox WHERE session = $1 AND status = 'sent'",
         [session],
       );
-      guard = await ensureGuard(tx, session, rows[0]?.first ?? now, rows[0]?.last ?? null);
+      state = await ensureSessionState(tx, session, rows[0]?.first ?? now, rows[0]?.last ?? null);
     }
     const idleMs = this.options.config.warmupIdleDays * WINDOWS.day;
-    const last = guard.lastSendAt ?? guard.warmupStartedAt;
+    const last = state.lastSendAt ?? state.warmupStartedAt;
     if (this.options.config.warmup && last && now.getTime() - last.getTime() > idleMs) {
       await restartWarmup(tx, session, now);
       this.options.logger.warn({ session, lastSend: last.toISOString() }, `no message for more than ${this.options.config.warmupIdleDays} days: the warm-up starts again`);
-      guard = { ...guard, warmupStartedAt: now };
+      state = { ...state, warmupStartedAt: now };
     }
-    return guard;
+    return state;
   }
 
-  private warmupDay(guard: SessionGuard, now: Date): number | null {
+  private warmupDay(state: SessionState, now: Date): number | null {
     const schedule = this.options.config.warmup;
-    if (!schedule || !guard.warmupStartedAt) return null;
-    const day = localDaysBetween(guard.warmupStartedAt, now, this.options.timeZone);
+    if (!schedule || !state.warmupStartedAt) return null;
+    const day = localDaysBetween(state.warmupStartedAt, now, this.options.timeZone);
     return day < schedule.length ? day : null;
   }
 
   /** The pause in force, if any; a cooling pause that has run its time ends here. */
-  private async pauseOf(db: Queryable, guard: SessionGuard, now: Date): Promise<Extract<Permit, { ok: false }> | null> {
-    if (guard.pauseKind === null) return null;
-    if (guard.pauseKind === 'cooling' && guard.pausedUntil && guard.pausedUntil <= now) {
-      await clearPause(db, guard.session, now, false);
-      this.options.logger.info({ session: guard.session }, 'WhatsApp session cooled down: sending again');
+  private async pauseOf(db: Queryable, state: SessionState, now: Date): Promise<Extract<Permit, { ok: false }> | null> {
+    if (state.pauseKind === null) return null;
+    if (state.pauseKind === 'cooling' && state.pausedUntil && state.pausedUntil <= now) {
+      await clearPause(db, state.session, now, false);
+      this.options.logger.info({ session: state.session }, 'WhatsApp session cooled down: sending again');
       return null;
     }
-    return deny('pause', guard.pausedUntil, `session paused (${guard.pauseKind}): ${guard.pauseReason ?? 'no reason given'}`);
+    return deny('pause', state.pausedUntil, `session paused (${state.pauseKind}): ${state.pauseReason ?? 'no reason given'}`);
   }
 }
 

@@ -15,7 +15,7 @@ import type { Config } from '../config/index.js';
 import { isLoopback } from '../lib/loopback.js';
 import { presentedKey, readOnlyRefusal, type Access, type Authenticator, type Level } from './auth.js';
 import { contentTypeRefusal, type BrowserGuard } from './browser-guard.js';
-import type { DashboardSession, DashboardSessions } from './dashboard/sessions.js';
+import { CSRF_REFUSAL, type SignIn, type SignIns } from './dashboard/sign-ins.js';
 
 /** The dashboard's sign-in; a refused one counts towards the wrong-key limit like a wrong key. */
 export const LOGIN_PATH = '/dashboard/login';
@@ -23,7 +23,7 @@ export const LOGIN_PATH = '/dashboard/login';
 interface Gate {
   config: Config;
   auth: Authenticator;
-  sessions: DashboardSessions;
+  signIns: SignIns;
   guard: BrowserGuard;
 }
 
@@ -36,31 +36,29 @@ function accessOf(request: FastifyRequest, config: Config): Access {
   return access;
 }
 
-/** Why a sign-in session may not do this, or null. */
-function sessionRefusal(access: Access, session: DashboardSession, request: FastifyRequest): { error: string; message: string } | null {
-  if ((access === 'write' || access === 'secret') && session.level !== 'full') return { error: 'forbidden', message: readOnlyRefusal(access, true) };
-  if (access === 'write' && request.headers['x-csrf-token'] !== session.csrf) {
-    return { error: 'csrf', message: "the request lacks this session's CSRF token (X-CSRF-Token); reload the page" };
-  }
+/** Why a dashboard sign-in may not do this, or null. */
+function signInRefusal(access: Access, signIn: SignIn, request: FastifyRequest): { error: string; message: string } | null {
+  if ((access === 'write' || access === 'secret') && signIn.level !== 'full') return { error: 'forbidden', message: readOnlyRefusal(access, true) };
+  if (access === 'write' && request.headers['x-csrf-token'] !== signIn.csrf) return CSRF_REFUSAL;
   return null;
 }
 
-export function accessGate({ config, auth, sessions, guard }: Gate) {
+export function accessGate({ config, auth, signIns, guard }: Gate) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const foreign = guard.hostRefusal(request.headers) ?? guard.originRefusal(request.method, request.headers);
     if (foreign) return reply.code(foreign.status).send({ error: foreign.error, message: foreign.message });
 
     const access = accessOf(request, config);
     const key = presentedKey(request.headers);
-    // The dashboard's browser: its sign-in session instead of a key.
-    const session = key === null && auth.enabled ? sessions.fromCookie(request.headers.cookie) : null;
+    // The dashboard's browser: its sign-in instead of a key.
+    const signIn = key === null && auth.enabled ? signIns.fromCookie(request.headers.cookie) : null;
     let level: Level | null;
     if (access === 'public') {
-      level = !auth.enabled ? 'open' : session ? session.level : key !== null ? auth.identify(key, request.ip) : null;
-    } else if (session) {
-      const refused = sessionRefusal(access, session, request);
+      level = !auth.enabled ? 'open' : signIn ? signIn.level : key !== null ? auth.identify(key, request.ip) : null;
+    } else if (signIn) {
+      const refused = signInRefusal(access, signIn, request);
       if (refused) return reply.code(403).send(refused);
-      level = session.level;
+      level = signIn.level;
     } else {
       const verdict = auth.check(access, key, request.ip);
       if (!verdict.ok) {

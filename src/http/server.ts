@@ -28,7 +28,7 @@ import { summaryRoutes } from './routes/summary.js';
 import { inboundRoutes } from './routes/inbound.js';
 import { recapRoutes } from './routes/recaps.js';
 import { dashboardRoutes } from './dashboard/routes.js';
-import { DashboardSessions } from './dashboard/sessions.js';
+import { SignIns } from './dashboard/sign-ins.js';
 
 /** The largest body a route takes unless it says otherwise (POST /api/messages takes a document). */
 export const BODY_LIMIT = 16 * 1024;
@@ -41,7 +41,7 @@ function trustProxyOption(trust: false | number | string[]): boolean | string[] 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger, metrics } = deps;
   const auth = new Authenticator({ full: config.http.apiKey, read: config.http.readKey }, deps.maxAuthFailures);
-  const sessions = new DashboardSessions();
+  const signIns = new SignIns();
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -87,7 +87,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   const guard = new BrowserGuard(config.http, () => (app.server.address() as AddressInfo | null)?.port ?? config.http.port);
   app.decorateRequest('accessLevel', null);
-  app.addHook('onRequest', accessGate({ config, auth, sessions, guard }));
+  app.addHook('onRequest', accessGate({ config, auth, signIns, guard }));
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -125,7 +125,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   summaryRoutes(app, deps);
   inboundRoutes(app, deps);
   recapRoutes(app, deps);
-  dashboardRoutes(app, deps, { auth, sessions });
+  dashboardRoutes(app, deps, { auth, signIns });
   app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -1,8 +1,8 @@
 /**
  * Hearing WhatsApp: every message people send to the number is stored once in wa_inbox (with the
  * `message.received` webhook event, in one transaction), and only then handled: in a second
- * transaction that locks the stored row, runs the handlers the composition root registered (complaint
- * intake, notifwa opt-in) until one takes the message, and marks it handled with what was done. So:
+ * transaction that locks the stored row, runs the handlers the composition root registered (complaints
+ * by WhatsApp, notifwa opt-in) until one takes the message, and marks it handled with what was done. So:
  *
  * - a message WhatsApp delivers again (after a reconnect or a restart) is neither stored nor handled
  *   twice (the unique WhatsApp id);

@@ -22,7 +22,7 @@ export function createTransport(config: Config, logger: Logger): Transport {
     case 'wwebjs':
       return new WhatsAppWebTransport({
         authPath: config.wa.authPath,
-        sessionName: config.wa.sessionName,
+        authProfile: config.wa.authProfile,
         chromiumPath: config.wa.chromiumPath,
         puppeteerArgs: config.wa.puppeteerArgs,
         pairPhone: config.wa.pairPhone,

@@ -187,7 +187,7 @@ export interface Transport {
    * session is not waiting to be paired.
    */
   requestPairingCode?(phone: string): Promise<string>;
-  /** Unlinks the number: the session is cleared and a new QR code follows. */
+  /** Unlinks the number: its login is cleared (WhatsApp Web: the auth profile) and a new QR code follows. */
   logout?(): Promise<void>;
   /**
    * The WhatsApp Web build and the paired number, where the transport knows them; for WhatsApp Web,

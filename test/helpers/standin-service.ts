@@ -16,7 +16,7 @@ const logger = createLogger(config.logLevel);
 const transport = standInTransport(
   {
     authPath: config.wa.authPath,
-    sessionName: config.wa.sessionName,
+    authProfile: config.wa.authProfile,
     logger,
     behaviour: {
       createAfterMs: null,

@@ -289,12 +289,12 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
 
 /** The WhatsApp Web transport on stand-in clients (each new client is passed to `onClient`). */
 export function standInTransport(
-  options: { authPath: string; sessionName: string; logger: Logger; behaviour: StandInBehaviour; pageFix?: boolean },
+  options: { authPath: string; authProfile: string; logger: Logger; behaviour: StandInBehaviour; pageFix?: boolean },
   onClient: (client: TodaysWhatsAppWebStandIn) => void,
 ): WhatsAppWebTransport {
   return new WhatsAppWebTransport({
     authPath: options.authPath,
-    sessionName: options.sessionName,
+    authProfile: options.authProfile,
     chromiumPath: process.execPath, // any executable stands for the browser
     puppeteerArgs: [],
     pairPhone: null,
@@ -317,12 +317,12 @@ export function standInTransport(
  */
 export async function readyStandIn(
   behaviour: StandInBehaviour,
-  options: { logger: Logger; sessionName?: string; pageFix?: boolean },
+  options: { logger: Logger; authProfile?: string; pageFix?: boolean },
 ): Promise<{ transport: WhatsAppWebTransport; client: TodaysWhatsAppWebStandIn; close(): Promise<void> }> {
   const base = await mkdtemp(path.join(os.tmpdir(), 'cicero-wa-standin-'));
   const clients: TodaysWhatsAppWebStandIn[] = [];
   const transport = standInTransport(
-    { authPath: path.join(base, 'wa-auth'), sessionName: options.sessionName ?? 'standin', logger: options.logger, behaviour, ...(options.pageFix === undefined ? {} : { pageFix: options.pageFix }) },
+    { authPath: path.join(base, 'wa-auth'), authProfile: options.authProfile ?? 'standin', logger: options.logger, behaviour, ...(options.pageFix === undefined ? {} : { pageFix: options.pageFix }) },
     (c) => clients.push(c),
   );
   const close = async () => {

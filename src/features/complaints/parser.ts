@@ -16,7 +16,7 @@ export interface ParsedComplaint {
   nrp: string;
   /**
    * Whether the NRP looks like one (NRP_DIGITS long). One that does not is still taken: the personnel
-   * table may know it (some NIPs and old NRPs are shorter); intake decides.
+   * table may know it (some NIPs and old NRPs are shorter); inbound-complaints.ts decides.
    */
   nrpPlausible: boolean;
   name: string | null;

@@ -1,14 +1,14 @@
 /**
  * The operator dashboard at `/dashboard`: one page (assets/app.js, assets/app.css, both from this
  * folder, and cronstrue from its package; nothing from elsewhere at run time) that reads and acts through the same HTTP API as any
- * other client, signed in by a session cookie instead of a key.
+ * other client, signed in by a sign-in cookie instead of a key.
  *
  * - `GET /`: a redirect to `/dashboard`.
  * - `GET /dashboard`: the sign-in form, or the page once signed in (or when the API needs no key).
  * - `POST /dashboard/login` `{ key }` (JSON, at most LOGIN_BODY_LIMIT bytes): a key that the API accepts
- *   starts a session (cookie); a wrong one gets 401 and no cookie, and counts towards the 429 of repeated
+ *   starts a sign-in (cookie); a wrong one gets 401 and no cookie, and counts towards the 429 of repeated
  *   wrong keys, as does a sign-in refused for its body.
- * - `POST /dashboard/logout`: ends the session (CSRF token required).
+ * - `POST /dashboard/logout`: ends the sign-in (CSRF token required).
  */
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -17,7 +17,7 @@ import { zoneName } from '../../lib/zoned-time.js';
 import { LOGIN_PATH } from '../access.js';
 import type { Authenticator } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { clearedCookie, sessionCookie, type DashboardSessions } from './sessions.js';
+import { clearedCookie, CSRF_REFUSAL, signInCookie, type SignIns } from './sign-ins.js';
 
 const ASSETS_DIR = new URL('./assets/', import.meta.url);
 const JS = 'text/javascript; charset=utf-8';
@@ -69,9 +69,9 @@ ${body}
 `;
 }
 
-export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { auth: Authenticator; sessions: DashboardSessions }): void {
+export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { auth: Authenticator; signIns: SignIns }): void {
   const { config } = deps;
-  const { auth, sessions } = access;
+  const { auth, signIns } = access;
   const timeZone = config.cron.timezone;
   const common = { lang: config.http.uiLang, tz: timeZone, zone: zoneName(timeZone), session: deps.session, dryrun: deps.transport?.dryRun ? 'yes' : 'no' };
 
@@ -79,14 +79,14 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
 
   app.get('/dashboard', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     void reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8');
-    const session = sessions.fromCookie(request.headers.cookie);
-    if (auth.enabled && !session) return page(config.http.uiLang, '<main id="app" class="signin"></main>', { ...common, view: 'signin' });
+    const signIn = signIns.fromCookie(request.headers.cookie);
+    if (auth.enabled && !signIn) return page(config.http.uiLang, '<main id="app" class="signin"></main>', { ...common, view: 'signin' });
     return page(config.http.uiLang, '<div id="app"></div>', {
       ...common,
       view: 'app',
-      level: session?.level ?? 'full',
-      csrf: session?.csrf ?? '',
-      signedin: session ? 'yes' : 'no',
+      level: signIn?.level ?? 'full',
+      csrf: signIn?.csrf ?? '',
+      signedin: signIn ? 'yes' : 'no',
     });
   });
 
@@ -110,18 +110,16 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
         if (verdict.retryAfterS) void reply.header('retry-after', String(verdict.retryAfterS));
         return reply.code(verdict.status).send({ error: verdict.error, message: verdict.status === 401 ? 'the key is not valid' : verdict.message });
       }
-      const session = sessions.create(verdict.level === 'read' ? 'read' : 'full');
-      deps.logger.info({ level: session.level }, 'dashboard sign-in');
-      return reply.code(204).header('set-cookie', sessionCookie(session, request.protocol === 'https')).send();
+      const signIn = signIns.create(verdict.level === 'read' ? 'read' : 'full');
+      deps.logger.info({ level: signIn.level }, 'dashboard sign-in');
+      return reply.code(204).header('set-cookie', signInCookie(signIn, request.protocol === 'https')).send();
     },
   );
 
   app.post('/dashboard/logout', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
-    const session = sessions.fromCookie(request.headers.cookie);
-    if (session && request.headers['x-csrf-token'] !== session.csrf) {
-      return reply.code(403).send({ error: 'csrf', message: "the request lacks this session's CSRF token (X-CSRF-Token); reload the page" });
-    }
-    if (session) sessions.remove(session.id);
+    const signIn = signIns.fromCookie(request.headers.cookie);
+    if (signIn && request.headers['x-csrf-token'] !== signIn.csrf) return reply.code(403).send(CSRF_REFUSAL);
+    if (signIn) signIns.remove(signIn.id);
     return reply.code(204).header('set-cookie', clearedCookie(request.protocol === 'https')).send();
   });
 }

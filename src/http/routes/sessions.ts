@@ -36,7 +36,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { config } = deps;
   const timeZone = config.cron.timezone;
 
-  const guardOf = async () => {
+  const governorStatus = async () => {
     if (!deps.governor?.enabled) return null;
     const g = await deps.governor.status(deps.session);
     return {
@@ -61,7 +61,10 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const pairing = transport?.pairing() ?? null;
     return {
       name: deps.session,
-      whatsappSession: config.wa.sessionName,
+      // The auth profile (WA_AUTH_PROFILE) this session's WhatsApp Web login is kept in; whatsappSession
+      // is its old name, kept for programs that read it.
+      authProfile: config.wa.authProfile,
+      whatsappSession: config.wa.authProfile,
       transport: transport?.name ?? null,
       state: status?.state ?? 'none',
       reason: status ? withoutPairingCode(status.reason, transport, level) : 'this process sends nothing (SERVICE_ROLE)',
@@ -75,7 +78,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       paired: transport ? isPaired(transport) : null,
       dryRun: transport?.dryRun === true,
       problem: status ? whatsappProblem(status, timeZone) : null,
-      governor: await guardOf(),
+      governor: await governorStatus(),
     };
   };
 

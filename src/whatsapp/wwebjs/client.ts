@@ -66,7 +66,7 @@ export interface WwebClientLike extends EventEmitter {
 
 export interface WwebClientSettings {
   authPath: string;
-  sessionName: string;
+  authProfile: string;
   executablePath: string;
   args: string[];
   pairPhone: string | null;
@@ -83,7 +83,7 @@ export type ClientFactory = (settings: WwebClientSettings) => WwebClientLike;
 /** The real whatsapp-web.js client. Puppeteer's own signal handlers are off: the service stops it. */
 export const createWwebjsClient: ClientFactory = (settings) =>
   new wwebjs.Client({
-    authStrategy: new wwebjs.LocalAuth({ clientId: settings.sessionName, dataPath: settings.authPath }),
+    authStrategy: new wwebjs.LocalAuth({ clientId: settings.authProfile, dataPath: settings.authPath }),
     puppeteer: {
       executablePath: settings.executablePath,
       headless: true,

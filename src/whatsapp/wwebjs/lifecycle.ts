@@ -7,8 +7,8 @@
  *   again after a reconnect).
  * - Recovery: an initialisation failure, a disconnect, a browser or page crash, or a ready timeout
  *   destroys the client (no Chromium left behind) and starts a new one after a capped exponential
- *   backoff. LOGOUT, UNPAIRED or CONFLICT (and a session that cannot be restored) clear the session
- *   directory and wait for a new pairing.
+ *   backoff. LOGOUT, UNPAIRED or CONFLICT (and a login that cannot be restored) clear the auth
+ *   profile's directory and wait for a new pairing.
  * - The ready timer runs from launch and again after authentication; it is paused while a person has
  *   to scan a code.
  * - `close()`: no more restarts; destroys the client, also one still starting.
@@ -19,11 +19,11 @@ import { backoffDelay } from '../../lib/backoff.js';
 import type { TransportState, TransportStatus } from '../transport.js';
 import { CHROMIUM_INSTALL_HINT, findChromium } from './chromium.js';
 import { BASE_CHROMIUM_FLAGS, createWwebjsClient, destroyClient, killBrowser, type ClientFactory, type WwebClientLike } from './client.js';
-import { ProfileInUseError, clearStaleProfileLock, recordSessionOwner } from './profile-lock.js';
+import { ProfileInUseError, clearStaleProfileLock, recordProfileOwner } from './profile-lock.js';
 import type { WhatsAppWebOptions } from './options.js';
 
-/** Disconnect reasons that mean the session itself is gone: clear it and pair again. */
-const SESSION_ENDED = new Set(['LOGOUT', 'UNPAIRED', 'UNPAIRED_IDLE', 'CONFLICT']);
+/** Disconnect reasons that mean the login itself is gone: clear the auth profile and pair again. */
+const LOGIN_ENDED = new Set(['LOGOUT', 'UNPAIRED', 'UNPAIRED_IDLE', 'CONFLICT']);
 
 export interface LifecycleHooks {
   setState(state: TransportState, reason: string | null, retry?: TransportStatus['retry']): void;
@@ -36,8 +36,8 @@ export interface LifecycleHooks {
   prepare(client: WwebClientLike): Promise<void> | null;
   /** The client became ready. */
   onReady(client: WwebClientLike): void;
-  /** The session was cleared (logged out, unpaired): forget what belonged to it. */
-  onSessionCleared(): Promise<void>;
+  /** The auth profile was cleared (logged out, unpaired): forget what belonged to its login. */
+  onProfileCleared(): Promise<void>;
 }
 
 export class ClientLifecycle {
@@ -49,16 +49,17 @@ export class ClientLifecycle {
   private readyTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private readonly factory: ClientFactory;
-  readonly sessionDir: string;
-  /** Who runs Chromium on this session: this process, recorded before each launch (see profile-lock.ts). */
+  /** LocalAuth's directory of the auth profile: the login and Chromium's profile. */
+  readonly profileDir: string;
+  /** Who runs Chromium on this profile: this process, recorded before each launch (see profile-lock.ts). */
   private readonly ownerFile: string;
 
   constructor(
     private readonly options: WhatsAppWebOptions,
     private readonly hooks: LifecycleHooks,
   ) {
-    this.sessionDir = path.join(options.authPath, `session-${options.sessionName}`);
-    this.ownerFile = path.join(options.authPath, `session-${options.sessionName}.owner`);
+    this.profileDir = path.join(options.authPath, `session-${options.authProfile}`);
+    this.ownerFile = path.join(options.authPath, `session-${options.authProfile}.owner`);
     this.factory = options.clientFactory ?? createWwebjsClient;
   }
 
@@ -73,17 +74,17 @@ export class ClientLifecycle {
   }
 
   /**
-   * Prepares the session directory and starts connecting in the background. Throws only when another
-   * live process uses this session.
+   * Prepares the auth profile's directory and starts connecting in the background. Throws only when
+   * another live process uses this auth profile.
    */
   async start(): Promise<void> {
-    // Only the session directories are private; parents keep their modes.
+    // Only the auth directories are private; parents keep their modes.
     await fs.mkdir(path.dirname(this.options.authPath), { recursive: true });
     await fs.mkdir(this.options.authPath, { recursive: true, mode: 0o700 });
     await fs.chmod(this.options.authPath, 0o700);
-    await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(this.profileDir, { recursive: true, mode: 0o700 });
     await this.clearLock();
-    await recordSessionOwner(this.ownerFile);
+    await recordProfileOwner(this.ownerFile);
     this.relaunch();
   }
 
@@ -115,19 +116,19 @@ export class ClientLifecycle {
     }, this.options.readyTimeoutMs);
   }
 
-  /** Destroys the client and starts a new one after the backoff (clearing the session first, if asked). */
-  recoverSafely(reason: string, clearSession = false): void {
-    this.recover(reason, clearSession).catch((err: Error) => {
+  /** Destroys the client and starts a new one after the backoff (clearing the auth profile first, if asked). */
+  recoverSafely(reason: string, clearProfile = false): void {
+    this.recover(reason, clearProfile).catch((err: Error) => {
       this.recovering = false;
       this.scheduleRestart(`${reason}; recovery failed: ${err.message}`, 'failed');
     });
   }
 
   private async clearLock(): Promise<void> {
-    const found = await clearStaleProfileLock(this.sessionDir, this.ownerFile);
-    if (found.state === 'stale') this.options.logger.warn({ owner: found.owner }, 'removed a stale Chromium profile lock from the WhatsApp session');
+    const found = await clearStaleProfileLock(this.profileDir, this.ownerFile);
+    if (found.state === 'stale') this.options.logger.warn({ owner: found.owner }, 'removed a stale Chromium profile lock from the WhatsApp auth profile');
     if (found.state === 'orphan') {
-      this.options.logger.warn({ pid: found.pid }, 'ended a Chromium left running on the WhatsApp session by a service process that died');
+      this.options.logger.warn({ pid: found.pid }, 'ended a Chromium left running on the WhatsApp auth profile by a service process that died');
     }
   }
 
@@ -153,7 +154,7 @@ export class ClientLifecycle {
     this.hooks.setState('starting', `launching ${chromium.path}`);
     const client = this.factory({
       authPath: this.options.authPath,
-      sessionName: this.options.sessionName,
+      authProfile: this.options.authProfile,
       executablePath: chromium.path,
       args: [...BASE_CHROMIUM_FLAGS, ...this.options.puppeteerArgs],
       pairPhone: this.options.pairPhone,
@@ -192,13 +193,13 @@ export class ClientLifecycle {
     this.options.logger.debug('WhatsApp Web client initialised');
   }
 
-  /** The client's own life: ready, a session that cannot be restored, disconnects. */
+  /** The client's own life: ready, a login that cannot be restored, disconnects. */
   private listen(client: WwebClientLike): void {
     const { logger } = this.options;
     const mine = () => this.isCurrent(client);
     client.on('auth_failure', (message: string) => {
       if (!mine()) return;
-      logger.error({ reason: message }, 'WhatsApp session could not be restored; clearing it: pair again');
+      logger.error({ reason: message }, 'the WhatsApp login kept in the auth profile could not be restored; clearing it: pair again');
       this.recoverSafely(`authentication failed: ${message}`, true);
     });
     // whatsapp-web.js emits ready after each injection of its code (start, reload, reconnect): the
@@ -218,9 +219,9 @@ export class ClientLifecycle {
     });
     client.on('disconnected', (reason: string) => {
       if (!mine()) return;
-      const ended = SESSION_ENDED.has(String(reason));
+      const ended = LOGIN_ENDED.has(String(reason));
       this.hooks.setState('disconnected', String(reason));
-      if (ended) logger.error({ reason }, `WhatsApp session ended (${reason}): the session was cleared; pair again (a new QR code follows)`);
+      if (ended) logger.error({ reason }, `WhatsApp ended the login (${reason}): the auth profile was cleared; pair again (a new QR code follows)`);
       this.recoverSafely(`disconnected: ${reason}`, ended);
     });
     client.on('change_state', (state: string) => {
@@ -228,7 +229,7 @@ export class ClientLifecycle {
     });
   }
 
-  private async recover(reason: string, clearSession: boolean): Promise<void> {
+  private async recover(reason: string, clearProfile: boolean): Promise<void> {
     if (this.closing || this.recovering) return;
     this.recovering = true;
     this.pauseReadyTimer();
@@ -236,10 +237,10 @@ export class ClientLifecycle {
     this.current = null;
     try {
       if (client) await destroyClient(client, this.initializing, this.options.logger);
-      if (clearSession) {
-        await this.hooks.onSessionCleared();
-        await fs.rm(this.sessionDir, { recursive: true, force: true });
-        await fs.mkdir(this.sessionDir, { recursive: true, mode: 0o700 });
+      if (clearProfile) {
+        await this.hooks.onProfileCleared();
+        await fs.rm(this.profileDir, { recursive: true, force: true });
+        await fs.mkdir(this.profileDir, { recursive: true, mode: 0o700 });
       }
     } finally {
       this.recovering = false;

@@ -157,7 +157,7 @@ export class MsgKeyFix {
     return this.record(answer);
   }
 
-  /** Forgets the page (the session was cleared: the next one is looked at afresh). */
+  /** Forgets the page (the auth profile was cleared: the next login's page is looked at afresh). */
   reset(): void {
     this.current = PAGE_FIX_NOT_APPLIED;
   }

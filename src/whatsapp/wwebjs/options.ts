@@ -4,7 +4,8 @@ import type { ClientFactory } from './client.js';
 
 export interface WhatsAppWebOptions {
   authPath: string;
-  sessionName: string;
+  /** WA_AUTH_PROFILE: LocalAuth's clientId, the profile in `authPath/session-<authProfile>`. */
+  authProfile: string;
   /** WA_CHROMIUM_PATH / PUPPETEER_EXECUTABLE_PATH, or null to search the usual paths. */
   chromiumPath: string | null;
   puppeteerArgs: string[];

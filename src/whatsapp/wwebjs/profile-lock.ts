@@ -1,10 +1,10 @@
 /**
  * Chromium's profile lock (`SingletonLock` in the profile directory, a symbolic link to
  * "<hostname>-<pid>"). A lock left by a Chromium that died makes the next launch fail; a lock held by
- * a live Chromium means another process is using the same WhatsApp session, and two clients on one
- * session log each other out.
+ * a live Chromium means another process is using the same WhatsApp auth profile, and two clients on
+ * one profile log each other out.
  *
- * The service records itself as the session's owner (pid and process start time) before it launches
+ * The service records itself as the profile's owner (pid and process start time) before it launches
  * Chromium. A live Chromium on the profile whose owner is gone (the service was killed with SIGKILL and
  * its browser lived on) is an orphan of ours: it is ended, with its process group, before the lock is
  * checked. A live Chromium whose owner is alive is another instance: start-up stops.
@@ -24,8 +24,8 @@ export class ProfileInUseError extends OperatorError {
     public readonly pid: number,
   ) {
     super(
-      `the WhatsApp session in ${profileDir} is in use by another Chromium (pid ${pid}); ` +
-        'stop the other cicero-wa instance using it, or give this one its own WA_SESSION_NAME or WA_AUTH_PATH',
+      `the WhatsApp auth profile in ${profileDir} is in use by another Chromium (pid ${pid}); ` +
+        'stop the other cicero-wa instance using it, or give this one its own WA_AUTH_PROFILE or WA_AUTH_PATH',
     );
   }
 }
@@ -49,22 +49,22 @@ export type LockCheck = { state: 'none' } | { state: 'stale'; owner: string } | 
 
 
 
-interface SessionOwner {
+interface ProfileOwner {
   pid: number;
   startTime: string | null;
 }
 
-/** Records this process as the session's owner, before it launches Chromium on the profile. */
-export async function recordSessionOwner(ownerFile: string): Promise<void> {
-  const owner: SessionOwner = { pid: process.pid, startTime: startTime(process.pid) };
+/** Records this process as the profile's owner, before it launches Chromium on it. */
+export async function recordProfileOwner(ownerFile: string): Promise<void> {
+  const owner: ProfileOwner = { pid: process.pid, startTime: startTime(process.pid) };
   await fs.writeFile(ownerFile, JSON.stringify(owner), { mode: 0o600 });
 }
 
 /** Whether the recorded owner is gone (or is this very process, whose old browser outlived its client). */
 async function ownerGone(ownerFile: string): Promise<boolean> {
-  let owner: SessionOwner;
+  let owner: ProfileOwner;
   try {
-    owner = JSON.parse(await fs.readFile(ownerFile, 'utf8')) as SessionOwner;
+    owner = JSON.parse(await fs.readFile(ownerFile, 'utf8')) as ProfileOwner;
   } catch {
     return false; // no record (an older version started it): cannot tell, so not ours to end
   }

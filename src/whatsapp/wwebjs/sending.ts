@@ -76,7 +76,7 @@ export class Sender {
 
   constructor(private readonly context: SenderContext) {}
 
-  /** A session cleared: what WhatsApp said about numbers may not hold for the next one. */
+  /** The auth profile cleared: what WhatsApp said about numbers may not hold for the next login. */
   forgetNumbers(): void {
     this.numbers.clear();
   }

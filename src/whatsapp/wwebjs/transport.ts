@@ -1,6 +1,6 @@
 /**
  * The WhatsApp Web transport (WA_TRANSPORT=wwebjs): whatsapp-web.js with LocalAuth
- * (clientId = WA_SESSION_NAME, dataPath = WA_AUTH_PATH, mode 0700), driving the system Chromium.
+ * (clientId = WA_AUTH_PROFILE, the auth profile; dataPath = WA_AUTH_PATH, mode 0700), driving the system Chromium.
  * Put together from its parts, each in its own file:
  *
  * - lifecycle.ts: launching, ready, recovery with backoff, the profile lock, closing;
@@ -11,13 +11,13 @@
  * - msgkey-fix.ts: the page-side fix for today's message keys, applied whenever the page is used;
  * - client.ts: the whatsapp-web.js Client as used here (stand-ins implement it in tests).
  *
- * Here: the state and its record on disk (session-record.ts, for doctor), and what is learnt once ready
+ * Here: the state and its record on disk (profile-record.ts, for doctor), and what is learnt once ready
  * (the WhatsApp Web build, logged with its pin; the paired number). Client options that avoid known
  * failures: explicit `authTimeoutMs`, `takeoverOnConflict: false`, QR codes refreshed without an upper
  * bound; WA_WEB_VERSION pins the build. Starting never throws because WhatsApp is unreachable; it throws
- * only when another live process holds the same session (profile-lock.ts).
+ * only when another live process holds the same auth profile (profile-lock.ts).
  */
-import { SessionRecorder, readSessionRecord, sessionRecordFile } from '../session-record.js';
+import { ProfileRecorder, readProfileRecord, profileRecordFile } from '../profile-record.js';
 import { PairingUnavailable, TransportBase, type ChatHistory, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState, type TransportStatus } from '../transport.js';
 import type { WwebClientLike } from './client.js';
 import { MessageEvents } from './events.js';
@@ -28,7 +28,7 @@ import { Pairing } from './pairing.js';
 import { Sender, classifySendError } from './sending.js';
 import { Typing } from './typing.js';
 
-/** How long a logout waits for WhatsApp Web to unlink the session before clearing it anyway. */
+/** How long a logout waits for WhatsApp Web to unlink the number before the auth profile is cleared anyway. */
 const LOGOUT_WAIT_MS = 10_000;
 
 export { classifySendError };
@@ -43,7 +43,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
   /** The paired account's number (digits), once ready. */
   number: string | null = null;
   private pairedAt: string | null = null;
-  private readonly recorder: SessionRecorder;
+  private readonly recorder: ProfileRecorder;
   private readonly lifecycle: ClientLifecycle;
   private readonly pairingState: Pairing;
   private readonly messages: MessageEvents;
@@ -53,7 +53,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
 
   constructor(private readonly options: WhatsAppWebOptions) {
     super();
-    this.recorder = new SessionRecorder(sessionRecordFile(options.authPath, options.sessionName));
+    this.recorder = new ProfileRecorder(profileRecordFile(options.authPath, options.authProfile));
     this.pageFix = new MsgKeyFix(options.logger, (status) => void this.recorder.update({ pageFix: status }), options.pageFix ?? true);
     const preparePage = (client: WwebClientLike) => this.pageFix.ensure(client);
     this.lifecycle = new ClientLifecycle(options, {
@@ -70,7 +70,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
         this.pairingState.done();
         void this.learn(client);
       },
-      onSessionCleared: async () => {
+      onProfileCleared: async () => {
         this.pairedAt = null;
         this.number = null;
         this.sender.forgetNumbers();
@@ -120,12 +120,12 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
     return client.requestPairingCode(phone, true);
   }
 
-  /** Unlinks the number (best effort on WhatsApp's side), clears the session and starts again: a new QR code follows. */
+  /** Unlinks the number (best effort on WhatsApp's side), clears the auth profile and starts again: a new QR code follows. */
   async logout(): Promise<void> {
     const client = this.lifecycle.client;
     if (client?.logout && this.isReady()) {
       await Promise.race([client.logout(), new Promise((r) => setTimeout(r, LOGOUT_WAIT_MS).unref())]).catch((err: Error) =>
-        this.options.logger.warn({ err: err.message }, 'WhatsApp did not confirm the logout; the session is cleared anyway'),
+        this.options.logger.warn({ err: err.message }, 'WhatsApp did not confirm the logout; the auth profile is cleared anyway'),
       );
     }
     this.options.logger.info('WhatsApp session logged out by an operator; a new QR code follows');
@@ -133,11 +133,11 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
   }
 
   /**
-   * Prepares the session directory and starts connecting in the background. Throws only when another
-   * live process uses this session.
+   * Prepares the auth profile's directory and starts connecting in the background. Throws only when
+   * another live process uses this auth profile.
    */
   async start(): Promise<void> {
-    this.pairedAt = (await readSessionRecord(sessionRecordFile(this.options.authPath, this.options.sessionName)))?.pairedAt ?? null;
+    this.pairedAt = (await readProfileRecord(profileRecordFile(this.options.authPath, this.options.authProfile)))?.pairedAt ?? null;
     await this.lifecycle.start();
   }
 

@@ -25,7 +25,7 @@ export const FORMAT_REPLY_TYPE = 'complaint-format-reply';
 /** Notes about reports not taken (over a limit, an NRP not found). */
 export const NOTE_REPLY_TYPE = 'complaint-note';
 
-/** What intake needs of an incoming message. */
+/** What this handler needs of an incoming message. */
 export interface IncomingMessage {
   id: number;
   chatId: string;
@@ -34,7 +34,7 @@ export interface IncomingMessage {
   body: string;
 }
 
-export interface ComplaintIntakeOptions {
+export interface InboundComplaintOptions {
   /** COMPLAINTS_PER_MESSAGE: reports taken from one message. */
   perMessage: number;
   /** COMPLAINTS_PER_SENDER_HOUR: reports taken from one sender in an hour. */
@@ -59,7 +59,7 @@ export const FORMAT_HELP = [
 
 const SIGNATURE = '_Pesan otomatis Cicero_';
 
-export function complaintIntake(webhooks: WebhookEvents, options: ComplaintIntakeOptions): (tx: pg.PoolClient, message: IncomingMessage) => Promise<string | null> {
+export function inboundComplaints(webhooks: WebhookEvents, options: InboundComplaintOptions): (tx: pg.PoolClient, message: IncomingMessage) => Promise<string | null> {
   return async (tx, message) => {
     const parsed = parseComplaintMessage(message.body);
     if (parsed.kind === 'not_a_complaint') return null;
@@ -103,7 +103,7 @@ function notFoundNote(c: ParsedComplaint): string {
   return `NRP ${c.nrp} tidak ditemukan di data personel${usual}. Periksa kembali NRP Anda, lalu kirim ulang laporannya.`;
 }
 
-function limitNote(overLimit: number, taken: number, options: ComplaintIntakeOptions): string {
+function limitNote(overLimit: number, taken: number, options: InboundComplaintOptions): string {
   const limits = `paling banyak ${options.perMessage} laporan per pesan dan ${options.perSenderHour} laporan per nomor dalam satu jam`;
   return taken > 0
     ? `${overLimit} laporan lain dalam pesan ini tidak kami proses (${limits}). Kirim laporan tersebut nanti dalam pesan terpisah.`

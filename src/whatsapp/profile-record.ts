@@ -1,17 +1,19 @@
 /**
- * What the WhatsApp session was last seen doing, kept beside it on disk
- * (`WA_AUTH_PATH/session-<name>.state.json`): state, reason and since when, whether and since when it
- * is paired, the paired number, the WhatsApp Web build and whether the message-key fix is active. The running transport writes it on every
- * change; `cicero-wa doctor` (and anything else not inside the service) reads it.
+ * The auth profile's record: what the WhatsApp Web client on this auth profile (WA_AUTH_PROFILE) was
+ * last seen doing, kept beside the profile on disk (`WA_AUTH_PATH/session-<profile>.state.json`, next to
+ * LocalAuth's own `session-<profile>` directory): state, reason and since when, whether and since when
+ * it is paired, the paired number, the WhatsApp Web build and whether the message-key fix is active.
+ * The running transport writes it on every change; `cicero-wa doctor` (and anything else not inside the
+ * service) reads it.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-export interface SessionRecord {
+export interface ProfileRecord {
   state: string;
   reason: string | null;
   since: string;
-  /** When this session was paired (first ready after a QR scan or a restored session); null when it is not. */
+  /** When a number was paired on this profile (first ready after a QR scan or a restored login); null when none is. */
   pairedAt: string | null;
   lastReadyAt: string | null;
   /** The paired account's number (digits), once WhatsApp said it. */
@@ -22,21 +24,21 @@ export interface SessionRecord {
   updatedAt: string;
 }
 
-export function sessionRecordFile(authPath: string, sessionName: string): string {
-  return path.join(authPath, `session-${sessionName}.state.json`);
+export function profileRecordFile(authPath: string, authProfile: string): string {
+  return path.join(authPath, `session-${authProfile}.state.json`);
 }
 
-export async function readSessionRecord(file: string): Promise<SessionRecord | null> {
+export async function readProfileRecord(file: string): Promise<ProfileRecord | null> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as SessionRecord;
+    return JSON.parse(await fs.readFile(file, 'utf8')) as ProfileRecord;
   } catch {
     return null;
   }
 }
 
 /** Writes the record atomically (a temporary file renamed over it), one write at a time. */
-export class SessionRecorder {
-  private record: SessionRecord | null = null;
+export class ProfileRecorder {
+  private record: ProfileRecord | null = null;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly file: string) {}
@@ -46,16 +48,16 @@ export class SessionRecorder {
     return this.writing;
   }
 
-  update(patch: Partial<Omit<SessionRecord, 'updatedAt'>>): Promise<void> {
+  update(patch: Partial<Omit<ProfileRecord, 'updatedAt'>>): Promise<void> {
     this.writing = this.writing.then(async () => {
-      this.record ??= (await readSessionRecord(this.file)) ?? {
+      this.record ??= (await readProfileRecord(this.file)) ?? {
         state: 'starting', reason: null, since: new Date().toISOString(), pairedAt: null, lastReadyAt: null, number: null, webVersion: null, updatedAt: '',
       };
       this.record = { ...this.record, ...patch, updatedAt: new Date().toISOString() };
       const tmp = `${this.file}.tmp`;
       await fs.writeFile(tmp, JSON.stringify(this.record, null, 2), { mode: 0o600 });
       await fs.rename(tmp, this.file);
-    }).catch(() => undefined); // a record that cannot be written never stops the session
+    }).catch(() => undefined); // a record that cannot be written never stops the client
     return this.writing;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * wa_governor_sends: every message (each part) the governor let a session hand to WhatsApp, at the time
- * it did. Budgets are counted from it; a send that never reached WhatsApp gives its place back.
+ * The permitted sends (wa_governor_sends): every message (each part) the governor let a session hand
+ * to WhatsApp, at the time it did. Budgets are counted from them in sliding windows; a send that never
+ * reached WhatsApp gives its place back.
  */
 import type { Queryable } from '../db/pool.js';
 

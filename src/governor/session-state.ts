@@ -1,7 +1,8 @@
 /**
- * wa_session_guard and wa_risk_events: each session's warm-up, pause and risk score, and the risk
- * signals it saw. Operators pause and resume here (`cicero-wa sessions pause|resume`, the API); a resume
- * wakes every dispatcher (the table's trigger notifies wa_outbox_pending).
+ * Each session's state, kept in wa_session_guard and wa_risk_events: its warm-up, pause and risk
+ * score, and the risk signals it saw (what operators are shown, with the budgets counted, is
+ * `SessionStatus` in governor.ts). Operators pause and resume here (`cicero-wa sessions pause|resume`,
+ * the API); a resume wakes every dispatcher (the table's trigger notifies wa_outbox_pending).
  */
 import type { Queryable } from '../db/pool.js';
 import { OperatorError } from '../lib/errors.js';
@@ -9,7 +10,7 @@ import type { RiskLevel } from './policy.js';
 
 export type PauseKind = 'cooling' | 'critical' | 'operator';
 
-export interface SessionGuard {
+export interface SessionState {
   session: string;
   /** The number seen paired, when known. */
   number: string | null;
@@ -26,7 +27,7 @@ export interface SessionGuard {
   riskLevel: RiskLevel;
 }
 
-interface GuardRow {
+interface SessionStateRow {
   session: string;
   number: string | null;
   first_paired_at: Date | null;
@@ -43,7 +44,7 @@ interface GuardRow {
 
 const COLUMNS = 'session, number, first_paired_at, warmup_started_at, last_send_at, pause_kind, paused_at, paused_until, pause_reason, resumed_at, risk_score, risk_level';
 
-function toGuard(row: GuardRow): SessionGuard {
+function toSessionState(row: SessionStateRow): SessionState {
   return {
     session: row.session,
     number: row.number,
@@ -60,25 +61,25 @@ function toGuard(row: GuardRow): SessionGuard {
   };
 }
 
-/** The session's guard row, made if missing (its warm-up starting at `warmupStart`, its last send at `lastSend`). */
-export async function ensureGuard(db: Queryable, session: string, warmupStart: Date, lastSend: Date | null = null): Promise<SessionGuard> {
-  const { rows } = await db.query<GuardRow>(
+/** The session's state, its row made if missing (its warm-up starting at `warmupStart`, its last send at `lastSend`). */
+export async function ensureSessionState(db: Queryable, session: string, warmupStart: Date, lastSend: Date | null = null): Promise<SessionState> {
+  const { rows } = await db.query<SessionStateRow>(
     `INSERT INTO wa_session_guard (session, warmup_started_at, last_send_at) VALUES ($1, $2, $3)
      ON CONFLICT (session) DO UPDATE SET session = EXCLUDED.session
      RETURNING ${COLUMNS}`,
     [session, warmupStart, lastSend],
   );
-  return toGuard(rows[0]!);
+  return toSessionState(rows[0]!);
 }
 
-export async function readGuard(db: Queryable, session: string): Promise<SessionGuard | null> {
-  const { rows } = await db.query<GuardRow>(`SELECT ${COLUMNS} FROM wa_session_guard WHERE session = $1`, [session]);
-  return rows[0] ? toGuard(rows[0]) : null;
+export async function readSessionState(db: Queryable, session: string): Promise<SessionState | null> {
+  const { rows } = await db.query<SessionStateRow>(`SELECT ${COLUMNS} FROM wa_session_guard WHERE session = $1`, [session]);
+  return rows[0] ? toSessionState(rows[0]) : null;
 }
 
-export async function listGuards(db: Queryable): Promise<SessionGuard[]> {
-  const { rows } = await db.query<GuardRow>(`SELECT ${COLUMNS} FROM wa_session_guard ORDER BY session`);
-  return rows.map(toGuard);
+export async function listSessionStates(db: Queryable): Promise<SessionState[]> {
+  const { rows } = await db.query<SessionStateRow>(`SELECT ${COLUMNS} FROM wa_session_guard ORDER BY session`);
+  return rows.map(toSessionState);
 }
 
 export async function restartWarmup(db: Queryable, session: string, at: Date): Promise<void> {
@@ -157,7 +158,7 @@ export async function riskSince(db: Queryable, session: string, since: Date, unt
 /** An operator's pause or resume of a session that does not exist here. */
 export class UnknownSessionError extends OperatorError {}
 
-/** The sessions the outbox or the guard knows. */
+/** The sessions the outbox or wa_session_guard knows. */
 export async function knownSessions(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ session: string }>(
     `SELECT session FROM wa_session_guard UNION SELECT DISTINCT session FROM wa_outbox WHERE status IN ('pending', 'sending') ORDER BY 1`,
