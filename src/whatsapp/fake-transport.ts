@@ -5,7 +5,8 @@
  * receipts, own messages, incoming messages and pairing codes. Every message (text or document) handed
  * over is kept in `sends` and, when `sendLogFile` is set, appended to that file as one JSON line at the
  * moment of the hand-over (several processes may share it: it stands for WhatsApp's own record).
- * Every "typing…" shown is kept in `typing`, and lasts its duration (cut short by its signal).
+ * Every "typing…" shown is kept in `typing`, and lasts its duration (cut short by its signal) until it
+ * is cleared (`endedAt`).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
@@ -47,11 +48,12 @@ export interface FakeSend {
   endedAt: number;
 }
 
-/** A "typing…" the fake transport was asked to show: the chat, for how long, when it began. */
+/** A "typing…" the fake transport showed: the chat, for how long, when it began and when it was cleared (null while shown). */
 export interface FakeTyping {
   chatId: string;
   durationMs: number;
   at: Date;
+  endedAt: Date | null;
 }
 
 export interface FakeTransportOptions {
@@ -229,10 +231,12 @@ export class FakeTransport extends TransportBase implements Transport {
     }
   }
 
-  /** Records the call, then waits its duration (returning early, without an error, when the signal aborts). */
+  /** Records the call, waits its duration (returning early, without an error, when the signal aborts), then clears it. */
   async showTyping(chatId: string, durationMs: number, signal?: AbortSignal): Promise<void> {
-    this.typing.push({ chatId, durationMs, at: new Date() });
+    const shown: FakeTyping = { chatId, durationMs, at: new Date(), endedAt: null };
+    this.typing.push(shown);
     await sleep(Math.max(0, durationMs), signal).catch(() => undefined);
+    shown.endedAt = new Date();
   }
 
   async close(): Promise<void> {
