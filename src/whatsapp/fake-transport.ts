@@ -5,7 +5,8 @@
  * receipts, own messages, incoming messages and pairing codes. Every message (text or document) handed
  * over is kept in `sends` and, when `sendLogFile` is set, appended to that file as one JSON line at the
  * moment of the hand-over (several processes may share it: it stands for WhatsApp's own record).
- * Every "typing…" shown is kept in `typing`, and lasts its duration (cut short by its signal).
+ * Every "typing…" shown is kept in `typing`, and lasts its duration (cut short by its signal) until it
+ * is cleared (`endedAt`). Not ready, it shows no typing and reads no chat, as WhatsApp Web cannot.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
@@ -47,11 +48,12 @@ export interface FakeSend {
   endedAt: number;
 }
 
-/** A "typing…" the fake transport was asked to show: the chat, for how long, when it began. */
+/** A "typing…" the fake transport showed: the chat, for how long, when it began and when it was cleared (null while shown). */
 export interface FakeTyping {
   chatId: string;
   durationMs: number;
   at: Date;
+  endedAt: Date | null;
 }
 
 export interface FakeTransportOptions {
@@ -155,9 +157,11 @@ export class FakeTransport extends TransportBase implements Transport {
   /**
    * The messages handed over to this chat since a time (this process's and, with a send log, every
    * process's), as WhatsApp's own copy of the chat; the whole history is read, so it is complete.
-   * `setChatUnreadable` makes a chat's history throw, as a page that cannot look it up does.
+   * `setChatUnreadable` makes a chat's history throw, as a page that cannot look it up does; not ready,
+   * every chat's does, as WhatsApp Web's would (not_ready).
    */
   async readOwnMessages(chatId: string, since: Date): Promise<ChatHistory> {
+    if (!this.isReady()) throw new SendError('transient', 'not_ready', `the fake transport cannot read ${chatId}: it is not ready`);
     if (this.unreadableChats.has(chatId)) throw new Error(`r: r (the fake transport cannot read ${chatId})`);
     const logged = this.options.sendLogFile && existsSync(this.options.sendLogFile)
       ? readFileSync(this.options.sendLogFile, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { chatId: string; messageId: string; text: string; at: string })
@@ -229,10 +233,16 @@ export class FakeTransport extends TransportBase implements Transport {
     }
   }
 
-  /** Records the call, then waits its duration (returning early, without an error, when the signal aborts). */
+  /**
+   * Records the call, waits its duration (returning early, without an error, when the signal aborts),
+   * then clears it. Not ready, it shows nothing and returns at once, as WhatsApp Web's does.
+   */
   async showTyping(chatId: string, durationMs: number, signal?: AbortSignal): Promise<void> {
-    this.typing.push({ chatId, durationMs, at: new Date() });
+    if (!this.isReady()) return;
+    const shown: FakeTyping = { chatId, durationMs, at: new Date(), endedAt: null };
+    this.typing.push(shown);
     await sleep(Math.max(0, durationMs), signal).catch(() => undefined);
+    shown.endedAt = new Date();
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 /**
  * The dry-run transport (WA_TRANSPORT=log): every message becomes one structured log line and the send
- * succeeds. Ready as soon as it starts.
+ * succeeds. Ready as soon as it starts; before that and once closed, a send fails before the hand-over
+ * (not_ready), as any transport's does.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
-import { TransportBase, type OutgoingDocument, type SendHooks, type SendResult, type Transport } from './transport.js';
+import { SendError, TransportBase, type OutgoingDocument, type SendHooks, type SendResult, type Transport } from './transport.js';
 import { OperatorError } from '../lib/errors.js';
 
 /** A dry run started on a database with messages waiting for WhatsApp: it would mark them sent. */
@@ -35,6 +36,7 @@ export class LogTransport extends TransportBase implements Transport {
   }
 
   async sendText(chatId: string, text: string, hooks: SendHooks): Promise<SendResult> {
+    this.assertReady();
     await hooks.handOver();
     const messageId = `log-${randomUUID()}`;
     // The text is shown (echo), and logged only at debug: message bodies stay out of the info log.
@@ -45,6 +47,7 @@ export class LogTransport extends TransportBase implements Transport {
   }
 
   async sendDocument(chatId: string, document: OutgoingDocument, hooks: SendHooks): Promise<SendResult> {
+    this.assertReady();
     await hooks.handOver();
     const messageId = `log-${randomUUID()}`;
     const { fileName, mimeType, bytes } = document;
@@ -64,5 +67,10 @@ export class LogTransport extends TransportBase implements Transport {
 
   async close(): Promise<void> {
     this.state.set('disconnected', 'closed');
+  }
+
+  /** Not started, or closed: nothing is shown, and the row is not marked as shown. */
+  private assertReady(): void {
+    if (!this.isReady()) throw new SendError('transient', 'not_ready', `the dry run is ${this.status().state}${this.status().reason ? ` (${this.status().reason})` : ''}`);
   }
 }

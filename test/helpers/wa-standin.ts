@@ -20,6 +20,7 @@
  * log, appended to a file shared between processes: that file stands for the account's history, which a
  * new page (another process, after a crash) loads as WhatsApp Web syncs it.
  */
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -82,6 +83,8 @@ export interface StandInBehaviour {
   lookupsFail?: boolean;
   /** Chat ids WhatsApp Web has no chat for: getChatById resolves undefined. */
   unknownChats?: string[];
+  /** Numbers without a WhatsApp account: getNumberId resolves null. */
+  notOnWhatsApp?: string[];
   /** Makes sendStateTyping fail as a closed page would. */
   typingFails?: boolean;
   /**
@@ -93,6 +96,14 @@ export interface StandInBehaviour {
   takeAfterMs?: number;
   /** Messages other people sent earlier, loaded into the page's chats (they give chats a last received key). */
   received?: Array<{ chatId: string; body: string }>;
+}
+
+/** A document as the stand-in's page received it (the MessageMedia's name, type, size; the sha256 of its bytes). */
+export interface StandInFile {
+  filename: string;
+  mimetype: string;
+  size: number;
+  sha256: string;
 }
 
 /** A chat state the stand-in's chats were told to show, as WhatsApp would relay it. */
@@ -112,8 +123,11 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
   readonly chatLookups: string[] = [];
   /** Every sendStateTyping ("typing") and clearState ("stop") of its chats, in order. */
   readonly chatStates: StandInChatState[] = [];
-  /** Every sendMessage call and how it ended: `taken` (the page added the message) or the page's error. */
-  readonly sendCalls: Array<{ chatId: string; text: string; media: boolean; outcome: 'taken' | string; at: number }> = [];
+  /**
+   * Every sendMessage call that reached the page and how it ended: `taken` (the page added the message,
+   * under `messageId`) or the page's error; a document's name, type, size and sha256 as sent.
+   */
+  readonly sendCalls: Array<{ chatId: string; text: string; media: boolean; outcome: 'taken' | string; at: number; messageId: string | null; file: StandInFile | null }> = [];
   destroyed = 0;
   readonly page: StandInPage;
   readonly pupPage: NonNullable<WwebClientLike['pupPage']>;
@@ -162,7 +176,12 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
   }
 
   async getNumberId(number: string): Promise<{ _serialized: string } | null> {
-    return { _serialized: number };
+    return this.behaviour.notOnWhatsApp?.includes(number) ? null : { _serialized: number };
+  }
+
+  /** How many times sendMessage was called (counted as it is called, before the page is reached). */
+  get sendMessageCalls(): number {
+    return this.sends;
   }
 
   async getWWebVersion(): Promise<string> {
@@ -215,6 +234,9 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
   async sendMessage(chatId: string, content: unknown, options: { caption?: string } = {}): Promise<unknown> {
     const media = typeof content === 'string' ? null : (content as { filename?: string; mimetype?: string; filesize?: number; data?: string });
     const text = media ? (options.caption ?? '') : (content as string);
+    const file: StandInFile | null = media
+      ? { filename: media.filename ?? 'file', mimetype: media.mimetype ?? 'application/octet-stream', size: media.filesize ?? 0, sha256: createHash('sha256').update(Buffer.from(media.data ?? '', 'base64')).digest('hex') }
+      : null;
     const b = this.behaviour;
     const send = ++this.sends;
     const filedUnder = b.lids?.get(chatId) ?? chatId;
@@ -229,11 +251,11 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
         ...(pageError?.when === 'after' ? { throwAfterAdd: pageError.letter } : {}),
       })) as typeof answer;
     } catch (err) {
-      this.sendCalls.push({ chatId, text, media: media !== null, outcome: (err as Error).message, at: performance.now() });
+      this.sendCalls.push({ chatId, text, media: media !== null, outcome: (err as Error).message, at: performance.now(), messageId: null, file });
       throw err;
     }
-    this.sendCalls.push({ chatId, text, media: media !== null, outcome: 'taken', at: performance.now() });
     const message = this.message(answer.added);
+    this.sendCalls.push({ chatId, text, media: media !== null, outcome: 'taken', at: performance.now(), messageId: message.id.$1 ?? message.id._serialized ?? null, file });
     const count = (this.handOvers.get(text) ?? 0) + 1;
     this.handOvers.set(text, count);
     if (b.handOverLog) {
