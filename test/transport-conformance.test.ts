@@ -180,7 +180,7 @@ function standIn(name: string, variant: { behaviour?: StandInBehaviour; pageFix?
       const raised: Array<[string, number]> = [];
       const idOf = (m: StandInMessage) => m.id.$1 ?? m.id._serialized ?? '';
       const transport = standInTransport(
-        { authPath: path.join(base, 'wa-auth'), sessionName: 'conformance', logger: silentLogger(), behaviour, pageFix: variant.pageFix ?? true },
+        { authPath: path.join(base, 'wa-auth'), authProfile: 'conformance', logger: silentLogger(), behaviour, pageFix: variant.pageFix ?? true },
         (client) => {
           clients.push(client);
           client.on('message_ack', (m: StandInMessage, ack: number) => raised.push([idOf(m), ack]));
