@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { composeApp } from '../src/app/app.js';
 import { JOBS, jobTable } from '../src/jobs.js';
 import { parseConfig } from '../src/config/index.js';
 import { fixedClock } from '../src/lib/clock.js';
@@ -119,7 +120,7 @@ describe('outbox retention', () => {
     assert.equal(left, 0);
     const sends = (await db.pool.query('SELECT count(*)::int AS n FROM wa_outbox_sends s WHERE NOT EXISTS (SELECT 1 FROM wa_outbox o WHERE o.id = s.outbox_id)')).rows[0].n;
     assert.equal(sends, 0, 'no hand-over record is left without its row');
-    assert.deepEqual(await deleteExpiredOutbox({ pool: db.pool, days: 90 }, new Date(NOW)), { deleted: 0, statements: 1, more: false });
+    assert.deepEqual(await deleteExpiredOutbox({ pool: db.pool, days: 90, keep: [COMPLAINT_RETENTION_RULE] }, new Date(NOW)), { deleted: 0, statements: 1, more: false });
   });
 
   it('stops starting batches when its time budget is used; the next run goes on', async () => {
@@ -130,11 +131,29 @@ describe('outbox retention', () => {
          FROM generate_series(1, 30) g`,
       [NOW],
     );
-    const options = { pool: db.pool, days: 90, batchSize: 10, budgetMs: 0 };
+    const options = { pool: db.pool, days: 90, batchSize: 10, budgetMs: 0, keep: [COMPLAINT_RETENTION_RULE] };
     assert.deepEqual(await deleteExpiredOutbox(options, new Date(NOW)), { deleted: 10, statements: 1, more: true });
     const detail = (await outboxRetentionJob(options)(context())) as { detail: string };
     assert.equal(detail.detail, 'deleted 10 sent or cancelled message(s) older than 90 day(s) in 1 statement(s); the time budget ran out, the next run goes on');
     assert.deepEqual(await deleteExpiredOutbox({ ...options, budgetMs: 60_000 }, new Date(NOW)), { deleted: 10, statements: 2, more: false });
+  });
+
+  it("the service's own retention job keeps a reply a complaint still waits on (the complaints module's rule is registered)", async () => {
+    const { rows: [row] } = await db.pool.query(
+      `INSERT INTO wa_outbox (recipient, content, type, status, created_at, updated_at)
+       VALUES ('6281200000000', 'balasan', 'complaint_reply', 'sent', ($1::timestamptz - interval '200 days')::timestamp, $1::timestamptz - interval '200 days') RETURNING id`,
+      [NOW],
+    );
+    await db.pool.query("INSERT INTO complaint_queue (complainant, response_template, status, outbox_id) VALUES ('6281200000003', 't', 'queued', $1)", [row.id]);
+    const app = await composeApp(parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off' }, '/tmp'), silentLogger(), { role: 'command', drawQr: null });
+    try {
+      await app.scheduler.jobs.find((j) => j.name === 'outbox-retention')!.handler(context());
+    } finally {
+      await app.stop();
+    }
+    assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM wa_outbox WHERE id = $1', [row.id])).rows[0].n, 1);
+    await db.pool.query('DELETE FROM complaint_queue WHERE outbox_id = $1', [row.id]);
+    await db.pool.query('DELETE FROM wa_outbox WHERE id = $1', [row.id]);
   });
 
   it('reads the index of sent and cancelled rows by age', async () => {
