@@ -5,6 +5,7 @@ import { withTransaction } from '../src/db/pool.js';
 import { OutboxValidationError, enqueue, enqueueOne, type OutboxMessage } from '../src/outbox/enqueue.js';
 import { claimDueRows } from '../src/outbox/row-status.js';
 import { outboxRow, rowJson } from '../src/outbox/listing.js';
+import { ACK_ERROR_REASON, NOT_DELIVERED_REASON, failureCode, retryOrFail } from '../src/outbox/vocabulary.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 /** Counts the outbox's insert notifications on a dedicated connection. */
@@ -284,5 +285,25 @@ describe('outbox service', () => {
         client.release();
       }
     });
+  });
+});
+
+describe('the outbox vocabulary at its limits', () => {
+  const policy = { maxAttempts: 4, delayMs: (attempts: number) => attempts * 1000 };
+
+  it('retry or fail: a transient failure is retried up to the last attempt, then failed saying so; a permanent one fails at once', () => {
+    assert.deepEqual(retryOrFail(3, policy, 'timeout: no answer'), { status: 'pending', reason: 'timeout: no answer', delayMs: 3000 });
+    assert.deepEqual(retryOrFail(4, policy, 'timeout: no answer'), { status: 'failed', reason: 'attempts exhausted (4): timeout: no answer' });
+    assert.deepEqual(retryOrFail(1, policy, 'not_on_whatsapp: no account', true), { status: 'failed', reason: 'not_on_whatsapp: no account' });
+  });
+
+  it('a failure reason gives its code; one outside the catalogue is "other"', () => {
+    assert.equal(failureCode('not_on_whatsapp: 6281100000000 has no account'), 'not_on_whatsapp');
+    assert.equal(failureCode('attempts exhausted (4): timeout: no answer from WhatsApp within 5000 ms'), 'timeout');
+    assert.equal(failureCode(`attempts exhausted (2): ${NOT_DELIVERED_REASON}: not among this number's messages`), 'not_delivered');
+    assert.equal(failureCode(ACK_ERROR_REASON), 'ack_error');
+    assert.equal(failureCode('document_too_large: 20,000,000 bytes'), 'document_too_large');
+    assert.equal(failureCode('something a program wrote'), 'other');
+    assert.equal(failureCode('timeouts: a word that only starts like a code'), 'other');
   });
 });

@@ -21,8 +21,6 @@ import type { JobHandler } from '../jobs.js';
  * retention job (the composition root hands it over); the outbox does not know the module's tables.
  */
 export interface RetentionKeepRule {
-  /** Who needs the row and why, for the docs and the log. */
-  why: string;
   keepWhile: string;
 }
 

@@ -10,7 +10,6 @@ export const COMPLAINT_CHANNEL = 'complaint_queue_pending';
 
 /** The outbox keeps a reply a complaint still waits on (queued), however old (outbox-retention). */
 export const COMPLAINT_RETENTION_RULE: RetentionKeepRule = {
-  why: 'a reply a complaint still waits on',
   keepWhile: "EXISTS (SELECT 1 FROM complaint_queue q WHERE q.outbox_id = r.id AND q.status = 'queued')",
 };
 export const COMPLAINT_STATUSES = ['pending', 'queued', 'responded', 'failed'] as const;
