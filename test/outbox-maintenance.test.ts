@@ -8,6 +8,7 @@ import { startApp, type App } from '../src/app/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { OutboxMaintenance } from '../src/delivery/outbox-maintenance.js';
 import { silentLogger } from '../src/lib/logger.js';
+import { outboxListener } from '../src/outbox/channel.js';
 import { OutcomeHooks } from '../src/outbox/outcomes.js';
 import { HANDED_OVER, PART_OUTCOMES, summariseParts, type HandedOverOutcome } from '../src/outbox/vocabulary.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -73,6 +74,35 @@ describe('outbox maintenance', () => {
     assert.deepEqual(rows.map((r) => [r.session, r.status]), [['admin', 'pending'], ['user', 'pending'], ['user', 'pending'], ['default', 'pending']]);
     assert.deepEqual(rows.map((r) => r.last_error), ['status was NULL: read as pending', 'status was NULL: read as pending', 'status was NULL: read as pending', null]);
     assert.equal((await maintenance.run()).sessions, 0, 'nothing left to do');
+  });
+
+  it("leaves the rows this process's dispatcher holds right now, recovers one it let go of, and wakes the confirmer of a session whose sends it recovered as unknown", async () => {
+    const held = await abandoned('default', 'still held here');
+    const dropped = await abandoned('default', 'let go of');
+    const handedOver = await abandoned('admin', 'handed over when its holder stopped');
+    await db.pool.query(
+      `INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance, outcome, session)
+       VALUES ($1, 0, 1, '6281200000001@c.us', 'x', 'gone-host:1', 'handing_over', 'admin')`,
+      [handedOver],
+    );
+    const payloads: string[] = [];
+    const listener = outboxListener({ connectionString: db.url, logger: silentLogger(), onNotify: (payload) => payloads.push(payload), onReconnect: () => undefined });
+    await listener.start();
+    try {
+      const maintenance = new OutboxMaintenance({ pool: db.pool, logger: silentLogger(), dispatch: fastDispatch(), hooks: new OutcomeHooks(), governor: null, heldHere: () => [held] });
+      const result = await maintenance.run();
+      assert.deepEqual({ pending: result.recoveredPending, sent: result.recoveredSent }, { pending: 1, sent: 1 });
+      await waitUntil(() => payloads.includes('recovered-unknown:admin') && payloads.includes(''), 5000, 'the notifications');
+    } finally {
+      await listener.stop();
+    }
+    const { rows } = await db.pool.query('SELECT id, status, confirmation FROM wa_outbox ORDER BY id');
+    assert.deepEqual(rows, [
+      { id: held, status: 'sending', confirmation: null },
+      { id: dropped, status: 'pending', confirmation: null },
+      { id: handedOver, status: 'sent', confirmation: 'awaiting' },
+    ]);
+    assert.equal((await db.pool.query('SELECT outcome FROM wa_outbox_sends WHERE outbox_id = $1', [handedOver])).rows[0].outcome, 'unknown');
   });
 
   it("the drain's confirmation summary is the database's cicero_wa_outbox_confirmation(), for every mix of part outcomes", async () => {

@@ -125,8 +125,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     hooks.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     const webhooks = new WebhookEvents(config.webhooks);
     wireWebhookEvents(webhooks, hooks, transport, pool, logger);
-    const onRecoveredUnknown = (session: string) => (session === delivery?.session ? delivery.confirmer.trigger() : undefined);
-    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, onRecoveredUnknown });
+    const heldHere = () => delivery?.dispatcher.heldRows() ?? [];
+    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere });
     const intake = transport
       ? new Intake({
           pool,
@@ -179,7 +179,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
           () => transport.close(),
           () => `${transport.status().state}${transport.status().reason ? `: ${transport.status().reason}` : ''}`,
         ),
-        listenerComponent('outbox listener', outboxListener({ connectionString: database.connectionString, logger, onNotify: () => delivery.trigger('notify'), onReconnect: () => delivery.trigger('listener reconnected') })),
+        listenerComponent('outbox listener', outboxListener({ connectionString: database.connectionString, logger, onNotify: (payload) => delivery.notified(payload), onReconnect: () => delivery.trigger('listener reconnected') })),
         component('dispatcher', () => delivery.start(), () => delivery.stop()),
         component(
           'complaint responder',

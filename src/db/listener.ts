@@ -13,7 +13,8 @@ export interface ChannelListenerOptions {
   channel: string;
   logger: Logger;
   /** A notification arrived. */
-  onNotify: () => void;
+  /** A notification arrived, with its payload ('' without one). */
+  onNotify: (payload: string) => void;
   /** The connection came back after being lost: look for what was missed. */
   onReconnect: () => void;
 }
@@ -68,7 +69,7 @@ export class ChannelListener {
     client.on('error', onLost);
     client.on('end', () => onLost());
     client.on('notification', (message) => {
-      if (message.channel === channel) this.options.onNotify();
+      if (message.channel === channel) this.options.onNotify(message.payload ?? '');
     });
     try {
       await client.connect();

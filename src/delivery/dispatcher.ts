@@ -154,6 +154,11 @@ export class Dispatcher {
     return null;
   }
 
+  /** The rows this dispatcher holds now (claimed, or being sent): the maintenance leaves them alone. */
+  heldRows(): number[] {
+    return this.inFlight === null ? [...this.held] : [...new Set([...this.held, this.inFlight])];
+  }
+
   /** Drains when the transport becomes ready, and once now. */
   start(): void {
     const { transport } = this.options;

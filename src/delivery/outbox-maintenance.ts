@@ -5,22 +5,23 @@
  *
  * - rows whose holder stopped (lease expired) are pending again, or sent with an unknown outcome when
  *   their every part went to WhatsApp (never sent again), with the outcome hooks in that transaction;
- *   rows this process holds are never taken from it (its dispatcher runs, whatever a stall did to a lease);
+ *   a row a dispatcher of this process holds right now is never taken from it (whatever a stall did to
+ *   its lease);
  * - statuses written by other programs are normalised (`queued` → pending…), what is left is logged;
  * - sends unknown past WA_CONFIRM_TIMEOUT_MS are flagged unconfirmed, the risk charged to their session;
  * - sent rows whose summary is behind their hand-overs are recomputed;
  * - sent rows left with a rejected part go back to the retry path.
  *
- * Rows it puts back wake every dispatcher (NOTIFY); sends it recovers with an unknown outcome are told
- * to this process's confirmer of that session, which looks for them in their chat.
+ * Rows it puts back wake every dispatcher (NOTIFY); sends it recovers with an unknown outcome wake that
+ * session's confirmer, in whichever process runs it (the NOTIFY's payload), which looks for them in their
+ * chats.
  */
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import type { Governor } from '../governor/governor.js';
 import type { JobHandler } from '../jobs.js';
-import { instanceId } from '../lib/instance-id.js';
 import type { Logger } from '../lib/logger.js';
-import { wakeDispatchers } from '../outbox/channel.js';
+import { recoveredUnknownPayload, wakeDispatchers } from '../outbox/channel.js';
 import { healSummaries, requeueRejected } from '../outbox/hand-overs.js';
 import type { OutcomeHooks } from '../outbox/outcomes.js';
 import { normaliseStatuses, recoverExpiredLeases } from '../outbox/row-status.js';
@@ -34,10 +35,8 @@ export interface MaintenanceOptions {
   dispatch: Config['dispatch'];
   hooks: OutcomeHooks;
   governor: Governor | null;
-  /** This process's instance id: rows its own dispatchers hold are theirs, whatever their lease says (default: the process's). */
-  instanceId?: string;
-  /** Sends of `session` were recovered with an unknown outcome: this process's confirmer of it looks. */
-  onRecoveredUnknown?: (session: string) => void;
+  /** The rows this process's dispatchers hold right now: theirs, whatever a stall did to their leases (none: no dispatcher here). */
+  heldHere?: () => readonly number[];
 }
 
 /** What one run did, per kind of work, over every session. */
@@ -66,7 +65,9 @@ export class OutboxMaintenance {
       const done = await this.maintain(session);
       for (const key of Object.keys(done) as Array<keyof typeof done>) total[key] += done[key];
     }
-    if (total.recoveredPending + total.normalised + total.requeued > 0) await wakeDispatchers(pool);
+    // A row recovered as sent may be the leader a follower waits for: every put-back wakes the dispatchers.
+    if (total.recoveredPending + total.recoveredSent + total.normalised + total.requeued > 0) await wakeDispatchers(pool);
+    for (const session of this.lastOdd.keys()) if (!sessions.includes(session)) this.lastOdd.delete(session);
     return total;
   }
 
@@ -90,12 +91,13 @@ export class OutboxMaintenance {
       async (tx, sent) => {
         for (const row of sent) await hooks.run(tx, { row, status: 'sent', reason: null, sentAt: row.sentAt }, logger);
       },
-      this.options.instanceId ?? instanceId(),
+      this.options.heldHere?.() ?? [],
     );
     if (recovered.pending > 0) logger.warn({ session, rows: recovered.pending }, 'rows whose dispatcher stopped while holding them are pending again');
     if (recovered.sent > 0) {
       logger.warn({ session, rows: recovered.sent }, 'rows whose dispatcher stopped during the hand-over are sent with an unknown outcome (not sent again)');
-      this.options.onRecoveredUnknown?.(session);
+      // The session's confirmer, in whichever process runs it, looks for them in their chats.
+      await wakeDispatchers(pool, recoveredUnknownPayload(session));
     }
     const { normalised, odd } = await normaliseStatuses(pool, session);
     this.reportOdd(session, odd);

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import type { Governor } from '../governor/governor.js';
 import type { Logger } from '../lib/logger.js';
+import { recoveredUnknownPayload } from '../outbox/channel.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import { OutcomeHooks } from '../outbox/outcomes.js';
 import type { Transport } from '../whatsapp/transport.js';
@@ -92,6 +93,15 @@ export class SessionDelivery {
 
   trigger(reason: string): void {
     this.dispatcher.trigger(reason);
+  }
+
+  /**
+   * A notification on the outbox channel: the dispatcher drains; a payload saying this session's sends
+   * were recovered with an unknown outcome also wakes the confirmer.
+   */
+  notified(payload: string): void {
+    this.dispatcher.trigger('notify');
+    if (payload === recoveredUnknownPayload(this.session)) this.confirmer.trigger();
   }
 
   idle(): Promise<void> {

@@ -7,9 +7,17 @@ import { ChannelListener, type ChannelListenerOptions } from '../db/listener.js'
 
 export const OUTBOX_CHANNEL = 'wa_outbox_pending';
 
-/** Wakes every running dispatcher (delivered when the caller's transaction commits). */
-export async function wakeDispatchers(db: Queryable): Promise<void> {
-  await db.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+/** The payload that says a session's sends were recovered with an unknown outcome: its confirmer looks for them. */
+export function recoveredUnknownPayload(session: string): string {
+  return `recovered-unknown:${session}`;
+}
+
+/**
+ * Wakes every running dispatcher (delivered when the caller's transaction commits); with a payload
+ * (recoveredUnknownPayload), the confirmer of that session too, in whichever process runs it.
+ */
+export async function wakeDispatchers(db: Queryable, payload = ''): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, payload]);
 }
 
 /** A listener on the outbox's channel. */

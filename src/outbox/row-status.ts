@@ -158,23 +158,23 @@ export interface RecoveredRow {
  * Rows of `session` whose lease expired (their dispatcher died or froze while holding them). A
  * hand-over that was under way has an unknown outcome: it is never repeated. A row whose every part went
  * to WhatsApp is `sent` (awaiting confirmation); any other row is pending again, due now, its attempts
- * unchanged. `onSent` runs in the same transaction (the outcome hooks). Rows held by `alive` are left to it.
+ * unchanged. `onSent` runs in the same transaction (the outcome hooks). Rows in `heldHere` are left to their holder.
  */
 export async function recoverExpiredLeases(
   pool: pg.Pool,
   session: string,
   onSent: (tx: pg.PoolClient, rows: RecoveredRow[]) => Promise<void> = async () => undefined,
-  alive: string | null = null,
+  heldHere: readonly number[] = [],
 ): Promise<{ pending: number; sent: number }> {
   return withTransaction(pool, async (tx) => {
-    // A `sending` row without a lease was written so by another program: nobody holds it. A row held by
-    // `alive` (the calling process, whose dispatcher is running by definition) is its holder's, whatever
-    // its lease says after a stall of the event loop.
+    // A `sending` row without a lease was written so by another program: nobody holds it. A row a
+    // dispatcher of the calling process holds right now (`heldHere`) is its holder's, whatever a stall of
+    // the event loop did to its lease; a row that process let go of is recovered like any other.
     const { rows } = await tx.query<{ id: number }>(
       `SELECT id FROM wa_outbox
-        WHERE status = 'sending' AND session = $1 AND (lease_until IS NULL OR lease_until < now()) AND locked_by IS DISTINCT FROM $2
+        WHERE status = 'sending' AND session = $1 AND (lease_until IS NULL OR lease_until < now()) AND NOT (id = ANY($2::int[]))
         ORDER BY id FOR UPDATE SKIP LOCKED`,
-      [session, alive],
+      [session, heldHere],
     );
     if (rows.length === 0) return { pending: 0, sent: 0 };
     const ids = rows.map((r) => r.id);
@@ -222,6 +222,7 @@ export async function normaliseStatuses(db: Queryable, session: string): Promise
         SET status = CASE WHEN status IS NULL THEN 'pending' ELSE ${readAs} END,
             last_error = CASE WHEN status IS NULL THEN 'status was NULL: read as pending'
                               ELSE 'status was "' || status || '": read as ' || ${readAs} END,
+            failure_code = CASE WHEN status IS NOT NULL AND ${readAs} = 'failed' THEN 'other' ELSE failure_code END,
             next_attempt_at = now(), updated_at = now()
       WHERE session = $1 AND ${UNKNOWN_STATUS_SQL}
         AND (status IS NULL OR lower(btrim(status)) IN ${sqlList([...OUTBOX_STATUSES, 'queued', 'retry', 'new', 'waiting', 'canceled'])})`,
