@@ -36,6 +36,7 @@ function listLines(rows: ComplaintRow[], timeZone: string, asJson: boolean): str
     { header: 'ID', cell: (r) => String(r.id), right: true },
     { header: 'STATUS', cell: (r) => r.status ?? '(none)' },
     { header: 'COMPLAINANT', cell: (r) => r.complainant },
+    { header: 'SESSION', cell: (r) => r.session },
     { header: 'TEMPLATE', cell: (r) => preview(r.responseTemplate, 30) },
     { header: `CREATED (${zone})`, cell: (r) => formatZoned(r.createdAt, timeZone, { zone: false }) },
     { header: `RESPONDED (${zone})`, cell: (r) => formatZoned(r.respondedAt, timeZone, { zone: false }) },

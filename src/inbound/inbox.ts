@@ -9,17 +9,20 @@ import type { InboundMessage } from '../whatsapp/transport.js';
 /** A stored message: what WhatsApp reported (but its id, kept as `waMessageId`), and what became of it. */
 export interface InboxRow extends Omit<InboundMessage, 'messageId' | 'isStatus'> {
   id: number;
+  /** The session (the WhatsApp number) that heard it: what answers it goes out from. */
+  session: string;
   waMessageId: string;
   receivedAt: Date;
   handledAt: Date | null;
   outcome: string | null;
 }
 
-const COLUMNS = 'id, wa_message_id, chat_id, is_group, sender_id, sender_phone, sender_lid, sender_name, body, media, sent_at, received_at, handled_at, outcome';
+const COLUMNS = 'id, session, wa_message_id, chat_id, is_group, sender_id, sender_phone, sender_lid, sender_name, body, media, sent_at, received_at, handled_at, outcome';
 
 function toRow(r: Record<string, unknown>): InboxRow {
   return {
     id: Number(r.id),
+    session: r.session as string,
     waMessageId: r.wa_message_id as string,
     chatId: r.chat_id as string,
     isGroup: r.is_group as boolean,

@@ -2,7 +2,9 @@
  * Hearing WhatsApp: every message people send to the number is stored once in wa_inbox (with the
  * `message.received` webhook event, in one transaction), and only then handled: in a second
  * transaction that locks the stored row, runs the handlers the composition root registered (complaints
- * by WhatsApp, notifwa opt-in) until one takes the message, and marks it handled with what was done. So:
+ * by WhatsApp, notifwa opt-in) until one takes the message, and marks it handled with what was done.
+ * An intake hears one session (one WhatsApp number): its rows carry that session, and the handlers
+ * read it from the row, so whatever answers a message goes out from the number that heard it. So:
  *
  * - a message WhatsApp delivers again (after a reconnect or a restart) is neither stored nor handled
  *   twice (the unique WhatsApp id);
@@ -104,7 +106,7 @@ export class Intake {
       try {
         id = await withTransaction(pool, async (tx) => {
           const stored = await storeInbound(tx, session, message);
-          if (stored !== null) await webhooks.record(tx, 'message.received', inboundPayload(stored, message), message.chatId);
+          if (stored !== null) await webhooks.record(tx, 'message.received', inboundPayload(stored, session, message), message.chatId);
           return stored;
         });
         break;
@@ -168,9 +170,10 @@ export class Intake {
 }
 
 /** The `message.received` event's data. */
-function inboundPayload(inboxId: number, m: InboundMessage): Record<string, unknown> {
+function inboundPayload(inboxId: number, session: string, m: InboundMessage): Record<string, unknown> {
   return {
     inboxId,
+    session,
     messageId: m.messageId,
     chatId: m.chatId,
     isGroup: m.isGroup,

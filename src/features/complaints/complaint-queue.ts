@@ -1,7 +1,8 @@
 /**
  * The complaints module's statements on complaint_queue (the only module that writes it).
  * Lifecycle: pending → queued (reply in the outbox, outbox_id set) → responded (reply sent;
- * responded_at is the send time) or failed (failure_reason).
+ * responded_at is the send time) or failed (failure_reason). A complaint's `session` is the WhatsApp
+ * number that heard it (its wa_inbox row's), and its reply goes out from that number.
  */
 import type { Queryable } from '../../db/pool.js';
 import type { RetentionKeepRule } from '../../outbox/retention.js';
@@ -47,6 +48,8 @@ export interface PendingComplaint {
   id: number;
   complainant: string;
   responseTemplate: string;
+  /** The session (WhatsApp number) that heard it, which answers it; `default` for complaints other programs wrote. */
+  session: string;
   /** For a complaint that arrived by WhatsApp: the chat to answer in, and what was read from it. */
   replyChat: string | null;
   parsed: { nrp?: string; name?: string | null; unit?: string | null } | null;
@@ -54,8 +57,8 @@ export interface PendingComplaint {
 
 /** The oldest pending complaints, locked for this transaction; others' locked rows are skipped. */
 export async function claimPending(tx: Queryable, limit: number): Promise<PendingComplaint[]> {
-  const { rows } = await tx.query<{ id: number; complainant: string; response_template: string; reply_chat: string | null; parsed: PendingComplaint['parsed'] }>(
-    `SELECT id, complainant, response_template, reply_chat, parsed FROM complaint_queue
+  const { rows } = await tx.query<{ id: number; complainant: string; response_template: string; session: string; reply_chat: string | null; parsed: PendingComplaint['parsed'] }>(
+    `SELECT id, complainant, response_template, session, reply_chat, parsed FROM complaint_queue
       WHERE status = 'pending' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],
   );
@@ -63,6 +66,7 @@ export async function claimPending(tx: Queryable, limit: number): Promise<Pendin
     id: r.id,
     complainant: r.complainant,
     responseTemplate: r.response_template,
+    session: r.session,
     replyChat: r.reply_chat,
     parsed: r.parsed && typeof r.parsed === 'object' ? r.parsed : null,
   }));
@@ -106,14 +110,18 @@ export async function queuedComplaints(db: Queryable): Promise<Array<{ id: numbe
   return rows.map((r) => ({ id: r.id, outboxId: r.outbox_id }));
 }
 
-/** The seed's TIMESTAMP columns hold the database session's wall time: read as instants in that zone. */
-const LOCAL_TIMES = `created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
-       responded_at AT TIME ZONE current_setting('TimeZone') AS responded_at`;
+/** What a listing shows. The seed's TIMESTAMP columns hold the database session's wall time: read as instants in that zone. */
+const LISTED_COLUMNS = `id, complainant, response_template, session, status,
+       created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
+       responded_at AT TIME ZONE current_setting('TimeZone') AS responded_at,
+       outbox_id, failure_reason`;
 
 export interface ComplaintRow {
   id: number;
   complainant: string;
   responseTemplate: string;
+  /** The session (WhatsApp number) that heard it and answers it. */
+  session: string;
   status: string | null;
   createdAt: Date | null;
   respondedAt: Date | null;
@@ -121,39 +129,35 @@ export interface ComplaintRow {
   failureReason: string | null;
 }
 
+function toComplaintRow(r: Record<string, unknown>): ComplaintRow {
+  return {
+    id: r.id as number,
+    complainant: r.complainant as string,
+    responseTemplate: r.response_template as string,
+    session: r.session as string,
+    status: r.status as string | null,
+    createdAt: r.created_at as Date | null,
+    respondedAt: r.responded_at as Date | null,
+    outboxId: r.outbox_id as number | null,
+    failureReason: r.failure_reason as string | null,
+  };
+}
+
 export async function listComplaints(db: Queryable, options: { status?: ComplaintStatusFilter; limit: number }): Promise<ComplaintRow[]> {
   const { rows } = await db.query(
-    `SELECT id, complainant, response_template, status, ${LOCAL_TIMES}, outbox_id, failure_reason
+    `SELECT ${LISTED_COLUMNS}
        FROM complaint_queue
       WHERE ($1::text IS NULL OR status = $1
              OR ($1 = 'other' AND (status IS NULL OR status NOT IN ('pending', 'queued', 'responded', 'failed'))))
       ORDER BY id DESC LIMIT $2`,
     [options.status ?? null, options.limit],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    complainant: r.complainant,
-    responseTemplate: r.response_template,
-    status: r.status,
-    createdAt: r.created_at,
-    respondedAt: r.responded_at,
-    outboxId: r.outbox_id,
-    failureReason: r.failure_reason,
-  }));
+  return rows.map(toComplaintRow);
 }
 
 export async function complaintsByIds(db: Queryable, ids: number[]): Promise<Map<number, ComplaintRow>> {
-  const { rows } = await db.query(
-    `SELECT id, complainant, response_template, status, ${LOCAL_TIMES}, outbox_id, failure_reason
-       FROM complaint_queue WHERE id = ANY($1::int[]) FOR UPDATE`,
-    [ids],
-  );
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      { id: r.id, complainant: r.complainant, responseTemplate: r.response_template, status: r.status, createdAt: r.created_at, respondedAt: r.responded_at, outboxId: r.outbox_id, failureReason: r.failure_reason },
-    ]),
-  );
+  const { rows } = await db.query(`SELECT ${LISTED_COLUMNS} FROM complaint_queue WHERE id = ANY($1::int[]) FOR UPDATE`, [ids]);
+  return new Map(rows.map((r) => [r.id as number, toComplaintRow(r)]));
 }
 
 export async function setStatus(db: Queryable, ids: number[], status: ComplaintStatus, clearOutbox: boolean): Promise<void> {
@@ -168,6 +172,8 @@ export interface NewComplaint {
   complainant: string;
   responseTemplate: string;
   inboxId: number;
+  /** The session that heard the message (its wa_inbox row's). */
+  session: string;
   parsed: unknown;
   replyChat: string;
 }
@@ -176,15 +182,17 @@ export interface NewComplaint {
 export async function insertComplaints(tx: Queryable, complaints: NewComplaint[]): Promise<number[]> {
   if (complaints.length === 0) return [];
   const { rows } = await tx.query<{ id: number }>(
-    `INSERT INTO complaint_queue (complainant, response_template, status, inbox_id, parsed, reply_chat)
-     SELECT complainant, template, 'pending', inbox_id, parsed, reply_chat
-       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::text[]) WITH ORDINALITY AS c(complainant, template, inbox_id, parsed, reply_chat, ord)
+    `INSERT INTO complaint_queue (complainant, response_template, status, inbox_id, session, parsed, reply_chat)
+     SELECT complainant, template, 'pending', inbox_id, session, parsed, reply_chat
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::text[])
+            WITH ORDINALITY AS c(complainant, template, inbox_id, session, parsed, reply_chat, ord)
       ORDER BY ord
      RETURNING id`,
     [
       complaints.map((c) => c.complainant),
       complaints.map((c) => c.responseTemplate),
       complaints.map((c) => c.inboxId),
+      complaints.map((c) => c.session),
       complaints.map((c) => JSON.stringify(c.parsed)),
       complaints.map((c) => c.replyChat),
     ],

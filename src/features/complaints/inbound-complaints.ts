@@ -1,8 +1,9 @@
 /**
  * Complaints that arrive by WhatsApp: a message in Cicero_V2's "Pesan Komplain" format becomes one
- * complaint per report in it (pending, with what was read and the chat to answer in; the responder
- * answers it within seconds), with a `complaint.received` webhook event. All in the transaction that
- * marks the incoming message handled.
+ * complaint per report in it (pending, with what was read, the chat to answer in and the session that
+ * heard it; the responder answers it within seconds, from that session), with a `complaint.received`
+ * webhook event. All in the transaction that marks the incoming message handled. Every answer written
+ * here (the format, the notes) goes out from the session that heard the message too.
  *
  * Anyone can write to the number, so:
  * - at most `perMessage` reports of one message, and `perSenderHour` of one sender in an hour, are
@@ -28,6 +29,8 @@ export const NOTE_REPLY_TYPE = 'complaint-note';
 /** What this handler needs of an incoming message. */
 export interface IncomingMessage {
   id: number;
+  /** The session (WhatsApp number) that heard it: the complaint, and every answer, belong to it. */
+  session: string;
   chatId: string;
   senderId: string;
   senderPhone: string | null;
@@ -86,10 +89,10 @@ export function inboundComplaints(webhooks: WebhookEvents, options: InboundCompl
 
     const ids = await insertComplaints(
       tx,
-      taken.map((c) => ({ complainant, responseTemplate: c.knownIssue, inboxId: message.id, parsed: c, replyChat: message.chatId })),
+      taken.map((c) => ({ complainant, responseTemplate: c.knownIssue, inboxId: message.id, session: message.session, parsed: c, replyChat: message.chatId })),
     );
     for (const [i, id] of ids.entries()) {
-      await webhooks.record(tx, 'complaint.received', { complaintId: id, inboxId: message.id, chatId: message.chatId, ...taken[i] }, message.chatId);
+      await webhooks.record(tx, 'complaint.received', { complaintId: id, inboxId: message.id, session: message.session, chatId: message.chatId, ...taken[i] }, message.chatId);
     }
     const notes = [...notFound.map(notFoundNote), ...(overLimit > 0 ? [limitNote(overLimit, considered.length, options)] : [])];
     if (notes.length > 0) await answer(notes.join('\n\n'), NOTE_REPLY_TYPE, 'note');
@@ -124,6 +127,7 @@ async function note(
   const hour = `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}T${String(p.hour).padStart(2, '0')}`;
   const reply: OutboxMessage = {
     recipient: message.chatId,
+    session: message.session,
     content: n.content,
     type: n.type,
     dedupKey: n.fromPersonnel ? `inbox:${message.id}:${n.key}` : `complaint-notes:${n.complainant}:${hour}`,

@@ -3,6 +3,8 @@
  * instances never take the same one) and, in one transaction per batch, enqueues each standard reply
  * (dedup key per complaint) and marks the complaint `queued`. A complainant that is not a phone number
  * or WhatsApp id makes the complaint `failed` with `invalid_recipient` and writes no outbox row.
+ * Everything a complaint causes (its reply, the note to a unit's operator) goes out from the
+ * complaint's session: the WhatsApp number that heard it (`default` for complaints other programs wrote).
  *
  * The complaint's status follows its reply: the dispatcher's outcome hook marks it `responded` (with
  * the send time) or `failed` in the transaction that marks the outbox row. Each run also reconciles
@@ -85,6 +87,7 @@ async function answerFor(
   const operator: OutboxMessage | null = operatorChat?.ok && operatorChat.chatId !== recipient
     ? {
         recipient: operatorChat.chatId,
+        session: complaint.session,
         content: [
           '*Laporan komplain perlu diperiksa*',
           `Satker: ${person!.satker ?? person!.clientId ?? '-'}`,
@@ -131,7 +134,9 @@ async function respond(options: ResponderOptions, clock: Clock, logger: Logger):
           const reply = composeReply(complaint.responseTemplate, how.who, templates, clock.now(), timeZone, how.note);
           if (reply.unknownKey) logger.warn({ complaint: complaint.id, key: reply.unknownKey }, 'unknown complaint template key; answered with the generic template');
           if (reply.unknownPlaceholders.length) logger.warn({ complaint: complaint.id, placeholders: reply.unknownPlaceholders }, 'unknown placeholders left as written');
-          const messages: OutboxMessage[] = [{ recipient: recipient.chatId, content: reply.text, type: COMPLAINT_REPLY_TYPE, dedupKey: `complaint:${complaint.id}`, priority: how.priority }];
+          const messages: OutboxMessage[] = [
+            { recipient: recipient.chatId, session: complaint.session, content: reply.text, type: COMPLAINT_REPLY_TYPE, dedupKey: `complaint:${complaint.id}`, priority: how.priority },
+          ];
           if (how.operator) messages.push(how.operator);
           const results = await enqueue(tx, messages);
           await markQueued(tx, [{ id: complaint.id, outboxId: results[0]!.id }]);

@@ -1,7 +1,7 @@
 /**
  * `notifwa#on` / `notifwa#off`, sent by personnel in a personal chat: switches that person's daily
- * reminders (`"user".wa_notification_opt_in`, found by the sender's WhatsApp number) and confirms; a
- * number bound to nobody gets how to register, and nothing is written. The only write into Cicero_V2's
+ * reminders (`"user".wa_notification_opt_in`, found by the sender's WhatsApp number) and confirms, from
+ * the session that heard the command; a number bound to nobody gets how to register, and nothing is written. The only write into Cicero_V2's
  * tables; off with INBOUND_OPT_IN_COMMANDS=false.
  */
 import type pg from 'pg';
@@ -13,6 +13,8 @@ const COMMAND = /^\s*notifwa\s*#\s*(on|off)\s*[.!]?\s*$/i;
 
 export interface OptInMessage {
   id: number;
+  /** The session (WhatsApp number) that heard it: the answer goes out from it. */
+  session: string;
   chatId: string;
   isGroup: boolean;
   senderPhone: string | null;
@@ -24,7 +26,8 @@ export function optInCommands(defaultCountryCode: string): (tx: pg.PoolClient, m
     const command = COMMAND.exec(message.body);
     if (!command || message.isGroup) return null;
     const on = command[1]!.toLowerCase() === 'on';
-    const reply = (content: string) => enqueue(tx, [{ recipient: message.chatId, content, type: NOTIFWA_REPLY_TYPE, dedupKey: `inbox:${message.id}:notifwa`, priority: 'reply' }]);
+    const reply = (content: string) =>
+      enqueue(tx, [{ recipient: message.chatId, session: message.session, content, type: NOTIFWA_REPLY_TYPE, dedupKey: `inbox:${message.id}:notifwa`, priority: 'reply' }]);
     const digits = message.senderPhone?.split('@')[0] ?? null;
     const { rows: tables } = await tx.query<{ ok: boolean }>(`SELECT to_regclass('"user"') IS NOT NULL AS ok`);
     const people = digits && tables[0]?.ok
