@@ -362,6 +362,18 @@ describe('WhatsApp Web transport (stand-in for the whatsapp-web.js Client)', () 
     assert.equal(h.transport.pairing(), null, 'nothing waiting once paired');
   });
 
+  it('a pairing code goes only to whoever asked for it: never into the log or the state a read key sees', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const h = await harness([], { logger: captureLogger(lines) });
+    await h.transport.start();
+    await waitUntil(() => h.clients.length === 1, 1000, 'a client');
+    h.clients[0]!.emit('code', 'K7Q2M9XD');
+    assert.equal(h.transport.pairing()?.code, 'K7Q2M9XD', 'kept for the API (full access)');
+    assert.equal(h.transport.status().state, 'awaiting_qr');
+    assert.doesNotMatch(String(h.transport.status().reason), /K7Q2M9XD/);
+    assert.ok(lines.length > 0 && lines.every((l) => !JSON.stringify(l).includes('K7Q2M9XD')), JSON.stringify(lines));
+  });
+
   it('keeps waiting through QR rotations (no upper bound), and logs the WhatsApp Web build once ready', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const h = await harness([], { readyTimeoutMs: 80, logger: captureLogger(lines) });

@@ -131,7 +131,7 @@ export class FakeTransport extends TransportBase implements Transport {
   emitPairing(event: PairingEvent): void {
     this.currentPairing = event.kind === 'paired' ? null : { qr: event.kind === 'qr' ? event.qr : null, code: event.kind === 'code' ? event.code : null, at: event.at };
     if (event.kind === 'paired') this.state.set('ready');
-    else this.state.set('awaiting_qr', event.kind === 'qr' ? 'scan the QR code' : `enter pairing code ${event.code}`);
+    else this.state.set('awaiting_qr', event.kind === 'qr' ? 'scan the QR code' : 'enter the pairing code on the phone');
     this.pairings.emit(event);
   }
 

@@ -60,8 +60,9 @@ export class Pairing {
       this.hooks.pauseReadyTimer();
       const at = new Date();
       this.current = { qr: null, code, at };
-      this.hooks.setState('awaiting_qr', `enter pairing code ${code} on the phone: WhatsApp > Linked devices > Link with phone number`);
-      this.logger.info({ code }, 'WhatsApp pairing code');
+      // The code links a device to the number: it goes only to whoever asked for it (the API, full access), never to the log or the state.
+      this.hooks.setState('awaiting_qr', 'enter the pairing code on the phone: WhatsApp > Linked devices > Link with phone number');
+      this.logger.info('WhatsApp pairing code issued: it is shown only to whoever asked for it (POST /api/sessions/{name}/pairing-code, full access)');
       this.hooks.emit({ kind: 'code', code, at });
     });
     client.on('authenticated', () => {
