@@ -13,64 +13,8 @@ import { PairingUnavailable, type Transport, type TransportStatus } from '../../
 import type { Level } from '../auth.js';
 import { seesPairing, withoutPairingCode } from '../credentials.js';
 import { HttpError, type HttpDeps } from '../deps.js';
-import { sessionNames, waitingBySession, waitingSchema, type SessionWaiting } from '../session-overview.js';
-
-const nullableString = { type: 'string', nullable: true } as const;
-const budgetSchema = {
-  type: 'object',
-  required: ['limit', 'used', 'left'],
-  properties: { limit: { type: 'integer' }, used: { type: 'integer', description: 'messages counted in its sliding window' }, left: { type: 'integer', description: 'room left now (never below 0)' } },
-} as const;
-
-/** One session in `GET /api/sessions`. */
-const sessionSchema = {
-  type: 'object',
-  required: ['name', 'running', 'state', 'governor', 'waiting'],
-  properties: {
-    name: { type: 'string' },
-    running: { type: 'boolean', description: 'whether this process runs the session (false: known only from the database, its transport is elsewhere)' },
-    authProfile: nullableString,
-    whatsappSession: nullableString,
-    transport: nullableString,
-    state: { type: 'string', description: 'the transport state; none where this process sends nothing from it' },
-    reason: nullableString,
-    since: nullableString,
-    webVersion: nullableString,
-    number: nullableString,
-    pageFix: { type: 'object', nullable: true, additionalProperties: true },
-    pairing: { type: 'object', nullable: true, properties: { qr: { type: 'boolean' }, code: nullableString, issuedAt: nullableString } },
-    paired: { type: 'boolean', nullable: true },
-    dryRun: { type: 'boolean' },
-    problem: { type: 'object', nullable: true, additionalProperties: true },
-    governor: {
-      type: 'object',
-      nullable: true,
-      description: 'the ban-risk governor (null when WA_GOVERNOR=off)',
-      required: ['riskScore', 'riskLevel', 'budgets'],
-      properties: {
-        paused: { type: 'boolean' },
-        pauseKind: nullableString,
-        pausedUntil: nullableString,
-        pauseReason: nullableString,
-        riskScore: { type: 'integer' },
-        riskLevel: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] },
-        warmupDay: { type: 'integer', nullable: true, description: "the warm-up's day (1 = the first), null when it is over or off" },
-        dailyBudget: { type: 'integer' },
-        sentLastHour: { type: 'integer' },
-        sentLastDay: { type: 'integer' },
-        budgets: {
-          type: 'object',
-          description: 'room left now in WA_BUDGET_PER_MINUTE, _HOUR and _DAY (the day: the warm-up\'s day while smaller)',
-          required: ['minute', 'hour', 'day'],
-          properties: { minute: budgetSchema, hour: budgetSchema, day: budgetSchema },
-        },
-      },
-    },
-    waiting: waitingSchema,
-  },
-} as const;
-
-const sessionsResponse = { type: 'object', required: ['sessions'], properties: { sessions: { type: 'array', items: sessionSchema } } } as const;
+import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
+import { sessionsResponse } from './session-views.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;
