@@ -128,7 +128,30 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
     // The ban-risk guard: sending, its risk score and the warm-up of a newly paired number.
     await page.waitForSelector('#session-guard', { timeout: 10_000 });
     assert.match(await page.textContent('#session-guard') ?? '', /mengirim[\s\S]*Skor risiko: 0 \(rendah\)[\s\S]*Pemanasan: hari ke-1[\s\S]*Batas 24 jam 20/);
+    // Per number: the budgets left (the warm-up's first day: 20 in 24 hours) and the messages waiting.
+    assert.match(await page.textContent('#session-budgets') ?? '', /^Sisa batas kirim: menit ini \d+\/8 · jam ini \d+\/120 · 24 jam \d+\/20$/);
+    assert.match(await page.textContent('#session-waiting') ?? '', /^Pesan menunggu: \d+ \(sedang dikirim \d+\)/);
     await shoot(page, 'sesi');
+    // A number known only from the database (rows and governor records of "admin"): its own card, with its own risk, budgets and waiting messages.
+    await db.pool.query("INSERT INTO wa_session_guard (session, warmup_started_at, risk_score, risk_level) VALUES ('admin', now() - interval '10 days', 30, 'medium')");
+    await db.pool.query("INSERT INTO wa_governor_sends (session, at, chat_id, personal, cold, text_sha256) SELECT 'admin', now() - interval '5 minutes', '6281200000001@c.us', true, false, 'x' FROM generate_series(1, 3)");
+    await db.pool.query(
+      `INSERT INTO wa_outbox (recipient, content, type, session, next_attempt_at, deferred_until, deferred_reason)
+       SELECT '081200000001', 'Uji', 'manual', 'admin', now() + interval '1 hour', now() + interval '1 hour', '120 messages in an hour (WA_BUDGET_PER_HOUR) reached' FROM generate_series(1, 2)`,
+    );
+    try {
+      const admin = page.locator('.other-session[data-session="admin"]');
+      await admin.waitFor({ timeout: 10_000 });
+      const text = (await admin.textContent()) ?? '';
+      assert.match(text, /tidak dijalankan di proses ini/);
+      assert.match(text, /Skor risiko: 30 \(sedang\) · Pemanasan: selesai/);
+      assert.match(text, /Sisa batas kirim: menit ini 8\/8 · jam ini 117\/120 · 24 jam 997\/1000/);
+      assert.match(text, /Pesan menunggu: 2 \(sedang dikirim 0\) · ditahan pengaman nomor 2: batas pesan per jam tercapai \(WA_BUDGET_PER_HOUR\) 2/);
+    } finally {
+      await db.pool.query("DELETE FROM wa_outbox WHERE session = 'admin'");
+      await db.pool.query("DELETE FROM wa_governor_sends WHERE session = 'admin'");
+      await db.pool.query("DELETE FROM wa_session_guard WHERE session = 'admin'");
+    }
     await page.click('#pause-session');
     await page.waitForSelector('#resume-session', { timeout: 10_000 });
     assert.match(await page.textContent('#session-guard') ?? '', /dijeda \(oleh operator\)/);

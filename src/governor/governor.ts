@@ -17,7 +17,7 @@ import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { clearPause, ensureSessionState, noteSend, readSessionState, recordPairing, recordRiskEvent, restartWarmup, riskSince, setPause, setRisk, type SessionState } from './session-state.js';
-import { budgetSpent } from './budgets.js';
+import { budgetSpent, budgetsLeft, type BudgetLeft, type BudgetWindow } from './budgets.js';
 import { holdOf, type Hold } from './holds.js';
 import { freeAt, pruneSends, recordSends, releaseSends, windowCounts, WINDOWS, wroteRecently } from './permitted-sends.js';
 import { dailyBudget, isPersonalChat, unitInterval, localDaysBetween, quietUntil, RISK_WEIGHTS, RISK_WINDOW_MS, riskLevel, typingMs, type RiskKind, type RiskLevel } from './policy.js';
@@ -61,6 +61,8 @@ export interface SessionStatus {
   dailyBudget: number;
   sentLastDay: number;
   sentLastHour: number;
+  /** Room left now in the minute, hour and 24-hour budgets (the day's is the warm-up's day while it is smaller). */
+  budgets: Record<BudgetWindow, BudgetLeft>;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -245,6 +247,7 @@ export class Governor {
       dailyBudget: dailyBudget(this.options.config, warmupDay),
       sentLastDay: counts.day,
       sentLastHour: counts.hour,
+      budgets: budgetsLeft(this.options.config, counts, warmupDay),
     };
   }
 

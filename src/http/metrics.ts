@@ -1,19 +1,22 @@
 /**
  * Prometheus metrics (`GET /metrics`), with prom-client. Two kinds:
  *
- * - counted as it happens in this process: sends by outcome and reason, send duration, pickup latency
- *   (how long a row had been due when a dispatcher claimed it), receipts by ack level, HTTP requests;
+ * - counted as it happens in this process: sends by session, outcome and reason, send duration, pickup
+ *   latency (how long a row had been due when a dispatcher claimed it), receipts by ack level, HTTP requests;
  * - read from the database at each scrape, so they hold for every instance together: outbox rows by
- *   status and type, the oldest due message's age, job runs by job and status with the last success,
- *   complaints by status; and the transport's state per session.
+ *   session, status and type, the oldest due message's age and the messages the governor holds back per
+ *   session, each session's risk score, pause and budgets (every session the database knows), job runs
+ *   by job and status with the last success, complaints by status; and the transport's state per session.
  *
+ * Every series about a number's sending carries its `session` label.
  * Plus prom-client's process metrics (CPU, memory, event loop lag, handles).
  */
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Dispatcher } from '../delivery/dispatcher.js';
-import type { Governor } from '../governor/governor.js';
+import type { Governor, SessionStatus } from '../governor/governor.js';
 import type { Transport, TransportState } from '../whatsapp/transport.js';
+import { sessionNames, waitingBySession } from './session-overview.js';
 
 const TRANSPORT_STATES: TransportState[] = ['starting', 'awaiting_qr', 'authenticated', 'ready', 'disconnected', 'reconnecting', 'failed'];
 
@@ -52,26 +55,27 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const sends = new Counter({
     name: 'cicero_wa_sends_total',
     help: 'Messages (or parts of split messages) given to WhatsApp by this process, by outcome: confirmed (WhatsApp gave the id), unknown (handed over, no id yet), failed (before the hand-over, by reason)',
-    labelNames: ['type', 'outcome', 'reason'],
+    labelNames: ['session', 'type', 'outcome', 'reason'],
     registers,
   });
   const sendSeconds = new Histogram({
     name: 'cicero_wa_send_duration_seconds',
-    help: 'Time the transport took to send one message or part, by outcome',
-    labelNames: ['outcome'],
+    help: 'Time the transport took to send one message or part, by session and outcome',
+    labelNames: ['session', 'outcome'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers,
   });
   const pickup = new Histogram({
     name: 'cicero_wa_pickup_latency_seconds',
-    help: 'How long a message had been due when a dispatcher of this process claimed it',
+    help: 'How long a message had been due when a dispatcher of this process claimed it, by session',
+    labelNames: ['session'],
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
     registers,
   });
   const acks = new Counter({
     name: 'cicero_wa_acks_total',
-    help: 'Delivery receipts WhatsApp reported, by level (-1 error, 1 server, 2 delivered, 3 read, 4 played)',
-    labelNames: ['level'],
+    help: 'Delivery receipts WhatsApp reported, by session and level (-1 error, 1 server, 2 delivered, 3 read, 4 played)',
+    labelNames: ['session', 'level'],
     registers,
   });
   const httpRequests = new Counter({
@@ -88,14 +92,15 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
   });
 
-  sources.dispatcher?.observe({
-    claimed: (row) => pickup.observe(row.waitedMs / 1000),
+  const dispatcher = sources.dispatcher;
+  dispatcher?.observe({
+    claimed: (row) => pickup.observe({ session: dispatcher.session }, row.waitedMs / 1000),
     sent: (send) => {
-      sends.inc({ type: send.type, outcome: send.outcome, reason: reasonLabel(send.reason) });
-      sendSeconds.observe({ outcome: send.outcome }, send.durationMs / 1000);
+      sends.inc({ session: dispatcher.session, type: send.type, outcome: send.outcome, reason: reasonLabel(send.reason) });
+      sendSeconds.observe({ session: dispatcher.session, outcome: send.outcome }, send.durationMs / 1000);
     },
   });
-  const offAck = sources.transport?.onAck((_, ack) => acks.inc({ level: String(ack) })) ?? (() => undefined);
+  const offAck = sources.transport?.onAck((_, ack) => acks.inc({ session: sources.session, level: String(ack) })) ?? (() => undefined);
 
   const seen: Record<string, number> = {};
   new Counter({
@@ -126,15 +131,15 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
   new Gauge({
     name: 'cicero_wa_outbox_messages',
-    help: 'Rows in wa_outbox, by status and type (all sessions, all instances)',
-    labelNames: ['status', 'type'],
+    help: 'Rows in wa_outbox, by session, status and type (all instances)',
+    labelNames: ['session', 'status', 'type'],
     registers,
     async collect() {
-      const { rows } = await pool.query<{ status: string | null; type: string; n: number }>(
-        'SELECT status, type, count(*)::int AS n FROM wa_outbox GROUP BY status, type',
+      const { rows } = await pool.query<{ session: string; status: string | null; type: string; n: number }>(
+        'SELECT session, status, type, count(*)::int AS n FROM wa_outbox GROUP BY session, status, type',
       );
       this.reset();
-      for (const r of rows) this.set({ status: r.status ?? 'none', type: r.type }, r.n);
+      for (const r of rows) this.set({ session: r.session, status: r.status ?? 'none', type: r.type }, r.n);
     },
   });
   new Gauge({
@@ -189,15 +194,36 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
 
   const governor = sources.governor?.enabled ? sources.governor : null;
+  new Gauge({
+    name: 'cicero_wa_session_held_messages',
+    help: 'Pending messages the ban-risk governor holds back now, by session and rule (quiet_hours, budget_minute, budget_hour, budget_day, warmup, cold_*, same_text, paused_*, other)',
+    labelNames: ['session', 'kind'],
+    registers,
+    async collect() {
+      const waiting = await waitingBySession(pool, governor, await sessionNames(pool, sources.session));
+      this.reset();
+      for (const [session, w] of waiting) for (const h of w.heldBackByKind) this.set({ session, kind: h.kind }, h.count);
+    },
+  });
+
   if (governor) {
-    const status = () => governor.status(sources.session);
+    // One reading of every known session's status per scrape, shared by the three gauges below.
+    let reading: { at: number; statuses: Promise<SessionStatus[]> } | null = null;
+    const statuses = (): Promise<SessionStatus[]> => {
+      if (!reading || Date.now() - reading.at > 1000) {
+        reading = { at: Date.now(), statuses: sessionNames(pool, sources.session).then((names) => Promise.all(names.map((name) => governor.status(name)))) };
+      }
+      return reading.statuses;
+    };
     new Gauge({
       name: 'cicero_wa_session_risk_score',
-      help: "The session's risk score: the weights of the last hour's risk signals (ack errors, numbers not on WhatsApp, failed and unconfirmed sends, disconnects, logouts); 50 pauses it to cool down, 100 until an operator resumes it",
+      help: "Each session's risk score: the weights of the last hour's risk signals (ack errors, numbers not on WhatsApp, failed and unconfirmed sends, disconnects, logouts); 50 pauses it to cool down, 100 until an operator resumes it",
       labelNames: ['session'],
       registers,
       async collect() {
-        this.set({ session: sources.session }, (await status()).riskScore);
+        const all = await statuses();
+        this.reset();
+        for (const s of all) this.set({ session: s.session }, s.riskScore);
       },
     });
     new Gauge({
@@ -206,21 +232,28 @@ export function createMetrics(sources: MetricsSources): Metrics {
       labelNames: ['session', 'kind'],
       registers,
       async collect() {
-        const s = await status();
+        const all = await statuses();
         this.reset();
-        this.set({ session: sources.session, kind: s.pauseKind ?? 'none' }, s.paused ? 1 : 0);
+        for (const s of all) this.set({ session: s.session, kind: s.pauseKind ?? 'none' }, s.paused ? 1 : 0);
       },
     });
     new Gauge({
       name: 'cicero_wa_session_budget_messages',
-      help: 'Messages the governor let through in the last hour and 24 hours, and the daily budget now (the warm-up day included)',
+      help: 'Per session: messages the governor let through in the last hour and 24 hours, the daily budget now (the warm-up day included), and the room left now in the minute, hour and 24-hour budgets (left_minute, left_hour, left_day)',
       labelNames: ['session', 'measure'],
       registers,
       async collect() {
-        const s = await status();
-        this.set({ session: sources.session, measure: 'sent_last_hour' }, s.sentLastHour);
-        this.set({ session: sources.session, measure: 'sent_last_day' }, s.sentLastDay);
-        this.set({ session: sources.session, measure: 'daily_budget' }, s.dailyBudget);
+        const all = await statuses();
+        this.reset();
+        for (const s of all) {
+          const set = (measure: string, value: number) => this.set({ session: s.session, measure }, value);
+          set('sent_last_hour', s.sentLastHour);
+          set('sent_last_day', s.sentLastDay);
+          set('daily_budget', s.dailyBudget);
+          set('left_minute', s.budgets.minute.left);
+          set('left_hour', s.budgets.hour.left);
+          set('left_day', s.budgets.day.left);
+        }
       },
     });
   }

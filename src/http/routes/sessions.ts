@@ -1,7 +1,9 @@
 /**
- * Sessions (the WhatsApp numbers this gateway sends from; today one, `default`): state, the QR code to
- * scan (PNG, SVG or JSON), a pairing code for a phone number, logging out. The QR code and the pairing
- * code need full access (credentials.ts): the read-only key sees the state without them.
+ * Sessions (the WhatsApp numbers this gateway sends from; today one runs here, `default`): state, the QR
+ * code to scan (PNG, SVG or JSON), a pairing code for a phone number, logging out. The QR code and the
+ * pairing code need full access (credentials.ts): the read-only key sees the state without them.
+ * The list shows each number's budgets left, risk and waiting messages, for every session the database
+ * knows; one this process does not run is marked `running: false` (its transport is elsewhere).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
@@ -11,6 +13,8 @@ import { PairingUnavailable, type Transport, type TransportStatus } from '../../
 import type { Level } from '../auth.js';
 import { seesPairing, withoutPairingCode } from '../credentials.js';
 import { HttpError, type HttpDeps } from '../deps.js';
+import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
+import { sessionsResponse } from './session-views.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;
@@ -36,9 +40,9 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const { config } = deps;
   const timeZone = config.cron.timezone;
 
-  const governorStatus = async () => {
+  const governorStatus = async (session: string) => {
     if (!deps.governor?.enabled) return null;
-    const g = await deps.governor.status(deps.session);
+    const g = await deps.governor.status(session);
     return {
       paused: g.paused,
       pauseKind: g.pauseKind,
@@ -50,17 +54,19 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       dailyBudget: g.dailyBudget,
       sentLastHour: g.sentLastHour,
       sentLastDay: g.sentLastDay,
+      budgets: g.budgets,
     };
   };
 
   /** The session as the caller may see it (`level`: the pairing code for full access only). */
-  const describe = async (level: Level | null) => {
+  const describe = async (level: Level | null, waiting?: SessionWaiting) => {
     const transport = deps.transport;
     const status = transport?.status() ?? null;
     const details = transport?.details?.() ?? { webVersion: null, number: null, pageFix: null };
     const pairing = transport?.pairing() ?? null;
     return {
       name: deps.session,
+      running: true,
       // The auth profile (WA_AUTH_PROFILE) this session's WhatsApp Web login is kept in; whatsappSession
       // is its old name, kept for programs that read it.
       authProfile: config.wa.authProfile,
@@ -78,9 +84,31 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       paired: transport ? isPaired(transport) : null,
       dryRun: transport?.dryRun === true,
       problem: status ? whatsappProblem(status, timeZone) : null,
-      governor: await governorStatus(),
+      governor: await governorStatus(deps.session),
+      waiting: waiting ?? (await waitingBySession(deps.pool, deps.governor, [deps.session])).get(deps.session)!,
     };
   };
+
+  /** A session the database knows that this process does not run: its governor's record and its waiting messages. */
+  const describeElsewhere = async (name: string, waiting: SessionWaiting) => ({
+    name,
+    running: false,
+    authProfile: null,
+    whatsappSession: null,
+    transport: null,
+    state: 'none',
+    reason: 'not run by this process (its rows or governor records are in the database)',
+    since: null,
+    webVersion: null,
+    number: null,
+    pageFix: null,
+    pairing: null,
+    paired: null,
+    dryRun: false,
+    problem: null,
+    governor: await governorStatus(name),
+    waiting,
+  });
 
   /** A session named in the path for the governor's actions; 404 for any other name. */
   const governed = (name: string) => {
@@ -100,9 +128,17 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return deps.transport;
   };
 
-  app.get('/api/sessions', { config: { access: 'read' }, schema: { summary: 'The WhatsApp sessions and their state', tags: ['sessions'] } }, async (request) => ({
-    sessions: [await describe(request.accessLevel)],
-  }));
+  app.get(
+    '/api/sessions',
+    { config: { access: 'read' }, schema: { summary: "The WhatsApp sessions and their state; each number's budgets left, risk and waiting messages", tags: ['sessions'], response: { 200: sessionsResponse } } },
+    async (request) => {
+      const names = await sessionNames(deps.pool, deps.session);
+      const waiting = await waitingBySession(deps.pool, deps.governor, names);
+      return {
+        sessions: await Promise.all(names.map((name) => (name === deps.session ? describe(request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!)))),
+      };
+    },
+  );
 
   app.get<{ Params: { name: string }; Querystring: { format?: 'png' | 'svg' | 'json' } }>(
     '/api/sessions/:name/qr',

@@ -61,6 +61,7 @@
       testMode: 'MODE UJI COBA (WA_TRANSPORT=log): pesan hanya dicatat di log dan tidak dikirim ke WhatsApp. Pesan uji coba tidak dihitung sebagai terkirim.',
       causes: { dns: 'WhatsApp Web tidak dapat dijangkau dari server ini (jaringan/DNS): nama web.whatsapp.com tidak ditemukan. Periksa DNS server ini.', offline: 'WhatsApp Web tidak dapat dijangkau: server ini tidak terhubung ke jaringan.', blocked: 'WhatsApp Web tidak dapat dijangkau di port 443: periksa firewall atau proxy (proxy diatur di WA_PUPPETEER_ARGS dengan --proxy-server=…).', proxy: 'WhatsApp Web tidak dapat dijangkau: proxy menolak sambungan. Periksa --proxy-server di WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web tidak dapat dijangkau: sambungan TLS gagal. Periksa jam server ini dan proxy yang menyadap.', no_chromium: 'Chromium belum terpasang: apt-get install -y chromium (atau atur WA_CHROMIUM_PATH).' },
       outageWait: 'Pesan tetap menunggu di antrean dan dikirim setelah tersambung kembali.', nextTry: 'Percobaan berikutnya pukul', technical: 'Rincian teknis',
+      budgetsLeft: 'Sisa batas kirim', perMinute: 'menit ini', perHour: 'jam ini', perDay: '24 jam', waitingNow: 'Pesan menunggu', inSending: 'sedang dikirim', heldBack: 'ditahan pengaman nomor', notRunningHere: 'tidak dijalankan di proses ini', notRunningHelp: 'Nomor ini dikenal dari basis data (antrean atau catatan pengaman nomor); prosesnya berjalan di tempat lain.',
       notPaired: 'belum ditautkan', notPairedHelp: 'Belum ada nomor yang ditautkan: tidak ada yang dikirim sampai ponsel memindai kode QR.',
       states: { ready: 'siap', awaiting_qr: 'menunggu pemindaian QR', authenticated: 'terautentikasi', starting: 'memulai', disconnected: 'terputus', reconnecting: 'menyambung ulang', failed: 'gagal', none: 'tidak ada' },
     },
@@ -104,6 +105,7 @@
       testMode: 'TEST MODE (WA_TRANSPORT=log): messages are only logged, not sent to WhatsApp. Dry-run messages are not counted as sent.',
       causes: { dns: 'WhatsApp Web cannot be reached from this server (network/DNS): the name web.whatsapp.com does not resolve. Check DNS on this server.', offline: 'WhatsApp Web cannot be reached: this server has no network connection.', blocked: 'WhatsApp Web cannot be reached on port 443: check the firewall or proxy (a proxy goes in WA_PUPPETEER_ARGS as --proxy-server=…).', proxy: 'WhatsApp Web cannot be reached: the proxy refused the connection. Check --proxy-server in WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web cannot be reached: the TLS connection failed. Check the server clock and any intercepting proxy.', no_chromium: 'Chromium is not installed: apt-get install -y chromium (or set WA_CHROMIUM_PATH).' },
       outageWait: 'Messages wait in the queue and go out once it is back.', nextTry: 'Next try at', technical: 'Technical detail',
+      budgetsLeft: 'Sending budget left', perMinute: 'this minute', perHour: 'this hour', perDay: '24 hours', waitingNow: 'Messages waiting', inSending: 'being sent', heldBack: 'held by the ban-risk guard', notRunningHere: 'not run by this process', notRunningHelp: 'This number is known from the database (queued messages or ban-risk guard records); it runs elsewhere.',
       notPaired: 'not paired', notPairedHelp: 'No number is paired yet: nothing is sent until a phone scans the QR code.',
       states: { ready: 'ready', awaiting_qr: 'waiting for a QR scan', authenticated: 'authenticated', starting: 'starting', disconnected: 'disconnected', reconnecting: 'reconnecting', failed: 'failed', none: 'none' },
     },
@@ -168,6 +170,22 @@
   /** A clock time in CRON_TIMEZONE with the zone named: "23:14:05 WIB". */
   function clock(iso) { return iso ? when(iso).slice(11) : '-'; }
   /** A name, with the code it stands for (an id, a slug) smaller beside it and as its tooltip. */
+  /** A number's risk score and warm-up day. */
+  function riskLine(g) {
+    return el('p', { text: t('risk') + ': ' + g.riskScore + ' (' + (t('riskLevels')[g.riskLevel] || g.riskLevel) + ') · ' + t('warmup') + ': ' + (g.warmupDay ? t('warmupDay') + g.warmupDay : t('warmupDone')) });
+  }
+  /** The room left now in a number's minute, hour and 24-hour budgets (the 24 hours: the warm-up's day while smaller). */
+  function budgetsLine(g, id) {
+    var b = g.budgets;
+    var one = function (label, x) { return label + ' ' + x.left + '/' + x.limit; };
+    return el('p', { id: id || null, class: 'budgets', text: t('budgetsLeft') + ': ' + [one(t('perMinute'), b.minute), one(t('perHour'), b.hour), one(t('perDay'), b.day)].join(' · ') });
+  }
+  /** A number's messages waiting: pending and being sent, and those the governor holds back, by rule. */
+  function waitingLine(w, id) {
+    var text = t('waitingNow') + ': ' + (w.pending + w.sending) + ' (' + t('inSending') + ' ' + w.sending + ')';
+    if (w.heldBack > 0) text += ' · ' + t('heldBack') + ' ' + w.heldBack + ': ' + w.heldBackByKind.map(function (h) { return word('holds', h.kind) + ' ' + h.count; }).join(', ');
+    return el('p', { id: id || null, class: 'waiting', text: text });
+  }
   function named(name, code) {
     if (!name || String(name).toLowerCase() === String(code).toLowerCase()) return el('span', { text: name || code });
     return el('span', { class: 'named', title: code }, el('span', { text: name }), ' ', el('span', { class: 'muted code', text: code }));
@@ -271,10 +289,12 @@
 
     sesi: function (root, state) {
       return api('GET', '/api/sessions').then(function (data) {
+        // The session run here first, then those known only from the database.
         var s = data.sessions[0];
+        var others = data.sessions.slice(1);
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
         var g = s.governor;
-        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, s.paired, lang, JSON.stringify(g), JSON.stringify(s.pageFix)].join('|');
+        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, s.paired, lang, JSON.stringify(g), JSON.stringify(s.pageFix), JSON.stringify(s.waiting), JSON.stringify(others)].join('|');
         if (state.signature === signature) return;
         state.signature = signature;
         // The transport's reason only where it explains a problem (the steps say what to do while pairing).
@@ -290,6 +310,7 @@
           parts.push(el('p', { id: 'session-page-fix', 'data-state': s.pageFix.state, class: s.pageFix.state === 'failed' || s.pageFix.state === 'off' ? 'warn' : 'muted', title: s.pageFix.detail || '' },
             t('pageFix') + ': ', badge(s.pageFix.state === 'active' || s.pageFix.state === 'not_needed' ? 'ready' : 'failed', fixWord), s.pageFix.at ? ' (' + when(s.pageFix.at) + ')' : ''));
         }
+        parts.push(waitingLine(s.waiting, 'session-waiting'));
         var infoBody = el('div', null);
         parts.forEach(function (part) { infoBody.appendChild(part); });
         var info = card(t('session') + ' ' + s.name, infoBody);
@@ -318,9 +339,8 @@
             : s.paired === false
               ? el('p', null, badge('', t('notPaired')), ' ', el('span', { class: 'muted', text: t('notPairedHelp') }))
               : el('p', null, badge('ready', t('guardSending')));
-          var guardBody = el('div', { id: 'session-guard' }, guardState,
-            el('p', { text: t('risk') + ': ' + g.riskScore + ' (' + (t('riskLevels')[g.riskLevel] || g.riskLevel) + ') · ' + t('warmup') + ': ' + (g.warmupDay ? t('warmupDay') + g.warmupDay : t('warmupDone')) }),
-            el('p', { text: t('sentHour') + ': ' + g.sentLastHour + ' · ' + t('sentDay') + ': ' + g.sentLastDay + ' / ' + t('dailyBudget') + ' ' + g.dailyBudget }));
+          var guardBody = el('div', { id: 'session-guard' }, guardState, riskLine(g), budgetsLine(g, 'session-budgets'),
+            el('p', { class: 'muted', text: t('sentHour') + ': ' + g.sentLastHour + ' · ' + t('sentDay') + ': ' + g.sentLastDay + ' / ' + t('dailyBudget') + ' ' + g.dailyBudget }));
           if (canAct) {
             guardBody.appendChild(g.paused
               ? el('button', { id: 'resume-session', onclick: function () {
@@ -339,6 +359,18 @@
             api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/logout').then(refresh, function (e) { flash(root, e.message, true); });
           }, text: t('logout') }));
         }
+        // Numbers this process does not run (their rows or governor records are in the database): what they have waiting and left.
+        others.forEach(function (o) {
+          var body = el('div', { class: 'other-session', 'data-session': o.name },
+            el('p', null, badge('', t('notRunningHere')), ' ', el('span', { class: 'muted', text: t('notRunningHelp') })));
+          if (o.governor) {
+            if (o.governor.paused) body.appendChild(el('p', null, badge('failed', t('guardPaused') + ' (' + word('pauseKinds', o.governor.pauseKind) + ')')));
+            body.appendChild(riskLine(o.governor));
+            body.appendChild(budgetsLine(o.governor));
+          }
+          body.appendChild(waitingLine(o.waiting));
+          blocks.push(card(t('session') + ' ' + o.name, body));
+        });
         root.replaceChildren.apply(root, blocks);
       });
     },

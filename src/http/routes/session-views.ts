@@ -1,0 +1,63 @@
+/**
+ * The shape of `GET /api/sessions` (its response schema): each session's transport state, and each
+ * number's governor (risk, pause, budgets left) and waiting messages. A field missing from an answer
+ * fails the response naming it.
+ */
+import { waitingSchema } from '../session-overview.js';
+
+const nullableString = { type: 'string', nullable: true } as const;
+const budgetSchema = {
+  type: 'object',
+  required: ['limit', 'used', 'left'],
+  properties: { limit: { type: 'integer' }, used: { type: 'integer', description: 'messages counted in its sliding window' }, left: { type: 'integer', description: 'room left now (never below 0)' } },
+} as const;
+
+/** One session in `GET /api/sessions`. */
+const sessionSchema = {
+  type: 'object',
+  required: ['name', 'running', 'state', 'governor', 'waiting'],
+  properties: {
+    name: { type: 'string' },
+    running: { type: 'boolean', description: 'whether this process runs the session (false: known only from the database, its transport is elsewhere)' },
+    authProfile: nullableString,
+    whatsappSession: nullableString,
+    transport: nullableString,
+    state: { type: 'string', description: 'the transport state; none where this process sends nothing from it' },
+    reason: nullableString,
+    since: nullableString,
+    webVersion: nullableString,
+    number: nullableString,
+    pageFix: { type: 'object', nullable: true, additionalProperties: true },
+    pairing: { type: 'object', nullable: true, properties: { qr: { type: 'boolean' }, code: nullableString, issuedAt: nullableString } },
+    paired: { type: 'boolean', nullable: true },
+    dryRun: { type: 'boolean' },
+    problem: { type: 'object', nullable: true, additionalProperties: true },
+    governor: {
+      type: 'object',
+      nullable: true,
+      description: 'the ban-risk governor (null when WA_GOVERNOR=off)',
+      required: ['riskScore', 'riskLevel', 'budgets'],
+      properties: {
+        paused: { type: 'boolean' },
+        pauseKind: nullableString,
+        pausedUntil: nullableString,
+        pauseReason: nullableString,
+        riskScore: { type: 'integer' },
+        riskLevel: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] },
+        warmupDay: { type: 'integer', nullable: true, description: "the warm-up's day (1 = the first), null when it is over or off" },
+        dailyBudget: { type: 'integer' },
+        sentLastHour: { type: 'integer' },
+        sentLastDay: { type: 'integer' },
+        budgets: {
+          type: 'object',
+          description: 'room left now in WA_BUDGET_PER_MINUTE, _HOUR and _DAY (the day: the warm-up\'s day while smaller)',
+          required: ['minute', 'hour', 'day'],
+          properties: { minute: budgetSchema, hour: budgetSchema, day: budgetSchema },
+        },
+      },
+    },
+    waiting: waitingSchema,
+  },
+} as const;
+
+export const sessionsResponse = { type: 'object', required: ['sessions'], properties: { sessions: { type: 'array', items: sessionSchema } } } as const;
