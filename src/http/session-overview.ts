@@ -8,6 +8,7 @@ import type { Governor } from '../governor/governor.js';
 import { HOLD_KINDS, holdOf, type HoldKind } from '../governor/holds.js';
 import { knownSessions } from '../governor/session-state.js';
 import type { Queryable } from '../db/pool.js';
+import { WAITING_STATUSES, sqlList } from '../outbox/vocabulary.js';
 
 export interface SessionWaiting {
   pending: number;
@@ -45,7 +46,7 @@ export async function waitingBySession(db: Queryable, governor: Governor | null,
             count(*) FILTER (WHERE status = 'pending')::int AS pending,
             count(*) FILTER (WHERE status = 'sending')::int AS sending,
             count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now() AND (deferred_until IS NULL OR deferred_until <= now()))::int AS due_unheld
-       FROM wa_outbox WHERE status IN ('pending', 'sending') AND session = ANY($1) GROUP BY session`,
+       FROM wa_outbox WHERE status IN ${sqlList(WAITING_STATUSES)} AND session = ANY($1) GROUP BY session`,
     [sessions],
   );
   const holds = await db.query<{ session: string; reason: string; count: number }>(
