@@ -20,8 +20,7 @@ import { formatZoned } from '../lib/zoned-time.js';
 import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/report-views.js';
 import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js';
 import { readProfileRecord, profileRecordFile } from '../whatsapp/profile-record.js';
-import { activeUnitGroups } from '../features/units.js';
-import { groupRefusal, knownGroups } from '../groups/membership.js';
+import { checkUnitGroups } from './doctor-groups.js';
 
 export interface CheckResult {
   name: string;
@@ -265,34 +264,6 @@ function checkWebVersion(config: Config): CheckResult {
         detail: `pinned to ${webVersion}, but ${cached} does not exist`,
         remedy: 'set WA_WEB_VERSION_URL to a copy of that build, or unset WA_WEB_VERSION',
       };
-}
-
-/**
- * The active units' groups against what the numbers know of their groups (wa_group_members): those a
- * number is known not to be in, or may not write to (admins only, no admin). A group no listing showed
- * is unknown and only counted.
- */
-async function checkUnitGroups(db: Queryable): Promise<CheckResult[]> {
-  const units = await activeUnitGroups(db);
-  if (units.length === 0) return [];
-  const name = 'unit-groups';
-  const known = await knownGroups(db, units.map((u) => u.chatId));
-  const unitName = new Map(units.map((u) => [u.chatId, u.name]));
-  const problems = known
-    .map((g) => ({ group: g, refusal: groupRefusal(g) }))
-    .filter((p) => p.refusal !== null)
-    .map(({ group, refusal }) => `${unitName.get(group.chatId)} ${group.chatId} (${refusal!.split(':', 1)[0]}, session ${group.session})`);
-  const seen = new Set(known.map((g) => g.chatId));
-  const unknown = units.filter((u) => !seen.has(u.chatId)).length;
-  const unknownText = unknown > 0 ? `; ${unknown} not yet seen in any number's group list (sent to as usual)` : '';
-  if (problems.length === 0) return [{ name, ok: true, detail: `${units.length} active unit group(s): none known to be out of reach${unknownText}` }];
-  return [{
-    name,
-    ok: true,
-    warn: true,
-    detail: `messages to these unit groups fail at once: ${problems.join('; ')}${unknownText}`,
-    remedy: 'add the number to the group (and make it an admin where only admins may send), or correct clients.client_group',
-  }];
 }
 
 export async function runDoctor(config: Config, logger: Logger): Promise<CheckResult[]> {
