@@ -13,6 +13,8 @@ import { SessionDelivery } from '../src/delivery/session-delivery.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
+import { membershipOf } from '../src/whatsapp/wwebjs/groups.js';
+import { readyStandIn, TodaysWhatsAppWebStandIn } from './helpers/wa-standin.js';
 import type { GroupMembership } from '../src/whatsapp/transport.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { runCli, tempDir } from './helpers/cli.js';
@@ -168,6 +170,51 @@ describe('group membership (fake transport as the stand-in for WhatsApp)', () =>
     const indexed = await db.pool.query(`EXPLAIN SELECT * FROM wa_group_members WHERE session = 'default' AND chat_id = $1`, [UNIT_GROUP]);
     await db.pool.query('RESET enable_seqscan');
     assert.match(indexed.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n'), /Index (Only )?Scan using wa_group_members_pkey/);
+  });
+});
+
+describe('whatsapp-web.js groups as the adapter reads them (stand-in chats)', () => {
+  const ME = '6280000000001@c.us';
+  const ME_LID = '11122233344455@lid';
+  const chat = (participants: unknown[] | undefined, announce = false) => ({
+    id: { _serialized: UNIT_GROUP }, isGroup: true, name: 'Polres A', isReadOnly: announce,
+    groupMetadata: { subject: 'Polres A', announce, ...(participants ? { participants } : {}) }, fetchMessages: async () => [],
+  });
+  const other = { id: { _serialized: '6281111111111@c.us' }, isAdmin: true };
+
+  it('a participant list without this number says "not a member" only when no participant could be this number under a LID it cannot map', () => {
+    assert.deepEqual(membershipOf(chat([other]), [ME]), { chatId: UNIT_GROUP, name: 'Polres A', member: false, admin: false, adminsOnly: false });
+    const underLid = { id: { _serialized: '99988877766655@lid' }, isAdmin: false };
+    assert.equal(membershipOf(chat([other, underLid]), [ME]), null, 'a LID it cannot map may be this number: unknown');
+    assert.equal(membershipOf(chat([other, underLid]), [ME, ME_LID])?.member, false, 'its own LID known: not among them');
+    assert.equal(membershipOf(chat([other, { id: { _serialized: ME_LID }, isSuperAdmin: true }], true), [ME, ME_LID])?.admin, true, 'found under its LID, a super admin');
+  });
+
+  it('missing or empty participants, or no own id, tell nothing', () => {
+    assert.equal(membershipOf(chat(undefined), [ME]), null);
+    assert.equal(membershipOf(chat([]), [ME]), null);
+    assert.equal(membershipOf(chat([other]), []), null);
+  });
+
+  it('WhatsApp Web adapter on a stand-in: the groups learnt at ready into wa_group_members; removed, a recap fails with not_in_group and the page is never asked to send', async () => {
+    const db = await createTestDatabase('group_membership_wwebjs', { migrated: true });
+    const standIn = await readyStandIn({ groups: [{ chatId: UNIT_GROUP, name: 'Polres A', adminsOnly: false, me: 'member' }] }, { logger: silentLogger() });
+    const delivery = new SessionDelivery({ pool: db.pool, transport: standIn.transport, logger: silentLogger(), dispatch: fastDispatch(), defaultCountryCode: '62', instanceId: 'test-groups-wwebjs' });
+    try {
+      delivery.start();
+      await waitUntil(async () => (await db.pool.query('SELECT 1 FROM wa_group_members WHERE member')).rowCount === 1, 5000, 'the listing at ready');
+      standIn.client.groupEvent(UNIT_GROUP, 'remove');
+      await waitUntil(async () => (await db.pool.query('SELECT 1 FROM wa_group_members WHERE NOT member')).rowCount === 1, 5000, 'the removal');
+      await enqueue(db.pool, [{ recipient: UNIT_GROUP, content: 'Rekap harian', type: 'rekap' }]);
+      delivery.trigger('test');
+      await waitUntil(async () => (await db.pool.query("SELECT 1 FROM wa_outbox WHERE status = 'failed' AND failure_code = 'not_in_group'")).rowCount === 1, 5000, 'the recap failed');
+      assert.equal(standIn.client.sendMessageCalls, 0, 'nothing given to WhatsApp Web');
+      assert.equal(TodaysWhatsAppWebStandIn.ME, ME);
+    } finally {
+      await delivery.stop();
+      await standIn.close();
+      await db.drop();
+    }
   });
 });
 

@@ -30,11 +30,11 @@ const idOf = (value: { _serialized?: string } | string | undefined): string | nu
 
 /**
  * This number's membership of a group chat, or null when the chat does not say (not a group, no
- * participants, or this number possibly among them under a LID it has no alias for).
+ * participants, this number's own id unknown, or it possibly among them under a LID it has no alias for).
  */
 export function membershipOf(chat: WwebChatLike, selfIds: readonly string[]): GroupMembership | null {
   const chatId = idOf(chat.id);
-  if (!chatId?.endsWith('@g.us') || chat.isGroup === false) return null;
+  if (!chatId?.endsWith('@g.us') || chat.isGroup === false || selfIds.length === 0) return null;
   const participants = chat.groupMetadata?.participants as Participant[] | undefined;
   if (!Array.isArray(participants) || participants.length === 0) return null;
   const name = chat.name ?? chat.groupMetadata?.subject ?? null;
