@@ -26,6 +26,7 @@ const LAYERS: Array<[string, number]> = [
   ['whatsapp', 4],
   ['governor', 4],
   ['webhooks', 4],
+  ['groups', 4],
   ['features', 5],
   ['inbound', 5],
   ['delivery', 5],
@@ -55,6 +56,7 @@ const OWNERS: Record<string, string | string[]> = {
   wa_governor_sends: 'governor/',
   wa_session_guard: 'governor/',
   wa_risk_events: 'governor/',
+  wa_group_members: 'groups/',
   // Cicero_V2's own tables: only the demo dataset writes them (into an empty database).
   clients: 'features/rekap/demo/',
   // notifwa#on/off sets one column of a person: the only write into Cicero_V2's tables.

@@ -21,6 +21,7 @@ import { pino } from 'pino';
 import { silentLogger } from '../src/lib/logger.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { LogTransport } from '../src/whatsapp/log-transport.js';
+import type { GroupMembership } from '../src/whatsapp/transport.js';
 import type { WhatsAppWebTransport } from '../src/whatsapp/wwebjs/transport.js';
 import { waitUntil } from './helpers/dispatch.js';
 import {
@@ -33,6 +34,7 @@ import {
   markdownTable,
   transportContract,
   type Capabilities,
+  type GroupSpec,
   type Harness,
   type Subject,
   type Taken,
@@ -65,10 +67,13 @@ const fake: Subject<FakeHarness> = {
     typing: true,
     history: true,
     numberCheck: lacks('the fake cannot tell; a test scripts not_on_whatsapp as a failure instead'),
+    groups: true,
     states: { up: ['ready'], down: ['disconnected'], back: ['ready'] },
   },
   async open() {
     const transport = new FakeTransport();
+    let groups: GroupSpec[] = [];
+    const fakeGroup = (g: GroupSpec): GroupMembership => ({ chatId: g.chatId, name: g.name, member: g.me !== null, admin: g.me === 'admin', adminsOnly: g.adminsOnly });
     return {
       transport,
       connect: () => transport.start(),
@@ -108,6 +113,14 @@ const fake: Subject<FakeHarness> = {
           ...(t.endedAt ? [{ chatId: t.chatId, state: 'stop' as const, at: t.endedAt.getTime() }] : []),
         ]),
       makeUnreadable: (chatId) => transport.setChatUnreadable(chatId),
+      setGroups(spec) {
+        groups = spec;
+        transport.setGroups(spec.map(fakeGroup));
+      },
+      groupEvent(chatId, change) {
+        const before = fakeGroup(groups.find((g) => g.chatId === chatId)!);
+        transport.changeGroup(change === 'removed' ? { ...before, member: false, admin: false } : { ...before, admin: true });
+      },
     };
   },
 };
@@ -128,6 +141,7 @@ const log: Subject = {
     typing: lacks('a dry run shows no one anything: logged at debug, no time spent', { present: true }),
     history: lacks('no chat is kept to read back'),
     numberCheck: lacks('there is no WhatsApp to ask'),
+    groups: lacks('a dry run is in no group'),
     states: { up: ['ready'], down: ['disconnected'], back: lacks('it goes down only when it is closed') },
   },
   async open() {
@@ -243,6 +257,8 @@ function standIn(name: string, variant: { behaviour?: StandInBehaviour; pageFix?
         },
         typingSeen: () => clients.flatMap((c) => c.chatStates.map((s) => ({ chatId: s.chatId, state: s.state, at: s.at }))),
         makeUnreadable: (chatId) => void (behaviour.chatLookupThrows = [...(behaviour.chatLookupThrows ?? []), chatId]),
+        setGroups: (groups) => void (behaviour.groups = groups),
+        groupEvent: (chatId, change) => current().groupEvent(chatId, change === 'removed' ? 'remove' : 'promote'),
       };
     },
   });
@@ -276,6 +292,7 @@ const working = (): Capabilities<StandInHarness> => ({
   typing: true,
   history: true,
   numberCheck: true,
+  groups: true,
   states: UP_DOWN_BACK,
 });
 
@@ -296,6 +313,7 @@ const subjects = [
     typing: lacks('the chat look-up throws r: r for a chat with a received message', { present: true }),
     history: lacks('the chat look-up throws r: r for a chat with a received message', { present: true }),
     numberCheck: true,
+    groups: lacks('getChats serialises every chat by its last received key and throws r: r', { present: true }),
     states: UP_DOWN_BACK,
   }),
   standIn('the stand-in whose chat look-ups all throw (r: r, a page no fix reaches)', { behaviour: { lookupsFail: true } }, {
@@ -308,6 +326,7 @@ const subjects = [
     refusals: [NO_ACCOUNT],
     typing: lacks('no chat can be looked up', { present: true }),
     history: lacks('no chat can be looked up', { present: true }),
+    groups: lacks("getChats throws (reading 'participants'), as on today's pages (#24251)", { present: true }),
   }),
 ];
 

@@ -20,6 +20,7 @@ import { formatZoned } from '../lib/zoned-time.js';
 import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/report-views.js';
 import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js';
 import { readProfileRecord, profileRecordFile } from '../whatsapp/profile-record.js';
+import { checkUnitGroups } from './doctor-groups.js';
 
 export interface CheckResult {
   name: string;
@@ -58,6 +59,7 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
         : { name: 'migrations', ok: false, detail: `${pending.length} not applied: ${pending.join(', ')}`, remedy: 'run cicero-wa migrate (npm start also applies them)' },
       await checkRecaps(database.pool),
       ...(await checkTaskIndex(database.pool)),
+      ...(await checkUnitGroups(database.pool)),
     ];
   } catch (err) {
     return [{ name: 'migrations', ok: false, detail: `cannot read cicero_wa_migrations: ${(err as Error).message}`, remedy: "check the database user's privileges" }];

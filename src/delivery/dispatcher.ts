@@ -10,6 +10,8 @@
  * - Three outcomes per send: confirmed (WhatsApp's id), failed before the hand-over (retried with
  *   exponential backoff, or failed when permanent or out of attempts), unknown (handed over, no id:
  *   recorded as sent and awaiting confirmation, never sent again on its own; see confirmer.ts).
+ * - A message to a group this number is known not to be in, or an admins-only group where it is no
+ *   admin, fails at once (group-membership.ts); an unknown membership sends as before.
  * - Nothing is claimed while the transport is not ready; claimed rows not yet tried are handed back at
  *   once when it stops being ready or the dispatcher stops.
  * - The outcome hooks of the process's registry run in the transaction that marks a row.
@@ -34,6 +36,7 @@ import type { Governor } from '../governor/governor.js';
 import type { OutgoingDocument, SendError, Transport } from '../whatsapp/transport.js';
 import { checksumProblem } from './documents.js';
 import { GovernorGate, type Granted } from './governor-gate.js';
+import { groupRefusalFor } from './group-membership.js';
 import { handOverPart, type ConfirmationFeed, type PartResult } from './hand-over.js';
 import { SendPacer } from './pacer.js';
 import { persistent, type Persist } from './persist.js';
@@ -291,6 +294,11 @@ export class Dispatcher {
     const checked = checkRow(row, this.options.defaultCountryCode, dispatch.documentMaxBytes);
     if (!checked.ok) return this.finish(row, { status: 'failed', reason: checked.reason, countAttempt: true });
     const { chatId, parts, done } = checked;
+    if (done.size === 0) {
+      // A group the number is known not to be in (or may not write to) fails at once; unknown goes as before.
+      const refusal = await this.persist(() => groupRefusalFor(pool, this.session, chatId));
+      if (refusal) return this.finish(row, { status: 'failed', reason: refusal, countAttempt: true });
+    }
     let document: Omit<OutgoingDocument, 'caption'> | null = null;
     if (row.document && !done.has(0)) {
       // The bytes are read now, one document at a time, and must be what the row says they are.

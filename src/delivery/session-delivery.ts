@@ -1,7 +1,8 @@
 /**
  * One WhatsApp session's delivery: its dispatcher and its confirmer, built side by side on the session's
  * transport and sharing what they must (the hand-overs still in flight, a dispatcher told of unknown
- * outcomes, a confirmer that wakes the dispatcher when a row goes back to the retry path). The outcome
+ * outcomes, a confirmer that wakes the dispatcher when a row goes back to the retry path), and what the
+ * session's number knows of its groups (group-membership.ts). The outcome
  * hooks and the governor are the process's, shared by every session.
  */
 import type pg from 'pg';
@@ -14,6 +15,7 @@ import { OutcomeHooks } from '../outbox/outcomes.js';
 import type { Transport } from '../whatsapp/transport.js';
 import { Confirmer } from './confirmer.js';
 import { Dispatcher, type DispatchObserver } from './dispatcher.js';
+import { GroupFollower } from './group-membership.js';
 import { retryPolicy } from './retry-policy.js';
 
 export interface SessionDeliveryOptions {
@@ -38,11 +40,14 @@ export class SessionDelivery {
   readonly dispatcher: Dispatcher;
   readonly confirmer: Confirmer;
   readonly hooks: OutcomeHooks;
+  /** The groups of the session's number, kept in wa_group_members. */
+  readonly groups: GroupFollower;
 
   constructor(options: SessionDeliveryOptions) {
     const session = options.session ?? DEFAULT_SESSION;
     const inFlightSends = new Set<number>();
     const { pool, transport, logger, dispatch, governor = null } = options;
+    this.groups = new GroupFollower(pool, transport, session, logger);
     const hooks = (this.hooks = options.hooks ?? new OutcomeHooks());
     this.confirmer = new Confirmer({
       pool,
@@ -79,8 +84,9 @@ export class SessionDelivery {
     return this.dispatcher.session;
   }
 
-  /** The confirmer listens first, so no event of a send the dispatcher makes is missed. */
+  /** The confirmer listens first, so no event of a send the dispatcher makes is missed; the groups are followed from the start. */
   start(): void {
+    this.groups.start();
     this.confirmer.start();
     this.dispatcher.start();
   }
@@ -89,6 +95,7 @@ export class SessionDelivery {
   async stop(): Promise<void> {
     await this.dispatcher.stop();
     await this.confirmer.stop();
+    await this.groups.stop();
   }
 
   trigger(reason: string): void {

@@ -22,3 +22,16 @@ export async function unitNamesOfGroups(db: Queryable, chatIds: readonly string[
   );
   return new Map(rows.map((r) => [r.chat_id, r.name]));
 }
+
+/** The WhatsApp group of every active unit (`client_status` not false), with the unit's name. Empty without Cicero_V2's tables. */
+export async function activeUnitGroups(db: Queryable): Promise<Array<{ chatId: string; name: string }>> {
+  const { rows: exists } = await db.query<{ ok: boolean }>(`SELECT to_regclass('clients') IS NOT NULL AS ok`);
+  if (!exists[0]?.ok) return [];
+  const { rows } = await db.query<{ chat_id: string; name: string }>(
+    `SELECT DISTINCT ON (btrim(client_group)) btrim(client_group) AS chat_id, coalesce(nullif(btrim(nama), ''), client_id)::text AS name
+       FROM clients
+      WHERE client_status IS DISTINCT FROM false AND btrim(client_group) LIKE '%@g.us'
+      ORDER BY btrim(client_group), client_id`,
+  );
+  return rows.map((r) => ({ chatId: r.chat_id, name: r.name }));
+}

@@ -106,7 +106,7 @@ export function retryOrFail(
 export const FAILURE_CODES = [
   'not_on_whatsapp', 'invalid_recipient', 'rejected', 'ack_error', 'not_delivered', 'timeout', 'not_ready', 'not_taken',
   'connection_lost', 'send_error', 'no_hand_over', 'content_too_large', 'caption_too_long', 'document_invalid',
-  'document_too_large', 'empty_content', 'processing_error', 'other',
+  'document_too_large', 'empty_content', 'not_in_group', 'not_group_admin', 'processing_error', 'other',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 

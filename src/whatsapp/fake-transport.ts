@@ -7,17 +7,20 @@
  * moment of the hand-over (several processes may share it: it stands for WhatsApp's own record).
  * Every "typing…" shown is kept in `typing`, and lasts its duration (cut short by its signal) until it
  * is cleared (`endedAt`). Not ready, it shows no typing and reads no chat, as WhatsApp Web cannot.
+ * Its groups are scripted (`setGroups`, `changeGroup`, `setGroupsUnreadable`); none by default.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
 import { sleep } from '../lib/sleep.js';
 import {
+  Listeners,
   PairingUnavailable,
   SendError,
   TransportBase,
   type InboundMessage,
   type OutgoingDocument,
   type ChatHistory,
+  type GroupMembership,
   type OwnMessage,
   type PairingEvent,
   type SendHooks,
@@ -87,6 +90,9 @@ export class FakeTransport extends TransportBase implements Transport {
   private readonly attempts = new Map<string, number>();
   private logouts = 0;
   private readonly unreadableChats = new Set<string>();
+  private readonly groupList = new Map<string, GroupMembership>();
+  private groupsUnreadable = false;
+  private readonly groupChanges = new Listeners<[GroupMembership]>();
 
   constructor(private readonly options: FakeTransportOptions = {}) {
     super();
@@ -177,6 +183,34 @@ export class FakeTransport extends TransportBase implements Transport {
   setChatUnreadable(chatId: string, unreadable = true): void {
     if (unreadable) this.unreadableChats.add(chatId);
     else this.unreadableChats.delete(chatId);
+  }
+
+  /** The groups this number's chats include (replacing the list; no event, as when WhatsApp Web loads them). */
+  setGroups(groups: GroupMembership[]): void {
+    this.groupList.clear();
+    for (const group of groups) this.groupList.set(group.chatId, group);
+  }
+
+  /** A group's membership changes (joined, left, made admin, admins-only), reported as WhatsApp's group events are. */
+  changeGroup(group: GroupMembership): void {
+    this.groupList.set(group.chatId, group);
+    this.groupChanges.emit(group);
+  }
+
+  /** Makes the group list throw (true), as a page whose look-ups fail does, or readable again. */
+  setGroupsUnreadable(unreadable = true): void {
+    this.groupsUnreadable = unreadable;
+  }
+
+  /** The scripted groups; not ready or unreadable, it throws. */
+  async groups(): Promise<GroupMembership[]> {
+    if (!this.isReady()) throw new SendError('transient', 'not_ready', 'the fake transport cannot list its groups: it is not ready');
+    if (this.groupsUnreadable) throw new Error('r: r (the fake transport cannot list its groups)');
+    return [...this.groupList.values()].map((g) => ({ ...g }));
+  }
+
+  onGroupChange(listener: (group: GroupMembership) => void): () => void {
+    return this.groupChanges.add(listener);
   }
 
   setBehaviour(behaviour: FakeTransportOptions['behaviour']): void {

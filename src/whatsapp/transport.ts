@@ -12,6 +12,8 @@
  * - Pairing: QR codes and pairing codes as WhatsApp issues them (`onPairing`, `pairing()`).
  * - State: `status()` and `onStateChange`, each state with a reason and a time.
  * - Presence: `showTyping`, "typing…" in a chat for a while (best effort, never an error).
+ * - Groups: `groups()`, the groups this number is in (or was, where WhatsApp still shows them), with
+ *   whether it is an admin and whether only admins may write; `onGroupChange` as that changes.
  */
 
 import { OperatorError } from '../lib/errors.js';
@@ -145,6 +147,18 @@ export class SendError extends Error {
   }
 }
 
+/**
+ * A group as this number sees it: whether it is a member (a group it left or was removed from, still
+ * listed, is not), an admin, and whether only admins may send messages to it (WhatsApp's "announce").
+ */
+export interface GroupMembership {
+  chatId: string;
+  name: string | null;
+  member: boolean;
+  admin: boolean;
+  adminsOnly: boolean;
+}
+
 export type StateListener = (status: TransportStatus) => void;
 export type AckListener = (messageId: string, ack: number) => void;
 
@@ -208,6 +222,14 @@ export interface Transport {
    * ready, is logged at debug and it returns. When `signal` aborts it clears the state and returns early.
    */
   showTyping?(chatId: string, durationMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * The groups this number's chats include, as WhatsApp Web lists them, once ready: each with whether the
+   * number is still a member. Throws when the list cannot be read. A group a look-up could not settle is
+   * left out (unknown), never listed as not a member.
+   */
+  groups?(): Promise<GroupMembership[]>;
+  /** A group's membership as it changes (joined, left or removed, made or unmade admin, admins-only set). */
+  onGroupChange?(listener: (group: GroupMembership) => void): () => void;
   close(): Promise<void>;
   /** Ends any helper process at once (for an exit that cannot wait for close). */
   kill?(): void;

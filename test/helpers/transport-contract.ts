@@ -15,7 +15,9 @@
  *   (HandOverRefused or anything else) rethrown, and nothing sent;
  * - documents (name, type, size, bytes, caption), receipts (onAck), own messages (onOwnMessage: how an
  *   unknown outcome is confirmed later), inbound messages (onInbound), typing (showTyping: lasts its
- *   duration, cleared, abortable, never throws), history (readOwnMessages), the number check;
+ *   duration, cleared, abortable, never throws), history (readOwnMessages), the number check, groups
+ *   (groups(): member, admin, admins-only, a group left listed as not a member; onGroupChange: a removal
+ *   and a promotion as they happen; lacking it, the list throws rather than guess);
  * - states: the path up, down and back as the table declares it, each change notified once with its
  *   reason and time, isReady() agreeing with it; closed, nothing is sent.
  */
@@ -41,6 +43,17 @@ export const PERSON = '6281234567890@c.us';
 export const GROUP = '120363000000000001@g.us';
 export const NOT_ON_WHATSAPP = '6289999999999@c.us';
 export const PERSON_LID = '98765432101234@lid';
+/** More groups, for the group checks: none has messages. */
+export const GROUP_B = '120363000000000002@g.us';
+export const GROUP_C = '120363000000000003@g.us';
+
+/** A group of the world: its id, subject, whether only admins write, and this number's place (null: not a participant). */
+export interface GroupSpec {
+  chatId: string;
+  name: string;
+  adminsOnly: boolean;
+  me: 'member' | 'admin' | null;
+}
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 /** How long "nothing arrives" is waited for: longer than any world takes to raise its events. */
@@ -104,6 +117,10 @@ export interface Harness {
   typingSeen?(): TypingSeen[];
   /** The chat can no longer be read. */
   makeUnreadable?(chatId: string): void;
+  /** The account's groups (before connect). */
+  setGroups?(groups: GroupSpec[]): void;
+  /** This number is removed from a group, or made its admin, and WhatsApp raises the event. */
+  groupEvent?(chatId: string, change: 'removed' | 'promoted'): void;
 }
 
 /** A capability lacking, and why. `present`: the optional method is there all the same (and does what the lack says). */
@@ -148,6 +165,8 @@ export interface Capabilities<H extends Harness> {
   history: true | Lack;
   /** isRegistered. */
   numberCheck: true | Lack;
+  /** groups() and onGroupChange. */
+  groups: true | Lack;
   /** The states it goes through: up (connect), down (drop) and back (reconnect, or why it cannot). */
   states: { up: TransportState[]; down: TransportState[]; back: TransportState[] | Lack };
 }
@@ -162,7 +181,7 @@ export interface Subject<H extends Harness = Harness> {
 const claimed = <T>(c: T | Lack): c is T => !(c && typeof c === 'object' && 'lacks' in c);
 
 /** The capability table's columns. */
-const TABLE_HEAD = ['transport', 'confirmed', 'unknown', 'failed', 'documents', 'receipts', 'own messages', 'inbound', 'typing', 'history', 'number check', 'states up / down / back'];
+const TABLE_HEAD = ['transport', 'confirmed', 'unknown', 'failed', 'documents', 'receipts', 'own messages', 'inbound', 'typing', 'history', 'number check', 'groups', 'states up / down / back'];
 
 /** A subject's row of the capability table: `yes`, the ways it has, or `no: why`. */
 export function capabilityRow<H extends Harness>({ name, capabilities: c }: Subject<H>): string[] {
@@ -174,7 +193,7 @@ export function capabilityRow<H extends Harness>({ name, capabilities: c }: Subj
   const back = claimed(c.states.back) ? c.states.back.join(' → ') : `no: ${c.states.back.lacks}`;
   return [
     name, cell(c.confirmed), cell(c.unknown), `not ready; ${refusals}`, cell(c.documents), cell(c.receipts), cell(c.ownMessages), cell(c.inbound),
-    cell(c.typing), cell(c.history), cell(c.numberCheck), `${c.states.up.join(' → ')} / ${c.states.down.join(' → ')} / ${back}`,
+    cell(c.typing), cell(c.history), cell(c.numberCheck), cell(c.groups), `${c.states.up.join(' → ')} / ${c.states.down.join(' → ')} / ${back}`,
   ];
 }
 
@@ -617,6 +636,50 @@ export function transportContract<H extends Harness>(subject: Subject<H>): void 
   } else {
     check(`number check — lacks it (${c.numberCheck.lacks}): isRegistered is absent`, async (h) => {
       assert.equal(h.transport.isRegistered, undefined);
+    });
+  }
+
+  // ── groups ───────────────────────────────────────────────────────────────────────────────────────
+
+  const WORLD_GROUPS: GroupSpec[] = [
+    { chatId: GROUP, name: 'Polres A', adminsOnly: true, me: 'admin' },
+    { chatId: GROUP_B, name: 'Polres B', adminsOnly: false, me: 'member' },
+    { chatId: GROUP_C, name: 'Polres C', adminsOnly: true, me: null },
+  ];
+  const groupCheck = (name: string, body: (h: H) => Promise<void>) =>
+    check(name, async (h) => {
+      h.setGroups?.(WORLD_GROUPS.map((g) => ({ ...g })));
+      await h.connect();
+      await body(h);
+    }, { connect: false });
+
+  if (claimed(c.groups)) {
+    groupCheck('groups: each group with this number\'s place (admin, member, admins-only), a group it is not in listed as not a member; no personal chat', async (h) => {
+      const listed = (await h.transport.groups!()).sort((a, b) => a.chatId.localeCompare(b.chatId));
+      assert.deepEqual(listed, [
+        { chatId: GROUP, name: 'Polres A', member: true, admin: true, adminsOnly: true },
+        { chatId: GROUP_B, name: 'Polres B', member: true, admin: false, adminsOnly: false },
+        { chatId: GROUP_C, name: 'Polres C', member: false, admin: false, adminsOnly: true },
+      ]);
+    });
+    groupCheck('groups: a removal and a promotion are reported as they happen, once each', async (h) => {
+      const changes = collect(h.transport.onGroupChange!.bind(h.transport));
+      h.groupEvent!(GROUP_B, 'promoted');
+      await waitUntil(() => changes.got.length >= 1, WAIT_MS, 'the promotion');
+      h.groupEvent!(GROUP, 'removed');
+      await waitUntil(() => changes.got.length >= 2, WAIT_MS, 'the removal');
+      await quiet();
+      changes.stop();
+      assert.deepEqual(changes.got.map(([g]) => [g.chatId, g.member, g.admin]), [[GROUP_B, true, true], [GROUP, false, false]]);
+    });
+  } else if (!c.groups.present) {
+    check(`groups — lacks it (${c.groups.lacks}): groups and onGroupChange are absent`, async (h) => {
+      assert.equal(h.transport.groups, undefined);
+      assert.equal(h.transport.onGroupChange, undefined);
+    });
+  } else {
+    groupCheck(`groups — lacks it (${c.groups.lacks}): the list throws, it never guesses`, async (h) => {
+      await assert.rejects(h.transport.groups!());
     });
   }
 

@@ -13,6 +13,9 @@
  *   may for chosen ids (`chatLookupThrows`, e.g. a LID: #201834); an unknown chat resolves undefined; a
  *   chat's `fetchMessages({ limit, fromMe })` reads the page's copy of the chat; `sendStateTyping` and
  *   `clearState` are recorded (`chatStates`);
+ * - groups: `getChats` serialises every chat as the library's getChatModel does (so it throws `r: r`
+ *   where a chat look-up would), a group with its metadata (participants with `isAdmin`, `announce`);
+ *   `groupEvent` changes this number's place in a group and raises whatsapp-web.js's event for it;
  * - `reload()` is a navigation: a new page (the fix gone), its chats back from storage, then `ready`
  *   again, as whatsapp-web.js emits it after injecting its code anew.
  *
@@ -96,7 +99,19 @@ export interface StandInBehaviour {
   takeAfterMs?: number;
   /** Messages other people sent earlier, loaded into the page's chats (they give chats a last received key). */
   received?: Array<{ chatId: string; body: string }>;
+  /** The account's groups: id, subject, admins only, and this number's place in it (null: not a participant, e.g. it left). */
+  groups?: StandInGroup[];
 }
+
+export interface StandInGroup {
+  chatId: string;
+  name: string;
+  adminsOnly: boolean;
+  me: 'member' | 'admin' | null;
+}
+
+/** Another participant of every stand-in group (an admin). */
+const OTHER_MEMBER = '6281111111111@c.us';
 
 /** A document as the stand-in's page received it (the MessageMedia's name, type, size; the sha256 of its bytes). */
 export interface StandInFile {
@@ -129,6 +144,8 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
    */
   readonly sendCalls: Array<{ chatId: string; text: string; media: boolean; outcome: 'taken' | string; at: number; messageId: string | null; file: StandInFile | null }> = [];
   destroyed = 0;
+  /** The paired account, as whatsapp-web.js sets it once ready. */
+  info = { wid: { user: TodaysWhatsAppWebStandIn.ME.split('@')[0]!, _serialized: TodaysWhatsAppWebStandIn.ME } };
   readonly page: StandInPage;
   readonly pupPage: NonNullable<WwebClientLike['pupPage']>;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -205,9 +222,11 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
     if (b.unknownChats?.includes(chatId)) return undefined;
     if (b.lookupsFail) throw new Error('r: r');
     await this.page.call('getChat', chatId); // throws r: r on today's page until the fix is applied
+    const group = this.behaviour.groups?.find((g) => g.chatId === chatId);
     const record = (state: StandInChatState['state']) => this.chatStates.push({ chatId, state, at: performance.now() });
     return {
       id: { _serialized: chatId },
+      ...(group ? this.groupModel(group) : {}),
       fetchMessages: async ({ limit = 50, fromMe }) => {
         const models = (await this.page.call('fetchMessages', chatId, { limit, fromMe })) as PageModel[];
         return models.map((m) => this.message(m));
@@ -224,6 +243,37 @@ export class TodaysWhatsAppWebStandIn extends EventEmitter implements WwebClient
         return true;
       },
     };
+  }
+
+  /** Every chat the page has (those with messages, and the groups), serialised one by one as getChatModel does. */
+  async getChats(): Promise<WwebChatLike[]> {
+    const b = this.behaviour;
+    if (b.lookupsFail) throw new Error("Evaluation failed: TypeError: Cannot read properties of undefined (reading 'participants')");
+    const ids = [...new Set([...(b.received ?? []).map((r) => r.chatId), ...(b.groups ?? []).map((g) => g.chatId)])];
+    const chats: WwebChatLike[] = [];
+    for (const chatId of ids) {
+      await this.page.call('getChat', chatId);
+      const group = b.groups?.find((g) => g.chatId === chatId);
+      chats.push({ id: { _serialized: chatId }, isGroup: Boolean(group), ...(group ? this.groupModel(group) : {}), fetchMessages: async () => [] });
+    }
+    return chats;
+  }
+
+  /** This number's place in a group changes (`remove`, `leave`, `add`, `promote`, `demote`) and whatsapp-web.js's event for it is raised. */
+  groupEvent(chatId: string, type: 'remove' | 'leave' | 'add' | 'promote' | 'demote'): void {
+    const group = this.behaviour.groups?.find((g) => g.chatId === chatId);
+    if (group) group.me = type === 'remove' || type === 'leave' ? null : type === 'promote' ? 'admin' : 'member';
+    const event = type === 'remove' || type === 'leave' ? 'group_leave' : type === 'add' ? 'group_join' : 'group_admin_changed';
+    this.emit(event, { chatId, type, author: OTHER_MEMBER, recipientIds: [TodaysWhatsAppWebStandIn.ME], timestamp: Math.floor(Date.now() / 1000) });
+  }
+
+  /** A group chat's fields as the library's GroupChat has them (participants' ids as phone numbers, toPn). */
+  private groupModel(group: StandInGroup): Pick<WwebChatLike, 'isGroup' | 'name' | 'isReadOnly' | 'groupMetadata'> {
+    const participants = [
+      { id: { _serialized: OTHER_MEMBER }, isAdmin: true, isSuperAdmin: true },
+      ...(group.me ? [{ id: { _serialized: TodaysWhatsAppWebStandIn.ME }, isAdmin: group.me === 'admin', isSuperAdmin: false }] : []),
+    ];
+    return { isGroup: true, name: group.name, isReadOnly: group.adminsOnly, groupMetadata: { subject: group.name, announce: group.adminsOnly, participants } };
   }
 
   get totalHandOvers(): number {

@@ -36,6 +36,12 @@ export interface WwebChatLike {
   sendStateTyping?(): Promise<unknown>;
   /** Ends "typing…" (or "recording…") at once. */
   clearState?(): Promise<unknown>;
+  /** Group chats: whatsapp-web.js's GroupChat (its metadata as the page serialised it). */
+  isGroup?: boolean;
+  name?: string;
+  /** A group where only admins may write (the library copies `groupMetadata.announce` here). */
+  isReadOnly?: boolean;
+  groupMetadata?: { subject?: string; announce?: boolean; participants?: unknown[] } | null;
 }
 
 /** The part of whatsapp-web.js's Client the transport uses (a stand-in implements it in tests). */
@@ -50,6 +56,8 @@ export interface WwebClientLike extends EventEmitter {
   info?: { wid?: { user?: string; _serialized?: string } } | null;
   /** A chat by id; undefined when WhatsApp Web has none (it throws "No LID for user" for some: see typing.ts). */
   getChatById?(chatId: string): Promise<WwebChatLike | undefined>;
+  /** Every chat WhatsApp Web has loaded (throws when the page cannot serialise one: see groups.ts). */
+  getChats?(): Promise<WwebChatLike[]>;
   getContactLidAndPhone?(userIds: string[]): Promise<Array<{ lid?: string; pn?: string }>>;
   /** Asks WhatsApp for a code to link this session by phone number; the code also comes as a `code` event. */
   requestPairingCode?(phoneNumber: string, showNotification?: boolean): Promise<string>;

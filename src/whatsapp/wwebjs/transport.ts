@@ -8,6 +8,7 @@
  * - sending.ts: text and documents, with the hand-over made exact;
  * - events.ts: own messages, receipts and incoming messages;
  * - typing.ts: "typing…" in a chat; chats.ts: finding a chat under its LID or phone number;
+ * - groups.ts: the groups of this number (member, admin, admins-only) and their events;
  * - msgkey-fix.ts: the page-side fix for today's message keys, applied whenever the page is used;
  * - client.ts: the whatsapp-web.js Client as used here (stand-ins implement it in tests).
  *
@@ -18,9 +19,10 @@
  * only when another live process holds the same auth profile (profile-lock.ts).
  */
 import { ProfileRecorder, readProfileRecord, profileRecordFile } from '../profile-record.js';
-import { PairingUnavailable, TransportBase, type ChatHistory, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState, type TransportStatus } from '../transport.js';
+import { Listeners, PairingUnavailable, TransportBase, type ChatHistory, type GroupMembership, type OutgoingDocument, type PairingInfo, type SendHooks, type SendResult, type Transport, type TransportState, type TransportStatus } from '../transport.js';
 import type { WwebClientLike } from './client.js';
 import { MessageEvents } from './events.js';
+import { GroupEvents } from './groups.js';
 import { MsgKeyFix, type PageFixStatus } from './msgkey-fix.js';
 import { ClientLifecycle } from './lifecycle.js';
 import type { WhatsAppWebOptions } from './options.js';
@@ -50,6 +52,8 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
   private readonly sender: Sender;
   private readonly typing: Typing;
   private readonly pageFix: MsgKeyFix;
+  private readonly groupChanges = new Listeners<[GroupMembership]>();
+  private readonly groupEvents: GroupEvents;
 
   constructor(private readonly options: WhatsAppWebOptions) {
     super();
@@ -61,6 +65,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
       wire: (client) => {
         this.pairingState.wire(client);
         this.messages.wire(client, () => this.lifecycle.isCurrent(client));
+        this.groupEvents.wire(client, () => this.lifecycle.isCurrent(client));
       },
       prepare: (client) => {
         const fixing = preparePage(client);
@@ -97,6 +102,7 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
       aliasOf: (id) => this.messages.aliasOf(id),
       preparePage,
     });
+    this.groupEvents = new GroupEvents(this.groupChanges, () => (this.isReady() ? this.lifecycle.client : null), (id) => this.messages.aliasOf(id), options.logger);
     this.typing = new Typing(
       { readyClient: () => (this.isReady() ? this.lifecycle.client : null), aliasOf: (id) => this.messages.aliasOf(id), preparePage },
       options.logger,
@@ -159,6 +165,15 @@ export class WhatsAppWebTransport extends TransportBase implements Transport {
 
   readOwnMessages(chatId: string, since: Date): Promise<ChatHistory> {
     return this.sender.readOwnMessages(chatId, since);
+  }
+
+  /** The groups of this number WhatsApp Web can tell about (throws when its chats cannot be listed). */
+  groups(): Promise<GroupMembership[]> {
+    return this.groupEvents.list();
+  }
+
+  onGroupChange(listener: (group: GroupMembership) => void): () => void {
+    return this.groupChanges.add(listener);
   }
 
   /** "typing…" in a chat for about `durationMs`, then cleared (best effort; never throws). */
