@@ -144,7 +144,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
               description: `the message, at most ${MAX_CONTENT_CHARS} characters; with a document, its caption (at most ${MAX_CAPTION_CHARS})`,
             },
             type: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', default: 'api', description: 'what kind of message (default api)' },
-            session: { type: 'string', minLength: 1, maxLength: 32, description: 'the number (session) that sends it; without one the gateway routes it (the number the person talks to, a member of the group)' },
+            session: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', description: 'the number (session) that sends it; without one the gateway routes it (the number the person talks to, a member of the group)' },
             sendAt: { type: 'string', format: 'date-time', description: 'not before this time (ISO 8601 with its zone)' },
             dedupKey: KEY,
             priority: {
