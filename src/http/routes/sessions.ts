@@ -14,7 +14,8 @@ import type { Level } from '../auth.js';
 import { seesPairing, withoutPairingCode } from '../credentials.js';
 import { HttpError, type HttpDeps } from '../deps.js';
 import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
-import { sessionsResponse } from './session-views.js';
+import { listSessions } from '../../sessions/registry.js';
+import { registryFields, sessionsResponse } from './session-views.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;
@@ -132,10 +133,17 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     '/api/sessions',
     { config: { access: 'read' }, schema: { summary: "The WhatsApp sessions and their state; each number's budgets left, risk and waiting messages", tags: ['sessions'], response: { 200: sessionsResponse } } },
     async (request) => {
-      const names = await sessionNames(deps.pool, deps.session);
+      // Every registered session too (wa_sessions), each with its registry fields.
+      const registry = await listSessions(deps.pool);
+      const names = [...new Set([...(await sessionNames(deps.pool, deps.session)), ...registry.map((r) => r.name)])];
       const waiting = await waitingBySession(deps.pool, deps.governor, names);
       return {
-        sessions: await Promise.all(names.map((name) => (name === deps.session ? describe(request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!)))),
+        sessions: await Promise.all(
+          names.map(async (name) => ({
+            ...(await (name === deps.session ? describe(request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!))),
+            ...registryFields(registry.find((r) => r.name === name) ?? null),
+          })),
+        ),
       };
     },
   );
