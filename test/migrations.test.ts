@@ -174,10 +174,10 @@ describe('migrations', () => {
       const code = migration.sql.replace(/--.*$/gm, '');
       // Function bodies run later, not at migration time; outside them nothing may destroy anything.
       const outside = code.replace(/\$\$[\s\S]*?\$\$/g, '');
-      // (`ON DELETE`, and `AFTER DELETE`/`AFTER TRUNCATE` naming a trigger's event, destroy nothing.)
+      // (`ON DELETE`, and `AFTER DELETE`/`OR DELETE`/`AFTER TRUNCATE` naming a trigger's events, destroy nothing.)
       // A view or function the service made may be replaced or removed: they hold no data (014 removes the
       // recap views 005 installed, and only those).
-      assert.doesNotMatch(outside, /\bDROP\s+(?!VIEW\b|FUNCTION\b)|(?<!AFTER )\bTRUNCATE\b|(?<!(ON|AFTER) )\bDELETE\b|\bRENAME\b|ALTER\s+COLUMN\s+\w+\s+(SET\s+DATA\s+)?TYPE/i, migration.name);
+      assert.doesNotMatch(outside, /\bDROP\s+(?!VIEW\b|FUNCTION\b)|(?<!AFTER )\bTRUNCATE\b|(?<!(ON|AFTER|OR) )\bDELETE\b|\bRENAME\b|ALTER\s+COLUMN\s+\w+\s+(SET\s+DATA\s+)?TYPE/i, migration.name);
       // Inside them, only the service's own hand-over records may be removed (following their outbox rows).
       for (const [, body] of code.matchAll(/\$\$([\s\S]*?)\$\$/g)) {
         assert.doesNotMatch(body!, /\bDROP\s+(?!VIEW\b|FUNCTION\b)|\bRENAME\b|ALTER\s+COLUMN/i, migration.name);

@@ -14,9 +14,9 @@ import type { Level } from '../auth.js';
 import { seesPairing, withoutPairingCode } from '../credentials.js';
 import { HttpError, type HttpDeps, type RunningSession } from '../deps.js';
 import { DEFAULT_SESSION } from '../../outbox/enqueue.js';
-import { getSession } from '../../sessions/registry.js';
+import { getSession, listSessions } from '../../sessions/registry.js';
 import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
-import { sessionsResponse } from './session-views.js';
+import { registryFields, sessionsResponse } from './session-views.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;
@@ -142,11 +142,16 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     async (request) => {
       const names = await sessionNames(deps.pool, deps.sessions.list().map((s) => s.name));
       const waiting = await waitingBySession(deps.pool, deps.governor, names);
+      // Each session's registry fields (wa_sessions); registered: false for one known only from its rows.
+      const registry = await listSessions(deps.pool);
       return {
         sessions: await Promise.all(
-          names.map((name) => {
+          names.map(async (name) => {
             const running = deps.sessions.get(name);
-            return running ? describe(running, request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!);
+            return {
+              ...(await (running ? describe(running, request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!))),
+              ...registryFields(registry.find((r) => r.name === name) ?? null),
+            };
           }),
         ),
       };
