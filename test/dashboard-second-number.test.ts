@@ -51,6 +51,11 @@ describe('a second number paired from the dashboard (Chromium; stand-in WhatsApp
       transport: new FakeTransport({ number: '6281100000001' }),
       transports: (session) => {
         const standIn = new UnpairedStandIn(`2@stand-in-qr-${session.name},CCCC`, '6281100000002');
+        // The admin number is in two unit groups, admin of one; the other lets only admins write.
+        standIn.setGroups([
+          { chatId: '120363000000000001@g.us', name: 'Polres A', member: true, admin: true, adminsOnly: false },
+          { chatId: '120363000000000002@g.us', name: 'Polres B', member: true, admin: false, adminsOnly: true },
+        ]);
         standIns.set(session.name, standIn);
         return standIn;
       },
@@ -91,6 +96,7 @@ describe('a second number paired from the dashboard (Chromium; stand-in WhatsApp
     // The service started the number's runtime on its own auth profile; its stand-in shows a QR code.
     await page.waitForSelector('#qr-admin', { timeout: 15_000 });
     assert.ok(standIns.has('admin'), 'a transport was built for the new number');
+    await waitUntil(async () => (await db.pool.query("SELECT 1 FROM wa_sessions WHERE name = 'admin' AND state = 'awaiting_qr'")).rowCount === 1, 5000, 'awaiting_qr kept in wa_sessions');
     const registered = await db.pool.query('SELECT auth_profile, label, enabled, state FROM wa_sessions WHERE name = $1', ['admin']);
     assert.deepEqual(registered.rows[0], { auth_profile: 'admin', label: 'Nomor admin', enabled: true, state: 'awaiting_qr' });
     const png = await page.evaluate(async () => {
@@ -111,6 +117,9 @@ describe('a second number paired from the dashboard (Chromium; stand-in WhatsApp
     await page.waitForSelector('#session-number-admin', { timeout: 10_000 });
     assert.match((await page.textContent('#session-number-admin')) ?? '', /6281100000002/);
     await waitUntil(async () => (await db.pool.query("SELECT 1 FROM wa_sessions WHERE name = 'admin' AND state = 'ready' AND paired_number = '6281100000002'")).rowCount === 1, 5000, 'ready and its number kept in wa_sessions');
+    // Its groups, read from WhatsApp once ready, per number.
+    await page.waitForFunction(() => /Grup: 2 \(admin di 1\) · 1 hanya admin/.test(document.getElementById('session-groups-admin')?.textContent ?? ''), null, { timeout: 10_000 });
+    assert.match((await page.textContent('#session-groups')) ?? '', /belum terbaca/);
 
     // The new number sends what is addressed to it.
     await enqueue(db.pool, [{ recipient: '081200000009', content: 'Dari nomor admin', type: 'api', session: 'admin' }]);

@@ -19,7 +19,7 @@ import { recordPairedNumber, recordState } from '../sessions/registry.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import { watchTransport } from '../whatsapp/state-log.js';
 import { drawQrCodes } from '../whatsapp/terminal-qr.js';
-import type { Transport } from '../whatsapp/transport.js';
+import type { Transport, TransportStatus } from '../whatsapp/transport.js';
 import { wireGovernor, wireSessionStateEvents } from './wiring.js';
 
 export interface SessionRuntimeDeps {
@@ -39,6 +39,7 @@ export class SessionRuntime {
   private readonly logger: Logger;
   private readonly unsubscribe: Array<() => void> = [];
   private started = { intake: false, transport: false, delivery: false };
+  private stateWrites: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
@@ -77,13 +78,7 @@ export class SessionRuntime {
     this.unsubscribe.push(
       wireGovernor(governor, transport, name, this.logger),
       wireSessionStateEvents(webhooks, transport, name, pool, this.logger),
-      transport.onStateChange((status) => {
-        recordState(pool, name, status.state, status.reason, status.since).catch((err: Error) => this.logger.warn({ err: err.message }, 'could not record the session state'));
-        if (status.state === 'ready') {
-          const number = transport.details?.().number ?? null;
-          if (number) recordPairedNumber(pool, name, number).catch((err: Error) => this.logger.warn({ err: err.message }, 'could not record the paired number'));
-        }
-      }),
+      transport.onStateChange((status) => this.keepState(status)),
     );
   }
 
@@ -96,11 +91,24 @@ export class SessionRuntime {
   async startTransport(): Promise<void> {
     watchTransport(this.transport, this.logger, this.deps.config.cron.timezone);
     if (this.deps.drawQr) this.unsubscribe.push(drawQrCodes(this.transport, this.deps.drawQr, this.logger));
-    await recordState(this.deps.pool, this.name, this.transport.status().state, this.transport.status().reason).catch((err: Error) =>
-      this.logger.warn({ err: err.message }, 'could not record the session state'),
-    );
+    await this.keepState(this.transport.status());
     this.started.transport = true;
     await this.transport.start();
+  }
+
+  /** The state in wa_sessions, written one after the other (never an older state over a newer one). */
+  private keepState(status: TransportStatus): Promise<void> {
+    const { pool } = this.deps;
+    const number = status.state === 'ready' ? (this.transport.details?.().number ?? null) : null;
+    this.stateWrites = this.stateWrites.then(async () => {
+      try {
+        await recordState(pool, this.name, status.state, status.reason, status.since);
+        if (number) await recordPairedNumber(pool, this.name, number);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'could not record the session state');
+      }
+    });
+    return this.stateWrites;
   }
 
   startDelivery(): void {
@@ -131,6 +139,7 @@ export class SessionRuntime {
     this.started.transport = false;
     for (const off of this.unsubscribe.splice(0)) off();
     await this.transport.close();
+    await this.stateWrites;
   }
 
   async stopIntake(): Promise<void> {

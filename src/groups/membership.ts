@@ -92,3 +92,25 @@ export function groupRefusal(group: KnownGroup | null): string | null {
   if (group.adminsOnly && !group.admin) return `not_group_admin: only admins may send to ${label} and this number (session ${group.session}) is not one, as WhatsApp said at ${seen}`;
   return null;
 }
+
+/** What a session's number knows of its groups, at a glance. */
+export interface GroupCounts {
+  /** Groups it is a member of. */
+  member: number;
+  /** Of those, where it is an admin. */
+  admin: number;
+  /** Of those, where only admins write and it is none: it cannot send there. */
+  readOnly: number;
+  /** When its groups were last seen (a listing or an event). */
+  seenAt: Date;
+}
+
+/** Each session's groups at a glance; a session whose groups were never listed has no entry. */
+export async function groupCountsBySession(db: Queryable): Promise<Map<string, GroupCounts>> {
+  const { rows } = await db.query<{ session: string; member: number; admin: number; read_only: number; seen_at: Date }>(
+    `SELECT session, count(*) FILTER (WHERE member)::int AS member, count(*) FILTER (WHERE member AND admin)::int AS admin,
+            count(*) FILTER (WHERE member AND admins_only AND NOT admin)::int AS read_only, max(seen_at) AS seen_at
+       FROM wa_group_members GROUP BY session`,
+  );
+  return new Map(rows.map((r) => [r.session, { member: r.member, admin: r.admin, readOnly: r.read_only, seenAt: r.seen_at }]));
+}

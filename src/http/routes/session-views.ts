@@ -64,6 +64,18 @@ const sessionSchema = {
     pairingMethod: { type: 'string', enum: ['qr', 'code'], nullable: true, description: 'how it pairs: a QR code, or a code sent to its pairing phone (null: not registered)' },
     homeTypes: { type: 'array', nullable: true, items: { type: 'string' }, description: 'the message types it is the home number of (null: not registered)' },
     pairedNumber: { ...nullableString, description: 'the number it paired, as its client last reported to the registry' },
+    groups: {
+      type: 'object',
+      nullable: true,
+      description: "the number's groups as WhatsApp Web last listed them (null: never listed)",
+      required: ['member', 'admin', 'readOnly', 'seenAt'],
+      properties: {
+        member: { type: 'integer', description: 'groups it is a member of' },
+        admin: { type: 'integer', description: 'of those, where it is an admin' },
+        readOnly: { type: 'integer', description: 'of those, where only admins write and it is none (it cannot send there)' },
+        seenAt: { type: 'string' },
+      },
+    },
   },
 } as const;
 

@@ -17,6 +17,7 @@ import { DEFAULT_SESSION } from '../../outbox/enqueue.js';
 import { getSession, listSessions } from '../../sessions/registry.js';
 import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
 import { registryFields, sessionsResponse } from './session-views.js';
+import { groupCountsBySession } from '../../groups/membership.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;
@@ -144,6 +145,11 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const waiting = await waitingBySession(deps.pool, deps.governor, names);
       // Each session's registry fields (wa_sessions); registered: false for one known only from its rows.
       const registry = await listSessions(deps.pool);
+      const groups = await groupCountsBySession(deps.pool);
+      const groupsOf = (name: string) => {
+        const g = groups.get(name);
+        return g ? { member: g.member, admin: g.admin, readOnly: g.readOnly, seenAt: isoZoned(g.seenAt, timeZone) } : null;
+      };
       return {
         sessions: await Promise.all(
           names.map(async (name) => {
@@ -151,6 +157,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
             return {
               ...(await (running ? describe(running, request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!))),
               ...registryFields(registry.find((r) => r.name === name) ?? null),
+              groups: groupsOf(name),
             };
           }),
         ),

@@ -62,6 +62,7 @@
       causes: { dns: 'WhatsApp Web tidak dapat dijangkau dari server ini (jaringan/DNS): nama web.whatsapp.com tidak ditemukan. Periksa DNS server ini.', offline: 'WhatsApp Web tidak dapat dijangkau: server ini tidak terhubung ke jaringan.', blocked: 'WhatsApp Web tidak dapat dijangkau di port 443: periksa firewall atau proxy (proxy diatur di WA_PUPPETEER_ARGS dengan --proxy-server=…).', proxy: 'WhatsApp Web tidak dapat dijangkau: proxy menolak sambungan. Periksa --proxy-server di WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web tidak dapat dijangkau: sambungan TLS gagal. Periksa jam server ini dan proxy yang menyadap.', no_chromium: 'Chromium belum terpasang: apt-get install -y chromium (atau atur WA_CHROMIUM_PATH).' },
       outageWait: 'Pesan tetap menunggu di antrean dan dikirim setelah tersambung kembali.', nextTry: 'Percobaan berikutnya pukul', technical: 'Rincian teknis',
       budgetsLeft: 'Sisa batas kirim', perMinute: 'menit ini', perHour: 'jam ini', perDay: '24 jam', waitingNow: 'Pesan menunggu', inSending: 'sedang dikirim', heldBack: 'ditahan pengaman nomor', notRunningHere: 'tidak dijalankan di proses ini', notRunningHelp: 'Nomor ini dikenal dari basis data (antrean atau catatan pengaman nomor); prosesnya berjalan di tempat lain.',
+      groupsNumber: 'Grup', groupsUnknown: 'belum terbaca dari WhatsApp', groupsAdmin: 'admin di', groupsReadOnly: 'hanya admin yang boleh menulis, nomor ini bukan admin',
       addNumber: 'Tambah nomor', numberName: 'Nama sesi (huruf kecil, angka, - atau _)', numberLabel: 'Keterangan (mis. nomor admin)', numberAdded: 'Nomor ditambahkan; kode QR-nya muncul di atas sebentar lagi.',
       addNumberHelp: 'Setiap nomor punya login WhatsApp sendiri: pindai kode QR-nya dengan ponsel nomor tersebut. Pesan tanpa sesi dikirim dari nomor yang diajak bicara orangnya, atau dari anggota grupnya.',
       enableNumber: 'Aktifkan', disableNumber: 'Nonaktifkan', removeNumber: 'Hapus nomor', numberDisabled: 'nonaktif', numberDisabledHelp: 'Nomor ini dinonaktifkan: tidak mengirim; pesannya dialihkan ke nomor lain yang boleh membawanya.',
@@ -110,6 +111,7 @@
       causes: { dns: 'WhatsApp Web cannot be reached from this server (network/DNS): the name web.whatsapp.com does not resolve. Check DNS on this server.', offline: 'WhatsApp Web cannot be reached: this server has no network connection.', blocked: 'WhatsApp Web cannot be reached on port 443: check the firewall or proxy (a proxy goes in WA_PUPPETEER_ARGS as --proxy-server=…).', proxy: 'WhatsApp Web cannot be reached: the proxy refused the connection. Check --proxy-server in WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web cannot be reached: the TLS connection failed. Check the server clock and any intercepting proxy.', no_chromium: 'Chromium is not installed: apt-get install -y chromium (or set WA_CHROMIUM_PATH).' },
       outageWait: 'Messages wait in the queue and go out once it is back.', nextTry: 'Next try at', technical: 'Technical detail',
       budgetsLeft: 'Sending budget left', perMinute: 'this minute', perHour: 'this hour', perDay: '24 hours', waitingNow: 'Messages waiting', inSending: 'being sent', heldBack: 'held by the ban-risk guard', notRunningHere: 'not run by this process', notRunningHelp: 'This number is known from the database (queued messages or ban-risk guard records); it runs elsewhere.',
+      groupsNumber: 'Groups', groupsUnknown: 'not yet read from WhatsApp', groupsAdmin: 'admin in', groupsReadOnly: 'admins-only where this number is no admin',
       addNumber: 'Add a number', numberName: 'Session name (lower-case letters, digits, - or _)', numberLabel: 'Label (e.g. admin number)', numberAdded: 'Number added; its QR code appears above shortly.',
       addNumberHelp: 'Each number has its own WhatsApp login: scan its QR code with that number\'s phone. Messages without a session go from the number the person talks to, or from a member of the group.',
       enableNumber: 'Enable', disableNumber: 'Disable', removeNumber: 'Remove number', numberDisabled: 'disabled', numberDisabledHelp: 'This number is disabled: it sends nothing; its messages move to another number that may carry them.',
@@ -193,6 +195,13 @@
     var text = t('waitingNow') + ': ' + (w.pending + w.sending) + ' (' + t('inSending') + ' ' + w.sending + ')';
     if (w.heldBack > 0) text += ' · ' + t('heldBack') + ' ' + w.heldBack + ': ' + w.heldBackByKind.map(function (h) { return word('holds', h.kind) + ' ' + h.count; }).join(', ');
     return el('p', { id: id || null, class: 'waiting', text: text });
+  }
+  // A number's groups as WhatsApp Web last listed them: member of, admin in, and those where it may not write.
+  function groupsLine(g, id) {
+    if (!g) return el('p', { id: id || null, class: 'muted groups', text: t('groupsNumber') + ': ' + t('groupsUnknown') });
+    var text = t('groupsNumber') + ': ' + g.member + ' (' + t('groupsAdmin') + ' ' + g.admin + ')';
+    if (g.readOnly > 0) text += ' · ' + g.readOnly + ' ' + t('groupsReadOnly');
+    return el('p', { id: id || null, class: 'groups', text: text });
   }
   function named(name, code) {
     if (!name || String(name).toLowerCase() === String(code).toLowerCase()) return el('span', { text: name || code });
@@ -302,7 +311,7 @@
         var others = data.sessions.filter(function (x) { return !x.running; });
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
         var signature = [lang, JSON.stringify(data.sessions.map(function (x) {
-          return [x.name, x.label, x.enabled, x.state, x.reason, x.pairing && x.pairing.issuedAt, x.number, x.webVersion, x.paired, x.governor, x.pageFix, x.waiting];
+          return [x.name, x.label, x.enabled, x.groups, x.state, x.reason, x.pairing && x.pairing.issuedAt, x.number, x.webVersion, x.paired, x.governor, x.pageFix, x.waiting];
         }))].join('|');
         if (state.signature === signature) return;
         // A form being filled in is not drawn over.
@@ -332,6 +341,7 @@
             t('pageFix') + ': ', badge(s.pageFix.state === 'active' || s.pageFix.state === 'not_needed' ? 'ready' : 'failed', fixWord), s.pageFix.at ? ' (' + when(s.pageFix.at) + ')' : ''));
         }
         parts.push(waitingLine(s.waiting, 'session-waiting' + sfx));
+        parts.push(groupsLine(s.groups, 'session-groups' + sfx));
         var infoBody = el('div', null);
         parts.forEach(function (part) { infoBody.appendChild(part); });
         var info = card(t('session') + ' ' + s.name + (s.label ? ' — ' + s.label : ''), infoBody);
@@ -395,6 +405,7 @@
           body.appendChild(budgetsLine(o.governor));
         }
         body.appendChild(waitingLine(o.waiting));
+        body.appendChild(groupsLine(o.groups));
         if (o.registered) body.appendChild(numberActions(o, '-' + o.name));
         return card(t('session') + ' ' + o.name + (o.label ? ' — ' + o.label : ''), body);
       }
@@ -420,16 +431,17 @@
       function addNumberForm(root) {
         var name = el('input', { id: 'new-number-name', required: 'required', pattern: '[a-z0-9][a-z0-9_\\-]{0,31}', placeholder: 'admin' });
         var label = el('input', { id: 'new-number-label', maxlength: '100' });
-        var out = el('p', { id: 'new-number-result', class: 'muted' });
+        // What the last addition said stays through the redraw it causes.
+        var out = el('p', { id: 'new-number-result', class: 'muted', text: state.addNote || '' });
         return card(t('addNumber'), el('form', { class: 'filters', id: 'add-number', onsubmit: function (ev) {
           ev.preventDefault();
           var body = { label: label.value.trim() || undefined };
           api('POST', '/api/sessions/' + encodeURIComponent(name.value.trim()), body).then(function () {
-            out.textContent = t('numberAdded');
+            out.textContent = state.addNote = t('numberAdded');
             name.value = ''; label.value = '';
             state.signature = null;
             refresh();
-          }, function (e) { out.textContent = e.message; });
+          }, function (e) { out.textContent = state.addNote = e.message; });
         } }, el('label', null, t('numberName'), name), el('label', null, t('numberLabel'), label), el('button', { type: 'submit', text: t('addNumber') })), out, el('p', { class: 'muted', text: t('addNumberHelp') }));
       }
     },
