@@ -27,6 +27,7 @@ const LAYERS: Array<[string, number]> = [
   ['governor', 4],
   ['webhooks', 4],
   ['groups', 4],
+  ['sessions', 4],
   ['features', 5],
   ['inbound', 5],
   ['delivery', 5],
@@ -57,6 +58,7 @@ const OWNERS: Record<string, string | string[]> = {
   wa_session_guard: 'governor/',
   wa_risk_events: 'governor/',
   wa_group_members: 'groups/',
+  wa_chat_affinity: 'sessions/',
   // Cicero_V2's own tables: only the demo dataset writes them (into an empty database).
   clients: 'features/rekap/demo/',
   // notifwa#on/off sets one column of a person: the only write into Cicero_V2's tables.
