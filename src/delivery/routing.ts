@@ -90,9 +90,11 @@ export interface RoutingInput {
 
 /** The sessions in home order for a type: home_types has it, then '*', then the oldest. */
 function homeOrder(sessions: SessionInfo[], type: string): SessionInfo[] {
-  const rank = (s: SessionInfo) => (s.homeTypes.includes(type) ? 0 : s.homeTypes.includes('*') ? 1 : 2);
-  return [...sessions].sort((a, b) => rank(a) - rank(b) || a.createdAt.getTime() - b.createdAt.getTime() || a.name.localeCompare(b.name));
+  return [...sessions].sort((a, b) => homeRank(a, type) - homeRank(b, type) || a.createdAt.getTime() - b.createdAt.getTime() || a.name.localeCompare(b.name));
 }
+
+/** 0: the type's home number; 1: the home of every type ('*'); 2: neither. */
+const homeRank = (s: SessionInfo, type: string) => (s.homeTypes.includes(type) ? 0 : s.homeTypes.includes('*') ? 1 : 2);
 
 const latest = (d: Date | null) => d?.getTime() ?? -Infinity;
 
@@ -111,9 +113,9 @@ export function decide(input: RoutingInput): Decision {
     const adminsOnly = input.group.some((g) => g.adminsOnly);
     const eligible = input.group.filter((g) => g.member && (!adminsOnly || g.admin) && byName.has(g.session) && g.session !== leaving).map((g) => g.session);
     const label = input.group.find((g) => g.name)?.name ? `${input.group.find((g) => g.name)!.name} (${input.chatId})` : input.chatId;
-    const homeRank = new Map(homeOrder(sessions, input.type).map((s, i) => [s.name, i]));
+    const rank = (name: string) => homeRank(byName.get(name)!, input.type);
     const best = (names: string[]) =>
-      [...names].sort((a, b) => homeRank.get(a)! - homeRank.get(b)! || (input.waiting.get(a) ?? 0) - (input.waiting.get(b) ?? 0) || a.localeCompare(b))[0]!;
+      [...names].sort((a, b) => rank(a) - rank(b) || (input.waiting.get(a) ?? 0) - (input.waiting.get(b) ?? 0) || a.localeCompare(b))[0]!;
     if (eligible.length > 0) {
       const carrying = eligible.filter(carries);
       if (carrying.length > 0) return { kind: 'route', session: best(carrying), reason: `${prefix}${adminsOnly ? 'group_admin' : 'group_member'}` };
