@@ -14,6 +14,7 @@ import { silentLogger } from '../src/lib/logger.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { outboxRow, rowJson } from '../src/outbox/listing.js';
 import { OutcomeHooks } from '../src/outbox/outcomes.js';
+import { UNROUTED, hasUnroutedRows } from '../src/outbox/routing.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
@@ -227,6 +228,18 @@ describe('routing: messages without a session go to the number the person talks 
     // a waits with 2 rows, b with 1 (the group above): b (2 and 2), a by name on the tie (3 and 2), then b.
     assert.deepEqual(ids.map((id) => rows.get(id)!.session), ['b', 'a', 'b']);
     assert.ok(ids.every((id) => rows.get(id)!.route_reason === 'group_member'));
+  });
+
+  it('the look for unrouted rows before every drain reads wa_outbox_unrouted_idx: 5,000 sent rows and 2,000 failed at once cost a page', async () => {
+    await db.pool.query(`INSERT INTO wa_outbox (recipient, content, type, session, status) SELECT '0812' || g, 'x', 'api', 'a', 'sent' FROM generate_series(1, 5000) g`);
+    await db.pool.query(`INSERT INTO wa_outbox (recipient, content, type, status, failure_code) SELECT g || '@g.us', 'x', 'api', 'failed', 'not_in_group' FROM generate_series(100000, 101999) g`);
+    await db.pool.query('ANALYZE wa_outbox');
+    assert.equal(await hasUnroutedRows(db.pool), false);
+    const [plan] = (await db.pool.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT EXISTS (SELECT 1 FROM wa_outbox WHERE ${UNROUTED})`)).rows[0]['QUERY PLAN'];
+    assert.match(JSON.stringify(plan), /wa_outbox_unrouted_idx/);
+    assert.ok(plan.Plan['Shared Hit Blocks'] + (plan.Plan['Shared Read Blocks'] ?? 0) < 10, JSON.stringify(plan.Plan));
+    await seedInsert('081200000001');
+    assert.equal(await hasUnroutedRows(db.pool), true);
   });
 
   it('a session can carry at its limits: not ready for 299 s yes, 301 s no; paused, disabled, logged out and unregistered no', () => {

@@ -25,7 +25,7 @@ export interface RoutableRow {
 }
 
 /** "Waiting to be routed": no session, and not finished (odd statuses of other programs are normalised after routing). */
-const UNROUTED = `session IS NULL AND (status = 'pending' OR ${UNKNOWN_STATUS_SQL})`;
+export const UNROUTED = `session IS NULL AND (status = 'pending' OR ${UNKNOWN_STATUS_SQL})`;
 
 /** Whether any row waits to be routed: one look at wa_outbox_unrouted_idx. */
 export async function hasUnroutedRows(db: Queryable): Promise<boolean> {

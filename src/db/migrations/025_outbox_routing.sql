@@ -13,8 +13,10 @@ ALTER TABLE wa_outbox ADD COLUMN IF NOT EXISTS route_reason text;
 ALTER TABLE wa_outbox ADD COLUMN IF NOT EXISTS route_moves jsonb NOT NULL DEFAULT '[]';
 ALTER TABLE wa_outbox ADD COLUMN IF NOT EXISTS routed_at timestamptz;
 
--- The router's look for work: nothing unrouted is one index page.
-CREATE INDEX IF NOT EXISTS wa_outbox_unrouted_idx ON wa_outbox (id) WHERE session IS NULL;
+-- The router's look for work (each drain makes it): nothing unrouted is one index page. The predicate is
+-- outbox/routing.ts's UNROUTED, word for word, so rows failed at once (no session, failed) stay out of it.
+CREATE INDEX IF NOT EXISTS wa_outbox_unrouted_idx ON wa_outbox (id)
+  WHERE session IS NULL AND (status = 'pending' OR (status IS NULL OR status NOT IN ('pending', 'sending', 'sent', 'failed', 'cancelled')));
 -- Failover reads a session's waiting rows that the router placed.
 CREATE INDEX IF NOT EXISTS wa_outbox_routed_waiting_idx ON wa_outbox (session, id)
   WHERE status = 'pending' AND route_reason IS NOT NULL AND route_reason <> 'explicit';
