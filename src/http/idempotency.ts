@@ -79,7 +79,7 @@ function repeats(row: KeyedRow, request: MessageRequest, defaultCountryCode: str
     chatId: recipient.ok ? recipient.chatId : row.recipient,
     text: row.content,
     type: row.type,
-    session: row.session,
+    session: row.session ?? request.session, // a row that named no session: any session repeats it
     priority: row.priority,
     sendAt: null,
     document: row.document,
