@@ -9,7 +9,8 @@ import { recordDeliveredReceipt } from '../src/delivery/chat-affinity.js';
 import { OutboxMaintenance } from '../src/delivery/outbox-maintenance.js';
 import { Router, carryProblem, decide, type SessionInfo } from '../src/delivery/routing.js';
 import { SessionDelivery } from '../src/delivery/session-delivery.js';
-import { personChat } from '../src/inbound/intake.js';
+import { Intake, personChat } from '../src/inbound/intake.js';
+import { WebhookEvents } from '../src/webhooks/events.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { outboxRow, rowJson } from '../src/outbox/listing.js';
@@ -370,6 +371,24 @@ describe('routing: messages without a session go to the number the person talks 
     it("a person's chat is their number where WhatsApp tells it, else the chat's id", () => {
       assert.equal(personChat({ chatId: '12345678901234@lid', senderPhone: '6281200000001@c.us' }), '6281200000001@c.us');
       assert.equal(personChat({ chatId: '12345678901234@lid', senderPhone: null }), '12345678901234@lid');
+    });
+
+    it('the intake records each personal message (the newest wins), and no group message', async () => {
+      const transport = new FakeTransport();
+      await transport.start();
+      const intake = new Intake({
+        pool: db.pool, session: 'b', transport, handlers: [], logger: silentLogger(),
+        webhooks: new WebhookEvents({ urls: [], events: [], retryForMs: 1000 }),
+      });
+      await intake.start();
+      const base = { isGroup: false, senderName: null, body: 'halo', media: null, isStatus: false, senderLid: null };
+      transport.emitInbound({ ...base, messageId: 'm1', chatId: '99999999999999@lid', senderId: '6281200000001@c.us', senderPhone: '6281200000001@c.us', sentAt: new Date('2026-12-01T01:00:00Z') });
+      transport.emitInbound({ ...base, messageId: 'm0', chatId: '99999999999999@lid', senderId: '6281200000001@c.us', senderPhone: '6281200000001@c.us', sentAt: new Date('2026-11-01T01:00:00Z') });
+      transport.emitInbound({ ...base, messageId: 'g1', chatId: '120363000000000001@g.us', isGroup: true, senderId: '6281200000002@c.us', senderPhone: '6281200000002@c.us', sentAt: new Date('2026-12-01T01:00:00Z') });
+      await intake.idle();
+      await intake.stop();
+      const { rows } = await db.pool.query('SELECT chat_id, session, last_inbound_at FROM wa_chat_affinity');
+      assert.deepEqual(rows, [{ chat_id: '6281200000001@c.us', session: 'b', last_inbound_at: new Date('2026-12-01T01:00:00Z') }]);
     });
 
     it('a delivered receipt (ack 2) records the number that reached the person; ack 1 and groups record nothing', async () => {
