@@ -338,6 +338,14 @@ describe('routing: messages without a session go to the number the person talks 
 
       // A second run changes nothing.
       assert.equal((await maintenance.run()).moved, 0);
+      assert.equal((await rowsById([waits])).get(waits)!.route_reason!.startsWith('menunggu: '), true);
+
+      // The pause ends: what waited on a no longer says it waits, and stays with a.
+      await db.pool.query("UPDATE wa_session_guard SET pause_kind = NULL WHERE session = 'a'");
+      assert.equal((await maintenance.run()).moved, 0);
+      const after = await rowsById([waits, groupAlone]);
+      assert.deepEqual([after.get(waits)!.session, after.get(waits)!.route_reason], ['a', 'wrote_last']);
+      assert.deepEqual([after.get(groupAlone)!.session, after.get(groupAlone)!.route_reason], ['a', 'group_member']);
     });
 
     it('the grace at its limit: a number not ready for 299 s keeps its rows; at 301 s they move', async () => {

@@ -28,7 +28,7 @@ import type { OutcomeHooks } from '../outbox/outcomes.js';
 import { failUnroutable } from '../outbox/row-status.js';
 import {
   assignRoutes, hasUnroutedRows, lockMovableRows, lockUnroutedRows, moveRoutes, noteWaiting, sessionsWithMovableRows, waitingPerSession,
-  type RoutableRow, type RouteAssignment, type RouteMove,
+  WAITING_ROUTE, type RoutableRow, type RouteAssignment, type RouteMove,
 } from '../outbox/routing.js';
 import { affinities, type Affinity } from '../sessions/affinity.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
@@ -104,8 +104,8 @@ export function decide(input: RoutingInput): Decision {
   const byName = new Map(sessions.map((s) => [s.name, s]));
   const problem = (name: string) => carryProblem(byName.get(name), now, failoverAfterMs);
   const carries = (name: string) => name !== leaving && byName.has(name) && problem(name) === null;
-  const stay = (reason: string): Decision => ({ kind: 'wait', session: leaving ?? null, reason: `menunggu: ${reason}` });
-  const waitAt = (name: string, reason: string): Decision => (leaving ? stay(reason) : { kind: 'wait', session: name, reason: `menunggu: ${reason}` });
+  const stay = (reason: string): Decision => ({ kind: 'wait', session: leaving ?? null, reason: `${WAITING_ROUTE}${reason}` });
+  const waitAt = (name: string, reason: string): Decision => (leaving ? stay(reason) : { kind: 'wait', session: name, reason: `${WAITING_ROUTE}${reason}` });
   const describe = (names: string[]) => names.map((n) => `${n} (${problem(n) ?? 'sedang ditinggalkan'})`).join(', ');
   const prefix = leaving ? 'failover: ' : '';
 
@@ -228,7 +228,10 @@ export class Router {
     return total;
   }
 
-  /** Failover: each session that cannot carry gives up its rows that may move. */
+  /**
+   * Failover: each session that cannot carry gives up its rows that may move; what cannot move says why
+   * it waits. On a session that can carry again, a row that waited on it gets its rule's reason back.
+   */
   async failover(): Promise<{ moved: number; waiting: number }> {
     const { pool, failoverAfterMs } = this.options;
     const sessions = await readSessions(pool);
@@ -236,21 +239,25 @@ export class Router {
     const now = this.now();
     const byName = new Map(sessions.map((s) => [s.name, s]));
     const total = { moved: 0, waiting: 0 };
-    for (const leaving of await sessionsWithMovableRows(pool)) {
-      if (carryProblem(byName.get(leaving), now, failoverAfterMs) === null) continue;
+    for (const session of await sessionsWithMovableRows(pool)) {
+      // A number that can send keeps its rows; those that waited on it no longer wait: their reason is the rule's again.
+      const carries = carryProblem(byName.get(session), now, failoverAfterMs) === null;
       let afterId = 0;
       for (;;) {
         const last = await withTransaction(pool, async (tx) => {
-          const rows = await lockMovableRows(tx, leaving, afterId, this.options.batchSize ?? 500);
+          const rows = await lockMovableRows(tx, session, afterId, this.options.batchSize ?? 500, carries);
           if (rows.length === 0) return null;
           const moves: RouteMove[] = [];
           const waits: Array<{ id: number; reason: string }> = [];
-          for (const [row, d] of await this.decideAll(tx, rows, leaving)) {
-            if (d.kind === 'route') moves.push({ id: row.id, from: leaving, to: d.session, reason: d.reason, why: `${leaving} ${carryProblem(byName.get(leaving), now, failoverAfterMs)}` });
-            else waits.push({ id: row.id, reason: d.reason });
+          for (const [row, d] of await this.decideAll(tx, rows, carries ? undefined : session)) {
+            if (carries) {
+              if (d.kind === 'route' && d.session === session) waits.push({ id: row.id, reason: d.reason });
+            } else if (d.kind === 'route') {
+              moves.push({ id: row.id, from: session, to: d.session, reason: d.reason, why: `${session} ${carryProblem(byName.get(session), now, failoverAfterMs)}` });
+            } else waits.push({ id: row.id, reason: d.reason });
           }
           total.moved += await moveRoutes(tx, moves);
-          total.waiting += waits.length;
+          if (!carries) total.waiting += waits.length;
           await noteWaiting(tx, waits);
           if (moves.length > 0) await wakeDispatchers(tx);
           return rows[rows.length - 1]!.id;

@@ -13,6 +13,8 @@ import { UNKNOWN_STATUS_SQL, partsHandedOverSql } from './vocabulary.js';
 
 /** Why the producer's session stands: the producer named it. NULL on a row another program wrote with one. */
 export const EXPLICIT_ROUTE = 'explicit';
+/** How the reason of a row that waits on a number that cannot send begins (then why, for an operator). */
+export const WAITING_ROUTE = 'menunggu: ';
 
 /** A row to route or to move, as the router reads it. */
 export interface RoutableRow {
@@ -53,13 +55,16 @@ export async function sessionsWithMovableRows(db: Queryable): Promise<string[]> 
   return rows.map((r) => r.session);
 }
 
-/** Up to `limit` rows of `session` that may move, after `afterId`, locked for the caller's transaction. */
-export async function lockMovableRows(db: Queryable, session: string, afterId: number, limit: number): Promise<RoutableRow[]> {
+/**
+ * Up to `limit` rows of `session` that may move, after `afterId`, locked for the caller's transaction;
+ * `waitingOnly`: only those whose reason says they wait (WAITING_ROUTE).
+ */
+export async function lockMovableRows(db: Queryable, session: string, afterId: number, limit: number, waitingOnly = false): Promise<RoutableRow[]> {
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT id, recipient, type, session, route_reason FROM wa_outbox
-      WHERE session = $1 AND id > $2 AND ${MOVABLE}
+      WHERE session = $1 AND id > $2 AND ${MOVABLE} AND (NOT $4 OR starts_with(route_reason, '${WAITING_ROUTE}'))
       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-    [session, afterId, limit],
+    [session, afterId, limit, waitingOnly],
   );
   return rows.map(toRoutable);
 }
