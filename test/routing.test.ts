@@ -180,8 +180,9 @@ describe('routing: messages without a session go to the number the person talks 
         );
       }
     }
-    // Every number has a listing.
+    // Every enabled number has a listing (a disabled one without a listing changes nothing).
     await db.pool.query("INSERT INTO wa_group_members (session, chat_id, member) VALUES ('c', '120363999999999999@g.us', true)");
+    await db.pool.query("INSERT INTO wa_sessions (name, auth_profile, state, enabled) VALUES ('off', 'poff', 'ready', false)");
     const ids = new Map<number, (typeof groups)[number]>();
     for (const g of groups) ids.set(await seedInsert(g.chatId, 'daily_report'), g);
     const nobody = await seedInsert('120363000000099999@g.us', 'daily_report');
@@ -229,6 +230,11 @@ describe('routing: messages without a session go to the number the person talks 
     // a waits with 2 rows, b with 1 (the group above): b (2 and 2), a by name on the tie (3 and 2), then b.
     assert.deepEqual(ids.map((id) => rows.get(id)!.session), ['b', 'a', 'b']);
     assert.ok(ids.every((id) => rows.get(id)!.route_reason === 'group_member'));
+    // A group none of the listed numbers is in, while c has not listed its groups yet: c may be in it (sent as before).
+    const maybe = await seedInsert('120363000000044444@g.us', 'daily_report');
+    await router.routeUnrouted();
+    const row = (await rowsById([maybe])).get(maybe)!;
+    assert.deepEqual([row.status, row.session, row.route_reason], ['pending', 'c', 'home']);
   });
 
   it('the look for unrouted rows before every drain reads wa_outbox_unrouted_idx: 5,000 sent rows and 2,000 failed at once cost a page', async () => {

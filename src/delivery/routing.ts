@@ -121,8 +121,9 @@ export function decide(input: RoutingInput): Decision {
       if (carrying.length > 0) return { kind: 'route', session: best(carrying), reason: `${prefix}${adminsOnly ? 'group_admin' : 'group_member'}` };
       return waitAt(best(eligible), `nomor ${adminsOnly ? 'admin' : 'anggota'} grup ${label} tidak bisa mengirim sekarang: ${describe(eligible)}`);
     }
-    const unlisted = sessions.filter((s) => !input.listed.has(s.name) && s.name !== leaving);
     if (leaving) return stay(`tidak ada nomor lain yang diketahui menjadi ${adminsOnly ? 'admin' : 'anggota'} grup ${label}`);
+    // No listing from any number, or an enabled number that has not listed its groups yet: unknown there.
+    const unlisted = input.listed.size === 0 ? sessions : sessions.filter((s) => s.enabled && !input.listed.has(s.name));
     if (unlisted.length > 0) {
       // Membership unknown for these numbers: sent as before, from the home number among them.
       const home = homeOrder(unlisted, input.type);
