@@ -188,11 +188,8 @@ export interface RouterOptions {
   clock?: () => Date;
 }
 
-export interface RoutingResult {
-  routed: number;
-  waiting: number;
-  failed: number;
-}
+/** Rows given a session, given one to wait at, and failed at once. */
+export type RoutingResult = Record<'routed' | 'waiting' | 'failed', number>;
 
 export class Router {
   constructor(private readonly options: RouterOptions) {}
@@ -271,9 +268,7 @@ export class Router {
     return total;
   }
 
-  private now(): Date {
-    return this.options.clock?.() ?? new Date();
-  }
+  private now = (): Date => this.options.clock?.() ?? new Date();
 
   private async decideAll(tx: Queryable, rows: RoutableRow[], leaving?: string): Promise<Array<[RoutableRow, Decision]>> {
     const { defaultCountryCode, failoverAfterMs } = this.options;
