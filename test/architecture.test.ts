@@ -38,10 +38,11 @@ const LAYERS: Array<[string, number]> = [
   ['main.ts', 8],
 ];
 
-/** Sideways imports the docs allow: the commands use the composition root; the HTTP API the scheduler. */
+/** Sideways imports the docs allow: the commands use the composition root; the HTTP API the scheduler; the sessions the outbox's listing. */
 const SIDEWAYS: Array<[string, string]> = [
   ['commands', 'app'],
   ['http', 'scheduler'], // the API lists and runs jobs
+  ['sessions', 'outbox'], // a session is not removed while the outbox is sending its messages
 ];
 
 /** Who writes each table (INSERT, UPDATE, DELETE, TRUNCATE). */
@@ -58,6 +59,7 @@ const OWNERS: Record<string, string | string[]> = {
   wa_session_guard: 'governor/',
   wa_risk_events: 'governor/',
   wa_group_members: 'groups/',
+  wa_sessions: 'sessions/',
   wa_chat_affinity: 'sessions/',
   // Cicero_V2's own tables: only the demo dataset writes them (into an empty database).
   clients: 'features/rekap/demo/',

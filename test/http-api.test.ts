@@ -218,7 +218,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
       assert.ok(Array.isArray(response.body.fields), what);
       assert.ok(response.body.fields.some((f: { field: string }) => field.test(f.field)), `${what} names ${field}: ${JSON.stringify(response.body.fields)}`);
     }
-    const all = await call('POST', '/api/messages', { body: { recipient: 'bukan nomor', text: '', session: 'lain', sendAt: 'nanti' } });
+    const all = await call('POST', '/api/messages', { body: { recipient: 'bukan nomor', text: '', session: 'Lain Lain', sendAt: 'nanti' } });
     assert.deepEqual(all.body.fields.map((f: { field: string }) => f.field).sort(), ['body.recipient', 'body.sendAt', 'body.session', 'body.text'], 'every bad field at once');
     assert.match(all.body.fields.find((f: { field: string }) => f.field === 'body.text').message, /must not be empty/);
     assert.equal(await rowCount(), before, 'nothing written');

@@ -174,7 +174,7 @@ describe('migrations', () => {
       const code = migration.sql.replace(/--.*$/gm, '');
       // Function bodies run later, not at migration time; outside them nothing may destroy anything.
       const outside = code.replace(/\$\$[\s\S]*?\$\$/g, '');
-      // (`ON DELETE`, and `AFTER DELETE`/`OR DELETE`/`AFTER TRUNCATE` naming a trigger's event, destroy nothing.)
+      // (`ON DELETE`, and `AFTER DELETE`/`OR DELETE`/`AFTER TRUNCATE` naming a trigger's events, destroy nothing.)
       // A view or function the service made may be replaced or removed: they hold no data (014 removes the
       // recap views 005 installed, and only those).
       // `DROP NOT NULL` loosens a constraint and keeps every value (025: a row may be written without a session, to be routed).

@@ -33,30 +33,31 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { createMetrics } from '../http/metrics.js';
 import { HttpServer } from '../http/server.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
-import { inboundComplaints } from '../features/complaints/inbound-complaints.js';
-import { optInCommands } from '../features/notifwa/opt-in.js';
 import { Intake } from '../inbound/intake.js';
 import type { Backoff } from '../lib/backoff.js';
 import { instanceId } from '../lib/instance-id.js';
 import { WebhookEvents } from '../webhooks/events.js';
 import { WebhookSender } from '../webhooks/sender.js';
 import { createTransport } from '../whatsapp/index.js';
-import { watchTransport } from '../whatsapp/state-log.js';
-import { drawQrCodes } from '../whatsapp/terminal-qr.js';
 import type { Transport } from '../whatsapp/transport.js';
-import { maintenanceAtStart, pollHandler, refuseDryRunBacklog, wireGovernor, wireWebhookEvents } from './wiring.js';
+import { maintenanceAtStart, pollHandler, refuseDryRunBacklog, wireWebhookEvents } from './wiring.js';
+import { ensureConfiguredSession, type SessionRecord } from '../sessions/registry.js';
+import { NO_SESSIONS } from '../http/deps.js';
+import { SessionRuntimes } from './session-runtimes.js';
 import { Governor } from '../governor/governor.js';
 import { component, listenerComponent, runsIn, type Component, type ComponentStatus, type Role } from './components.js';
 
 export interface App {
   config: Config;
   database: Database;
-  /** Null in a role (or a command) without one. */
+  /** The WhatsApp sessions this process runs, one runtime each (none in a role without WhatsApp). */
+  sessions: SessionRuntimes;
+  /** The service's own session's transport (`default`, or the first session run here); null in a role without one. */
   transport: Transport | null;
-  /** The session's dispatcher and confirmer (none in a role without WhatsApp). */
+  /** That session's dispatcher and confirmer. */
   delivery: SessionDelivery | null;
   responder: ComplaintResponder;
-  /** Incoming messages (none in a role without WhatsApp). */
+  /** That session's incoming messages. */
   intake: Intake | null;
   scheduler: Scheduler;
   /** The HTTP server, when this process runs one (HTTP_PORT not off). */
@@ -78,8 +79,10 @@ export interface AppOptions {
   maxAuthFailures?: number;
   /** The webhook sender's backoff after a failed attempt (tests shorten it). */
   webhookRetry?: Backoff;
-  /** Use this transport instead of the one WA_TRANSPORT names (tests, benchmarks, the demo). */
+  /** Use this transport for the session `default` instead of the one WA_TRANSPORT names (tests, benchmarks, the demo). */
   transport?: Transport;
+  /** The transport of any other session (tests: stand-in numbers); default: the one WA_TRANSPORT names, on the session's auth profile. */
+  transports?: (session: SessionRecord) => Transport;
   clock?: Clock;
   /** Runs after the migrations, before the report views are installed (the demo's data). */
   prepare?: (database: Database) => Promise<void>;
@@ -111,45 +114,31 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       clock,
       logger.child({ component: 'complaints' }),
     );
-    const transport = sends ? (options.transport ?? createTransport(config, logger)) : null;
-    if (transport?.dryRun) await refuseDryRunBacklog(pool, config, logger);
     const governor = new Governor({ pool, config: config.governor, timeZone: config.cron.timezone, clock, logger: logger.child({ component: 'governor' }) });
     // One registry of outcome hooks for the process: every session's delivery and the maintenance run them.
     const hooks = new OutcomeHooks();
-    const deliveryLogger = logger.child({ component: 'delivery' });
-    const delivery = transport
-      ? new SessionDelivery({ pool, transport, logger: deliveryLogger, dispatch: config.dispatch, defaultCountryCode: config.wa.defaultCountryCode, hooks, governor })
-      : null;
-    const dispatcher = delivery?.dispatcher ?? null;
-    if (transport) wireGovernor(governor, transport, logger);
     hooks.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     const webhooks = new WebhookEvents(config.webhooks);
-    wireWebhookEvents(webhooks, hooks, transport, pool, logger);
-    const heldHere = () => delivery?.dispatcher.heldRows() ?? [];
-    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere });
-    const intake = transport
-      ? new Intake({
-          pool,
-          session: DEFAULT_SESSION,
-          transport,
-          webhooks,
-          handlers: [
-            inboundComplaints(webhooks, {
-              perMessage: config.complaints.perMessage,
-              perSenderHour: config.complaints.perSenderHour,
-              defaultCountryCode: config.wa.defaultCountryCode,
-              timeZone: config.cron.timezone,
-            }),
-            ...(config.inbound.optInCommands ? [optInCommands(config.wa.defaultCountryCode)] : []),
-          ],
-          logger: logger.child({ component: 'inbound' }),
-        })
-      : null;
+    wireWebhookEvents(webhooks, hooks);
+    // The service's own configuration is the session `default`; every enabled session of wa_sessions runs here.
+    if (role !== 'command') await ensureConfiguredSession(pool, configuredSession(config));
+    const sessions = new SessionRuntimes({
+      deps: { pool, config, logger, governor, hooks, webhooks, drawQr: options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr },
+      transportFor: (session) => transportFor(session, config, logger, options),
+      connectionString: database.connectionString,
+    });
+    if (sends) {
+      await sessions.load();
+      if (sessions.list().some((r) => r.transport.dryRun)) await refuseDryRunBacklog(pool, config, logger);
+    }
+    const primary = sessions.primary();
+    const deliveryLogger = logger.child({ component: 'delivery' });
+    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere: () => sessions.heldRows() });
 
     const handlers = jobHandlers({
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),
       complaints: { respond: responder.handler },
-      delivery: { poll: pollHandler(dispatcher, pool) },
+      delivery: { poll: pollHandler(sends ? sessions : null, pool) },
       outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays, keep: [COMPLAINT_RETENTION_RULE] }), maintenance: maintenance.job() },
     });
     const scheduler = new Scheduler({
@@ -164,23 +153,15 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     const components: Component[] = [];
     // What a stopped holder left is put back before anything sends.
     if (role !== 'command') components.push(maintenanceAtStart(maintenance, logger));
-    // Listening for incoming messages before WhatsApp starts: nothing it reports is missed.
-    if (intake) components.push(component('inbound', () => intake.start(), () => intake.stop()));
-    if (transport && delivery) {
+    if (sends) {
+      // Every session's intake listens before WhatsApp starts: nothing it reports is missed.
       components.push(
-        component(
-          'whatsapp',
-          async () => {
-            watchTransport(transport, logger, config.cron.timezone);
-            const draw = options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr;
-            if (draw) drawQrCodes(transport, draw, logger);
-            await transport.start();
-          },
-          () => transport.close(),
-          () => `${transport.status().state}${transport.status().reason ? `: ${transport.status().reason}` : ''}`,
-        ),
-        listenerComponent('outbox listener', outboxListener({ connectionString: database.connectionString, logger, onNotify: (payload) => delivery.notified(payload), onReconnect: () => delivery.trigger('listener reconnected') })),
-        component('dispatcher', () => delivery.start(), () => delivery.stop()),
+        component('inbound', () => sessions.startIntakes(), () => sessions.stopIntakes()),
+        component('whatsapp', () => sessions.startTransports(), () => sessions.stopTransports(), () => sessions.describe()),
+        listenerComponent('outbox listener', outboxListener({ connectionString: database.connectionString, logger, onNotify: (payload) => sessions.notified(payload), onReconnect: () => sessions.trigger('listener reconnected') })),
+        component('dispatcher', () => sessions.startDeliveries(), () => sessions.stopDeliveries()),
+        // A session added, removed, enabled or disabled while the service runs starts or stops at once.
+        listenerComponent('session watcher', sessions.watcher()),
         component(
           'complaint responder',
           () => responder.trigger(), // complaints that arrived while the service was down
@@ -206,9 +187,10 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     }
     if (role !== 'command') components.push(component('scheduler', () => scheduler.start(), () => scheduler.stop()));
     // The HTTP API last: it answers about every other part, and is the first to stop.
-    const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, session: DEFAULT_SESSION, transport, dispatcher, inbound: intake, governor }) : null;
+    const running = sends ? sessions : NO_SESSIONS;
+    const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, sessions: running, governor }) : null;
     const http = metrics
-      ? new HttpServer({ config, pool, logger: logger.child({ component: 'http' }), session: DEFAULT_SESSION, transport, dispatcher, governor, scheduler, metrics, clock, ...(options.maxAuthFailures ? { maxAuthFailures: options.maxAuthFailures } : {}) })
+      ? new HttpServer({ config, pool, logger: logger.child({ component: 'http' }), sessions: running, governor, scheduler, metrics, clock, ...(options.maxAuthFailures ? { maxAuthFailures: options.maxAuthFailures } : {}) })
       : null;
     if (http && metrics) components.push(component('http', () => http.start(), async () => {
       await http.stop();
@@ -226,10 +208,11 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     return {
       config,
       database,
-      transport,
-      delivery,
+      sessions,
+      transport: primary?.transport ?? null,
+      delivery: primary?.delivery ?? null,
       responder,
-      intake,
+      intake: primary?.intake ?? null,
       scheduler,
       http,
       components,
@@ -245,7 +228,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
         }
         if (role !== 'command') {
           logger.info(
-            { role, database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, transport: transport?.name ?? 'none', instance: scheduler.instanceId, dashboard: http?.dashboardUrl ?? undefined },
+            { role, database: database.embedded ? 'embedded' : 'DATABASE_URL', timezone: config.cron.timezone, sessions: sessions.list().map((r) => `${r.name} (${r.transport.name})`), instance: scheduler.instanceId, dashboard: http?.dashboardUrl ?? undefined },
             'cicero-wa-gateway is up',
           );
         }
@@ -259,7 +242,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
         return stopping;
       },
       kill() {
-        transport?.kill?.();
+        sessions.kill();
         database.kill();
       },
       status() {
@@ -294,4 +277,23 @@ async function prepareDatabase(database: Database, logger: Logger, options: AppO
     logger.warn(`Report view(s) ${source.missingViews.join(', ')} do not exist although the Cicero_V2 tables do: create them (docs/report-views.md) or restart the service to install its own.`);
   }
   if (source.operatorViews.length > 0) logger.info({ views: source.operatorViews }, "recaps from the operator's own views, sent as they are");
+}
+
+/** The session the single-number configuration describes: `default`, on WA_AUTH_PROFILE, paired as WA_PAIR_PHONE says. */
+function configuredSession(config: Config): { name: string; authProfile: string; pairing: 'qr' | 'code'; pairPhone: string | null } {
+  return { name: DEFAULT_SESSION, authProfile: config.wa.authProfile, pairing: config.wa.pairPhone ? 'code' : 'qr', pairPhone: config.wa.pairPhone };
+}
+
+/**
+ * A session's transport: `default` is built from the configuration as it always was (WA_AUTH_PROFILE,
+ * WA_PAIR_PHONE), every other session on its own auth profile and pairing from wa_sessions.
+ */
+function transportFor(session: SessionRecord, config: Config, logger: Logger, options: AppOptions): Transport {
+  if (session.name === DEFAULT_SESSION) return options.transport ?? createTransport(config, logger.child({ session: session.name }));
+  if (options.transports) return options.transports(session);
+  return createTransport(config, logger.child({ session: session.name }), {
+    session: session.name,
+    authProfile: session.authProfile,
+    pairPhone: session.pairing === 'code' ? session.pairPhone : null,
+  });
 }

@@ -4,13 +4,11 @@
  */
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { OutboxMaintenance } from '../delivery/outbox-maintenance.js';
 import type { JobHandler } from '../jobs.js';
 import type { Logger } from '../lib/logger.js';
 import { backlogSize } from '../outbox/listing.js';
 import { wakeDispatchers } from '../outbox/channel.js';
-import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import type { OutcomeHooks } from '../outbox/outcomes.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import { DryRunBacklogError } from '../whatsapp/log-transport.js';
@@ -25,11 +23,11 @@ export async function refuseDryRunBacklog(pool: pg.Pool, config: Config, logger:
   if (backlog > 0) logger.warn({ rows: backlog }, 'dry run over a backlog (WA_DRY_RUN_TAKE_BACKLOG=true): these messages are logged, not sent; cicero-wa outbox retry --dry-run puts them back');
 }
 
-/** The outbox sweep: this process's dispatcher, or (without one) every running service's. */
-export function pollHandler(dispatcher: Dispatcher | null, pool: pg.Pool): JobHandler {
-  if (dispatcher) {
+/** The outbox sweep: this process's dispatchers, or (without any) every running service's. */
+export function pollHandler(local: { trigger(reason: string): void } | null, pool: pg.Pool): JobHandler {
+  if (local) {
     return async () => {
-      dispatcher.trigger('poll');
+      local.trigger('poll');
     };
   }
   return async () => {
@@ -39,11 +37,10 @@ export function pollHandler(dispatcher: Dispatcher | null, pool: pg.Pool): JobHa
 }
 
 /**
- * Webhook events the outbox and the transport cause: a message's outcome and its receipts (in the
- * transaction that records them, whichever part of the service records it), and the session's state
- * changes (none in a role without WhatsApp).
+ * Webhook events the outbox causes: a message's outcome and its receipts, in the transaction that
+ * records them, whichever part of the service records it.
  */
-export function wireWebhookEvents(webhooks: WebhookEvents, hooks: OutcomeHooks, transport: Transport | null, pool: pg.Pool, logger: Logger): void {
+export function wireWebhookEvents(webhooks: WebhookEvents, hooks: OutcomeHooks): void {
   if (webhooks.wants('message.sent') || webhooks.wants('message.failed')) {
     hooks.onOutcome('*', async (tx, e) => {
       const payload = { id: e.row.id, type: e.row.type, recipient: e.row.recipient, reason: e.reason, sentAt: e.sentAt?.toISOString() ?? null };
@@ -54,39 +51,45 @@ export function wireWebhookEvents(webhooks: WebhookEvents, hooks: OutcomeHooks, 
     // WhatsApp's message ids read `true_<chat>_<id>`: the chat keeps a chat's receipts in order.
     hooks.onReceipt(async (tx, r) => void (await webhooks.record(tx, 'message.ack', { ids: r.rowIds, messageId: r.messageId, ack: r.ack }, r.messageId.split('_')[1] ?? '')));
   }
-  if (transport && webhooks.wants('session.state')) {
-    transport.onStateChange((status) => {
-      const payload = { session: DEFAULT_SESSION, state: status.state, reason: status.reason, since: status.since.toISOString() };
-      webhooks.record(pool, 'session.state', payload, `session:${DEFAULT_SESSION}`).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the session.state webhook event'));
-    });
-  }
 }
 
+/** A session's state changes as `session.state` webhook events; returns the unsubscribe. */
+export function wireSessionStateEvents(webhooks: WebhookEvents, transport: Transport, session: string, pool: pg.Pool, logger: Logger): () => void {
+  if (!webhooks.wants('session.state')) return () => undefined;
+  return transport.onStateChange((status) => {
+    const payload = { session, state: status.state, reason: status.reason, since: status.since.toISOString() };
+    webhooks.record(pool, 'session.state', payload, `session:${session}`).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the session.state webhook event'));
+  });
+}
 
 /**
- * The governor hears the session: the number paired (the warm-up starts with it), the connection
+ * The governor hears a session: the number paired (the warm-up starts with it), the connection
  * dropping while paired, and WhatsApp asking for a new QR code after it was paired (a logout or a ban:
- * critical, the session pauses until an operator resumes it).
+ * critical, the session pauses until an operator resumes it). Returns the unsubscribe.
  */
-export function wireGovernor(governor: Governor, transport: Transport, logger: Logger): void {
+export function wireGovernor(governor: Governor, transport: Transport, session: string, logger: Logger): () => void {
   let paired = false;
   const notePaired = () =>
-    governor.notePaired(DEFAULT_SESSION, transport.details?.().number ?? null).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the pairing'));
-  transport.onStateChange((status) => {
+    governor.notePaired(session, transport.details?.().number ?? null).catch((err: Error) => logger.warn({ err: err.message }, 'could not record the pairing'));
+  const offState = transport.onStateChange((status) => {
     if (status.state === 'ready') {
       paired = true;
       void notePaired();
     } else if (paired && (status.state === 'disconnected' || status.state === 'reconnecting')) {
-      void governor.signal(DEFAULT_SESSION, 'disconnected', status.reason);
+      void governor.signal(session, 'disconnected', status.reason);
     }
   });
-  transport.onPairing((event) => {
+  const offPairing = transport.onPairing((event) => {
     if (event.kind === 'paired') void notePaired();
     if (event.kind === 'qr' && paired) {
       paired = false;
-      void governor.signal(DEFAULT_SESSION, 'logged_out', 'WhatsApp asked for a new QR code after the number was paired');
+      void governor.signal(session, 'logged_out', 'WhatsApp asked for a new QR code after the number was paired');
     }
   });
+  return () => {
+    offState();
+    offPairing();
+  };
 }
 
 /** The outbox maintenance once at start-up, before anything sends; a failure is logged (the job runs again within a minute). */

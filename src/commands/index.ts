@@ -65,10 +65,19 @@ Commands:
              the newest incoming messages and what was done with them
   sessions [--json]
              each WhatsApp session: sending or paused (and why), risk score, warm-up day,
-             messages in the last hour and 24 hours, today's budget
+             messages in the last hour and 24 hours, today's budget; label, enabled, its
+             client's state and the number it paired (registered sessions)
   sessions pause <name> | sessions resume <name>
              stop a number sending until resumed (messages wait), or send again after a
              pause (an operator's, or one at a critical risk score)
+  sessions add <name> [--label L] [--auth-profile P] [--pair-phone N] [--home T,T] [--disabled]
+             a new WhatsApp number (name: 1 to 32 of a-z, 0-9, _ and -; P default the name;
+             N: pair with a code sent to this number, 8 to 15 digits, instead of a QR code;
+             T: the message types it is the home number of); a running service starts it
+  sessions remove <name> | sessions enable <name> | sessions disable <name>
+             remove a number (not while it sends, not the last one), or start or stop it
+  sessions home <name> <T,T|->
+             the message types a number is the home number of (- for none)
   webhooks list [--status S] [--limit N] [--json]
              webhook deliveries (S: pending, delivered, failed)
   webhooks retry <id...>
@@ -115,6 +124,11 @@ const OPTIONS = {
   unit: { type: 'string' },
   platform: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  label: { type: 'string' },
+  'auth-profile': { type: 'string' },
+  'pair-phone': { type: 'string' },
+  home: { type: 'string' },
+  disabled: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -134,6 +148,11 @@ const OWNERS: Record<string, string[]> = {
   platform: ['export'],
   output: ['export'],
   'keep-running': ['demo'],
+  label: ['sessions'],
+  'auth-profile': ['sessions'],
+  'pair-phone': ['sessions'],
+  home: ['sessions'],
+  disabled: ['sessions'],
 };
 
 /** Parses the command line and runs the command; resolves with the exit code. */

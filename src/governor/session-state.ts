@@ -161,7 +161,7 @@ export class UnknownSessionError extends OperatorError {}
 /** The sessions the outbox or wa_session_guard knows. */
 export async function knownSessions(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ session: string }>(
-    `SELECT session FROM wa_session_guard UNION SELECT DISTINCT session FROM wa_outbox WHERE status IN ('pending', 'sending') ORDER BY 1`,
+    `SELECT session FROM wa_session_guard UNION SELECT DISTINCT session FROM wa_outbox WHERE status IN ('pending', 'sending') AND session IS NOT NULL ORDER BY 1`,
   );
   return rows.map((r) => r.session);
 }

@@ -9,6 +9,7 @@ import type { Governor } from '../governor/governor.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import type { IntakeStats } from '../inbound/intake.js';
 import type { Transport } from '../whatsapp/transport.js';
 import type { Access, Level } from './auth.js';
 import type { Metrics } from './metrics.js';
@@ -17,10 +18,8 @@ export interface HttpDeps {
   config: Config;
   pool: pg.Pool;
   logger: Logger;
-  /** The outbox session this process sends (its transport's). */
-  session: string;
-  transport: Transport | null;
-  dispatcher: Dispatcher | null;
+  /** The WhatsApp sessions this process runs (none in the scheduler role), following wa_sessions. */
+  sessions: RunningSessions;
   /** The ban-risk governor: budgets, warm-up, pauses. */
   governor: Governor | null;
   scheduler: Scheduler;
@@ -29,6 +28,27 @@ export interface HttpDeps {
   /** Wrong keys one address may send within a minute before it gets 429 (default 10; tests raise it). */
   maxAuthFailures?: number;
 }
+
+/** One WhatsApp number this process runs: its transport, its dispatcher, its intake's counts. */
+export interface RunningSession {
+  readonly name: string;
+  readonly transport: Transport;
+  readonly delivery: { readonly dispatcher: Dispatcher };
+  readonly intake: { readonly stats: IntakeStats };
+}
+
+/** The numbers this process runs now; they start and stop as wa_sessions changes. */
+export interface RunningSessions {
+  get(name: string): RunningSession | undefined;
+  list(): RunningSession[];
+  /** The service's own session (`default`) when it runs here, else the first; null when none runs. */
+  primary(): RunningSession | null;
+  /** Told when a session starts or stops after the service started. */
+  onChange(listener: (session: RunningSession, change: 'started' | 'stopped') => void): () => void;
+}
+
+/** No sessions: a process that sends nothing (SERVICE_ROLE=scheduler). */
+export const NO_SESSIONS: RunningSessions = { get: () => undefined, list: () => [], primary: () => null, onChange: () => () => undefined };
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -17,8 +17,8 @@ export interface Check {
 
 export interface ReadinessSources {
   pool: pg.Pool;
-  transport: Transport | null;
-  dispatcher: Dispatcher | null;
+  /** The sessions this process runs (none: it sends nothing). */
+  sessions: ReadonlyArray<{ name: string; transport: Transport; delivery: { dispatcher: Dispatcher } }>;
   stallMs: number;
   now?: () => Date;
 }
@@ -50,27 +50,37 @@ export async function readiness(sources: ReadinessSources): Promise<{ ready: boo
     checks.push({ name: 'database', ok: false, detail: `unreachable: ${(err as Error).message}` });
   }
 
-  const { transport, dispatcher } = sources;
-  if (!transport) {
+  const { sessions } = sources;
+  if (sessions.length === 0) {
     checks.push({ name: 'whatsapp', ok: true, detail: 'this process sends nothing (SERVICE_ROLE)' });
   } else {
-    const status = transport.status();
-    checks.push({ name: 'whatsapp', ok: status.state === 'ready', detail: status.reason ? `${status.state}: ${status.reason}` : status.state });
+    // Ready when a number can send: one being paired, or down while the others carry its messages, is named, not fatal.
+    const states = sessions.map((s) => ({ name: s.name, status: s.transport.status() }));
+    const describe = (s: (typeof states)[number]) => `${s.status.state}${s.status.reason ? `: ${s.status.reason}` : ''}`;
+    const detail = states.length === 1 ? describe(states[0]!) : states.map((s) => `${s.name} ${describe(s)}`).join('; ');
+    checks.push({ name: 'whatsapp', ok: states.some((s) => s.status.state === 'ready'), detail });
   }
 
-  if (dispatcher) {
-    const { backlogSince, lastHandOverAt } = dispatcher.progress();
-    if (!backlogSince) {
-      checks.push({ name: 'delivery', ok: true, detail: 'nothing waiting' });
-    } else {
-      const movedAt = Math.max(backlogSince.getTime(), lastHandOverAt?.getTime() ?? 0);
-      const stuckMs = now.getTime() - movedAt;
-      checks.push(
-        stuckMs > sources.stallMs
-          ? { name: 'delivery', ok: false, detail: `messages have been waiting ${Math.round(stuckMs / 1000)} s and nothing went to WhatsApp (HTTP_READY_STALL_MS=${sources.stallMs})` }
-          : { name: 'delivery', ok: true, detail: lastHandOverAt ? `sending; last hand-over ${Math.round((now.getTime() - lastHandOverAt.getTime()) / 1000)} s ago` : 'sending' },
-      );
-    }
+  const stalled: string[] = [];
+  let lastHandOver: number | null = null;
+  let waiting = false;
+  for (const { name, delivery } of sessions) {
+    const { backlogSince, lastHandOverAt } = delivery.dispatcher.progress();
+    if (lastHandOverAt) lastHandOver = Math.max(lastHandOver ?? 0, lastHandOverAt.getTime());
+    if (!backlogSince) continue;
+    waiting = true;
+    const movedAt = Math.max(backlogSince.getTime(), lastHandOverAt?.getTime() ?? 0);
+    const stuckMs = now.getTime() - movedAt;
+    if (stuckMs > sources.stallMs) stalled.push(`${sessions.length > 1 ? `${name}: ` : ''}messages have been waiting ${Math.round(stuckMs / 1000)} s and nothing went to WhatsApp`);
+  }
+  if (sessions.length > 0) {
+    checks.push(
+      stalled.length > 0
+        ? { name: 'delivery', ok: false, detail: `${stalled.join('; ')} (HTTP_READY_STALL_MS=${sources.stallMs})` }
+        : !waiting
+          ? { name: 'delivery', ok: true, detail: 'nothing waiting' }
+          : { name: 'delivery', ok: true, detail: lastHandOver ? `sending; last hand-over ${Math.round((now.getTime() - lastHandOver) / 1000)} s ago` : 'sending' },
+    );
   }
   return { ready: checks.every((c) => c.ok), checks };
 }

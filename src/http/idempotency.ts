@@ -24,6 +24,7 @@ import { documentSha256, type OutboxPriority } from '../outbox/enqueue.js';
 import type { KeyedRow } from '../outbox/keyed-row.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
 import { HttpError } from './deps.js';
+import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 
 /** A message request reduced to what makes it the same or another. */
 export interface MessageRequest {
@@ -31,7 +32,8 @@ export interface MessageRequest {
   chatId: string;
   text: string;
   type: string;
-  session: string;
+  /** Null: the gateway routes it (the same request as one naming the service's own session, as before routing). */
+  session: string | null;
   priority: OutboxPriority;
   sendAt: Date | null;
   document: { fileName: string; mimeType: string; bytes: Buffer } | null;
@@ -59,7 +61,7 @@ function canonicalOf(request: MessageRequest): Canonical {
     chatId: request.chatId,
     text: request.text,
     type: request.type,
-    session: request.session,
+    session: request.session ?? DEFAULT_SESSION,
     priority: request.priority,
     sendAt: request.sendAt?.toISOString() ?? null,
     document: request.document && { fileName: request.document.fileName, mimeType: request.document.mimeType, sha256: documentSha256(request.document.bytes) },
@@ -79,7 +81,7 @@ function repeats(row: KeyedRow, request: MessageRequest, defaultCountryCode: str
     chatId: recipient.ok ? recipient.chatId : row.recipient,
     text: row.content,
     type: row.type,
-    session: row.session ?? request.session, // a row that named no session: any session repeats it
+    session: row.session ?? DEFAULT_SESSION, // a row that named no session, as a request naming none
     priority: row.priority,
     sendAt: null,
     document: row.document,

@@ -13,21 +13,17 @@
  */
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Governor, SessionStatus } from '../governor/governor.js';
-import type { Transport, TransportState } from '../whatsapp/transport.js';
+import type { TransportState } from '../whatsapp/transport.js';
+import type { RunningSession, RunningSessions } from './deps.js';
 import { sessionNames, waitingBySession } from './session-overview.js';
 
 const TRANSPORT_STATES: TransportState[] = ['starting', 'awaiting_qr', 'authenticated', 'ready', 'disconnected', 'reconnecting', 'failed'];
 
 export interface MetricsSources {
   pool: pg.Pool;
-  /** The session this process sends, with its transport and dispatcher (none in the scheduler role). */
-  session: string;
-  transport: Transport | null;
-  dispatcher: Dispatcher | null;
-  /** Counts of incoming messages (stored, repeated, ignored), where this process hears WhatsApp. */
-  inbound?: { stats: { stored: number; duplicates: number; ignoredStatus: number; ignoredGroup: number; handled: number } } | null;
+  /** The sessions this process runs: their transports, dispatchers and intakes (none in the scheduler role). */
+  sessions: RunningSessions;
   /** The ban-risk governor (its state is read from the database at each scrape). */
   governor?: Governor | null;
 }
@@ -92,29 +88,42 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
   });
 
-  const dispatcher = sources.dispatcher;
-  dispatcher?.observe({
-    claimed: (row) => pickup.observe({ session: dispatcher.session }, row.waitedMs / 1000),
-    sent: (send) => {
-      sends.inc({ session: dispatcher.session, type: send.type, outcome: send.outcome, reason: reasonLabel(send.reason) });
-      sendSeconds.observe({ session: dispatcher.session, outcome: send.outcome }, send.durationMs / 1000);
-    },
+  // Each session's sends and receipts, counted from the moment it runs here (a session added later too).
+  const watched = new Map<RunningSession, () => void>();
+  const watch = (session: RunningSession) => {
+    const dispatcher = session.delivery.dispatcher;
+    dispatcher.observe({
+      claimed: (row) => pickup.observe({ session: session.name }, row.waitedMs / 1000),
+      sent: (send) => {
+        sends.inc({ session: session.name, type: send.type, outcome: send.outcome, reason: reasonLabel(send.reason) });
+        sendSeconds.observe({ session: session.name, outcome: send.outcome }, send.durationMs / 1000);
+      },
+    });
+    watched.set(session, session.transport.onAck((_, ack) => acks.inc({ session: session.name, level: String(ack) })));
+  };
+  for (const session of sources.sessions.list()) watch(session);
+  const offChanges = sources.sessions.onChange((session, change) => {
+    if (change === 'started') watch(session);
+    else {
+      watched.get(session)?.();
+      watched.delete(session);
+    }
   });
-  const offAck = sources.transport?.onAck((_, ack) => acks.inc({ session: sources.session, level: String(ack) })) ?? (() => undefined);
 
-  const seen: Record<string, number> = {};
+  const seen = new Map<string, Record<string, number>>();
   new Counter({
     name: 'cicero_wa_inbound_messages_total',
-    help: 'Incoming messages this process heard, by result: stored, duplicate (WhatsApp delivered it again), ignored_status, ignored_group (no unit\'s group), handled',
-    labelNames: ['result'],
+    help: 'Incoming messages this process heard, by session and result: stored, duplicate (WhatsApp delivered it again), ignored_status, ignored_group (no unit\'s group), handled',
+    labelNames: ['session', 'result'],
     registers,
     collect() {
-      const stats = sources.inbound?.stats;
-      if (!stats) return;
-      const now: Record<string, number> = { stored: stats.stored, duplicate: stats.duplicates, ignored_status: stats.ignoredStatus, ignored_group: stats.ignoredGroup, handled: stats.handled };
-      for (const [result, value] of Object.entries(now)) {
-        this.inc({ result }, value - (seen[result] ?? 0));
-        seen[result] = value;
+      for (const session of sources.sessions.list()) {
+        const stats = session.intake.stats;
+        const before = seen.get(session.name) ?? {};
+        const now: Record<string, number> = { stored: stats.stored, duplicate: stats.duplicates, ignored_status: stats.ignoredStatus, ignored_group: stats.ignoredGroup, handled: stats.handled };
+        // A session started anew counts from zero again: only what it added since is counted.
+        for (const [result, value] of Object.entries(now)) this.inc({ session: session.name, result }, Math.max(0, value - (before[result] ?? 0)));
+        seen.set(session.name, now);
       }
     },
   });
@@ -125,8 +134,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     collect() {
       this.reset();
-      const current = sources.transport?.status().state ?? null;
-      for (const state of TRANSPORT_STATES) this.set({ session: sources.session, state }, state === current ? 1 : 0);
+      for (const session of sources.sessions.list()) {
+        const current = session.transport.status().state;
+        for (const state of TRANSPORT_STATES) this.set({ session: session.name, state }, state === current ? 1 : 0);
+      }
     },
   });
   new Gauge({
@@ -153,7 +164,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
            FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY session`,
       );
       this.reset();
-      this.set({ session: sources.session }, 0);
+      for (const session of sources.sessions.list()) this.set({ session: session.name }, 0);
       for (const r of rows) this.set({ session: r.session }, r.age);
     },
   });
@@ -194,13 +205,14 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
 
   const governor = sources.governor?.enabled ? sources.governor : null;
+  const runningNames = () => sources.sessions.list().map((session) => session.name);
   new Gauge({
     name: 'cicero_wa_session_held_messages',
     help: 'Pending messages the ban-risk governor holds back now, by session and rule (quiet_hours, budget_minute, budget_hour, budget_day, warmup, cold_*, same_text, paused_*, other)',
     labelNames: ['session', 'kind'],
     registers,
     async collect() {
-      const waiting = await waitingBySession(pool, governor, await sessionNames(pool, sources.session));
+      const waiting = await waitingBySession(pool, governor, await sessionNames(pool, runningNames()));
       this.reset();
       for (const [session, w] of waiting) for (const h of w.heldBackByKind) this.set({ session, kind: h.kind }, h.count);
     },
@@ -211,7 +223,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     let reading: { at: number; statuses: Promise<SessionStatus[]> } | null = null;
     const statuses = (): Promise<SessionStatus[]> => {
       if (!reading || Date.now() - reading.at > 1000) {
-        reading = { at: Date.now(), statuses: sessionNames(pool, sources.session).then((names) => Promise.all(names.map((name) => governor.status(name)))) };
+        reading = { at: Date.now(), statuses: sessionNames(pool, runningNames()).then((names) => Promise.all(names.map((name) => governor.status(name)))) };
       }
       return reading.statuses;
     };
@@ -264,6 +276,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
       httpRequests.inc({ method, route, status: String(status) });
       httpSeconds.observe({ method, route }, seconds);
     },
-    close: offAck,
+    close() {
+      offChanges();
+      for (const off of watched.values()) off();
+      watched.clear();
+    },
   };
 }

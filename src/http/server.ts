@@ -24,6 +24,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { messageRoutes } from './routes/messages.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { sessionAdminRoutes } from './routes/session-admin.js';
 import { summaryRoutes } from './routes/summary.js';
 import { inboundRoutes } from './routes/inbound.js';
 import { recapRoutes } from './routes/recaps.js';
@@ -121,6 +122,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   healthRoutes(app, deps);
   messageRoutes(app, deps);
   sessionRoutes(app, deps);
+  sessionAdminRoutes(app, deps);
   jobRoutes(app, deps);
   summaryRoutes(app, deps);
   inboundRoutes(app, deps);

@@ -8,6 +8,7 @@ import type { Governor } from '../governor/governor.js';
 import { HOLD_KINDS, holdOf, type HoldKind } from '../governor/holds.js';
 import { knownSessions } from '../governor/session-state.js';
 import type { Queryable } from '../db/pool.js';
+import { listSessions } from '../sessions/registry.js';
 import { WAITING_STATUSES, sqlList } from '../outbox/vocabulary.js';
 
 export interface SessionWaiting {
@@ -34,9 +35,13 @@ export const waitingSchema = {
   },
 } as const;
 
-/** The sessions to show: the one this process runs first, then every other the database knows (wa_session_guard, waiting rows). */
-export async function sessionNames(db: Queryable, running: string): Promise<string[]> {
-  return [...new Set([running, ...(await knownSessions(db))])];
+/**
+ * The sessions to show: those this process runs first, then the numbers registered in wa_sessions,
+ * then every other the database knows (wa_session_guard, waiting rows).
+ */
+export async function sessionNames(db: Queryable, running: readonly string[]): Promise<string[]> {
+  const registered = (await listSessions(db)).map((s) => s.name);
+  return [...new Set([...running, ...registered, ...(await knownSessions(db))])];
 }
 
 /** The waiting messages of each of `sessions` (a session without any has zeros). */

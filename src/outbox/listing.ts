@@ -264,3 +264,9 @@ export async function outboxStates(db: Queryable, ids: number[]): Promise<Map<nu
   );
   return new Map(rows.map((r) => [r.id, { id: r.id, status: r.status, sentAt: r.sent_at, lastError: r.last_error }]));
 }
+
+/** How many of a session's rows are being sent now (status 'sending'): a session with any is busy. */
+export async function sendingCount(db: Queryable, session: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM wa_outbox WHERE session = $1 AND status = 'sending'`, [session]);
+  return rows[0]?.n ?? 0;
+}

@@ -1,4 +1,7 @@
-/** Builds the transport WA_TRANSPORT names. */
+/**
+ * Builds the transport WA_TRANSPORT names: for the service's own session from the configuration, for
+ * another session (`number`) on its own auth profile and pairing phone.
+ */
 import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { FakeTransport } from './fake-transport.js';
@@ -6,26 +9,34 @@ import { LogTransport } from './log-transport.js';
 import type { Transport } from './transport.js';
 import { WhatsAppWebTransport } from './wwebjs/transport.js';
 
-export function createTransport(config: Config, logger: Logger): Transport {
+export interface NumberSettings {
+  /** The session's name (a stand-in's send log gets it as a suffix). */
+  session: string;
+  authProfile: string;
+  pairPhone: string | null;
+}
+
+export function createTransport(config: Config, logger: Logger, number?: NumberSettings): Transport {
   switch (config.wa.transport) {
     case 'log':
       return new LogTransport(logger);
     case 'fake':
       logger.warn('WA_TRANSPORT=fake: messages go to a test stand-in, not to WhatsApp');
       return new FakeTransport({
-        sendLogFile: config.wa.fake.sendLogFile,
+        // Another number's stand-in logs beside the first one's and hears nothing from the inbound file.
+        sendLogFile: number && config.wa.fake.sendLogFile ? `${config.wa.fake.sendLogFile}.${number.session}` : config.wa.fake.sendLogFile,
         sendDelayMs: config.wa.fake.sendDelayMs,
         handOverDelayMs: config.wa.fake.handOverDelayMs,
-        inboundFile: config.wa.fake.inboundFile,
+        inboundFile: number ? null : config.wa.fake.inboundFile,
         inboundIntervalMs: config.wa.fake.inboundIntervalMs,
       });
     case 'wwebjs':
       return new WhatsAppWebTransport({
         authPath: config.wa.authPath,
-        authProfile: config.wa.authProfile,
+        authProfile: number?.authProfile ?? config.wa.authProfile,
         chromiumPath: config.wa.chromiumPath,
         puppeteerArgs: config.wa.puppeteerArgs,
-        pairPhone: config.wa.pairPhone,
+        pairPhone: number ? number.pairPhone : config.wa.pairPhone,
         readyTimeoutMs: config.wa.readyTimeoutMs,
         reconnectBaseMs: config.wa.reconnectBaseMs,
         reconnectMaxMs: config.wa.reconnectMaxMs,

@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { zoneName } from '../../lib/zoned-time.js';
 import { LOGIN_PATH } from '../access.js';
 import type { Authenticator } from '../auth.js';
+import { DEFAULT_SESSION } from '../../outbox/enqueue.js';
 import type { HttpDeps } from '../deps.js';
 import { clearedCookie, CSRF_REFUSAL, signInCookie, type SignIns } from './sign-ins.js';
 
@@ -73,7 +74,9 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
   const { config } = deps;
   const { auth, signIns } = access;
   const timeZone = config.cron.timezone;
-  const common = { lang: config.http.uiLang, tz: timeZone, zone: zoneName(timeZone), session: deps.session, dryrun: deps.transport?.dryRun ? 'yes' : 'no' };
+  // The page starts on the service's own number; the numbers' view lists them all (GET /api/sessions).
+  const primary = deps.sessions.primary();
+  const common = { lang: config.http.uiLang, tz: timeZone, zone: zoneName(timeZone), session: primary?.name ?? DEFAULT_SESSION, dryrun: primary?.transport.dryRun ? 'yes' : 'no' };
 
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_, reply) => reply.redirect('/dashboard'));
 

@@ -17,11 +17,12 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   const summary = 'Readiness: database, schema, WhatsApp, and sending making progress (the checks with a key, or on loopback)';
   app.get('/readyz', { config: { access: 'public' }, schema: { summary, tags: ['health'], security: [] } }, async (request, reply) => {
-    const result = await readiness({ pool: deps.pool, transport: deps.transport, dispatcher: deps.dispatcher, stallMs: deps.config.http.readyStallMs, now: () => deps.clock.now() });
+    const sessions = deps.sessions.list();
+    const result = await readiness({ pool: deps.pool, sessions, stallMs: deps.config.http.readyStallMs, now: () => deps.clock.now() });
     const status = result.ready ? 'ready' : 'not_ready';
     void reply.code(result.ready ? 200 : 503);
     if (!isLoopback(deps.config.http.host) && request.accessLevel === null) return { status };
-    const checks = result.checks.map((c) => ({ ...c, detail: withoutPairingCode(c.detail, deps.transport, request.accessLevel) ?? '' }));
+    const checks = result.checks.map((c) => ({ ...c, detail: sessions.reduce<string>((text, s) => withoutPairingCode(text, s.transport, request.accessLevel) ?? '', c.detail) }));
     return { status, checks };
   });
 

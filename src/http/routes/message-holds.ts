@@ -36,9 +36,13 @@ export const heldBackSchema = {
   properties: { ...holdFields, scope: { type: 'string', enum: ['message', 'session'] } },
 } as const;
 
-/** The session's hold now (null without a governor in this process). */
-export function sessionHold(deps: HttpDeps): Promise<Hold | null> {
-  return deps.governor?.sessionHold(deps.session) ?? Promise.resolve(null);
+/** Each named session's hold now (none without a governor in this process). */
+export async function sessionHolds(deps: HttpDeps, sessions: Iterable<string | null>): Promise<Map<string, Hold | null>> {
+  const holds = new Map<string, Hold | null>();
+  for (const session of new Set(sessions)) {
+    if (session !== null) holds.set(session, (await deps.governor?.sessionHold(session)) ?? null);
+  }
+  return holds;
 }
 
 function view(hold: Hold, timeZone: string): Omit<HeldBackJson, 'scope'> {
@@ -52,13 +56,13 @@ function ownHold(row: Pick<OutboxListRow, 'deferredUntil' | 'deferredReason'>, n
 }
 
 /** Why a row waits, if the governor holds it back. */
-export function heldBackOf(row: OutboxListRow, session: { name: string; hold: Hold | null }, now: Date, timeZone: string): HeldBackJson | null {
+export function heldBackOf(row: OutboxListRow, holds: ReadonlyMap<string, Hold | null>, now: Date, timeZone: string): HeldBackJson | null {
   if (row.status !== 'pending') return null;
   const own = ownHold(row, now);
   if (own) return { ...view(own, timeZone), scope: 'message' };
-  const hold = session.hold;
+  const hold = row.session === null ? null : holds.get(row.session);
   // The session's hold reaches the rows due before it ends.
-  if (hold && row.session === session.name && (hold.until === null || row.nextAttemptAt < hold.until)) return { ...view(hold, timeZone), scope: 'session' };
+  if (hold && (hold.until === null || row.nextAttemptAt < hold.until)) return { ...view(hold, timeZone), scope: 'session' };
   return null;
 }
 
@@ -66,7 +70,7 @@ export function heldBackOf(row: OutboxListRow, session: { name: string; hold: Ho
  * The summary's waiting messages by rule: the rows' own holds (those still running), and the due rows
  * without one under the session's hold, one entry per kind (its latest end).
  */
-export function heldSummary(summary: OutboxSummary['held'], session: { name: string; hold: Hold | null }, timeZone: string): Array<Omit<HeldBackJson, 'scope'> & { count: number }> {
+export function heldSummary(summary: OutboxSummary['held'], holds: ReadonlyMap<string, Hold | null>, timeZone: string): Array<Omit<HeldBackJson, 'scope'> & { count: number }> {
   const byKind = new Map<Hold['kind'], { hold: Hold; count: number }>();
   const add = (hold: Hold, count: number) => {
     const seen = byKind.get(hold.kind);
@@ -77,7 +81,9 @@ export function heldSummary(summary: OutboxSummary['held'], session: { name: str
     }
   };
   for (const h of summary.holds) add(holdOf(h.until, h.reason), h.count);
-  const waiting = summary.waitingOnSession.find((w) => w.session === session.name)?.count ?? 0;
-  if (session.hold && waiting > 0) add(session.hold, waiting);
+  for (const w of summary.waitingOnSession) {
+    const hold = holds.get(w.session);
+    if (hold && w.count > 0) add(hold, w.count);
+  }
   return [...byKind.values()].map(({ hold, count }) => ({ ...view(hold, timeZone), count }));
 }

@@ -16,7 +16,8 @@ import { keepRequestSha256, keyedRow } from '../../outbox/keyed-row.js';
 import { normaliseRecipient } from '../../whatsapp/recipient.js';
 import { HttpError, badRequest, type HttpDeps } from '../deps.js';
 import { checkRepeat, requestSha256, type MessageRequest } from '../idempotency.js';
-import { heldBackOf, sessionHold } from './message-holds.js';
+import { heldBackOf, sessionHolds } from './message-holds.js';
+import { listSessions } from '../../sessions/registry.js';
 import { messageDetailView, messageView } from './message-views.js';
 
 interface PostBody {
@@ -112,12 +113,12 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
    */
   const messageJson = async (rows: OutboxListRow[]) => {
     const now = deps.clock.now();
-    const hold = rows.some((r) => r.status === 'pending') ? await sessionHold(deps) : null;
+    const holds = await sessionHolds(deps, rows.filter((r) => r.status === 'pending').map((r) => r.session));
     const units = await unitNamesOfGroups(pool, rows.map((r) => r.recipient));
     return rows.map((r) => ({
       ...rowJson(r, timeZone),
       recipientName: units.get(r.recipient) ?? null,
-      heldBack: heldBackOf(r, { name: deps.session, hold }, now, timeZone),
+      heldBack: heldBackOf(r, holds, now, timeZone),
     }));
   };
 
@@ -143,7 +144,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
               description: `the message, at most ${MAX_CONTENT_CHARS} characters; with a document, its caption (at most ${MAX_CAPTION_CHARS})`,
             },
             type: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', default: 'api', description: 'what kind of message (default api)' },
-            session: { type: 'string', enum: [deps.session], description: `the WhatsApp session that sends it (default: ${deps.session})` },
+            session: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', description: 'the number (session) that sends it; without one the gateway routes it (the number the person talks to, a member of the group)' },
             sendAt: { type: 'string', format: 'date-time', description: 'not before this time (ISO 8601 with its zone)' },
             dedupKey: KEY,
             priority: {
@@ -171,8 +172,9 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const problems: Array<{ field: string; message: string }> = [];
       const recipient = normaliseRecipient(body.recipient, config.wa.defaultCountryCode);
       if (!recipient.ok) problems.push({ field: 'body.recipient', message: recipient.reason });
-      const session = body.session ?? deps.session;
-      if (session !== deps.session) problems.push({ field: 'body.session', message: `is not a session of this gateway (known: ${deps.session})` });
+      const session = body.session;
+      const known = session === undefined ? [] : [...new Set([...deps.sessions.list().map((s) => s.name), ...(await listSessions(pool)).map((s) => s.name)])];
+      if (session !== undefined && !known.includes(session)) problems.push({ field: 'body.session', message: `is not a session of this gateway (known: ${known.join(', ')})` });
       const sendAt = instant('body.sendAt', body.sendAt, problems);
       const header = request.headers['idempotency-key'];
       if (header !== undefined && body.dedupKey !== undefined && header !== body.dedupKey) {
@@ -189,8 +191,8 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const dedupKey = header ?? body.dedupKey ?? null;
       const type = body.type ?? 'api';
       const priority = body.priority ?? 'normal';
-      const asRequest: MessageRequest = { chatId: recipient.ok ? recipient.chatId : '', text: body.text, type, session, priority, sendAt: sendAt ?? null, document };
-      const message = { recipient: body.recipient, content: body.text, type, session, dedupKey, document, priority, ...(sendAt ? { sendAt } : {}) };
+      const asRequest: MessageRequest = { chatId: recipient.ok ? recipient.chatId : '', text: body.text, type, session: session ?? null, priority, sendAt: sendAt ?? null, document };
+      const message = { recipient: body.recipient, content: body.text, type, ...(session !== undefined ? { session } : {}), dedupKey, document, priority, ...(sendAt ? { sendAt } : {}) };
       const row = await withTransaction(pool, async (tx) => {
         const result = await enqueueOne(tx, message, { documentMaxBytes });
         if (dedupKey !== null && result.inserted) await keepRequestSha256(tx, result.id, requestSha256(asRequest));

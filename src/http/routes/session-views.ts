@@ -3,6 +3,7 @@
  * number's governor (risk, pause, budgets left) and waiting messages. A field missing from an answer
  * fails the response naming it.
  */
+import type { SessionRecord } from '../../sessions/registry.js';
 import { waitingSchema } from '../session-overview.js';
 
 const nullableString = { type: 'string', nullable: true } as const;
@@ -57,7 +58,25 @@ const sessionSchema = {
       },
     },
     waiting: waitingSchema,
+    registered: { type: 'boolean', description: 'whether the session is in the registry (wa_sessions); false: known only from its messages or governor records' },
+    label: { ...nullableString, description: "the registry's label (null: not registered)" },
+    enabled: { type: 'boolean', nullable: true, description: 'whether the service runs it (null: not registered)' },
+    pairingMethod: { type: 'string', enum: ['qr', 'code'], nullable: true, description: 'how it pairs: a QR code, or a code sent to its pairing phone (null: not registered)' },
+    homeTypes: { type: 'array', nullable: true, items: { type: 'string' }, description: 'the message types it is the home number of (null: not registered)' },
+    pairedNumber: { ...nullableString, description: 'the number it paired, as its client last reported to the registry' },
   },
 } as const;
+
+/** A session's registry fields in `GET /api/sessions` (all null but `registered` for a session not in wa_sessions). */
+export function registryFields(r: SessionRecord | null) {
+  return {
+    registered: r !== null,
+    label: r?.label ?? null,
+    enabled: r?.enabled ?? null,
+    pairingMethod: r?.pairing ?? null,
+    homeTypes: r?.homeTypes ?? null,
+    pairedNumber: r?.pairedNumber ?? null,
+  };
+}
 
 export const sessionsResponse = { type: 'object', required: ['sessions'], properties: { sessions: { type: 'array', items: sessionSchema } } } as const;

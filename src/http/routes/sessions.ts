@@ -12,9 +12,11 @@ import { outageOf } from '../../whatsapp/outage.js';
 import { PairingUnavailable, type Transport, type TransportStatus } from '../../whatsapp/transport.js';
 import type { Level } from '../auth.js';
 import { seesPairing, withoutPairingCode } from '../credentials.js';
-import { HttpError, type HttpDeps } from '../deps.js';
+import { HttpError, type HttpDeps, type RunningSession } from '../deps.js';
+import { DEFAULT_SESSION } from '../../outbox/enqueue.js';
+import { getSession, listSessions } from '../../sessions/registry.js';
 import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
-import { sessionsResponse } from './session-views.js';
+import { registryFields, sessionsResponse } from './session-views.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;
@@ -58,19 +60,20 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     };
   };
 
-  /** The session as the caller may see it (`level`: the pairing code for full access only). */
-  const describe = async (level: Level | null, waiting?: SessionWaiting) => {
-    const transport = deps.transport;
+  /** A session this process runs, as the caller may see it (`level`: the pairing code for full access only). */
+  const describe = async (running: RunningSession, level: Level | null, waiting?: SessionWaiting) => {
+    const transport: Transport | null = running.transport;
     const status = transport?.status() ?? null;
     const details = transport?.details?.() ?? { webVersion: null, number: null, pageFix: null };
     const pairing = transport?.pairing() ?? null;
+    const authProfile = running.name === DEFAULT_SESSION ? config.wa.authProfile : ((await getSession(deps.pool, running.name))?.authProfile ?? null);
     return {
-      name: deps.session,
+      name: running.name,
       running: true,
-      // The auth profile (WA_AUTH_PROFILE) this session's WhatsApp Web login is kept in; whatsappSession
-      // is its old name, kept for programs that read it.
-      authProfile: config.wa.authProfile,
-      whatsappSession: config.wa.authProfile,
+      // The auth profile (WA_AUTH_PROFILE for `default`) this session's WhatsApp Web login is kept in;
+      // whatsappSession is its old name, kept for programs that read it.
+      authProfile,
+      whatsappSession: authProfile,
       transport: transport?.name ?? null,
       state: status?.state ?? 'none',
       reason: status ? withoutPairingCode(status.reason, transport, level) : 'this process sends nothing (SERVICE_ROLE)',
@@ -84,8 +87,8 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       paired: transport ? isPaired(transport) : null,
       dryRun: transport?.dryRun === true,
       problem: status ? whatsappProblem(status, timeZone) : null,
-      governor: await governorStatus(deps.session),
-      waiting: waiting ?? (await waitingBySession(deps.pool, deps.governor, [deps.session])).get(deps.session)!,
+      governor: await governorStatus(running.name),
+      waiting: waiting ?? (await waitingBySession(deps.pool, deps.governor, [running.name])).get(running.name)!,
     };
   };
 
@@ -110,9 +113,18 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     waiting,
   });
 
+  /** A session this process runs, named in the path; 404 for any other name. */
+  const runningSession = (name: string): RunningSession => {
+    const running = deps.sessions.get(name);
+    if (running) return running;
+    const known = deps.sessions.list().map((s) => s.name);
+    if (known.length === 0) throw new HttpError(409, 'no_transport', 'this process sends nothing (SERVICE_ROLE); ask a worker');
+    throw new HttpError(404, 'not_found', `no session "${name}" runs here (running: ${known.join(', ')})`);
+  };
+
   /** A session named in the path for the governor's actions; 404 for any other name. */
   const governed = (name: string) => {
-    if (name !== deps.session) throw new HttpError(404, 'not_found', `no session "${name}" (known: ${deps.session})`);
+    runningSession(name);
     if (!deps.governor?.enabled) throw new HttpError(409, 'governor_off', 'the governor is off (WA_GOVERNOR=off): nothing to pause or resume');
     return deps.governor;
   };
@@ -122,20 +134,26 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const isPaired = (transport: Transport): boolean =>
     transport.pairedSince ? transport.pairedSince() !== null : (transport.details?.().number ?? null) !== null || transport.status().state === 'ready';
 
-  const transportOf = (name: string): Transport => {
-    if (name !== deps.session) throw new HttpError(404, 'not_found', `no session "${name}" (known: ${deps.session})`);
-    if (!deps.transport) throw new HttpError(409, 'no_transport', 'this process sends nothing (SERVICE_ROLE); ask a worker');
-    return deps.transport;
-  };
+  const transportOf = (name: string): Transport => runningSession(name).transport;
 
   app.get(
     '/api/sessions',
     { config: { access: 'read' }, schema: { summary: "The WhatsApp sessions and their state; each number's budgets left, risk and waiting messages", tags: ['sessions'], response: { 200: sessionsResponse } } },
     async (request) => {
-      const names = await sessionNames(deps.pool, deps.session);
+      const names = await sessionNames(deps.pool, deps.sessions.list().map((s) => s.name));
       const waiting = await waitingBySession(deps.pool, deps.governor, names);
+      // Each session's registry fields (wa_sessions); registered: false for one known only from its rows.
+      const registry = await listSessions(deps.pool);
       return {
-        sessions: await Promise.all(names.map((name) => (name === deps.session ? describe(request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!)))),
+        sessions: await Promise.all(
+          names.map(async (name) => {
+            const running = deps.sessions.get(name);
+            return {
+              ...(await (running ? describe(running, request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!))),
+              ...registryFields(registry.find((r) => r.name === name) ?? null),
+            };
+          }),
+        ),
       };
     },
   );
@@ -233,7 +251,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     async (request) => {
       const governor = governed(request.params.name);
       await governor.pause(request.params.name, `paused by an operator (API)${request.body?.reason ? `: ${request.body.reason}` : ''}`);
-      return { session: await describe(request.accessLevel) };
+      return { session: await describe(runningSession(request.params.name), request.accessLevel) };
     },
   );
 
@@ -244,7 +262,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const governor = governed(request.params.name);
       const resumed = await governor.resume(request.params.name);
       if (!resumed) throw new HttpError(409, 'not_paused', `session "${request.params.name}" is not paused`);
-      return { session: await describe(request.accessLevel) };
+      return { session: await describe(runningSession(request.params.name), request.accessLevel) };
     },
   );
 }

@@ -62,6 +62,10 @@
       causes: { dns: 'WhatsApp Web tidak dapat dijangkau dari server ini (jaringan/DNS): nama web.whatsapp.com tidak ditemukan. Periksa DNS server ini.', offline: 'WhatsApp Web tidak dapat dijangkau: server ini tidak terhubung ke jaringan.', blocked: 'WhatsApp Web tidak dapat dijangkau di port 443: periksa firewall atau proxy (proxy diatur di WA_PUPPETEER_ARGS dengan --proxy-server=…).', proxy: 'WhatsApp Web tidak dapat dijangkau: proxy menolak sambungan. Periksa --proxy-server di WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web tidak dapat dijangkau: sambungan TLS gagal. Periksa jam server ini dan proxy yang menyadap.', no_chromium: 'Chromium belum terpasang: apt-get install -y chromium (atau atur WA_CHROMIUM_PATH).' },
       outageWait: 'Pesan tetap menunggu di antrean dan dikirim setelah tersambung kembali.', nextTry: 'Percobaan berikutnya pukul', technical: 'Rincian teknis',
       budgetsLeft: 'Sisa batas kirim', perMinute: 'menit ini', perHour: 'jam ini', perDay: '24 jam', waitingNow: 'Pesan menunggu', inSending: 'sedang dikirim', heldBack: 'ditahan pengaman nomor', notRunningHere: 'tidak dijalankan di proses ini', notRunningHelp: 'Nomor ini dikenal dari basis data (antrean atau catatan pengaman nomor); prosesnya berjalan di tempat lain.',
+      addNumber: 'Tambah nomor', numberName: 'Nama sesi (huruf kecil, angka, - atau _)', numberLabel: 'Keterangan (mis. nomor admin)', numberAdded: 'Nomor ditambahkan; kode QR-nya muncul di atas sebentar lagi.',
+      addNumberHelp: 'Setiap nomor punya login WhatsApp sendiri: pindai kode QR-nya dengan ponsel nomor tersebut. Pesan tanpa sesi dikirim dari nomor yang diajak bicara orangnya, atau dari anggota grupnya.',
+      enableNumber: 'Aktifkan', disableNumber: 'Nonaktifkan', removeNumber: 'Hapus nomor', numberDisabled: 'nonaktif', numberDisabledHelp: 'Nomor ini dinonaktifkan: tidak mengirim; pesannya dialihkan ke nomor lain yang boleh membawanya.',
+      confirmDisable: 'Nonaktifkan nomor ini? Pesan yang belum diserahkan ke WhatsApp dialihkan ke nomor lain bila bisa.', confirmRemove: 'Hapus nomor ini dari gateway? Login WhatsApp-nya tetap tersimpan di disk.',
       notPaired: 'belum ditautkan', notPairedHelp: 'Belum ada nomor yang ditautkan: tidak ada yang dikirim sampai ponsel memindai kode QR.',
       states: { ready: 'siap', awaiting_qr: 'menunggu pemindaian QR', authenticated: 'terautentikasi', starting: 'memulai', disconnected: 'terputus', reconnecting: 'menyambung ulang', failed: 'gagal', none: 'tidak ada' },
     },
@@ -106,6 +110,10 @@
       causes: { dns: 'WhatsApp Web cannot be reached from this server (network/DNS): the name web.whatsapp.com does not resolve. Check DNS on this server.', offline: 'WhatsApp Web cannot be reached: this server has no network connection.', blocked: 'WhatsApp Web cannot be reached on port 443: check the firewall or proxy (a proxy goes in WA_PUPPETEER_ARGS as --proxy-server=…).', proxy: 'WhatsApp Web cannot be reached: the proxy refused the connection. Check --proxy-server in WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web cannot be reached: the TLS connection failed. Check the server clock and any intercepting proxy.', no_chromium: 'Chromium is not installed: apt-get install -y chromium (or set WA_CHROMIUM_PATH).' },
       outageWait: 'Messages wait in the queue and go out once it is back.', nextTry: 'Next try at', technical: 'Technical detail',
       budgetsLeft: 'Sending budget left', perMinute: 'this minute', perHour: 'this hour', perDay: '24 hours', waitingNow: 'Messages waiting', inSending: 'being sent', heldBack: 'held by the ban-risk guard', notRunningHere: 'not run by this process', notRunningHelp: 'This number is known from the database (queued messages or ban-risk guard records); it runs elsewhere.',
+      addNumber: 'Add a number', numberName: 'Session name (lower-case letters, digits, - or _)', numberLabel: 'Label (e.g. admin number)', numberAdded: 'Number added; its QR code appears above shortly.',
+      addNumberHelp: 'Each number has its own WhatsApp login: scan its QR code with that number\'s phone. Messages without a session go from the number the person talks to, or from a member of the group.',
+      enableNumber: 'Enable', disableNumber: 'Disable', removeNumber: 'Remove number', numberDisabled: 'disabled', numberDisabledHelp: 'This number is disabled: it sends nothing; its messages move to another number that may carry them.',
+      confirmDisable: 'Disable this number? Messages not yet handed to WhatsApp move to another number where they can.', confirmRemove: 'Remove this number from the gateway? Its WhatsApp login stays on disk.',
       notPaired: 'not paired', notPairedHelp: 'No number is paired yet: nothing is sent until a phone scans the QR code.',
       states: { ready: 'ready', awaiting_qr: 'waiting for a QR scan', authenticated: 'authenticated', starting: 'starting', disconnected: 'disconnected', reconnecting: 'reconnecting', failed: 'failed', none: 'none' },
     },
@@ -289,43 +297,58 @@
 
     sesi: function (root, state) {
       return api('GET', '/api/sessions').then(function (data) {
-        // The session run here first, then those known only from the database.
-        var s = data.sessions[0];
-        var others = data.sessions.slice(1);
+        // Every number run here in full (the service's own first), then those known only from the database.
+        var running = data.sessions.filter(function (x) { return x.running; });
+        var others = data.sessions.filter(function (x) { return !x.running; });
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
-        var g = s.governor;
-        var signature = [s.state, s.reason, s.pairing && s.pairing.issuedAt, s.number, s.webVersion, s.paired, lang, JSON.stringify(g), JSON.stringify(s.pageFix), JSON.stringify(s.waiting), JSON.stringify(others)].join('|');
+        var signature = [lang, JSON.stringify(data.sessions.map(function (x) {
+          return [x.name, x.label, x.enabled, x.state, x.reason, x.pairing && x.pairing.issuedAt, x.number, x.webVersion, x.paired, x.governor, x.pageFix, x.waiting];
+        }))].join('|');
         if (state.signature === signature) return;
+        // A form being filled in is not drawn over.
+        if (root.contains(document.activeElement) && document.activeElement.tagName === 'INPUT' && document.activeElement.value) return;
         state.signature = signature;
+        var blocks = [];
+        running.forEach(function (s, i) { blocks = blocks.concat(runningNumber(s, i === 0 ? '' : '-' + s.name)); });
+        others.forEach(function (o) { blocks.push(otherNumber(o)); });
+        if (canAct) blocks.push(addNumberForm(root));
+        root.replaceChildren.apply(root, blocks);
+      });
+
+      // One number run by this process: its state, QR code or pairing code, guard and actions (`sfx` keeps element ids apart).
+      function runningNumber(s, sfx) {
+        var g = s.governor;
         // The transport's reason only where it explains a problem (the steps say what to do while pairing).
         var reason = s.state === 'ready' || s.state === 'awaiting_qr' ? '' : (s.reason || '') + ' — ';
         var parts = s.problem
-          ? [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason', text: s.since ? t('since') + ' ' + when(s.since) : '' })), problemBlock(s.reason, s.problem)]
-          : [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason', text: reason + (s.since ? t('since') + ' ' + when(s.since) : '') }))];
+          ? [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason' + sfx, text: s.since ? t('since') + ' ' + when(s.since) : '' })), problemBlock(s.reason, s.problem)]
+          : [el('p', null, badge(s.state, stateLabel(s.state)), ' ', el('span', { class: 'muted', id: 'session-reason' + sfx, text: reason + (s.since ? t('since') + ' ' + when(s.since) : '') }))];
         if (s.state === 'ready') {
-          parts.push(el('p', { id: 'session-number', text: t('number') + ': ' + (s.number || '-') }), el('p', { class: 'muted', text: t('webVersion') + ': ' + (s.webVersion || '-') }));
+          parts.push(el('p', { id: 'session-number' + sfx, text: t('number') + ': ' + (s.number || '-') }), el('p', { class: 'muted', text: t('webVersion') + ': ' + (s.webVersion || '-') }));
         }
         if (s.pageFix) {
           var fixWord = (t('pageFixStates') || {})[s.pageFix.state] || s.pageFix.state;
-          parts.push(el('p', { id: 'session-page-fix', 'data-state': s.pageFix.state, class: s.pageFix.state === 'failed' || s.pageFix.state === 'off' ? 'warn' : 'muted', title: s.pageFix.detail || '' },
+          parts.push(el('p', { id: 'session-page-fix' + sfx, 'data-state': s.pageFix.state, class: s.pageFix.state === 'failed' || s.pageFix.state === 'off' ? 'warn' : 'muted', title: s.pageFix.detail || '' },
             t('pageFix') + ': ', badge(s.pageFix.state === 'active' || s.pageFix.state === 'not_needed' ? 'ready' : 'failed', fixWord), s.pageFix.at ? ' (' + when(s.pageFix.at) + ')' : ''));
         }
-        parts.push(waitingLine(s.waiting, 'session-waiting'));
+        parts.push(waitingLine(s.waiting, 'session-waiting' + sfx));
         var infoBody = el('div', null);
         parts.forEach(function (part) { infoBody.appendChild(part); });
-        var info = card(t('session') + ' ' + s.name, infoBody);
+        var info = card(t('session') + ' ' + s.name + (s.label ? ' — ' + s.label : ''), infoBody);
+        info.setAttribute('data-session', s.name);
         var blocks = [info];
+        if (s.registered) info.appendChild(numberActions(s, sfx));
         // The QR code is a credential (whoever scans it controls the number): full access only.
         if (s.pairing && s.pairing.qr && !canAct) {
-          blocks.push(card(t('scanTitle'), el('p', { id: 'qr-needs-full', class: 'muted', text: t('qrNeedsFull') })));
+          blocks.push(card(t('scanTitle'), el('p', { id: 'qr-needs-full' + sfx, class: 'muted', text: t('qrNeedsFull') })));
         } else if (s.pairing && s.pairing.qr) {
           var steps = el('ol', { class: 'steps' }); t('scanSteps').forEach(function (x) { steps.appendChild(el('li', { text: x })); });
-          var img = el('img', { id: 'qr', alt: t('scanTitle'), src: '/api/sessions/' + encodeURIComponent(s.name) + '/qr?format=png&v=' + encodeURIComponent(s.pairing.issuedAt), 'data-issued': s.pairing.issuedAt });
+          var img = el('img', { id: 'qr' + sfx, alt: t('scanTitle'), src: '/api/sessions/' + encodeURIComponent(s.name) + '/qr?format=png&v=' + encodeURIComponent(s.pairing.issuedAt), 'data-issued': s.pairing.issuedAt });
           blocks.push(card(t('scanTitle'), el('div', { class: 'qr' }, img, steps)));
         }
         if (canAct && s.state === 'awaiting_qr') {
-          var phone = el('input', { id: 'pair-phone', inputmode: 'numeric', pattern: '\\+?[0-9]{8,15}' });
-          var out = el('p', { id: 'pair-code' });
+          var phone = el('input', { id: 'pair-phone' + sfx, inputmode: 'numeric', pattern: '\\+?[0-9]{8,15}' });
+          var out = el('p', { id: 'pair-code' + sfx });
           blocks.push(card(t('pairCode'), el('form', { class: 'filters', onsubmit: function (ev) {
             ev.preventDefault();
             api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/pairing-code', { phone: phone.value.trim() })
@@ -339,14 +362,14 @@
             : s.paired === false
               ? el('p', null, badge('', t('notPaired')), ' ', el('span', { class: 'muted', text: t('notPairedHelp') }))
               : el('p', null, badge('ready', t('guardSending')));
-          var guardBody = el('div', { id: 'session-guard' }, guardState, riskLine(g), budgetsLine(g, 'session-budgets'),
+          var guardBody = el('div', { id: 'session-guard' + sfx }, guardState, riskLine(g), budgetsLine(g, 'session-budgets' + sfx),
             el('p', { class: 'muted', text: t('sentHour') + ': ' + g.sentLastHour + ' · ' + t('sentDay') + ': ' + g.sentLastDay + ' / ' + t('dailyBudget') + ' ' + g.dailyBudget }));
           if (canAct) {
             guardBody.appendChild(g.paused
-              ? el('button', { id: 'resume-session', onclick: function () {
+              ? el('button', { id: 'resume-session' + sfx, onclick: function () {
                 api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/resume').then(refresh, function (e) { flash(root, e.message, true); });
               }, text: t('resume') })
-              : el('button', { class: 'danger', id: 'pause-session', onclick: function () {
+              : el('button', { class: 'danger', id: 'pause-session' + sfx, onclick: function () {
                 if (!confirm(t('confirmPause'))) return;
                 api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/pause', { reason: 'dashboard' }).then(refresh, function (e) { flash(root, e.message, true); });
               }, text: t('pause') }));
@@ -354,25 +377,61 @@
           blocks.push(card(t('guard'), guardBody));
         }
         if (canAct && s.transport && s.paired) {
-          info.appendChild(el('button', { class: 'danger', id: 'logout-session', onclick: function () {
+          info.appendChild(el('button', { class: 'danger', id: 'logout-session' + sfx, onclick: function () {
             if (!confirm(t('confirmLogout'))) return;
             api('POST', '/api/sessions/' + encodeURIComponent(s.name) + '/logout').then(refresh, function (e) { flash(root, e.message, true); });
           }, text: t('logout') }));
         }
-        // Numbers this process does not run (their rows or governor records are in the database): what they have waiting and left.
-        others.forEach(function (o) {
-          var body = el('div', { class: 'other-session', 'data-session': o.name },
-            el('p', null, badge('', t('notRunningHere')), ' ', el('span', { class: 'muted', text: t('notRunningHelp') })));
-          if (o.governor) {
-            if (o.governor.paused) body.appendChild(el('p', null, badge('failed', t('guardPaused') + ' (' + word('pauseKinds', o.governor.pauseKind) + ')')));
-            body.appendChild(riskLine(o.governor));
-            body.appendChild(budgetsLine(o.governor));
-          }
-          body.appendChild(waitingLine(o.waiting));
-          blocks.push(card(t('session') + ' ' + o.name, body));
-        });
-        root.replaceChildren.apply(root, blocks);
-      });
+        return blocks;
+      }
+
+      // Numbers this process does not run (their rows or governor records are in the database): what they have waiting and left.
+      function otherNumber(o) {
+        var body = el('div', { class: 'other-session', 'data-session': o.name },
+          el('p', null, badge('', o.registered && !o.enabled ? t('numberDisabled') : t('notRunningHere')), ' ', el('span', { class: 'muted', text: o.registered && !o.enabled ? t('numberDisabledHelp') : t('notRunningHelp') })));
+        if (o.governor) {
+          if (o.governor.paused) body.appendChild(el('p', null, badge('failed', t('guardPaused') + ' (' + word('pauseKinds', o.governor.pauseKind) + ')')));
+          body.appendChild(riskLine(o.governor));
+          body.appendChild(budgetsLine(o.governor));
+        }
+        body.appendChild(waitingLine(o.waiting));
+        if (o.registered) body.appendChild(numberActions(o, '-' + o.name));
+        return card(t('session') + ' ' + o.name + (o.label ? ' — ' + o.label : ''), body);
+      }
+
+      // Enable, disable or remove a registered number (full access).
+      function numberActions(s, sfx) {
+        var box = el('p', { class: 'actions' });
+        if (!canAct) return box;
+        var act = function (method, path, question) {
+          return function () {
+            if (question && !confirm(question)) return;
+            api(method, '/api/sessions/' + encodeURIComponent(s.name) + path).then(refresh, function (e) { flash(root, e.message, true); });
+          };
+        };
+        box.appendChild(s.enabled === false
+          ? el('button', { id: 'enable-number' + sfx, onclick: act('POST', '/enable'), text: t('enableNumber') })
+          : el('button', { id: 'disable-number' + sfx, onclick: act('POST', '/disable', t('confirmDisable')), text: t('disableNumber') }));
+        box.appendChild(el('button', { class: 'danger', id: 'remove-number' + sfx, onclick: act('DELETE', '', t('confirmRemove')), text: t('removeNumber') }));
+        return box;
+      }
+
+      // "Tambah nomor": a new number gets its own WhatsApp login; its QR code appears above once it starts.
+      function addNumberForm(root) {
+        var name = el('input', { id: 'new-number-name', required: 'required', pattern: '[a-z0-9][a-z0-9_\\-]{0,31}', placeholder: 'admin' });
+        var label = el('input', { id: 'new-number-label', maxlength: '100' });
+        var out = el('p', { id: 'new-number-result', class: 'muted' });
+        return card(t('addNumber'), el('form', { class: 'filters', id: 'add-number', onsubmit: function (ev) {
+          ev.preventDefault();
+          var body = { label: label.value.trim() || undefined };
+          api('POST', '/api/sessions/' + encodeURIComponent(name.value.trim()), body).then(function () {
+            out.textContent = t('numberAdded');
+            name.value = ''; label.value = '';
+            state.signature = null;
+            refresh();
+          }, function (e) { out.textContent = e.message; });
+        } }, el('label', null, t('numberName'), name), el('label', null, t('numberLabel'), label), el('button', { type: 'submit', text: t('addNumber') })), out, el('p', { class: 'muted', text: t('addNumberHelp') }));
+      }
     },
 
     pesan: function (root, state) {
