@@ -368,16 +368,21 @@ describe('routing: messages without a session go to the number the person talks 
       assert.match(row.route_moves[0]!.why, /^a tidak siap \(disconnected\) sejak 30[01] detik$/);
     });
 
-    it('a number removed from wa_sessions gives up its rows; a disabled one too', async () => {
+    it('a number removed from wa_sessions gives up its rows, explicit ones too; a disabled one its routed rows', async () => {
       await threeSessions();
       await db.pool.query(`INSERT INTO wa_chat_affinity (chat_id, session, last_inbound_at) VALUES ($1, 'gone', now()), ($1, 'c', now() - interval '1 day'), ($2, 'b', now()), ($2, 'a', now() - interval '1 day')`, [chat(1), chat(2)]);
       const fromGone = await routedRow(phone(1), 'gone', 'wrote_last');
+      // Named explicitly, but its number is gone: what the producer named cannot be honoured, so it is routed.
+      const explicitGone = await routedRow(phone(1), 'gone', 'explicit');
       const fromB = await routedRow(phone(2), 'b', 'wrote_last');
+      const explicitB = await routedRow(phone(2), 'b', 'explicit');
       await db.pool.query("UPDATE wa_sessions SET enabled = false WHERE name = 'b'");
-      assert.equal((await router.failover()).moved, 2);
-      const rows = await rowsById([fromGone, fromB]);
+      assert.equal((await router.failover()).moved, 3);
+      const rows = await rowsById([fromGone, explicitGone, fromB, explicitB]);
       assert.deepEqual([rows.get(fromGone)!.session, rows.get(fromGone)!.route_moves[0]!.why], ['c', 'gone tidak terdaftar lagi']);
+      assert.deepEqual([rows.get(explicitGone)!.session, rows.get(explicitGone)!.route_reason], ['c', 'failover: wrote_last']);
       assert.deepEqual([rows.get(fromB)!.session, rows.get(fromB)!.route_moves[0]!.why], ['a', 'b dinonaktifkan']);
+      assert.deepEqual([rows.get(explicitB)!.session, rows.get(explicitB)!.route_moves], ['b', []], 'an explicit row of a registered number waits for it');
     });
   });
 

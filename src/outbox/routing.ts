@@ -44,13 +44,22 @@ export async function lockUnroutedRows(db: Queryable, limit: number): Promise<Ro
   return rows.map(toRoutable);
 }
 
-/** "May move": pending, placed by the router (not explicit), nothing of it ever handed over. */
-const MOVABLE = `status = 'pending' AND route_reason IS NOT NULL AND route_reason <> '${EXPLICIT_ROUTE}' AND ${partsHandedOverSql('wa_outbox.id')} = 0`;
+/**
+ * The row's session is no number of the gateway (removed, or never registered while others are): what
+ * its producer named cannot be honoured, so even an explicit row is left to the routing.
+ */
+const UNREGISTERED = `(EXISTS (SELECT 1 FROM wa_sessions) AND NOT EXISTS (SELECT 1 FROM wa_sessions ws WHERE ws.name = wa_outbox.session))`;
+
+/** "May move": pending, nothing of it ever handed over, placed by the router (not explicit) or in a session that is no number. */
+const MOVABLE = `status = 'pending' AND ${partsHandedOverSql('wa_outbox.id')} = 0
+  AND ((route_reason IS NOT NULL AND route_reason <> '${EXPLICIT_ROUTE}') OR ${UNREGISTERED})`;
 
 /** The sessions holding rows that may move: failover looks at those that cannot send. */
 export async function sessionsWithMovableRows(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ session: string }>(
-    `SELECT DISTINCT session FROM wa_outbox WHERE session IS NOT NULL AND status = 'pending' AND route_reason IS NOT NULL AND route_reason <> '${EXPLICIT_ROUTE}' ORDER BY 1`,
+    `SELECT DISTINCT session FROM wa_outbox WHERE session IS NOT NULL AND status = 'pending' AND route_reason IS NOT NULL AND route_reason <> '${EXPLICIT_ROUTE}'
+     UNION SELECT DISTINCT session FROM wa_outbox WHERE session IS NOT NULL AND status = 'pending' AND ${UNREGISTERED}
+     ORDER BY 1`,
   );
   return rows.map((r) => r.session);
 }
