@@ -240,7 +240,7 @@ async function pickupOurs(): Promise<{ latencies: number[]; idleQueriesPerMinute
   await transport.start();
   const dispatcher = new SessionDelivery({
     pool: dispatcherPool, transport, logger, defaultCountryCode: '62',
-    dispatch: { sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 1_000_000, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 10, leaseMs: 60_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000, settleGraceMs: 120_000, resendChecked: true, documentMaxBytes: 16 * 1024 * 1024 },
+    dispatch: { sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 1_000_000, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 10, leaseMs: 60_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000, settleGraceMs: 120_000, resendChecked: true, documentMaxBytes: 16 * 1024 * 1024, failoverAfterMs: 300_000 },
   });
   const listener = outboxListener({ connectionString: url, logger, onNotify: () => dispatcher.trigger('notify'), onReconnect: () => undefined });
   await listener.start();

@@ -172,7 +172,8 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
   });
 
   it('takes over a row whose lease expired (its dispatcher died) once the outbox maintenance puts it back; the drain itself does not', async () => {
-    const [queued] = await enqueue(db.pool, [{ recipient: '081234567890', content: 'Tertinggal', type: 'test' }]);
+    // A claimed row always has its session (a row without one is routed before any claim).
+    const [queued] = await enqueue(db.pool, [{ recipient: '081234567890', content: 'Tertinggal', type: 'test', session: 'default' }]);
     await db.pool.query(
       "UPDATE wa_outbox SET status = 'sending', locked_by = 'dead-host:1', lease_until = now() - interval '1 second', attempts = 1 WHERE id = $1",
       [queued!.id],

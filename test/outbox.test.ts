@@ -171,7 +171,8 @@ describe('outbox service', () => {
     /** `count` rows of one priority, all due `minutesAgo` minutes ago (the same time for each). */
     async function due(count: number, priority: 'reply' | 'normal' | 'bulk', minutesAgo: number, label: string): Promise<number[]> {
       const sendAt = new Date(Date.now() - minutesAgo * 60_000);
-      const results = await enqueue(db.pool, Array.from({ length: count }, (_, i) => message(i, { content: `${label} ${i}`, type: label, priority, sendAt })));
+      // In the session the claims below take (a row without one waits for the router).
+      const results = await enqueue(db.pool, Array.from({ length: count }, (_, i) => message(i, { content: `${label} ${i}`, type: label, priority, sendAt, session: 'default' })));
       return results.map((r) => r.id);
     }
 
@@ -192,7 +193,7 @@ describe('outbox service', () => {
       const bulk = await due(2, 'bulk', 30, 'weekly_report');
       const normal = await due(2, 'normal', 20, 'api');
       const reply = await due(1, 'reply', 10, 'complaint_reply');
-      const later = await enqueue(db.pool, [message(9, { type: 'complaint_reply', priority: 'reply', sendAt: new Date(Date.now() + 3_600_000) })]);
+      const later = await enqueue(db.pool, [message(9, { type: 'complaint_reply', priority: 'reply', sendAt: new Date(Date.now() + 3_600_000), session: 'default' })]);
       const claimed = await claim(10);
       assert.deepEqual(claimed.map((r) => r.id), [...reply, ...normal, ...bulk]);
       assert.ok(!claimed.some((r) => r.id === later[0]!.id), 'scheduled for later: not claimed');
@@ -241,8 +242,8 @@ describe('outbox service', () => {
 
     it('claims from 20,000 due bulk rows through wa_outbox_claim_idx: no sort of the due rows, a handful of pages read', async () => {
       await db.pool.query(`
-        INSERT INTO wa_outbox (recipient, content, type, priority, next_attempt_at)
-        SELECT '1203630000' || (g % 800) || '@g.us', 'Rekap ' || g, 'daily_report', 2, now() - interval '2 hours' + g * interval '10 ms'
+        INSERT INTO wa_outbox (recipient, content, type, priority, next_attempt_at, session)
+        SELECT '1203630000' || (g % 800) || '@g.us', 'Rekap ' || g, 'daily_report', 2, now() - interval '2 hours' + g * interval '10 ms', 'default'
           FROM generate_series(1, 20000) g`);
       const replies = await due(3, 'reply', 1, 'complaint_reply');
       await db.pool.query('ANALYZE wa_outbox');

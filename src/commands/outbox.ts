@@ -131,6 +131,8 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     `  status        ${row.status ?? '(none)'}${row.confirmation ? ` (${row.confirmation})` : ''}`,
     `  type          ${row.type}`,
     `  recipient     ${row.recipient}`,
+    `  session       ${row.session ?? (row.status === 'failed' ? 'none (no number can send it)' : 'routing (not routed yet)')}${row.routeReason ? `: ${row.routeReason}` : ''}`,
+    ...row.routeMoves.map((m) => `  moved         ${m.from} → ${m.to} at ${t(new Date(m.at))}: ${m.why}`),
     `  priority      ${row.priority}`,
     `  tries         ${row.attempts}`,
     // A hold that has ended is history: the row is due again.

@@ -141,6 +141,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       settleGraceMs: read.integer('WA_SETTLE_GRACE_MS', 120_000, 0, 86_400_000),
       resendChecked: read.boolean('WA_RESEND_CHECKED', true),
       documentMaxBytes: read.integer('WA_DOCUMENT_MAX_BYTES', DEFAULT_DOCUMENT_MAX_BYTES, 1, DOCUMENT_MAX_BYTES_CEILING),
+      failoverAfterMs: read.integer('WA_FAILOVER_AFTER_SECONDS', 300, 1, 86_400) * 1000,
     },
     governor: {
       enabled: read.boolean('WA_GOVERNOR', true),

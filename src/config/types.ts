@@ -173,6 +173,11 @@ export interface Config {
     resendChecked: boolean;
     /** WA_DOCUMENT_MAX_BYTES: the largest document the outbox takes and the dispatcher sends. */
     documentMaxBytes: number;
+    /**
+     * WA_FAILOVER_AFTER_SECONDS: a session not ready (disconnected, reconnecting, starting) for this long
+     * can no longer carry messages: the router sends elsewhere and failover moves its rows that may move.
+     */
+    failoverAfterMs: number;
   };
   /** The ban-risk governor: budgets, warm-up, care with cold contacts, typing, quiet hours, risk pauses. */
   governor: GovernorConfig;

@@ -15,6 +15,8 @@
  * - Nothing is claimed while the transport is not ready; claimed rows not yet tried are handed back at
  *   once when it stops being ready or the dispatcher stops.
  * - The outcome hooks of the process's registry run in the transaction that marks a row.
+ * - Each drain first routes the rows written without a session (routing.ts), so a seed-style INSERT goes
+ *   out without waiting for the maintenance.
  * - No maintenance here: a stopped holder's rows, odd statuses, expired confirmations are the outbox
  *   maintenance's (outbox-maintenance.ts), run once a minute for every session.
  */
@@ -32,6 +34,7 @@ import type { OutcomeHooks } from '../outbox/outcomes.js';
 import { settleFailedHandOver, recordPartOutcome } from '../outbox/part-outcomes.js';
 import { claimDueRows, deferRow, markFailed, markRetry, markSent, releaseRows } from '../outbox/row-status.js';
 import { retryOrFail, summariseParts, type PartState, type Settlement } from '../outbox/vocabulary.js';
+import { Router } from './routing.js';
 import type { Governor } from '../governor/governor.js';
 import type { OutgoingDocument, SendError, Transport } from '../whatsapp/transport.js';
 import { checksumProblem } from './documents.js';
@@ -61,6 +64,8 @@ export interface DispatcherOptions {
   random?: () => number;
   /** The ban-risk governor: asked before each message, told of risk signals (none: no budgets). */
   governor?: Governor | null;
+  /** Routes rows written without a session before each drain claims (default: a router on this pool). */
+  router?: Router;
 }
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
@@ -118,10 +123,15 @@ export class Dispatcher {
   private readonly observers: DispatchObserver[] = [];
   private backlogSince: Date | null = null;
   private lastHandOverAt: Date | null = null;
+  private readonly router: Router;
 
   constructor(private readonly options: DispatcherOptions) {
     this.instanceId = options.instanceId ?? instanceId();
     this.session = options.session ?? DEFAULT_SESSION;
+    this.router = options.router ?? new Router({
+      pool: options.pool, logger: options.logger, defaultCountryCode: options.defaultCountryCode,
+      failoverAfterMs: options.dispatch.failoverAfterMs, hooks: options.hooks,
+    });
     this.pacer = new SendPacer({
       intervalMs: options.dispatch.sendIntervalMs,
       jitterMs: options.dispatch.sendJitterMs,
@@ -244,6 +254,9 @@ export class Dispatcher {
   private async drain(): Promise<void> {
     const { pool, transport, dispatch } = this.options;
     if (this.held.size > 0) await this.releaseHeld(); // left over from a drain the database interrupted
+    // Rows written without a session get one first (one index look when there are none), whichever
+    // session they go to: its dispatcher is woken.
+    await this.router.routeUnrouted();
     if (!transport.isReady() || this.mode.name === 'stopping') return;
     if (this.mode.name === 'held_back' && this.mode.until.getTime() > Date.now()) return;
     const pause = await this.gate.pause();

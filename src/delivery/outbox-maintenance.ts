@@ -10,7 +10,9 @@
  * - statuses written by other programs are normalised (`queued` → pending…), what is left is logged;
  * - sends unknown past WA_CONFIRM_TIMEOUT_MS are flagged unconfirmed, the risk charged to their session;
  * - sent rows whose summary is behind their hand-overs are recomputed;
- * - sent rows left with a rejected part go back to the retry path.
+ * - sent rows left with a rejected part go back to the retry path;
+ * - first, rows written without a session are routed; last, failover moves the rows that may move off
+ *   each number that cannot send (routing.ts).
  *
  * Rows it puts back wake every dispatcher (NOTIFY); sends it recovers with an unknown outcome wake that
  * session's confirmer, in whichever process runs it (the NOTIFY's payload), which looks for them in their
@@ -27,6 +29,7 @@ import type { OutcomeHooks } from '../outbox/outcomes.js';
 import { normaliseStatuses, recoverExpiredLeases } from '../outbox/row-status.js';
 import { sessionsToMaintain } from '../outbox/sessions.js';
 import { retryPolicy } from './retry-policy.js';
+import { Router } from './routing.js';
 import { expireUnconfirmed } from './unconfirmed.js';
 
 export interface MaintenanceOptions {
@@ -35,6 +38,9 @@ export interface MaintenanceOptions {
   dispatch: Config['dispatch'];
   hooks: OutcomeHooks;
   governor: Governor | null;
+  defaultCountryCode?: string;
+  /** The router (default: one on this pool, with `dispatch.failoverAfterMs`). */
+  router?: Router;
   /** The rows this process's dispatchers hold right now: theirs, whatever a stall did to their leases (none: no dispatcher here). */
   heldHere?: () => readonly number[];
 }
@@ -48,23 +54,41 @@ export interface MaintenanceResult {
   unconfirmed: number;
   healed: number;
   requeued: number;
+  /** Rows without a session routed (or placed to wait, or failed at once). */
+  routed: number;
+  /** Rows moved off a number that cannot send. */
+  moved: number;
 }
 
 export class OutboxMaintenance {
   /** The odd statuses last reported per session, so the warning is logged once per change. */
   private readonly lastOdd = new Map<string, string>();
 
-  constructor(private readonly options: MaintenanceOptions) {}
+  private readonly router: Router;
+
+  constructor(private readonly options: MaintenanceOptions) {
+    this.router = options.router ?? new Router({
+      pool: options.pool, logger: options.logger, defaultCountryCode: options.defaultCountryCode ?? '62',
+      failoverAfterMs: options.dispatch.failoverAfterMs, hooks: options.hooks,
+    });
+  }
 
   /** One run over every session the outbox has work for. */
   async run(): Promise<MaintenanceResult> {
     const { pool, dispatch } = this.options;
+    // Routing first: a row without a session gets one (then its session's maintenance normalises its status).
+    const routing = await this.router.routeUnrouted();
     const sessions = await sessionsToMaintain(pool, dispatch.confirmTimeoutMs);
-    const total: MaintenanceResult = { sessions: sessions.length, recoveredPending: 0, recoveredSent: 0, normalised: 0, unconfirmed: 0, healed: 0, requeued: 0 };
+    const total: MaintenanceResult = {
+      sessions: sessions.length, recoveredPending: 0, recoveredSent: 0, normalised: 0, unconfirmed: 0, healed: 0, requeued: 0,
+      routed: routing.routed + routing.waiting + routing.failed, moved: 0,
+    };
     for (const session of sessions) {
       const done = await this.maintain(session);
       for (const key of Object.keys(done) as Array<keyof typeof done>) total[key] += done[key];
     }
+    // After the leases are recovered: a row a stopped holder left is pending again and may move.
+    total.moved = (await this.router.failover()).moved;
     // A row recovered as sent may be the leader a follower waits for: every put-back wakes the dispatchers.
     if (total.recoveredPending + total.recoveredSent + total.normalised + total.requeued > 0) await wakeDispatchers(pool);
     for (const session of this.lastOdd.keys()) if (!sessions.includes(session)) this.lastOdd.delete(session);
@@ -78,12 +102,13 @@ export class OutboxMaintenance {
       return {
         detail:
           `${r.sessions} session(s): ${r.recoveredPending} row(s) of a stopped holder pending again, ${r.recoveredSent} sent with an unknown outcome, ` +
-          `${r.normalised} status(es) normalised, ${r.unconfirmed} send(s) flagged unconfirmed, ${r.healed} summary(ies) recomputed, ${r.requeued} rejected row(s) retried`,
+          `${r.normalised} status(es) normalised, ${r.unconfirmed} send(s) flagged unconfirmed, ${r.healed} summary(ies) recomputed, ${r.requeued} rejected row(s) retried, ` +
+          `${r.routed} row(s) without a session routed, ${r.moved} moved off a number that cannot send`,
       };
     };
   }
 
-  private async maintain(session: string): Promise<Omit<MaintenanceResult, 'sessions'>> {
+  private async maintain(session: string): Promise<Omit<MaintenanceResult, 'sessions' | 'routed' | 'moved'>> {
     const { pool, logger, dispatch, hooks, governor } = this.options;
     const recovered = await recoverExpiredLeases(
       pool,

@@ -81,7 +81,7 @@ function repeats(row: KeyedRow, request: MessageRequest, defaultCountryCode: str
     chatId: recipient.ok ? recipient.chatId : row.recipient,
     text: row.content,
     type: row.type,
-    session: row.session,
+    session: row.session ?? DEFAULT_SESSION, // a row that named no session, as a request naming none
     priority: row.priority,
     sendAt: null,
     document: row.document,

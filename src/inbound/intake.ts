@@ -24,6 +24,8 @@ import { sleep } from '../lib/sleep.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import type { InboundMessage, Transport } from '../whatsapp/transport.js';
 import { markHandled, storeInbound, takeUnhandled, unhandledIds, unitGroups, type InboxRow } from './inbox.js';
+import { recordInbound } from '../sessions/affinity.js';
+import { normaliseRecipient } from '../whatsapp/recipient.js';
 
 /** Takes a message (returns what it did, e.g. `complaint`) or leaves it to the next handler (null). */
 export type InboundHandler = (tx: pg.PoolClient, message: InboxRow) => Promise<string | null>;
@@ -107,6 +109,9 @@ export class Intake {
         id = await withTransaction(pool, async (tx) => {
           const stored = await storeInbound(tx, session, message);
           if (stored !== null) await webhooks.record(tx, 'message.received', inboundPayload(stored, session, message), message.chatId);
+          // The person wrote to this number: the router sends them this number's messages (chat affinity).
+          const person = stored !== null && !message.isGroup ? personChat(message) : null;
+          if (person) await recordInbound(tx, person, session, message.sentAt);
           return stored;
         });
         break;
@@ -182,4 +187,10 @@ function inboundPayload(inboxId: number, session: string, m: InboundMessage): Re
     media: m.media,
     sentAt: m.sentAt.toISOString(),
   };
+}
+
+/** The person's chat id as the outbox addresses them: their number (`…@c.us`) where known, else the chat's id. */
+export function personChat(message: Pick<InboundMessage, 'chatId' | 'senderPhone'>): string | null {
+  const id = normaliseRecipient(message.senderPhone ?? message.chatId, '');
+  return id.ok ? id.chatId : null;
 }

@@ -11,14 +11,14 @@
  * follow another (`follows`, the other's dedup key): it is not sent before that one.
  *
  * A message has a priority: `reply` (an answer to someone who just wrote), `normal` (the default, and
- * what rows written by other programs get) or `bulk` (recaps). Due rows are claimed in that order, then
- * oldest due first.
+ * what rows written by other programs get) or `bulk` (recaps), claimed in that order, oldest due first.
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
 import { OperatorError } from '../lib/errors.js';
 import { DEFAULT_DOCUMENT_MAX_BYTES } from '../config/types.js';
 import { OUTBOX_PRIORITIES, priorityValue, type OutboxPriority } from './priority.js';
+import { EXPLICIT_ROUTE } from './routing.js';
 
 export { OUTBOX_PRIORITIES, type OutboxPriority } from './priority.js';
 
@@ -40,7 +40,7 @@ export interface OutboxMessage {
   type: string;
   /** Same key, same message: enqueued once. */
   dedupKey?: string | null;
-  /** The WhatsApp session (number) that sends it; default `default`, the service's own. */
+  /** The WhatsApp session (number) that sends it; none: the router chooses (delivery/routing.ts). */
   session?: string;
   /** Not before this time (default: now). */
   sendAt?: Date | null;
@@ -83,7 +83,7 @@ export class OutboxValidationError extends OperatorError {
 
 const NUL = '\u0000';
 
-/** The session of rows written without one (the seed's INSERT): the service's own WhatsApp number. */
+/** The service's own WhatsApp number: every row goes there while no session is registered (only_number). */
 export const DEFAULT_SESSION = 'default';
 
 /**
@@ -175,12 +175,12 @@ function validateDocument(document: OutboxDocument, index: number, maxBytes: num
 
 /**
  * The row each `follows` names: a row already in the outbox with that dedup key, else an earlier message
- * of the batch (by its index). The followed message must be in the same session.
+ * of the batch (by its index), in the same session unless either has none (routed later; it still waits).
  */
-async function resolveFollows(db: Queryable, messages: readonly OutboxMessage[], sessions: string[]): Promise<Array<{ id: number } | { index: number } | null>> {
+async function resolveFollows(db: Queryable, messages: readonly OutboxMessage[], sessions: Array<string | null>): Promise<Array<{ id: number } | { index: number } | null>> {
   const wanted = [...new Set(messages.map((m) => m.follows ?? null).filter((k): k is string => k !== null))];
   if (wanted.length === 0) return messages.map(() => null);
-  const { rows } = await db.query<{ id: number; dedup_key: string; session: string }>(
+  const { rows } = await db.query<{ id: number; dedup_key: string; session: string | null }>(
     'SELECT id, dedup_key, session FROM wa_outbox WHERE dedup_key = ANY($1::text[])',
     [wanted],
   );
@@ -190,14 +190,14 @@ async function resolveFollows(db: Queryable, messages: readonly OutboxMessage[],
     if (key === null) return null;
     const found = existing.get(key);
     if (found) {
-      if (found.session !== sessions[index]) {
+      if (found.session !== null && sessions[index] !== null && found.session !== sessions[index]) {
         throw new OutboxValidationError('follows', index, `names message ${found.id} of session "${found.session}"; a message can follow only one of its own session ("${sessions[index]}")`);
       }
       return { id: found.id };
     }
     const leader = messages.findIndex((other, i) => i < index && other.dedupKey === key);
     if (leader < 0) throw new OutboxValidationError('follows', index, `names no message: no earlier message of this batch and no outbox row has the dedup key "${key}"`);
-    if (sessions[leader] !== sessions[index]) {
+    if (sessions[leader] !== null && sessions[index] !== null && sessions[leader] !== sessions[index]) {
       throw new OutboxValidationError('follows', index, `names message ${leader} of this batch, in session "${sessions[leader]}"; a message can follow only one of its own session ("${sessions[index]}")`);
     }
     return { index: leader };
@@ -213,7 +213,7 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
   const contents = messages.map((m) => m.content);
   const types = messages.map((m) => m.type.trim());
   const keys = messages.map((m) => m.dedupKey ?? null);
-  const sessions = messages.map((m) => m.session?.trim() ?? DEFAULT_SESSION);
+  const sessions = messages.map((m) => m.session?.trim() ?? null);
   const sendAts = messages.map((m) => m.sendAt?.toISOString() ?? null);
   const documents = messages.map((m) => m.document ?? null);
   const priorities = messages.map((m) => priorityValue(m.priority ?? 'normal'));
@@ -234,9 +234,9 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
   // Rows are inserted in input order, so their serial ids ascend in input order (taken ids ascend too).
   const taken = ids.some((id) => id !== null);
   const { rows } = await db.query<{ id: number; dedup_key: string | null }>(
-    `INSERT INTO wa_outbox (${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, next_attempt_at,
+    `INSERT INTO wa_outbox (${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, route_reason, next_attempt_at,
                            document_name, document_mime, document, document_sha256, follows_id, priority)
-     SELECT ${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, coalesce(send_at, now()),
+     SELECT ${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, CASE WHEN session IS NOT NULL THEN '${EXPLICIT_ROUTE}' END, coalesce(send_at, now()),
             document_name, document_mime, substring($14::bytea FROM (sum(size) OVER (ORDER BY ord) - size + 1)::int FOR size), document_sha256, follows_id, priority
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
                    $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::int[], $13::smallint[]) WITH ORDINALITY

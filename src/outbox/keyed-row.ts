@@ -4,6 +4,7 @@
  */
 import type { Queryable } from '../db/pool.js';
 import { priorityName, type OutboxPriority } from './priority.js';
+import { EXPLICIT_ROUTE } from './routing.js';
 
 /** What a row with a dedup key was written with: enough to tell whether a request repeats it. */
 export interface KeyedRow {
@@ -11,7 +12,8 @@ export interface KeyedRow {
   recipient: string;
   content: string;
   type: string;
-  session: string;
+  /** The session its producer named; null when it named none (the router chose, or has yet to). */
+  session: string | null;
   priority: OutboxPriority;
   document: { fileName: string | null; mimeType: string | null; sha256: string | null } | null;
   /** The request's sha256 when the HTTP API wrote it with an Idempotency-Key; null for rows written otherwise. */
@@ -21,7 +23,7 @@ export interface KeyedRow {
 /** The row holding this outbox id, as `KeyedRow`; null when there is none. */
 export async function keyedRow(db: Queryable, id: number): Promise<KeyedRow | null> {
   const { rows } = await db.query(
-    `SELECT id, recipient, content, type, session, priority, document_name, document_mime, document_sha256, request_sha256,
+    `SELECT id, recipient, content, type, CASE WHEN coalesce(route_reason, '${EXPLICIT_ROUTE}') = '${EXPLICIT_ROUTE}' THEN session END AS session, priority, document_name, document_mime, document_sha256, request_sha256,
             (document_name IS NOT NULL OR document_mime IS NOT NULL OR document_sha256 IS NOT NULL) AS has_document
        FROM wa_outbox WHERE id = $1`,
     [id],

@@ -29,7 +29,12 @@ export interface OutboxListRow {
   deliveredAt: Date | null;
   readAt: Date | null;
   dedupKey: string | null;
-  session: string;
+  /** The number that sends it; null while it waits to be routed. */
+  session: string | null;
+  /** Why this session (routing): explicit, wrote_last, home, group_member, failover: …, menunggu: …; null on a row written with a session by another program (explicit). */
+  routeReason: string | null;
+  /** Every move from one session to another (failover). */
+  routeMoves: Array<{ from: string; to: string; at: string; why: string }>;
   /** The text; for a document its caption. */
   content: string;
   /** A document's name, type and size (never its bytes); null for text. */
@@ -65,7 +70,7 @@ export interface ListOptions {
 const ROW_COLUMNS = `id, status, type, recipient, attempts,
        created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
        sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
-       next_attempt_at, last_error, failure_code, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, content,
+       next_attempt_at, last_error, failure_code, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, route_reason, route_moves, content,
        document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id, priority, deferred_until, deferred_reason,
        (document_name IS NOT NULL OR document_mime IS NOT NULL OR document IS NOT NULL) AS has_document`;
 
@@ -87,7 +92,9 @@ function toListRow(r: Record<string, unknown>): OutboxListRow {
     deliveredAt: r.delivered_at as Date | null,
     readAt: r.read_at as Date | null,
     dedupKey: r.dedup_key as string | null,
-    session: r.session as string,
+    session: (r.session as string | null) ?? null,
+    routeReason: (r.route_reason as string | null) ?? (r.session ? 'explicit' : null),
+    routeMoves: (r.route_moves as OutboxListRow['routeMoves'] | null) ?? [],
     content: r.content as string,
     document: r.has_document
       ? { fileName: r.document_name as string | null, mimeType: r.document_mime as string | null, size: r.document_size as number | null }
@@ -110,6 +117,8 @@ export function rowJson(row: OutboxListRow, timeZone: string): Record<string, un
     type: row.type,
     recipient: row.recipient,
     session: row.session,
+    routeReason: row.routeReason,
+    routeMoves: row.routeMoves,
     priority: row.priority,
     attempts: row.attempts,
     lastError: row.lastError,

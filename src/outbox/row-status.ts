@@ -146,6 +146,24 @@ export async function markFailed(db: Queryable, owner: string, id: number, reaso
   return rowCount === 1;
 }
 
+/**
+ * Rows no number can send fail at once (the router: a group no number is in, an admins-only group where
+ * no number is an admin). Only rows still unrouted and pending (locked by the caller) fail; the reason
+ * starts with its failure code and is also the route reason. Returns the rows failed.
+ */
+export async function failUnroutable(db: Queryable, fails: ReadonlyArray<{ id: number; reason: string }>): Promise<Array<{ id: number; type: string; recipient: string; reason: string }>> {
+  if (fails.length === 0) return [];
+  const { rows } = await db.query<{ id: number; type: string; recipient: string; last_error: string }>(
+    `UPDATE wa_outbox o
+        SET status = 'failed', last_error = f.reason, failure_code = f.code, route_reason = f.reason, routed_at = now(), updated_at = now()
+       FROM unnest($1::int[], $2::text[], $3::text[]) AS f(id, reason, code)
+      WHERE o.id = f.id AND o.session IS NULL AND (o.status = 'pending' OR ${UNKNOWN_STATUS_SQL.replace(/status/g, 'o.status')})
+      RETURNING o.id, o.type, o.recipient, o.last_error`,
+    [fails.map((f) => f.id), fails.map((f) => f.reason.slice(0, 500)), fails.map((f) => failureCode(f.reason))],
+  );
+  return rows.map((r) => ({ id: r.id, type: r.type, recipient: r.recipient, reason: r.last_error }));
+}
+
 /** A row the lease recovery marked sent (its last hand-over was under way when its holder stopped). */
 export interface RecoveredRow {
   id: number;

@@ -61,12 +61,12 @@ export async function outboxSummary(db: Queryable, timeZone: string): Promise<Ou
   );
   const holds = await db.query<{ session: string; reason: string; until: Date; count: number }>(
     `SELECT session, deferred_reason AS reason, max(deferred_until) AS until, count(*)::int AS count
-       FROM wa_outbox WHERE status = 'pending' AND deferred_reason IS NOT NULL AND deferred_until > now()
+       FROM wa_outbox WHERE status = 'pending' AND session IS NOT NULL AND deferred_reason IS NOT NULL AND deferred_until > now()
       GROUP BY 1, 2 ORDER BY 4 DESC, 2 LIMIT 50`,
   );
   const waiting = await db.query<{ session: string; count: number }>(
     `SELECT session, count(*)::int AS count FROM wa_outbox
-      WHERE status = 'pending' AND next_attempt_at <= now() AND (deferred_until IS NULL OR deferred_until <= now())
+      WHERE status = 'pending' AND session IS NOT NULL AND next_attempt_at <= now() AND (deferred_until IS NULL OR deferred_until <= now())
       GROUP BY 1 ORDER BY 1`,
   );
   const b = backlog.rows[0]!;

@@ -16,6 +16,7 @@ export function fastDispatch(overrides: Partial<Config['dispatch']> = {}): Confi
     settleGraceMs: 120_000,
     resendChecked: true,
     documentMaxBytes: 16 * 1024 * 1024,
+    failoverAfterMs: 300_000,
     ...overrides,
   };
 }

@@ -15,7 +15,17 @@ export const messageView = {
     type: { type: 'string' },
     recipient: { type: 'string' },
     recipientName: { type: 'string', nullable: true, description: "for a unit's WhatsApp group: the unit's name (Cicero_V2's clients.nama where clients.client_group is the recipient)" },
-    session: { type: 'string' },
+    session: { type: 'string', nullable: true, description: 'the WhatsApp session that sends it; null while the message waits to be routed' },
+    routeReason: {
+      type: 'string',
+      nullable: true,
+      description: 'why this session: explicit, wrote_last, delivered_last, home, any_number, group_member, group_admin, only_number; failover: … after a move; menunggu: … when it waits on a number that cannot send; null while it waits to be routed',
+    },
+    routeMoves: {
+      type: 'array',
+      description: 'every move of the message from one session to another (failover)',
+      items: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' }, at: { type: 'string' }, why: { type: 'string' } } },
+    },
     priority: { type: 'string', enum: [...OUTBOX_PRIORITIES], description: 'reply, normal or bulk: due messages are sent in that order' },
     attempts: { type: 'integer' },
     lastError: { type: 'string', nullable: true },
