@@ -15,6 +15,7 @@ import { startApp, type App } from '../src/app/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { enqueue } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
+import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 
@@ -42,13 +43,18 @@ describe('a second number paired from the dashboard (Chromium; stand-in WhatsApp
 
   before(async () => {
     db = await createTestDatabase('second_number', { migrated: true });
+    // Cicero_V2's units: Polres A's group is the admin number's; Polres Z's group is no number's.
+    await loadCiceroTables(db.pool);
+    await db.pool.query(`INSERT INTO clients (client_id, nama, client_type, client_group) VALUES ('POLRES_Z', 'Polres Z', 'org', '120363000000000099@g.us')`);
     const off = { DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off' };
     const config = parseConfig(
       { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: '0', API_KEY, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...off },
       '/tmp',
     );
+    const first = new FakeTransport({ number: '6281100000001' });
+    first.setGroups([{ chatId: '120363000000000050@g.us', name: 'Grup lain', member: true, admin: false, adminsOnly: false }]);
     app = await startApp(config, pino({ level: 'silent' }), {
-      transport: new FakeTransport({ number: '6281100000001' }),
+      transport: first,
       transports: (session) => {
         const standIn = new UnpairedStandIn(`2@stand-in-qr-${session.name},CCCC`, '6281100000002');
         // The admin number is in two unit groups, admin of one; the other lets only admins write.
@@ -119,7 +125,12 @@ describe('a second number paired from the dashboard (Chromium; stand-in WhatsApp
     await waitUntil(async () => (await db.pool.query("SELECT 1 FROM wa_sessions WHERE name = 'admin' AND state = 'ready' AND paired_number = '6281100000002'")).rowCount === 1, 5000, 'ready and its number kept in wa_sessions');
     // Its groups, read from WhatsApp once ready, per number.
     await page.waitForFunction(() => /Grup: 2 \(admin di 1\) · 1 hanya admin/.test(document.getElementById('session-groups-admin')?.textContent ?? ''), null, { timeout: 10_000 });
-    assert.match((await page.textContent('#session-groups')) ?? '', /belum terbaca/);
+    assert.match((await page.textContent('#session-groups')) ?? '', /^Grup: 1 \(admin di 0\)$/);
+    // Every number listed its groups: Polres Z's group is in no list, so it is out of reach, and said so.
+    await page.waitForSelector('#groups-out-of-reach', { timeout: 10_000 });
+    const outOfReach = (await page.textContent('#groups-out-of-reach')) ?? '';
+    assert.match(outOfReach, /Polres Z[\s\S]*120363000000000099@g\.us[\s\S]*nomor ini bukan anggota grup/);
+    assert.ok(!outOfReach.includes('Polres A'), "Polres A's group is the admin number's");
 
     // The new number sends what is addressed to it.
     await enqueue(db.pool, [{ recipient: '081200000009', content: 'Dari nomor admin', type: 'api', session: 'admin' }]);

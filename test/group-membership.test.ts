@@ -243,7 +243,7 @@ describe('cicero-wa doctor: unit groups out of reach (membership as a stand-in s
     return found;
   }
 
-  it('lists the active unit groups the number is known not to be in or may not write to; unknown ones only counted', async () => {
+  it('lists the active unit groups no number can write to (not in it, or admins only and no admin); unknown ones only counted', async () => {
     const before = await doctorLine();
     assert.match(before, /^ok\s+unit-groups\s+3 active unit group\(s\): none known to be out of reach; 3 not yet seen/);
     await cicero.pool.query(
@@ -253,8 +253,15 @@ describe('cicero-wa doctor: unit groups out of reach (membership as a stand-in s
          ('default', '120363000000000004@g.us', 'Grup D', false, false, false)`,
     );
     const after = await doctorLine();
-    assert.match(after, /^WARN unit-groups\s+messages to these unit groups fail at once: Polres A 120363000000000001@g\.us \(not_in_group, session default\); Polres B 120363000000000002@g\.us \(not_group_admin, session default\); 1 not yet seen/);
+    // The number listed its groups: Polres C, absent from its list, is a group it is not in.
+    assert.match(after, /^WARN unit-groups\s+no number can write to these unit groups, their messages fail at once: Polres A 120363000000000001@g\.us \(not_in_group\); Polres B 120363000000000002@g\.us \(not_group_admin\); Polres C 120363000000000003@g\.us \(not_in_group\) ->/);
     assert.ok(!after.includes('Polres D'), 'an inactive unit is left out');
-    assert.match(after, /-> add the number to the group/);
+    assert.match(after, /-> add one of the numbers to the group/);
+    // A second number, registered and in Polres A's group as a member: Polres A is in reach again.
+    await cicero.pool.query(`INSERT INTO wa_sessions (name, auth_profile, state) VALUES ('default', 'default', 'ready'), ('admin', 'admin', 'ready')`);
+    await cicero.pool.query(`INSERT INTO wa_group_members (session, chat_id, name, member, admin, admins_only) VALUES ('admin', '120363000000000001@g.us', 'Grup A', true, false, false)`);
+    const withAdmin = await doctorLine();
+    assert.match(withAdmin, /^WARN unit-groups\s+no number can write to these unit groups, their messages fail at once: Polres B 120363000000000002@g\.us \(not_group_admin\); Polres C/);
+    assert.ok(!withAdmin.includes('Polres A'), 'reached through admin');
   });
 });

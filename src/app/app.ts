@@ -17,6 +17,7 @@ import { openDatabase, type Database } from '../db/database.js';
 import { ChannelListener } from '../db/listener.js';
 import { migrate } from '../db/migrate.js';
 import { OutboxMaintenance } from '../delivery/outbox-maintenance.js';
+import { affinityHooks } from '../delivery/chat-affinity.js';
 import { SessionDelivery } from '../delivery/session-delivery.js';
 import { COMPLAINT_CHANNEL, COMPLAINT_RETENTION_RULE } from '../features/complaints/complaint-queue.js';
 import { loadTemplates } from '../features/complaints/reply.js';
@@ -117,6 +118,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     const governor = new Governor({ pool, config: config.governor, timeZone: config.cron.timezone, clock, logger: logger.child({ component: 'governor' }) });
     // One registry of outcome hooks for the process: every session's delivery and the maintenance run them.
     const hooks = new OutcomeHooks();
+    // Who each person talks to, fed by delivered receipts (the intake feeds what people write): the routing reads it.
+    affinityHooks(hooks, config.wa.defaultCountryCode);
     hooks.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     const webhooks = new WebhookEvents(config.webhooks);
     wireWebhookEvents(webhooks, hooks);
@@ -133,7 +136,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     }
     const primary = sessions.primary();
     const deliveryLogger = logger.child({ component: 'delivery' });
-    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere: () => sessions.heldRows() });
+    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere: () => sessions.heldRows(), defaultCountryCode: config.wa.defaultCountryCode });
 
     const handlers = jobHandlers({
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),

@@ -59,7 +59,7 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
         : { name: 'migrations', ok: false, detail: `${pending.length} not applied: ${pending.join(', ')}`, remedy: 'run cicero-wa migrate (npm start also applies them)' },
       await checkRecaps(database.pool),
       ...(await checkTaskIndex(database.pool)),
-      ...(await checkUnitGroups(database.pool)),
+      ...(await checkUnitGroups(database.pool, config.dispatch.failoverAfterMs)),
     ];
   } catch (err) {
     return [{ name: 'migrations', ok: false, detail: `cannot read cicero_wa_migrations: ${(err as Error).message}`, remedy: "check the database user's privileges" }];

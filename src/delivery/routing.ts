@@ -171,7 +171,7 @@ export async function readSessions(db: Queryable): Promise<SessionInfo[]> {
   return rows.map((r) => ({ name: r.name, enabled: r.enabled, state: r.state, stateSince: r.state_since, homeTypes: r.home_types, createdAt: r.created_at, paused: r.pause_kind }));
 }
 
-async function listedSessions(db: Queryable): Promise<Set<string>> {
+export async function listedSessions(db: Queryable): Promise<Set<string>> {
   const { rows } = await db.query<{ session: string }>('SELECT DISTINCT session FROM wa_group_members');
   return new Set(rows.map((r) => r.session));
 }

@@ -142,12 +142,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
   new Gauge({
     name: 'cicero_wa_outbox_messages',
-    help: 'Rows in wa_outbox, by session, status and type (all instances)',
+    help: 'Rows in wa_outbox, by session ((unrouted): written without one, not yet routed), status and type (all instances)',
     labelNames: ['session', 'status', 'type'],
     registers,
     async collect() {
       const { rows } = await pool.query<{ session: string; status: string | null; type: string; n: number }>(
-        'SELECT session, status, type, count(*)::int AS n FROM wa_outbox GROUP BY session, status, type',
+        "SELECT coalesce(session, '(unrouted)') AS session, status, type, count(*)::int AS n FROM wa_outbox GROUP BY 1, status, type",
       );
       this.reset();
       for (const r of rows) this.set({ session: r.session, status: r.status ?? 'none', type: r.type }, r.n);
@@ -160,8 +160,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     async collect() {
       const { rows } = await pool.query<{ session: string; age: number }>(
-        `SELECT session, extract(epoch FROM now() - min(next_attempt_at))::float8 AS age
-           FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY session`,
+        `SELECT coalesce(session, '(unrouted)') AS session, extract(epoch FROM now() - min(next_attempt_at))::float8 AS age
+           FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY 1`,
       );
       this.reset();
       for (const session of sources.sessions.list()) this.set({ session: session.name }, 0);

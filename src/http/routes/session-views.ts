@@ -91,4 +91,19 @@ export function registryFields(r: SessionRecord | null) {
   };
 }
 
-export const sessionsResponse = { type: 'object', required: ['sessions'], properties: { sessions: { type: 'array', items: sessionSchema } } } as const;
+export const sessionsResponse = {
+  type: 'object',
+  required: ['sessions', 'unitGroupsOutOfReach'],
+  properties: {
+    sessions: { type: 'array', items: sessionSchema },
+    unitGroupsOutOfReach: {
+      type: 'array',
+      description: "active units' WhatsApp groups no number can write to (no number is in it, or only admins write and no number is an admin): their messages fail at once",
+      items: {
+        type: 'object',
+        required: ['chatId', 'unit', 'failureCode', 'reason'],
+        properties: { chatId: { type: 'string' }, unit: { type: 'string' }, failureCode: { type: 'string', enum: ['not_in_group', 'not_group_admin'] }, reason: { type: 'string' } },
+      },
+    },
+  },
+} as const;

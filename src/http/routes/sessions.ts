@@ -18,6 +18,8 @@ import { getSession, listSessions } from '../../sessions/registry.js';
 import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
 import { registryFields, sessionsResponse } from './session-views.js';
 import { groupCountsBySession } from '../../groups/membership.js';
+import { groupReach } from '../../delivery/group-reach.js';
+import { activeUnitGroups } from '../../features/units.js';
 
 /** WhatsApp replaces a QR code about every 20 seconds. */
 const QR_LIFETIME_MS = 20_000;
@@ -150,7 +152,14 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
         const g = groups.get(name);
         return g ? { member: g.member, admin: g.admin, readOnly: g.readOnly, seenAt: isoZoned(g.seenAt, timeZone) } : null;
       };
+      const units = await activeUnitGroups(deps.pool);
+      const reach = await groupReach(deps.pool, units.map((u) => u.chatId), config.dispatch.failoverAfterMs, deps.clock.now());
+      const unitGroupsOutOfReach = units.flatMap((u) => {
+        const decision = reach.get(u.chatId)!;
+        return decision.kind === 'fail' ? [{ chatId: u.chatId, unit: u.name, failureCode: decision.reason.split(':', 1)[0]!, reason: decision.reason }] : [];
+      });
       return {
+        unitGroupsOutOfReach,
         sessions: await Promise.all(
           names.map(async (name) => {
             const running = deps.sessions.get(name);

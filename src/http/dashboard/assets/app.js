@@ -62,6 +62,9 @@
       causes: { dns: 'WhatsApp Web tidak dapat dijangkau dari server ini (jaringan/DNS): nama web.whatsapp.com tidak ditemukan. Periksa DNS server ini.', offline: 'WhatsApp Web tidak dapat dijangkau: server ini tidak terhubung ke jaringan.', blocked: 'WhatsApp Web tidak dapat dijangkau di port 443: periksa firewall atau proxy (proxy diatur di WA_PUPPETEER_ARGS dengan --proxy-server=…).', proxy: 'WhatsApp Web tidak dapat dijangkau: proxy menolak sambungan. Periksa --proxy-server di WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web tidak dapat dijangkau: sambungan TLS gagal. Periksa jam server ini dan proxy yang menyadap.', no_chromium: 'Chromium belum terpasang: apt-get install -y chromium (atau atur WA_CHROMIUM_PATH).' },
       outageWait: 'Pesan tetap menunggu di antrean dan dikirim setelah tersambung kembali.', nextTry: 'Percobaan berikutnya pukul', technical: 'Rincian teknis',
       budgetsLeft: 'Sisa batas kirim', perMinute: 'menit ini', perHour: 'jam ini', perDay: '24 jam', waitingNow: 'Pesan menunggu', inSending: 'sedang dikirim', heldBack: 'ditahan pengaman nomor', notRunningHere: 'tidak dijalankan di proses ini', notRunningHelp: 'Nomor ini dikenal dari basis data (antrean atau catatan pengaman nomor); prosesnya berjalan di tempat lain.',
+      sentFrom: 'Nomor pengirim', notRouted: 'Belum ada nomor', movedHere: 'dialihkan', moved: 'Dialihkan',
+      routeReasons: { explicit: 'dipilih oleh pengirim pesan', wrote_last: 'nomor yang terakhir dihubungi orang ini', delivered_last: 'nomor yang terakhir berhasil mengirim kepadanya', home: 'nomor utama untuk jenis pesan ini', any_number: 'nomor lain yang bisa mengirim', group_member: 'anggota grup ini', group_admin: 'admin grup ini (hanya admin yang boleh menulis)', only_number: 'satu-satunya nomor' },
+      unit: 'Satuan', groupsOutOfReach: 'Grup unit yang tidak terjangkau', groupsOutOfReachHelp: 'Tidak ada nomor yang menjadi anggota grup ini (atau hanya admin yang boleh menulis dan tidak ada nomor yang menjadi admin): pesannya langsung gagal. Masukkan salah satu nomor ke grup, atau perbaiki clients.client_group.',
       groupsNumber: 'Grup', groupsUnknown: 'belum terbaca dari WhatsApp', groupsAdmin: 'admin di', groupsReadOnly: 'hanya admin yang boleh menulis, nomor ini bukan admin',
       addNumber: 'Tambah nomor', numberName: 'Nama sesi (huruf kecil, angka, - atau _)', numberLabel: 'Keterangan (mis. nomor admin)', numberAdded: 'Nomor ditambahkan; kode QR-nya muncul di atas sebentar lagi.',
       addNumberHelp: 'Setiap nomor punya login WhatsApp sendiri: pindai kode QR-nya dengan ponsel nomor tersebut. Pesan tanpa sesi dikirim dari nomor yang diajak bicara orangnya, atau dari anggota grupnya.',
@@ -111,6 +114,9 @@
       causes: { dns: 'WhatsApp Web cannot be reached from this server (network/DNS): the name web.whatsapp.com does not resolve. Check DNS on this server.', offline: 'WhatsApp Web cannot be reached: this server has no network connection.', blocked: 'WhatsApp Web cannot be reached on port 443: check the firewall or proxy (a proxy goes in WA_PUPPETEER_ARGS as --proxy-server=…).', proxy: 'WhatsApp Web cannot be reached: the proxy refused the connection. Check --proxy-server in WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web cannot be reached: the TLS connection failed. Check the server clock and any intercepting proxy.', no_chromium: 'Chromium is not installed: apt-get install -y chromium (or set WA_CHROMIUM_PATH).' },
       outageWait: 'Messages wait in the queue and go out once it is back.', nextTry: 'Next try at', technical: 'Technical detail',
       budgetsLeft: 'Sending budget left', perMinute: 'this minute', perHour: 'this hour', perDay: '24 hours', waitingNow: 'Messages waiting', inSending: 'being sent', heldBack: 'held by the ban-risk guard', notRunningHere: 'not run by this process', notRunningHelp: 'This number is known from the database (queued messages or ban-risk guard records); it runs elsewhere.',
+      sentFrom: 'Sent from number', notRouted: 'No number yet', movedHere: 'moved', moved: 'Moved',
+      routeReasons: { explicit: 'chosen by the sender of the message', wrote_last: 'the number this person last wrote to', delivered_last: 'the number that last reached this person', home: 'the home number of this message type', any_number: 'another number that can send', group_member: 'a member of this group', group_admin: 'an admin of this group (only admins may write)', only_number: 'the only number' },
+      unit: 'Unit', groupsOutOfReach: 'Unit groups out of reach', groupsOutOfReachHelp: 'No number is a member of these groups (or only admins may write and no number is an admin): their messages fail at once. Add one of the numbers to the group, or correct clients.client_group.',
       groupsNumber: 'Groups', groupsUnknown: 'not yet read from WhatsApp', groupsAdmin: 'admin in', groupsReadOnly: 'admins-only where this number is no admin',
       addNumber: 'Add a number', numberName: 'Session name (lower-case letters, digits, - or _)', numberLabel: 'Label (e.g. admin number)', numberAdded: 'Number added; its QR code appears above shortly.',
       addNumberHelp: 'Each number has its own WhatsApp login: scan its QR code with that number\'s phone. Messages without a session go from the number the person talks to, or from a member of the group.',
@@ -195,6 +201,17 @@
     var text = t('waitingNow') + ': ' + (w.pending + w.sending) + ' (' + t('inSending') + ' ' + w.sending + ')';
     if (w.heldBack > 0) text += ' · ' + t('heldBack') + ' ' + w.heldBack + ': ' + w.heldBackByKind.map(function (h) { return word('holds', h.kind) + ' ' + h.count; }).join(', ');
     return el('p', { id: id || null, class: 'waiting', text: text });
+  }
+  // Which number sends a message and why: the routing's reason in words, and every move a failover made.
+  function routeLine(m) {
+    var reason = m.routeReason || '';
+    var failover = reason.indexOf('failover: ') === 0;
+    var code = failover ? reason.slice('failover: '.length) : reason;
+    var words = (t('routeReasons') || {})[code] || code;
+    var text = m.session ? t('sentFrom') + ' ' + m.session + (words ? ' — ' + (failover ? t('movedHere') + ': ' : '') + words : '') : t('notRouted') + (words ? ' — ' + words : '');
+    var p = el('p', { class: 'route', id: 'route-' + m.id, 'data-reason': code, text: text });
+    (m.routeMoves || []).forEach(function (mv) { p.appendChild(el('br')); p.appendChild(el('span', { class: 'muted', text: t('moved') + ' ' + mv.from + ' → ' + mv.to + ' (' + when(mv.at) + '): ' + mv.why })); });
+    return p;
   }
   // A number's groups as WhatsApp Web last listed them: member of, admin in, and those where it may not write.
   function groupsLine(g, id) {
@@ -310,7 +327,7 @@
         var running = data.sessions.filter(function (x) { return x.running; });
         var others = data.sessions.filter(function (x) { return !x.running; });
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
-        var signature = [lang, JSON.stringify(data.sessions.map(function (x) {
+        var signature = [lang, JSON.stringify(data.unitGroupsOutOfReach), JSON.stringify(data.sessions.map(function (x) {
           return [x.name, x.label, x.enabled, x.groups, x.state, x.reason, x.pairing && x.pairing.issuedAt, x.number, x.webVersion, x.paired, x.governor, x.pageFix, x.waiting];
         }))].join('|');
         if (state.signature === signature) return;
@@ -320,6 +337,12 @@
         var blocks = [];
         running.forEach(function (s, i) { blocks = blocks.concat(runningNumber(s, i === 0 ? '' : '-' + s.name)); });
         others.forEach(function (o) { blocks.push(otherNumber(o)); });
+        // Unit groups no number can write to: their recaps fail at once until a number joins (or is made admin).
+        if (data.unitGroupsOutOfReach.length > 0) {
+          blocks.push(card(t('groupsOutOfReach'), el('div', { id: 'groups-out-of-reach' },
+            el('p', { class: 'warn', text: t('groupsOutOfReachHelp') }),
+            table([{ label: t('unit') }, { label: t('reason') }], data.unitGroupsOutOfReach, function (g) { return [named(g.unit, g.chatId), named(word('failureReasons', g.failureCode), g.failureCode)]; }))));
+        }
         if (canAct) blocks.push(addNumberForm(root));
         root.replaceChildren.apply(root, blocks);
       });
@@ -450,6 +473,7 @@
       // One message opened: its whole text, then each hand-over to WhatsApp and what a look into the chat found.
       function messageDetail(id, full) {
         var box = el('div', { class: 'message-detail', id: 'detail-' + id }, el('div', { class: 'text', id: 'text-' + id, text: full.text }));
+        box.appendChild(routeLine(full));
         if (full.heldBack) box.appendChild(el('p', { class: 'hold', 'data-hold': full.heldBack.kind, text: t('heldBy') + ': ' + holdText(full.heldBack) }, el('br'), el('span', { class: 'muted', text: full.heldBack.reason })));
         if (full.handOvers && full.handOvers.length) {
           var list = el('ol', { class: 'hand-overs', id: 'hand-overs-' + id });
