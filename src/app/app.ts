@@ -33,18 +33,16 @@ import { outboxRetentionJob } from '../outbox/retention.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createMetrics } from '../http/metrics.js';
 import { HttpServer } from '../http/server.js';
-import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import { Intake } from '../inbound/intake.js';
 import type { Backoff } from '../lib/backoff.js';
 import { instanceId } from '../lib/instance-id.js';
 import { WebhookEvents } from '../webhooks/events.js';
 import { WebhookSender } from '../webhooks/sender.js';
-import { createTransport } from '../whatsapp/index.js';
 import type { Transport } from '../whatsapp/transport.js';
 import { maintenanceAtStart, pollHandler, refuseDryRunBacklog, wireWebhookEvents } from './wiring.js';
 import { ensureConfiguredSession, type SessionRecord } from '../sessions/registry.js';
 import { NO_SESSIONS } from '../http/deps.js';
-import { SessionRuntimes } from './session-runtimes.js';
+import { configuredSession, SessionRuntimes, sessionTransports } from './session-runtimes.js';
 import { Governor } from '../governor/governor.js';
 import { component, listenerComponent, runsIn, type Component, type ComponentStatus, type Role } from './components.js';
 
@@ -127,7 +125,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     if (role !== 'command') await ensureConfiguredSession(pool, configuredSession(config));
     const sessions = new SessionRuntimes({
       deps: { pool, config, logger, governor, hooks, webhooks, drawQr: options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr },
-      transportFor: (session) => transportFor(session, config, logger, options),
+      transportFor: sessionTransports(config, logger, options),
       connectionString: database.connectionString,
     });
     if (sends) {
@@ -282,21 +280,3 @@ async function prepareDatabase(database: Database, logger: Logger, options: AppO
   if (source.operatorViews.length > 0) logger.info({ views: source.operatorViews }, "recaps from the operator's own views, sent as they are");
 }
 
-/** The session the single-number configuration describes: `default`, on WA_AUTH_PROFILE, paired as WA_PAIR_PHONE says. */
-function configuredSession(config: Config): { name: string; authProfile: string; pairing: 'qr' | 'code'; pairPhone: string | null } {
-  return { name: DEFAULT_SESSION, authProfile: config.wa.authProfile, pairing: config.wa.pairPhone ? 'code' : 'qr', pairPhone: config.wa.pairPhone };
-}
-
-/**
- * A session's transport: `default` is built from the configuration as it always was (WA_AUTH_PROFILE,
- * WA_PAIR_PHONE), every other session on its own auth profile and pairing from wa_sessions.
- */
-function transportFor(session: SessionRecord, config: Config, logger: Logger, options: AppOptions): Transport {
-  if (session.name === DEFAULT_SESSION) return options.transport ?? createTransport(config, logger.child({ session: session.name }));
-  if (options.transports) return options.transports(session);
-  return createTransport(config, logger.child({ session: session.name }), {
-    session: session.name,
-    authProfile: session.authProfile,
-    pairPhone: session.pairing === 'code' ? session.pairPhone : null,
-  });
-}
