@@ -7,7 +7,8 @@
  *
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else an embedded server started for the run.
  * Sizes: BENCH_N (100000), BENCH_RUNS (3, medians), BENCH_PICKUP_N (1000 at 20/s), BENCH_IDLE_SECONDS (60),
- * BENCH_HTTP_N (5000 requests at concurrency 16).
+ * BENCH_HTTP_N (5000 requests at concurrency 16); sessions-memory: BENCH_SESSIONS (1,2,3),
+ * BENCH_SESSIONS_DAY_SENDS (1500 a session), BENCH_PAGE_HEAP_MB (120, the stand-in page's heap).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
