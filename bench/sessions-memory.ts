@@ -19,7 +19,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -182,6 +182,30 @@ function processTree(root: number): number[] {
   return tree;
 }
 
+/**
+ * Chromium processes on the machine outside `ours` (other runs of the browser). They map the same
+ * executable, and PSS divides its shared pages among every process that maps them, so they lower our trees' PSS.
+ */
+function otherChromiums(executable: string, ours: Set<number>): number {
+  let count = 0;
+  let target = executable;
+  try {
+    target = execFileSync('readlink', ['-f', executable], { encoding: 'utf8' }).trim();
+  } catch {
+    // keep the path as given
+  }
+  const real = path.dirname(target);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || ours.has(Number(entry))) continue;
+    try {
+      if (path.dirname(readlinkSync(`/proc/${entry}/exe`)) === real) count++;
+    } catch {
+      // not ours to read, or gone
+    }
+  }
+  return count;
+}
+
 function treeMemory(root: number): Memory & { processes: number } {
   const pids = processTree(root);
   const each = pids.map(processMemory);
@@ -206,6 +230,8 @@ interface Sample {
   chromium: Array<Memory & { processes: number }>;
   perSession: Memory;
   total: Memory;
+  /** Chromium processes running on the machine that are not this run's. */
+  otherChromiums: number;
   /** This process's live JS heap after the collection. */
   nodeHeapUsedMb: number;
   /** Total PSS again after every browser was told of critical memory pressure (caches and free pages given back). */
@@ -280,10 +306,11 @@ async function runSessions(count: number, chromium: string, pageUrl: string, poo
     const trees = sessions.map((s) => treeMemory(s.pid));
     const total = { rssMb: node.rssMb + trees.reduce((a, t) => a + t.rssMb, 0), pssMb: node.pssMb + trees.reduce((a, t) => a + t.pssMb, 0) };
     const nodeHeapUsedMb = process.memoryUsage().heapUsed / MB;
+    const others = otherChromiums(chromium, new Set(sessions.flatMap((s) => processTree(s.pid))));
     await purge(sessions);
     const purgedTotalPssMb = processMemory(process.pid).pssMb + sessions.reduce((a, s) => a + treeMemory(s.pid).pssMb, 0);
-    samples.push({ hour, node, chromium: trees, total, perSession: { rssMb: total.rssMb / count, pssMb: total.pssMb / count }, nodeHeapUsedMb, purgedTotalPssMb });
-    log(`  ${((performance.now() - started) / 1000).toFixed(1)} s: ${count} session(s), hour ${String(hour).padStart(2)}: PSS per session ${total.pssMb.toFixed(0)} / ${count} = ${(total.pssMb / count).toFixed(0)} MB (node ${node.pssMb.toFixed(0)}, chromium ${trees.map((t) => `${t.pssMb.toFixed(0)} in ${t.processes}`).join(', ')}), RSS total ${total.rssMb.toFixed(0)} MB; node heap ${nodeHeapUsedMb.toFixed(0)} MB; purged PSS total ${purgedTotalPssMb.toFixed(0)} MB; page.evaluate so far ${evalMs.toFixed(0)} ms`);
+    samples.push({ hour, node, chromium: trees, total, perSession: { rssMb: total.rssMb / count, pssMb: total.pssMb / count }, nodeHeapUsedMb, purgedTotalPssMb, otherChromiums: others });
+    log(`  ${((performance.now() - started) / 1000).toFixed(1)} s: ${count} session(s), hour ${String(hour).padStart(2)}: PSS per session ${total.pssMb.toFixed(0)} / ${count} = ${(total.pssMb / count).toFixed(0)} MB (node ${node.pssMb.toFixed(0)}, chromium ${trees.map((t) => `${t.pssMb.toFixed(0)} in ${t.processes}`).join(', ')}), RSS total ${total.rssMb.toFixed(0)} MB; node heap ${nodeHeapUsedMb.toFixed(0)} MB; purged PSS total ${purgedTotalPssMb.toFixed(0)} MB; page.evaluate so far ${evalMs.toFixed(0)} ms; other Chromium processes on the machine ${others}`);
   };
   try {
     for (let i = 1; i <= count; i++) {
@@ -325,7 +352,11 @@ async function runSessions(count: number, chromium: string, pageUrl: string, poo
         s.delivery.trigger('notify');
       }
       const target = block * perBlock;
-      while (sessions.some((s) => s.sent < target)) await new Promise((r) => setTimeout(r, 50));
+      const deadline = performance.now() + 300_000;
+      while (sessions.some((s) => s.sent < target)) {
+        if (performance.now() > deadline) throw new Error(`block ${block}: sends stalled at ${sessions.map((s) => s.sent).join(', ')} of ${target} a session`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await Promise.all(sessions.map((s) => s.delivery.idle()));
       for (const s of sessions) s.transport.sends.splice(0); // the stand-in's own record of sends, not the service's memory
       await settle(sessions.map((s) => s.page));
@@ -366,20 +397,26 @@ export async function sessionsMemoryBench(adminUrl: string): Promise<void> {
   const server = await servePage();
   const runs: Record<string, Sample[]> = {};
   let pageHeapMb = 0;
+  let blankTree = { rssMb: 0, pssMb: 0, processes: 0 };
+  let pageTree = blankTree;
   try {
     await migrate(pool, logger);
     // The stand-in page's real heap, measured once in a browser of its own.
     {
       const { browser, page } = await launch(chromium.path, path.join(tempRoot, 'session-probe'));
       try {
+        const pid = browser.process()!.pid!;
+        await settle([page]);
+        blankTree = treeMemory(pid);
         await page.goto(server.url, { waitUntil: 'load' });
         await page.waitForFunction(() => document.title === 'ready');
         const cdp = await page.createCDPSession();
         await cdp.send('HeapProfiler.collectGarbage');
         const usage = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
         pageHeapMb = usage.usedSize / MB;
+        pageTree = treeMemory(pid);
         const shape = await page.evaluate(() => ({ nodes: document.getElementsByTagName('*').length, chats: (window as unknown as { bench: { chats: number; messages: number } }).bench.chats, messages: (window as unknown as { bench: { messages: number } }).bench.messages }));
-        log(`stand-in page: ${pageHeapMb.toFixed(0)} MB JS heap in use, ${shape.nodes} DOM elements, ${shape.chats} chats, ${shape.messages} messages`);
+        log(`stand-in page: ${pageHeapMb.toFixed(0)} MB JS heap in use, ${shape.nodes} DOM elements, ${shape.chats} chats, ${shape.messages} messages; one Chromium tree alone: PSS ${blankTree.pssMb.toFixed(0)} MB on about:blank, ${pageTree.pssMb.toFixed(0)} MB on the stand-in page; other Chromium processes on the machine ${otherChromiums(chromium.path!, new Set(processTree(pid)))}`);
       } finally {
         await browser.close().catch(() => undefined);
       }
@@ -412,7 +449,7 @@ export async function sessionsMemoryBench(adminUrl: string): Promise<void> {
         nodeHeapUsedMb: { ready: round(first.nodeHeapUsedMb), last: round(last.nodeHeapUsedMb) },
         growthMb: round(last.total.pssMb - first.total.pssMb),
         totalPssVsOneSession: round(first.total.pssMb / runs['1']![0]!.total.pssMb, 2),
-        samples: samples.map((s) => ({ hour: s.hour, pssPerSessionMb: round(s.perSession.pssMb), rssPerSessionMb: round(s.perSession.rssMb), nodePssMb: round(s.node.pssMb), nodeHeapUsedMb: round(s.nodeHeapUsedMb), purgedPssPerSessionMb: round(s.purgedTotalPssMb / Number(count)), chromiumPssMb: s.chromium.map((c) => round(c.pssMb)) })),
+        samples: samples.map((s) => ({ hour: s.hour, pssPerSessionMb: round(s.perSession.pssMb), rssPerSessionMb: round(s.perSession.rssMb), otherChromiums: s.otherChromiums, nodePssMb: round(s.node.pssMb), nodeHeapUsedMb: round(s.nodeHeapUsedMb), purgedPssPerSessionMb: round(s.purgedTotalPssMb / Number(count)), chromiumPssMb: s.chromium.map((c) => round(c.pssMb)) })),
       }];
     }),
   );
@@ -422,6 +459,7 @@ export async function sessionsMemoryBench(adminUrl: string): Promise<void> {
     sessionsMemory: {
       chromium: version,
       standInPage: { heapTargetMb: PAGE_HEAP_MB, heapUsedMb: round(pageHeapMb) },
+      oneChromiumAloneMb: { blankPagePss: round(blankTree.pssMb), blankPageRss: round(blankTree.rssMb), standInPagePss: round(pageTree.pssMb), standInPageRss: round(pageTree.rssMb) },
       sendsPerSessionPerDay: DAY_SENDS,
       runs: summary,
       goal: { pssPerSessionMb: GOAL_PSS_MB, growthAfterPurge: GOAL_GROWTH, nodeHeapGrowthMb: GOAL_NODE_HEAP_GROWTH_MB },
