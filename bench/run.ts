@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: the outbox pipeline side by side with pg-boss (10), graphile-worker (0.16) and the
  * seed's loop, on the same PostgreSQL, in one run, then the recaps at Cicero_V2's scale (bench/recap.ts).
- * Writes bench/results.json, bench/chart.svg and bench/recap-figures.md. `npm run bench -- outbox` or
- * `npm run bench -- recap` runs one of the two.
+ * then the memory of several WhatsApp sessions in one process, each with its Chromium (bench/sessions-memory.ts).
+ * Writes bench/results.json, bench/chart.svg and bench/recap-figures.md. `npm run bench -- outbox`,
+ * `npm run bench -- recap` or `npm run bench -- sessions-memory` runs one of them.
  *
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else an embedded server started for the run.
  * Sizes: BENCH_N (100000), BENCH_RUNS (3, medians), BENCH_PICKUP_N (1000 at 20/s), BENCH_IDLE_SECONDS (60),
- * BENCH_HTTP_N (5000 requests at concurrency 16).
+ * BENCH_HTTP_N (5000 requests at concurrency 16); sessions-memory: BENCH_SESSIONS (1,2,3),
+ * BENCH_SESSIONS_DAY_SENDS (1500 a session), BENCH_PAGE_HEAP_MB (120, the stand-in page's heap).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
@@ -26,6 +28,7 @@ import { enqueue, enqueueOne } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { ROOT, log, machine, median, mergeResults, withBenchServer } from './common.js';
 import { recapBench } from './recap.js';
+import { sessionsMemoryBench } from './sessions-memory.js';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -492,7 +495,7 @@ async function outboxBench(url: string): Promise<void> {
 }
 
 const which = process.argv[2] ?? 'all';
-if (!['all', 'outbox', 'recap'].includes(which)) throw new Error(`npm run bench -- [outbox|recap]: unknown benchmark ${which}`);
+if (!['all', 'outbox', 'recap', 'sessions-memory'].includes(which)) throw new Error(`npm run bench -- [outbox|recap|sessions-memory]: unknown benchmark ${which}`);
 
 // Dropping a measured database terminates what a stopped peer's pool may still hold open; that
 // connection's error (57P01) is expected and harmless here.
@@ -502,6 +505,7 @@ process.on('uncaughtException', (err: Error & { code?: string }) => {
 });
 
 await withBenchServer(async (url) => {
-  if (which !== 'recap') await outboxBench(url);
-  if (which !== 'outbox') await recapBench(url);
+  if (which === 'all' || which === 'outbox') await outboxBench(url);
+  if (which === 'all' || which === 'recap') await recapBench(url);
+  if (which === 'all' || which === 'sessions-memory') await sessionsMemoryBench(url);
 });
