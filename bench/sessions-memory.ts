@@ -259,7 +259,7 @@ async function launch(executablePath: string, userDataDir: string): Promise<{ br
 
 const dispatch = {
   sendIntervalMs: 0, sendJitterMs: 0, maxPerMinute: 10_000_000, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, batchSize: 10,
-  leaseMs: 300_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000, settleGraceMs: 120_000, resendChecked: true, documentMaxBytes: 16 * 1024 * 1024,
+  leaseMs: 300_000, sendTimeoutMs: 60_000, confirmTimeoutMs: 600_000, settleGraceMs: 120_000, resendChecked: true, documentMaxBytes: 16 * 1024 * 1024, failoverAfterMs: 300_000,
 };
 
 /**
