@@ -43,6 +43,7 @@ interface MessageJson {
   id: number;
   status: string;
   recipientName: string | null;
+  session: string | null;
   heldBack: { kind: string; scope: string; until: string | null; untilLocal: string | null; reason: string } | null;
 }
 
@@ -175,6 +176,8 @@ describe('the dashboard in the evening (Chromium through playwright-core)', { sk
     await waitUntil(async () => (await message(first)).heldBack?.scope === 'message', 10_000, "the budget hold written on the row");
     assert.equal((await message(first)).heldBack!.kind, 'budget_hour');
     const second = await send(SLEMAN_GROUP, 'Rekap uji dua');
+    // Written without a session, it is routed at once (to the one number), then waits for that number's hold.
+    await waitUntil(async () => (await message(second)).session !== null, 10_000, 'the second message routed');
     const behind = (await message(second)).heldBack;
     assert.equal(behind?.kind, 'budget_hour');
     assert.equal(behind?.scope, 'session');

@@ -106,7 +106,11 @@ describe('outbox documents and ordering (fake transport in place of WhatsApp)', 
 
     it('follows: a message of another session cannot be followed; a later message of the batch is not "earlier"', async () => {
       await enqueueOne(db.pool, { recipient: '081234567890', content: 'Teks', type: 'test', dedupKey: 'other-session', session: 'polda' });
-      await assert.rejects(enqueueOne(db.pool, { ...base, follows: 'other-session' }), /follows names message 1 of session "polda"; a message can follow only one of its own session/);
+      await assert.rejects(enqueueOne(db.pool, { ...base, session: 'default', follows: 'other-session' }), /follows names message 1 of session "polda"; a message can follow only one of its own session \("default"\)/);
+      // Without a session of its own, a follower is routed to its leader's number (delivery/routing.ts).
+      const follower = await enqueueOne(db.pool, { ...base, dedupKey: 'follower', follows: 'other-session' });
+      assert.equal((await db.pool.query('SELECT session FROM wa_outbox WHERE id = $1', [follower.id])).rows[0].session, null);
+      await db.pool.query('DELETE FROM wa_outbox WHERE id = $1', [follower.id]);
       await assert.rejects(
         enqueue(db.pool, [{ ...base, dedupKey: 'f', follows: 'later' }, { recipient: '081234567890', content: 'Teks', type: 'test', dedupKey: 'later' }]),
         /outbox message 0: follows names no message/,

@@ -76,6 +76,33 @@ describe('routing: messages without a session go to the number the person talks 
     );
   }
 
+  it('a message that follows another goes from its number: a leader routed in the same batch, an explicit leader, a leader that failed at once', async () => {
+    await threeSessions();
+    // A person who wrote to c: the leader is routed to c; its follower, in the same batch, goes with it.
+    await db.pool.query(`INSERT INTO wa_chat_affinity (chat_id, session, last_inbound_at) VALUES ($1, 'c', now())`, [chat(1)]);
+    const [leader, follower] = await enqueue(db.pool, [
+      { recipient: phone(1), content: 'Satu', type: 'manual', dedupKey: 'lead-1' },
+      { recipient: phone(1), content: 'Dua', type: 'manual', dedupKey: 'follow-1', follows: 'lead-1' },
+    ]);
+    // A leader sent explicitly from a (the person wrote to c): the follower goes from a, not by the rules.
+    const [explicit] = await enqueue(db.pool, [{ recipient: phone(1), content: 'Tiga', type: 'manual', dedupKey: 'lead-2', session: 'a' }]);
+    const [afterExplicit] = await enqueue(db.pool, [{ recipient: phone(1), content: 'Empat', type: 'manual', dedupKey: 'follow-2', follows: 'lead-2' }]);
+    // A leader to a group no number is in fails at once; its follower is then routed by the rules.
+    await db.pool.query(`INSERT INTO wa_group_members (session, chat_id, member) VALUES ('a', '120363000000000777@g.us', true), ('b', '120363000000000777@g.us', true), ('c', '120363000000000777@g.us', true)`);
+    const [groupLeader, groupFollower] = await enqueue(db.pool, [
+      { recipient: '120363000000000999@g.us', content: 'Lima', type: 'manual', dedupKey: 'lead-3' },
+      { recipient: '120363000000000777@g.us', content: 'Enam', type: 'manual', dedupKey: 'follow-3', follows: 'lead-3' },
+    ]);
+    await router.routeUnrouted();
+    await router.routeUnrouted();
+    const rows = await rowsById([leader!.id, follower!.id, explicit!.id, afterExplicit!.id, groupLeader!.id, groupFollower!.id]);
+    assert.deepEqual([rows.get(leader!.id)!.session, rows.get(leader!.id)!.route_reason], ['c', 'wrote_last']);
+    assert.deepEqual([rows.get(follower!.id)!.session, rows.get(follower!.id)!.route_reason], ['c', 'follows']);
+    assert.deepEqual([rows.get(afterExplicit!.id)!.session, rows.get(afterExplicit!.id)!.route_reason], ['a', 'follows']);
+    assert.equal(rows.get(groupLeader!.id)!.failure_code, 'not_in_group');
+    assert.equal(rows.get(groupFollower!.id)!.route_reason, 'group_member');
+  });
+
   it('a seed-style INSERT without a session is written with none (to be routed); an explicit session keeps "explicit"', async () => {
     const seeded = await seedInsert('081200000001');
     const [api] = await enqueue(db.pool, [{ recipient: '081200000002', content: 'x', type: 'api' }]);

@@ -27,7 +27,7 @@ import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import type { OutcomeHooks } from '../outbox/outcomes.js';
 import { failUnroutable } from '../outbox/row-status.js';
 import {
-  assignRoutes, hasUnroutedRows, lockMovableRows, lockUnroutedRows, moveRoutes, noteWaiting, sessionsWithMovableRows, waitingPerSession,
+  assignRoutes, hasUnroutedRows, inheritFollowedSessions, lockMovableRows, lockUnroutedRows, moveRoutes, noteWaiting, sessionsWithMovableRows, waitingPerSession,
   WAITING_ROUTE, type RoutableRow, type RouteAssignment, type RouteMove,
 } from '../outbox/routing.js';
 import { affinities, type Affinity } from '../sessions/affinity.js';
@@ -201,8 +201,12 @@ export class Router {
     if (!(await hasUnroutedRows(pool))) return total;
     for (;;) {
       const batch = await withTransaction(pool, async (tx) => {
-        const rows = await lockUnroutedRows(tx, this.options.batchSize ?? 500);
-        if (rows.length === 0) return null;
+        const locked = await lockUnroutedRows(tx, this.options.batchSize ?? 500);
+        if (locked.length === 0) return null;
+        // A message that follows another goes from that one's number: after its leader has one (perhaps in this batch).
+        const followers = locked.filter((r) => r.followsId !== null);
+        let inherited = await inheritFollowedSessions(tx, followers.map((r) => r.id));
+        const rows = locked.filter((r) => r.followsId === null || (!inherited.has(r.id) && !locked.some((l) => l.id === r.followsId)));
         const decisions = await this.decideAll(tx, rows);
         const assignments: RouteAssignment[] = [];
         const fails: Array<{ id: number; reason: string }> = [];
@@ -213,6 +217,10 @@ export class Router {
           result[d.kind === 'route' ? 'routed' : d.kind === 'wait' ? 'waiting' : 'failed']++;
         }
         await assignRoutes(tx, assignments);
+        const waitingOnLeader = followers.filter((r) => !inherited.has(r.id) && !rows.includes(r)).map((r) => r.id);
+        inherited = await inheritFollowedSessions(tx, waitingOnLeader);
+        result.routed += inherited.size;
+        // A leader that failed at once leaves its followers to the rules, routed on the next pass.
         const failed = await failUnroutable(tx, fails);
         for (const row of failed) await this.options.hooks?.run(tx, { row, status: 'failed', reason: row.reason, sentAt: null }, this.options.logger);
         if (assignments.length > 0) await wakeDispatchers(tx);

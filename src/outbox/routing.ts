@@ -24,6 +24,8 @@ export interface RoutableRow {
   /** Its session now (null: not routed yet). */
   session: string | null;
   routeReason: string | null;
+  /** The row it follows (sent only after that one), if any. */
+  followsId: number | null;
 }
 
 /** "Waiting to be routed": no session, and not finished (odd statuses of other programs are normalised after routing). */
@@ -38,7 +40,7 @@ export async function hasUnroutedRows(db: Queryable): Promise<boolean> {
 /** Up to `limit` rows without a session, oldest first, locked for the caller's transaction (rows another router holds are skipped). */
 export async function lockUnroutedRows(db: Queryable, limit: number): Promise<RoutableRow[]> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, recipient, type, session, route_reason FROM wa_outbox WHERE ${UNROUTED} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    `SELECT id, recipient, type, session, route_reason, follows_id FROM wa_outbox WHERE ${UNROUTED} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],
   );
   return rows.map(toRoutable);
@@ -70,7 +72,7 @@ export async function sessionsWithMovableRows(db: Queryable): Promise<string[]> 
  */
 export async function lockMovableRows(db: Queryable, session: string, afterId: number, limit: number, waitingOnly = false): Promise<RoutableRow[]> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, recipient, type, session, route_reason FROM wa_outbox
+    `SELECT id, recipient, type, session, route_reason, follows_id FROM wa_outbox
       WHERE session = $1 AND id > $2 AND ${MOVABLE} AND (NOT $4 OR starts_with(route_reason, '${WAITING_ROUTE}'))
       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
     [session, afterId, limit, waitingOnly],
@@ -96,6 +98,22 @@ export async function assignRoutes(db: Queryable, assignments: readonly RouteAss
     [assignments.map((a) => a.id), assignments.map((a) => a.session), assignments.map((a) => a.reason.slice(0, 500))],
   );
   return rowCount ?? 0;
+}
+
+/** Why a row has its session: it follows a row of that session (a message after another, in one chat, from one number). */
+export const FOLLOWS_ROUTE = 'follows';
+
+/** Rows among `ids` that follow a row with a session take that session (the rest keep none); returns those given one. */
+export async function inheritFollowedSessions(db: Queryable, ids: readonly number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await db.query<{ id: number }>(
+    `UPDATE wa_outbox f SET session = l.session, route_reason = '${FOLLOWS_ROUTE}', routed_at = now(), updated_at = now()
+       FROM wa_outbox l
+      WHERE f.id = ANY($1::int[]) AND f.session IS NULL AND l.id = f.follows_id AND l.session IS NOT NULL
+     RETURNING f.id`,
+    [ids],
+  );
+  return new Set(rows.map((r) => r.id));
 }
 
 /** A routed row moved from one session to another: `reason` becomes its route_reason, `why` is kept in the move. */
@@ -149,5 +167,8 @@ export async function waitingPerSession(db: Queryable): Promise<Map<string, numb
 }
 
 function toRoutable(r: Record<string, unknown>): RoutableRow {
-  return { id: r.id as number, recipient: r.recipient as string, type: r.type as string, session: r.session as string | null, routeReason: r.route_reason as string | null };
+  return {
+    id: Number(r.id), recipient: r.recipient as string, type: r.type as string, session: r.session as string | null,
+    routeReason: r.route_reason as string | null, followsId: r.follows_id === null || r.follows_id === undefined ? null : Number(r.follows_id),
+  };
 }
