@@ -263,5 +263,12 @@ describe('cicero-wa doctor: unit groups out of reach (membership as a stand-in s
     const withAdmin = await doctorLine();
     assert.match(withAdmin, /^WARN unit-groups\s+no number can write to these unit groups, their messages fail at once: Polres B 120363000000000002@g\.us \(not_group_admin\); Polres C/);
     assert.ok(!withAdmin.includes('Polres A'), 'reached through admin');
+    // The numbers check names each registered number; one enabled and waiting for a scan is a warning naming it.
+    await cicero.pool.query(`INSERT INTO wa_sessions (name, auth_profile, label, state) VALUES ('user', 'user', 'Nomor user', 'awaiting_qr')`);
+    await cicero.pool.query(`UPDATE wa_sessions SET paired_number = '6281100000002' WHERE name = 'admin'`);
+    const dir = await tempDir();
+    const result = await runCli(['doctor'], { DATABASE_URL: cicero.url, WA_AUTH_PATH: path.join(dir, 'wa-auth'), WA_TRANSPORT: 'fake' }, dir);
+    const numbers = result.stdout.split('\n').find((l) => l.slice(5).startsWith('numbers'))!;
+    assert.match(numbers, /^WARN numbers\s+3 number\(s\): admin: ready since [^;]+ WIB, \+6281100000002; default: ready since [^;]+, never paired; user \(Nomor user\): awaiting_qr since [^;]+, never paired -> pair or reconnect user /);
   });
 });

@@ -21,6 +21,7 @@ import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/
 import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js';
 import { readProfileRecord, profileRecordFile } from '../whatsapp/profile-record.js';
 import { checkUnitGroups } from './doctor-groups.js';
+import { checkNumbers } from './doctor-numbers.js';
 
 export interface CheckResult {
   name: string;
@@ -59,6 +60,7 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
         : { name: 'migrations', ok: false, detail: `${pending.length} not applied: ${pending.join(', ')}`, remedy: 'run cicero-wa migrate (npm start also applies them)' },
       await checkRecaps(database.pool),
       ...(await checkTaskIndex(database.pool)),
+      ...(pending.length === 0 ? await checkNumbers(database.pool, config.cron.timezone) : []),
       ...(await checkUnitGroups(database.pool, config.dispatch.failoverAfterMs)),
     ];
   } catch (err) {
