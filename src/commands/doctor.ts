@@ -22,6 +22,7 @@ import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js'
 import { readProfileRecord, profileRecordFile } from '../whatsapp/profile-record.js';
 import { checkUnitGroups } from './doctor-groups.js';
 import { checkNumbers } from './doctor-numbers.js';
+import { checkPooler } from './doctor-pooler.js';
 
 export interface CheckResult {
   name: string;
@@ -62,6 +63,7 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
       ...(await checkTaskIndex(database.pool)),
       ...(pending.length === 0 ? await checkNumbers(database.pool, config.cron.timezone) : []),
       ...(await checkUnitGroups(database.pool, config.dispatch.failoverAfterMs)),
+      ...(config.database.url ? [await checkPooler(database.connectionString)] : []),
     ];
   } catch (err) {
     return [{ name: 'migrations', ok: false, detail: `cannot read cicero_wa_migrations: ${(err as Error).message}`, remedy: "check the database user's privileges" }];
