@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { runCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort } from './helpers/ports.js';
+import { checkPooler } from '../src/commands/doctor-pooler.js';
 
 const PGBOUNCER = '/usr/sbin/pgbouncer';
 const skip = existsSync(PGBOUNCER) ? false : `${PGBOUNCER} is not installed (apt-get install pgbouncer)`;
@@ -132,6 +134,27 @@ describe('cicero-wa doctor: connection poolers (a real PgBouncer)', { skip }, ()
     for (const url of [through('session'), db.url]) {
       const result = await runCli(['doctor'], { ...env, DATABASE_URL: url }, dir);
       assert.match(line(result.stdout, 'pooler'), /^ok\s+pooler\s+direct sessions: LISTEN\/NOTIFY delivered, one server session per connection$/, url);
+    }
+  });
+});
+
+describe("doctor's pooler check against a stand-in server that accepts and never answers", () => {
+  it('gives up within 3 s with a WARN saying it cannot tell, and the remedy', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const started = Date.now();
+      const result = await checkPooler(`postgres://postgres@127.0.0.1:${port}/silent`);
+      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+      assert.equal(result.ok, true);
+      assert.equal(result.warn, true);
+      assert.match(result.detail, /^cannot tell whether DATABASE_URL leads to a pooler in transaction mode: the LISTEN\/NOTIFY probe failed \(/);
+      assert.match(result.remedy!, /pool_mode = session/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -17,6 +17,8 @@ const PROBE_CHANNEL = 'cicero_wa_pooler_probe';
 const STATEMENT_MS = 800;
 /** How long the listening connection waits for the notification (a direct one hears it in milliseconds). */
 const NOTIFY_WAIT_MS = 1200;
+/** The whole check: doctor goes on after it whatever the pooler does. */
+const DEADLINE_MS = 2500;
 
 async function probeClient(connectionString: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: STATEMENT_MS, query_timeout: STATEMENT_MS, application_name: 'cicero-wa-doctor' });
@@ -80,10 +82,22 @@ const REMEDY =
 export async function checkPooler(connectionString: string): Promise<CheckResult> {
   const name = 'pooler';
   let signs: string[];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    signs = await poolerSigns(connectionString);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${DEADLINE_MS / 1000} s`)), DEADLINE_MS);
+    });
+    signs = await Promise.race([poolerSigns(connectionString), deadline]);
   } catch (err) {
-    signs = [`the probe failed: ${(err as Error).message}`];
+    return {
+      name,
+      ok: true,
+      warn: true,
+      detail: `cannot tell whether DATABASE_URL leads to a pooler in transaction mode: the LISTEN/NOTIFY probe failed (${(err as Error).message})`,
+      remedy: `if DATABASE_URL names a pooler: ${REMEDY}`,
+    };
+  } finally {
+    clearTimeout(timer);
   }
   if (signs.length === 0) return { name, ok: true, detail: 'direct sessions: LISTEN/NOTIFY delivered, one server session per connection' };
   return {
