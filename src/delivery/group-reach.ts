@@ -7,7 +7,8 @@
 import type { Queryable } from '../db/pool.js';
 import { knownGroups } from '../groups/membership.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
-import { decide, listedSessions, readSessions, type Decision } from './routing.js';
+import { decide, type Decision } from './routing.js';
+import { listedSessions, readSessions } from './routing-inputs.js';
 
 /** The routing's decision for a message to each of these groups now (a recap, the most common group message). */
 export async function groupReach(db: Queryable, chatIds: readonly string[], failoverAfterMs: number, now = new Date()): Promise<Map<string, Decision>> {

@@ -31,19 +31,11 @@ import {
   WAITING_ROUTE, type RoutableRow, type RouteAssignment, type RouteMove,
 } from '../outbox/routing.js';
 import { affinities, type Affinity } from '../sessions/affinity.js';
+import { listedSessions, readSessions, type SessionInfo } from './routing-inputs.js';
+
+export type { SessionInfo } from './routing-inputs.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
 
-/** A session as the router sees it. */
-export interface SessionInfo {
-  name: string;
-  enabled: boolean;
-  state: string;
-  stateSince: Date;
-  homeTypes: string[];
-  createdAt: Date;
-  /** The governor's pause in force: its kind (cooling, critical, operator). */
-  paused: string | null;
-}
 
 /** Ready enough to send. */
 const CARRYING_STATES = ['ready', 'authenticated'];
@@ -158,22 +150,6 @@ export function decide(input: RoutingInput): Decision {
   const other = home.find((s) => carries(s.name));
   if (other) return { kind: 'route', session: other.name, reason: 'any_number' };
   return waitAt(home[0]!.name, `tidak ada nomor yang bisa mengirim sekarang: ${describe(home.map((s) => s.name))}`);
-}
-
-/** wa_sessions with each one's pause in force (read only: sessions/ writes wa_sessions, governor/ the pauses). */
-export async function readSessions(db: Queryable): Promise<SessionInfo[]> {
-  const { rows } = await db.query<{ name: string; enabled: boolean; state: string; state_since: Date; home_types: string[]; created_at: Date; pause_kind: string | null }>(
-    `SELECT s.name, s.enabled, s.state, s.state_since, s.home_types, s.created_at,
-            CASE WHEN g.pause_kind IS NOT NULL AND (g.paused_until IS NULL OR g.paused_until > now()) THEN g.pause_kind END AS pause_kind
-       FROM wa_sessions s LEFT JOIN wa_session_guard g ON g.session = s.name
-      ORDER BY s.created_at, s.name`,
-  );
-  return rows.map((r) => ({ name: r.name, enabled: r.enabled, state: r.state, stateSince: r.state_since, homeTypes: r.home_types, createdAt: r.created_at, paused: r.pause_kind }));
-}
-
-export async function listedSessions(db: Queryable): Promise<Set<string>> {
-  const { rows } = await db.query<{ session: string }>('SELECT DISTINCT session FROM wa_group_members');
-  return new Set(rows.map((r) => r.session));
 }
 
 export interface RouterOptions {
