@@ -61,6 +61,8 @@ const OWNERS: Record<string, string | string[]> = {
   wa_group_members: 'groups/',
   wa_sessions: 'sessions/',
   wa_chat_affinity: 'sessions/',
+  http_sign_ins: 'http/',
+  http_auth_failures: 'http/',
   // Cicero_V2's own tables: only the demo dataset writes them (into an empty database).
   clients: 'features/rekap/demo/',
   // notifwa#on/off sets one column of a person: the only write into Cicero_V2's tables.

@@ -51,16 +51,16 @@ export function accessGate({ config, auth, signIns, guard }: Gate) {
     const access = accessOf(request, config);
     const key = presentedKey(request.headers);
     // The dashboard's browser: its sign-in instead of a key.
-    const signIn = key === null && auth.enabled ? signIns.fromCookie(request.headers.cookie) : null;
+    const signIn = key === null && auth.enabled ? await signIns.fromCookie(request.headers.cookie) : null;
     let level: Level | null;
     if (access === 'public') {
-      level = !auth.enabled ? 'open' : signIn ? signIn.level : key !== null ? auth.identify(key, request.ip) : null;
+      level = !auth.enabled ? 'open' : signIn ? signIn.level : key !== null ? await auth.identify(key, request.ip) : null;
     } else if (signIn) {
       const refused = signInRefusal(access, signIn, request);
       if (refused) return reply.code(403).send(refused);
       level = signIn.level;
     } else {
-      const verdict = auth.check(access, key, request.ip);
+      const verdict = await auth.check(access, key, request.ip);
       if (!verdict.ok) {
         if (verdict.retryAfterS) void reply.header('retry-after', String(verdict.retryAfterS));
         return reply.code(verdict.status).send({ error: verdict.error, message: verdict.message });
@@ -71,7 +71,7 @@ export function accessGate({ config, auth, signIns, guard }: Gate) {
 
     const notJson = contentTypeRefusal(request.method, request.headers);
     if (notJson) {
-      if (request.routeOptions.url === LOGIN_PATH && refusedSignIn(auth, request, reply)) return reply;
+      if (request.routeOptions.url === LOGIN_PATH && (await refusedSignIn(auth, request, reply))) return reply;
       return reply.code(notJson.status).send({ error: notJson.error, message: notJson.message });
     }
   };
@@ -81,8 +81,8 @@ export function accessGate({ config, auth, signIns, guard }: Gate) {
  * A sign-in refused before its key was looked at (not JSON, too large, not valid) counts like a wrong
  * key; from an address already blocked it is answered 429 at once (true: answered).
  */
-export function refusedSignIn(auth: Authenticator, request: FastifyRequest, reply: FastifyReply): boolean {
-  const limited = auth.failure(request.ip);
+export async function refusedSignIn(auth: Authenticator, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  const limited = await auth.failure(request.ip);
   if (!limited) return false;
   void reply.code(429).header('retry-after', String(limited.retryAfterS)).send({ error: limited.error, message: limited.message });
   return true;

@@ -4,10 +4,12 @@
  * `API_KEY` (allowed only when the server listens on loopback) every call is allowed.
  *
  * An address that keeps sending wrong keys is slowed down: after `MAX_FAILURES` failures within a
- * window, its calls with a wrong key or none get 429 until the window ends. A valid key is never
+ * window, its calls with a wrong key or none get 429 until the window ends. The failures are counted in
+ * the database (`http_auth_failures`), so every instance on it shares the count. A valid key is never
  * refused this way, so a stranger's guesses cannot lock an operator out.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type pg from 'pg';
 
 /**
  * What a route needs: nothing (health), a read key (or the full key), the full key to change something,
@@ -23,7 +25,8 @@ export type Verdict =
   | { ok: false; status: 401 | 403 | 429; error: string; message: string; retryAfterS?: number };
 
 const MAX_FAILURES = 10;
-const WINDOW_MS = 60_000;
+/** The window, as PostgreSQL reads it. */
+const WINDOW = "interval '1 minute'";
 
 /** Why read-only access is refused a route, for a key or a dashboard sign-in. */
 export function readOnlyRefusal(access: 'write' | 'secret', signedIn: boolean): string {
@@ -54,12 +57,10 @@ function sameKey(given: string, expected: string): boolean {
 }
 
 export class Authenticator {
-  private readonly failures = new Map<string, { count: number; since: number }>();
-
   constructor(
     private readonly keys: { full: string | null; read: string | null },
+    private readonly pool: pg.Pool,
     private readonly maxFailures: number = MAX_FAILURES,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /** Whether the API asks for keys at all. */
@@ -67,12 +68,12 @@ export class Authenticator {
     return this.keys.full !== null;
   }
 
-  check(access: Access, key: string | null, address: string): Verdict {
+  async check(access: Access, key: string | null, address: string): Promise<Verdict> {
     if (access === 'public' || !this.enabled) return { ok: true, level: 'open' };
     const level = this.levelOf(key);
     if (level === null) {
       return (
-        this.failure(address) ?? {
+        (await this.failure(address)) ?? {
           ok: false,
           status: 401,
           error: 'unauthorized',
@@ -85,52 +86,40 @@ export class Authenticator {
   }
 
   /** What a key presented where none is needed (health) allows; a wrong one counts as a failure. */
-  identify(key: string, address: string): 'full' | 'read' | null {
+  async identify(key: string, address: string): Promise<'full' | 'read' | null> {
     const level = this.levelOf(key);
-    if (level === null) this.failure(address);
+    if (level === null) await this.failure(address);
     return level;
   }
 
   /**
-   * Counts a wrong or missing key (or a refused sign-in, which may be a guess too) from an address; once
-   * the address is blocked, nothing more is counted and the 429 to answer instead is returned.
+   * Counts a wrong or missing key (or a refused sign-in, which may be a guess too) from an address; past
+   * `maxFailures` within the window, the 429 to answer instead is returned. One statement, so instances
+   * counting the same address at once add up: a window older than a minute starts again at 1, and the
+   * count stops one past the limit.
    */
-  failure(address: string): Extract<Verdict, { ok: false }> | null {
-    const blocked = this.blockedFor(address);
-    if (blocked > 0) {
-      return { ok: false, status: 429, error: 'too_many_failures', message: 'too many requests with a wrong or missing API key from this address; wait and try again', retryAfterS: Math.ceil(blocked / 1000) };
-    }
-    this.recordFailure(address);
-    return null;
+  async failure(address: string): Promise<Extract<Verdict, { ok: false }> | null> {
+    const { rows } = await this.pool.query<{ count: number; left_ms: number }>(
+      `INSERT INTO http_auth_failures AS f (address, window_start, count) VALUES ($1, now(), 1)
+       ON CONFLICT (address) DO UPDATE SET
+         window_start = CASE WHEN f.window_start <= now() - ${WINDOW} THEN now() ELSE f.window_start END,
+         count = CASE WHEN f.window_start <= now() - ${WINDOW} THEN 1 ELSE LEAST(f.count + 1, $2::int + 1) END
+       RETURNING count, ceil(extract(epoch FROM (window_start + ${WINDOW} - now())) * 1000)::int AS left_ms`,
+      [address, this.maxFailures],
+    );
+    const { count, left_ms: left } = rows[0]!;
+    if (count <= this.maxFailures) return null;
+    return { ok: false, status: 429, error: 'too_many_failures', message: 'too many requests with a wrong or missing API key from this address; wait and try again', retryAfterS: Math.max(1, Math.ceil(left / 1000)) };
+  }
+
+  /** Forgets windows that are over (the periodic clean-up); what is left is only addresses that failed in the last minute. */
+  async prune(): Promise<void> {
+    await this.pool.query(`DELETE FROM http_auth_failures WHERE window_start <= now() - ${WINDOW}`);
   }
 
   private levelOf(key: string | null): 'full' | 'read' | null {
     if (key === null || this.keys.full === null) return null;
     if (sameKey(key, this.keys.full)) return 'full';
     return this.keys.read !== null && sameKey(key, this.keys.read) ? 'read' : null;
-  }
-
-  private recordFailure(address: string): void {
-    const now = this.now();
-    const entry = this.failures.get(address);
-    if (!entry || now - entry.since >= WINDOW_MS) this.failures.set(address, { count: 1, since: now });
-    else entry.count++;
-    if (this.failures.size > 10_000) this.prune(now);
-  }
-
-  /** Milliseconds an address still has to wait; 0 when it is not blocked. */
-  private blockedFor(address: string): number {
-    const entry = this.failures.get(address);
-    if (!entry) return 0;
-    const left = entry.since + WINDOW_MS - this.now();
-    if (left <= 0) {
-      this.failures.delete(address);
-      return 0;
-    }
-    return entry.count >= this.maxFailures ? left : 0;
-  }
-
-  private prune(now: number): void {
-    for (const [address, entry] of this.failures) if (now - entry.since >= WINDOW_MS) this.failures.delete(address);
   }
 }

@@ -33,6 +33,8 @@ import { SignIns } from './dashboard/sign-ins.js';
 
 /** The largest body a route takes unless it says otherwise (POST /api/messages takes a document). */
 export const BODY_LIMIT = 16 * 1024;
+/** How often expired sign-ins and finished wrong-key windows are deleted. */
+const CLEAN_UP_MS = 10 * 60 * 1000;
 
 /** HTTP_TRUST_PROXY as Fastify takes it: a number of proxies is a function of the hop. */
 function trustProxyOption(trust: false | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
@@ -41,8 +43,8 @@ function trustProxyOption(trust: false | number | string[]): boolean | string[] 
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger, metrics } = deps;
-  const auth = new Authenticator({ full: config.http.apiKey, read: config.http.readKey }, deps.maxAuthFailures);
-  const signIns = new SignIns();
+  const auth = new Authenticator({ full: config.http.apiKey, read: config.http.readKey }, deps.pool, deps.maxAuthFailures);
+  const signIns = new SignIns(deps.pool);
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -98,12 +100,19 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     logger[quiet ? 'debug' : 'info']({ method: request.method, route, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 }, 'http request');
   });
 
-  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+  // Expired sign-ins and finished wrong-key windows are deleted now and then (two indexed deletes).
+  const cleanUp = setInterval(() => {
+    Promise.all([signIns.prune(), auth.prune()]).catch((err: Error) => logger.warn({ err: err.message }, 'sign-in clean-up failed; trying again later'));
+  }, CLEAN_UP_MS);
+  cleanUp.unref();
+  app.addHook('onClose', async () => clearInterval(cleanUp));
+
+  app.setErrorHandler(async (err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {
       return reply.code(err.statusCode).send({ error: err.error, message: err.message, ...(err.fields ? { fields: err.fields } : {}), ...(err.extra ?? {}) });
     }
     const status = err.statusCode ?? 500;
-    if (status < 500 && request.routeOptions.url === LOGIN_PATH && refusedSignIn(auth, request, reply)) return reply;
+    if (status < 500 && request.routeOptions.url === LOGIN_PATH && (await refusedSignIn(auth, request, reply))) return reply;
     if (err.validation) return reply.code(400).send(validationRefusal(err.validation as ValidationIssue[], err.validationContext));
     if (status === 400 && /JSON/i.test(err.message)) {
       return reply.code(400).send({ error: 'invalid_json', message: `the body is not valid JSON: ${err.message}`, fields: [{ field: 'body', message: 'is not valid JSON' }] });

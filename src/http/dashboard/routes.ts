@@ -82,7 +82,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
 
   app.get('/dashboard', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     void reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8');
-    const signIn = signIns.fromCookie(request.headers.cookie);
+    const signIn = await signIns.fromCookie(request.headers.cookie);
     if (auth.enabled && !signIn) return page(config.http.uiLang, '<main id="app" class="signin"></main>', { ...common, view: 'signin' });
     return page(config.http.uiLang, '<div id="app"></div>', {
       ...common,
@@ -108,21 +108,21 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps, access: { 
     },
     async (request, reply) => {
       if (!auth.enabled) return reply.code(204).send();
-      const verdict = auth.check('read', request.body.key, request.ip);
+      const verdict = await auth.check('read', request.body.key, request.ip);
       if (!verdict.ok) {
         if (verdict.retryAfterS) void reply.header('retry-after', String(verdict.retryAfterS));
         return reply.code(verdict.status).send({ error: verdict.error, message: verdict.status === 401 ? 'the key is not valid' : verdict.message });
       }
-      const signIn = signIns.create(verdict.level === 'read' ? 'read' : 'full');
+      const signIn = await signIns.create(verdict.level === 'read' ? 'read' : 'full');
       deps.logger.info({ level: signIn.level }, 'dashboard sign-in');
       return reply.code(204).header('set-cookie', signInCookie(signIn, request.protocol === 'https')).send();
     },
   );
 
   app.post('/dashboard/logout', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
-    const signIn = signIns.fromCookie(request.headers.cookie);
+    const signIn = await signIns.fromCookie(request.headers.cookie);
     if (signIn && request.headers['x-csrf-token'] !== signIn.csrf) return reply.code(403).send(CSRF_REFUSAL);
-    if (signIn) signIns.remove(signIn.id);
+    if (signIn) await signIns.remove(signIn.id);
     return reply.code(204).header('set-cookie', clearedCookie(request.protocol === 'https')).send();
   });
 }
