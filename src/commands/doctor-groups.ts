@@ -7,7 +7,7 @@
 import { groupReach } from '../delivery/group-reach.js';
 import { activeUnitGroups } from '../features/units.js';
 import type { Queryable } from '../db/pool.js';
-import type { CheckResult } from './doctor.js';
+import type { CheckResult } from './doctor-check.js';
 
 export async function checkUnitGroups(db: Queryable, failoverAfterMs: number): Promise<CheckResult[]> {
   const units = await activeUnitGroups(db);

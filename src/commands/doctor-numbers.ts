@@ -7,7 +7,7 @@
 import type { Queryable } from '../db/pool.js';
 import { formatZoned } from '../lib/zoned-time.js';
 import { listSessions } from '../sessions/registry.js';
-import type { CheckResult } from './doctor.js';
+import type { CheckResult } from './doctor-check.js';
 
 const READY = new Set(['ready', 'authenticated']);
 

@@ -10,7 +10,7 @@
  * notification at once; a transaction pooler does neither. A statement pooler refuses the transaction.
  */
 import pg from 'pg';
-import type { CheckResult } from './doctor.js';
+import type { CheckResult } from './doctor-check.js';
 
 const PROBE_CHANNEL = 'cicero_wa_pooler_probe';
 /** Connecting and each probe statement: a pooler waiting for a free server connection must not hang doctor. */

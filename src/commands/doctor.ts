@@ -20,18 +20,10 @@ import { formatZoned } from '../lib/zoned-time.js';
 import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/report-views.js';
 import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js';
 import { readProfileRecord, profileRecordFile } from '../whatsapp/profile-record.js';
+import type { CheckResult } from './doctor-check.js';
 import { checkUnitGroups } from './doctor-groups.js';
 import { checkNumbers } from './doctor-numbers.js';
 import { checkPooler } from './doctor-pooler.js';
-
-export interface CheckResult {
-  name: string;
-  ok: boolean;
-  /** Runs, but something will not work until the remedy is applied (does not change the exit code). */
-  warn?: boolean;
-  detail: string;
-  remedy?: string;
-}
 
 async function checkDatabase(config: Config, logger: Logger): Promise<CheckResult[]> {
   const where = config.database.url ? maskUrlPassword(config.database.url) : `embedded in ${path.join(config.dataDir, 'postgres')}`;

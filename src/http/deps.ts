@@ -4,14 +4,12 @@
  */
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Governor } from '../governor/governor.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { IntakeStats } from '../inbound/intake.js';
-import type { Transport } from '../whatsapp/transport.js';
 import type { Access, Level } from './auth.js';
+import type { RunningSessions } from './running-sessions.js';
 import type { Metrics } from './metrics.js';
 
 export interface HttpDeps {
@@ -29,26 +27,7 @@ export interface HttpDeps {
   maxAuthFailures?: number;
 }
 
-/** One WhatsApp number this process runs: its transport, its dispatcher, its intake's counts. */
-export interface RunningSession {
-  readonly name: string;
-  readonly transport: Transport;
-  readonly delivery: { readonly dispatcher: Dispatcher };
-  readonly intake: { readonly stats: IntakeStats };
-}
-
-/** The numbers this process runs now; they start and stop as wa_sessions changes. */
-export interface RunningSessions {
-  get(name: string): RunningSession | undefined;
-  list(): RunningSession[];
-  /** The service's own session (`default`) when it runs here, else the first; null when none runs. */
-  primary(): RunningSession | null;
-  /** Told when a session starts or stops after the service started. */
-  onChange(listener: (session: RunningSession, change: 'started' | 'stopped') => void): () => void;
-}
-
-/** No sessions: a process that sends nothing (SERVICE_ROLE=scheduler). */
-export const NO_SESSIONS: RunningSessions = { get: () => undefined, list: () => [], primary: () => null, onChange: () => () => undefined };
+export { NO_SESSIONS, type RunningSession, type RunningSessions } from './running-sessions.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

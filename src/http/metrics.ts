@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Governor, SessionStatus } from '../governor/governor.js';
 import type { TransportState } from '../whatsapp/transport.js';
-import type { RunningSession, RunningSessions } from './deps.js';
+import type { RunningSession, RunningSessions } from './running-sessions.js';
 import { sessionNames, waitingBySession } from './session-overview.js';
 
 const TRANSPORT_STATES: TransportState[] = ['starting', 'awaiting_qr', 'authenticated', 'ready', 'disconnected', 'reconnecting', 'failed'];
