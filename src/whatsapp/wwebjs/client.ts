@@ -10,7 +10,16 @@ import type { Logger } from '../../lib/logger.js';
 import { within } from '../../lib/sleep.js';
 import type { OutgoingDocument } from '../transport.js';
 
-/** Flags a root or container run of headless Chromium needs, and quiet networking. */
+/**
+ * Flags a root or container run of headless Chromium needs, quiet networking, and less memory: no GPU
+ * process (its work done in the browser process) and no software rasterizer, no audio process, no
+ * back/forward cache (a reloaded WhatsApp Web would keep the old page alive), and Chromium's low-end
+ * device mode (smaller caches). Measured by `npm run bench -- sessions-memory` (README). Not used on
+ * purpose: `--no-zygote` (saved nothing here, and a container init that reaps children can break the
+ * launch), `--single-process` (crashes whatsapp-web.js), a `--js-flags` heap cap (WhatsApp Web's heap is
+ * large). WA_PUPPETEER_ARGS comes after these: a later `--js-flags` or `--renderer-process-limit` wins,
+ * and `--disable-features` lists are joined.
+ */
 export const BASE_CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-setuid-sandbox',
@@ -23,6 +32,10 @@ export const BASE_CHROMIUM_FLAGS = [
   '--disable-sync',
   '--disable-extensions',
   '--mute-audio',
+  '--in-process-gpu',
+  '--disable-software-rasterizer',
+  '--disable-features=BackForwardCache,AudioServiceOutOfProcess',
+  '--enable-low-end-device-mode',
 ];
 
 /** How long destroy() may take before the browser is killed. */
