@@ -10,22 +10,10 @@ import { runCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort } from './helpers/ports.js';
 import { checkPooler } from '../src/commands/doctor-pooler.js';
+import { fakeChromium, line } from './helpers/doctor.js';
 
 const PGBOUNCER = '/usr/sbin/pgbouncer';
 const skip = existsSync(PGBOUNCER) ? false : `${PGBOUNCER} is not installed (apt-get install pgbouncer)`;
-
-/** A stand-in browser executable that prints a version, so doctor's other checks stay quick here. */
-async function fakeChromium(dir: string): Promise<string> {
-  const file = path.join(dir, 'chromium');
-  await fs.writeFile(file, '#!/bin/sh\necho "Chromium 156.0.1234.5 built on Debian"\n', { mode: 0o755 });
-  return file;
-}
-
-function line(stdout: string, check: string): string {
-  const found = stdout.split('\n').find((l) => l.slice(5).startsWith(check));
-  assert.ok(found, `no "${check}" line in:\n${stdout}`);
-  return found;
-}
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const started = Date.now();

@@ -8,19 +8,7 @@ import { freePort } from './helpers/ports.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { migrate } from '../src/db/migrate.js';
 import { silentLogger } from '../src/lib/logger.js';
-
-/** A stand-in browser executable that prints a version, so the check's output is predictable here. */
-async function fakeChromium(dir: string): Promise<string> {
-  const file = path.join(dir, 'chromium');
-  await fs.writeFile(file, '#!/bin/sh\necho "Chromium 156.0.1234.5 built on Debian"\n', { mode: 0o755 });
-  return file;
-}
-
-function line(stdout: string, check: string): string {
-  const found = stdout.split('\n').find((l) => l.slice(5).startsWith(check));
-  assert.ok(found, `no "${check}" line in:\n${stdout}`);
-  return found;
-}
+import { fakeChromium, line } from './helpers/doctor.js';
 
 describe('cicero-wa doctor', () => {
   let migrated: TestDatabase;
