@@ -53,7 +53,9 @@ describe('cicero-wa doctor: connection poolers (a real PgBouncer)', { skip }, ()
     port = await freePort();
     const server = new URL(db.url);
     const user = decodeURIComponent(server.username) || 'postgres';
-    const target = `host=${server.hostname} port=${server.port || '5432'} dbname=${db.name} user=${user}`;
+    // The server's password where it needs one (the embedded PostgreSQL of `npm test` does): PgBouncer logs in with it.
+    const password = decodeURIComponent(server.password);
+    const target = `host=${server.hostname} port=${server.port || '5432'} dbname=${db.name} user=${user}${password ? ` password=${password}` : ''}`;
     await fs.writeFile(
       path.join(dir, 'pgbouncer.ini'),
       [
