@@ -20,11 +20,10 @@
  * the fingerprint was kept) is compared on what that row keeps: every field above but `sendAt`.
  */
 import { createHash } from 'node:crypto';
-import { documentSha256, type OutboxPriority } from '../outbox/enqueue.js';
+import { DEFAULT_SESSION, documentSha256, type OutboxPriority } from '../outbox/enqueue.js';
 import type { KeyedRow } from '../outbox/keyed-row.js';
 import { normaliseRecipient } from '../whatsapp/recipient.js';
 import { HttpError } from './deps.js';
-import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 
 /** A message request reduced to what makes it the same or another. */
 export interface MessageRequest {
