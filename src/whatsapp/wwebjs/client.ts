@@ -109,6 +109,10 @@ export const createWwebjsClient: ClientFactory = (settings) =>
       executablePath: settings.executablePath,
       headless: true,
       args: settings.args,
+      // Talk to Chromium over a pipe, not a websocket: if this process dies (SIGKILL, out of memory), the
+      // pipe closes and Chromium exits with it, so no orphaned browser stays linked to the number while
+      // another process takes the session over (a websocket-launched Chromium outlives its parent).
+      pipe: true,
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
