@@ -35,14 +35,15 @@ import { createMetrics } from '../http/metrics.js';
 import { HttpServer } from '../http/server.js';
 import { Intake } from '../inbound/intake.js';
 import type { Backoff } from '../lib/backoff.js';
-import { instanceId } from '../lib/instance-id.js';
+import { dataHome, instanceId } from '../lib/instance-id.js';
 import { WebhookEvents } from '../webhooks/events.js';
 import { WebhookSender } from '../webhooks/sender.js';
 import type { Transport } from '../whatsapp/transport.js';
 import { maintenanceAtStart, pollHandler, refuseDryRunBacklog, wireWebhookEvents } from './wiring.js';
 import { ensureConfiguredSession, type SessionRecord } from '../sessions/registry.js';
 import { NO_SESSIONS } from '../http/deps.js';
-import { configuredSession, SessionRuntimes, sessionTransports } from './session-runtimes.js';
+import { SessionRuntimes } from './session-runtimes.js';
+import { configuredSession, sessionTransports } from './session-transports.js';
 import { Governor } from '../governor/governor.js';
 import { component, listenerComponent, runsIn, type Component, type ComponentStatus, type Role } from './components.js';
 
@@ -121,20 +122,28 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     hooks.onOutcome([COMPLAINT_REPLY_TYPE], responder.outcomeHook);
     const webhooks = new WebhookEvents(config.webhooks);
     wireWebhookEvents(webhooks, hooks);
-    // The service's own configuration is the session `default`; every enabled session of wa_sessions runs here.
+    // The service's own configuration is the session `default`; each enabled session runs in the process holding its lease.
     if (role !== 'command') await ensureConfiguredSession(pool, configuredSession(config));
+    const deliveryLogger = logger.child({ component: 'delivery' });
+    // Reads the sessions' held rows through a function: the runtimes are built next.
+    let heldHere: () => number[] = () => [];
+    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere: () => heldHere(), defaultCountryCode: config.wa.defaultCountryCode });
+    const owner = instanceId();
     const sessions = new SessionRuntimes({
-      deps: { pool, config, logger, governor, hooks, webhooks, drawQr: options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr },
+      deps: { pool, config, logger, governor, hooks, webhooks, owner, drawQr: options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr },
       transportFor: sessionTransports(config, logger, options),
       connectionString: database.connectionString,
+      cluster: config.cluster,
+      home: sends ? await dataHome(config.dataDir) : '',
+      recoverRows: (session) => maintenance.recoverTakenSession(session, owner),
     });
+    heldHere = () => sessions.heldRows();
     if (sends) {
+      // The sessions whose leases this process wins (up to WA_MAX_SESSIONS); the others run elsewhere.
       await sessions.load();
       if (sessions.list().some((r) => r.transport.dryRun)) await refuseDryRunBacklog(pool, config, logger);
     }
     const primary = sessions.primary();
-    const deliveryLogger = logger.child({ component: 'delivery' });
-    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere: () => sessions.heldRows(), defaultCountryCode: config.wa.defaultCountryCode });
 
     const handlers = jobHandlers({
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),
@@ -186,7 +195,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       });
       components.push(component('webhook sender', () => sender.start(), () => sender.stop()));
     }
-    if (role !== 'command') components.push(component('scheduler', () => scheduler.start(), () => scheduler.stop()));
+    if (role !== 'command' && role !== 'http') components.push(component('scheduler', () => scheduler.start(), () => scheduler.stop()));
     // The HTTP API last: it answers about every other part, and is the first to stop.
     const running = sends ? sessions : NO_SESSIONS;
     const metrics = role !== 'command' && config.http.port !== null ? createMetrics({ pool, sessions: running, governor }) : null;

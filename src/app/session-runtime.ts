@@ -20,6 +20,7 @@ import type { WebhookEvents } from '../webhooks/events.js';
 import { watchTransport } from '../whatsapp/state-log.js';
 import { drawQrCodes } from '../whatsapp/terminal-qr.js';
 import type { Transport, TransportStatus } from '../whatsapp/transport.js';
+import type { Tenure } from '../sessions/leases.js';
 import { wireGovernor, wireSessionStateEvents } from './wiring.js';
 
 export interface SessionRuntimeDeps {
@@ -31,6 +32,8 @@ export interface SessionRuntimeDeps {
   webhooks: WebhookEvents;
   /** Where QR codes are drawn as terminal pictures (null: not drawn). */
   drawQr: ((text: string) => void) | null;
+  /** This process in wa_outbox.locked_by and wa_sessions.owner (instanceId()). */
+  owner: string;
 }
 
 export class SessionRuntime {
@@ -45,6 +48,8 @@ export class SessionRuntime {
     readonly name: string,
     readonly transport: Transport,
     private readonly deps: SessionRuntimeDeps,
+    /** The session's lease as this process holds it: its claims, hand-overs and state writes prove it. */
+    readonly tenure: Tenure | null = null,
   ) {
     const { pool, config, governor, hooks, webhooks } = deps;
     this.logger = deps.logger.child({ session: name });
@@ -57,6 +62,8 @@ export class SessionRuntime {
       defaultCountryCode: config.wa.defaultCountryCode,
       hooks,
       governor,
+      tenure,
+      instanceId: deps.owner,
     });
     // Every number understands complaints and notifwa#on/off: what answers goes out from the number that heard it.
     this.intake = new Intake({
@@ -102,8 +109,9 @@ export class SessionRuntime {
     const number = status.state === 'ready' ? (this.transport.details?.().number ?? null) : null;
     this.stateWrites = this.stateWrites.then(async () => {
       try {
-        await recordState(pool, this.name, status.state, status.reason, status.since);
-        if (number) await recordPairedNumber(pool, this.name, number);
+        const holder = this.tenure ? { owner: this.deps.owner, fence: this.tenure.fence } : null;
+        await recordState(pool, this.name, status.state, status.reason, status.since, holder);
+        if (number) await recordPairedNumber(pool, this.name, number, holder);
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'could not record the session state');
       }
@@ -145,6 +153,23 @@ export class SessionRuntime {
   async stopIntake(): Promise<void> {
     this.started.intake = false;
     await this.intake.stop();
+  }
+
+  /**
+   * The lease was lost or is ending: WhatsApp is closed at once, the delivery is stopped beside it (its
+   * hand-overs already refuse, see Tenure), and a browser that does not close within `killAfterMs` is
+   * killed. Resolves once the browser is gone; the rest of the stop goes on behind.
+   */
+  async abandon(killAfterMs: number): Promise<void> {
+    // close() first: it takes the browser; the stop's own close() then finds nothing left to close.
+    const closing = this.transport.close().catch(() => undefined);
+    const rest = this.stop().catch((err: Error) => this.logger.warn({ err: err.message }, 'error while stopping a session whose lease was lost'));
+    const closed = await Promise.race([closing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), killAfterMs).unref())]);
+    if (!closed) {
+      this.logger.warn({ afterMs: killAfterMs }, "the session's browser did not close in time: killed");
+      this.transport.kill?.();
+    }
+    void rest;
   }
 
   /** `ready`, or the state and its reason. */

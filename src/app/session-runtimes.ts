@@ -1,19 +1,26 @@
 /**
- * The WhatsApp numbers this process runs: one SessionRuntime per enabled session of wa_sessions. At
- * start-up the service's own configuration becomes the session `default` (its auth profile kept, so an
- * upgrade needs no new pairing), and every enabled session gets a runtime. After that the runtimes
- * follow the table: a session added or enabled (CLI, API, dashboard) starts at once, one removed or
- * disabled stops, one whose auth profile or pairing changed starts anew (the table's trigger notifies
- * wa_sessions_changed; the listener's reconnect and start-up read the table whole).
+ * The WhatsApp numbers this process runs: one SessionRuntime per session whose lease it holds
+ * (src/sessions/leases.ts). At start-up the service's own configuration becomes the session `default`
+ * (its auth profile kept, so an upgrade needs no new pairing), and the process takes the leases of up to
+ * WA_MAX_SESSIONS enabled sessions nobody else holds. After that, rounds three times per lease renew
+ * what is held (proving each fence), stop what was lost (taken over, disabled, removed, pinned to another
+ * host), start anew what changed (auth profile, pairing), and take free sessions while there is room; a
+ * change of wa_sessions (its trigger notifies wa_sessions_changed: a session added, enabled, let go of)
+ * starts a round at once. A watchdog on this process's own clock stops a session whose lease could not be
+ * renewed in time, before another process may take it; on shutdown every browser is closed, then every
+ * lease let go of, so the others take the sessions at once.
  */
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
-import { createTransport } from '../whatsapp/index.js';
 import { ChannelListener } from '../db/listener.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import type { Logger } from '../lib/logger.js';
 import { SingleFlight } from '../lib/single-flight.js';
-import { listSessions, SESSIONS_CHANNEL, type SessionRecord } from '../sessions/registry.js';
+import { performance } from 'node:perf_hooks';
+import os from 'node:os';
+import { isAlive } from '../lib/processes.js';
+import { deadPredecessors, nextTakeoverInMs, releaseSession, renewEveryMs, renewLeases, stopAllowanceMs, takeSessions, Tenure, type LeaseTerms } from '../sessions/leases.js';
+import { SESSIONS_CHANNEL, type SessionRecord } from '../sessions/registry.js';
 import type { Transport } from '../whatsapp/transport.js';
 import type { RunningSessions } from '../http/deps.js';
 import { SessionRuntime, type SessionRuntimeDeps } from './session-runtime.js';
@@ -23,6 +30,15 @@ export interface SessionRuntimesOptions {
   /** The transport of a session (the service's own configuration for `default`). */
   transportFor: (session: SessionRecord) => Transport;
   connectionString: string;
+  /** How many sessions this process runs at most, and the label they may be pinned to (config.cluster). */
+  cluster: Config['cluster'];
+  /** The id of this process's data directory (dataHome()). */
+  home: string;
+  /**
+   * A session was just taken: its rows still held by the process that had it are put back (that process
+   * can no longer prove the fence), before this process sends for it.
+   */
+  recoverRows?: (session: string) => Promise<void>;
 }
 
 /** What a running session was built from: a change of it starts the session anew. */
@@ -30,23 +46,39 @@ function fingerprint(session: SessionRecord): string {
   return JSON.stringify([session.authProfile, session.pairing, session.pairPhone]);
 }
 
+interface Held {
+  runtime: SessionRuntime;
+  fingerprint: string;
+  tenure: Tenure;
+}
+
+/** How often each held lease is checked against this process's own clock (no database needed). */
+const WATCHDOG_MS = 250;
+
 export class SessionRuntimes implements RunningSessions {
-  private readonly runtimes = new Map<string, { runtime: SessionRuntime; fingerprint: string }>();
+  private readonly runtimes = new Map<string, Held>();
   private readonly changeListeners = new Set<(runtime: SessionRuntime, change: 'started' | 'stopped') => void>();
   private readonly logger: Logger;
   private readonly pool: pg.Pool;
-  /** True once the whole set was started by the service (a session added after that starts at once). */
+  private readonly terms: LeaseTerms;
+  /** True once the whole set was started by the service (a session taken after that starts at once). */
   private running = false;
+  /** Shutting down: leases are renewed until the browsers are closed, then let go; nothing new is taken. */
   private stopping = false;
   private readonly follow: SingleFlight;
+  private nextRound: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  /** Sessions being stopped because their lease was lost or is ending. */
+  private readonly losing = new Set<Promise<void>>();
 
   constructor(private readonly options: SessionRuntimesOptions) {
     this.logger = options.deps.logger.child({ component: 'sessions' });
     this.pool = options.deps.pool;
-    this.follow = new SingleFlight(() => this.followTable(), (err) => this.logger.error({ err: err.message }, 'could not follow the sessions table'));
+    this.terms = { owner: options.deps.owner, hostLabel: options.cluster.hostLabel, leaseMs: options.cluster.sessionLeaseMs, home: options.home };
+    this.follow = new SingleFlight(() => this.round(), (err) => this.logger.error({ err: err.message }, 'could not renew or take session leases'));
   }
 
-  /** Reads wa_sessions and starts, stops or restarts runtimes to match it. */
+  /** Renews the leases held here and takes free sessions while there is room. */
   reconcile(): void {
     this.follow.trigger();
   }
@@ -56,9 +88,21 @@ export class SessionRuntimes implements RunningSessions {
     return this.follow.idle();
   }
 
-  /** Builds the runtimes of the enabled sessions (nothing started). */
+  /**
+   * Takes the leases of up to WA_MAX_SESSIONS enabled sessions and builds their runtimes (nothing
+   * started); from now on the leases are renewed, and each is watched by this process's own clock.
+   */
   async load(): Promise<void> {
-    for (const session of await listSessions(this.pool, { enabledOnly: true })) this.build(session);
+    const sentAt = performance.now();
+    const won = await takeSessions(this.pool, this.terms, this.options.cluster.maxSessions, await this.deadPredecessors());
+    for (const { session, fence } of won) {
+      await this.options.recoverRows?.(session.name);
+      this.build(session, new Tenure(session.name, fence, sentAt, this.terms.leaseMs));
+    }
+    if (won.length > 0) this.logger.info({ sessions: won.map((w) => `${w.session.name} (fence ${w.fence})`), host: this.terms.hostLabel }, 'took the leases of these sessions');
+    this.schedule(renewEveryMs(this.terms.leaseMs));
+    this.watchdog = setInterval(() => this.checkTenures(), WATCHDOG_MS);
+    this.watchdog.unref();
   }
 
   get(name: string): SessionRuntime | undefined {
@@ -105,17 +149,30 @@ export class SessionRuntimes implements RunningSessions {
   startDeliveries(): void {
     for (const r of this.list()) r.startDelivery();
     this.running = true;
+    this.reconcile();
   }
 
   async stopDeliveries(): Promise<void> {
     this.stopping = true;
-    this.follow.stop();
     await this.follow.idle();
     await Promise.all(this.list().map((r) => r.stopDelivery()));
   }
 
+  /** Closes every browser, then lets go of the sessions' leases: other processes take them at once. */
   async stopTransports(): Promise<void> {
+    this.stopping = true;
+    await this.follow.idle();
     await Promise.all(this.list().map((r) => r.stopTransport()));
+    await Promise.all([...this.losing]);
+    this.follow.stop();
+    await this.follow.idle();
+    this.clearTimers();
+    for (const [name, held] of [...this.runtimes]) {
+      if (!held.tenure.live()) continue; // stopped by its own clock: the lease lapses by itself
+      await releaseSession(this.pool, this.terms.owner, name, held.tenure.fence, `handed over: ${this.terms.owner} stopped`).catch((err: Error) =>
+        this.logger.warn({ session: name, err: err.message }, 'could not let go of the session; another process takes it when its lease ends'),
+      );
+    }
   }
 
   async stopIntakes(): Promise<void> {
@@ -123,10 +180,11 @@ export class SessionRuntimes implements RunningSessions {
   }
 
   kill(): void {
+    this.clearTimers();
     for (const r of this.list()) r.transport.kill?.();
   }
 
-  /** The listener that makes the runtimes follow wa_sessions. */
+  /** The listener that makes the runtimes follow wa_sessions (and take sessions let go of elsewhere). */
   watcher(): ChannelListener {
     return new ChannelListener({
       connectionString: this.options.connectionString,
@@ -138,68 +196,125 @@ export class SessionRuntimes implements RunningSessions {
   }
 
   describe(): string {
-    return this.list().map((r) => r.describe()).join('; ') || 'no enabled session';
+    return this.list().map((r) => r.describe()).join('; ') || 'no session held here';
   }
 
-  private build(session: SessionRecord): SessionRuntime {
-    const runtime = new SessionRuntime(session.name, this.options.transportFor(session), this.options.deps);
-    this.runtimes.set(session.name, { runtime, fingerprint: fingerprint(session) });
+  private build(session: SessionRecord, tenure: Tenure): SessionRuntime {
+    const runtime = new SessionRuntime(session.name, this.options.transportFor(session), this.options.deps, tenure);
+    this.runtimes.set(session.name, { runtime, fingerprint: fingerprint(session), tenure });
     return runtime;
   }
 
-  private async followTable(): Promise<void> {
-    if (!this.running || this.stopping) return;
-    const wanted = new Map((await listSessions(this.pool, { enabledOnly: true })).map((s) => [s.name, s]));
-    for (const [name, { runtime, fingerprint: built }] of [...this.runtimes]) {
-      const session = wanted.get(name);
-      if (session && fingerprint(session) === built) continue;
-      this.logger.info({ session: name }, session ? 'session changed: starting it anew' : 'session removed or disabled: stopping it');
-      this.runtimes.delete(name);
-      await runtime.stop();
-      this.tell(runtime, 'stopped');
+  /** Processes that ran on this data directory before and are gone (a crash): their sessions need no wait. */
+  private async deadPredecessors(): Promise<string[]> {
+    const dead = await deadPredecessors(this.pool, this.terms, os.hostname(), isAlive);
+    if (dead.length > 0) this.logger.info({ predecessors: dead }, 'the process that ran on this data directory before is gone: its sessions are taken now');
+    return dead;
+  }
+
+  private schedule(ms: number): void {
+    if (this.nextRound) clearTimeout(this.nextRound);
+    this.nextRound = setTimeout(() => this.reconcile(), ms);
+    this.nextRound.unref();
+  }
+
+  private clearTimers(): void {
+    if (this.nextRound) clearTimeout(this.nextRound);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.nextRound = this.watchdog = null;
+  }
+
+  /** A lease this process could not renew in time: the session stops now, before its lease may end. */
+  private checkTenures(): void {
+    for (const [name, held] of this.runtimes) {
+      if (!held.tenure.live()) this.lose(name, held, 'its lease could not be renewed in time (database out of reach, or this process was frozen)');
     }
-    for (const session of wanted.values()) {
-      if (this.runtimes.has(session.name) || this.stopping) continue;
-      const runtime = this.build(session);
-      this.logger.info({ session: session.name }, 'session added or enabled: starting it');
-      try {
-        await runtime.start();
-        this.tell(runtime, 'started');
-      } catch (err) {
-        this.logger.error({ session: session.name, err: (err as Error).message }, 'the session could not start; it is tried again at the next change of the sessions table');
-        this.runtimes.delete(session.name);
-        await runtime.stop().catch(() => undefined);
+  }
+
+  /** Stops a session this process no longer holds (or must stop holding): its browser first. */
+  private lose(name: string, held: Held, why: string): void {
+    if (this.runtimes.get(name) !== held) return;
+    this.runtimes.delete(name);
+    this.logger.warn({ session: name, fence: held.tenure.fence }, `session stopped here: ${why}`);
+    const losing = held.runtime
+      .abandon(stopAllowanceMs(this.terms.leaseMs))
+      .then(async () => {
+        this.tell(held.runtime, 'stopped');
+        // Still this process's (disabled, pinned elsewhere, or a lease that ran short but was not taken):
+        // let go now that the browser is gone, so it can be taken again without waiting for the lease to end.
+        await releaseSession(this.pool, this.terms.owner, name, held.tenure.fence, `stopped on ${this.terms.owner}: ${why}`).catch(() => undefined);
+      });
+    this.losing.add(losing);
+    void losing.finally(() => this.losing.delete(losing));
+  }
+
+  /** One round: renew, stop what was lost, restart what changed, take what is free while there is room. */
+  private async round(): Promise<void> {
+    try {
+      await this.renew();
+      if (this.running && !this.stopping) await this.take();
+    } finally {
+      if (!this.stopping || this.runtimes.size > 0) await this.scheduleNext();
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const held = [...this.runtimes.entries()];
+    if (held.length === 0) return;
+    const sentAt = performance.now();
+    const renewed = new Map((await renewLeases(this.pool, this.terms, held.map(([session, h]) => ({ session, fence: h.tenure.fence })))).map((s) => [s.name, s]));
+    for (const [name, h] of held) {
+      const session = renewed.get(name);
+      if (!session) {
+        this.lose(name, h, 'it was taken over, disabled, removed or pinned to another host');
+        continue;
       }
+      h.tenure.renewed(sentAt);
+      if (this.stopping || fingerprint(session) === h.fingerprint) continue;
+      this.logger.info({ session: name }, 'session changed: starting it anew');
+      this.runtimes.delete(name);
+      await h.runtime.stop();
+      this.tell(h.runtime, 'stopped');
+      await this.start(session, h.tenure);
     }
+  }
+
+  private async take(): Promise<void> {
+    const room = this.options.cluster.maxSessions - this.runtimes.size - this.losing.size;
+    if (room <= 0) return;
+    const dead = await this.deadPredecessors();
+    const sentAt = performance.now();
+    for (const { session, fence } of await takeSessions(this.pool, this.terms, room, dead)) {
+      this.logger.info({ session: session.name, fence }, 'took the lease of a session: starting it');
+      await this.options.recoverRows?.(session.name);
+      await this.start(session, new Tenure(session.name, fence, sentAt, this.terms.leaseMs));
+    }
+  }
+
+  private async start(session: SessionRecord, tenure: Tenure): Promise<void> {
+    const runtime = this.build(session, tenure);
+    try {
+      await runtime.start();
+      this.tell(runtime, 'started');
+    } catch (err) {
+      this.logger.error({ session: session.name, err: (err as Error).message }, 'the session could not start: its lease is let go for another process to try');
+      this.runtimes.delete(session.name);
+      await runtime.stop().catch(() => undefined);
+      await releaseSession(this.pool, this.terms.owner, session.name, tenure.fence, `could not start on ${this.terms.owner}: ${(err as Error).message}`).catch(() => undefined);
+    }
+  }
+
+  /** The next round: at the next renewal, or sooner when a session held elsewhere may be taken. */
+  private async scheduleNext(): Promise<void> {
+    let ms = renewEveryMs(this.terms.leaseMs);
+    if (this.running && !this.stopping && this.runtimes.size < this.options.cluster.maxSessions) {
+      const takeover = await nextTakeoverInMs(this.pool, this.terms).catch(() => null);
+      if (takeover !== null) ms = Math.min(ms, takeover + 50);
+    }
+    this.schedule(ms);
   }
 
   private tell(runtime: SessionRuntime, change: 'started' | 'stopped'): void {
     for (const listener of this.changeListeners) listener(runtime, change);
   }
-}
-
-/** The session the single-number configuration describes: `default`, on WA_AUTH_PROFILE, paired as WA_PAIR_PHONE says. */
-export function configuredSession(config: Config): { name: string; authProfile: string; pairing: 'qr' | 'code'; pairPhone: string | null } {
-  return { name: DEFAULT_SESSION, authProfile: config.wa.authProfile, pairing: config.wa.pairPhone ? 'code' : 'qr', pairPhone: config.wa.pairPhone };
-}
-
-/**
- * Each session's transport: `default` is built from the configuration as it always was (WA_AUTH_PROFILE,
- * WA_PAIR_PHONE) unless one is given (tests, the demo); every other on its own auth profile and pairing
- * from wa_sessions, or by `transports` (tests: stand-in numbers).
- */
-export function sessionTransports(
-  config: Config,
-  logger: Logger,
-  given: { transport?: Transport; transports?: (session: SessionRecord) => Transport },
-): (session: SessionRecord) => Transport {
-  return (session) => {
-    if (session.name === DEFAULT_SESSION) return given.transport ?? createTransport(config, logger.child({ session: session.name }));
-    if (given.transports) return given.transports(session);
-    return createTransport(config, logger.child({ session: session.name }), {
-      session: session.name,
-      authProfile: session.authProfile,
-      pairPhone: session.pairing === 'code' ? session.pairPhone : null,
-    });
-  };
 }

@@ -14,6 +14,9 @@ import { LOG_FORMATS, LOG_LEVELS } from '../lib/logger.js';
 import { EnvReader, type CronExpression, type Env } from './env-reader.js';
 import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, DEFAULT_DOCUMENT_MAX_BYTES, DOCUMENT_MAX_BYTES_CEILING, NODE_ENVS, ROLES, UI_LANGS, WA_TRANSPORTS, WEBHOOK_EVENTS, type Config, type CronJobName } from './types.js';
 import { maskUrlPassword } from './secrets.js';
+import { HOST_LABEL, defaultHostLabel, defaultMaxSessions, memoryLimitBytes } from './capacity.js';
+
+export { defaultMaxSessions } from './capacity.js';
 
 export { maskUrlPassword } from './secrets.js';
 export type { CronExpression, Env } from './env-reader.js';
@@ -142,6 +145,11 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       resendChecked: read.boolean('WA_RESEND_CHECKED', true),
       documentMaxBytes: read.integer('WA_DOCUMENT_MAX_BYTES', DEFAULT_DOCUMENT_MAX_BYTES, 1, DOCUMENT_MAX_BYTES_CEILING),
       failoverAfterMs: read.integer('WA_FAILOVER_AFTER_SECONDS', 300, 1, 86_400) * 1000,
+    },
+    cluster: {
+      maxSessions: read.integer('WA_MAX_SESSIONS', defaultMaxSessions(memoryLimitBytes()), 1, 500),
+      hostLabel: read.string('WA_HOST_LABEL', defaultHostLabel(), { re: HOST_LABEL, allowed: 'expected 1 to 64 letters, digits, ".", "_" or "-" (the label sessions are pinned to)' }),
+      sessionLeaseMs: read.integer('WA_SESSION_LEASE_SECONDS', 30, 5, 600) * 1000,
     },
     governor: {
       enabled: read.boolean('WA_GOVERNOR', true),

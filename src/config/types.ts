@@ -12,8 +12,11 @@ export const CRON_SCHEDULE_VARIABLES = Object.fromEntries(
 ) as Record<JobName, { variable: string; defaultExpression: string }>;
 
 export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/logger.js';
-/** What one process does: `all` of the service, or (several processes sharing one database) one side of it. */
-export const ROLES = ['all', 'worker', 'scheduler'] as const;
+/**
+ * What one process does: `all` of the service, or (several processes sharing one database) one side of
+ * it: `worker` (WhatsApp sessions), `scheduler` (shared jobs), `http` (the API and dashboard only).
+ */
+export const ROLES = ['all', 'worker', 'scheduler', 'http'] as const;
 export type Role = (typeof ROLES)[number];
 export const NODE_ENVS = ['production', 'development', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
@@ -181,6 +184,15 @@ export interface Config {
   };
   /** The ban-risk governor: budgets, warm-up, care with cold contacts, typing, quiet hours, risk pauses. */
   governor: GovernorConfig;
+  /** Sessions spread over processes (src/sessions/leases.ts). */
+  cluster: {
+    /** WA_MAX_SESSIONS: how many sessions this process runs at most (default: from its memory, see defaultMaxSessions). */
+    maxSessions: number;
+    /** WA_HOST_LABEL: the label a session may be pinned to (default: the host name). */
+    hostLabel: string;
+    /** WA_SESSION_LEASE_SECONDS: a session's lease; its holder renews it three times per lease. */
+    sessionLeaseMs: number;
+  };
 }
 
 export interface GovernorConfig {

@@ -40,7 +40,7 @@ import type { OutgoingDocument, SendError, Transport } from '../whatsapp/transpo
 import { checksumProblem } from './documents.js';
 import { GovernorGate, type Granted } from './governor-gate.js';
 import { groupRefusalFor } from './group-membership.js';
-import { handOverPart, type ConfirmationFeed, type PartResult } from './hand-over.js';
+import { handOverPart, type ConfirmationFeed, type PartResult, type SessionTenure } from './hand-over.js';
 import { SendPacer } from './pacer.js';
 import { persistent, type Persist } from './persist.js';
 import { checkRow } from './row-checks.js';
@@ -66,6 +66,8 @@ export interface DispatcherOptions {
   governor?: Governor | null;
   /** Routes rows written without a session before each drain claims (default: a router on this pool). */
   router?: Router;
+  /** The session's lease as this process holds it: every claim and hand-over proves its fence (none: a dispatcher outside the service's sessions). */
+  tenure?: SessionTenure | null;
 }
 
 /** How long stop() waits for the send in flight before leaving it to its lease. */
@@ -258,13 +260,14 @@ export class Dispatcher {
     // session they go to: its dispatcher is woken.
     await this.router.routeUnrouted();
     if (!transport.isReady() || this.mode.name === 'stopping') return;
+    if (this.options.tenure && !this.options.tenure.live()) return; // the session is being stopped: its lease may end
     if (this.mode.name === 'held_back' && this.mode.until.getTime() > Date.now()) return;
     const pause = await this.gate.pause();
     if (pause) return this.enter({ name: 'paused', ...pause });
     this.enter({ name: 'draining' });
 
     while (this.draining) {
-      const rows = await claimDueRows(pool, this.instanceId, this.session, dispatch.batchSize, dispatch.leaseMs, MAX_CONTENT_CHARS);
+      const rows = await claimDueRows(pool, this.instanceId, this.session, dispatch.batchSize, dispatch.leaseMs, MAX_CONTENT_CHARS, this.options.tenure?.fence ?? null);
       if (rows.length === 0) {
         if (this.backlogSince && !(await hasWaitingRows(pool, this.session))) this.backlogSince = null;
         return;
@@ -372,6 +375,7 @@ export class Dispatcher {
     const { pool, transport, logger, dispatch, confirmations, inFlightSends } = this.options;
     return {
       pool, transport, logger, dispatch, confirmations, inFlightSends, owner: this.instanceId, session: this.session, persist: this.persist,
+      tenure: this.options.tenure ?? null,
       stopping: () => this.mode.name === 'stopping',
     };
   }

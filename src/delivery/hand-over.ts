@@ -11,7 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import { sleep } from '../lib/sleep.js';
 import type { ClaimedRow } from '../outbox/claims.js';
 import { bodyFingerprint, confirmSend } from '../outbox/hand-overs.js';
-import { recordHandOver } from '../outbox/part-outcomes.js';
+import { recordHandOver, settleFailedHandOver } from '../outbox/part-outcomes.js';
 import type { Settlement } from '../outbox/vocabulary.js';
 import { HandOverRefused, SendError, type OutgoingDocument, type SendResult, type Transport } from '../whatsapp/transport.js';
 import type { Persist } from './persist.js';
@@ -42,6 +42,16 @@ export interface HandOverOptions {
   /** Hand-overs whose send has not answered yet (shared with the confirmer, which leaves them alone). */
   inFlightSends: Set<number>;
   stopping: () => boolean;
+  /** The session's lease as this process holds it (null: a dispatcher outside the service's sessions). */
+  tenure: SessionTenure | null;
+}
+
+/** A session's lease as its holder sees it (src/sessions/leases.ts, Tenure). */
+export interface SessionTenure {
+  /** The fence every claim and hand-over proves. */
+  readonly fence: number;
+  /** False once the holder must stop the session (its lease may end): nothing more is handed over. */
+  live(): boolean;
 }
 
 export interface PartToSend {
@@ -56,6 +66,8 @@ export interface PartToSend {
   onHandedOver(): void;
 }
 
+const LEASE_ENDING = "this process's lease on the session is ending: the session is stopped here and its new holder sends";
+
 /** Hands one part over and says what came of it. */
 export async function handOverPart(options: HandOverOptions, part: PartToSend): Promise<PartResult> {
   const { transport, dispatch, pool, persist } = options;
@@ -67,6 +79,7 @@ export async function handOverPart(options: HandOverOptions, part: PartToSend): 
   const hooks = {
     handOver: async () => {
       if (abandoned) throw new HandOverRefused('the send was abandoned before the hand-over');
+      if (options.tenure && !options.tenure.live()) throw new HandOverRefused(LEASE_ENDING);
       handOverWrite = persist(() =>
         recordHandOver(pool, {
           rowId: row.id,
@@ -79,10 +92,16 @@ export async function handOverPart(options: HandOverOptions, part: PartToSend): 
           bodySha256: bodyFingerprint(text),
           leaseMs: dispatch.leaseMs,
           countAttempt: part.countAttempt,
+          fence: options.tenure?.fence ?? null,
         }),
       );
       const id = await handOverWrite;
-      if (id === null) throw new HandOverRefused('the row is no longer held by this dispatcher');
+      if (id === null) throw new HandOverRefused('the row or its session is no longer held by this process');
+      if (options.tenure && !options.tenure.live()) {
+        // Proved, then the lease ran short (the process was frozen or slow in between): nothing is sent.
+        await persist(() => settleFailedHandOver(pool, id, LEASE_ENDING));
+        throw new HandOverRefused(LEASE_ENDING);
+      }
       if (abandoned) throw new HandOverRefused('the send was abandoned before the hand-over');
       sendId = id;
       options.inFlightSends.add(id);

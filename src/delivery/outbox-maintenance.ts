@@ -108,8 +108,16 @@ export class OutboxMaintenance {
     };
   }
 
-  private async maintain(session: string): Promise<Omit<MaintenanceResult, 'sessions' | 'routed' | 'moved'>> {
-    const { pool, logger, dispatch, hooks, governor } = this.options;
+  /**
+   * A session this process (`owner`) just took: the rows its former holder still held are put back now
+   * (it can no longer prove the session's fence), not when their leases end.
+   */
+  async recoverTakenSession(session: string, owner: string): Promise<void> {
+    await this.recover(session, owner);
+  }
+
+  private async recover(session: string, takenBy: string | null): Promise<{ pending: number; sent: number }> {
+    const { pool, logger, hooks } = this.options;
     const recovered = await recoverExpiredLeases(
       pool,
       session,
@@ -117,6 +125,7 @@ export class OutboxMaintenance {
         for (const row of sent) await hooks.run(tx, { row, status: 'sent', reason: null, sentAt: row.sentAt }, logger);
       },
       this.options.heldHere?.() ?? [],
+      takenBy,
     );
     if (recovered.pending > 0) logger.warn({ session, rows: recovered.pending }, 'rows whose dispatcher stopped while holding them are pending again');
     if (recovered.sent > 0) {
@@ -124,6 +133,12 @@ export class OutboxMaintenance {
       // The session's confirmer, in whichever process runs it, looks for them in their chats.
       await wakeDispatchers(pool, recoveredUnknownPayload(session));
     }
+    return recovered;
+  }
+
+  private async maintain(session: string): Promise<Omit<MaintenanceResult, 'sessions' | 'routed' | 'moved'>> {
+    const { pool, logger, dispatch, hooks, governor } = this.options;
+    const recovered = await this.recover(session, null);
     const { normalised, odd } = await normaliseStatuses(pool, session);
     this.reportOdd(session, odd);
     const unconfirmed = await expireUnconfirmed({ pool, session, confirmTimeoutMs: dispatch.confirmTimeoutMs, logger, governor });

@@ -17,6 +17,7 @@ import { Confirmer } from './confirmer.js';
 import { Dispatcher, type DispatchObserver } from './dispatcher.js';
 import { GroupFollower } from './group-membership.js';
 import { retryPolicy } from './retry-policy.js';
+import type { SessionTenure } from './hand-over.js';
 
 export interface SessionDeliveryOptions {
   pool: pg.Pool;
@@ -34,6 +35,8 @@ export interface SessionDeliveryOptions {
   random?: () => number;
   /** How old an own-message event must be before it confirms an unknown send (tests shorten it). */
   confirmSettleMs?: number;
+  /** The session's lease as this process holds it (the service's sessions): every claim and hand-over proves it. */
+  tenure?: SessionTenure | null;
 }
 
 export class SessionDelivery {
@@ -77,6 +80,7 @@ export class SessionDelivery {
       governor,
       ...(options.instanceId ? { instanceId: options.instanceId } : {}),
       ...(options.random ? { random: options.random } : {}),
+      tenure: options.tenure ?? null,
     });
   }
 

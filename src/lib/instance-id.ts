@@ -4,11 +4,31 @@
  * which instance did what.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 
 let id: string | null = null;
 
 export function instanceId(): string {
   id ??= `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   return id;
+}
+
+/**
+ * The id of a data directory: a random id kept in `<dataDir>/instance-home`, made on first use. A process
+ * restarted on the same directory has the same one, which is how it recognises sessions its crashed
+ * predecessor held (src/sessions/leases.ts).
+ */
+export async function dataHome(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'instance-home');
+  const existing = await fs.readFile(file, 'utf8').then((text) => text.trim(), () => '');
+  if (/^[0-9a-f]{32}$/.test(existing)) return existing;
+  await fs.mkdir(dataDir, { recursive: true });
+  const made = randomBytes(16).toString('hex');
+  // wx: two processes starting together on one directory keep the first one's id (a damaged file is replaced).
+  await fs.writeFile(file, `${made}\n`, { flag: existing === '' ? 'wx' : 'w', mode: 0o644 }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  return (await fs.readFile(file, 'utf8')).trim();
 }

@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { Queryable } from '../db/pool.js';
-import { HELD_BY_OWNER, OPEN_OUTCOMES, REJECTABLE_OUTCOMES, handedOverSql, receiptAssignments, sqlList, type ChatCheck, type Settlement } from './vocabulary.js';
+import { HELD_BY_OWNER, OPEN_OUTCOMES, heldSessionSql, REJECTABLE_OUTCOMES, handedOverSql, receiptAssignments, sqlList, type ChatCheck, type Settlement } from './vocabulary.js';
 
 const OPEN = sqlList(OPEN_OUTCOMES);
 
@@ -22,24 +22,26 @@ export interface HandOver {
   leaseMs: number;
   /** True for the first hand-over of a claim: it counts the attempt. */
   countAttempt: boolean;
+  /** The session's fence this process holds (null: a dispatcher outside the service's sessions). */
+  fence: number | null;
 }
 
 /**
- * The proof before a send: if `owner` still holds the row, extends its lease and records the hand-over
- * (outcome `handing_over`) in one statement, and returns the hand-over's id; null when the row is no
- * longer held (nothing may be sent).
+ * The proof before a send: if `owner` still holds the row and the session (its fence, see
+ * heldSessionSql), extends the row's lease and records the hand-over (outcome `handing_over`) in one
+ * statement, and returns the hand-over's id; null when either is no longer held (nothing may be sent).
  */
 export async function recordHandOver(db: Queryable, h: HandOver): Promise<number | null> {
   const { rows } = await db.query<{ id: string }>(
     `WITH held AS (
        UPDATE wa_outbox
           SET lease_until = now() + $3 * interval '1 millisecond', attempts = attempts + $4, updated_at = now()
-        WHERE id = $1 AND ${HELD_BY_OWNER}
+        WHERE id = $1 AND ${HELD_BY_OWNER} AND ${heldSessionSql('$9', '$2', '$10')}
         RETURNING id)
      INSERT INTO wa_outbox_sends (outbox_id, part, parts, chat_id, body_sha256, instance, session, outcome)
      SELECT id, $5, $6, $7, $8, $2, $9, 'handing_over' FROM held
      RETURNING id`,
-    [h.rowId, h.owner, h.leaseMs, h.countAttempt ? 1 : 0, h.part, h.parts, h.chatId, h.bodySha256, h.session],
+    [h.rowId, h.owner, h.leaseMs, h.countAttempt ? 1 : 0, h.part, h.parts, h.chatId, h.bodySha256, h.session, h.fence],
   );
   return rows[0] ? Number(rows[0].id) : null;
 }

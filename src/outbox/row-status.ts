@@ -19,6 +19,7 @@ import {
   UNKNOWN_STATUS_SQL,
   failureCode,
   handedOverSql,
+  heldSessionSql,
   partsHandedOverSql,
   partsOfSql,
   retryOrFail,
@@ -38,12 +39,13 @@ import {
  * wa_outbox_claim_idx's (session, priority, next_attempt_at, id, pending rows only): the claim reads due
  * rows in that order and stops at its limit, without sorting every due row.
  */
-export async function claimDueRows(db: Queryable, owner: string, session: string, limit: number, leaseMs: number, maxContentChars: number): Promise<ClaimedRow[]> {
+export async function claimDueRows(db: Queryable, owner: string, session: string, limit: number, leaseMs: number, maxContentChars: number, fence: number | null = null): Promise<ClaimedRow[]> {
   const { rows } = await db.query<ClaimedRecord>(
     `UPDATE wa_outbox o
         SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
        FROM (SELECT w.id FROM wa_outbox w
               WHERE w.status = 'pending' AND w.session = $5 AND w.next_attempt_at <= now() AND ${NOT_HELD_BACK}
+                AND ${heldSessionSql('$5', '$2', '$6')}
               ORDER BY w.priority, w.next_attempt_at, w.id
               LIMIT $1
               FOR UPDATE SKIP LOCKED) due
@@ -60,7 +62,7 @@ export async function claimDueRows(db: Queryable, owner: string, session: string
                 (o.document_name IS NOT NULL OR o.document_mime IS NOT NULL OR o.document IS NOT NULL OR o.document_sha256 IS NOT NULL) AS has_document,
                 left(o.document_name, 201) AS document_name, left(o.document_mime, 256) AS document_mime,
                 left(o.document_sha256, 65) AS document_sha256, octet_length(o.document)::float8 AS document_size`,
-    [limit, owner, leaseMs, maxContentChars, session],
+    [limit, owner, leaseMs, maxContentChars, session, fence],
   );
   return toClaimedRows(rows);
 }
@@ -177,12 +179,17 @@ export interface RecoveredRow {
  * hand-over that was under way has an unknown outcome: it is never repeated. A row whose every part went
  * to WhatsApp is `sent` (awaiting confirmation); any other row is pending again, due now, its attempts
  * unchanged. `onSent` runs in the same transaction (the outcome hooks). Rows in `heldHere` are left to their holder.
+ *
+ * With `takenBy` (the process that just took the session's lease), rows any other process holds are
+ * recovered too, whatever their lease says: that process lost the session, and without its fence it can
+ * neither hand them over nor mark them.
  */
 export async function recoverExpiredLeases(
   pool: pg.Pool,
   session: string,
   onSent: (tx: pg.PoolClient, rows: RecoveredRow[]) => Promise<void> = async () => undefined,
   heldHere: readonly number[] = [],
+  takenBy: string | null = null,
 ): Promise<{ pending: number; sent: number }> {
   return withTransaction(pool, async (tx) => {
     // A `sending` row without a lease was written so by another program: nobody holds it. A row a
@@ -190,9 +197,10 @@ export async function recoverExpiredLeases(
     // the event loop did to its lease; a row that process let go of is recovered like any other.
     const { rows } = await tx.query<{ id: number }>(
       `SELECT id FROM wa_outbox
-        WHERE status = 'sending' AND session = $1 AND (lease_until IS NULL OR lease_until < now()) AND NOT (id = ANY($2::int[]))
+        WHERE status = 'sending' AND session = $1 AND NOT (id = ANY($2::int[]))
+          AND (lease_until IS NULL OR lease_until < now() OR ($3::text IS NOT NULL AND locked_by IS DISTINCT FROM $3))
         ORDER BY id FOR UPDATE SKIP LOCKED`,
-      [session, heldHere],
+      [session, heldHere, takenBy],
     );
     if (rows.length === 0) return { pending: 0, sent: 0 };
     const ids = rows.map((r) => r.id);

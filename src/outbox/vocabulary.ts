@@ -164,3 +164,17 @@ export function receiptAssignments(ack: string): string {
           delivered_at = CASE WHEN ${ack} >= 2 THEN coalesce(delivered_at, now()) ELSE delivered_at END,
           read_at = CASE WHEN ${ack} >= 3 THEN coalesce(read_at, now()) ELSE read_at END`;
 }
+
+/**
+ * "The session is held by the owner": the fencing proof every claim and hand-over makes. For the session
+ * named by the SQL expression `session`, the owner `owner` (an expression too) proves the fence in
+ * `fence`: for a session of wa_sessions, only its holder with the current fence and a lease in force
+ * passes; a process that lost the session (taken over while it was frozen or cut off) never does. A
+ * session wa_sessions does not know is not one this gateway runs: only a caller without a fence (a
+ * dispatcher built alone, outside the service's sessions) passes for it.
+ */
+export function heldSessionSql(session: string, owner: string, fence: string): string {
+  return `(CASE WHEN ${fence}::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM wa_sessions fs WHERE fs.name = ${session})
+               ELSE EXISTS (SELECT 1 FROM wa_sessions fs
+                             WHERE fs.name = ${session} AND fs.owner = ${owner} AND fs.fence = ${fence}::bigint AND fs.lease_until > now()) END)`;
+}

@@ -7,6 +7,7 @@
  * (a trigger of migration 024) with the session's name, so every running service reconciles at once.
  */
 import type { Queryable } from '../db/pool.js';
+import { HOST_LABEL } from '../config/capacity.js';
 import { OperatorError } from '../lib/errors.js';
 import { sendingCount } from '../outbox/listing.js';
 
@@ -24,6 +25,8 @@ export interface SessionRecord {
   pairPhone: string | null;
   enabled: boolean;
   homeTypes: string[];
+  /** Only a process with this host label (WA_HOST_LABEL) may run it; null: any. */
+  pinnedHost: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -108,7 +111,7 @@ function describe(value: unknown): string {
   return value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
 }
 
-interface Row {
+export interface SessionRow {
   name: string;
   label: string;
   auth_profile: string;
@@ -120,13 +123,14 @@ interface Row {
   pair_phone: string | null;
   enabled: boolean;
   home_types: string[];
+  pinned_host: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = `name, label, auth_profile, paired_number, state, state_reason, state_since, pairing, pair_phone, enabled, home_types, created_at, updated_at`;
+export const SESSION_COLUMNS = `name, label, auth_profile, paired_number, state, state_reason, state_since, pairing, pair_phone, enabled, home_types, pinned_host, created_at, updated_at`;
 
-function fromRow(r: Row): SessionRecord {
+export function sessionFromRow(r: SessionRow): SessionRecord {
   return {
     name: r.name,
     label: r.label,
@@ -139,6 +143,7 @@ function fromRow(r: Row): SessionRecord {
     pairPhone: r.pair_phone,
     enabled: r.enabled,
     homeTypes: r.home_types,
+    pinnedHost: r.pinned_host,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -146,13 +151,13 @@ function fromRow(r: Row): SessionRecord {
 
 /** Every session, oldest first (created_at, then name); with `enabledOnly`, those that run. */
 export async function listSessions(db: Queryable, options: { enabledOnly?: boolean } = {}): Promise<SessionRecord[]> {
-  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM wa_sessions ${options.enabledOnly ? 'WHERE enabled' : ''} ORDER BY created_at, name`);
-  return rows.map(fromRow);
+  const { rows } = await db.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM wa_sessions ${options.enabledOnly ? 'WHERE enabled' : ''} ORDER BY created_at, name`);
+  return rows.map(sessionFromRow);
 }
 
 export async function getSession(db: Queryable, name: string): Promise<SessionRecord | null> {
-  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM wa_sessions WHERE name = $1`, [name]);
-  return rows[0] ? fromRow(rows[0]) : null;
+  const { rows } = await db.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM wa_sessions WHERE name = $1`, [name]);
+  return rows[0] ? sessionFromRow(rows[0]) : null;
 }
 
 function notFound(name: string): SessionError {
@@ -171,14 +176,14 @@ export async function addSession(db: Queryable, input: NewSession): Promise<Sess
   const homeTypes = validateHomeTypes(input.homeTypes ?? []);
   const enabled = input.enabled ?? true;
   if (typeof enabled !== 'boolean') throw invalid('enabled', 'must be true or false');
-  const { rows } = await db.query<Row>(
+  const { rows } = await db.query<SessionRow>(
     `INSERT INTO wa_sessions (name, label, auth_profile, pairing, pair_phone, enabled, home_types)
      VALUES ($1, $2, $3, $4, $5, $6, $7::text[])
      ON CONFLICT DO NOTHING
-     RETURNING ${COLUMNS}`,
+     RETURNING ${SESSION_COLUMNS}`,
     [name, label, authProfile, pairing, pairPhone, enabled, homeTypes],
   );
-  if (rows[0]) return fromRow(rows[0]);
+  if (rows[0]) return sessionFromRow(rows[0]);
   // Nothing inserted: the name or the auth profile is taken; say which.
   if (await getSession(db, name)) throw new SessionError('exists', `name "${name}" is already a session: choose another name (sessions list shows them)`, 'name');
   const { rows: holders } = await db.query<{ name: string }>(`SELECT name FROM wa_sessions WHERE auth_profile = $1`, [authProfile]);
@@ -213,12 +218,12 @@ export async function removeSession(db: Queryable, name: string): Promise<void> 
 
 async function update(db: Queryable, name: string, assignments: string, values: unknown[]): Promise<SessionRecord> {
   validateName(name);
-  const { rows } = await db.query<Row>(
-    `UPDATE wa_sessions SET ${assignments}, updated_at = now() WHERE name = $1 RETURNING ${COLUMNS}`,
+  const { rows } = await db.query<SessionRow>(
+    `UPDATE wa_sessions SET ${assignments}, updated_at = now() WHERE name = $1 RETURNING ${SESSION_COLUMNS}`,
     [name, ...values],
   );
   if (!rows[0]) throw notFound(name);
-  return fromRow(rows[0]);
+  return sessionFromRow(rows[0]);
 }
 
 export async function setEnabled(db: Queryable, name: string, enabled: boolean): Promise<SessionRecord> {
@@ -264,18 +269,46 @@ export async function ensureConfiguredSession(
   return row;
 }
 
-/** The state a session's client reported: the time it began is kept while the state stays the same. */
-export async function recordState(db: Queryable, name: string, state: string, reason: string | null, at: Date = new Date()): Promise<void> {
+/** The process that holds a session's lease, and its fence: only its writes of the session's state count. */
+export interface SessionHolderProof {
+  owner: string;
+  fence: number;
+}
+
+/** Holder or nobody: a write without a proof counts always (tests, commands of a session nobody runs). */
+const HOLDER = `($5::text IS NULL OR (owner = $5 AND fence = $6))`;
+
+/**
+ * The state a session's client reported: the time it began is kept while the state stays the same. With
+ * `holder`, written only while that process still holds the session (a process that lost it never
+ * writes over its new holder's state).
+ */
+export async function recordState(db: Queryable, name: string, state: string, reason: string | null, at: Date = new Date(), holder: SessionHolderProof | null = null): Promise<void> {
   await db.query(
     `UPDATE wa_sessions
         SET state_since = CASE WHEN state IS DISTINCT FROM $2 THEN $4 ELSE state_since END,
             state = $2, state_reason = $3, updated_at = now()
-      WHERE name = $1`,
-    [name, state, reason, at],
+      WHERE name = $1 AND ${HOLDER}`,
+    [name, state, reason, at, holder?.owner ?? null, holder?.fence ?? null],
   );
 }
 
-/** The number a session's client paired (null: none, e.g. after a logout). */
-export async function recordPairedNumber(db: Queryable, name: string, number: string | null): Promise<void> {
-  await db.query(`UPDATE wa_sessions SET paired_number = $2, updated_at = now() WHERE name = $1 AND paired_number IS DISTINCT FROM $2`, [name, number]);
+/** The number a session's client paired (null: none, e.g. after a logout); with `holder` as recordState. */
+export async function recordPairedNumber(db: Queryable, name: string, number: string | null, holder: SessionHolderProof | null = null): Promise<void> {
+  await db.query(
+    `UPDATE wa_sessions SET paired_number = $2, updated_at = now()
+      WHERE name = $1 AND paired_number IS DISTINCT FROM $2 AND ($3::text IS NULL OR (owner = $3 AND fence = $4))`,
+    [name, number, holder?.owner ?? null, holder?.fence ?? null],
+  );
+}
+
+/**
+ * Pins a session to the processes with host label `host` (WA_HOST_LABEL), or unpins it (null): a holder
+ * elsewhere loses it at its next renewal, stops it, and a process on that host takes it.
+ */
+export async function setPinnedHost(db: Queryable, name: string, host: string | null): Promise<SessionRecord> {
+  if (host !== null && (typeof host !== 'string' || !HOST_LABEL.test(host))) {
+    throw invalid('pinnedHost', `${describe(host)} is not a host label: 1 to 64 of A-Z, a-z, 0-9, . _ and - (a worker's WA_HOST_LABEL)`);
+  }
+  return update(db, name, 'pinned_host = $2', [host]);
 }
