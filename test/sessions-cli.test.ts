@@ -32,7 +32,7 @@ describe('cicero-wa sessions (the registry)', () => {
     const listed = await runCli(['sessions'], env);
     assert.equal(listed.code, 0, listed.stderr);
     const [header, ...lines] = listed.stdout.trimEnd().split('\n');
-    assert.match(header!, /^SESSION\s+STATE\s+RISK.*DAILY BUDGET\s+LABEL\s+ENABLED\s+WHATSAPP\s+NUMBER\s+WHY$/);
+    assert.match(header!, /^SESSION\s+STATE\s+RISK.*DAILY BUDGET\s+LABEL\s+ENABLED\s+WHATSAPP\s+NUMBER\s+RUN BY\s+WHY$/);
     assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['rekap', 'default', 'lama']);
     assert.match(lines[0]!, /Nomor rekap\s+no\s+ready\s+6281234567890/);
     assert.match(lines[2]!, /not registered/);
@@ -62,6 +62,13 @@ describe('cicero-wa sessions (the registry)', () => {
     assert.match(none.stdout, /^rekap: home of no message type/);
     assert.deepEqual((await getSession(db.pool, 'rekap'))!.homeTypes, []);
 
+    const pinned = await runCli(['sessions', 'pin', 'rekap', 'worker-jakarta'], env);
+    assert.equal(pinned.code, 0, pinned.stderr);
+    assert.match(pinned.stdout, /^rekap: runs only on a worker with WA_HOST_LABEL=worker-jakarta/);
+    assert.equal((await getSession(db.pool, 'rekap'))!.pinnedHost, 'worker-jakarta');
+    assert.match((await runCli(['sessions', 'pin', 'rekap', '-'], env)).stdout, /^rekap: runs on any worker/);
+    assert.equal((await getSession(db.pool, 'rekap'))!.pinnedHost, null);
+
     assert.equal((await runCli(['sessions', 'add', 'kedua'], env)).code, 0);
     const removed = await runCli(['sessions', 'remove', 'kedua'], env);
     assert.equal(removed.code, 0, removed.stderr);
@@ -85,6 +92,8 @@ describe('cicero-wa sessions (the registry)', () => {
       [['sessions', 'add', 'baru', '--auth-profile', 'Profil_2'], 1, /--auth-profile "Profil_2" is already the auth profile of session "rekap"/],
       [['sessions', 'enable', 'rekap', '--label', 'x'], 2, /--label belongs to "sessions add", not "sessions enable"/],
       [['sessions', 'home', 'rekap'], 2, /sessions home takes a name and the types/],
+      [['sessions', 'pin', 'rekap'], 2, /sessions pin takes a name and a host label/],
+      [['sessions', 'pin', 'rekap', 'bukan label'], 2, /<host-label> "bukan label" is not a host label: 1 to 64 of A-Z, a-z, 0-9, \. _ and -/],
       [['sessions', 'remove'], 2, /sessions remove needs a session name/],
       [['outbox', 'list', '--home', 'x'], 2, /--home belongs to "sessions"/],
     ];

@@ -78,6 +78,8 @@ Commands:
              remove a number (not while it sends, not the last one), or start or stop it
   sessions home <name> <T,T|->
              the message types a number is the home number of (- for none)
+  sessions pin <name> <host-label|->
+             run a number only on workers with this WA_HOST_LABEL (- for any worker)
   webhooks list [--status S] [--limit N] [--json]
              webhook deliveries (S: pending, delivered, failed)
   webhooks retry <id...>

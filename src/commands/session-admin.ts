@@ -1,21 +1,21 @@
 /**
- * The registry's side of `cicero-wa sessions`: `add`, `remove`, `enable`, `disable`, `home` change
+ * The registry's side of `cicero-wa sessions`: `add`, `remove`, `enable`, `disable`, `home`, `pin` change
  * wa_sessions (src/sessions/registry.ts), and every running service hears the change at once
  * (wa_sessions_changed). A value the registry refuses is a usage error naming the argument.
  */
 import type pg from 'pg';
-import { SessionError, addSession, removeSession, setEnabled, setHomeTypes, type SessionRecord } from '../sessions/registry.js';
+import { SessionError, addSession, removeSession, setEnabled, setHomeTypes, setPinnedHost, type SessionRecord } from '../sessions/registry.js';
 import { print, type CommandContext } from './context.js';
 import { UsageError } from './usage.js';
 
-export const ADMIN_ACTIONS = ['add', 'remove', 'enable', 'disable', 'home'] as const;
+export const ADMIN_ACTIONS = ['add', 'remove', 'enable', 'disable', 'home', 'pin'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /** The options of `sessions add`, and the registry field each one gives. */
 export const ADD_OPTIONS = { label: 'label', 'auth-profile': 'authProfile', 'pair-phone': 'pairPhone', home: 'homeTypes', disabled: 'enabled' } as const;
 
 /** The command-line argument that gave a registry field. */
-const ARGUMENT: Record<string, string> = { name: '<name>', label: '--label', authProfile: '--auth-profile', pairPhone: '--pair-phone', homeTypes: '--home', pairing: '--pair-phone', enabled: '--disabled' };
+const ARGUMENT: Record<string, string> = { pinnedHost: '<host-label>', name: '<name>', label: '--label', authProfile: '--auth-profile', pairPhone: '--pair-phone', homeTypes: '--home', pairing: '--pair-phone', enabled: '--disabled' };
 
 /** The options of `add` refused on every other action of `sessions`. */
 export function refuseAddOptions(action: string, options: CommandContext['options']): void {
@@ -44,9 +44,13 @@ function inArguments(err: unknown): never {
 }
 
 export async function runAdminAction(context: CommandContext, pool: pg.Pool, action: AdminAction, name: string, rest: string[]): Promise<number> {
-  const expected = action === 'home' ? 1 : 0;
+  const expected = action === 'home' || action === 'pin' ? 1 : 0;
   if (rest.length !== expected) {
-    throw new UsageError(action === 'home' ? `sessions home takes a name and the types (type,type, or - for none)` : `sessions ${action} takes one name (got also ${rest.join(' ')})`);
+    throw new UsageError(
+      action === 'home' ? `sessions home takes a name and the types (type,type, or - for none)`
+        : action === 'pin' ? `sessions pin takes a name and a host label (a worker's WA_HOST_LABEL, or - for any host)`
+          : `sessions ${action} takes one name (got also ${rest.join(' ')})`,
+    );
   }
   const option = (key: keyof typeof ADD_OPTIONS) => {
     const value = context.options[key];
@@ -78,6 +82,12 @@ export async function runAdminAction(context: CommandContext, pool: pg.Pool, act
       print([`${name}: ${changed.enabled ? 'enabled; a running service starts it' : 'disabled; a running service stops it (its messages go out from another number)'}`]);
       return 0;
     }
+    if (action === 'pin') {
+      const host = rest[0] === '-' ? null : rest[0]!;
+      const pinned = await setPinnedHost(pool, name, host);
+      print([`${name}: ${pinned.pinnedHost ? `runs only on a worker with WA_HOST_LABEL=${pinned.pinnedHost}; a holder elsewhere stops it at its next renewal` : 'runs on any worker'}`]);
+      return 0;
+    }
     const changed = await setHomeTypes(pool, name, parseTypes('the types', rest[0]!));
     print([`${name}: home of ${changed.homeTypes.length > 0 ? changed.homeTypes.join(', ') : 'no message type'}`]);
     return 0;
@@ -92,5 +102,6 @@ function describe(s: SessionRecord): string {
     s.pairing === 'code' ? `pairing code for ${s.pairPhone}` : 'QR code',
     s.enabled ? 'enabled' : 'disabled',
     ...(s.homeTypes.length > 0 ? [`home of ${s.homeTypes.join(', ')}`] : []),
+    ...(s.pinnedHost ? [`pinned to ${s.pinnedHost}`] : []),
   ].join(', ');
 }

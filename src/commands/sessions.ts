@@ -12,6 +12,7 @@ import { systemClock } from '../lib/clock.js';
 import { formatZoned } from '../lib/zoned-time.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import { listSessions, validateName, SessionError, type SessionRecord } from '../sessions/registry.js';
+import { sessionHolders, type SessionHolder } from '../sessions/leases.js';
 import { print, withDatabase, type CommandContext } from './context.js';
 import { ADMIN_ACTIONS, refuseAddOptions, runAdminAction, type AdminAction } from './session-admin.js';
 import { json, renderTable } from './table.js';
@@ -20,7 +21,7 @@ import { UsageError } from './usage.js';
 const ACTIONS = ['list', 'pause', 'resume', ...ADMIN_ACTIONS] as const;
 
 /** A session as `sessions list` shows it: the governor's status and, when registered, its registry row. */
-type Listed = SessionStatus & { registry: SessionRecord | null };
+type Listed = SessionStatus & { registry: SessionRecord | null; holder: SessionHolder | null };
 
 export async function commandSessions(context: CommandContext): Promise<number> {
   const [action = 'list', name, ...rest] = context.args;
@@ -45,7 +46,8 @@ export async function commandSessions(context: CommandContext): Promise<number> 
     const sessions = [...new Set([...registered.map((s) => s.name), DEFAULT_SESSION, ...(await knownSessions(pool))])];
     if (action === 'list') {
       const statuses = await Promise.all(sessions.map((s) => governor.status(s)));
-      const listed = statuses.map((s) => ({ ...s, registry: registered.find((r) => r.name === s.session) ?? null }));
+      const holders = await sessionHolders(pool);
+      const listed = statuses.map((s) => ({ ...s, registry: registered.find((r) => r.name === s.session) ?? null, holder: holders.find((h) => h.session === s.session) ?? null }));
       print(context.options.json ? json(listed.map((s) => statusJson(s, config.cron.timezone))) : table(listed, config.cron.timezone));
       return 0;
     }
@@ -61,7 +63,7 @@ export async function commandSessions(context: CommandContext): Promise<number> 
   });
 }
 
-function statusJson({ registry: r, ...s }: Listed, timeZone: string) {
+function statusJson({ registry: r, holder: h, ...s }: Listed, timeZone: string) {
   return {
     ...s,
     pausedUntil: s.pausedUntil ? formatZoned(s.pausedUntil, timeZone) : null,
@@ -76,6 +78,12 @@ function statusJson({ registry: r, ...s }: Listed, timeZone: string) {
     authProfile: r?.authProfile ?? null,
     pairing: r?.pairing ?? null,
     homeTypes: r?.homeTypes ?? null,
+    pinnedHost: r?.pinnedHost ?? null,
+    // The process that holds the session's lease (runs it), while the lease is in force.
+    runBy: h?.live ? h.owner : null,
+    runByHost: h?.live ? h.ownerHost : null,
+    leaseUntil: h?.live && h.leaseUntil ? formatZoned(h.leaseUntil, timeZone) : null,
+    fence: h ? h.fence : null,
   };
 }
 
@@ -92,6 +100,7 @@ function table(statuses: Listed[], timeZone: string): string[] {
     { header: 'ENABLED', cell: (s) => (s.registry ? (s.registry.enabled ? 'yes' : 'no') : 'not registered') },
     { header: 'WHATSAPP', cell: (s) => s.registry?.state ?? '' },
     { header: 'NUMBER', cell: (s) => s.registry?.pairedNumber ?? '' },
+    { header: 'RUN BY', cell: (s) => (s.holder?.live ? `${s.holder.owner}${s.registry?.pinnedHost ? ` (pinned to ${s.registry.pinnedHost})` : ''}` : s.registry?.pinnedHost ? `nobody (pinned to ${s.registry.pinnedHost})` : s.registry ? 'nobody' : '') },
     { header: 'WHY', cell: (s) => s.pauseReason ?? '' },
   ]);
 }
