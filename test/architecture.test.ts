@@ -144,7 +144,7 @@ describe('the layout of src/ (docs/architecture.md)', () => {
     for (const file of await sourceFiles()) {
       const from = path.relative(SRC, file);
       // The composition root, and the per-session part of it (each number's transport, built as wa_sessions changes).
-      if (from === 'app/app.ts' || from === 'app/session-runtimes.ts') continue;
+      if (from === 'app/app.ts' || from === 'app/session-transports.ts') continue;
       const text = await fs.readFile(file, 'utf8');
       for (const line of text.split('\n')) {
         // A session's delivery builds its dispatcher and confirmer side by side; export lines and definitions are not construction.

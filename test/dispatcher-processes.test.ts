@@ -21,7 +21,7 @@ describe('dispatcher processes (fake transport in place of WhatsApp)', () => {
   });
   after(async () => db.drop());
 
-  it('three processes drain 5,000 rows: every row sent exactly once and marked sent', async (t) => {
+  it('three processes on one number drain 5,000 rows: only the holder of its lease sends, every row exactly once, marked sent', async (t) => {
     await db.pool.query('TRUNCATE wa_outbox RESTART IDENTITY CASCADE');
     const dir = await tempDir();
     const sendLog = path.join(dir, 'sends.jsonl');
@@ -42,6 +42,7 @@ describe('dispatcher processes (fake transport in place of WhatsApp)', () => {
     assert.equal(sends.length, 5000, 'none sent twice');
     const perProcess = [...new Set(sends.map((s) => s.pid))].map((pid) => sends.filter((s) => s.pid === pid).length);
     t.diagnostic(`sends per process: ${perProcess.join(', ')}`);
+    assert.equal(perProcess.length, 1, 'the number is driven by one process: the holder of its lease');
     const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM wa_outbox WHERE status <> 'sent' OR sent_at IS NULL OR wa_message_id IS NULL");
     assert.equal(rows[0].n, 0);
   });

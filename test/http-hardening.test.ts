@@ -85,8 +85,12 @@ describe('HTTP hardening (real HTTP on loopback, real PostgreSQL, Chromium for t
   let browser: Browser | null = null;
   const started: App[] = [];
 
-  const start = async (env: Record<string, string>, options: { ready?: boolean; maxAuthFailures?: number } = {}): Promise<Server> => {
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', WA_QUIET_HOURS: 'off', WA_TYPING_MAX_MS: '0', ...JOBS_OFF, ...env }, '/tmp');
+  const ownDatabases: TestDatabase[] = [];
+  // Each gateway on its own database: on a shared one only one process may hold the session `default`.
+  const start = async (env: Record<string, string>, options: { ready?: boolean; maxAuthFailures?: number; ownDatabase?: boolean } = {}): Promise<Server> => {
+    const database = options.ownDatabase ? await createTestDatabase('http_hardening_own', { migrated: true }) : db;
+    if (options.ownDatabase) ownDatabases.push(database);
+    const config = parseConfig({ DATABASE_URL: database.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', WA_QUIET_HOURS: 'off', WA_TYPING_MAX_MS: '0', ...JOBS_OFF, ...env }, '/tmp');
     const logLines: string[] = [];
     const transport = new FakeTransport({ ready: options.ready ?? false });
     const app = await startApp(config, pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }), {
@@ -102,9 +106,9 @@ describe('HTTP hardening (real HTTP on loopback, real PostgreSQL, Chromium for t
   before(async () => {
     db = await createTestDatabase('http_hardening', { migrated: true });
     keyless = await start({});
-    keyed = await start({ API_KEY, API_READ_KEY: READ_KEY, HTTP_ALLOWED_HOSTS: 'wa.polres.example,10.9.8.7:8443', WA_GOVERNOR: 'off' }, { maxAuthFailures: 1000 });
-    limited = await start({ API_KEY, API_READ_KEY: READ_KEY, HTTP_TRUST_PROXY: 'loopback', WA_GOVERNOR: 'off' });
-    publicListener = await start({ API_KEY, API_READ_KEY: READ_KEY, HTTP_HOST: '0.0.0.0', WA_GOVERNOR: 'off' }, { maxAuthFailures: 1000 });
+    keyed = await start({ API_KEY, API_READ_KEY: READ_KEY, HTTP_ALLOWED_HOSTS: 'wa.polres.example,10.9.8.7:8443', WA_GOVERNOR: 'off' }, { maxAuthFailures: 1000, ownDatabase: true });
+    limited = await start({ API_KEY, API_READ_KEY: READ_KEY, HTTP_TRUST_PROXY: 'loopback', WA_GOVERNOR: 'off' }, { ownDatabase: true });
+    publicListener = await start({ API_KEY, API_READ_KEY: READ_KEY, HTTP_HOST: '0.0.0.0', WA_GOVERNOR: 'off' }, { maxAuthFailures: 1000, ownDatabase: true });
     if (existsSync(CHROMIUM)) {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
@@ -115,6 +119,7 @@ describe('HTTP hardening (real HTTP on loopback, real PostgreSQL, Chromium for t
   after(async () => {
     await browser?.close();
     for (const app of started.reverse()) await app.stop();
+    for (const own of ownDatabases) await own.drop();
     await db.drop();
   });
 
