@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, ConfigError, maskUrlPassword, parseConfig } from '../src/config/index.js';
 import { REPO_ROOT, runCli, tempDir } from './helpers/cli.js';
+import { defaultMaxSessions, memoryLimitBytes } from '../src/config/capacity.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -47,6 +48,30 @@ describe('configuration', () => {
       const { variable } = CRON_SCHEDULE_VARIABLES[job];
       assert.equal(parseConfig({ [variable]: '*/7 * * * * *' }).cron.schedules[job], '*/7 * * * * *');
       assert.equal(parseConfig({ [variable]: 'off' }).cron.schedules[job], null);
+    }
+  });
+
+  it('WA_MAX_SESSIONS: its default from the lowest cgroup memory limit on the way to the process (a systemd MemoryMax=, a container)', async () => {
+    const dir = await tempDir();
+    try {
+      const root = path.join(dir, 'cgroup');
+      await fs.mkdir(path.join(root, 'system.slice', 'cicero-wa-worker@8081.service'), { recursive: true });
+      await fs.writeFile(path.join(root, 'system.slice', 'memory.max'), 'max\n');
+      await fs.writeFile(path.join(root, 'system.slice', 'cicero-wa-worker@8081.service', 'memory.max'), `${3424 * 1024 * 1024}\n`);
+      await fs.writeFile(path.join(dir, 'self'), '0::/system.slice/cicero-wa-worker@8081.service\n');
+      const unit = memoryLimitBytes(path.join(dir, 'self'), root);
+      assert.equal(unit, 3424 * 1024 * 1024, "the unit's MemoryMax=, not the machine's memory");
+      assert.equal(defaultMaxSessions(unit), 4, '(3424 MiB − 1 GiB) ÷ 600 MiB');
+      // A container: its own cgroup is "/", and the root's file is its limit.
+      await fs.writeFile(path.join(root, 'memory.max'), `${2 * 1024 ** 3}\n`);
+      await fs.writeFile(path.join(dir, 'self'), '0::/\n');
+      assert.equal(memoryLimitBytes(path.join(dir, 'self'), root), 2 * 1024 ** 3);
+      assert.equal(defaultMaxSessions(1024 ** 3), 1, 'at least one');
+      assert.equal(defaultMaxSessions(512 * 1024 ** 3), 50, 'at most 50');
+      assert.ok(parseConfig({}).cluster.maxSessions >= 1);
+      assert.match(String(problemsOf({ WA_MAX_SESSIONS: '0', WA_HOST_LABEL: 'bad label', WA_SESSION_LEASE_SECONDS: '4' })), /WA_MAX_SESSIONS="0".*WA_HOST_LABEL="bad label".*WA_SESSION_LEASE_SECONDS="4"/s);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 /** A host label: letters, digits, . _ and -, 1 to 64 (WA_HOST_LABEL, and a session's pin). */
 export const HOST_LABEL = /^[A-Za-z0-9._-]{1,64}$/;
@@ -21,18 +22,36 @@ export const BYTES_PER_SESSION = 600 * MIB;
 export const MAX_SESSIONS_CEILING = 50;
 
 /**
- * The memory this process may use: the machine's, or its cgroup's limit (a container, a systemd
- * MemoryMax=) when that is lower.
+ * The memory this process may use: the machine's, or the lowest cgroup v2 limit on the way from its own
+ * cgroup up to the root (a container's limit, a systemd unit's MemoryMax=, a slice's) when lower.
  */
-export function memoryLimitBytes(): number {
-  const total = os.totalmem();
-  try {
-    const limit = readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
-    if (/^\d+$/.test(limit)) return Math.min(total, Number(limit));
-  } catch {
-    // No cgroup v2 limit to read: the machine's memory.
+export function memoryLimitBytes(cgroupFile?: string, root?: string): number {
+  let limit = os.totalmem();
+  for (const file of cgroupMemoryFiles(cgroupFile, root)) {
+    try {
+      const value = readFileSync(file, 'utf8').trim();
+      if (/^\d+$/.test(value)) limit = Math.min(limit, Number(value));
+    } catch {
+      // No limit there (the root has none, or the file cannot be read): the others decide.
+    }
   }
-  return total;
+  return limit;
+}
+
+/** memory.max of this process's cgroup and of each one above it (cgroup v2: the line `0::/path` of /proc/self/cgroup). */
+export function cgroupMemoryFiles(cgroupFile = '/proc/self/cgroup', root = '/sys/fs/cgroup'): string[] {
+  let own: string | null = null;
+  try {
+    own = readFileSync(cgroupFile, 'utf8').split('\n').find((line) => line.startsWith('0::'))?.slice(3).trim() ?? null;
+  } catch {
+    own = null;
+  }
+  const files = [path.join(root, 'memory.max')];
+  if (own === null) return files;
+  // Inside a container the path is often "/" (its own namespace): the root's file is the container's.
+  const parts = own.split('/').filter(Boolean);
+  for (let depth = 1; depth <= parts.length; depth++) files.push(path.join(root, ...parts.slice(0, depth), 'memory.max'));
+  return files;
 }
 
 /** WA_MAX_SESSIONS's default: what fits after the reserve, 600 MiB each, at least 1 and at most 50. */
