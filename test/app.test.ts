@@ -28,7 +28,7 @@ describe('the composition root and its roles', () => {
     try {
       assert.deepEqual(
         app.status().map((c) => c.name),
-        ['outbox maintenance', 'inbound', 'whatsapp', 'outbox listener', 'dispatcher', 'session watcher', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
+        ['outbox maintenance', 'inbound', 'whatsapp', 'outbox listener', 'dispatcher', 'session watcher', 'session commands', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
       );
       assert.ok(app.status().every((c) => c.state === 'running'));
       assert.equal(app.scheduler.jobs.length, 8);

@@ -60,6 +60,8 @@ const OWNERS: Record<string, string | string[]> = {
   wa_risk_events: 'governor/',
   wa_group_members: 'groups/',
   wa_sessions: 'sessions/',
+  wa_session_live: 'sessions/',
+  wa_session_commands: 'sessions/',
   wa_chat_affinity: 'sessions/',
   http_sign_ins: 'http/',
   http_auth_failures: 'http/',

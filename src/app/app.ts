@@ -172,6 +172,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
         component('dispatcher', () => sessions.startDeliveries(), () => sessions.stopDeliveries()),
         // A session added, removed, enabled or disabled while the service runs starts or stops at once.
         listenerComponent('session watcher', sessions.watcher()),
+        // What another instance's API asks of a number this process holds (a pairing code, a logout).
+        listenerComponent('session commands', sessions.commandWatcher()),
         component(
           'complaint responder',
           () => responder.trigger(), // complaints that arrived while the service was down

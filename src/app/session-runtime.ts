@@ -21,6 +21,8 @@ import { watchTransport } from '../whatsapp/state-log.js';
 import { drawQrCodes } from '../whatsapp/terminal-qr.js';
 import type { Transport, TransportStatus } from '../whatsapp/transport.js';
 import type { Tenure } from '../sessions/leases.js';
+import { finishCommand, publishLiveView, takeCommands, type LiveView } from '../sessions/live-view.js';
+import { carryOut } from './session-commands.js';
 import { wireGovernor, wireSessionStateEvents } from './wiring.js';
 
 export interface SessionRuntimeDeps {
@@ -86,6 +88,8 @@ export class SessionRuntime {
       wireGovernor(governor, transport, name, this.logger),
       wireSessionStateEvents(webhooks, transport, name, pool, this.logger),
       transport.onStateChange((status) => this.keepState(status)),
+      // A new QR code or pairing code: every instance's dashboard shows it (the live view).
+      transport.onPairing(() => void this.keepState(this.transport.status())),
     );
   }
 
@@ -103,15 +107,20 @@ export class SessionRuntime {
     await this.transport.start();
   }
 
-  /** The state in wa_sessions, written one after the other (never an older state over a newer one). */
+  /**
+   * The state in wa_sessions and the live view every instance reads, written one after the other (never
+   * an older state over a newer one).
+   */
   private keepState(status: TransportStatus): Promise<void> {
     const { pool } = this.deps;
     const number = status.state === 'ready' ? (this.transport.details?.().number ?? null) : null;
+    const view = this.view();
     this.stateWrites = this.stateWrites.then(async () => {
       try {
         const holder = this.tenure ? { owner: this.deps.owner, fence: this.tenure.fence } : null;
         await recordState(pool, this.name, status.state, status.reason, status.since, holder);
         if (number) await recordPairedNumber(pool, this.name, number, holder);
+        if (holder) await publishLiveView(pool, this.name, holder, view);
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'could not record the session state');
       }
@@ -170,6 +179,38 @@ export class SessionRuntime {
       this.transport.kill?.();
     }
     void rest;
+  }
+
+  /** The session's WhatsApp state as the API shows it, here and (published) on every other instance. */
+  view(): LiveView {
+    const transport = this.transport;
+    const status = transport.status();
+    const details = transport.details?.() ?? { webVersion: null, number: null, pageFix: null };
+    const pairing = transport.pairing();
+    return {
+      transport: transport.name,
+      dryRun: transport.dryRun === true,
+      state: status.state,
+      reason: status.reason,
+      since: status.since.toISOString(),
+      webVersion: details.webVersion,
+      number: details.number,
+      pageFix: details.pageFix ?? null,
+      pairing: pairing ? { qr: pairing.qr, code: pairing.code, at: pairing.at.toISOString() } : null,
+      // Whether a number was ever paired on this session and is not logged out: what logout and the governor's "sending" need.
+      paired: transport.pairedSince ? transport.pairedSince() !== null : details.number !== null || status.state === 'ready',
+    };
+  }
+
+  /** Carries out what other instances asked of this session (a pairing code, a logout), each once. */
+  async runCommands(): Promise<void> {
+    if (!this.tenure || !this.started.transport) return;
+    const { pool, owner } = this.deps;
+    for (const command of await takeCommands(pool, this.name, { owner, fence: this.tenure.fence })) {
+      const outcome = await carryOut(this.transport, command.command, command.argument);
+      this.logger.info({ command: command.command, id: command.id, ok: outcome.ok }, 'carried out a command from another instance');
+      await finishCommand(pool, command.id, outcome);
+    }
   }
 
   /** `ready`, or the state and its reason. */

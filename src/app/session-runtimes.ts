@@ -21,6 +21,7 @@ import os from 'node:os';
 import { isAlive } from '../lib/processes.js';
 import { deadPredecessors, nextTakeoverInMs, releaseSession, renewEveryMs, renewLeases, stopAllowanceMs, takeSessions, Tenure, type LeaseTerms } from '../sessions/leases.js';
 import { SESSIONS_CHANNEL, type SessionRecord } from '../sessions/registry.js';
+import { pruneCommands, SESSION_COMMANDS_CHANNEL } from '../sessions/live-view.js';
 import type { Transport } from '../whatsapp/transport.js';
 import type { RunningSessions } from '../http/deps.js';
 import { SessionRuntime, type SessionRuntimeDeps } from './session-runtime.js';
@@ -99,6 +100,7 @@ export class SessionRuntimes implements RunningSessions {
       await this.options.recoverRows?.(session.name);
       this.build(session, new Tenure(session.name, fence, sentAt, this.terms.leaseMs));
     }
+    await pruneCommands(this.pool).catch(() => undefined);
     if (won.length > 0) this.logger.info({ sessions: won.map((w) => `${w.session.name} (fence ${w.fence})`), host: this.terms.hostLabel }, 'took the leases of these sessions');
     this.schedule(renewEveryMs(this.terms.leaseMs));
     this.watchdog = setInterval(() => this.checkTenures(), WATCHDOG_MS);
@@ -192,6 +194,19 @@ export class SessionRuntimes implements RunningSessions {
       logger: this.logger,
       onNotify: () => this.reconcile(),
       onReconnect: () => this.reconcile(),
+    });
+  }
+
+  /** The listener that hands each session's holder what other instances ask of it (pairing code, logout). */
+  commandWatcher(): ChannelListener {
+    const run = (runtime: SessionRuntime | undefined) =>
+      void runtime?.runCommands().catch((err: Error) => this.logger.warn({ session: runtime.name, err: err.message }, 'could not carry out a command from another instance'));
+    return new ChannelListener({
+      connectionString: this.options.connectionString,
+      channel: SESSION_COMMANDS_CHANNEL,
+      logger: this.logger,
+      onNotify: (session) => run(this.get(session)),
+      onReconnect: () => this.list().forEach(run),
     });
   }
 

@@ -14,7 +14,11 @@ export function seesPairing(level: Level | null): boolean {
 
 /** The text with the pairing code waiting now (if any) replaced, for a caller who may not see it. */
 export function withoutPairingCode(text: string | null, transport: Transport | null, level: Level | null): string | null {
-  const code = transport?.pairing()?.code;
+  return hidePairingCode(text, transport?.pairing()?.code ?? null, level);
+}
+
+/** The same, for a pairing code known by itself (a session's live view from another instance). */
+export function hidePairingCode(text: string | null, code: string | null, level: Level | null): string | null {
   if (text === null || !code || seesPairing(level)) return text;
   return text.split(code).join('(hidden: needs API_KEY)');
 }

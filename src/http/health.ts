@@ -52,7 +52,7 @@ export async function readiness(sources: ReadinessSources): Promise<{ ready: boo
 
   const { sessions } = sources;
   if (sessions.length === 0) {
-    checks.push({ name: 'whatsapp', ok: true, detail: 'this process sends nothing (SERVICE_ROLE)' });
+    checks.push({ name: 'whatsapp', ok: true, detail: 'no WhatsApp number runs in this process (SERVICE_ROLE, or a worker holding none now: cicero-wa sessions shows who runs each)' });
   } else {
     // Ready when a number can send: one being paired, or down while the others carry its messages, is named, not fatal.
     const states = sessions.map((s) => ({ name: s.name, status: s.transport.status() }));

@@ -1,6 +1,7 @@
 /** The WhatsApp numbers a process runs, as the HTTP API and the metrics read them (app/session-runtimes.ts implements it). */
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { IntakeStats } from '../inbound/intake.js';
+import type { LiveView } from '../sessions/live-view.js';
 import type { Transport } from '../whatsapp/transport.js';
 
 /** One WhatsApp number this process runs: its transport, its dispatcher, its intake's counts. */
@@ -9,6 +10,8 @@ export interface RunningSession {
   readonly transport: Transport;
   readonly delivery: { readonly dispatcher: Dispatcher };
   readonly intake: { readonly stats: IntakeStats };
+  /** Its WhatsApp state as the API shows it (what its holder publishes for other instances too). */
+  view(): LiveView;
 }
 
 /** The numbers this process runs now; they start and stop as wa_sessions changes. */

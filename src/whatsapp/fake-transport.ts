@@ -88,7 +88,8 @@ export class FakeTransport extends TransportBase implements Transport {
   maxConcurrentSends = 0;
   private inFlight = 0;
   private readonly attempts = new Map<string, number>();
-  private logouts = 0;
+  /** How many times it was logged out (tests read it). */
+  logouts = 0;
   private readonly unreadableChats = new Set<string>();
   private readonly groupList = new Map<string, GroupMembership>();
   private groupsUnreadable = false;

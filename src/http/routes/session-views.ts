@@ -19,7 +19,14 @@ const sessionSchema = {
   required: ['name', 'running', 'state', 'governor', 'waiting'],
   properties: {
     name: { type: 'string' },
-    running: { type: 'boolean', description: 'whether this process runs the session (false: known only from the database, its transport is elsewhere)' },
+    running: { type: 'boolean', description: 'whether an instance of the cluster runs the session now (this one or another: see here and runBy); false: known only from the database' },
+    here: { type: 'boolean', description: 'whether this process runs it' },
+    runBy: {
+      type: 'object',
+      nullable: true,
+      description: 'the instance that runs it, when another one does (its state, QR code and pairing are shown from what that instance publishes; pairing codes and logout are passed to it)',
+      properties: { instance: { type: 'string' }, host: { type: 'string', nullable: true } },
+    },
     authProfile: nullableString,
     whatsappSession: nullableString,
     transport: nullableString,

@@ -1,6 +1,8 @@
 /**
- * Sessions (the WhatsApp numbers this gateway sends from; today one runs here, `default`): state, the QR
- * code to scan (PNG, SVG or JSON), a pairing code for a phone number, logging out. The QR code and the
+ * Sessions (the WhatsApp numbers this gateway sends from), wherever in the cluster each runs: state, the
+ * QR code to scan (PNG, SVG or JSON), a pairing code for a phone number, logging out, pausing. A session
+ * another instance runs is shown from the view its holder publishes and controlled through commands in
+ * the database (session-handles.ts). The QR code and the
  * pairing code need full access (credentials.ts): the read-only key sees the state without them.
  * The list shows each number's budgets left, risk and waiting messages, for every session the database
  * knows; one this process does not run is marked `running: false` (its transport is elsewhere).
@@ -9,10 +11,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { formatZoned, isoZoned } from '../../lib/zoned-time.js';
 import { outageOf } from '../../whatsapp/outage.js';
-import { PairingUnavailable, type Transport, type TransportStatus } from '../../whatsapp/transport.js';
+import { PairingUnavailable, type TransportStatus } from '../../whatsapp/transport.js';
 import type { Level } from '../auth.js';
-import { seesPairing, withoutPairingCode } from '../credentials.js';
-import { HttpError, type HttpDeps, type RunningSession } from '../deps.js';
+import { hidePairingCode, seesPairing } from '../credentials.js';
+import { askHolder, findSession, requireSession, type SessionHandle } from '../session-handles.js';
+import { instanceId } from '../../lib/instance-id.js';
+import { HttpError, type HttpDeps } from '../deps.js';
 import { DEFAULT_SESSION } from '../../outbox/enqueue.js';
 import { getSession, listSessions } from '../../sessions/registry.js';
 import { sessionNames, waitingBySession, type SessionWaiting } from '../session-overview.js';
@@ -63,35 +67,40 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     };
   };
 
-  /** A session this process runs, as the caller may see it (`level`: the pairing code for full access only). */
-  const describe = async (running: RunningSession, level: Level | null, waiting?: SessionWaiting) => {
-    const transport: Transport | null = running.transport;
-    const status = transport?.status() ?? null;
-    const details = transport?.details?.() ?? { webVersion: null, number: null, pageFix: null };
-    const pairing = transport?.pairing() ?? null;
-    const authProfile = running.name === DEFAULT_SESSION ? config.wa.authProfile : ((await getSession(deps.pool, running.name))?.authProfile ?? null);
+  /**
+   * A running session, as the caller may see it (`level`: the pairing code for full access only): here
+   * from its transport, or on another instance from the view its holder publishes.
+   */
+  const describe = async (handle: SessionHandle, level: Level | null, waiting?: SessionWaiting) => {
+    const { name, view } = handle;
+    const authProfile = name === DEFAULT_SESSION && handle.where === 'here' ? config.wa.authProfile : ((await getSession(deps.pool, name))?.authProfile ?? null);
+    const since = new Date(view.since);
+    const status = { state: view.state as TransportStatus['state'], reason: view.reason, since };
     return {
-      name: running.name,
+      name,
+      // Running in the cluster: `here` says whether in this process; `runBy` which process holds it.
       running: true,
+      here: handle.where === 'here',
+      runBy: handle.where === 'here' ? null : { instance: handle.owner, host: handle.ownerHost },
       // The auth profile (WA_AUTH_PROFILE for `default`) this session's WhatsApp Web login is kept in;
       // whatsappSession is its old name, kept for programs that read it.
       authProfile,
       whatsappSession: authProfile,
-      transport: transport?.name ?? null,
-      state: status?.state ?? 'none',
-      reason: status ? withoutPairingCode(status.reason, transport, level) : 'this process sends nothing (SERVICE_ROLE)',
-      since: isoZoned(status?.since, timeZone),
-      webVersion: details.webVersion,
-      number: details.number,
+      transport: view.transport,
+      state: view.state,
+      reason: hidePairingCode(view.reason, view.pairing?.code ?? null, level),
+      since: isoZoned(since, timeZone),
+      webVersion: view.webVersion,
+      number: view.number,
       // The page-side message-key fix (WhatsApp Web only): active, not_needed, off, failed, …
-      pageFix: details.pageFix ? { ...details.pageFix, at: details.pageFix.at ? isoZoned(new Date(details.pageFix.at), timeZone) : null } : null,
-      pairing: pairing ? { qr: pairing.qr !== null, code: seesPairing(level) ? pairing.code : null, issuedAt: isoZoned(pairing.at, timeZone) } : null,
+      pageFix: view.pageFix ? { ...view.pageFix, at: view.pageFix.at ? isoZoned(new Date(view.pageFix.at), timeZone) : null } : null,
+      pairing: view.pairing ? { qr: view.pairing.qr !== null, code: seesPairing(level) ? view.pairing.code : null, issuedAt: isoZoned(new Date(view.pairing.at), timeZone) } : null,
       // Whether a number was ever paired on this session (and is not logged out): what logout and the governor's "sending" need.
-      paired: transport ? isPaired(transport) : null,
-      dryRun: transport?.dryRun === true,
-      problem: status ? whatsappProblem(status, timeZone) : null,
-      governor: await governorStatus(running.name),
-      waiting: waiting ?? (await waitingBySession(deps.pool, deps.governor, [running.name])).get(running.name)!,
+      paired: view.paired,
+      dryRun: view.dryRun,
+      problem: whatsappProblem(status, timeZone),
+      governor: await governorStatus(name),
+      waiting: waiting ?? (await waitingBySession(deps.pool, deps.governor, [name])).get(name)!,
     };
   };
 
@@ -99,11 +108,13 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const describeElsewhere = async (name: string, waiting: SessionWaiting) => ({
     name,
     running: false,
+    here: false,
+    runBy: null,
     authProfile: null,
     whatsappSession: null,
     transport: null,
     state: 'none',
-    reason: 'not run by this process (its rows or governor records are in the database)',
+    reason: 'not running on any instance now (its rows or governor records are in the database)',
     since: null,
     webVersion: null,
     number: null,
@@ -116,28 +127,15 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     waiting,
   });
 
-  /** A session this process runs, named in the path; 404 for any other name. */
-  const runningSession = (name: string): RunningSession => {
-    const running = deps.sessions.get(name);
-    if (running) return running;
-    const known = deps.sessions.list().map((s) => s.name);
-    if (known.length === 0) throw new HttpError(409, 'no_transport', 'this process sends nothing (SERVICE_ROLE); ask a worker');
-    throw new HttpError(404, 'not_found', `no session "${name}" runs here (running: ${known.join(', ')})`);
-  };
+  /** The session named in the path, here or on another instance; 404 or 409 when it runs nowhere. */
+  const sessionNamed = (name: string) => requireSession(deps.pool, deps.sessions, name);
 
-  /** A session named in the path for the governor's actions; 404 for any other name. */
-  const governed = (name: string) => {
-    runningSession(name);
+  /** A session named in the path for the governor's actions (the governor's records are in the database). */
+  const governed = async (name: string) => {
+    const handle = await sessionNamed(name);
     if (!deps.governor?.enabled) throw new HttpError(409, 'governor_off', 'the governor is off (WA_GOVERNOR=off): nothing to pause or resume');
-    return deps.governor;
+    return { governor: deps.governor, handle };
   };
-
-  /** The transport of a session named in the path; 404 for any other name. */
-  /** Whether a number was ever paired on this transport and is not logged out. */
-  const isPaired = (transport: Transport): boolean =>
-    transport.pairedSince ? transport.pairedSince() !== null : (transport.details?.().number ?? null) !== null || transport.status().state === 'ready';
-
-  const transportOf = (name: string): Transport => runningSession(name).transport;
 
   app.get(
     '/api/sessions',
@@ -162,9 +160,9 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
         unitGroupsOutOfReach,
         sessions: await Promise.all(
           names.map(async (name) => {
-            const running = deps.sessions.get(name);
+            const handle = await findSession(deps.pool, deps.sessions, name);
             return {
-              ...(await (running ? describe(running, request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!))),
+              ...(await (handle ? describe(handle, request.accessLevel, waiting.get(name)) : describeElsewhere(name, waiting.get(name)!))),
               ...registryFields(registry.find((r) => r.name === name) ?? null),
               groups: groupsOf(name),
             };
@@ -191,13 +189,13 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       },
     },
     async (request: FastifyRequest<{ Params: { name: string }; Querystring: { format?: 'png' | 'svg' | 'json' } }>, reply: FastifyReply) => {
-      const transport = transportOf(request.params.name);
-      const pairing = transport.pairing();
+      // Here, or shown from the view the session's holder on another instance publishes.
+      const { view } = await sessionNamed(request.params.name);
+      const pairing = view.pairing ? { qr: view.pairing.qr, code: view.pairing.code, at: new Date(view.pairing.at) } : null;
       if (!pairing?.qr) {
-        const status = transport.status();
-        throw new HttpError(404, 'no_qr', `there is no QR code to scan: the session is ${status.state}${status.reason ? ` (${status.reason})` : ''}`, undefined, {
-          state: status.state,
-          reason: status.reason,
+        throw new HttpError(404, 'no_qr', `there is no QR code to scan: the session is ${view.state}${view.reason ? ` (${view.reason})` : ''}`, undefined, {
+          state: view.state,
+          reason: view.reason,
           ...(pairing?.code ? { pairingCode: pairing.code } : {}),
         });
       }
@@ -227,7 +225,9 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       },
     },
     async (request) => {
-      const transport = transportOf(request.params.name);
+      const handle = await sessionNamed(request.params.name);
+      if (handle.where === 'elsewhere') return askHolder(deps.pool, handle, 'pairing_code', request.body.phone.replace(/^\+/, ''), instanceId());
+      const transport = handle.running.transport;
       if (!transport.requestPairingCode) throw new HttpError(409, 'not_supported', `WA_TRANSPORT=${transport.name} has no pairing`);
       try {
         const code = await transport.requestPairingCode(request.body.phone.replace(/^\+/, ''));
@@ -243,11 +243,16 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     '/api/sessions/:name/logout',
     { config: { access: 'write' }, schema: { summary: 'Unlink the number: the session is cleared and a new QR code follows', tags: ['sessions'], params: nameParams } },
     async (request, reply) => {
-      const transport = transportOf(request.params.name);
-      if (!transport.logout) throw new HttpError(409, 'not_supported', `WA_TRANSPORT=${transport.name} has no session to log out`);
-      if (!isPaired(transport)) {
+      const handle = await sessionNamed(request.params.name);
+      if (!handle.view.paired) {
         throw new HttpError(409, 'not_paired', `no number is paired on session "${request.params.name}": nothing to log out (scan the QR code to pair one)`);
       }
+      if (handle.where === 'elsewhere') {
+        const answer = await askHolder(deps.pool, handle, 'logout', null, instanceId());
+        return reply.code(202).send({ state: answer.state, message: 'logged out; a new QR code follows' });
+      }
+      const transport = handle.running.transport;
+      if (!transport.logout) throw new HttpError(409, 'not_supported', `WA_TRANSPORT=${transport.name} has no session to log out`);
       await transport.logout();
       return reply.code(202).send({ state: transport.status().state, message: 'logged out; a new QR code follows' });
     },
@@ -265,9 +270,9 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       },
     },
     async (request) => {
-      const governor = governed(request.params.name);
+      const { governor, handle } = await governed(request.params.name);
       await governor.pause(request.params.name, `paused by an operator (API)${request.body?.reason ? `: ${request.body.reason}` : ''}`);
-      return { session: await describe(runningSession(request.params.name), request.accessLevel) };
+      return { session: await describe(handle, request.accessLevel) };
     },
   );
 
@@ -275,10 +280,10 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     '/api/sessions/:name/resume',
     { config: { access: 'write' }, schema: { summary: 'Send again after a pause (by an operator, or at a critical risk score); the score starts afresh', tags: ['sessions'], params: nameParams } },
     async (request) => {
-      const governor = governed(request.params.name);
+      const { governor, handle } = await governed(request.params.name);
       const resumed = await governor.resume(request.params.name);
       if (!resumed) throw new HttpError(409, 'not_paused', `session "${request.params.name}" is not paused`);
-      return { session: await describe(runningSession(request.params.name), request.accessLevel) };
+      return { session: await describe(handle, request.accessLevel) };
     },
   );
 }

@@ -61,7 +61,8 @@
       testMode: 'MODE UJI COBA (WA_TRANSPORT=log): pesan hanya dicatat di log dan tidak dikirim ke WhatsApp. Pesan uji coba tidak dihitung sebagai terkirim.',
       causes: { dns: 'WhatsApp Web tidak dapat dijangkau dari server ini (jaringan/DNS): nama web.whatsapp.com tidak ditemukan. Periksa DNS server ini.', offline: 'WhatsApp Web tidak dapat dijangkau: server ini tidak terhubung ke jaringan.', blocked: 'WhatsApp Web tidak dapat dijangkau di port 443: periksa firewall atau proxy (proxy diatur di WA_PUPPETEER_ARGS dengan --proxy-server=…).', proxy: 'WhatsApp Web tidak dapat dijangkau: proxy menolak sambungan. Periksa --proxy-server di WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web tidak dapat dijangkau: sambungan TLS gagal. Periksa jam server ini dan proxy yang menyadap.', no_chromium: 'Chromium belum terpasang: apt-get install -y chromium (atau atur WA_CHROMIUM_PATH).' },
       outageWait: 'Pesan tetap menunggu di antrean dan dikirim setelah tersambung kembali.', nextTry: 'Percobaan berikutnya pukul', technical: 'Rincian teknis',
-      budgetsLeft: 'Sisa batas kirim', perMinute: 'menit ini', perHour: 'jam ini', perDay: '24 jam', waitingNow: 'Pesan menunggu', inSending: 'sedang dikirim', heldBack: 'ditahan pengaman nomor', notRunningHere: 'tidak dijalankan di proses ini', notRunningHelp: 'Nomor ini dikenal dari basis data (antrean atau catatan pengaman nomor); prosesnya berjalan di tempat lain.',
+      budgetsLeft: 'Sisa batas kirim', perMinute: 'menit ini', perHour: 'jam ini', perDay: '24 jam', waitingNow: 'Pesan menunggu', inSending: 'sedang dikirim', heldBack: 'ditahan pengaman nomor', notRunningHere: 'tidak berjalan', notRunningHelp: 'Nomor ini dikenal dari basis data (antrean atau catatan pengaman nomor), tetapi tidak ada proses yang menjalankannya sekarang (semua worker penuh, atau disematkan ke host lain).',
+      runBy: 'Dijalankan oleh',
       sentFrom: 'Nomor pengirim', notRouted: 'Belum ada nomor', movedHere: 'dialihkan', moved: 'Dialihkan',
       routeReasons: { explicit: 'dipilih oleh pengirim pesan', wrote_last: 'nomor yang terakhir dihubungi orang ini', delivered_last: 'nomor yang terakhir berhasil mengirim kepadanya', home: 'nomor utama untuk jenis pesan ini', any_number: 'nomor lain yang bisa mengirim', group_member: 'anggota grup ini', group_admin: 'admin grup ini (hanya admin yang boleh menulis)', only_number: 'satu-satunya nomor' },
       unit: 'Satuan', groupsOutOfReach: 'Grup unit yang tidak terjangkau', groupsOutOfReachHelp: 'Tidak ada nomor yang menjadi anggota grup ini (atau hanya admin yang boleh menulis dan tidak ada nomor yang menjadi admin): pesannya langsung gagal. Masukkan salah satu nomor ke grup, atau perbaiki clients.client_group.',
@@ -113,7 +114,8 @@
       testMode: 'TEST MODE (WA_TRANSPORT=log): messages are only logged, not sent to WhatsApp. Dry-run messages are not counted as sent.',
       causes: { dns: 'WhatsApp Web cannot be reached from this server (network/DNS): the name web.whatsapp.com does not resolve. Check DNS on this server.', offline: 'WhatsApp Web cannot be reached: this server has no network connection.', blocked: 'WhatsApp Web cannot be reached on port 443: check the firewall or proxy (a proxy goes in WA_PUPPETEER_ARGS as --proxy-server=…).', proxy: 'WhatsApp Web cannot be reached: the proxy refused the connection. Check --proxy-server in WA_PUPPETEER_ARGS.', tls: 'WhatsApp Web cannot be reached: the TLS connection failed. Check the server clock and any intercepting proxy.', no_chromium: 'Chromium is not installed: apt-get install -y chromium (or set WA_CHROMIUM_PATH).' },
       outageWait: 'Messages wait in the queue and go out once it is back.', nextTry: 'Next try at', technical: 'Technical detail',
-      budgetsLeft: 'Sending budget left', perMinute: 'this minute', perHour: 'this hour', perDay: '24 hours', waitingNow: 'Messages waiting', inSending: 'being sent', heldBack: 'held by the ban-risk guard', notRunningHere: 'not run by this process', notRunningHelp: 'This number is known from the database (queued messages or ban-risk guard records); it runs elsewhere.',
+      budgetsLeft: 'Sending budget left', perMinute: 'this minute', perHour: 'this hour', perDay: '24 hours', waitingNow: 'Messages waiting', inSending: 'being sent', heldBack: 'held by the ban-risk guard', notRunningHere: 'not running', notRunningHelp: 'This number is known from the database (queued messages or ban-risk guard records), but no process runs it now (every worker is full, or it is pinned to another host).',
+      runBy: 'Run by',
       sentFrom: 'Sent from number', notRouted: 'No number yet', movedHere: 'moved', moved: 'Moved',
       routeReasons: { explicit: 'chosen by the sender of the message', wrote_last: 'the number this person last wrote to', delivered_last: 'the number that last reached this person', home: 'the home number of this message type', any_number: 'another number that can send', group_member: 'a member of this group', group_admin: 'an admin of this group (only admins may write)', only_number: 'the only number' },
       unit: 'Unit', groupsOutOfReach: 'Unit groups out of reach', groupsOutOfReachHelp: 'No number is a member of these groups (or only admins may write and no number is an admin): their messages fail at once. Add one of the numbers to the group, or correct clients.client_group.',
@@ -323,12 +325,12 @@
 
     sesi: function (root, state) {
       return api('GET', '/api/sessions').then(function (data) {
-        // Every number run here in full (the service's own first), then those known only from the database.
+        // Every number running in the cluster in full (those of this process first), then those known only from the database.
         var running = data.sessions.filter(function (x) { return x.running; });
         var others = data.sessions.filter(function (x) { return !x.running; });
         // Drawn again only when something changed: the picture does not flicker, a number being typed stays.
         var signature = [lang, JSON.stringify(data.unitGroupsOutOfReach), JSON.stringify(data.sessions.map(function (x) {
-          return [x.name, x.label, x.enabled, x.groups, x.state, x.reason, x.pairing && x.pairing.issuedAt, x.number, x.webVersion, x.paired, x.governor, x.pageFix, x.waiting];
+          return [x.name, x.label, x.enabled, x.groups, x.state, x.reason, x.pairing && x.pairing.issuedAt, x.number, x.webVersion, x.paired, x.governor, x.pageFix, x.waiting, x.runBy];
         }))].join('|');
         if (state.signature === signature) return;
         // A form being filled in is not drawn over.
@@ -363,6 +365,8 @@
           parts.push(el('p', { id: 'session-page-fix' + sfx, 'data-state': s.pageFix.state, class: s.pageFix.state === 'failed' || s.pageFix.state === 'off' ? 'warn' : 'muted', title: s.pageFix.detail || '' },
             t('pageFix') + ': ', badge(s.pageFix.state === 'active' || s.pageFix.state === 'not_needed' ? 'ready' : 'failed', fixWord), s.pageFix.at ? ' (' + when(s.pageFix.at) + ')' : ''));
         }
+        // A number another instance of the cluster runs: shown from what that instance publishes, controlled through it.
+        if (s.runBy) parts.push(el('p', { class: 'muted', id: 'session-run-by' + sfx, text: t('runBy') + ': ' + (s.runBy.host || '') + ' (' + s.runBy.instance + ')' }));
         parts.push(waitingLine(s.waiting, 'session-waiting' + sfx));
         parts.push(groupsLine(s.groups, 'session-groups' + sfx));
         var infoBody = el('div', null);
