@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { carryProblem } from '../src/delivery/routing.js';
+import { readSessions } from '../src/delivery/routing-inputs.js';
 import { recordHandOver } from '../src/outbox/part-outcomes.js';
 import { claimDueRows } from '../src/outbox/row-status.js';
 import {
@@ -107,6 +109,18 @@ describe('session leases (real PostgreSQL)', () => {
     assert.deepEqual(dead, ['mesin:4242:aa']);
     assert.deepEqual(await takeSessions(db.pool, me, 1), [], 'without the verdict, the lease is waited out');
     assert.equal((await takeSessions(db.pool, me, 1, dead))[0]?.fence, 2);
+  });
+
+  it('a session whose holder\'s lease ended is not ready for the routing since then, whatever state its holder wrote', async () => {
+    const [won] = await takeSessions(db.pool, terms('a:1:x'), 1);
+    await recordState(db.pool, 'utama', 'ready', null, new Date(), { owner: 'a:1:x', fence: won!.fence });
+    const now = new Date();
+    assert.equal(carryProblem((await readSessions(db.pool))[0], now, 60_000), null, 'held and ready: carries');
+    await db.pool.query(`UPDATE wa_sessions SET lease_until = now() - interval '61 seconds' WHERE name = 'utama'`);
+    const [lapsed] = await readSessions(db.pool);
+    assert.equal(lapsed!.state, 'disconnected');
+    assert.match(carryProblem(lapsed, new Date(), 60_000) ?? '', /tidak siap \(disconnected\) sejak 6\d detik/);
+    assert.equal(carryProblem(lapsed, new Date(), 120_000), null, 'within WA_FAILOVER_AFTER_SECONDS of the lease end: still waited for');
   });
 
   it("a Tenure ends by its own clock a third of the lease (at most 10 s) before the lease, and a renewal moves it", () => {

@@ -170,7 +170,9 @@ export class SessionRuntime {
    * killed. Resolves once the browser is gone; the rest of the stop goes on behind.
    */
   async abandon(killAfterMs: number): Promise<void> {
-    // close() first: it takes the browser; the stop's own close() then finds nothing left to close.
+    // Unhooked first: closing on purpose is no dropped connection for the governor, and the state is no longer this process's to write.
+    for (const off of this.unsubscribe.splice(0)) off();
+    // close() next: it takes the browser; the stop's own close() then finds nothing left to close.
     const closing = this.transport.close().catch(() => undefined);
     const rest = this.stop().catch((err: Error) => this.logger.warn({ err: err.message }, 'error while stopping a session whose lease was lost'));
     const closed = await Promise.race([closing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), killAfterMs).unref())]);

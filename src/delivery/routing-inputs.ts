@@ -16,10 +16,17 @@ export interface SessionInfo {
   paused: string | null;
 }
 
-/** wa_sessions with each one's pause in force (read only: sessions/ writes wa_sessions, governor/ the pauses). */
+/**
+ * wa_sessions with each one's pause in force (read only: sessions/ writes wa_sessions, governor/ the
+ * pauses). A session whose holder's lease ended (it crashed, or was cut off, and nobody took it yet) is
+ * not ready since its lease ended, whatever state its holder last wrote.
+ */
 export async function readSessions(db: Queryable): Promise<SessionInfo[]> {
   const { rows } = await db.query<{ name: string; enabled: boolean; state: string; state_since: Date; home_types: string[]; created_at: Date; pause_kind: string | null }>(
-    `SELECT s.name, s.enabled, s.state, s.state_since, s.home_types, s.created_at,
+    `SELECT s.name, s.enabled,
+            CASE WHEN s.lease_until < now() AND s.state IN ('ready', 'authenticated') THEN 'disconnected' ELSE s.state END AS state,
+            CASE WHEN s.lease_until < now() AND s.state IN ('ready', 'authenticated') THEN s.lease_until ELSE s.state_since END AS state_since,
+            s.home_types, s.created_at,
             CASE WHEN g.pause_kind IS NOT NULL AND (g.paused_until IS NULL OR g.paused_until > now()) THEN g.pause_kind END AS pause_kind
        FROM wa_sessions s LEFT JOIN wa_session_guard g ON g.session = s.name
       ORDER BY s.created_at, s.name`,
