@@ -95,6 +95,20 @@ describe('unknown outcomes settled from the chat (fake transport standing in for
     assert.equal(transport.sends.length, 1, 'never sent again');
   });
 
+  it('a send that timed out after its hand-over and answered late with its id is found in the chat by that id: confirmed, never sent again', async () => {
+    // WhatsApp answers after the send timeout: the outcome is unknown, then the late answer carries the id.
+    const transport = new FakeTransport({ sendDelayMs: 250 });
+    const { send } = await gateway({ first: 'ok', transport, dispatch: { sendTimeoutMs: 100, settleGraceMs: 50 } });
+    await send('Rekap harian Polres Terlambat');
+    await waitUntil(async () => (await row()).confirmation === 'confirmed', 5000, 'confirmed');
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(transport.sends.length, 1, 'never sent again: its own late id is no reason to call it missing');
+    const records = await sends();
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.outcome, 'confirmed');
+    assert.equal(records[0]!.wa_message_id, transport.sends[0]!.messageId);
+  });
+
   it('not in the chat: not delivered once the grace period is gone (not before), sent again once, and that one confirmed', async () => {
     // The grace period (1.5 s) is longer than the first look (half the 1 s confirmation window): the
     // hand-over is looked at, flagged unconfirmed, and still not sent again before 1.5 s.

@@ -143,7 +143,7 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
       const admin = page.locator('.other-session[data-session="admin"]');
       await admin.waitFor({ timeout: 10_000 });
       const text = (await admin.textContent()) ?? '';
-      assert.match(text, /tidak dijalankan di proses ini/);
+      assert.match(text, /tidak berjalan.*tidak ada proses yang menjalankannya sekarang/);
       assert.match(text, /Skor risiko: 30 \(sedang\) · Pemanasan: selesai/);
       assert.match(text, /Sisa batas kirim: menit ini 8\/8 · jam ini 117\/120 · 24 jam 997\/1000/);
       assert.match(text, /Pesan menunggu: 2 \(sedang dikirim 0\) · ditahan pengaman nomor 2: batas pesan per jam tercapai \(WA_BUDGET_PER_HOUR\) 2/);

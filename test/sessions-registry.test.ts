@@ -43,7 +43,7 @@ describe('the session registry (wa_sessions)', () => {
   });
   after(async () => db.drop());
   beforeEach(async () => {
-    await db.pool.query('TRUNCATE wa_sessions');
+    await db.pool.query('TRUNCATE wa_sessions CASCADE');
     await db.pool.query('TRUNCATE wa_outbox RESTART IDENTITY CASCADE');
   });
 
@@ -168,11 +168,11 @@ describe('the session registry (wa_sessions)', () => {
     assert.equal(again.label, 'Nomor lama');
     assert.equal(again.pairing, 'qr');
     // Pairing by code from the configuration, on a fresh table.
-    await db.pool.query('TRUNCATE wa_sessions');
+    await db.pool.query('TRUNCATE wa_sessions CASCADE');
     const byCode = await ensureConfiguredSession(db.pool, { ...configured, pairing: 'code', pairPhone: '6281234567890' });
     assert.deepEqual([byCode.pairing, byCode.pairPhone], ['code', '6281234567890']);
     // The configured auth profile held by another session: said, naming the variable.
-    await db.pool.query('TRUNCATE wa_sessions');
+    await db.pool.query('TRUNCATE wa_sessions CASCADE');
     await addSession(db.pool, { name: 'lain', authProfile: 'cicero' });
     await refused(ensureConfiguredSession(db.pool, configured), 'exists', /^authProfile "cicero" \(WA_AUTH_PROFILE\) is already the auth profile of session "lain"/);
   });

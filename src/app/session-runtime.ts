@@ -195,6 +195,7 @@ export class SessionRuntime {
       state: status.state,
       reason: status.reason,
       since: status.since.toISOString(),
+      retry: status.retry ?? null,
       webVersion: details.webVersion,
       number: details.number,
       pageFix: details.pageFix ?? null,

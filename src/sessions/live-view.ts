@@ -26,6 +26,8 @@ export interface LiveView {
   state: string;
   reason: string | null;
   since: string;
+  /** After a failure: the attempt that failed, and the wait from `since` to the next (when to try again). */
+  retry: { attempt: number; delayMs: number } | null;
   webVersion: string | null;
   number: string | null;
   pageFix: { state: string; detail: string; alias: string | null; build: string | null; at: string | null } | null;

@@ -75,7 +75,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const { name, view } = handle;
     const authProfile = name === DEFAULT_SESSION && handle.where === 'here' ? config.wa.authProfile : ((await getSession(deps.pool, name))?.authProfile ?? null);
     const since = new Date(view.since);
-    const status = { state: view.state as TransportStatus['state'], reason: view.reason, since };
+    const status: TransportStatus = { state: view.state as TransportStatus['state'], reason: view.reason, since, ...(view.retry ? { retry: view.retry } : {}) };
     return {
       name,
       // Running in the cluster: `here` says whether in this process; `runBy` which process holds it.
