@@ -20,7 +20,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'puppeteer';
 import { ConfigError, fullConfig, parseConfig } from '../src/config/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { AuthStoreKeyError, ProfileStore } from '../src/whatsapp/wwebjs/auth-store.js';
@@ -28,6 +29,10 @@ import { gunzip, unseal } from '../src/whatsapp/wwebjs/profile-archive.js';
 import type { TransportStatus } from '../src/whatsapp/transport.js';
 import { BASE_CHROMIUM_FLAGS, WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../src/whatsapp/wwebjs/transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+
+// whatsapp-web.js's own puppeteer, resolved from where whatsapp-web.js resolves it (as the service launches Chromium).
+const requireFromWwebjs = createRequire(createRequire(import.meta.url).resolve('whatsapp-web.js'));
+const puppeteer = requireFromWwebjs('puppeteer') as typeof import('puppeteer').default;
 
 const CHROMIUM = '/usr/bin/chromium';
 const KEY = Buffer.alloc(32, 7);
@@ -287,7 +292,7 @@ describe('WA_AUTH_STORE=postgres: the login moves between machines', () => {
     assert.equal(await storedRow(), undefined, 'an unpaired profile is not saved on closing');
     // The copy put back for the tests that follow.
     await db.pool.query(
-      'INSERT INTO wa_auth_store (auth_profile, data, sha256, size, plain_size, files, key_id, saved_by) VALUES ($1, $2, $3, 0, 0, 0, $4, $5)',
+      `INSERT INTO wa_auth_store (auth_profile, data, sha256, size, plain_size, files, key_id, saved_by, held_by) VALUES ($1, $2, $3, 0, 0, 0, $4, $5, '')`,
       [PROFILE, before.data, before.sha256, before.key_id, before.saved_by],
     );
   });
@@ -342,8 +347,8 @@ describe('WA_AUTH_STORE=postgres: the login moves between machines', () => {
       assert.equal(await exists(path.join(authPath, `session-${PROFILE}`)), false, 'nothing was unpacked');
       // The right bytes under another profile's name: the profile is sealed in.
       await db.pool.query(
-        `INSERT INTO wa_auth_store (auth_profile, data, sha256, size, plain_size, files, key_id, saved_by)
-         SELECT 'another-profile', $1, $2, size, plain_size, files, key_id, saved_by FROM wa_auth_store WHERE auth_profile = $3`,
+        `INSERT INTO wa_auth_store (auth_profile, data, sha256, size, plain_size, files, key_id, saved_by, held_by)
+         SELECT 'another-profile', $1, $2, size, plain_size, files, key_id, saved_by, held_by FROM wa_auth_store WHERE auth_profile = $3`,
         [original.data, original.sha256, PROFILE],
       );
       const moved = new ProfileStore({ pool: db.pool, key: KEY, authPath, authProfile: 'another-profile', savedBy: 'host-d' });
@@ -354,18 +359,24 @@ describe('WA_AUTH_STORE=postgres: the login moves between machines', () => {
     }
   });
 
-  it('a process that lost the session cannot overwrite the copy saved by the one that took it', async () => {
-    const stale = new ProfileStore({ pool: db.pool, key: KEY, authPath: path.join(await tempDir('stale'), 'wa-auth'), authProfile: PROFILE, savedBy: 'host-stale' });
-    const taker = new ProfileStore({ pool: db.pool, key: KEY, authPath: path.join(await tempDir('taker'), 'wa-auth'), authProfile: PROFILE, savedBy: 'host-taker' });
+  it('a process that lost the session cannot overwrite or remove the copy of the one that took it', async () => {
+    const staleAuth = path.join(await tempDir('stale'), 'wa-auth');
+    const stale = new ProfileStore({ pool: db.pool, key: KEY, authPath: staleAuth, authProfile: PROFILE, savedBy: 'host-stale' });
     assert.equal((await stale.restore()).kind, 'restored');
+    // The same data directory's next tenure finds the copy it already has: nothing is unpacked.
+    assert.equal((await new ProfileStore({ pool: db.pool, key: KEY, authPath: staleAuth, authProfile: PROFILE, savedBy: 'host-stale' }).restore()).kind, 'current');
+    assert.equal((await stale.restore()).kind, 'current');
+    // The session is taken by another process before the stale one noticed.
+    const taker = new ProfileStore({ pool: db.pool, key: KEY, authPath: path.join(await tempDir('taker'), 'wa-auth'), authProfile: PROFILE, savedBy: 'host-taker' });
     assert.equal((await taker.restore()).kind, 'restored');
-    assert.equal((await stale.restore()).kind, 'current', 'a second restore of the same copy changes nothing');
+    // The stale one saves (a periodic save, or its save on closing) after the taker restored: refused, so
+    // the taker's later saves are not refused in turn.
+    await fs.writeFile(path.join(stale.profileDir, 'Default', 'Local Storage', 'older'), 'stale');
+    assert.equal((await stale.save()).kind, 'superseded');
     assert.equal((await taker.save()).kind, 'unchanged', 'nothing changed since the restore: no save');
     await fs.writeFile(path.join(taker.profileDir, 'Default', 'Local Storage', 'newer'), 'taker');
     assert.equal((await taker.save()).kind, 'saved');
-    await fs.writeFile(path.join(stale.profileDir, 'Default', 'Local Storage', 'older'), 'stale');
-    const refused = await stale.save();
-    assert.equal(refused.kind, 'superseded');
+    assert.equal((await stale.save()).kind, 'superseded');
     assert.equal((await storedRow())!.saved_by, 'host-taker');
     // The login ended on the stale one: the taker's copy is not its to remove.
     assert.equal(await stale.forget(), false);

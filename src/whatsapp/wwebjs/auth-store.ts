@@ -6,13 +6,15 @@
  *
  * - the copy: `Default/IndexedDB` and `Default/Local Storage`, packed and sealed with AES-256-GCM under
  *   WA_AUTH_STORE_KEY (profile-archive.ts), stored with the sha256 of the sealed bytes;
- * - a save replaces only the copy its writer last restored or saved (compare-and-set on sha256): a
- *   process that lost the session cannot overwrite the copy of the one that took it;
+ * - the process that restores (or finds current) the copy claims it (`held_by`, an id of this store
+ *   object: one per tenure of the session); a save or a removal changes only a copy its writer holds, so
+ *   a process that lost the session cannot overwrite or remove the copy of the one that took it;
  * - a restore replaces the local profile only when the stored copy is not the one this directory last
  *   saw (a marker file beside the profile, `session-<authProfile>.stored`); a copy that cannot be opened
  *   (another key, tampered, corrupt) is an error naming WA_AUTH_STORE_KEY, and neither the stored copy
  *   nor the local profile is touched.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Queryable } from '../../db/pool.js';
@@ -60,11 +62,14 @@ export class ProfileStore {
   readonly profileDir: string;
   private readonly markerFile: string;
   private readonly keyName: string;
+  /** Who holds the stored copy: this object (one per tenure of the session). */
+  readonly holder: string;
 
   constructor(private readonly options: ProfileStoreOptions) {
     this.profileDir = path.join(options.authPath, `session-${options.authProfile}`);
     this.markerFile = path.join(options.authPath, `session-${options.authProfile}.stored`);
     this.keyName = keyId(options.key);
+    this.holder = `${options.savedBy}:${process.pid}:${randomBytes(4).toString('hex')}`;
   }
 
   /** The stored copy's description, without its bytes; null when there is none. */
@@ -87,7 +92,10 @@ export class ProfileStore {
     const copy = await this.describe();
     if (!copy) return { kind: 'none' };
     const marker = await this.readMarker();
-    if (marker?.sealed === copy.sha256) return { kind: 'current' };
+    if (marker?.sealed === copy.sha256 && (await this.hasProfile())) {
+      await this.claim(copy.sha256);
+      return { kind: 'current' };
+    }
     if (copy.keyId !== this.keyName) {
       throw new AuthStoreKeyError(
         `the stored WhatsApp login of auth profile ${this.options.authProfile} (saved by ${copy.savedBy} at ${copy.savedAt.toISOString()}) was sealed with another WA_AUTH_STORE_KEY ` +
@@ -114,12 +122,26 @@ export class ProfileStore {
       await fs.rm(staging, { recursive: true, force: true });
     }
     await this.writeMarker({ sealed: row.sha256, plain: sha256(archive) });
+    await this.claim(row.sha256);
     return { kind: 'restored', copy: { ...copy, sha256: row.sha256 }, files, ms: Math.round(performance.now() - started) };
   }
 
+  /** Claims the copy just restored (or found current); throws when it was replaced meanwhile (restore again). */
+  private async claim(digest: string): Promise<void> {
+    const { rowCount } = await this.options.pool.query('UPDATE wa_auth_store SET held_by = $3 WHERE auth_profile = $1 AND sha256 = $2', [this.options.authProfile, digest, this.holder]);
+    if (!rowCount) throw new Error(`the WhatsApp login stored for auth profile ${this.options.authProfile} was replaced while it was restored; restoring again`);
+  }
+
+  private async hasProfile(): Promise<boolean> {
+    return fs.access(path.join(this.profileDir, 'Default', 'IndexedDB')).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /**
-   * Saves the local profile's kept parts, replacing the stored copy only if it is the one this directory
-   * last restored or saved (or there is none). Skipped when nothing changed since.
+   * Saves the local profile's kept parts, replacing the stored copy only if this object holds it (or
+   * there is none). Skipped when nothing changed since the last save or restore.
    */
   async save(): Promise<SaveResult> {
     const started = performance.now();
@@ -133,31 +155,22 @@ export class ProfileStore {
     }
     const sealed = seal(await gzip(archive, { level: 6 }), this.options.key, this.options.authProfile);
     const digest = sha256(sealed);
-    const params = [this.options.authProfile, sealed, digest, sealed.length, archive.length, files, this.keyName, this.options.savedBy];
-    const { rowCount } = marker
-      ? await this.options.pool.query(
-          `INSERT INTO wa_auth_store (auth_profile, data, sha256, size, plain_size, files, key_id, saved_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (auth_profile) DO UPDATE SET data = EXCLUDED.data, sha256 = EXCLUDED.sha256, size = EXCLUDED.size, plain_size = EXCLUDED.plain_size,
-             files = EXCLUDED.files, key_id = EXCLUDED.key_id, saved_by = EXCLUDED.saved_by, saved_at = now()
-           WHERE wa_auth_store.sha256 = $9`,
-          [...params, marker.sealed],
-        )
-      : await this.options.pool.query(
-          `INSERT INTO wa_auth_store (auth_profile, data, sha256, size, plain_size, files, key_id, saved_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (auth_profile) DO NOTHING`,
-          params,
-        );
+    const { rowCount } = await this.options.pool.query(
+      `INSERT INTO wa_auth_store (auth_profile, data, sha256, size, plain_size, files, key_id, saved_by, held_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (auth_profile) DO UPDATE SET data = EXCLUDED.data, sha256 = EXCLUDED.sha256, size = EXCLUDED.size, plain_size = EXCLUDED.plain_size,
+         files = EXCLUDED.files, key_id = EXCLUDED.key_id, saved_by = EXCLUDED.saved_by, saved_at = now()
+       WHERE wa_auth_store.held_by = EXCLUDED.held_by`,
+      [this.options.authProfile, sealed, digest, sealed.length, archive.length, files, this.keyName, this.options.savedBy, this.holder],
+    );
     if (!rowCount) return { kind: 'superseded', by: await this.describe() };
     await this.writeMarker({ sealed: digest, plain });
     return { kind: 'saved', size: sealed.length, plainSize: archive.length, files, ms: Math.round(performance.now() - started) };
   }
 
-  /** The login ended (logged out, unpaired): the stored copy goes too, if it is the one this directory knew. */
+  /** The login ended (logged out, unpaired): the stored copy goes too, if this object holds it. */
   async forget(): Promise<boolean> {
-    const marker = await this.readMarker();
     await fs.rm(this.markerFile, { force: true });
-    if (!marker) return false;
-    const { rowCount } = await this.options.pool.query('DELETE FROM wa_auth_store WHERE auth_profile = $1 AND sha256 = $2', [this.options.authProfile, marker.sealed]);
+    const { rowCount } = await this.options.pool.query('DELETE FROM wa_auth_store WHERE auth_profile = $1 AND held_by = $2', [this.options.authProfile, this.holder]);
     return (rowCount ?? 0) > 0;
   }
 
