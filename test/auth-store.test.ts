@@ -22,7 +22,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'puppeteer';
+import { checkAuthStore } from '../src/commands/doctor-auth-store.js';
 import { ConfigError, fullConfig, parseConfig } from '../src/config/index.js';
+import { ensureConfiguredSession } from '../src/sessions/registry.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { AuthStoreKeyError, ProfileStore } from '../src/whatsapp/wwebjs/auth-store.js';
 import { gunzip, unseal } from '../src/whatsapp/wwebjs/profile-archive.js';
@@ -381,6 +383,29 @@ describe('WA_AUTH_STORE=postgres: the login moves between machines', () => {
     assert.ok(await storedRow());
     assert.equal(await taker.forget(), true);
     assert.equal(await storedRow(), undefined);
+  });
+});
+
+describe('cicero-wa doctor: the auth-store check', () => {
+  it('names a number stored under another key as a failure, and one not stored yet as a warning', async () => {
+    await ensureConfiguredSession(db.pool, { name: 'default', authProfile: 'doctor-profile', pairing: 'qr', pairPhone: null });
+    const config = (key: Buffer) => parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: key.toString('hex') }, '/tmp');
+    assert.deepEqual(await checkAuthStore(db.pool, parseConfig({}, '/tmp')), [], 'no check with WA_AUTH_STORE=local');
+    const [missing] = await checkAuthStore(db.pool, config(KEY));
+    assert.equal(missing!.warn, true);
+    assert.match(missing!.detail, /default: not stored yet/);
+
+    const authPath = path.join(await tempDir('doctor'), 'wa-auth');
+    await fs.mkdir(path.join(authPath, 'session-doctor-profile', 'Default', 'IndexedDB'), { recursive: true });
+    await fs.writeFile(path.join(authPath, 'session-doctor-profile', 'Default', 'IndexedDB', 'x'), 'login');
+    assert.equal((await new ProfileStore({ pool: db.pool, key: KEY, authPath, authProfile: 'doctor-profile', savedBy: 'host-doctor' }).save()).kind, 'saved');
+    const [ok] = await checkAuthStore(db.pool, config(KEY));
+    assert.equal(ok!.ok && !ok!.warn, true, ok!.detail);
+    assert.match(ok!.detail, /default: 1 kB saved by host-doctor/);
+    const [wrong] = await checkAuthStore(db.pool, config(OTHER_KEY));
+    assert.equal(wrong!.ok, false);
+    assert.match(wrong!.remedy ?? '', /default cannot be restored with this WA_AUTH_STORE_KEY/);
+    assert.equal(JSON.stringify(wrong).includes(OTHER_KEY.toString('hex')), false, 'the key is never shown');
   });
 });
 
