@@ -72,6 +72,8 @@ let pageUrl = '';
 let db: TestDatabase;
 const temps: string[] = [];
 const browsers = new Set<Browser>();
+/** Every worker's transport, closed at the end whatever a test left running. */
+const transports = new Set<WhatsAppWebTransport>();
 
 async function tempDir(label: string): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `cicero-wa-authstore-${label}-`));
@@ -157,11 +159,11 @@ interface Worker {
   authPath: string;
 }
 
-function worker(authPath: string, host: string, key: Buffer = KEY): Worker {
+function worker(authPath: string, host: string, key: Buffer = KEY, options: { profile?: string; saveMs?: number } = {}): Worker {
   const clients: ChromiumLoginClient[] = [];
   const transport = new WhatsAppWebTransport({
     authPath,
-    authProfile: PROFILE,
+    authProfile: options.profile ?? PROFILE,
     chromiumPath: CHROMIUM,
     puppeteerArgs: [],
     pairPhone: null,
@@ -169,8 +171,8 @@ function worker(authPath: string, host: string, key: Buffer = KEY): Worker {
     reconnectBaseMs: 200,
     reconnectMaxMs: 1000,
     pageFix: false,
-    authStore: new ProfileStore({ pool: db.pool, key, authPath, authProfile: PROFILE, savedBy: host }),
-    authStoreSaveMs: 3_600_000,
+    authStore: new ProfileStore({ pool: db.pool, key, authPath, authProfile: options.profile ?? PROFILE, savedBy: host }),
+    authStoreSaveMs: options.saveMs ?? 3_600_000,
     logger: silentLogger(),
     random: () => 1,
     clientFactory: (settings) => {
@@ -179,6 +181,7 @@ function worker(authPath: string, host: string, key: Buffer = KEY): Worker {
       return client;
     },
   });
+  transports.add(transport);
   const w: Worker = { transport, clients, states: [], qrCodes: 0, authPath };
   transport.onStateChange((s) => w.states.push(s));
   transport.onPairing((e) => {
@@ -217,6 +220,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const transport of transports) await transport.close().catch(() => undefined);
   for (const browser of [...browsers]) await closeBrowser(browser).catch(() => undefined);
   await new Promise((resolve) => server.close(resolve));
   await db.drop();
@@ -275,6 +279,39 @@ describe('WA_AUTH_STORE=postgres: the login moves between machines', () => {
     assert.deepEqual(again.clients[0]!.found, { local: markerB, idb: markerB }, "A's older profile was replaced by B's copy");
     await again.transport.close();
     assert.equal(browsers.size, 0, 'worker A left no Chromium');
+  });
+
+  it('a periodic save, taken while Chromium runs, is a copy another worker can restore (what a crash leaves)', async () => {
+    // Chromium writes localStorage to disk about 5 s after the page changes it (IndexedDB at once): a save
+    // 4 s after the login was made had IndexedDB without localStorage, 6 s and later had both. The first
+    // save comes 8 s after ready here (60 s in the service).
+    const profile = 'polres-periodic';
+    const a = worker(path.join(await tempDir('periodic-a'), 'wa-auth'), 'host-a', KEY, { profile, saveMs: 8000 });
+    await a.transport.start();
+    await waitFor('a QR code', () => a.qrCodes > 0);
+    const marker = `periodic-${Date.now()}`;
+    await a.clients[0]!.scan(marker);
+    const saved = async () => (await db.pool.query('SELECT saved_by FROM wa_auth_store WHERE auth_profile = $1', [profile])).rows[0];
+    const deadline = Date.now() + 20_000;
+    while (!(await saved()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(await saved(), 'saved while ready');
+    // A is killed (no save on closing): its Chromium dies with it.
+    a.transport.kill();
+    await waitFor('the browser to be gone', () => a.clients[0]!.pupBrowser!.process()?.exitCode !== null || a.clients[0]!.pupBrowser!.process()?.signalCode !== null);
+    browsers.delete(a.clients[0]!.pupBrowser!);
+
+    const b = worker(path.join(await tempDir('periodic-b'), 'wa-auth'), 'host-b', KEY, { profile });
+    try {
+      await b.transport.start();
+      await waitFor('worker B to be ready', () => b.transport.status().state === 'ready').catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify({ states: b.states.map((x) => `${x.state} ${x.reason}`), found: b.clients.map((c) => c.found) })}`);
+      });
+      assert.equal(b.qrCodes, 0);
+      assert.deepEqual(b.clients[0]!.found, { local: marker, idb: marker });
+    } finally {
+      await b.transport.close();
+    }
+    await db.pool.query('DELETE FROM wa_auth_store WHERE auth_profile = $1', [profile]);
   });
 
   it('a login that ended (an operator logs out) is removed from PostgreSQL with the local profile; a new QR code follows', async () => {
