@@ -108,6 +108,7 @@ export class ClientLifecycle {
   kill(): void {
     this.closing = true;
     this.clearTimers();
+    this.stored?.stop(); // no more saves from a killed session
     if (this.current) killBrowser(this.current);
   }
 
