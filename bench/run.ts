@@ -1,14 +1,16 @@
 /**
  * `npm run bench`: the outbox pipeline side by side with pg-boss (10), graphile-worker (0.16) and the
  * seed's loop, on the same PostgreSQL, in one run, then the recaps at Cicero_V2's scale (bench/recap.ts).
- * then the memory of several WhatsApp sessions in one process, each with its Chromium (bench/sessions-memory.ts).
+ * then the memory of several WhatsApp sessions in one process, each with its Chromium (bench/sessions-memory.ts),
+ * then what WA_AUTH_STORE=postgres costs for a real Chromium profile (bench/auth-store.ts).
  * Writes bench/results.json, bench/chart.svg and bench/recap-figures.md. `npm run bench -- outbox`,
- * `npm run bench -- recap` or `npm run bench -- sessions-memory` runs one of them.
+ * `npm run bench -- recap`, `npm run bench -- sessions-memory` or `npm run bench -- auth-store` runs one of them.
  *
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else an embedded server started for the run.
  * Sizes: BENCH_N (100000), BENCH_RUNS (3, medians), BENCH_PICKUP_N (1000 at 20/s), BENCH_IDLE_SECONDS (60),
  * BENCH_HTTP_N (5000 requests at concurrency 16); sessions-memory: BENCH_SESSIONS (1,2,3),
- * BENCH_SESSIONS_DAY_SENDS (1500 a session), BENCH_PAGE_HEAP_MB (120, the stand-in page's heap).
+ * BENCH_SESSIONS_DAY_SENDS (1500 a session), BENCH_PAGE_HEAP_MB (120, the stand-in page's heap); auth-store:
+ * BENCH_AUTH_STORE_MB (0,10,50: IndexedDB megabytes).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
@@ -28,6 +30,7 @@ import { enqueue, enqueueOne } from '../src/outbox/enqueue.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { ROOT, log, machine, median, mergeResults, withBenchServer } from './common.js';
 import { recapBench } from './recap.js';
+import { authStoreBench } from './auth-store.js';
 import { sessionsMemoryBench } from './sessions-memory.js';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -495,7 +498,7 @@ async function outboxBench(url: string): Promise<void> {
 }
 
 const which = process.argv[2] ?? 'all';
-if (!['all', 'outbox', 'recap', 'sessions-memory'].includes(which)) throw new Error(`npm run bench -- [outbox|recap|sessions-memory]: unknown benchmark ${which}`);
+if (!['all', 'outbox', 'recap', 'sessions-memory', 'auth-store'].includes(which)) throw new Error(`npm run bench -- [outbox|recap|sessions-memory|auth-store]: unknown benchmark ${which}`);
 
 // Dropping a measured database terminates what a stopped peer's pool may still hold open; that
 // connection's error (57P01) is expected and harmless here.
@@ -508,4 +511,5 @@ await withBenchServer(async (url) => {
   if (which === 'all' || which === 'outbox') await outboxBench(url);
   if (which === 'all' || which === 'recap') await recapBench(url);
   if (which === 'all' || which === 'sessions-memory') await sessionsMemoryBench(url);
+  if (which === 'all' || which === 'auth-store') await authStoreBench(url);
 });

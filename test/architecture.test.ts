@@ -63,6 +63,8 @@ const OWNERS: Record<string, string | string[]> = {
   wa_session_live: 'sessions/',
   wa_session_commands: 'sessions/',
   wa_chat_affinity: 'sessions/',
+  // WA_AUTH_STORE=postgres: the sealed WhatsApp logins, written only by the store of the whatsapp-web.js transport.
+  wa_auth_store: 'whatsapp/wwebjs/auth-store.ts',
   http_sign_ins: 'http/',
   http_auth_failures: 'http/',
   // Cicero_V2's own tables: only the demo dataset writes them (into an empty database).

@@ -131,7 +131,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     const owner = instanceId();
     const sessions = new SessionRuntimes({
       deps: { pool, config, logger, governor, hooks, webhooks, owner, drawQr: options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr },
-      transportFor: sessionTransports(config, logger, options),
+      transportFor: sessionTransports(config, logger, options, pool),
       connectionString: database.connectionString,
       cluster: config.cluster,
       home: sends ? await dataHome(config.dataDir) : '',

@@ -177,7 +177,7 @@ export class SessionRuntime {
     const rest = this.stop().catch((err: Error) => this.logger.warn({ err: err.message }, 'error while stopping a session whose lease was lost'));
     const closed = await Promise.race([closing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), killAfterMs).unref())]);
     if (!closed) {
-      this.logger.warn({ afterMs: killAfterMs }, "the session's browser did not close in time: killed");
+      this.logger.warn({ afterMs: killAfterMs }, "the session did not finish closing in time (a last save of its login may still run): its browser, if still running, is killed");
       this.transport.kill?.();
     }
     void rest;

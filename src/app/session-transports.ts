@@ -3,6 +3,7 @@
  * (`default`, on WA_AUTH_PROFILE): what the runtimes are built from.
  */
 import type { Config } from '../config/index.js';
+import type { Queryable } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import { DEFAULT_SESSION } from '../outbox/enqueue.js';
 import type { SessionRecord } from '../sessions/registry.js';
@@ -23,11 +24,13 @@ export function sessionTransports(
   config: Config,
   logger: Logger,
   given: { transport?: Transport; transports?: (session: SessionRecord) => Transport },
+  /** The database WA_AUTH_STORE=postgres keeps the logins in. */
+  pool: Queryable | null = null,
 ): (session: SessionRecord) => Transport {
   return (session) => {
-    if (session.name === DEFAULT_SESSION) return given.transport ?? createTransport(config, logger.child({ session: session.name }));
+    if (session.name === DEFAULT_SESSION) return given.transport ?? createTransport(config, logger.child({ session: session.name }), pool);
     if (given.transports) return given.transports(session);
-    return createTransport(config, logger.child({ session: session.name }), {
+    return createTransport(config, logger.child({ session: session.name }), pool, {
       session: session.name,
       authProfile: session.authProfile,
       pairPhone: session.pairing === 'code' ? session.pairPhone : null,

@@ -21,6 +21,7 @@ import { NO_SOURCE_REMEDY, REPORT_VIEWS, reportSource } from '../features/rekap/
 import { tasksCreatedAtIndexed } from '../features/rekap/task-delivery-recap.js';
 import { readProfileRecord, profileRecordFile } from '../whatsapp/profile-record.js';
 import type { CheckResult } from './doctor-check.js';
+import { checkAuthStore } from './doctor-auth-store.js';
 import { checkUnitGroups } from './doctor-groups.js';
 import { checkNumbers } from './doctor-numbers.js';
 import { checkPooler } from './doctor-pooler.js';
@@ -54,6 +55,7 @@ async function checkDatabase(config: Config, logger: Logger): Promise<CheckResul
       await checkRecaps(database.pool),
       ...(await checkTaskIndex(database.pool)),
       ...(pending.length === 0 ? await checkNumbers(database.pool, config.cron.timezone) : []),
+      ...(pending.length === 0 ? await checkAuthStore(database.pool, config) : []),
       ...(await checkUnitGroups(database.pool, config.dispatch.failoverAfterMs)),
       ...(config.database.url ? [await checkPooler(database.connectionString)] : []),
     ];

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import cron from 'node-cron';
-import { maskUrlPassword } from './secrets.js';
+import { maskUrlPassword, parseAuthStoreKey } from './secrets.js';
 import type { AllowedHost } from './types.js';
 
 export type Env = Record<string, string | undefined>;
@@ -148,6 +148,21 @@ export class EnvReader {
       return null;
     }
     return value;
+  }
+
+  /**
+   * An AES-256 key (WA_AUTH_STORE_KEY): 64 hex characters or base64 of 32 bytes; never shown in a
+   * problem. `needed`: a problem when it is unset too, saying why.
+   */
+  aesKey(name: string, needed: string | null): Buffer | null {
+    const value = this.raw(name, needed ? 'none' : 'no key');
+    if (value === undefined) {
+      if (needed && this.env[name] === undefined) this.problems.push(`${name} is required ${needed}: set it to 64 hex characters from \`openssl rand -hex 32\` (keep it safe: without it the stored logins cannot be opened)`);
+      return null;
+    }
+    const key = parseAuthStoreKey(value);
+    if (!key) this.problems.push(`${name} is invalid (value not shown): expected 64 hex characters (32 bytes, e.g. from \`openssl rand -hex 32\`) or the base64 of 32 bytes (\`openssl rand -base64 32\`)`);
+    return key;
   }
 
   /** Whole numbers separated by commas, each from min to max, rising (e.g. a warm-up schedule). */

@@ -12,7 +12,7 @@ import { combinationProblems } from './combinations.js';
 import { OperatorError } from '../lib/errors.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../lib/logger.js';
 import { EnvReader, type CronExpression, type Env } from './env-reader.js';
-import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, DEFAULT_DOCUMENT_MAX_BYTES, DOCUMENT_MAX_BYTES_CEILING, NODE_ENVS, ROLES, UI_LANGS, WA_TRANSPORTS, WEBHOOK_EVENTS, type Config, type CronJobName } from './types.js';
+import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, DEFAULT_DOCUMENT_MAX_BYTES, DOCUMENT_MAX_BYTES_CEILING, NODE_ENVS, ROLES, UI_LANGS, WA_AUTH_STORES, WA_TRANSPORTS, WEBHOOK_EVENTS, type Config, type CronJobName } from './types.js';
 import { maskUrlPassword } from './secrets.js';
 import { HOST_LABEL, defaultHostLabel, defaultMaxSessions, memoryLimitBytes } from './capacity.js';
 
@@ -41,6 +41,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const read = new EnvReader(env);
 
   const dataDir = path.resolve(cwd, read.string('DATA_DIR', './data'));
+  const authStore = read.oneOf('WA_AUTH_STORE', 'local', WA_AUTH_STORES);
   const schedules = {} as Record<CronJobName, CronExpression>;
   for (const name of CRON_JOB_NAMES) {
     const { variable, defaultExpression } = CRON_SCHEDULE_VARIABLES[name];
@@ -79,6 +80,9 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
           allowed: 'expected 1 to 64 letters, digits, "_" or "-" (whatsapp-web.js LocalAuth clientId)',
         }),
       ),
+      authStore,
+      authStoreKey: read.aesKey('WA_AUTH_STORE_KEY', authStore === 'postgres' ? 'with WA_AUTH_STORE=postgres' : null),
+      authStoreSaveMs: read.integer('WA_AUTH_STORE_SAVE_SECONDS', 300, 60, 86_400) * 1000,
       puppeteerArgs: read.chromiumFlags('WA_PUPPETEER_ARGS'),
       chromiumPath:
         read.optionalString('WA_CHROMIUM_PATH', 'PUPPETEER_EXECUTABLE_PATH, else the usual install paths') ??
@@ -186,6 +190,7 @@ export function fullConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     database: { ...config.database, url: config.database.url ? maskUrlPassword(config.database.url) : 'embedded' },
+    wa: { ...config.wa, authStoreKey: config.wa.authStoreKey ? '(set)' : null },
     http: { ...config.http, apiKey: config.http.apiKey ? '(set)' : null, readKey: config.http.readKey ? '(set)' : null },
     webhooks: { ...config.webhooks, urls: config.webhooks.urls.map(maskUrlPassword), secret: config.webhooks.secret ? '(set)' : null },
   };

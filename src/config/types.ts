@@ -26,6 +26,9 @@ export const WEBHOOK_EVENTS = ['message.received', 'message.sent', 'message.fail
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export type UiLang = (typeof UI_LANGS)[number];
 export type WaTransportName = (typeof WA_TRANSPORTS)[number];
+/** Where each auth profile's WhatsApp Web login lives: only in WA_AUTH_PATH, or also in PostgreSQL (WA_AUTH_STORE). */
+export const WA_AUTH_STORES = ['local', 'postgres'] as const;
+export type WaAuthStore = (typeof WA_AUTH_STORES)[number];
 
 export interface Config {
   nodeEnv: NodeEnv;
@@ -71,6 +74,15 @@ export interface Config {
      * in `authPath/session-<authProfile>` (WA_AUTH_PROFILE; WA_SESSION_NAME is its old name).
      */
     authProfile: string;
+    /**
+     * WA_AUTH_STORE: `local` keeps each login only in `authPath`; `postgres` also keeps it, sealed, in
+     * PostgreSQL (wa_auth_store), so another machine can take a session without a new QR scan.
+     */
+    authStore: WaAuthStore;
+    /** WA_AUTH_STORE_KEY: the AES-256-GCM key sealing the stored logins (32 bytes); null when unset. Never logged. */
+    authStoreKey: Buffer | null;
+    /** WA_AUTH_STORE_SAVE_SECONDS in ms: how often a ready session's login is saved (and once more on closing). */
+    authStoreSaveMs: number;
     puppeteerArgs: string[];
     /** WA_CHROMIUM_PATH, else PUPPETEER_EXECUTABLE_PATH, else null (search the usual install paths). */
     chromiumPath: string | null;

@@ -3,10 +3,12 @@
  * another session (`number`) on its own auth profile and pairing phone.
  */
 import type { Config } from '../config/index.js';
+import type { Queryable } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import { FakeTransport } from './fake-transport.js';
 import { LogTransport } from './log-transport.js';
 import type { Transport } from './transport.js';
+import { ProfileStore } from './wwebjs/auth-store.js';
 import { WhatsAppWebTransport } from './wwebjs/transport.js';
 
 export interface NumberSettings {
@@ -16,7 +18,11 @@ export interface NumberSettings {
   pairPhone: string | null;
 }
 
-export function createTransport(config: Config, logger: Logger, number?: NumberSettings): Transport {
+/**
+ * `pool`: the database WA_AUTH_STORE=postgres keeps the logins in (required then). `number`: another
+ * session than the configured one.
+ */
+export function createTransport(config: Config, logger: Logger, pool: Queryable | null, number?: NumberSettings): Transport {
   switch (config.wa.transport) {
     case 'log':
       return new LogTransport(logger);
@@ -30,10 +36,13 @@ export function createTransport(config: Config, logger: Logger, number?: NumberS
         inboundFile: number ? null : config.wa.fake.inboundFile,
         inboundIntervalMs: config.wa.fake.inboundIntervalMs,
       });
-    case 'wwebjs':
+    case 'wwebjs': {
+      const authProfile = number?.authProfile ?? config.wa.authProfile;
       return new WhatsAppWebTransport({
         authPath: config.wa.authPath,
-        authProfile: number?.authProfile ?? config.wa.authProfile,
+        authProfile,
+        authStore: authStoreFor(config, pool, authProfile),
+        authStoreSaveMs: config.wa.authStoreSaveMs,
         chromiumPath: config.wa.chromiumPath,
         puppeteerArgs: config.wa.puppeteerArgs,
         pairPhone: number ? number.pairPhone : config.wa.pairPhone,
@@ -46,7 +55,15 @@ export function createTransport(config: Config, logger: Logger, number?: NumberS
         pageFix: config.wa.pageFix,
         logger: logger.child({ component: 'wa-client' }),
       });
+    }
   }
+}
+
+/** WA_AUTH_STORE=postgres: the auth profile's stored login (auth-store.ts); null for `local`. */
+function authStoreFor(config: Config, pool: Queryable | null, authProfile: string): ProfileStore | null {
+  if (config.wa.authStore !== 'postgres') return null;
+  if (!pool || !config.wa.authStoreKey) throw new Error('WA_AUTH_STORE=postgres needs the database and WA_AUTH_STORE_KEY');
+  return new ProfileStore({ pool, key: config.wa.authStoreKey, authPath: config.wa.authPath, authProfile, savedBy: config.cluster.hostLabel });
 }
 
 export type { Transport } from './transport.js';

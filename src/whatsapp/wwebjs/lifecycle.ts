@@ -12,15 +12,19 @@
  * - The ready timer runs from launch and again after authentication; it is paused while a person has
  *   to scan a code.
  * - `close()`: no more restarts; destroys the client, also one still starting.
+ * - WA_AUTH_STORE=postgres: the login kept in PostgreSQL is restored before the first launch, saved
+ *   while ready and after Chromium closed, removed when the login ends (stored-login.ts).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { backoffDelay } from '../../lib/backoff.js';
 import type { TransportState, TransportStatus } from '../transport.js';
+import { AuthStoreKeyError } from './auth-store.js';
 import { CHROMIUM_INSTALL_HINT, findChromium } from './chromium.js';
 import { BASE_CHROMIUM_FLAGS, createWwebjsClient, destroyClient, killBrowser, type ClientFactory, type WwebClientLike } from './client.js';
 import { ProfileInUseError, clearStaleProfileLock, recordProfileOwner } from './profile-lock.js';
 import type { WhatsAppWebOptions } from './options.js';
+import { StoredLogin } from './stored-login.js';
 
 /** Disconnect reasons that mean the login itself is gone: clear the auth profile and pair again. */
 const LOGIN_ENDED = new Set(['LOGOUT', 'UNPAIRED', 'UNPAIRED_IDLE', 'CONFLICT']);
@@ -49,6 +53,8 @@ export class ClientLifecycle {
   private readyTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private readonly factory: ClientFactory;
+  /** WA_AUTH_STORE=postgres: the login kept in PostgreSQL; null for `local`. */
+  private readonly stored: StoredLogin | null;
   /** LocalAuth's directory of the auth profile: the login and Chromium's profile. */
   readonly profileDir: string;
   /** Who runs Chromium on this profile: this process, recorded before each launch (see profile-lock.ts). */
@@ -61,6 +67,7 @@ export class ClientLifecycle {
     this.profileDir = path.join(options.authPath, `session-${options.authProfile}`);
     this.ownerFile = path.join(options.authPath, `session-${options.authProfile}.owner`);
     this.factory = options.clientFactory ?? createWwebjsClient;
+    this.stored = options.authStore ? new StoredLogin(options.authStore, options.authStoreSaveMs ?? 300_000, options.logger) : null;
   }
 
   /** The client in use, if any. */
@@ -93,12 +100,15 @@ export class ClientLifecycle {
     this.clearTimers();
     const client = this.current;
     this.current = null;
+    this.stored?.stop();
     if (client) await destroyClient(client, this.initializing, this.options.logger);
+    await this.stored?.closed();
   }
 
   kill(): void {
     this.closing = true;
     this.clearTimers();
+    this.stored?.stop(); // no more saves from a killed session
     if (this.current) killBrowser(this.current);
   }
 
@@ -150,6 +160,17 @@ export class ClientLifecycle {
       throw err;
     }
     if (this.closing) return; // closed while the lock was checked
+    if (this.stored && !this.stored.restored) {
+      this.hooks.setState('starting', 'restoring the WhatsApp login from PostgreSQL (WA_AUTH_STORE=postgres)');
+      try {
+        await this.stored.restore();
+      } catch (err) {
+        const message = (err as Error).message;
+        if (err instanceof AuthStoreKeyError) this.options.logger.error(message);
+        return this.scheduleRestart(err instanceof AuthStoreKeyError ? message : `restoring the WhatsApp login from PostgreSQL failed: ${message}`, 'failed');
+      }
+      if (this.closing) return;
+    }
 
     this.hooks.setState('starting', `launching ${chromium.path}`);
     const client = this.factory({
@@ -210,6 +231,7 @@ export class ClientLifecycle {
       const ready = () => {
         if (!mine()) return;
         this.failures = 0;
+        this.stored?.ready();
         this.hooks.setState('ready', null);
         this.hooks.onReady(client);
       };
@@ -239,6 +261,7 @@ export class ClientLifecycle {
       if (client) await destroyClient(client, this.initializing, this.options.logger);
       if (clearProfile) {
         await this.hooks.onProfileCleared();
+        await this.stored?.cleared();
         await fs.rm(this.profileDir, { recursive: true, force: true });
         await fs.mkdir(this.profileDir, { recursive: true, mode: 0o700 });
       }
