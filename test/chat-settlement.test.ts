@@ -95,18 +95,26 @@ describe('unknown outcomes settled from the chat (fake transport standing in for
     assert.equal(transport.sends.length, 1, 'never sent again');
   });
 
-  it('a send that timed out after its hand-over and answered late with its id is found in the chat by that id: confirmed, never sent again', async () => {
-    // WhatsApp answers after the send timeout: the outcome is unknown, then the late answer carries the id.
-    const transport = new FakeTransport({ sendDelayMs: 250 });
-    const { send } = await gateway({ first: 'ok', transport, dispatch: { sendTimeoutMs: 100, settleGraceMs: 50 } });
+  it("an id noted for a hand-over (a late answer, before its confirmation is written) is that hand-over's in the chat, never another's: confirmed, never sent again", async () => {
+    const { transport, dispatcher, send } = await gateway({ first: 'unknown' });
     await send('Rekap harian Polres Terlambat');
+    // WhatsApp's late answer names the id before the dispatcher's confirmation is written.
+    const [handOver] = await sends();
+    dispatcher.confirmer.noteOwnId(transport.sends[0]!.messageId!, Number(handOver!.id));
     await waitUntil(async () => (await row()).confirmation === 'confirmed', 5000, 'confirmed');
-    await new Promise((r) => setTimeout(r, 800));
-    assert.equal(transport.sends.length, 1, 'never sent again: its own late id is no reason to call it missing');
-    const records = await sends();
-    assert.equal(records.length, 1);
-    assert.equal(records[0]!.outcome, 'confirmed');
-    assert.equal(records[0]!.wa_message_id, transport.sends[0]!.messageId);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(transport.sends.length, 1, 'never sent again: its own id is no reason to call it missing');
+    const [record] = await sends();
+    assert.equal(record!.outcome, 'confirmed');
+    assert.equal(record!.chat_check!.result, 'found');
+  });
+
+  it("an id noted for another hand-over is never taken for this one: this one stays missing and is sent again", async () => {
+    const { transport, dispatcher, send } = await gateway({ first: 'unknown' });
+    await send('Rekap harian Polres Lain');
+    const [handOver] = await sends();
+    dispatcher.confirmer.noteOwnId(transport.sends[0]!.messageId!, Number(handOver!.id) + 1000);
+    await waitUntil(() => transport.sends.length === 2, 5000, 'sent again');
   });
 
   it('not in the chat: not delivered once the grace period is gone (not before), sent again once, and that one confirmed', async () => {

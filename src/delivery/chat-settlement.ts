@@ -44,8 +44,8 @@ export interface ChatSettlementOptions {
   retry: RetryPolicy;
   /** How old a hand-over must be before it is first looked for (its own events usually confirm it sooner). */
   lookAfterMs(): number;
-  /** An id the dispatcher recorded itself: never taken for another hand-over. */
-  isOwnId(messageId: string): boolean;
+  /** An id the dispatcher recorded itself for a hand-over other than `sendId`: never taken for this one. */
+  isOwnId(messageId: string, sendId: number): boolean;
   /** Records a receipt (an ack -1 found on a message puts it back on the retry path). */
   receipt(messageId: string, ack: number): Promise<void>;
   /** Asks for another pass in this many milliseconds. */
@@ -131,7 +131,7 @@ export class ChatSettlement {
       let confirmed = false;
       for (const message of candidates) {
         used.add(message.messageId);
-        if (this.options.isOwnId(message.messageId) || (await isKnownMessage(pool, message.messageId))) continue;
+        if (this.options.isOwnId(message.messageId, send.id) || (await isKnownMessage(pool, message.messageId))) continue;
         const check: ChatCheck = { result: 'found', ...looked, messageId: message.messageId, ack: message.ack };
         if (await confirmSend(pool, send, message.messageId, message.ack !== null && message.ack >= 0 ? message.ack : null, check)) {
           logger.info({ id: send.outboxId, part: send.part + 1, parts: send.parts, messageId: message.messageId, ack: message.ack }, 'unknown outcome settled: the message is in the chat (confirmed)');

@@ -73,8 +73,11 @@ const MAX_HEARD = 5000;
 
 export class Confirmer {
   private heard: HeardMessage[] = [];
-  /** Ids the dispatcher recorded itself: never a candidate for another hand-over. */
-  private readonly ownIds = new Set<string>();
+  /**
+   * Ids the dispatcher recorded itself, each with its hand-over when known: never a candidate for another
+   * hand-over, but the very one for its own (a late answer names it before its confirmation is written).
+   */
+  private readonly ownIds = new Map<string, number | null>();
   private readonly settlement: ChatSettlement;
   private unsubscribe: Array<() => void> = [];
   private matchTimer: NodeJS.Timeout | null = null;
@@ -94,7 +97,7 @@ export class Confirmer {
     this.settlement = new ChatSettlement({
       ...options,
       lookAfterMs: () => this.lookupAfterMs(),
-      isOwnId: (id) => this.ownIds.has(id),
+      isOwnId: (id, sendId) => this.ownIds.has(id) && this.ownIds.get(id) !== sendId,
       receipt: (id, ack) => this.receipt(id, ack),
       wakeIn: (ms) => this.scheduleSweep(ms),
       isInFlight: (id) => options.isInFlight?.(id) ?? false,
@@ -135,10 +138,10 @@ export class Confirmer {
     await this.passes.idle();
   }
 
-  /** The dispatcher recorded this id itself (a confirmed send). */
-  noteOwnId(messageId: string): void {
-    this.ownIds.add(messageId);
-    if (this.ownIds.size > MAX_HEARD) this.ownIds.delete(this.ownIds.values().next().value!);
+  /** The dispatcher recorded this id itself (a confirmed send; `sendId`: the hand-over it belongs to). */
+  noteOwnId(messageId: string, sendId: number | null = null): void {
+    this.ownIds.set(messageId, sendId);
+    if (this.ownIds.size > MAX_HEARD) this.ownIds.delete(this.ownIds.keys().next().value!);
   }
 
   /** Looks for matches soon (an unknown outcome was just recorded, or an event arrived). */

@@ -24,8 +24,8 @@ export type PartResult =
 
 /** Where confirmations after the fact are made (the session's confirmer). */
 export interface ConfirmationFeed {
-  /** An id the dispatcher recorded itself: never taken for another hand-over. */
-  noteOwnId(messageId: string): void;
+  /** An id the dispatcher recorded itself (for hand-over `sendId`): never taken for another hand-over. */
+  noteOwnId(messageId: string, sendId?: number | null): void;
   /** Unknown outcomes were recorded: look for their confirmation. */
   trigger(): void;
 }
@@ -144,7 +144,7 @@ export async function handOverPart(options: HandOverOptions, part: PartToSend): 
     return { kind: 'failed', error: new SendError('transient', 'no_hand_over', 'the transport did not hand the message over'), sendId: null };
   }
   if (result.outcome === 'confirmed' && result.messageId) {
-    options.confirmations.noteOwnId(result.messageId);
+    options.confirmations.noteOwnId(result.messageId, sendId);
     return { kind: 'handed-over', sendId, settlement: { outcome: 'confirmed', messageId: result.messageId } };
   }
   const reason = result.outcome === 'unknown' ? result.reason : 'no_message_id: the transport returned no message id';
@@ -153,7 +153,9 @@ export async function handOverPart(options: HandOverOptions, part: PartToSend): 
 
 /** A send that timed out after its hand-over answered later with WhatsApp's id. */
 async function confirmLate(options: HandOverOptions, rowId: number, sendId: number, messageId: string): Promise<void> {
-  options.confirmations.noteOwnId(messageId);
+  // Its own id: the chat check may take it for this hand-over (in the moment before the confirmation
+  // below is written), never for another one.
+  options.confirmations.noteOwnId(messageId, sendId);
   // The unknown outcome is recorded by the drain; give it a moment, then confirm.
   for (let tries = 0; tries < 20 && !options.stopping(); tries++) {
     await sleep(250);
