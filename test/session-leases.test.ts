@@ -14,6 +14,10 @@ import {
 } from '../src/sessions/leases.js';
 import { addSession, getSession, recordState, setEnabled, setPinnedHost } from '../src/sessions/registry.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { tempDir } from './helpers/cli.js';
+import { dataHome } from '../src/lib/instance-id.js';
+import { expireCommand, requestCommand, takeCommands } from '../src/sessions/live-view.js';
+import fs from 'node:fs/promises';
 
 const terms = (owner: string, extra: Partial<LeaseTerms> = {}): LeaseTerms => ({ owner, hostLabel: 'jakarta', leaseMs: 10_000, home: 'home-a', ...extra });
 
@@ -121,6 +125,29 @@ describe('session leases (real PostgreSQL)', () => {
     assert.equal(lapsed!.state, 'disconnected');
     assert.match(carryProblem(lapsed, new Date(), 60_000) ?? '', /tidak siap \(disconnected\) sejak 6\d detik/);
     assert.equal(carryProblem(lapsed, new Date(), 120_000), null, 'within WA_FAILOVER_AFTER_SECONDS of the lease end: still waited for');
+  });
+
+  it('a command its asker stopped waiting for is never carried out once expired; one already taken is not expired (it may have been done)', async () => {
+    const [won] = await takeSessions(db.pool, terms('a:1:x'), 1);
+    const holder = { owner: 'a:1:x', fence: won!.fence };
+    const first = await requestCommand(db.pool, 'utama', 'logout', null, 'http:9:z');
+    assert.equal(await expireCommand(db.pool, first, 'http:9:z'), true, 'nobody took it: expired, nothing done');
+    assert.deepEqual(await takeCommands(db.pool, 'utama', holder), [], 'an expired command is never taken');
+    const second = await requestCommand(db.pool, 'utama', 'logout', null, 'http:9:z');
+    assert.deepEqual((await takeCommands(db.pool, 'utama', holder)).map((c) => c.id), [second]);
+    assert.equal(await expireCommand(db.pool, second, 'http:9:z'), false, 'taken: it may be carried out');
+    assert.deepEqual(await takeCommands(db.pool, 'utama', { ...holder, fence: holder.fence - 1 }), [], 'an old fence takes nothing');
+  });
+
+  it('a data directory has one home per pid namespace: the same on a restart in it, never shared with another process table', async () => {
+    const dir = await tempDir();
+    try {
+      const home = await dataHome(dir);
+      assert.equal(await dataHome(dir), home, 'the same directory and process table: the same home');
+      assert.match(home, /^[0-9a-f]{32}:pid:\[\d+\]$/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("a Tenure ends by its own clock a third of the lease (at most 10 s) before the lease, and a renewal moves it", () => {

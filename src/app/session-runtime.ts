@@ -178,7 +178,9 @@ export class SessionRuntime {
     const closed = await Promise.race([closing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), killAfterMs).unref())]);
     if (!closed) {
       this.logger.warn({ afterMs: killAfterMs }, "the session did not finish closing in time (a last save of its login may still run): its browser, if still running, is killed");
+      // Every browser of the transport: the current one and one a recovery or the close is still destroying.
       this.transport.kill?.();
+      await Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, 3000).unref())]);
     }
     void rest;
   }

@@ -69,8 +69,8 @@ export class SessionRuntimes implements RunningSessions {
   private readonly follow: SingleFlight;
   private nextRound: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
-  /** Sessions being stopped because their lease was lost or is ending. */
-  private readonly losing = new Set<Promise<void>>();
+  /** Sessions being stopped because their lease was lost or is ending (kill() reaches their browsers too). */
+  private readonly losing = new Map<Promise<void>, SessionRuntime>();
 
   constructor(private readonly options: SessionRuntimesOptions) {
     this.logger = options.deps.logger.child({ component: 'sessions' });
@@ -165,7 +165,7 @@ export class SessionRuntimes implements RunningSessions {
     this.stopping = true;
     await this.follow.idle();
     await Promise.all(this.list().map((r) => r.stopTransport()));
-    await Promise.all([...this.losing]);
+    await Promise.all([...this.losing.keys()]);
     this.follow.stop();
     await this.follow.idle();
     this.clearTimers();
@@ -183,7 +183,7 @@ export class SessionRuntimes implements RunningSessions {
 
   kill(): void {
     this.clearTimers();
-    for (const r of this.list()) r.transport.kill?.();
+    for (const r of [...this.list(), ...this.losing.values()]) r.transport.kill?.();
   }
 
   /** The listener that makes the runtimes follow wa_sessions (and take sessions let go of elsewhere). */
@@ -259,7 +259,7 @@ export class SessionRuntimes implements RunningSessions {
         // let go now that the browser is gone, so it can be taken again without waiting for the lease to end.
         await releaseSession(this.pool, this.terms.owner, name, held.tenure.fence, `stopped on ${this.terms.owner}: ${why}`).catch(() => undefined);
       });
-    this.losing.add(losing);
+    this.losing.set(losing, held.runtime);
     void losing.finally(() => this.losing.delete(losing));
   }
 
@@ -279,18 +279,17 @@ export class SessionRuntimes implements RunningSessions {
     const sentAt = performance.now();
     const renewed = new Map((await renewLeases(this.pool, this.terms, held.map(([session, h]) => ({ session, fence: h.tenure.fence })))).map((s) => [s.name, s]));
     for (const [name, h] of held) {
+      // Lost meanwhile (the watchdog): a late renewal never brings it back.
+      if (this.runtimes.get(name) !== h) continue;
       const session = renewed.get(name);
       if (!session) {
         this.lose(name, h, 'it was taken over, disabled, removed or pinned to another host');
         continue;
       }
       h.tenure.renewed(sentAt);
-      if (this.stopping || fingerprint(session) === h.fingerprint) continue;
-      this.logger.info({ session: name }, 'session changed: starting it anew');
-      this.runtimes.delete(name);
-      await h.runtime.stop();
-      this.tell(h.runtime, 'stopped');
-      await this.start(session, h.tenure);
+      // Re-paired (auth profile or pairing changed): stopped and let go outside this round, so the other
+      // sessions' renewals never wait for its browser; the next round (here or elsewhere) starts it anew.
+      if (!this.stopping && fingerprint(session) !== h.fingerprint) this.lose(name, h, 'its auth profile or pairing changed: it starts anew');
     }
   }
 

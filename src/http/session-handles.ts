@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { sleep } from '../lib/sleep.js';
-import { commandOutcome, readLiveView, requestCommand, type CommandOutcome, type LiveView, type SessionCommand } from '../sessions/live-view.js';
+import { commandOutcome, expireCommand, readLiveView, requestCommand, type CommandOutcome, type LiveView, type SessionCommand } from '../sessions/live-view.js';
 import { getSession } from '../sessions/registry.js';
 import { HttpError, type RunningSession, type RunningSessions } from './deps.js';
 
@@ -45,7 +45,19 @@ export async function askHolder(pool: pg.Pool, handle: SessionHandle & { where: 
   let outcome: CommandOutcome | null = null;
   while (!(outcome = await commandOutcome(pool, id)) && Date.now() < deadline) await sleep(100);
   if (!outcome) {
-    throw new HttpError(504, 'holder_did_not_answer', `the instance running session "${handle.name}" (${handle.owner}) did not answer within ${COMMAND_WAIT_MS / 1000} s; nothing was done, try again`);
+    // Not taken yet: it never will be, and nothing was done. Taken: the holder may still carry it out.
+    const nothingDone = await expireCommand(pool, id, by);
+    const late = nothingDone ? null : await commandOutcome(pool, id);
+    if (late) outcome = late;
+    else {
+      throw new HttpError(
+        504,
+        'holder_did_not_answer',
+        nothingDone
+          ? `the instance running session "${handle.name}" (${handle.owner}) did not take the request within ${COMMAND_WAIT_MS / 1000} s; nothing was done, try again`
+          : `the instance running session "${handle.name}" (${handle.owner}) took the request but did not answer within ${COMMAND_WAIT_MS / 1000} s: it may still be carried out; look at the number's state before asking again`,
+      );
+    }
   }
   if (!outcome.ok) throw new HttpError(outcome.status, outcome.code, outcome.message, undefined, { state: handle.view.state });
   return outcome.result;

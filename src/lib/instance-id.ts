@@ -4,6 +4,7 @@
  * which instance did what.
  */
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,11 +17,26 @@ export function instanceId(): string {
 }
 
 /**
- * The id of a data directory: a random id kept in `<dataDir>/instance-home`, made on first use. A process
- * restarted on the same directory has the same one, which is how it recognises sessions its crashed
- * predecessor held (src/sessions/leases.ts).
+ * Where this process runs, as far as a predecessor's pid can be judged: the id of its data directory (a
+ * random id kept in `<dataDir>/instance-home`, made on first use) and its pid namespace. A process
+ * restarted on the same directory, in the same process table, has the same home, which is how it
+ * recognises sessions its crashed predecessor held (src/sessions/leases.ts). Two processes on one shared
+ * directory in different pid namespaces (containers) have different homes: neither judges the other.
  */
 export async function dataHome(dataDir: string): Promise<string> {
+  return `${await dataDirId(dataDir)}:${pidNamespace()}`;
+}
+
+/** This process's pid namespace (`pid:[4026531836]`); where it cannot be read, one of its own (never shared). */
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return `unknown-${randomBytes(8).toString('hex')}`;
+  }
+}
+
+async function dataDirId(dataDir: string): Promise<string> {
   const file = path.join(dataDir, 'instance-home');
   const existing = await fs.readFile(file, 'utf8').then((text) => text.trim(), () => '');
   if (/^[0-9a-f]{32}$/.test(existing)) return existing;

@@ -111,6 +111,19 @@ export async function commandOutcome(db: Queryable, id: number): Promise<Command
   return row.error ? { ok: false, ...row.error } : { ok: true, result: row.result ?? {} };
 }
 
+/**
+ * A command its asker stopped waiting for: if nobody took it yet, it never will be (true: nothing was
+ * done); false when the holder already took it (it may have been carried out).
+ */
+export async function expireCommand(db: Queryable, id: number, by: string): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE wa_session_commands SET taken_by = $2, done_at = now(), error = $3::jsonb WHERE id = $1 AND taken_by IS NULL`, [
+    id,
+    `expired:${by}`,
+    JSON.stringify({ code: 'expired', message: 'the asking instance stopped waiting before the holder took it', status: 504 }),
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
 /** Commands older than a day are deleted (they are kept that long to tell who asked what). */
 export async function pruneCommands(db: Queryable): Promise<number> {
   const { rowCount } = await db.query(`DELETE FROM wa_session_commands WHERE requested_at < now() - interval '1 day'`);

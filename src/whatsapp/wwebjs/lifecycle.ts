@@ -47,6 +47,8 @@ export interface LifecycleHooks {
 export class ClientLifecycle {
   private current: WwebClientLike | null = null;
   private initializing: Promise<void> | null = null;
+  /** Clients being destroyed (by close() or a recovery), until their browser is gone. */
+  private readonly dying = new Map<WwebClientLike, Promise<void>>();
   private closing = false;
   private recovering = false;
   private failures = 0;
@@ -95,21 +97,32 @@ export class ClientLifecycle {
     this.relaunch();
   }
 
+  /** Resolves once every browser of this lifecycle is gone: the current one, and one a recovery is still destroying. */
   async close(): Promise<void> {
     this.closing = true;
     this.clearTimers();
     const client = this.current;
     this.current = null;
     this.stored?.stop();
-    if (client) await destroyClient(client, this.initializing, this.options.logger);
+    if (client) await this.destroy(client);
+    await Promise.all([...this.dying.values()]);
     await this.stored?.closed();
   }
 
+  /** Kills every browser of this lifecycle at once: the current one and any still being destroyed. */
   kill(): void {
     this.closing = true;
     this.clearTimers();
     this.stored?.stop(); // no more saves from a killed session
     if (this.current) killBrowser(this.current);
+    for (const client of this.dying.keys()) killBrowser(client);
+  }
+
+  /** Destroys a client, known as dying until it is gone (kill() reaches it, close() waits for it). */
+  private destroy(client: WwebClientLike): Promise<void> {
+    const destroying = destroyClient(client, this.initializing, this.options.logger).finally(() => this.dying.delete(client));
+    this.dying.set(client, destroying);
+    return destroying;
   }
 
   /** A person has to scan or type a code: the ready timer waits. */
@@ -258,7 +271,7 @@ export class ClientLifecycle {
     const client = this.current;
     this.current = null;
     try {
-      if (client) await destroyClient(client, this.initializing, this.options.logger);
+      if (client) await this.destroy(client);
       if (clearProfile) {
         await this.hooks.onProfileCleared();
         await this.stored?.cleared();
