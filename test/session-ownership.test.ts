@@ -183,6 +183,9 @@ describe('sessions spread over worker processes (stand-in WhatsApp Web per sessi
     const byFrozen = () => handOvers().filter((h) => h.pid === frozen.child.pid && h.text.includes('-freeze-')).length;
     await waitUntil(() => byFrozen() >= 10, 30_000, 'the worker sending');
     frozen.child.kill('SIGSTOP');
+    // A signal is delivered a moment after kill() returns: the count is taken once the process is stopped.
+    const state = () => readFileSync(`/proc/${frozen.child.pid}/stat`, 'utf8').split(') ').pop()!.charAt(0);
+    await waitUntil(() => state() === 'T', 5000, 'the worker stopped');
     const sentBeforeFreeze = byFrozen();
     // Its lease ends, the margin passes, and the spare worker takes its sessions.
     await waitUntil(() => its.every((s) => runningOn().get(s)!.includes(spare.child.pid!)), (LEASE_SECONDS + 10) * 1000, `${its.join(', ')} taken by the spare worker`);
@@ -192,8 +195,8 @@ describe('sessions spread over worker processes (stand-in WhatsApp Web per sessi
     await waitUntil(() => its.every((s) => !runningOn().get(s)!.includes(frozen.child.pid!)), 10_000, "the resumed worker's browsers closed");
     t.diagnostic(`resumed worker closed ${its.length} browser(s) ${Date.now() - resumedAt} ms after SIGCONT`);
     await waitUntil(allSettled, 60_000, 'every row settled');
-    assert.equal(byFrozen(), sentBeforeFreeze, 'nothing sent by the resumed worker for the sessions it lost');
     assertNothingSentTwice();
+    assert.equal(byFrozen(), sentBeforeFreeze, 'nothing sent by the resumed worker for the sessions it lost');
     const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM wa_sessions WHERE name = ANY($1) AND owner LIKE $2`, [its, `%:${frozen.child.pid}:%`]);
     assert.equal(rows[0]!.n, 0, 'the resumed worker holds none of them');
   });
