@@ -89,6 +89,9 @@ export class Tenure {
   }
 }
 
+/** The session's columns as `s.<column>` (statements that join or update wa_sessions as `s`). */
+const HELD_COLUMNS = SESSION_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ');
+
 /** `$host` may take a session: it is pinned to no host, or to this one. */
 const PLACEABLE = `(pinned_host IS NULL OR pinned_host = $2)`;
 
@@ -110,7 +113,7 @@ export async function takeSessions(db: Queryable, terms: LeaseTerms, limit: numb
               LIMIT $5
               FOR UPDATE SKIP LOCKED) free
       WHERE s.name = free.name
-      RETURNING ${SESSION_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}, s.fence`,
+      RETURNING ${HELD_COLUMNS}, s.fence`,
     [terms.owner, terms.hostLabel, terms.leaseMs, TAKEOVER_MARGIN_MS, limit, deadOwners, terms.home],
   );
   return rows.map((r) => ({ session: sessionFromRow(r), fence: Number(r.fence) }));
@@ -150,7 +153,7 @@ export async function renewLeases(db: Queryable, terms: LeaseTerms, held: Readon
         SET lease_until = now() + $3 * interval '1 millisecond', heartbeat_at = now()
        FROM unnest($4::text[], $5::bigint[]) AS held(name, fence)
       WHERE s.name = held.name AND s.fence = held.fence AND s.owner = $1 AND s.enabled AND (s.pinned_host IS NULL OR s.pinned_host = $2)
-      RETURNING ${SESSION_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}`,
+      RETURNING ${HELD_COLUMNS}`,
     [terms.owner, terms.hostLabel, terms.leaseMs, held.map((h) => h.session), held.map((h) => h.fence)],
   );
   return rows.map(sessionFromRow);
