@@ -172,7 +172,8 @@ export function taskBroadcastJob(options: TaskBroadcastOptions): JobHandler {
         report.skipped.push(`${unit.clientId}: ${group.problem}`);
         continue;
       }
-      if (!unit.name) {
+      const unitName = unit.name;
+      if (!unitName) {
         report.skipped.push(`${unit.clientId}: clients.nama is empty`);
         continue;
       }
@@ -190,7 +191,7 @@ export function taskBroadcastJob(options: TaskBroadcastOptions): JobHandler {
           const seenIg = new Set(last?.igShortcodes ?? []);
           const seenTt = new Set(last?.tiktokVideoIds ?? []);
           const content = {
-            unitName: unit.name!,
+            unitName,
             tiktokAccount: unit.tiktokAccount,
             instagram: instagram.map((p) => ({ ...p, isNew: !seenIg.has(p.id) })),
             tiktok: tiktok.map((p) => ({ ...p, isNew: !seenTt.has(p.id) })),
