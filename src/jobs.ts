@@ -30,6 +30,8 @@ export interface JobResult {
   detail?: string;
   /** The job could not run here, for this reason (recorded as `skipped`, not failed). */
   skipped?: string;
+  /** Messages this run had to send and left for a later run (e.g. a group's second broadcast in one run). */
+  heldBack?: number;
 }
 
 export type JobHandler = (context: JobContext) => Promise<JobResult | void>;
@@ -38,6 +40,7 @@ export type JobHandler = (context: JobContext) => Promise<JobResult | void>;
 export interface JobSources {
   rekap: Record<'daily-report' | 'weekly-report' | 'monthly-report' | 'task-delivery-recap', JobHandler>;
   complaints: { respond: JobHandler };
+  broadcasts: { task: JobHandler };
   delivery: { poll: JobHandler };
   outbox: { retention: JobHandler; maintenance: JobHandler };
 }
@@ -61,6 +64,8 @@ export const JOBS = [
   { name: 'monthly-report', variable: 'MONTHLY_REPORT_CRON', defaultExpression: '0 7 1 * *', shared: true, catchUp: true, takesDate: true, handler: (s) => s.rekap['monthly-report'] },
   // Covers the time since its last successful run, so a gap is never missed: no catch-up needed.
   { name: 'task-delivery-recap', variable: 'TASK_DELIVERY_RECAP_CRON', defaultExpression: '*/30 * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.rekap['task-delivery-recap'] },
+  // Compares each unit's posts of the day with its last broadcast, so the next run covers a gap.
+  { name: 'task-broadcast', variable: 'TASK_BROADCAST_CRON', defaultExpression: '0,30 6-17 * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.broadcasts.task },
   // Takes whatever is pending, so the next run covers a gap.
   { name: 'complaint-response', variable: 'COMPLAINT_RESPONSE_CRON', defaultExpression: '*/5 * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.complaints.respond },
   // Deletes old sent and cancelled messages; whatever one run leaves, the next one takes.

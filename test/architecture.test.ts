@@ -52,6 +52,7 @@ const OWNERS: Record<string, string | string[]> = {
   complaint_queue: 'features/complaints/',
   cron_job_runs: 'scheduler/',
   cicero_wa_watermarks: 'features/rekap/',
+  wa_task_broadcasts: 'features/reminders/',
   cicero_wa_migrations: 'db/',
   wa_inbox: 'inbound/',
   webhook_deliveries: 'webhooks/',

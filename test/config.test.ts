@@ -34,6 +34,7 @@ describe('configuration', () => {
       'weekly-report': '0 7 * * 1',
       'monthly-report': '0 7 1 * *',
       'task-delivery-recap': '*/30 * * * *',
+      'task-broadcast': '0,30 6-17 * * *',
       'complaint-response': '*/5 * * * *',
       'outbox-retention': '30 3 * * *',
       'outbox-maintenance': '* * * * *',

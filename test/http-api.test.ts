@@ -10,7 +10,7 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { pino } from 'pino';
 import { PNG } from 'pngjs';
 import { startApp, type App } from '../src/app/app.js';
-import { parseConfig } from '../src/config/index.js';
+import { CRON_JOB_NAMES, parseConfig } from '../src/config/index.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -296,7 +296,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
 
   it('jobs and complaints as the CLI shows them', async () => {
     const jobs = await call('GET', '/api/jobs');
-    assert.equal(jobs.body.jobs.length, 8);
+    assert.equal(jobs.body.jobs.length, CRON_JOB_NAMES.length);
     assert.ok(jobs.body.jobs.every((j: { recentRuns: unknown[] }) => Array.isArray(j.recentRuns)), 'the last runs of each job');
     const run = await call('POST', '/api/jobs/wa-gateway-poll/run');
     assert.equal(run.status, 200, JSON.stringify(run.body));

@@ -23,6 +23,7 @@ import { COMPLAINT_CHANNEL, COMPLAINT_RETENTION_RULE } from '../features/complai
 import { loadTemplates } from '../features/complaints/reply.js';
 import { COMPLAINT_REPLY_TYPE, complaintResponder, type ComplaintResponder } from '../features/complaints/responder.js';
 import { installReportViews, rekapHandlers } from '../features/rekap/index.js';
+import { taskBroadcastJob } from '../features/reminders/task-broadcast.js';
 import { NO_SOURCE_REMEDY, reportSource } from '../features/rekap/report-views.js';
 import { jobHandlers, jobTable } from '../jobs.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -148,6 +149,7 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     const handlers = jobHandlers({
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),
       complaints: { respond: responder.handler },
+      broadcasts: { task: taskBroadcastJob({ pool, timeZone: config.cron.timezone, cutoffMinute: config.taskBroadcast.cutoffMinute }) },
       delivery: { poll: pollHandler(sends ? sessions : null, pool) },
       outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays, keep: [COMPLAINT_RETENTION_RULE] }), maintenance: maintenance.job() },
     });

@@ -30,7 +30,8 @@ Commands:
              Chromium, WhatsApp Web from this machine, and the WhatsApp Web build
   run <job> [--date YYYY-MM-DD]
              run one job once (jobs: daily-report, weekly-report, monthly-report,
-             task-delivery-recap, complaint-response, outbox-retention, wa-gateway-poll); --date picks
+             task-delivery-recap, task-broadcast, complaint-response, outbox-retention,
+             wa-gateway-poll); --date picks
              the report period (the day, or a day in the week or month to report)
   jobs [--json]
              each job's schedule, next fire, pause state and last run

@@ -205,6 +205,22 @@ export class EnvReader {
     return window;
   }
 
+  /** A time of day "HH:MM" (24-hour), as minutes after midnight. */
+  timeOfDay(name: string, fallback: string): number {
+    const value = this.raw(name, fallback);
+    const parse = (text: string) => {
+      const match = /^\s*([01]\d|2[0-3]):([0-5]\d)\s*$/.exec(text);
+      return match ? Number(match[1]) * 60 + Number(match[2]) : null;
+    };
+    if (value === undefined) return parse(fallback)!;
+    const minutes = parse(value);
+    if (minutes === null) {
+      this.problem(name, value, `expected a time of day "HH:MM" (24-hour, e.g. ${fallback})`);
+      return parse(fallback)!;
+    }
+    return minutes;
+  }
+
   boolean(name: string, fallback: boolean): boolean {
     const value = this.raw(name, String(fallback));
     if (value === undefined) return fallback;

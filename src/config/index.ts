@@ -109,6 +109,9 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       sendEmpty: read.boolean('REKAP_SEND_EMPTY', false),
       attachExcel: read.boolean('REKAP_ATTACH_EXCEL', true),
     },
+    taskBroadcast: {
+      cutoffMinute: read.timeOfDay('TASK_BROADCAST_CUTOFF', '17:15'),
+    },
     complaints: {
       templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR', 'the built-in templates'), cwd),
       perMessage: read.integer('COMPLAINTS_PER_MESSAGE', 3, 1, 50),

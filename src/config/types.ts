@@ -117,6 +117,11 @@ export interface Config {
     /** Send each unit's group its workbook after the weekly and monthly text (REKAP_ATTACH_EXCEL). */
     attachExcel: boolean;
   };
+  /** The task broadcast to unit groups (TASK_BROADCAST_CRON). */
+  taskBroadcast: {
+    /** TASK_BROADCAST_CUTOFF in minutes after midnight (CRON_TIMEZONE): from then on a run sends nothing that day. */
+    cutoffMinute: number;
+  };
   complaints: {
     /** Directory of `<key>.json` files overriding or adding reply templates; null for the built-in ones. */
     templatesDir: string | null;
