@@ -172,6 +172,7 @@ describe('digests (fixed clock, fake transport in place of WhatsApp)', () => {
     assert.deepEqual({ digests: result.digests, folded: result.folded }, { digests: 2, folded: 700 });
     const digests = await digestRows();
     assert.ok(digests.every((d) => d.content.length <= MAX_CONTENT_CHARS));
+    assert.ok(digests[0].content.length > MAX_CONTENT_CHARS - 500, 'the first row filled up to the limit, not split early');
     assert.match(digests[0].content, /^Ringkasan cicero-log \(bagian 1 dari 2\): \d+ dari 700 pesan, 04-12-2026 10:00–10:15 WIB\n/);
     assert.match(digests[1].content, /^Ringkasan cicero-log \(bagian 2 dari 2\): \d+ dari 700 pesan/);
     assert.equal(digests[0].digest_count + digests[1].digest_count, 700);
@@ -256,7 +257,11 @@ describe('digests (fixed clock, fake transport in place of WhatsApp)', () => {
     const ids = [await notice(ADMINS[0]!, 'Absensi POLRES A selesai', at(0)), await notice(ADMINS[0]!, `Absensi POLRES B ${'panjang '.repeat(20)}`, at(125))];
     const waiting = await runOutboxCommand(db.pool, { action: 'show', ids: [ids[0]!], json: false, dryRun: false }, ZONE);
     assert.ok(waiting.lines.includes('  digest        key cicero-log: waits for its window, then goes out in a digest'));
+    await composeDigests(db.pool, SETTINGS, at(60));
+    const list = async () => (await runOutboxCommand(db.pool, { action: 'list', list: { limit: 10 }, ids: [], json: false, dryRun: false }, ZONE)).lines.join('\n');
+    assert.match(await list(), /pending\s+admin_log\s+6281100000001\s+0\s+2026-12-04 10:00:00\s+digest 2026-12-04 10:15:00\s/, 'listed as waiting for its digest, not as due');
     await composeDigests(db.pool, SETTINGS, at(3600));
+    assert.match(await list(), /pending\s+admin_log\s+6281100000001\s+0\s+2026-12-04 10:00:00\s+in digest 3\s/);
     const [digest] = await digestRows();
     const shown = await runOutboxCommand(db.pool, { action: 'show', ids: [digest.id], json: false, dryRun: false }, ZONE);
     const text = shown.lines.join('\n');

@@ -97,7 +97,7 @@ function listLines(rows: OutboxListRow[], timeZone: string): string[] {
     { header: 'RECIPIENT', cell: (r) => r.recipient },
     { header: 'TRIES', cell: (r) => String(r.attempts), right: true },
     { header: `CREATED (${zone})`, cell: (r) => time(r.createdAt) },
-    { header: `SENT / DUE (${zone})`, cell: (r) => (r.status === 'sent' ? time(r.sentAt) : r.status === 'pending' ? `due ${time(r.nextAttemptAt)}` : '-') },
+    { header: `SENT / DUE (${zone})`, cell: (r) => (r.status === 'sent' ? time(r.sentAt) : r.status === 'pending' ? dueCell(r, time) : '-') },
     { header: 'CONFIRMED', cell: (r) => r.confirmation ?? '-' },
     { header: 'RECEIPT', cell: (r) => (r.ack === null ? '-' : (ACKS[r.ack] ?? String(r.ack))) },
     { header: `READ (${zone})`, cell: (r) => time(r.readAt) },
@@ -177,6 +177,13 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     }
   }
   return { lines, code: 0 };
+}
+
+/** When a pending row goes: its due time, or the digest it waits for (a digest key is never due alone). */
+function dueCell(r: OutboxListRow, time: (d: Date | null) => string): string {
+  if (r.digestId !== null) return `in digest ${r.digestId}`;
+  if (r.digestKey !== null) return `digest ${r.deferredUntil ? time(r.deferredUntil) : '(window)'}`;
+  return `due ${time(r.nextAttemptAt)}`;
 }
 
 /** A digest row's count, or the digest an original waits for or went into (`outbox show`). */

@@ -57,7 +57,6 @@ BEGIN
 END;
 $$;
 
-DROP TRIGGER IF EXISTS wa_outbox_digest_follow ON wa_outbox;
 CREATE TRIGGER wa_outbox_digest_follow
   AFTER UPDATE OF status, confirmation, ack ON wa_outbox
   FOR EACH ROW
