@@ -334,6 +334,10 @@ describe('digestKey in POST /api/messages (real HTTP on loopback)', () => {
     const { rows } = await db.pool.query('SELECT digest_key, session FROM wa_outbox WHERE id = $1', [created.body.id]);
     assert.deepEqual(rows, [{ digest_key: 'x'.repeat(100), session: null }], 'stored, and not routed on its own');
 
+    // Waiting for its digest is not being due: the oldest-due gauge does not count it.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { 'x-api-key': API_KEY } })).text();
+    assert.doesNotMatch(metrics, /cicero_wa_outbox_oldest_due_seconds\{session="\(unrouted\)"\}/);
     const second = await post({ recipient: ADMINS[0], text: 'catatan dua', digestKey: 'x'.repeat(100) });
     await db.pool.query("UPDATE wa_outbox SET created_at = created_at - interval '1 hour' WHERE digest_key IS NOT NULL");
     await composeDigests(db.pool, { ...SETTINGS, timeZone: ZONE }, new Date());
