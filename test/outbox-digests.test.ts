@@ -334,6 +334,13 @@ describe('digestKey in POST /api/messages (real HTTP on loopback)', () => {
     const { rows } = await db.pool.query('SELECT digest_key, session FROM wa_outbox WHERE id = $1', [created.body.id]);
     assert.deepEqual(rows, [{ digest_key: 'x'.repeat(100), session: null }], 'stored, and not routed on its own');
 
+    // The digest key is part of the request an Idempotency-Key stands for.
+    const keyed = { recipient: ADMINS[1], text: 'sekali', digestKey: 'cicero-log', dedupKey: 'cicero-v2-log-1' };
+    assert.equal((await post(keyed)).status, 201);
+    assert.equal((await post(keyed)).status, 200);
+    assert.equal((await post({ ...keyed, digestKey: undefined })).status, 422);
+    assert.equal((await post({ ...keyed, digestKey: 'cicero-error' })).status, 422);
+    await db.pool.query("DELETE FROM wa_outbox WHERE dedup_key = 'cicero-v2-log-1'");
     // Waiting for its digest is not being due: the oldest-due gauge does not count it.
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const metrics = await (await fetch(`${base}/metrics`, { headers: { 'x-api-key': API_KEY } })).text();

@@ -50,7 +50,7 @@ const IDEMPOTENCY_DESCRIPTION = [
   '422 idempotency_key_reused, naming the key and the first message (messageId). The same body means, after defaults:',
   'the same WhatsApp chat (0812-3456-7890 and +62 812 3456 7890 are one recipient), the same text character for character,',
   'the same type, session and priority (defaults api, the gateway\'s session, normal), the same sendAt instant (in any zone; given and left out differ),',
-  'and the same document (fileName, mimeType and bytes). Field order, JSON spacing and header-or-field do not count.',
+  'the same document (fileName, mimeType and bytes), and the same digestKey. Field order, JSON spacing and header-or-field do not count.',
   'A key held by a message written otherwise (a recap, another program) is compared on all of these but sendAt.',
   'A second request with a key waits until the first has been written, so there is no 409 "in progress".',
 ].join(' ');
@@ -193,7 +193,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const dedupKey = header ?? body.dedupKey ?? null;
       const type = body.type ?? 'api';
       const priority = body.priority ?? 'normal';
-      const asRequest: MessageRequest = { chatId: recipient.ok ? recipient.chatId : '', text: body.text, type, session: session ?? null, priority, sendAt: sendAt ?? null, document };
+      const asRequest: MessageRequest = { chatId: recipient.ok ? recipient.chatId : '', text: body.text, type, session: session ?? null, priority, sendAt: sendAt ?? null, document, digestKey: body.digestKey ?? null };
       const message = { recipient: body.recipient, content: body.text, type, ...(session !== undefined ? { session } : {}), dedupKey, document, priority, ...(sendAt ? { sendAt } : {}), digestKey: body.digestKey ?? null };
       const row = await withTransaction(pool, async (tx) => {
         const result = await enqueueOne(tx, message, { documentMaxBytes });
