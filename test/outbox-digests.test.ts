@@ -201,7 +201,7 @@ describe('digests (fixed clock, fake transport in place of WhatsApp)', () => {
     const digests = await digestRows();
     assert.equal(digests.length, 1);
     assert.equal(digests[0].digest_count, 20);
-    assert.equal(digests[0].dedup_key, `digest:cicero-log:${ADMINS[0]}:-:${T0.toISOString()}:0`);
+    assert.equal(digests[0].dedup_key, `digest:cicero-log:${ADMINS[0]}:-:${T0.toISOString()}:1:0`);
   });
 
   it('an original is never claimed alone, even in a named session with its time due', async () => {

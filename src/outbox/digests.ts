@@ -121,9 +121,12 @@ export function digestTexts(key: string, entries: readonly Original[], from: Dat
   });
 }
 
-/** The dedup key of a window's digest row: the group, the window's start, the part. */
-function digestDedupKey(group: Original, start: Date, part: number): string {
-  return `digest:${group.key}:${group.recipient}:${group.session ?? '-'}:${start.toISOString()}:${part}`;
+/**
+ * The dedup key of a window's digest row: the group, the window's start and its first message (a message
+ * written later with the same created_at opens a window of its own), the part.
+ */
+function digestDedupKey(first: Original, start: Date, part: number): string {
+  return `digest:${first.key}:${first.recipient}:${first.session ?? '-'}:${start.toISOString()}:${first.id}:${part}`;
 }
 
 /** Rows with a key that cannot be folded lose it and go out as plain messages. Returns how many. */
