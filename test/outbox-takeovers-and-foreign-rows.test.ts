@@ -190,7 +190,7 @@ describe('outbox rows and complaints as other programs leave them (in-process, f
     dispatcher.start();
     // The outbox maintenance (every minute, and at start-up) picks them up, not the drain.
     const maintenance = new OutboxMaintenance({ pool: db.pool, logger: silentLogger(), dispatch: fastDispatch(), hooks: dispatcher.hooks, governor: null });
-    assert.deepEqual(await maintenance.run(), { sessions: 1, recoveredPending: 1, recoveredSent: 0, normalised: 5, unconfirmed: 0, healed: 0, requeued: 0, routed: 0, moved: 0 });
+    assert.deepEqual(await maintenance.run(), { sessions: 1, recoveredPending: 1, recoveredSent: 0, normalised: 5, unconfirmed: 0, healed: 0, requeued: 0, routed: 0, moved: 0, digests: 0, folded: 0 });
     await waitUntil(() => transport.sends.length === 5, 5000, 'five sends');
     await dispatcher.idle();
     const rows = (await db.pool.query('SELECT content, status, last_error FROM wa_outbox ORDER BY id')).rows;

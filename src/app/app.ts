@@ -128,7 +128,10 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
     const deliveryLogger = logger.child({ component: 'delivery' });
     // Reads the sessions' held rows through a function: the runtimes are built next.
     let heldHere: () => number[] = () => [];
-    const maintenance = new OutboxMaintenance({ pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere: () => heldHere(), defaultCountryCode: config.wa.defaultCountryCode });
+    const maintenance = new OutboxMaintenance({
+      pool, logger: deliveryLogger, dispatch: config.dispatch, hooks, governor, heldHere: () => heldHere(), defaultCountryCode: config.wa.defaultCountryCode,
+      digests: { windowMinutes: config.outbox.digestWindowMinutes, windows: config.outbox.digestWindows, timeZone: config.cron.timezone }, clock,
+    });
     const owner = instanceId();
     const sessions = new SessionRuntimes({
       deps: { pool, config, logger, governor, hooks, webhooks, owner, drawQr: options.drawQr === undefined ? (text: string) => process.stderr.write(text) : options.drawQr },

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { formatZoned, isoZoned, zoneName } from '../lib/zoned-time.js';
 import type { ChatCheck } from '../outbox/vocabulary.js';
-import { OUTBOX_STATUS_FILTERS, listOutbox, rowJson, showOutbox, type ListOptions, type OutboxListRow, type OutboxStatusFilter } from '../outbox/listing.js';
+import { OUTBOX_STATUS_FILTERS, digestEntries, listOutbox, rowJson, showOutbox, type DigestEntry, type ListOptions, type OutboxListRow, type OutboxStatusFilter } from '../outbox/listing.js';
 import { cancelRows, resendRows, retryDryRun, retryRows, type ActionResult } from '../outbox/operator-actions.js';
 import { print, withDatabase, type CommandContext } from './context.js';
 import { json, preview, renderTable } from './table.js';
@@ -97,7 +97,7 @@ function listLines(rows: OutboxListRow[], timeZone: string): string[] {
     { header: 'RECIPIENT', cell: (r) => r.recipient },
     { header: 'TRIES', cell: (r) => String(r.attempts), right: true },
     { header: `CREATED (${zone})`, cell: (r) => time(r.createdAt) },
-    { header: `SENT / DUE (${zone})`, cell: (r) => (r.status === 'sent' ? time(r.sentAt) : r.status === 'pending' ? `due ${time(r.nextAttemptAt)}` : '-') },
+    { header: `SENT / DUE (${zone})`, cell: (r) => (r.status === 'sent' ? time(r.sentAt) : r.status === 'pending' ? dueCell(r, time) : '-') },
     { header: 'CONFIRMED', cell: (r) => r.confirmation ?? '-' },
     { header: 'RECEIPT', cell: (r) => (r.ack === null ? '-' : (ACKS[r.ack] ?? String(r.ack))) },
     { header: `READ (${zone})`, cell: (r) => time(r.readAt) },
@@ -110,10 +110,12 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
   const found = await showOutbox(pool, id);
   if (!found) return { lines: [`no outbox row ${id}`], code: 1 };
   const { row, handOvers } = found;
+  const entries = row.digestCount !== null ? await digestEntries(pool, row.id) : [];
   if (asJson) {
     return {
       lines: json({
         ...rowWithText(row, timeZone),
+        ...(row.digestCount !== null ? { digestEntries: entries.map((e) => ({ id: e.id, status: e.status, createdAt: isoZoned(e.createdAt, timeZone), content: e.content })) } : {}),
         handOvers: handOvers.map((h) => ({
           ...h,
           handedOverAt: isoZoned(h.handedOverAt, timeZone),
@@ -146,13 +148,15 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     `  dedup key     ${row.dedupKey ?? '-'}`,
     ...(row.followsId !== null ? [`  follows       row ${row.followsId} (not sent before it)`] : []),
     ...(row.document ? [`  document      ${documentLabel(row.document)}`] : []),
+    ...digestLines(row),
     '',
     row.document ? `Caption (${row.content.length} characters):` : `Text (${row.content.length} characters):`,
     ...row.content.split('\n').map((l) => `  ${l}`),
     '',
   ];
+  if (row.digestCount !== null) lines.push(...entryLines(row.digestCount, entries, timeZone), '');
   if (handOvers.length === 0) {
-    lines.push('History: never handed to WhatsApp.');
+    lines.push(row.digestId !== null ? `History: never handed to WhatsApp on its own (it went in digest ${row.digestId}).` : 'History: never handed to WhatsApp.');
   } else {
     lines.push('History (each hand-over to WhatsApp):');
     lines.push(
@@ -173,6 +177,35 @@ async function show(pool: pg.Pool, id: number, asJson: boolean, timeZone: string
     }
   }
   return { lines, code: 0 };
+}
+
+/** When a pending row goes: its due time, or the digest it waits for (a digest key is never due alone). */
+function dueCell(r: OutboxListRow, time: (d: Date | null) => string): string {
+  if (r.digestId !== null) return `in digest ${r.digestId}`;
+  if (r.digestKey !== null) return `digest ${r.deferredUntil ? time(r.deferredUntil) : '(window)'}`;
+  return `due ${time(r.nextAttemptAt)}`;
+}
+
+/** A digest row's count, or the digest an original waits for or went into (`outbox show`). */
+function digestLines(row: OutboxListRow): string[] {
+  if (row.digestCount !== null) return [`  digest        folds ${row.digestCount} message(s): listed below`];
+  if (row.digestId !== null) return [`  digest        went into digest ${row.digestId} (key ${row.digestKey ?? '-'}): cicero-wa outbox show ${row.digestId}`];
+  if (row.digestKey !== null) return [`  digest        key ${row.digestKey}: waits for its window, then goes out in a digest`];
+  return [];
+}
+
+/** The messages a digest folds: id, time, status and the start of each text (`--json` has them whole). */
+function entryLines(count: number, entries: DigestEntry[], timeZone: string): string[] {
+  const header = `Messages in this digest (${entries.length}${entries.length === count ? '' : ` listed, ${count} folded: the others were deleted`}):`;
+  return [
+    header,
+    ...renderTable(entries, [
+      { header: '  ID', cell: (e) => `  ${e.id}`, right: true },
+      { header: `CREATED (${zoneName(timeZone)})`, cell: (e) => formatZoned(e.createdAt, timeZone, { zone: false }) },
+      { header: 'STATUS', cell: (e) => e.status ?? '(none)' },
+      { header: 'TEXT', cell: (e) => preview(e.content, 60) },
+    ]),
+  ];
 }
 
 /** What a look into the chat found, in words (`outbox show`). */

@@ -179,6 +179,35 @@ export class EnvReader {
     return numbers;
   }
 
+  /**
+   * "name:number" pairs separated by commas (e.g. "cicero-log:30,other:5"), each name matching `key` and
+   * named once, each number from min to max; unset: none.
+   */
+  keyedIntegers(name: string, key: RegExp, keyIs: string, min: number, max: number): Record<string, number> {
+    const value = this.raw(name, 'none');
+    if (value === undefined) return {};
+    const pairs: Record<string, number> = {};
+    for (const item of value.split(',')) {
+      const match = /^\s*([^:\s]+(?::[^:\s]+)*):(\d+)\s*$/.exec(item);
+      const keyName = match?.[1] ?? '';
+      const number = match ? Number(match[2]) : Number.NaN;
+      if (!match || !key.test(keyName)) {
+        this.problem(name, value, `"${item.trim()}" is not "key:minutes", the key ${keyIs}, e.g. cicero-log:30`);
+        return {};
+      }
+      if (!Number.isSafeInteger(number) || number < min || number > max) {
+        this.problem(name, value, `"${item.trim()}": the minutes must be a whole number from ${min} to ${max}`);
+        return {};
+      }
+      if (Object.hasOwn(pairs, keyName)) {
+        this.problem(name, value, `"${keyName}" is named twice`);
+        return {};
+      }
+      pairs[keyName] = number;
+    }
+    return pairs;
+  }
+
   /** A range of whole numbers "A-B" (A ≤ B), each from min to max. */
   integerRange(name: string, fallback: readonly [number, number], min: number, max: number): [number, number] {
     const value = this.raw(name, fallback.join('-'));

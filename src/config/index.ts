@@ -12,7 +12,7 @@ import { combinationProblems } from './combinations.js';
 import { OperatorError } from '../lib/errors.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../lib/logger.js';
 import { EnvReader, type CronExpression, type Env } from './env-reader.js';
-import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, DEFAULT_DOCUMENT_MAX_BYTES, DOCUMENT_MAX_BYTES_CEILING, NODE_ENVS, ROLES, UI_LANGS, WA_AUTH_STORES, WA_TRANSPORTS, WEBHOOK_EVENTS, type Config, type CronJobName } from './types.js';
+import { CRON_JOB_NAMES, CRON_SCHEDULE_VARIABLES, DEFAULT_DOCUMENT_MAX_BYTES, DIGEST_KEY, DIGEST_WINDOW_MAX_MINUTES, DOCUMENT_MAX_BYTES_CEILING, NODE_ENVS, ROLES, UI_LANGS, WA_AUTH_STORES, WA_TRANSPORTS, WEBHOOK_EVENTS, type Config, type CronJobName } from './types.js';
 import { maskUrlPassword } from './secrets.js';
 import { HOST_LABEL, defaultHostLabel, defaultMaxSessions, memoryLimitBytes } from './capacity.js';
 
@@ -64,6 +64,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     outbox: {
       retentionDays: read.integer('OUTBOX_RETENTION_DAYS', 90, 1, 3650),
+      digestWindowMinutes: read.integer('WA_DIGEST_WINDOW_MINUTES', 15, 1, DIGEST_WINDOW_MAX_MINUTES),
+      digestWindows: read.keyedIntegers('WA_DIGEST_WINDOWS', DIGEST_KEY, 'a digest key (1 to 100 of A-Z a-z 0-9 . _ : -)', 1, DIGEST_WINDOW_MAX_MINUTES),
     },
     cron: {
       timezone: read.timezone('CRON_TIMEZONE', 'Asia/Jakarta'),

@@ -57,6 +57,10 @@ export interface Config {
   outbox: {
     /** OUTBOX_RETENTION_DAYS: sent and cancelled rows older than this are deleted (OUTBOX_RETENTION_CRON). */
     retentionDays: number;
+    /** WA_DIGEST_WINDOW_MINUTES: how long a digest's window lasts, from its first message (default 15). */
+    digestWindowMinutes: number;
+    /** WA_DIGEST_WINDOWS: a window per digest key ("cicero-log:30,other:5"), over the default. */
+    digestWindows: Readonly<Record<string, number>>;
   };
   cron: {
     timezone: string;
@@ -258,3 +262,11 @@ export const DEFAULT_DOCUMENT_MAX_BYTES = 16 * 1024 * 1024;
 export const DOCUMENT_MAX_BYTES_CEILING = 64 * 1024 * 1024;
 
 
+
+/**
+ * A digest key (wa_outbox.digest_key, the API's digestKey): 1 to 100 letters, digits, ".", "_", ":" or
+ * "-". The database's composer reads the same pattern (outbox/digests.ts).
+ */
+export const DIGEST_KEY = /^[A-Za-z0-9._:-]{1,100}$/;
+/** The longest digest window, in minutes (a day). */
+export const DIGEST_WINDOW_MAX_MINUTES = 1440;

@@ -11,8 +11,9 @@
  * - sends unknown past WA_CONFIRM_TIMEOUT_MS are flagged unconfirmed, the risk charged to their session;
  * - sent rows whose summary is behind their hand-overs are recomputed;
  * - sent rows left with a rejected part go back to the retry path;
- * - first, rows written without a session are routed; last, failover moves the rows that may move off
- *   each number that cannot send (routing.ts).
+ * - first, the digests whose window has closed are composed (outbox/digests.ts), then rows written
+ *   without a session are routed (a new digest among them); last, failover moves the rows that may move
+ *   off each number that cannot send (routing.ts).
  *
  * Rows it puts back wake every dispatcher (NOTIFY); sends it recovers with an unknown outcome wake that
  * session's confirmer, in whichever process runs it (the NOTIFY's payload), which looks for them in their
@@ -22,7 +23,9 @@ import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import type { Governor } from '../governor/governor.js';
 import type { JobHandler } from '../jobs.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { composeDigests, type DigestSettings } from '../outbox/digests.js';
 import { recoveredUnknownPayload, wakeDispatchers } from '../outbox/channel.js';
 import { healSummaries, requeueRejected } from '../outbox/hand-overs.js';
 import type { OutcomeHooks } from '../outbox/outcomes.js';
@@ -43,6 +46,10 @@ export interface MaintenanceOptions {
   router?: Router;
   /** The rows this process's dispatchers hold right now: theirs, whatever a stall did to their leases (none: no dispatcher here). */
   heldHere?: () => readonly number[];
+  /** The digests' windows and zone (none: no digests are composed, their messages wait). */
+  digests?: DigestSettings | null;
+  /** When a digest's window has closed (default: the system clock). */
+  clock?: Clock;
 }
 
 /** What one run did, per kind of work, over every session. */
@@ -58,6 +65,9 @@ export interface MaintenanceResult {
   routed: number;
   /** Rows moved off a number that cannot send. */
   moved: number;
+  /** Digest rows written, and the messages folded into them. */
+  digests: number;
+  folded: number;
 }
 
 export class OutboxMaintenance {
@@ -75,13 +85,16 @@ export class OutboxMaintenance {
 
   /** One run over every session the outbox has work for. */
   async run(): Promise<MaintenanceResult> {
-    const { pool, dispatch } = this.options;
-    // Routing first: a row without a session gets one (then its session's maintenance normalises its status).
+    const { pool, dispatch, digests } = this.options;
+    // Digests first (a new one is routed next), then routing: a row without a session gets one (then its
+    // session's maintenance normalises its status).
+    const composed = digests ? await composeDigests(pool, digests, (this.options.clock ?? systemClock).now()) : null;
+    if (composed && composed.plain > 0) this.options.logger.warn({ rows: composed.plain }, 'outbox rows with a digest key that cannot be folded are sent as plain messages (the reason is in last_error)');
     const routing = await this.router.routeUnrouted();
     const sessions = await sessionsToMaintain(pool, dispatch.confirmTimeoutMs);
     const total: MaintenanceResult = {
       sessions: sessions.length, recoveredPending: 0, recoveredSent: 0, normalised: 0, unconfirmed: 0, healed: 0, requeued: 0,
-      routed: routing.routed + routing.waiting + routing.failed, moved: 0,
+      routed: routing.routed + routing.waiting + routing.failed, moved: 0, digests: composed?.digests ?? 0, folded: composed?.folded ?? 0,
     };
     for (const session of sessions) {
       const done = await this.maintain(session);
@@ -90,7 +103,7 @@ export class OutboxMaintenance {
     // After the leases are recovered: a row a stopped holder left is pending again and may move.
     total.moved = (await this.router.failover()).moved;
     // A row recovered as sent may be the leader a follower waits for: every put-back wakes the dispatchers.
-    if (total.recoveredPending + total.recoveredSent + total.normalised + total.requeued > 0) await wakeDispatchers(pool);
+    if (total.recoveredPending + total.recoveredSent + total.normalised + total.requeued + (composed?.plain ?? 0) > 0) await wakeDispatchers(pool);
     for (const session of this.lastOdd.keys()) if (!sessions.includes(session)) this.lastOdd.delete(session);
     return total;
   }
@@ -103,7 +116,7 @@ export class OutboxMaintenance {
         detail:
           `${r.sessions} session(s): ${r.recoveredPending} row(s) of a stopped holder pending again, ${r.recoveredSent} sent with an unknown outcome, ` +
           `${r.normalised} status(es) normalised, ${r.unconfirmed} send(s) flagged unconfirmed, ${r.healed} summary(ies) recomputed, ${r.requeued} rejected row(s) retried, ` +
-          `${r.routed} row(s) without a session routed, ${r.moved} moved off a number that cannot send`,
+          `${r.routed} row(s) without a session routed, ${r.moved} moved off a number that cannot send, ${r.digests} digest(s) of ${r.folded} message(s) composed`,
       };
     };
   }
@@ -136,7 +149,7 @@ export class OutboxMaintenance {
     return recovered;
   }
 
-  private async maintain(session: string): Promise<Omit<MaintenanceResult, 'sessions' | 'routed' | 'moved'>> {
+  private async maintain(session: string): Promise<Omit<MaintenanceResult, 'sessions' | 'routed' | 'moved' | 'digests' | 'folded'>> {
     const { pool, logger, dispatch, hooks, governor } = this.options;
     const recovered = await this.recover(session, null);
     const { normalised, odd } = await normaliseStatuses(pool, session);

@@ -12,7 +12,9 @@
  * - `type`, `session`, `priority`: with their defaults filled in (`api`, the gateway's session, `normal`);
  * - `sendAt`: the instant (the same moment in another zone is the same; given and left out differ);
  * - `document`: its `fileName` and `mimeType` exactly, and its bytes (spaces and line breaks in the
- *   base64 do not count).
+ *   base64 do not count);
+ * - `digestKey`: exactly (given and left out differ; a request without one fingerprints as it did before
+ *   digests existed).
  * Whether the key came as the header or as `dedupKey`, the order of the fields and the JSON's spacing do
  * not count. The request's sha256 over these is stored with the row (`wa_outbox.request_sha256`).
  *
@@ -36,6 +38,7 @@ export interface MessageRequest {
   priority: OutboxPriority;
   sendAt: Date | null;
   document: { fileName: string; mimeType: string; bytes: Buffer } | null;
+  digestKey: string | null;
 }
 
 interface Canonical {
@@ -46,12 +49,14 @@ interface Canonical {
   priority: string;
   sendAt: string | null;
   document: { fileName: string | null; mimeType: string | null; sha256: string | null } | null;
+  digestKey: string | null;
 }
 
 function sha256(canonical: Canonical): string {
   // A fixed order of fields, so that equal requests give equal text.
   const ordered = [canonical.chatId, canonical.text, canonical.type, canonical.session, canonical.priority, canonical.sendAt,
-    canonical.document && [canonical.document.fileName, canonical.document.mimeType, canonical.document.sha256]];
+    canonical.document && [canonical.document.fileName, canonical.document.mimeType, canonical.document.sha256],
+    ...(canonical.digestKey === null ? [] : [canonical.digestKey])];
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
 }
 
@@ -64,6 +69,7 @@ function canonicalOf(request: MessageRequest): Canonical {
     priority: request.priority,
     sendAt: request.sendAt?.toISOString() ?? null,
     document: request.document && { fileName: request.document.fileName, mimeType: request.document.mimeType, sha256: documentSha256(request.document.bytes) },
+    digestKey: request.digestKey,
   };
 }
 
@@ -84,6 +90,7 @@ function repeats(row: KeyedRow, request: MessageRequest, defaultCountryCode: str
     priority: row.priority,
     sendAt: null,
     document: row.document,
+    digestKey: row.digestKey,
   };
   return sha256(kept) === sha256({ ...canonicalOf(request), sendAt: null });
 }
@@ -95,7 +102,7 @@ export function checkRepeat(key: string, row: KeyedRow, request: MessageRequest,
     422,
     'idempotency_key_reused',
     `Idempotency-Key "${key}" was already used for message ${row.id} with a different request ` +
-      '(recipient, text, type, session, priority, sendAt or document); send that request again to get message ' +
+      '(recipient, text, type, session, priority, sendAt, document or digestKey); send that request again to get message ' +
       `${row.id}, or use a new key for a new message`,
     undefined,
     { messageId: row.id },

@@ -155,13 +155,13 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
   new Gauge({
     name: 'cicero_wa_outbox_oldest_due_seconds',
-    help: 'Age of the oldest pending message that is due (0 when none is waiting)',
+    help: 'Age of the oldest pending message that is due (0 when none is waiting; a message waiting for its digest is not due)',
     labelNames: ['session'],
     registers,
     async collect() {
       const { rows } = await pool.query<{ session: string; age: number }>(
         `SELECT coalesce(session, '(unrouted)') AS session, extract(epoch FROM now() - min(next_attempt_at))::float8 AS age
-           FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY 1`,
+           FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now() AND digest_key IS NULL GROUP BY 1`,
       );
       this.reset();
       for (const session of sources.sessions.list()) this.set({ session: session.name }, 0);

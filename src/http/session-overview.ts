@@ -50,13 +50,13 @@ export async function waitingBySession(db: Queryable, governor: Governor | null,
     `SELECT session,
             count(*) FILTER (WHERE status = 'pending')::int AS pending,
             count(*) FILTER (WHERE status = 'sending')::int AS sending,
-            count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now() AND (deferred_until IS NULL OR deferred_until <= now()))::int AS due_unheld
+            count(*) FILTER (WHERE status = 'pending' AND digest_key IS NULL AND next_attempt_at <= now() AND (deferred_until IS NULL OR deferred_until <= now()))::int AS due_unheld
        FROM wa_outbox WHERE status IN ${sqlList(WAITING_STATUSES)} AND session = ANY($1) GROUP BY session`,
     [sessions],
   );
   const holds = await db.query<{ session: string; reason: string; count: number }>(
     `SELECT session, deferred_reason AS reason, count(*)::int AS count FROM wa_outbox
-      WHERE status = 'pending' AND deferred_reason IS NOT NULL AND deferred_until > now() AND session = ANY($1)
+      WHERE status = 'pending' AND digest_key IS NULL AND deferred_reason IS NOT NULL AND deferred_until > now() AND session = ANY($1)
       GROUP BY 1, 2`,
     [sessions],
   );

@@ -106,12 +106,12 @@ export async function loadDocument(db: Queryable, owner: string, id: number, max
 
 /**
  * Whether a session has messages waiting to go: due now, or retrying after a failure (a row scheduled for
- * later that was never tried is not waiting), or being sent.
+ * later that was never tried is not waiting, nor one waiting for its digest), or being sent.
  */
 export async function hasWaitingRows(db: Queryable, session: string): Promise<boolean> {
   const { rows } = await db.query<{ waiting: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM wa_outbox
-                     WHERE session = $1
+                     WHERE session = $1 AND digest_key IS NULL
                        AND (status = 'sending' OR (status = 'pending' AND (next_attempt_at <= now() OR attempts > 0)))) AS waiting`,
     [session],
   );
@@ -129,13 +129,13 @@ export async function extendLeases(db: Queryable, owner: string, ids: number[], 
 
 /**
  * When the dispatcher should next look, though nothing is due now: the earliest retry or scheduled time
- * of a pending row. Null when there is none. A row held back by the row it follows is not counted: that
+ * of a pending row. Null when there is none. A row waiting for its digest is not counted (it is never claimed). A row held back by the row it follows is not counted: that
  * row's own time (or its sender's next claim) brings the follower along. A row whose holder died is put
  * back by the outbox maintenance, which then wakes every dispatcher.
  */
 export async function nextWakeUp(db: Queryable, session: string): Promise<Date | null> {
   const { rows } = await db.query<{ at: Date | null }>(
-    `SELECT min(w.next_attempt_at) AS at FROM wa_outbox w WHERE w.status = 'pending' AND w.session = $1 AND ${NOT_HELD_BACK}`,
+    `SELECT min(w.next_attempt_at) AS at FROM wa_outbox w WHERE w.status = 'pending' AND w.session = $1 AND w.digest_key IS NULL AND ${NOT_HELD_BACK}`,
     [session],
   );
   return rows[0]?.at ?? null;

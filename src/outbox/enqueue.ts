@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
 import { OperatorError } from '../lib/errors.js';
-import { DEFAULT_DOCUMENT_MAX_BYTES } from '../config/types.js';
+import { DEFAULT_DOCUMENT_MAX_BYTES, DIGEST_KEY } from '../config/types.js';
 import { OUTBOX_PRIORITIES, priorityValue, type OutboxPriority } from './priority.js';
 import { EXPLICIT_ROUTE } from './routing.js';
 
@@ -56,6 +56,12 @@ export interface OutboxMessage {
    * `bulk` for recaps; default `normal`.
    */
   priority?: OutboxPriority | null;
+  /**
+   * Not sent on its own: folded with the recipient's other messages of this key into one digest when
+   * the key's window closes (digests.ts). 1 to 100 of A-Z a-z 0-9 . _ : -; not with a document,
+   * `follows` or `sendAt`.
+   */
+  digestKey?: string | null;
 }
 
 export interface EnqueueOptions {
@@ -73,7 +79,7 @@ export interface EnqueueResult {
 
 export class OutboxValidationError extends OperatorError {
   constructor(
-    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session' | 'sendAt' | 'document' | 'follows' | 'priority',
+    public readonly field: 'recipient' | 'content' | 'type' | 'dedupKey' | 'session' | 'sendAt' | 'document' | 'follows' | 'priority' | 'digestKey',
     public readonly index: number,
     reason: string,
   ) {
@@ -91,6 +97,9 @@ export const DEFAULT_SESSION = 'default';
  * dispatcher sends longer rows written by other programs nowhere (they fail alone, `content_too_large`).
  */
 export const MAX_CONTENT_CHARS = 65_536;
+
+/** The longest text (in bytes, so in characters too) a message with a digest key may have: one entry of a digest. */
+export const DIGEST_ENTRY_MAX_BYTES = 60_000;
 
 /** WhatsApp's limit on a caption. */
 export const MAX_CAPTION_CHARS = 1024;
@@ -152,6 +161,21 @@ function validate(message: OutboxMessage, index: number, documentMaxBytes: numbe
   }
   if (message.priority !== undefined && message.priority !== null && !(OUTBOX_PRIORITIES as readonly unknown[]).includes(message.priority)) {
     throw new OutboxValidationError('priority', index, `must be one of ${OUTBOX_PRIORITIES.join(', ')} (got ${JSON.stringify(message.priority)?.slice(0, 40)})`);
+  }
+  if (message.digestKey !== undefined && message.digestKey !== null) validateDigestKey(message, index);
+}
+
+/** A digest key: its form, and only on a text that can be one entry of a digest. */
+function validateDigestKey(message: OutboxMessage, index: number): void {
+  const key = message.digestKey;
+  if (typeof key !== 'string' || !DIGEST_KEY.test(key)) {
+    throw new OutboxValidationError('digestKey', index, `must be 1 to 100 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-", e.g. cicero-log (got ${JSON.stringify(key)?.slice(0, 40)})`);
+  }
+  if (message.document) throw new OutboxValidationError('digestKey', index, 'cannot be set on a document: a digest folds texts');
+  if (message.follows !== undefined && message.follows !== null) throw new OutboxValidationError('digestKey', index, 'cannot be combined with follows: a digest entry goes out in its digest');
+  if (message.sendAt !== undefined && message.sendAt !== null) throw new OutboxValidationError('digestKey', index, "cannot be combined with sendAt: the digest's window decides when it goes");
+  if (Buffer.byteLength(message.content) > DIGEST_ENTRY_MAX_BYTES) {
+    throw new OutboxValidationError('digestKey', index, `cannot be set on a text over ${DIGEST_ENTRY_MAX_BYTES.toLocaleString('en')} bytes (one entry of a digest)`);
   }
 }
 
@@ -217,6 +241,7 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
   const sendAts = messages.map((m) => m.sendAt?.toISOString() ?? null);
   const documents = messages.map((m) => m.document ?? null);
   const priorities = messages.map((m) => priorityValue(m.priority ?? 'normal'));
+  const digestKeys = messages.map((m) => m.digestKey ?? null);
   const follows = await resolveFollows(db, messages, sessions);
 
   // A message following an earlier one of the batch needs that one's id in the same statement (a row
@@ -235,13 +260,13 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
   const taken = ids.some((id) => id !== null);
   const { rows } = await db.query<{ id: number; dedup_key: string | null }>(
     `INSERT INTO wa_outbox (${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, route_reason, next_attempt_at,
-                           document_name, document_mime, document, document_sha256, follows_id, priority)
+                           document_name, document_mime, document, document_sha256, follows_id, priority, digest_key)
      SELECT ${taken ? 'id, ' : ''}recipient, content, type, dedup_key, session, CASE WHEN session IS NOT NULL THEN '${EXPLICIT_ROUTE}' END, coalesce(send_at, now()),
-            document_name, document_mime, substring($14::bytea FROM (sum(size) OVER (ORDER BY ord) - size + 1)::int FOR size), document_sha256, follows_id, priority
+            document_name, document_mime, substring($14::bytea FROM (sum(size) OVER (ORDER BY ord) - size + 1)::int FOR size), document_sha256, follows_id, priority, digest_key
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                   $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::int[], $13::smallint[]) WITH ORDINALITY
+                   $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::int[], $13::smallint[], $15::text[]) WITH ORDINALITY
             AS input(recipient, content, type, dedup_key, session, send_at,
-                     document_name, document_mime, size, document_sha256, follows_id, id, priority, ord)
+                     document_name, document_mime, size, document_sha256, follows_id, id, priority, digest_key, ord)
       ORDER BY ord
      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
      RETURNING id, dedup_key`,
@@ -255,6 +280,7 @@ export async function enqueue(db: Queryable, messages: readonly OutboxMessage[],
       ids,
       priorities,
       Buffer.concat(documents.flatMap((d) => (d ? [d.bytes] : []))), // a bytea[] would go as hex text, twice the size
+      digestKeys,
     ],
   );
   rows.sort((a, b) => a.id - b.id);

@@ -16,6 +16,8 @@ export interface KeyedRow {
   session: string | null;
   priority: OutboxPriority;
   document: { fileName: string | null; mimeType: string | null; sha256: string | null } | null;
+  /** The digest key it was written with (digests.ts); null for none. */
+  digestKey: string | null;
   /** The request's sha256 when the HTTP API wrote it with an Idempotency-Key; null for rows written otherwise. */
   requestSha256: string | null;
 }
@@ -23,7 +25,7 @@ export interface KeyedRow {
 /** The row holding this outbox id, as `KeyedRow`; null when there is none. */
 export async function keyedRow(db: Queryable, id: number): Promise<KeyedRow | null> {
   const { rows } = await db.query(
-    `SELECT id, recipient, content, type, CASE WHEN coalesce(route_reason, '${EXPLICIT_ROUTE}') = '${EXPLICIT_ROUTE}' THEN session END AS session, priority, document_name, document_mime, document_sha256, request_sha256,
+    `SELECT id, recipient, content, type, CASE WHEN coalesce(route_reason, '${EXPLICIT_ROUTE}') = '${EXPLICIT_ROUTE}' THEN session END AS session, priority, document_name, document_mime, document_sha256, request_sha256, digest_key,
             (document_name IS NOT NULL OR document_mime IS NOT NULL OR document_sha256 IS NOT NULL) AS has_document
        FROM wa_outbox WHERE id = $1`,
     [id],
@@ -38,6 +40,7 @@ export async function keyedRow(db: Queryable, id: number): Promise<KeyedRow | nu
     session: r.session,
     priority: priorityName(r.priority),
     document: r.has_document ? { fileName: r.document_name, mimeType: r.document_mime, sha256: r.document_sha256 } : null,
+    digestKey: r.digest_key,
     requestSha256: r.request_sha256,
   };
 }

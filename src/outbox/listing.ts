@@ -46,6 +46,12 @@ export interface OutboxListRow {
   /** The governor's last hold on the row: until when (none: until a pause ends) and why. */
   deferredUntil: Date | null;
   deferredReason: string | null;
+  /** The digest key it waits under (digests.ts); null for a message sent on its own. */
+  digestKey: string | null;
+  /** For a message folded into a digest: that digest's row. */
+  digestId: number | null;
+  /** For a digest row: how many messages it folds. */
+  digestCount: number | null;
 }
 
 export interface ListOptions {
@@ -71,7 +77,7 @@ const ROW_COLUMNS = `id, status, type, recipient, attempts,
        created_at AT TIME ZONE current_setting('TimeZone') AS created_at,
        sent_at AT TIME ZONE current_setting('TimeZone') AS sent_at,
        next_attempt_at, last_error, failure_code, confirmation, wa_message_id, ack, delivered_at, read_at, dedup_key, session, route_reason, route_moves, content,
-       document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id, priority, deferred_until, deferred_reason,
+       document_name, document_mime, octet_length(document)::float8 AS document_size, follows_id, priority, deferred_until, deferred_reason, digest_key, digest_id, digest_count,
        (document_name IS NOT NULL OR document_mime IS NOT NULL OR document IS NOT NULL) AS has_document`;
 
 function toListRow(r: Record<string, unknown>): OutboxListRow {
@@ -103,6 +109,9 @@ function toListRow(r: Record<string, unknown>): OutboxListRow {
     priority: priorityName(r.priority as number | null),
     deferredUntil: (r.deferred_until as Date | null) ?? null,
     deferredReason: (r.deferred_reason as string | null) ?? null,
+    digestKey: (r.digest_key as string | null) ?? null,
+    digestId: (r.digest_id as number | null) ?? null,
+    digestCount: (r.digest_count as number | null) ?? null,
   };
 }
 
@@ -135,6 +144,9 @@ export function rowJson(row: OutboxListRow, timeZone: string): Record<string, un
     readAt: isoZoned(row.readAt, timeZone),
     document: row.document,
     followsId: row.followsId,
+    digestKey: row.digestKey,
+    digestId: row.digestId,
+    digestCount: row.digestCount,
     // While it waits: the governor's hold, if any (until when, and why).
     heldBack: row.status === 'pending' && row.deferredReason ? { until: isoZoned(row.deferredUntil, timeZone), reason: row.deferredReason } : null,
   };
@@ -209,6 +221,19 @@ export async function showOutbox(db: Queryable, id: number): Promise<{ row: Outb
       chatCheck: s.chat_check ?? null,
     })),
   };
+}
+
+/** A message folded into a digest, as its digest lists it. */
+export interface DigestEntry { id: number; status: string | null; createdAt: Date | null; content: string }
+
+/** The messages folded into the digest row `digestId`, in the order it lists them. */
+export async function digestEntries(db: Queryable, digestId: number): Promise<DigestEntry[]> {
+  const { rows } = await db.query<{ id: number; status: string | null; created_at: Date | null; content: string }>(
+    `SELECT id, status, created_at AT TIME ZONE current_setting('TimeZone') AS created_at, content
+       FROM wa_outbox WHERE digest_id = $1 ORDER BY created_at, id`,
+    [digestId],
+  );
+  return rows.map((r) => ({ id: r.id, status: r.status, createdAt: r.created_at, content: r.content }));
 }
 
 /** Messages waiting for WhatsApp: pending, or being sent. */

@@ -2,7 +2,8 @@
  * Operator actions on wa_outbox (the CLI, the HTTP API, a complaint's retry): retry failed or cancelled
  * rows, cancel pending or failed ones, resend sent ones whose delivery WhatsApp never confirmed, put a
  * dry run's rows back. Each locks the rows, says per id what happened or why nothing did, and wakes the
- * dispatchers; the status changes themselves are row-status.ts's.
+ * dispatchers; the status changes themselves are row-status.ts's. A message folded into a digest is
+ * acted on through its digest (the originals follow it: migration 033's trigger).
  */
 import type pg from 'pg';
 import { inTransaction } from '../db/pool.js';
@@ -22,6 +23,8 @@ interface ActionRow {
   id: number;
   status: string | null;
   confirmation: string | null;
+  /** The digest this row went into (digests.ts): it is acted on through its digest only. */
+  digest_id: number | null;
 }
 
 /** Locks the rows, keeps those `eligible` says yes to (else its reason), updates them, reports per id. */
@@ -34,8 +37,8 @@ async function applyAction(
   wake: boolean,
 ): Promise<ActionResult[]> {
   return inTransaction(db, async (tx) => {
-    const { rows } = await tx.query<ActionRow>('SELECT id, status, confirmation FROM wa_outbox WHERE id = ANY($1::int[]) FOR UPDATE', [ids]);
-    const verdicts = new Map(rows.map((r) => [r.id, eligible(r)]));
+    const { rows } = await tx.query<ActionRow>('SELECT id, status, confirmation, digest_id FROM wa_outbox WHERE id = ANY($1::int[]) FOR UPDATE', [ids]);
+    const verdicts = new Map(rows.map((r) => [r.id, r.digest_id === null ? eligible(r) : inDigest(r.digest_id)]));
     const chosen = rows.filter((r) => verdicts.get(r.id) === true).map((r) => r.id);
     if (chosen.length > 0) {
       await update(tx, chosen);
@@ -47,6 +50,11 @@ async function applyAction(
       return verdict === true ? { id, done: true, detail: doneDetail } : { id, done: false, detail: verdict };
     });
   });
+}
+
+/** An original folded into a digest ends with it: the operator acts on the digest (its trigger carries the originals along). */
+function inDigest(digestId: number): string {
+  return `went into digest ${digestId} and ends with it; act on the digest instead (outbox show ${digestId})`;
 }
 
 /** Rows in one of `allowed`, and with `orUnknown` also rows whose status the service does not know. */

@@ -28,10 +28,14 @@ export interface RoutableRow {
   followsId: number | null;
 }
 
-/** "Waiting to be routed": no session, and not finished (odd statuses of other programs are normalised after routing). */
-export const UNROUTED = `session IS NULL AND (status = 'pending' OR ${UNKNOWN_STATUS_SQL})`;
+/**
+ * "Waiting to be routed": no session, and not finished (odd statuses of other programs are normalised
+ * after routing); a row with a digest key is never routed (its digest is). wa_outbox_unrouted_plain_idx
+ * (migration 033) has this predicate word for word.
+ */
+export const UNROUTED = `session IS NULL AND digest_key IS NULL AND (status = 'pending' OR ${UNKNOWN_STATUS_SQL})`;
 
-/** Whether any row waits to be routed: one look at wa_outbox_unrouted_idx. */
+/** Whether any row waits to be routed: one look at wa_outbox_unrouted_plain_idx. */
 export async function hasUnroutedRows(db: Queryable): Promise<boolean> {
   const { rows } = await db.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM wa_outbox WHERE ${UNROUTED}) AS any`);
   return rows[0]!.any;

@@ -34,6 +34,8 @@ import {
  * here. The text of a row longer than `maxContentChars` is not read (a 100 MB row costs nothing but its
  * failure), and a document's bytes are not read at all (loadDocument reads them).
  *
+ * A row with a digest key is never claimed: it goes out in its digest (digests.ts).
+ *
  * A follower is never claimed together with the row it follows (that one is pending at the time), so it
  * goes out after it: the drain that marks the leader claims again, and finds the follower. The order is
  * wa_outbox_claim_idx's (session, priority, next_attempt_at, id, pending rows only): the claim reads due
@@ -44,7 +46,7 @@ export async function claimDueRows(db: Queryable, owner: string, session: string
     `UPDATE wa_outbox o
         SET status = 'sending', locked_by = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
        FROM (SELECT w.id FROM wa_outbox w
-              WHERE w.status = 'pending' AND w.session = $5 AND w.next_attempt_at <= now() AND ${NOT_HELD_BACK}
+              WHERE w.status = 'pending' AND w.session = $5 AND w.next_attempt_at <= now() AND w.digest_key IS NULL AND ${NOT_HELD_BACK}
                 AND ${heldSessionSql('$5', '$2', '$6')}
               ORDER BY w.priority, w.next_attempt_at, w.id
               LIMIT $1

@@ -3,6 +3,11 @@
  * type (a recap job's messages carry its name) by fate, the backlog and its oldest due message, and the
  * failures of the last 24 hours by reason, and the pending rows the governor holds back. Each is one
  * statement on an index.
+ *
+ * Digests (digests.ts): today's counts show the originals under their own type and the digests under
+ * `digest`; the originals waiting for a digest are in the backlog's pending count but not its oldest due
+ * message, nor the governor's holds or a session's queue (they are never claimed); a failed digest is one
+ * failure (its originals, failed with it, are not counted again).
  */
 import type { Queryable } from '../db/pool.js';
 import { WAITING_STATUSES, sqlList, type FailureCode } from './vocabulary.js';
@@ -52,21 +57,21 @@ export async function outboxSummary(db: Queryable, timeZone: string): Promise<Ou
   const backlog = await db.query<{ pending: number; sending: number; oldest: number | null }>(
     `SELECT (SELECT count(*)::int FROM wa_outbox WHERE status = 'pending') AS pending,
             (SELECT count(*)::int FROM wa_outbox WHERE status = 'sending') AS sending,
-            (SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest`,
+            (SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM wa_outbox WHERE status = 'pending' AND next_attempt_at <= now() AND digest_key IS NULL) AS oldest`,
   );
   const failures = await db.query<{ reason: FailureCode; count: number }>(
     `SELECT coalesce(failure_code, 'other') AS reason, count(*)::int AS count
-       FROM wa_outbox WHERE status = 'failed' AND updated_at > now() - interval '24 hours'
+       FROM wa_outbox WHERE status = 'failed' AND updated_at > now() - interval '24 hours' AND digest_id IS NULL
       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`,
   );
   const holds = await db.query<{ session: string; reason: string; until: Date; count: number }>(
     `SELECT session, deferred_reason AS reason, max(deferred_until) AS until, count(*)::int AS count
-       FROM wa_outbox WHERE status = 'pending' AND session IS NOT NULL AND deferred_reason IS NOT NULL AND deferred_until > now()
+       FROM wa_outbox WHERE status = 'pending' AND session IS NOT NULL AND digest_key IS NULL AND deferred_reason IS NOT NULL AND deferred_until > now()
       GROUP BY 1, 2 ORDER BY 4 DESC, 2 LIMIT 50`,
   );
   const waiting = await db.query<{ session: string; count: number }>(
     `SELECT session, count(*)::int AS count FROM wa_outbox
-      WHERE status = 'pending' AND session IS NOT NULL AND next_attempt_at <= now() AND (deferred_until IS NULL OR deferred_until <= now())
+      WHERE status = 'pending' AND session IS NOT NULL AND digest_key IS NULL AND next_attempt_at <= now() AND (deferred_until IS NULL OR deferred_until <= now())
       GROUP BY 1 ORDER BY 1`,
   );
   const b = backlog.rows[0]!;

@@ -48,6 +48,9 @@ export const messageView = {
       properties: { fileName: { type: 'string', nullable: true }, mimeType: { type: 'string', nullable: true }, size: { type: 'integer', nullable: true } },
     },
     followsId: { type: 'integer', nullable: true, description: 'the message this one is not sent before' },
+    digestKey: { type: 'string', nullable: true, description: 'the digest key it waits under: it goes out folded into a digest, never on its own' },
+    digestId: { type: 'integer', nullable: true, description: 'for a message folded into a digest: the digest (a message of type digest); it ends as that one ends' },
+    digestCount: { type: 'integer', nullable: true, description: 'for a digest: how many messages it folds (GET of one message lists them)' },
     heldBack: heldBackSchema,
   },
 } as const;
@@ -92,6 +95,12 @@ export const messageDetailView = {
           chatCheck: chatCheckView,
         },
       },
+    },
+    digestEntries: {
+      type: 'array',
+      nullable: true,
+      description: 'for a digest: the messages it folds, in the order it lists them; null for any other message',
+      items: { type: 'object', properties: { id: { type: 'integer' }, status: { type: 'string', nullable: true }, createdAt: { type: 'string', nullable: true }, text: { type: 'string' } } },
     },
   },
 } as const;

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { withTransaction } from '../../db/pool.js';
 import { isoZoned } from '../../lib/zoned-time.js';
-import { OUTBOX_STATUSES, OUTBOX_STATUS_FILTERS, listOutbox, outboxRow, rowJson, showOutbox, type OutboxListRow, type OutboxStatusFilter } from '../../outbox/listing.js';
+import { OUTBOX_STATUSES, OUTBOX_STATUS_FILTERS, digestEntries, listOutbox, outboxRow, rowJson, showOutbox, type OutboxListRow, type OutboxStatusFilter } from '../../outbox/listing.js';
 import { cancelRows, retryRows, type ActionResult } from '../../outbox/operator-actions.js';
 import { FAILURE_CODES, PART_OUTCOMES } from '../../outbox/vocabulary.js';
 import { MAX_CAPTION_CHARS, MAX_CONTENT_CHARS, MAX_FILE_NAME_CHARS, OUTBOX_PRIORITIES, OutboxValidationError, enqueueOne, type OutboxPriority } from '../../outbox/enqueue.js';
@@ -28,6 +28,7 @@ interface PostBody {
   sendAt?: string;
   dedupKey?: string;
   priority?: OutboxPriority;
+  digestKey?: string;
   document?: { fileName: string; mimeType: string; base64: string };
 }
 
@@ -49,7 +50,7 @@ const IDEMPOTENCY_DESCRIPTION = [
   '422 idempotency_key_reused, naming the key and the first message (messageId). The same body means, after defaults:',
   'the same WhatsApp chat (0812-3456-7890 and +62 812 3456 7890 are one recipient), the same text character for character,',
   'the same type, session and priority (defaults api, the gateway\'s session, normal), the same sendAt instant (in any zone; given and left out differ),',
-  'and the same document (fileName, mimeType and bytes). Field order, JSON spacing and header-or-field do not count.',
+  'the same document (fileName, mimeType and bytes), and the same digestKey. Field order, JSON spacing and header-or-field do not count.',
   'A key held by a message written otherwise (a recap, another program) is compared on all of these but sendAt.',
   'A second request with a key waits until the first has been written, so there is no 409 "in progress".',
 ].join(' ');
@@ -147,6 +148,7 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
             session: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', description: 'the number (session) that sends it; without one the gateway routes it (the number the person talks to, a member of the group)' },
             sendAt: { type: 'string', format: 'date-time', description: 'not before this time (ISO 8601 with its zone)' },
             dedupKey: KEY,
+            digestKey: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:-]+$', description: 'folded with the recipient\'s other messages of this key into one digest when its window closes (README: Digests); not with a document or sendAt' },
             priority: {
               type: 'string', enum: [...OUTBOX_PRIORITIES], default: 'normal',
               description: 'reply (an answer to someone who just wrote), normal (default) or bulk: due messages are sent in that order',
@@ -191,8 +193,8 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const dedupKey = header ?? body.dedupKey ?? null;
       const type = body.type ?? 'api';
       const priority = body.priority ?? 'normal';
-      const asRequest: MessageRequest = { chatId: recipient.ok ? recipient.chatId : '', text: body.text, type, session: session ?? null, priority, sendAt: sendAt ?? null, document };
-      const message = { recipient: body.recipient, content: body.text, type, ...(session !== undefined ? { session } : {}), dedupKey, document, priority, ...(sendAt ? { sendAt } : {}) };
+      const asRequest: MessageRequest = { chatId: recipient.ok ? recipient.chatId : '', text: body.text, type, session: session ?? null, priority, sendAt: sendAt ?? null, document, digestKey: body.digestKey ?? null };
+      const message = { recipient: body.recipient, content: body.text, type, ...(session !== undefined ? { session } : {}), dedupKey, document, priority, ...(sendAt ? { sendAt } : {}), digestKey: body.digestKey ?? null };
       const row = await withTransaction(pool, async (tx) => {
         const result = await enqueueOne(tx, message, { documentMaxBytes });
         if (dedupKey !== null && result.inserted) await keepRequestSha256(tx, result.id, requestSha256(asRequest));
@@ -225,9 +227,11 @@ export function messageRoutes(app: FastifyInstance, deps: HttpDeps): void {
     async (request) => {
       const found = await showOutbox(pool, request.params.id);
       if (!found) throw new HttpError(404, 'not_found', `no message ${request.params.id}`);
+      const entries = found.row.digestCount === null ? null : await digestEntries(pool, found.row.id);
       return {
         ...(await messageJson([found.row]))[0],
         text: found.row.content,
+        digestEntries: entries?.map((e) => ({ id: e.id, status: e.status, createdAt: isoZoned(e.createdAt, timeZone), text: e.content })) ?? null,
         handOvers: found.handOvers.map((h) => ({
           part: h.part,
           parts: h.parts,
