@@ -150,6 +150,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       complaints: { respond: responder.handler },
       delivery: { poll: pollHandler(sends ? sessions : null, pool) },
       outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays, keep: [COMPLAINT_RETENTION_RULE] }), maintenance: maintenance.job() },
+      // Until the reminders (src/features/reminders/) are built, each run is recorded as skipped, saying so.
+      reminders: { remind: async () => ({ skipped: 'engagement reminders are not built yet' }) },
     });
     const scheduler = new Scheduler({
       pool,
@@ -158,6 +160,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       historyDays: config.cron.historyDays,
       logger: logger.child({ component: 'scheduler' }),
       clock,
+      // Follows changed job times (cicero-wa jobs times, the API, the dashboard) without a restart.
+      connectionString: database.connectionString,
     });
 
     const components: Component[] = [];
