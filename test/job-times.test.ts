@@ -99,8 +99,9 @@ describe('engagement-reminder on a real PostgreSQL', () => {
     });
     const clock = fixedClock(wib('17:40'));
     const running = scheduler([job], clock, true);
-    await running.start();
-    assert.deepEqual(slots, [wib('17:35').toISOString()], 'at start, the 17:35 missed five minutes before is caught up');
+    const second = scheduler([job], clock, true); // another instance on the same database
+    await Promise.all([running.start(), second.start()]);
+    assert.deepEqual(slots, [wib('17:35').toISOString()], 'at start, the 17:35 missed five minutes before is caught up, once');
     slots.length = 0;
     assert.equal(running.nextFires().get(JOB)?.toISOString(), wib('17:05', '2026-12-05').toISOString(), 'before: tomorrow 17:05');
 
@@ -108,12 +109,13 @@ describe('engagement-reminder on a real PostgreSQL', () => {
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /^engagement-reminder: 17:05, 17:35, 18:05 WIB \(set \d{4}-\d{2}-\d{2} [\d:]+ WIB by cli\); next /m);
 
-    await waitUntil(() => running.nextFires().get(JOB)?.getTime() === wib('18:05').getTime(), 10_000, 'the scheduler follows the new time');
-    assert.deepEqual(running.timesOf(JOB), ['17:05', '17:35', '18:05']);
+    for (const s of [running, second]) {
+      await waitUntil(() => s.nextFires().get(JOB)?.getTime() === wib('18:05').getTime(), 10_000, 'each scheduler follows the new time');
+      assert.deepEqual(s.timesOf(JOB), ['17:05', '17:35', '18:05']);
+    }
 
-    // The 18:05 fire, in this instance and in another one at once: one run, one ledger row.
-    const other = scheduler([job], clock);
-    const outcomes = await Promise.all([running.runSlot(job, wib('18:05'), 'schedule'), other.runSlot(job, wib('18:05'), 'schedule')]);
+    // The 18:05 fire, in both instances at once: one run, one ledger row.
+    const outcomes = await Promise.all([running.runSlot(job, wib('18:05'), 'schedule'), second.runSlot(job, wib('18:05'), 'schedule')]);
     assert.deepEqual(outcomes.map((o) => o.status).sort(), ['succeeded', 'taken']);
     assert.deepEqual(slots, [wib('18:05').toISOString()]);
     assert.equal((await runs()).filter((r) => r.slot.getTime() === wib('18:05').getTime()).length, 1);
@@ -179,7 +181,7 @@ describe('engagement-reminder on a real PostgreSQL', () => {
     assert.equal(paused.status, 'skipped');
     assert.equal(calls, 0);
     const listed = await runCli(['jobs'], { DATABASE_URL: db.url });
-    assert.match(listed.stdout, /^engagement-reminder\s+times 17:05,17:35 \(jobs times\)\s+\d{4}-\d{2}-\d{2} 17:[03]5:00 PAUSED\s/m);
+    assert.match(listed.stdout, /^engagement-reminder\s+times 17:05,17:35 WIB \(jobs times\)\s+\d{4}-\d{2}-\d{2} 17:[03]5:00 PAUSED\s/m);
 
     await db.pool.query(`UPDATE cron_job_config SET is_active = true WHERE job_key = $1`, [JOB]);
     const ran = await s.runSlot(job, wib('17:35'), 'schedule');

@@ -55,7 +55,7 @@ export function formatJobs(listings: JobListing[], timeZone: string, asJson: boo
   const time = (d: Date | null) => formatZoned(d, timeZone, { zone: false });
   return renderTable(listings, [
     { header: 'JOB', cell: (j) => j.name },
-    { header: 'SCHEDULE', cell: (j) => (j.times ? `times ${j.times.times.join(',') || 'off'} (jobs times)` : `${j.variable}=${j.expression ?? 'off'}`) },
+    { header: 'SCHEDULE', cell: (j) => (j.times ? `times ${j.times.times.length > 0 ? `${j.times.times.join(',')} ${zone}` : 'off'} (jobs times)` : `${j.variable}=${j.expression ?? 'off'}`) },
     { header: `NEXT (${zone})`, cell: (j) => (j.paused ? `${time(j.next)} PAUSED` : time(j.next)) },
     { header: `LAST RUN (${zone})`, cell: (j) => (!j.shared ? 'every instance; not recorded' : j.lastRun ? `${time(j.lastRun.slot)} ${j.lastRun.trigger}` : 'never') },
     {

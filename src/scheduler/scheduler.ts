@@ -65,6 +65,7 @@ export class Scheduler {
   /** The times in force of each job whose schedule is data. */
   private readonly times = new Map<JobName, string[]>();
   private listener: ChannelListener | null = null;
+  private reloading: Promise<void> = Promise.resolve();
   private started = false;
   private readonly running = new Set<JobName>();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -92,16 +93,17 @@ export class Scheduler {
     this.pruneTimer = setInterval(() => void this.prune(), DAY_MS);
     this.pruneTimer.unref();
 
-    await this.loadTimes();
-    await this.catchUp();
-
-    this.started = true;
-    for (const job of this.options.jobs) this.schedule(job);
+    // Listening before the first read: a change made meanwhile is not missed.
     if (this.options.connectionString && this.options.jobs.some((j) => j.defaultTimes)) {
       const reload = () => void this.reloadTimes().catch((err: Error) => logger.warn({ err: err.message }, 'could not read the job times again; the ones in force stay'));
       this.listener = new ChannelListener({ connectionString: this.options.connectionString, channel: JOB_TIMES_CHANNEL, logger, onNotify: reload, onReconnect: reload });
       await this.listener.start();
     }
+    await this.reloadTimes();
+    await this.catchUp();
+
+    this.started = true;
+    for (const job of this.options.jobs) this.schedule(job);
   }
 
   /** (Re)creates the node-cron tasks of a job from its schedule in force: one task per time of a list. */
@@ -136,8 +138,14 @@ export class Scheduler {
     return changed;
   }
 
-  /** Reads the job times again and reschedules each job whose list changed (what a NOTIFY on the table asks). */
-  async reloadTimes(): Promise<void> {
+  /** Reads the job times again and reschedules each job whose list changed (what a NOTIFY on the table asks); one read at a time. */
+  reloadTimes(): Promise<void> {
+    const next = this.reloading.then(() => this.applyTimes());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyTimes(): Promise<void> {
     const changed = await this.loadTimes();
     if (!this.started || this.stopped) return;
     for (const job of changed) {
