@@ -292,5 +292,16 @@ describe('the times through the API and the dashboard', () => {
     assert.match((await page.textContent('#times-notice')) ?? '', /body\.times\[1\] "24:00" is invalid/);
     assert.deepEqual((await db.pool.query('SELECT times FROM cicero_wa_job_times WHERE job = $1', [JOB])).rows[0].times, ['17:05', '17:35', '18:05'], 'unchanged');
     assert.deepEqual(errors, []);
+
+    // Signed in with the read key: the times, no field to change them.
+    const reader = await browser.newPage();
+    await reader.goto(`${app.http!.url}/dashboard`);
+    await reader.fill('#key', READ_KEY);
+    await reader.click('#signin button[type=submit]');
+    await reader.waitForSelector('nav.tabs');
+    await reader.evaluate(() => (location.hash = 'jadwal'));
+    await reader.waitForFunction(() => document.body.dataset.loaded === 'jadwal');
+    assert.equal(await reader.textContent(`[data-times="${JOB}"]`), '17:05, 17:35, 18:05 WIB (diubah)');
+    assert.equal(await reader.locator('input[data-times-for], button[data-times-save]').count(), 0);
   });
 });
