@@ -145,6 +145,9 @@ describe('engagement-reminder on a real PostgreSQL', () => {
       assert.match(result.stderr, message);
     }
     assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM cicero_wa_job_times')).rows[0].n, 0, 'nothing written');
+    // A list written by hand that the table's checks let through but is not valid (a time twice): the defaults are used.
+    await db.pool.query(`INSERT INTO cicero_wa_job_times (job, times, updated_by) VALUES ($1, '{18:05,18:05}', 'psql')`, [JOB]);
+    assert.match((await runCli(['jobs', 'times', JOB], { DATABASE_URL: db.url })).stdout, /^engagement-reminder: 17:05, 17:35 WIB \(default times\)/m);
   });
 
   it('catches up a time missed by a restart a few minutes before, once; only the latest; never the day before', async () => {
