@@ -1,6 +1,6 @@
 /**
- * The job table: every scheduled job in one place, with the variable that sets its schedule, its
- * default expression, whether it runs once per slot across instances (shared) or in every instance
+ * The job table: every scheduled job in one place, with the variable that sets its schedule and its
+ * default expression (or, for a schedule that is data, its default times of day), whether it runs once per slot across instances (shared) or in every instance
  * (local), whether a missed slot is caught up, and which part of the service handles it. The
  * configuration takes its variables from here; the composition root binds the handlers.
  *
@@ -26,12 +26,15 @@ export interface JobContext {
 export interface JobResult {
   /** Outbox rows this run enqueued. */
   enqueued?: number;
+  /**
+   * Messages the run decided not to send now: waiting for the governor's budgets, past a cut-off, or left
+   * for a later run (e.g. a group's second broadcast in one run).
+   */
+  heldBack?: number;
   /** A short note for the run ledger. */
   detail?: string;
   /** The job could not run here, for this reason (recorded as `skipped`, not failed). */
   skipped?: string;
-  /** Messages this run had to send and left for a later run (e.g. a group's second broadcast in one run). */
-  heldBack?: number;
 }
 
 export type JobHandler = (context: JobContext) => Promise<JobResult | void>;
@@ -43,15 +46,25 @@ export interface JobSources {
   broadcasts: { task: JobHandler };
   delivery: { poll: JobHandler };
   outbox: { retention: JobHandler; maintenance: JobHandler };
+  reminders: { remind: JobHandler };
 }
 
 interface JobSpec {
   name: string;
-  variable: string;
-  defaultExpression: string;
+  /** The variable holding its node-cron expression; null for a schedule that is data (`defaultTimes`). */
+  variable: string | null;
+  defaultExpression: string | null;
+  /**
+   * A schedule that is data: times of day ("HH:MM" in CRON_TIMEZONE), these by default, changed without
+   * a restart through `cicero-wa jobs times`, the API or the dashboard (src/scheduler/job-times.ts).
+   */
+  defaultTimes?: readonly string[];
   /** Once per slot across instances (recorded in the run ledger), or in every instance. */
   shared: boolean;
-  /** A slot missed while the service was down runs at start-up (within CRON_CATCHUP_HOURS). */
+  /**
+   * A slot missed while the service was down runs at start-up (within CRON_CATCHUP_HOURS; for a list of
+   * times, only the latest time passed, and only the same day in CRON_TIMEZONE).
+   */
   catchUp: boolean;
   /** Takes `--date`: the report period. */
   takesDate: boolean;
@@ -72,24 +85,41 @@ export const JOBS = [
   { name: 'outbox-retention', variable: 'OUTBOX_RETENTION_CRON', defaultExpression: '30 3 * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.retention },
   // Puts back what stopped holders left, flags sends never confirmed, normalises odd statuses: session by session.
   { name: 'outbox-maintenance', variable: 'OUTBOX_MAINTENANCE_CRON', defaultExpression: '* * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.maintenance },
+  // Personal engagement reminders; times of day kept as data. A run missed by a restart a few minutes before runs once.
+  { name: 'engagement-reminder', variable: null, defaultExpression: null, defaultTimes: ['17:05', '17:35'], shared: true, catchUp: true, takesDate: false, handler: (s) => s.reminders.remind },
   // Wakes this instance's dispatcher: every instance polls its own.
   { name: 'wa-gateway-poll', variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *', shared: false, catchUp: false, takesDate: false, handler: (s) => s.delivery.poll },
 ] as const satisfies readonly JobSpec[];
 
 export type JobName = (typeof JOBS)[number]['name'];
 export const JOB_NAMES: readonly JobName[] = JOBS.map((j) => j.name);
+type CronJob = Extract<(typeof JOBS)[number], { variable: string }>;
+/** The jobs whose schedule is a node-cron expression in a variable. */
+export type CronJobName = CronJob['name'];
+export const CRON_JOBS: readonly CronJob[] = JOBS.filter((j): j is CronJob => j.variable !== null);
+/** The jobs whose schedule is a list of times kept as data. */
+export const TIMES_JOB_NAMES: readonly JobName[] = JOBS.filter((j) => 'defaultTimes' in j).map((j) => j.name);
 /** The jobs that take `--date` (a report period). */
 export const REPORT_JOBS: readonly JobName[] = JOBS.filter((j) => j.takesDate).map((j) => j.name);
+
+/** A job whose schedule is data, by name (with its default times), whatever this process runs. */
+export function timesJob(name: string): { name: JobName; expression: null; defaultTimes: readonly string[] } | undefined {
+  const spec = JOBS.find((j) => j.name === name);
+  return spec && 'defaultTimes' in spec ? { name: spec.name, expression: null, defaultTimes: spec.defaultTimes } : undefined;
+}
 
 export type JobHandlers = Partial<Record<JobName, JobHandler>>;
 
 /** A job as the scheduler runs it: the table's entry with its configured schedule and handler. */
 export interface JobDefinition {
   name: JobName;
-  variable: string;
-  defaultExpression: string;
-  /** The configured node-cron expression; null when the job is off. */
+  /** Null for a schedule that is data (`defaultTimes`). */
+  variable: string | null;
+  defaultExpression: string | null;
+  /** The configured node-cron expression; null when the job is off, or its schedule is a list of times. */
   expression: string | null;
+  /** Set for a schedule that is data: the times of day used until an operator sets others. */
+  defaultTimes?: readonly string[];
   /** How far back a missed slot is caught up at start-up (0: never). */
   catchUpHours: number;
   shared: boolean;
@@ -107,12 +137,13 @@ function noHandler(name: JobName): JobHandler {
 }
 
 /** The table with its schedules (`cron` of the configuration) and handlers. */
-export function jobTable(config: { cron: { schedules: Record<JobName, string | null>; catchUpHours: number } }, handlers: JobHandlers): JobDefinition[] {
+export function jobTable(config: { cron: { schedules: Record<CronJobName, string | null>; catchUpHours: number } }, handlers: JobHandlers): JobDefinition[] {
   return JOBS.map((j) => ({
     name: j.name,
     variable: j.variable,
     defaultExpression: j.defaultExpression,
-    expression: config.cron.schedules[j.name],
+    expression: j.variable === null ? null : config.cron.schedules[j.name as CronJobName],
+    ...('defaultTimes' in j ? { defaultTimes: j.defaultTimes } : {}),
     catchUpHours: j.catchUp ? config.cron.catchUpHours : 0,
     shared: j.shared,
     handler: handlers[j.name] ?? noHandler(j.name),

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { composeApp, startApp, type App } from '../src/app/app.js';
-import { CRON_JOB_NAMES, parseConfig } from '../src/config/index.js';
+import { parseConfig } from '../src/config/index.js';
+import { JOB_NAMES } from '../src/jobs.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -31,7 +32,7 @@ describe('the composition root and its roles', () => {
         ['outbox maintenance', 'inbound', 'whatsapp', 'outbox listener', 'dispatcher', 'session watcher', 'session commands', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
       );
       assert.ok(app.status().every((c) => c.state === 'running'));
-      assert.equal(app.scheduler.jobs.length, CRON_JOB_NAMES.length);
+      assert.equal(app.scheduler.jobs.length, JOB_NAMES.length);
     } finally {
       await app.stop();
     }
@@ -64,7 +65,7 @@ describe('the composition root and its roles', () => {
     const app = await composeApp(config('all'), logger, { role: 'command', transport: new FakeTransport(), drawQr: null });
     try {
       assert.ok(!app.status().some((c) => c.name === 'scheduler'));
-      assert.equal(app.scheduler.jobs.length, CRON_JOB_NAMES.length, 'but knows every job, for `run` and `jobs`');
+      assert.equal(app.scheduler.jobs.length, JOB_NAMES.length, 'but knows every job, for `run` and `jobs`');
     } finally {
       await app.stop();
     }

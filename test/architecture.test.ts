@@ -51,6 +51,7 @@ const OWNERS: Record<string, string | string[]> = {
   wa_outbox_sends: 'outbox/',
   complaint_queue: 'features/complaints/',
   cron_job_runs: 'scheduler/',
+  cicero_wa_job_times: 'scheduler/',
   cicero_wa_watermarks: 'features/rekap/',
   wa_task_broadcasts: 'features/reminders/',
   cicero_wa_migrations: 'db/',

@@ -10,7 +10,8 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { pino } from 'pino';
 import { PNG } from 'pngjs';
 import { startApp, type App } from '../src/app/app.js';
-import { CRON_JOB_NAMES, parseConfig } from '../src/config/index.js';
+import { parseConfig } from '../src/config/index.js';
+import { JOB_NAMES } from '../src/jobs.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -178,6 +179,8 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
       ['POST', '/api/sessions/default/logout'],
       ['GET', '/api/jobs'],
       ['POST', '/api/jobs/wa-gateway-poll/run'],
+      ['GET', '/api/jobs/engagement-reminder/times'],
+      ['PUT', '/api/jobs/engagement-reminder/times', { times: ['18:05'] }],
       ['GET', '/api/complaints'],
       ['POST', '/api/complaints/1/retry'],
     ];
@@ -296,7 +299,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
 
   it('jobs and complaints as the CLI shows them', async () => {
     const jobs = await call('GET', '/api/jobs');
-    assert.equal(jobs.body.jobs.length, CRON_JOB_NAMES.length);
+    assert.deepEqual(jobs.body.jobs.map((j: { name: string }) => j.name), [...JOB_NAMES], 'every job of the job table');
     assert.ok(jobs.body.jobs.every((j: { recentRuns: unknown[] }) => Array.isArray(j.recentRuns)), 'the last runs of each job');
     const run = await call('POST', '/api/jobs/wa-gateway-poll/run');
     assert.equal(run.status, 200, JSON.stringify(run.body));

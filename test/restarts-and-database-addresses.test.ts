@@ -198,6 +198,7 @@ describe('database addresses and configuration', () => {
       const commands = [
         ['doctor'],
         ['jobs'],
+        ['jobs', 'times', 'engagement-reminder', 'add', '18:05'],
         ['run', 'daily-report', '--date', '2026-11-24'],
         ['run', 'complaint-response'],
         ['run', 'task-delivery-recap'],

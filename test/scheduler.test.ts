@@ -207,9 +207,10 @@ describe('scheduler on a real PostgreSQL', () => {
     t.diagnostic(`${ledger.length} slots; runs per process: ${perProcess.join(', ')}`);
   });
 
-  it('the job table has the six jobs with their variables, defaults and off switch', () => {
+  it('the job table has the jobs with their variables, defaults and off switch (and those whose times are data)', () => {
     const jobs = jobTable(parseConfig({ TASK_DELIVERY_RECAP_CRON: 'off', CRON_CATCHUP_HOURS: '6' }), {});
-    assert.deepEqual(jobs.map((j) => j.name), [...CRON_JOB_NAMES]);
+    assert.deepEqual(jobs.filter((j) => j.variable !== null).map((j) => j.name), [...CRON_JOB_NAMES]);
+    assert.deepEqual(jobs.filter((j) => j.variable === null).map((j) => [j.name, j.defaultTimes]), [['engagement-reminder', ['17:05', '17:35']]]);
     assert.equal(jobs.find((j) => j.name === 'task-delivery-recap')!.expression, null);
     assert.equal(jobs.find((j) => j.name === 'daily-report')!.catchUpHours, 6);
     assert.equal(jobs.find((j) => j.name === 'complaint-response')!.catchUpHours, 0);

@@ -31,10 +31,15 @@ Commands:
   run <job> [--date YYYY-MM-DD]
              run one job once (jobs: daily-report, weekly-report, monthly-report,
              task-delivery-recap, task-broadcast, complaint-response, outbox-retention,
+             engagement-reminder, reminder-release,
              wa-gateway-poll); --date picks
              the report period (the day, or a day in the week or month to report)
   jobs [--json]
-             each job's schedule, next fire, pause state and last run
+             each job's schedule, next fire, pause state and last run (enqueued, held back)
+  jobs times <job> [add HH:MM | remove HH:MM | set HH:MM,HH:MM | reset] [--json]
+             the times of day (CRON_TIMEZONE) of a job whose schedule is data (engagement-reminder);
+             at most 48, each once; "set off" switches it off; reset: its default times; running
+             schedulers apply a change at once
   export weekly|monthly|ranking [--date YYYY-MM-DD] [--unit ID] [--platform P] [-o FILE]
              a recap workbook (.xlsx) for the period holding the date (default: the last
              complete one; ranking: the month); ID: clients.client_id (default: every active

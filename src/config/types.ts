@@ -1,15 +1,16 @@
 /** The shape of the configuration and the values its variables allow (parsed in index.ts). */
-import { JOBS, JOB_NAMES, type JobName } from '../jobs.js';
+import { CRON_JOBS, type CronJobName } from '../jobs.js';
 import type { LogFormat, LogLevel } from '../lib/logger.js';
 import type { CronExpression } from './env-reader.js';
 
-export const CRON_JOB_NAMES = JOB_NAMES;
-export type CronJobName = JobName;
+/** The jobs whose schedule is a variable (the others keep theirs as data: src/scheduler/job-times.ts). */
+export const CRON_JOB_NAMES: readonly CronJobName[] = CRON_JOBS.map((j) => j.name);
+export type { CronJobName };
 
-/** Each job's schedule variable and default expression (from the job table). */
+/** Each such job's schedule variable and default expression (from the job table). */
 export const CRON_SCHEDULE_VARIABLES = Object.fromEntries(
-  JOBS.map((j) => [j.name, { variable: j.variable, defaultExpression: j.defaultExpression }]),
-) as Record<JobName, { variable: string; defaultExpression: string }>;
+  CRON_JOBS.map((j) => [j.name, { variable: j.variable, defaultExpression: j.defaultExpression }]),
+) as Record<CronJobName, { variable: string; defaultExpression: string }>;
 
 export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/logger.js';
 /**

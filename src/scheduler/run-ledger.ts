@@ -15,6 +15,8 @@ export interface RunRecord {
   startedAt: Date;
   finishedAt: Date | null;
   enqueued: number | null;
+  /** Messages the run decided not to send now (JobResult.heldBack); null when it says nothing of it. */
+  heldBack: number | null;
   detail: string | null;
   error: string | null;
 }
@@ -32,7 +34,7 @@ export async function claimSlot(
      VALUES ($1, $2, $3, $4, 'running')
      ON CONFLICT (job, slot) DO UPDATE
         SET trigger = EXCLUDED.trigger, instance = EXCLUDED.instance, status = 'running', started_at = now(),
-            finished_at = NULL, enqueued = NULL, detail = NULL, error = NULL, attempts = cron_job_runs.attempts + 1
+            finished_at = NULL, enqueued = NULL, held_back = NULL, detail = NULL, error = NULL, attempts = cron_job_runs.attempts + 1
       WHERE $5 AND cron_job_runs.status = 'failed'
      RETURNING id`,
     [run.job, run.slot, run.trigger, run.instance, run.retryFailed],
@@ -57,11 +59,11 @@ export async function recordSkipped(
 export async function finishRun(
   db: Queryable,
   id: number,
-  outcome: { status: 'succeeded' | 'failed' | 'skipped'; enqueued: number | null; detail: string | null; error: string | null },
+  outcome: { status: 'succeeded' | 'failed' | 'skipped'; enqueued: number | null; heldBack?: number | null; detail: string | null; error: string | null },
 ): Promise<void> {
   await db.query(
-    `UPDATE cron_job_runs SET status = $2, finished_at = now(), enqueued = $3, detail = $4, error = $5 WHERE id = $1`,
-    [id, outcome.status, outcome.enqueued, outcome.detail, outcome.error],
+    `UPDATE cron_job_runs SET status = $2, finished_at = now(), enqueued = $3, held_back = $4, detail = $5, error = $6 WHERE id = $1`,
+    [id, outcome.status, outcome.enqueued, outcome.heldBack ?? null, outcome.detail, outcome.error],
   );
 }
 
@@ -95,7 +97,7 @@ export async function pruneHistory(db: Queryable, days: number): Promise<number>
 /** The latest runs of each job, newest first (`perJob` of them). */
 export async function lastRuns(db: Queryable, perJob = 1): Promise<Map<string, RunRecord[]>> {
   const { rows } = await db.query(
-    `SELECT job, slot, trigger, instance, status, started_at, finished_at, enqueued, detail, error
+    `SELECT job, slot, trigger, instance, status, started_at, finished_at, enqueued, held_back, detail, error
        FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS n FROM cron_job_runs) r
       WHERE n <= $1 ORDER BY job, started_at DESC`,
     [perJob],
@@ -111,6 +113,7 @@ export async function lastRuns(db: Queryable, perJob = 1): Promise<Map<string, R
       startedAt: r.started_at,
       finishedAt: r.finished_at,
       enqueued: r.enqueued,
+      heldBack: r.held_back,
       detail: r.detail,
       error: r.error,
     };

@@ -96,3 +96,69 @@ export class CronSchedule {
     return null;
   }
 }
+
+/** When a schedule fires: the next fire after an instant, and the last one at or before it. */
+export interface Schedule {
+  next(after: Date): Date | null;
+  previous(atOrBefore: Date): Date | null;
+}
+
+/**
+ * A list of times of day ("HH:MM", each a slot every day) in a time zone. A wall time a DST change
+ * skips fires at the instant the zone's clock would have shown it (as `zonedTime` gives it).
+ */
+export class TimesSchedule implements Schedule {
+  private readonly minutes: number[];
+
+  constructor(
+    readonly times: readonly string[],
+    readonly timeZone: string,
+  ) {
+    this.minutes = [...new Set(times.map((t) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5))))].sort((a, b) => a - b);
+  }
+
+  private at(date: LocalDate, minuteOfDay: number): Date {
+    return zonedTime(date, Math.floor(minuteOfDay / 60), minuteOfDay % 60, 0, this.timeZone);
+  }
+
+  /** The first fire strictly after `after`, or null for an empty list. */
+  next(after: Date): Date | null {
+    const start = zonedParts(after, this.timeZone);
+    for (let offset = 0; offset <= 2 && this.minutes.length > 0; offset++) {
+      const date = addDays(start, offset);
+      for (const m of this.minutes) {
+        const instant = this.at(date, m);
+        if (instant.getTime() > after.getTime()) return instant;
+      }
+    }
+    return null;
+  }
+
+  /** The last fire at or before `atOrBefore`, or null for an empty list. */
+  previous(atOrBefore: Date): Date | null {
+    const start = zonedParts(atOrBefore, this.timeZone);
+    const descending = [...this.minutes].reverse();
+    for (let offset = 0; offset <= 2 && descending.length > 0; offset++) {
+      const date = addDays(start, -offset);
+      for (const m of descending) {
+        const instant = this.at(date, m);
+        if (instant.getTime() <= atOrBefore.getTime()) return instant;
+      }
+    }
+    return null;
+  }
+
+  /** The node-cron expression of each time (one task each). */
+  expressions(): string[] {
+    return this.minutes.map((m) => `${m % 60} ${Math.floor(m / 60)} * * *`);
+  }
+}
+
+/** A job's schedule: its expression, or its list of times (null: the job is off). */
+export function scheduleOf(job: { expression: string | null; defaultTimes?: readonly string[] }, times: readonly string[] | undefined, timeZone: string): Schedule | null {
+  if (job.defaultTimes) {
+    const list = times ?? job.defaultTimes;
+    return list.length === 0 ? null : new TimesSchedule(list, timeZone);
+  }
+  return job.expression === null ? null : new CronSchedule(job.expression, timeZone);
+}

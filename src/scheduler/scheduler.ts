@@ -9,7 +9,10 @@
  *   instance whose claim succeeds runs it; the ledger keeps start, end, status, counts and error;
  * - a failed run is recorded and never stops later slots;
  * - catch-up: at start-up, a report slot missed while the service was down runs once if it is within
- *   the job's catch-up window (a failed slot in the window is run again).
+ *   the job's catch-up window (a failed slot in the window is run again); for a list of times, the
+ *   latest time passed, if it is of the same day in CRON_TIMEZONE;
+ * - a schedule that is data (a list of times of day, src/scheduler/job-times.ts) is read at start and
+ *   again whenever it changes (a NOTIFY on its table): each time is a slot, rescheduled without a restart.
  *
  * Local jobs (the outbox poll) are not shared: each instance runs its own, without the ledger.
  */
@@ -19,15 +22,18 @@ import type { Clock } from '../lib/clock.js';
 import type { JobContext, JobDefinition, JobName, RunTrigger } from '../jobs.js';
 import type { Logger } from '../lib/logger.js';
 import { instanceId } from '../lib/instance-id.js';
+import { zonedParts } from '../lib/zoned-time.js';
 import { isPaused } from './job-config.js';
 import { describeDatabaseError } from '../db/pool.js';
+import { ChannelListener } from '../db/listener.js';
+import { JOB_TIMES_CHANNEL, readJobTimes } from './job-times.js';
 import { abandonStaleRuns, claimSlot, failRunsOf, finishRun, pruneHistory, recordSkipped } from './run-ledger.js';
-import { CronSchedule } from './schedule-math.js';
+import { scheduleOf, TimesSchedule, type Schedule } from './schedule-math.js';
 
 export type { JobDefinition };
 
 export type RunOutcome =
-  | { status: 'succeeded'; enqueued: number; detail: string | null }
+  | { status: 'succeeded'; enqueued: number; heldBack: number | null; detail: string | null }
   | { status: 'failed'; error: string }
   | { status: 'skipped'; reason: string }
   | { status: 'taken'; reason: string };
@@ -42,6 +48,8 @@ export interface SchedulerOptions {
   instanceId?: string;
   /** How long a busy instance waits before recording a skipped slot, so a free instance can claim it first. */
   skipGraceMs?: number;
+  /** Where to LISTEN for changed job times; without it, a change applies at `reloadTimes()` (or a restart). */
+  connectionString?: string;
 }
 
 /** A run still `running` after this long belongs to an instance that died. */
@@ -53,7 +61,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Scheduler {
   readonly instanceId: string;
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks = new Map<JobName, ScheduledTask[]>();
+  /** The times in force of each job whose schedule is data. */
+  private readonly times = new Map<JobName, string[]>();
+  private listener: ChannelListener | null = null;
+  private reloading: Promise<void> = Promise.resolve();
+  private started = false;
   private readonly running = new Set<JobName>();
   private readonly inflight = new Set<Promise<unknown>>();
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -71,43 +84,93 @@ export class Scheduler {
     return this.options.jobs.find((j) => j.name === name);
   }
 
-  /** Housekeeping, catch-up, then the live schedules. */
+  /** Housekeeping, the times kept as data, catch-up, then the live schedules and the listener for changed times. */
   async start(): Promise<void> {
-    const { pool, logger, timezone } = this.options;
+    const { pool, logger } = this.options;
     const abandoned = await abandonStaleRuns(pool, ABANDONED_AFTER_MS);
     if (abandoned > 0) logger.warn({ runs: abandoned }, 'runs left unfinished by a stopped instance are marked failed');
     await this.prune();
     this.pruneTimer = setInterval(() => void this.prune(), DAY_MS);
     this.pruneTimer.unref();
 
+    // Listening before the first read: a change made meanwhile is not missed.
+    if (this.options.connectionString && this.options.jobs.some((j) => j.defaultTimes)) {
+      const reload = () => void this.reloadTimes().catch((err: Error) => logger.warn({ err: err.message }, 'could not read the job times again; the ones in force stay'));
+      this.listener = new ChannelListener({ connectionString: this.options.connectionString, channel: JOB_TIMES_CHANNEL, logger, onNotify: reload, onReconnect: reload });
+      await this.listener.start();
+    }
+    await this.reloadTimes();
     await this.catchUp();
 
-    for (const job of this.options.jobs) {
-      if (job.expression === null) {
-        logger.info({ job: job.name, variable: job.variable }, 'job switched off');
-        continue;
-      }
-      const task = cron.schedule(
-        job.expression,
-        (context) => {
-          const slot = new Date(Math.floor(context.date.getTime() / 1000) * 1000);
-          this.track(this.runSlot(job, slot, 'schedule'));
-        },
-        { timezone, name: job.name },
-      );
-      this.tasks.push(task);
-      const next = new CronSchedule(job.expression, timezone).next(this.options.clock.now());
-      logger.debug({ job: job.name, expression: job.expression, timezone, next: next?.toISOString() ?? null }, 'job scheduled');
+    this.started = true;
+    for (const job of this.options.jobs) this.schedule(job);
+  }
+
+  /** (Re)creates the node-cron tasks of a job from its schedule in force: one task per time of a list. */
+  private schedule(job: JobDefinition): void {
+    const { logger, timezone } = this.options;
+    for (const task of this.tasks.get(job.name) ?? []) void task.destroy();
+    this.tasks.delete(job.name);
+    const schedule = this.scheduleOf(job);
+    if (schedule === null) {
+      logger.info({ job: job.name, ...(job.variable ? { variable: job.variable } : { times: [] }) }, 'job switched off');
+      return;
     }
+    const expressions = schedule instanceof TimesSchedule ? schedule.expressions() : [job.expression!];
+    const fire = (context: { date: Date }) => this.track(this.runSlot(job, new Date(Math.floor(context.date.getTime() / 1000) * 1000), 'schedule'));
+    this.tasks.set(job.name, expressions.map((expression) => cron.schedule(expression, fire, { timezone, name: `${job.name} ${expression}` })));
+    const next = schedule.next(this.options.clock.now());
+    logger.debug({ job: job.name, schedule: job.expression ?? this.times.get(job.name), timezone, next: next?.toISOString() ?? null }, 'job scheduled');
+  }
+
+  private scheduleOf = (job: JobDefinition): Schedule | null => scheduleOf(job, this.times.get(job.name), this.options.timezone);
+
+  /** Reads the times of the jobs whose schedule is data; returns the jobs whose list changed. */
+  private async loadTimes(): Promise<JobDefinition[]> {
+    const read = await readJobTimes(this.options.pool, this.options.jobs, this.options.logger);
+    const changed: JobDefinition[] = [];
+    for (const job of this.options.jobs) {
+      const now = read.get(job.name);
+      if (!now) continue;
+      if (this.times.get(job.name)?.join(',') !== now.times.join(',')) changed.push(job);
+      this.times.set(job.name, now.times);
+    }
+    return changed;
+  }
+
+  /** Reads the job times again and reschedules each job whose list changed (what a NOTIFY on the table asks); one read at a time. */
+  reloadTimes(): Promise<void> {
+    const next = this.reloading.then(() => this.applyTimes());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyTimes(): Promise<void> {
+    const changed = await this.loadTimes();
+    if (!this.started || this.stopped) return;
+    for (const job of changed) {
+      this.options.logger.info({ job: job.name, times: this.times.get(job.name), timezone: this.options.timezone }, 'job times changed: rescheduled');
+      this.schedule(job);
+    }
+  }
+
+  /** The times of day in force for a job whose schedule is data (its defaults before start), else null. */
+  timesOf(name: JobName): string[] | null {
+    const job = this.job(name);
+    if (!job?.defaultTimes) return null;
+    return this.times.get(name) ?? [...job.defaultTimes];
   }
 
   /** Runs, once, each report slot missed within its job's catch-up window. */
   async catchUp(): Promise<void> {
     const now = this.options.clock.now();
     for (const job of this.options.jobs) {
-      if (!job.shared || job.catchUpHours <= 0 || job.expression === null) continue;
-      const slot = new CronSchedule(job.expression, this.options.timezone).previous(now);
+      const schedule = this.scheduleOf(job);
+      if (!job.shared || job.catchUpHours <= 0 || schedule === null) continue;
+      const slot = schedule.previous(now);
       if (!slot || now.getTime() - slot.getTime() > job.catchUpHours * 3600_000) continue;
+      // Times of day are about their day: yesterday's last time is not run this morning.
+      if (schedule instanceof TimesSchedule && !sameDay(slot, now, this.options.timezone)) continue;
       const outcome = await this.runSlot(job, slot, 'catch-up');
       if (outcome.status === 'succeeded' || outcome.status === 'failed') {
         this.options.logger.info({ job: job.name, slot: slot.toISOString(), status: outcome.status }, 'missed slot caught up');
@@ -124,16 +187,16 @@ export class Scheduler {
 
   /** The next fire of each job after `from` (null when off or never). */
   nextFires(from: Date = this.options.clock.now()): Map<JobName, Date | null> {
-    return new Map(
-      this.options.jobs.map((job) => [job.name, job.expression === null ? null : new CronSchedule(job.expression, this.options.timezone).next(from)]),
-    );
+    return new Map(this.options.jobs.map((job) => [job.name, this.scheduleOf(job)?.next(from) ?? null]));
   }
 
   /** Stops the schedules, gives running jobs a moment to finish, and records those that did not. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await Promise.all(this.tasks.map((t) => t.destroy()));
+    await this.listener?.stop();
+    await Promise.all([...this.tasks.values()].flat().map((t) => t.destroy()));
+    this.tasks.clear();
     if (this.inflight.size > 0) {
       await Promise.race([Promise.allSettled([...this.inflight]), sleep(STOP_WAIT_MS)]);
     }
@@ -200,10 +263,11 @@ export class Scheduler {
         return { status: 'skipped', reason: result.skipped };
       }
       const enqueued = result.enqueued ?? 0;
+      const heldBack = result.heldBack ?? null;
       const detail = result.detail ?? null;
-      if (runId !== null) await finishRun(pool, runId, { status: 'succeeded', enqueued, detail, error: null });
-      context.logger[job.shared ? 'info' : 'debug']({ enqueued, detail, ms: Math.round(performance.now() - started) }, 'job succeeded');
-      return { status: 'succeeded', enqueued, detail };
+      if (runId !== null) await finishRun(pool, runId, { status: 'succeeded', enqueued, heldBack, detail, error: null });
+      context.logger[job.shared ? 'info' : 'debug']({ enqueued, heldBack, detail, ms: Math.round(performance.now() - started) }, 'job succeeded');
+      return { status: 'succeeded', enqueued, heldBack, detail };
     } catch (err) {
       const error = describeDatabaseError(err);
       if (runId !== null) {
@@ -226,4 +290,10 @@ export class Scheduler {
       this.options.logger.warn({ err: (err as Error).message }, 'could not prune run history');
     }
   }
+}
+
+function sameDay(a: Date, b: Date, timeZone: string): boolean {
+  const x = zonedParts(a, timeZone);
+  const y = zonedParts(b, timeZone);
+  return x.year === y.year && x.month === y.month && x.day === y.day;
 }

@@ -37,6 +37,7 @@
       created: 'Dibuat', sentAt: 'Terkirim', receipt: 'Tanda terima', lastError: 'Galat terakhir', actions: 'Tindakan', retry: 'Coba lagi', cancel: 'Batalkan',
       show: 'Lihat', hide: 'Tutup', retrySelected: 'Coba lagi yang dipilih', confirmCancel: 'Batalkan pesan ini? Pesan tidak akan dikirim.',
       job: 'Tugas', schedule: 'Jadwal', next: 'Berikutnya', paused: 'DIJEDA', lastRun: 'Jalan terakhir', outcome: 'Hasil', runNow: 'Jalankan sekarang', date: 'Tanggal',
+      heldBackRun: 'Ditahan', times: 'Jam', saveTimes: 'Simpan jam', timesHelp: 'Jam dalam {zone} (JJ:MM), dipisah koma; kosongkan untuk mematikan tugas. Berlaku tanpa restart.', timesSaved: 'Jam disimpan', timesDefault: 'bawaan', timesSet: 'diubah',
       confirmRun: 'Jalankan tugas ini sekarang?', history: 'Riwayat', ran: 'Selesai', never: 'belum pernah', complainant: 'Pelapor', template: 'Templat', reply: 'Balasan',
       responded: 'Dijawab', failureReason: 'Alasan gagal', done: 'Berhasil', ackLevels: { '-1': 'galat', '0': 'menunggu', '1': 'server', '2': 'diterima', '3': 'dibaca', '4': 'diputar' },
       guard: 'Pengaman nomor', guardSending: 'mengirim', guardPaused: 'dijeda', until: 'sampai', risk: 'Skor risiko', warmup: 'Pemanasan', warmupDay: 'hari ke-', warmupDone: 'selesai',
@@ -53,7 +54,7 @@
       triggers: { schedule: 'terjadwal', 'catch-up': 'susulan', manual: 'manual' },
       complaintStatuses: { pending: 'menunggu', queued: 'diantrekan', responded: 'dijawab', failed: 'gagal', other: 'status lain' },
       webhookStatuses: { pending: 'menunggu', delivered: 'terkirim', failed: 'gagal' },
-      names: { 'daily-report': 'Rekap harian', 'weekly-report': 'Rekap mingguan', 'monthly-report': 'Rekap bulanan', 'task-delivery-recap': 'Rekap pengiriman tugas', 'task-broadcast': 'Siaran tugas ke grup', 'complaint-response': 'Balasan komplain', 'outbox-retention': 'Pembersihan outbox', 'outbox-maintenance': 'Perawatan outbox', 'wa-gateway-poll': 'Penyisiran outbox', 'complaint-reply': 'Balasan komplain', 'complaint-format-reply': 'Balasan format komplain', 'complaint-note': 'Catatan komplain', 'complaint-operator-notice': 'Pemberitahuan ke operator', 'notifwa-reply': 'Balasan notifwa', manual: 'Manual', api: 'Lewat API' },
+      names: { 'daily-report': 'Rekap harian', 'weekly-report': 'Rekap mingguan', 'monthly-report': 'Rekap bulanan', 'task-delivery-recap': 'Rekap pengiriman tugas', 'complaint-response': 'Balasan komplain', 'outbox-retention': 'Pembersihan outbox', 'outbox-maintenance': 'Perawatan outbox', 'engagement-reminder': 'Pengingat engagement', 'reminder-release': 'Pelepasan pengingat', 'task-broadcast': 'Siaran tugas ke grup', 'wa-gateway-poll': 'Penyisiran outbox', 'complaint-reply': 'Balasan komplain', 'complaint-format-reply': 'Balasan format komplain', 'complaint-note': 'Catatan komplain', 'complaint-operator-notice': 'Pemberitahuan ke operator', 'notifwa-reply': 'Balasan notifwa', manual: 'Manual', api: 'Lewat API' },
       scheduleOff: 'mati', dryRun: 'Uji coba',
       failureReasons: { not_on_whatsapp: 'nomor tidak terdaftar di WhatsApp', invalid_recipient: 'nomor atau grup tujuan tidak valid', rejected: 'ditolak WhatsApp', unconfirmed: 'tidak terkonfirmasi (tidak dikirim ulang otomatis)', timeout: 'waktu habis', not_ready: 'WhatsApp belum siap', connection_lost: 'koneksi WhatsApp terputus', send_error: 'kesalahan saat mengirim', content_too_large: 'teks terlalu panjang', caption_too_long: 'keterangan dokumen terlalu panjang', document_invalid: 'dokumen tidak valid', document_too_large: 'dokumen terlalu besar (WA_DOCUMENT_MAX_BYTES)', empty_content: 'pesan kosong', not_in_group: 'nomor ini bukan anggota grup', not_group_admin: 'hanya admin yang boleh mengirim ke grup ini dan nomor ini bukan admin', ack_error: 'WhatsApp melaporkan galat (ack -1)', not_delivered: 'tidak ada di obrolan (diperiksa)', not_taken: 'tidak diterima WhatsApp Web', no_hand_over: 'tidak diserahkan ke WhatsApp', processing_error: 'galat saat memproses', other: 'lainnya' },
       holds: { quiet_hours: 'jam tenang (WA_QUIET_HOURS)', budget_minute: 'batas pesan per menit tercapai (WA_BUDGET_PER_MINUTE)', budget_hour: 'batas pesan per jam tercapai (WA_BUDGET_PER_HOUR)', budget_day: 'batas pesan 24 jam tercapai (WA_BUDGET_PER_DAY)', warmup: 'batas harian masa pemanasan nomor tercapai (WA_WARMUP_SCHEDULE)', cold_per_day: 'batas harian ke nomor yang belum pernah menulis (WA_COLD_PER_DAY)', cold_gap: 'jeda antarpesan ke nomor yang belum pernah menulis (WA_COLD_GAP_SECONDS)', same_text: 'teks yang sama ke terlalu banyak orang dalam 1 jam (WA_SAME_TEXT_PER_HOUR)', paused_operator: 'pengiriman dijeda oleh operator', paused_cooling: 'pengiriman dijeda untuk pendinginan (skor risiko tinggi)', paused_critical: 'pengiriman dijeda karena skor risiko kritis' },
@@ -90,6 +91,7 @@
       created: 'Created', sentAt: 'Sent', receipt: 'Receipt', lastError: 'Last error', actions: 'Actions', retry: 'Retry', cancel: 'Cancel',
       show: 'Show', hide: 'Hide', retrySelected: 'Retry selected', confirmCancel: 'Cancel this message? It will not be sent.',
       job: 'Job', schedule: 'Schedule', next: 'Next', paused: 'PAUSED', lastRun: 'Last run', outcome: 'Outcome', runNow: 'Run now', date: 'Date',
+      heldBackRun: 'Held back', times: 'Times', saveTimes: 'Save times', timesHelp: 'Times in {zone} (HH:MM), comma-separated; empty switches the job off. Applies without a restart.', timesSaved: 'Times saved', timesDefault: 'default', timesSet: 'changed',
       confirmRun: 'Run this job now?', history: 'History', ran: 'Done', never: 'never', complainant: 'Complainant', template: 'Template', reply: 'Reply',
       responded: 'Responded', failureReason: 'Failure reason', done: 'Done', ackLevels: { '-1': 'error', '0': 'pending', '1': 'server', '2': 'delivered', '3': 'read', '4': 'played' },
       guard: 'Ban-risk guard', guardSending: 'sending', guardPaused: 'paused', until: 'until', risk: 'Risk score', warmup: 'Warm-up', warmupDay: 'day ', warmupDone: 'done',
@@ -106,7 +108,7 @@
       triggers: { schedule: 'scheduled', 'catch-up': 'catch-up', manual: 'manual' },
       complaintStatuses: { pending: 'pending', queued: 'queued', responded: 'responded', failed: 'failed', other: 'other status' },
       webhookStatuses: { pending: 'pending', delivered: 'delivered', failed: 'failed' },
-      names: { 'daily-report': 'Daily recap', 'weekly-report': 'Weekly recap', 'monthly-report': 'Monthly recap', 'task-delivery-recap': 'Task delivery recap', 'task-broadcast': 'Task broadcast to groups', 'complaint-response': 'Complaint replies', 'outbox-retention': 'Outbox retention', 'outbox-maintenance': 'Outbox maintenance', 'wa-gateway-poll': 'Outbox sweep', 'complaint-reply': 'Complaint reply', 'complaint-format-reply': 'Complaint format reply', 'complaint-note': 'Complaint note', 'complaint-operator-notice': 'Notice to the operator', 'notifwa-reply': 'notifwa reply', manual: 'Manual', api: 'Through the API' },
+      names: { 'daily-report': 'Daily recap', 'weekly-report': 'Weekly recap', 'monthly-report': 'Monthly recap', 'task-delivery-recap': 'Task delivery recap', 'complaint-response': 'Complaint replies', 'outbox-retention': 'Outbox retention', 'outbox-maintenance': 'Outbox maintenance', 'engagement-reminder': 'Engagement reminders', 'reminder-release': 'Reminder release', 'task-broadcast': 'Task broadcast to groups', 'wa-gateway-poll': 'Outbox sweep', 'complaint-reply': 'Complaint reply', 'complaint-format-reply': 'Complaint format reply', 'complaint-note': 'Complaint note', 'complaint-operator-notice': 'Notice to the operator', 'notifwa-reply': 'notifwa reply', manual: 'Manual', api: 'Through the API' },
       scheduleOff: 'off', dryRun: 'Dry run',
       failureReasons: { not_on_whatsapp: 'number not on WhatsApp', invalid_recipient: 'invalid number or group', rejected: 'rejected by WhatsApp', unconfirmed: 'unconfirmed (never resent on its own)', timeout: 'timed out', not_ready: 'WhatsApp not ready', connection_lost: 'WhatsApp connection lost', send_error: 'error while sending', content_too_large: 'text too long', caption_too_long: 'document caption too long', document_invalid: 'invalid document', document_too_large: 'document too large (WA_DOCUMENT_MAX_BYTES)', empty_content: 'empty message', not_in_group: 'this number is not in the group', not_group_admin: 'only admins may send to the group and this number is not one', ack_error: 'WhatsApp reported an error (ack -1)', not_delivered: 'not in the chat (checked)', not_taken: 'not taken by WhatsApp Web', no_hand_over: 'not handed to WhatsApp', processing_error: 'error while processing', other: 'other' },
       holds: { quiet_hours: 'quiet hours (WA_QUIET_HOURS)', budget_minute: 'messages per minute reached (WA_BUDGET_PER_MINUTE)', budget_hour: 'messages per hour reached (WA_BUDGET_PER_HOUR)', budget_day: 'messages in 24 hours reached (WA_BUDGET_PER_DAY)', warmup: "the warm-up's daily budget reached (WA_WARMUP_SCHEDULE)", cold_per_day: 'daily budget to people who have not written reached (WA_COLD_PER_DAY)', cold_gap: 'gap between messages to people who have not written (WA_COLD_GAP_SECONDS)', same_text: 'the same text to too many people in an hour (WA_SAME_TEXT_PER_HOUR)', paused_operator: 'sending paused by an operator', paused_cooling: 'sending paused to cool down (high risk score)', paused_critical: 'sending paused at a critical risk score' },
@@ -255,6 +257,35 @@
     if (m.status === 'pending' && m.heldBack) node.append(el('span', { class: 'hold', 'data-hold': m.heldBack.kind, title: m.heldBack.reason, text: t('heldBy') + ': ' + holdText(m.heldBack) }));
     else if (m.status === 'pending' && m.nextAttemptAt && new Date(m.nextAttemptAt) > new Date()) node.append(el('span', { class: 'hold muted', text: t('dueAt') + ' ' + when(m.nextAttemptAt) }));
     return node;
+  }
+
+  /** A node-cron schedule: in words, with its variable and expression beside. */
+  function scheduleCell(j) {
+    var code = j.variable + '=' + (j.expression || 'off');
+    return el('span', { class: 'named', title: code, 'data-schedule': j.name }, el('span', { text: scheduleWords(j.expression) }), ' ', el('span', { class: 'muted code', text: code }));
+  }
+  /** A schedule that is data: its times with the zone named, and (full access) a field to change them. */
+  function timesCell(j, root, state) {
+    var list = j.times.times;
+    var shown = el('span', { 'data-times': j.name, text: (list.length ? list.join(', ') + ' ' + cfg.zone : t('scheduleOff')) + ' (' + (j.times.source === 'default' ? t('timesDefault') : t('timesSet')) + ')' });
+    if (!canAct) return el('span', { 'data-schedule': j.name }, shown);
+    var input = el('input', { type: 'text', 'data-times-for': j.name, 'aria-label': t('times') + ' (' + cfg.zone + ')', size: 24, value: state.times[j.name] !== undefined ? state.times[j.name] : list.join(', '),
+      oninput: function (ev) { state.times[j.name] = ev.target.value; } });
+    var save = el('button', { 'data-times-save': j.name, onclick: function () {
+      var text = input.value.trim();
+      var times = text === '' ? [] : text.split(/[\s,]+/).filter(function (x) { return x !== ''; });
+      api('PUT', '/api/jobs/' + j.name + '/times', { times: times }).then(function (r) {
+        delete state.times[j.name];
+        input.blur();
+        state.notice = { text: t('timesSaved') + ' (' + word('names', j.name) + '): ' + (r.times.length ? r.times.join(', ') + ' ' + r.zone : t('scheduleOff')), error: false };
+        refresh();
+      }, function (e) {
+        state.notice = { text: e.message, error: true };
+        input.blur();
+        refresh();
+      });
+    }, text: t('saveTimes') });
+    return el('span', { 'data-schedule': j.name }, shown, el('br'), input, ' ', save, el('br'), el('span', { class: 'muted', text: t('timesHelp').replace('{zone}', cfg.zone) }));
   }
 
   // ---- API ----------------------------------------------------------------------------------------
@@ -553,9 +584,15 @@
       // What "run now" answered, kept across refreshes until the page is left.
       state.results = state.results || {};
       state.dates = state.dates || {};
+      // Times being typed, kept across refreshes until saved.
+      state.times = state.times || {};
       return api('GET', '/api/jobs').then(function (data) {
-        root.replaceChildren(card(t('jobs'), table(
-          [{ label: t('job') }, { label: t('schedule') }, { label: t('next') }, { label: t('lastRun') }, { label: t('outcome') }, { label: t('history') }, { label: t('actions') }],
+        // A form being filled in is not drawn over.
+        if (root.contains(document.activeElement) && document.activeElement.tagName === 'INPUT' && document.activeElement.value) return;
+        // What saving the times answered, until the page is left or times are saved again.
+        var notice = state.notice ? el('div', { class: state.notice.error ? 'notice error' : 'notice', role: 'status', id: 'times-notice', text: state.notice.text }) : null;
+        root.replaceChildren.apply(root, [notice, card(t('jobs'), table(
+          [{ label: t('job') }, { label: t('schedule') }, { label: t('next') }, { label: t('lastRun') }, { label: t('enqueued'), num: true }, { label: t('heldBackRun'), num: true }, { label: t('outcome') }, { label: t('history') }, { label: t('actions') }],
           data.jobs,
           function (j) {
             var last = j.lastRun;
@@ -569,16 +606,16 @@
                 if (!confirm(t('confirmRun') + ' (' + word('names', j.name) + (date && date.value ? ', ' + date.value : '') + ')')) return;
                 show('…');
                 api('POST', '/api/jobs/' + j.name + '/run', date && date.value ? { date: date.value } : undefined).then(function (r) {
-                  show(t('ran') + ': ' + word('runStatuses', r.status) + (r.enqueued !== undefined && r.enqueued !== null ? ', ' + r.enqueued : ''));
+                  show(t('ran') + ': ' + word('runStatuses', r.status) + (r.enqueued !== undefined && r.enqueued !== null ? ', ' + r.enqueued : '') + (r.heldBack ? ', ' + t('heldBackRun').toLowerCase() + ' ' + r.heldBack : ''));
                 }, function (e) { show(e.message); });
               }, text: t('runNow') }), ' ', result);
             }
             var history = el('ul', { class: 'runs' });
             (j.recentRuns || []).slice(1).forEach(function (r) { history.appendChild(el('li', null, when(r.slot) + ' ', badge(r.status, word('runStatuses', r.status)), r.error ? ' ' + r.error : '')); });
-            var code = j.variable + '=' + (j.expression || 'off');
-            var schedule = el('span', { class: 'named', title: code, 'data-schedule': j.name }, el('span', { text: scheduleWords(j.expression) }), ' ', el('span', { class: 'muted code', text: code }));
-            return [named(word('names', j.name), j.name), schedule, (j.next ? when(j.next) : '-') + (j.paused ? ' ' + t('paused') : ''), last ? when(last.slot) + ' (' + word('triggers', last.trigger) + ')' : '-', outcome, history.childElementCount ? history : '-', action || ''];
-          })));
+            var schedule = j.times ? timesCell(j, root, state) : scheduleCell(j);
+            return [named(word('names', j.name), j.name), schedule, (j.next ? when(j.next) : '-') + (j.paused ? ' ' + t('paused') : ''), last ? when(last.slot) + ' (' + word('triggers', last.trigger) + ')' : '-',
+              last && last.enqueued !== null ? last.enqueued : '-', last && last.heldBack !== null ? last.heldBack : '-', outcome, history.childElementCount ? history : '-', action || ''];
+          }))].filter(Boolean));
       });
     },
 
