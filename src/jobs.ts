@@ -40,6 +40,8 @@ export interface JobSources {
   complaints: { respond: JobHandler };
   delivery: { poll: JobHandler };
   outbox: { retention: JobHandler; maintenance: JobHandler };
+  /** Engagement reminders: a run at a reminder time (`remind`) and the paced release of its plan (`release`). */
+  reminders: { remind: JobHandler; release: JobHandler };
 }
 
 interface JobSpec {
@@ -67,6 +69,8 @@ export const JOBS = [
   { name: 'outbox-retention', variable: 'OUTBOX_RETENTION_CRON', defaultExpression: '30 3 * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.retention },
   // Puts back what stopped holders left, flags sends never confirmed, normalises odd statuses: session by session.
   { name: 'outbox-maintenance', variable: 'OUTBOX_MAINTENANCE_CRON', defaultExpression: '* * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.maintenance },
+  // Moves planned engagement reminders into the outbox as fast as the governor lets each number send; the next tick takes what waits.
+  { name: 'reminder-release', variable: 'REMINDER_RELEASE_CRON', defaultExpression: '* * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.reminders.release },
   // Wakes this instance's dispatcher: every instance polls its own.
   { name: 'wa-gateway-poll', variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *', shared: false, catchUp: false, takesDate: false, handler: (s) => s.delivery.poll },
 ] as const satisfies readonly JobSpec[];

@@ -23,6 +23,7 @@ import { COMPLAINT_CHANNEL, COMPLAINT_RETENTION_RULE } from '../features/complai
 import { loadTemplates } from '../features/complaints/reply.js';
 import { COMPLAINT_REPLY_TYPE, complaintResponder, type ComplaintResponder } from '../features/complaints/responder.js';
 import { installReportViews, rekapHandlers } from '../features/rekap/index.js';
+import { DEFAULT_REMINDER_TIMES, reminderHandlers } from '../features/reminders/index.js';
 import { NO_SOURCE_REMEDY, reportSource } from '../features/rekap/report-views.js';
 import { jobHandlers, jobTable } from '../jobs.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -149,6 +150,8 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       rekap: rekapHandlers({ pool, timeZone: config.cron.timezone, sendEmpty: config.rekap.sendEmpty, attachExcel: config.rekap.attachExcel, documentMaxBytes: config.dispatch.documentMaxBytes }),
       complaints: { respond: responder.handler },
       delivery: { poll: pollHandler(sends ? sessions : null, pool) },
+      // The day's reminder times: the defaults until the schedule is data.
+      reminders: reminderHandlers({ pool, timeZone: config.cron.timezone, units: config.reminders.units, defaultCountryCode: config.wa.defaultCountryCode, governor, governorConfig: config.governor, times: async () => DEFAULT_REMINDER_TIMES }),
       outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays, keep: [COMPLAINT_RETENTION_RULE] }), maintenance: maintenance.job() },
     });
     const scheduler = new Scheduler({

@@ -1,0 +1,168 @@
+/**
+ * The release: moves planned reminders into the outbox in slices no larger than what each number may
+ * send now, as the governor says (Governor.room: the budgets left, warm-up included; the cold budget
+ * left; pauses and quiet hours), less what was released before and is still pending there. People who
+ * have not written to the number get one message at a time (WA_COLD_GAP_SECONDS): the next is released
+ * once the last has gone. Reminders go before thank-yous. Each message is written with its stage
+ * (wa_reminder_state) in one transaction; its session is left to the router. What reaches its plan's
+ * end is dropped and counted, never sent late.
+ */
+import type pg from 'pg';
+import { withTransaction } from '../../db/pool.js';
+import type { Room } from '../../governor/room.js';
+import { formatZoned } from '../../lib/zoned-time.js';
+import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
+import { localTime } from './day.js';
+import { expirePlan, lockPlan, REMINDER_TYPE, THANKS_TYPE, type PlanKind } from './plan.js';
+import { reminderText, thanksText } from './text.js';
+
+/** What sizes the slices: the governor's room for a session (Governor.room). */
+export interface RoomSource {
+  room(session: string, chatIds: readonly string[]): Promise<Room>;
+}
+
+export interface ReleaseOptions {
+  pool: pg.Pool;
+  timeZone: string;
+  rooms: RoomSource;
+  /** WA_COLD_GAP_SECONDS as the governor has it: [0, 0] lets cold messages go together. */
+  coldGapMs: readonly [number, number];
+  now: () => Date;
+}
+
+export interface ReleaseResult {
+  released: { thanks: number; reminders: number };
+  expired: number;
+  /** Planned messages still held back, and why (the first number's reason), until when. */
+  waiting: number;
+  reason: string | null;
+  until: Date | null;
+}
+
+interface PlanRow {
+  id: number;
+  slot: Date;
+  day: string;
+  kind: PlanKind;
+  chat_id: string;
+  client_id: string;
+  user_id: string;
+  pangkat: string | null;
+  nama: string | null;
+  instagram_links: string[];
+  tiktok_links: string[];
+  session: string;
+}
+
+export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseResult> {
+  const now = options.now();
+  return withTransaction(options.pool, async (tx) => {
+    await lockPlan(tx);
+    const expired = await expirePlan(tx, now);
+    // A person thanked meanwhile gets nothing more that day.
+    await tx.query(
+      `DELETE FROM wa_reminder_plan p USING wa_reminder_state s
+        WHERE s.day = p.day AND s.chat_id = p.chat_id AND s.client_id = p.client_id AND s.stage = 'thanked'`,
+    );
+    const { rows: plan } = await tx.query<PlanRow>(
+      `SELECT id, slot, to_char(day, 'YYYY-MM-DD') AS day, kind, chat_id, client_id, user_id, pangkat, nama, instagram_links, tiktok_links, session
+         FROM wa_reminder_plan ORDER BY kind = 'thanks', id`,
+    );
+    const result: ReleaseResult = { released: { thanks: 0, reminders: 0 }, expired, waiting: 0, reason: null, until: null };
+    if (plan.length === 0) return result;
+
+    const { rows: pending } = await tx.query<{ session: string; all: number; cold: number }>(
+      `SELECT s.session, count(*)::int AS all, count(*) FILTER (WHERE s.cold)::int AS cold
+         FROM wa_reminder_state s JOIN wa_outbox o ON o.id = s.outbox_id
+        WHERE o.status = 'pending' AND s.day >= $1::date - 1
+        GROUP BY s.session`,
+      [plan[0]!.day],
+    );
+    const chosen: Array<{ row: PlanRow; cold: boolean }> = [];
+    for (const session of [...new Set(plan.map((r) => r.session))]) {
+      const rows = plan.filter((r) => r.session === session);
+      const room = await options.rooms.room(session, rows.map((r) => r.chat_id));
+      const inFlight = pending.find((p) => p.session === session) ?? { all: 0, cold: 0 };
+      const cold = new Set(room.coldChats);
+      let total = Math.max(0, room.total - inFlight.all);
+      const oneAtATime = options.coldGapMs[1] > 0;
+      let coldLeft = oneAtATime ? (inFlight.cold > 0 ? 0 : Math.min(1, room.cold)) : Math.max(0, room.cold - inFlight.cold);
+      let held = 0;
+      for (const row of rows) {
+        const isCold = cold.has(row.chat_id);
+        if (total > 0 && (!isCold || coldLeft > 0)) {
+          chosen.push({ row, cold: isCold });
+          total--;
+          if (isCold) coldLeft--;
+        } else held++;
+      }
+      if (held > 0 && result.reason === null) {
+        result.reason = room.reason
+          ?? (inFlight.all > 0 ? `${inFlight.all} released message(s) still waiting to be sent from ${session}` : null)
+          ?? `people who have not written get one message at a time (WA_COLD_GAP_SECONDS)`;
+        result.until = room.until;
+      }
+      result.waiting += held;
+    }
+    await write(tx, chosen, options.timeZone, now, result);
+    // The report of each planned run: released so far, still waiting and why.
+    await tx.query(
+      `UPDATE wa_reminder_runs r
+          SET released_thanks = r.released_thanks + coalesce((SELECT sum(n) FROM unnest($2::timestamptz[], $3::text[], $4::int[]) AS x(slot, kind, n) WHERE x.slot = r.slot AND x.kind = 'thanks'), 0),
+              released_reminders = r.released_reminders + coalesce((SELECT sum(n) FROM unnest($2::timestamptz[], $3::text[], $4::int[]) AS x(slot, kind, n) WHERE x.slot = r.slot AND x.kind = 'reminder'), 0),
+              waiting = (SELECT count(*) FROM wa_reminder_plan p WHERE p.slot = r.slot),
+              waiting_reason = CASE WHEN EXISTS (SELECT 1 FROM wa_reminder_plan p WHERE p.slot = r.slot) THEN $5 END,
+              waiting_until = CASE WHEN EXISTS (SELECT 1 FROM wa_reminder_plan p WHERE p.slot = r.slot) THEN $6::timestamptz END,
+              updated_at = now()
+        WHERE r.slot = ANY($1::timestamptz[])`,
+      [
+        [...new Set(plan.map((r) => r.slot.toISOString()))],
+        chosen.map((c) => c.row.slot), chosen.map((c) => c.row.kind), chosen.map(() => 1),
+        result.reason, result.until,
+      ],
+    );
+    return result;
+  });
+}
+
+/** The chosen messages into the outbox, each with its stage, and out of the plan. */
+async function write(tx: pg.PoolClient, chosen: Array<{ row: PlanRow; cold: boolean }>, timeZone: string, now: Date, result: ReleaseResult): Promise<void> {
+  if (chosen.length === 0) return;
+  const messages: OutboxMessage[] = chosen.map(({ row }) => {
+    const who = { pangkat: row.pangkat, nama: row.nama };
+    return row.kind === 'thanks'
+      ? { recipient: row.chat_id, type: THANKS_TYPE, priority: 'bulk', content: thanksText(who, now, timeZone), dedupKey: `${THANKS_TYPE}:${row.day}:${row.client_id}:${row.chat_id}` }
+      : {
+          recipient: row.chat_id, type: REMINDER_TYPE, priority: 'bulk',
+          content: reminderText(who, { instagram: row.instagram_links, tiktok: row.tiktok_links }, now, timeZone),
+          dedupKey: `${REMINDER_TYPE}:${row.day}:${row.client_id}:${row.chat_id}:${localTime(row.slot, timeZone)}`,
+        };
+  });
+  const written = await enqueue(tx, messages);
+  const fresh = chosen.map((c, i) => ({ ...c, outboxId: written[i]!.id, inserted: written[i]!.inserted })).filter((c) => c.inserted);
+  await tx.query(
+    `INSERT INTO wa_reminder_state AS s (day, chat_id, client_id, user_id, stage, reminders, last_slot, outbox_id, session, cold)
+     SELECT x.day, x.chat_id, x.client_id, x.user_id, x.stage, CASE WHEN x.stage = 'reminded' THEN 1 ELSE 0 END, x.slot, x.outbox_id, x.session, x.cold
+       FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bigint[], $8::text[], $9::bool[])
+            AS x(day, chat_id, client_id, user_id, stage, slot, outbox_id, session, cold)
+     ON CONFLICT (day, chat_id, client_id) DO UPDATE
+        SET stage = EXCLUDED.stage, reminders = s.reminders + EXCLUDED.reminders, last_slot = EXCLUDED.last_slot,
+            outbox_id = EXCLUDED.outbox_id, session = EXCLUDED.session, cold = EXCLUDED.cold, user_id = EXCLUDED.user_id, updated_at = now()
+      WHERE s.stage <> 'thanked'`,
+    [
+      fresh.map((c) => c.row.day), fresh.map((c) => c.row.chat_id), fresh.map((c) => c.row.client_id), fresh.map((c) => c.row.user_id),
+      fresh.map((c) => (c.row.kind === 'thanks' ? 'thanked' : 'reminded')), fresh.map((c) => c.row.slot), fresh.map((c) => c.outboxId),
+      fresh.map((c) => c.row.session), fresh.map((c) => c.cold),
+    ],
+  );
+  await tx.query('DELETE FROM wa_reminder_plan WHERE id = ANY($1::bigint[])', [chosen.map((c) => c.row.id)]);
+  for (const c of fresh) result.released[c.row.kind === 'thanks' ? 'thanks' : 'reminders']++;
+}
+
+/** One line for the run ledger: released, expired, waiting and why. */
+export function describeRelease(r: ReleaseResult, timeZone: string): string {
+  const parts = [`${r.released.reminders} reminder(s) and ${r.released.thanks} thank-you(s) released`];
+  if (r.expired > 0) parts.push(`${r.expired} expired unsent`);
+  if (r.waiting > 0) parts.push(`${r.waiting} waiting: ${r.reason ?? 'held back'}${r.until ? `, until ${formatZoned(r.until, timeZone)}` : ''}`);
+  return parts.join('; ');
+}
