@@ -121,7 +121,7 @@ describe('engagement reminders', () => {
   });
   after(async () => db.drop());
   beforeEach(async () => {
-    await db.pool.query(`TRUNCATE wa_outbox, wa_reminder_state, wa_reminder_plan, wa_reminder_runs, wa_governor_sends, wa_session_guard, wa_inbox CASCADE;
+    await db.pool.query(`TRUNCATE wa_outbox, wa_reminder_state, wa_reminder_plan, wa_reminder_runs, wa_governor_sends, wa_session_guard, wa_inbox RESTART IDENTITY CASCADE;
       DELETE FROM insta_like WHERE shortcode <> 'C0ABC'; DELETE FROM tiktok_comment WHERE video_id <> '7300000000000000001';
       DELETE FROM insta_post WHERE shortcode <> 'C0ABC'; DELETE FROM tiktok_post WHERE video_id <> '7300000000000000001';
       DELETE FROM "user" WHERE user_id <> '75010001'; DELETE FROM clients WHERE client_id <> 'POLRES_A';`);
@@ -227,6 +227,46 @@ describe('engagement reminders', () => {
     assert.deepEqual(result.releasedPerTick.slice(0, 15), [...Array(14).fill(8), 0]);
     assert.equal(result.sent, 120);
     assert.deepEqual(result.finalReport, { released: 120, expired: 0, waiting: 0 });
+  });
+
+  it('what was released and still waits is taken off the next slice; a pause and quiet hours release nothing, and the report says why', async () => {
+    await seedDay(db);
+    await db.pool.query(
+      `INSERT INTO wa_inbox (session, wa_message_id, chat_id, is_group, sender_id, body, sent_at)
+       SELECT 'default', 'in-' || i, '62812' || (70000000 + i)::text || '@c.us', false, 'x', 'halo', $1::timestamptz - interval '2 days' FROM generate_series(0, 119) i`,
+      [wib('17:05')],
+    );
+    let now = wib('17:05').getTime();
+    const clock: Clock = { now: () => new Date(now) };
+    const run = instance(db, clock, defaults({ warmup: null }));
+    await run.remind(context(wib('17:05'), clock));
+    assert.equal(await lastId(db), 8, 'WA_BUDGET_PER_MINUTE');
+    // Nothing was sent (WhatsApp away): the next ticks add nothing.
+    now += 60_000;
+    const tick = (await run.release(context(new Date(now), clock, 'reminder-release'))) as JobResult;
+    assert.equal(tick.enqueued, 0);
+    assert.match(tick.detail!, /112 waiting: 8 released message\(s\) still waiting to be sent from default/);
+    // Sent, then the session paused by an operator: nothing more while it is.
+    await db.pool.query("UPDATE wa_outbox SET status = 'sent', sent_at = $1", [new Date(now)]);
+    await run.governor.pause('default', 'uji');
+    now += 60_000;
+    const paused = (await run.release(context(new Date(now), clock, 'reminder-release'))) as JobResult;
+    assert.equal(paused.enqueued, 0);
+    const report = (await db.pool.query('SELECT waiting, waiting_reason FROM wa_reminder_runs')).rows[0];
+    assert.equal(report.waiting, 112);
+    assert.match(report.waiting_reason, /^session paused \(operator\)/);
+    await run.governor.resume('default');
+    now += 60_000;
+    assert.equal(((await run.release(context(new Date(now), clock, 'reminder-release'))) as JobResult).enqueued, 8);
+
+    // A run inside quiet hours (21:30): its plan ends at once, everything counted as expired, nothing sent.
+    const late = fixedClock(wib('21:30'));
+    const before = await lastId(db);
+    const result = (await instance(db, late, defaults({ warmup: null })).remind(context(wib('21:30'), late))) as JobResult;
+    assert.equal(await lastId(db), before);
+    assert.match(result.detail!, /planned until 2026-11-25 21:30:00 WIB \(quiet hours \(WA_QUIET_HOURS\)\); 0 reminder\(s\) and 0 thank-you\(s\) released; \d+ expired unsent/);
+    const { rows: runs } = await db.pool.query("SELECT to_char(slot AT TIME ZONE 'Asia/Jakarta', 'HH24:MI') AS slot, released_thanks + released_reminders AS released, expired, waiting FROM wa_reminder_runs ORDER BY slot");
+    assert.deepEqual(runs.map((r) => [r.slot, r.released, r.expired, r.waiting]), [['17:05', 16, 104, 0], ['21:30', 0, 120, 0]]);
   });
 
   it('REMINDER_UNITS=* reaches every unit with posts today; a unit id is matched whatever its case and spaces', async () => {
