@@ -11,6 +11,8 @@ import { ConfigError, parseConfig } from '../src/config/index.js';
 import type { GovernorConfig } from '../src/config/types.js';
 import { reminderHandlers, type ReminderOptions } from '../src/features/reminders/index.js';
 import { Governor } from '../src/governor/governor.js';
+import { recordInbound } from '../src/sessions/affinity.js';
+import { addSession } from '../src/sessions/registry.js';
 import type { JobContext, JobName, JobResult } from '../src/jobs.js';
 import { fixedClock, type Clock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -121,7 +123,7 @@ describe('engagement reminders', () => {
   });
   after(async () => db.drop());
   beforeEach(async () => {
-    await db.pool.query(`TRUNCATE wa_outbox, wa_reminder_state, wa_reminder_plan, wa_reminder_runs, wa_governor_sends, wa_session_guard, wa_inbox RESTART IDENTITY CASCADE;
+    await db.pool.query(`TRUNCATE wa_outbox, wa_reminder_state, wa_reminder_plan, wa_reminder_runs, wa_governor_sends, wa_session_guard, wa_inbox, wa_chat_affinity RESTART IDENTITY CASCADE; DELETE FROM wa_sessions;
       DELETE FROM insta_like WHERE shortcode <> 'C0ABC'; DELETE FROM tiktok_comment WHERE video_id <> '7300000000000000001';
       DELETE FROM insta_post WHERE shortcode <> 'C0ABC'; DELETE FROM tiktok_post WHERE video_id <> '7300000000000000001';
       DELETE FROM "user" WHERE user_id <> '75010001'; DELETE FROM clients WHERE client_id <> 'POLRES_A';`);
@@ -267,6 +269,32 @@ describe('engagement reminders', () => {
     assert.match(result.detail!, /planned until 2026-11-25 21:30:00 WIB \(quiet hours \(WA_QUIET_HOURS\)\); 0 reminder\(s\) and 0 thank-you\(s\) released; \d+ expired unsent/);
     const { rows: runs } = await db.pool.query("SELECT to_char(slot AT TIME ZONE 'Asia/Jakarta', 'HH24:MI') AS slot, released_thanks + released_reminders AS released, expired, waiting FROM wa_reminder_runs ORDER BY slot");
     assert.deepEqual(runs.map((r) => [r.slot, r.released, r.expired, r.waiting]), [['17:05', 16, 104, 0], ['21:30', 0, 120, 0]]);
+  });
+
+  it('several numbers: each slice is sized by the room of the number the person talks to', async () => {
+    await seedDay(db);
+    await db.pool.query('DELETE FROM wa_sessions');
+    await addSession(db.pool, { name: 'utama', homeTypes: ['engagement-reminder', 'engagement-thanks'] });
+    await addSession(db.pool, { name: 'kedua' });
+    // Persons 0–59 wrote to 'kedua' yesterday; the others never wrote (home number: 'utama').
+    for (let i = 0; i < 60; i++) await recordInbound(db.pool, `62812${70000000 + i}@c.us`, 'kedua', new Date(wib('17:05').getTime() - 86_400_000));
+    await db.pool.query(
+      `INSERT INTO wa_inbox (session, wa_message_id, chat_id, is_group, sender_id, body, sent_at)
+       SELECT 'kedua', 'in-' || i, '62812' || (70000000 + i)::text || '@c.us', false, 'x', 'halo', $1::timestamptz - interval '1 day' FROM generate_series(0, 59) i`,
+      [wib('17:05')],
+    );
+    const clock = fixedClock(wib('17:05'));
+    const run = instance(db, clock, defaults({ warmup: null }));
+    await run.governor.pause('utama', 'uji');
+    const result = (await run.remind(context(wib('17:05'), clock))) as JobResult;
+    const rows = await outboxSince(db, 0);
+    assert.equal(rows.length, 8, "'kedua': WA_BUDGET_PER_MINUTE; 'utama' paused");
+    assert.ok(rows.every((r) => personOf(r.recipient) < 60 && r.session === null), 'only people who talk to kedua; the router picks the number');
+    const { rows: states } = await db.pool.query('SELECT DISTINCT session, cold FROM wa_reminder_state');
+    assert.deepEqual(states, [{ session: 'kedua', cold: false }]);
+    assert.match(result.detail!, /112 waiting: kedua: 8 messages in a minute \(WA_BUDGET_PER_MINUTE\) reached; utama: session paused \(operator\)/);
+    const { rows: planned } = await db.pool.query('SELECT session, count(*)::int AS n FROM wa_reminder_plan GROUP BY 1 ORDER BY 1');
+    assert.deepEqual(planned, [{ session: 'kedua', n: 52 }, { session: 'utama', n: 60 }]);
   });
 
   it('REMINDER_UNITS=* reaches every unit with posts today; a unit id is matched whatever its case and spaces', async () => {

@@ -23,9 +23,11 @@ export interface Room {
   until: Date | null;
   /** What holds it back, naming the setting; null when nothing does. */
   reason: string | null;
+  /** What bounds `total` and `cold` (e.g. "8 messages in a minute (WA_BUDGET_PER_MINUTE)"): why a caller that fills them waits. */
+  bounds: { total: string; cold: string };
 }
 
-export const UNLIMITED_ROOM: Room = { total: Infinity, cold: Infinity, coldChats: [], until: null, reason: null };
+export const UNLIMITED_ROOM: Room = { total: Infinity, cold: Infinity, coldChats: [], until: null, reason: null, bounds: { total: 'no limit (WA_GOVERNOR=off)', cold: 'no limit (WA_GOVERNOR=off)' } };
 
 /** What `Governor.room` knows before it reads the windows: the session's pause and warm-up day. */
 export interface RoomInputs {
@@ -42,28 +44,36 @@ export interface RoomInputs {
 export async function roomOf(db: Queryable, input: RoomInputs): Promise<Room> {
   const { config, session, now } = input;
   const coldChats = input.chatIds.length === 0 ? [] : await coldAmong(db, input);
-  const none = (until: Date | null, reason: string): Room => ({ total: 0, cold: 0, coldChats, until, reason });
+  const counts = await windowCounts(db, session, now, '');
+  const left = budgetsLeft(config, counts, input.warmupDay);
+  const windows = ['minute', 'hour', 'day'] as const;
+  const bound = windows.reduce((a, b) => (left[b].left < left[a].left ? b : a));
+  const words = {
+    minute: 'a minute (WA_BUDGET_PER_MINUTE)',
+    hour: 'an hour (WA_BUDGET_PER_HOUR)',
+    day: left.day.limit < config.perDay && input.warmupDay !== null ? `24 hours (the warm-up's day ${input.warmupDay + 1}, WA_WARMUP_SCHEDULE)` : '24 hours (WA_BUDGET_PER_DAY)',
+  };
+  const bounds = { total: `${left[bound].limit} messages in ${words[bound]}`, cold: `${config.coldPerDay} messages a day to people who have not written (WA_COLD_PER_DAY)` };
+  const none = (until: Date | null, reason: string): Room => ({ total: 0, cold: 0, coldChats, until, reason, bounds });
   if (input.paused) return none(input.paused.until, input.paused.reason);
   const quietEnd = quietUntil(now, config.quietHours, input.timeZone);
   if (quietEnd) return none(quietEnd, 'quiet hours (WA_QUIET_HOURS) for personal chats');
 
-  const counts = await windowCounts(db, session, now, '');
-  const left = budgetsLeft(config, counts, input.warmupDay);
-  const total = Math.min(left.minute.left, left.hour.left, left.day.left);
+  const total = left[bound].left;
   if (total === 0) {
     const spent = await budgetSpent(db, config, session, now, counts, input.warmupDay, 1);
-    return none(spent?.until ?? null, spent?.reason ?? 'no budget left');
+    return none(spent?.until ?? null, spent?.reason ?? `${bounds.total} reached`);
   }
   const coldLeft = Math.max(0, config.coldPerDay - counts.coldDay);
   if (coldLeft === 0) {
     const until = await freeAt(db, session, now, WINDOWS.day, counts.coldDay + 1 - config.coldPerDay, 'cold');
-    return { total, cold: 0, coldChats, until, reason: `${config.coldPerDay} messages a day to people who have not written (WA_COLD_PER_DAY) reached` };
+    return { total, cold: 0, coldChats, until, reason: `${bounds.cold} reached`, bounds };
   }
   const gapEnd = counts.lastCold ? new Date(counts.lastCold.getTime() + config.coldGapMs[0]) : null;
   if (gapEnd && gapEnd > now) {
-    return { total, cold: 0, coldChats, until: gapEnd, reason: `a gap of at least ${Math.round(config.coldGapMs[0] / 1000)} s between messages to people who have not written (WA_COLD_GAP_SECONDS)` };
+    return { total, cold: 0, coldChats, until: gapEnd, reason: `a gap of at least ${Math.round(config.coldGapMs[0] / 1000)} s between messages to people who have not written (WA_COLD_GAP_SECONDS)`, bounds };
   }
-  return { total, cold: Math.min(total, coldLeft), coldChats, until: null, reason: null };
+  return { total, cold: Math.min(total, coldLeft), coldChats, until: null, reason: null, bounds };
 }
 
 async function coldAmong(db: Queryable, input: RoomInputs): Promise<string[]> {

@@ -79,6 +79,7 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
       [plan[0]!.day],
     );
     const chosen: Array<{ row: PlanRow; cold: boolean }> = [];
+    const holds: Array<{ session: string; reason: string; until: Date | null }> = [];
     for (const session of [...new Set(plan.map((r) => r.session))]) {
       const rows = plan.filter((r) => r.session === session);
       const room = await options.rooms.room(session, rows.map((r) => r.chat_id));
@@ -96,14 +97,13 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
           if (isCold) coldLeft--;
         } else held++;
       }
-      if (held > 0 && result.reason === null) {
-        result.reason = room.reason
-          ?? (inFlight.all > 0 ? `${inFlight.all} released message(s) still waiting to be sent from ${session}` : null)
-          ?? `people who have not written get one message at a time (WA_COLD_GAP_SECONDS)`;
-        result.until = room.until;
-      }
+      if (held > 0) holds.push({ session, reason: holdReason(room, session, inFlight.all, total === 0, oneAtATime), until: room.until });
       result.waiting += held;
     }
+    // One number: its reason; several: each number's, the earliest end first.
+    holds.sort((a, b) => (a.until?.getTime() ?? Infinity) - (b.until?.getTime() ?? Infinity));
+    result.reason = holds.length === 0 ? null : holds.length === 1 ? holds[0]!.reason : holds.map((h) => `${h.session}: ${h.reason}`).join('; ');
+    result.until = holds[0]?.until ?? null;
     await write(tx, chosen, options.timeZone, now, result);
     // The report of each planned run: released so far, still waiting and why.
     await tx.query(
@@ -123,6 +123,13 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
     );
     return result;
   });
+}
+
+/** Why a session's planned messages wait: the governor's hold, else what this slice filled. */
+function holdReason(room: Room, session: string, inFlight: number, totalFilled: boolean, oneAtATime: boolean): string {
+  if (room.reason) return room.reason;
+  if (totalFilled) return inFlight > 0 ? `${inFlight} released message(s) still waiting to be sent from ${session} (${room.bounds.total})` : `${room.bounds.total} reached`;
+  return oneAtATime ? 'people who have not written get one message at a time (WA_COLD_GAP_SECONDS)' : `${room.bounds.cold} reached`;
 }
 
 /** The chosen messages into the outbox, each with its stage, and out of the plan. */
