@@ -31,7 +31,7 @@ describe('the composition root and its roles', () => {
         ['outbox maintenance', 'inbound', 'whatsapp', 'outbox listener', 'dispatcher', 'session watcher', 'session commands', 'complaint responder', 'complaint listener', 'scheduler', 'http'],
       );
       assert.ok(app.status().every((c) => c.state === 'running'));
-      assert.equal(app.scheduler.jobs.length, 8);
+      assert.equal(app.scheduler.jobs.length, 9);
     } finally {
       await app.stop();
     }
@@ -64,7 +64,7 @@ describe('the composition root and its roles', () => {
     const app = await composeApp(config('all'), logger, { role: 'command', transport: new FakeTransport(), drawQr: null });
     try {
       assert.ok(!app.status().some((c) => c.name === 'scheduler'));
-      assert.equal(app.scheduler.jobs.length, 8, 'but knows every job, for `run` and `jobs`');
+      assert.equal(app.scheduler.jobs.length, 9, 'but knows every job, for `run` and `jobs`');
     } finally {
       await app.stop();
     }

@@ -296,7 +296,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
 
   it('jobs and complaints as the CLI shows them', async () => {
     const jobs = await call('GET', '/api/jobs');
-    assert.equal(jobs.body.jobs.length, 8);
+    assert.equal(jobs.body.jobs.length, 9);
     assert.ok(jobs.body.jobs.every((j: { recentRuns: unknown[] }) => Array.isArray(j.recentRuns)), 'the last runs of each job');
     const run = await call('POST', '/api/jobs/wa-gateway-poll/run');
     assert.equal(run.status, 200, JSON.stringify(run.body));
