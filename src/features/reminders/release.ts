@@ -5,13 +5,14 @@
  * have not written to the number get one message at a time (WA_COLD_GAP_SECONDS): the next is released
  * once the last has gone. Reminders go before thank-yous. Each message is written with its stage
  * (wa_reminder_state) in one transaction; its session is left to the router. What reaches its plan's
- * end is dropped and counted, never sent late.
+ * end is dropped and counted, never sent late: planned rows, and released rows still pending (cancelled).
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/pool.js';
 import type { Room } from '../../governor/room.js';
 import { formatZoned } from '../../lib/zoned-time.js';
 import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
+import { cancelRows } from '../../outbox/operator-actions.js';
 import { localTime } from './day.js';
 import { expirePlan, lockPlan, REMINDER_TYPE, THANKS_TYPE, type PlanKind } from './plan.js';
 import { reminderText, thanksText } from './text.js';
@@ -58,7 +59,7 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
   const now = options.now();
   return withTransaction(options.pool, async (tx) => {
     await lockPlan(tx);
-    const expired = await expirePlan(tx, now);
+    const expired = (await expirePlan(tx, now)) + (await cancelOverdue(tx, now));
     // A person thanked meanwhile gets nothing more that day.
     await tx.query(
       `DELETE FROM wa_reminder_plan p USING wa_reminder_state s
@@ -123,6 +124,34 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
     );
     return result;
   });
+}
+
+/**
+ * Messages released but still unsent when their run's plan ended (WhatsApp away, a pause since) are
+ * cancelled, never sent late: counted as expired, no longer as released, in their run's report.
+ */
+async function cancelOverdue(tx: pg.PoolClient, now: Date): Promise<number> {
+  const { rows } = await tx.query<{ id: number; slot: Date; thanks: boolean }>(
+    `SELECT o.id::int AS id, r.slot, s.stage = 'thanked' AS thanks
+       FROM wa_reminder_state s
+       JOIN wa_reminder_runs r ON r.slot = s.last_slot
+       JOIN wa_outbox o ON o.id = s.outbox_id
+      WHERE o.status = 'pending' AND r.expires_at <= $1 AND s.day >= r.day - 1`,
+    [now],
+  );
+  if (rows.length === 0) return 0;
+  const done = new Set((await cancelRows(tx, rows.map((r) => r.id))).filter((a) => a.done).map((a) => a.id));
+  const cancelled = rows.filter((r) => done.has(r.id));
+  await tx.query(
+    `UPDATE wa_reminder_runs r
+        SET released_thanks = r.released_thanks - x.thanks, released_reminders = r.released_reminders - x.reminders,
+            expired = r.expired + x.thanks + x.reminders, updated_at = now()
+       FROM (SELECT slot, count(*) FILTER (WHERE thanks)::int AS thanks, count(*) FILTER (WHERE NOT thanks)::int AS reminders
+               FROM unnest($1::timestamptz[], $2::bool[]) AS c(slot, thanks) GROUP BY slot) x
+      WHERE r.slot = x.slot`,
+    [cancelled.map((c) => c.slot), cancelled.map((c) => c.thanks)],
+  );
+  return cancelled.length;
 }
 
 /** Why a session's planned messages wait: the governor's hold, else what this slice filled. */
