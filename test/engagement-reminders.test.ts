@@ -300,6 +300,30 @@ describe('engagement reminders', () => {
     assert.deepEqual(planned, [{ session: 'kedua', n: 52 }, { session: 'utama', n: 60 }]);
   });
 
+  it('each message is read again when its turn comes: notifwa#off since withdraws it, done since makes it the thank-you', async () => {
+    await seedDay(db);
+    let now = wib('17:05').getTime();
+    const clock: Clock = { now: () => new Date(now) };
+    const run = instance(db, clock, defaults({ warmup: null }));
+    await run.remind(context(wib('17:05'), clock));
+    const first = await outboxSince(db, 0);
+    assert.deepEqual(first.map((r) => [personOf(r.recipient), r.type]), [[40, 'engagement-reminder']], 'cold: one at a time');
+    await db.pool.query("UPDATE wa_outbox SET status = 'sent', sent_at = $1", [new Date(now)]);
+    await db.pool.query(`UPDATE "user" SET wa_notification_opt_in = false WHERE user_id = '80000041'`);
+    await setEngagement(db, (i) => i < 40 || i === 42);
+
+    now += 60_000;
+    const tick = (await run.release(context(new Date(now), clock, 'reminder-release'))) as JobResult;
+    assert.equal(tick.enqueued, 0);
+    assert.match(tick.detail!, /1 no longer to be sent \(opted out or no longer a recipient\)/);
+    now += 60_000;
+    await run.release(context(new Date(now), clock, 'reminder-release'));
+    const rows = await outboxSince(db, first[0]!.id);
+    assert.deepEqual(rows.map((r) => [personOf(r.recipient), r.type]), [[42, 'engagement-thanks']]);
+    const report = (await db.pool.query('SELECT planned_reminders, released_reminders, released_thanks, withdrawn FROM wa_reminder_runs')).rows[0];
+    assert.deepEqual(report, { planned_reminders: 80, released_reminders: 1, released_thanks: 1, withdrawn: 1 });
+  });
+
   it('REMINDER_UNITS=* reaches every unit with posts today; a unit id is matched whatever its case and spaces', async () => {
     await seedDay(db);
     await db.pool.query(`INSERT INTO clients (client_id, nama) VALUES ('polres_b ', 'Polres B (lower case)');

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS wa_reminder_plan (
 );
 
 -- wa_reminder_runs: each run's report, what was sent and what was held back: planned thank-yous and
--- reminders, released so far, expired (not sent before the plan's end), still waiting and why.
+-- reminders, released so far, expired (not sent before the plan's end), withdrawn (no longer a
+-- recipient when its turn came: opted out, left the unit), still waiting and why.
 CREATE TABLE IF NOT EXISTS wa_reminder_runs (
   slot timestamptz PRIMARY KEY,
   day date NOT NULL,
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS wa_reminder_runs (
   released_thanks integer NOT NULL DEFAULT 0,
   released_reminders integer NOT NULL DEFAULT 0,
   expired integer NOT NULL DEFAULT 0,
+  withdrawn integer NOT NULL DEFAULT 0,
   waiting integer NOT NULL DEFAULT 0,
   waiting_reason text,
   waiting_until timestamptz,

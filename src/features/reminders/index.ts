@@ -37,7 +37,10 @@ export interface ReminderOptions {
 }
 
 function release(options: ReminderOptions, now: () => Date) {
-  return releasePlanned({ pool: options.pool, timeZone: options.timeZone, rooms: options.governor, coldGapMs: options.governorConfig.enabled ? options.governorConfig.coldGapMs : [0, 0], now });
+  return releasePlanned({
+    pool: options.pool, timeZone: options.timeZone, rooms: options.governor, units: options.units, countryCode: options.defaultCountryCode,
+    coldGapMs: options.governorConfig.enabled ? options.governorConfig.coldGapMs : [0, 0], now,
+  });
 }
 
 /** A reminder run for its slot (JobContext.slot: the reminder time). */

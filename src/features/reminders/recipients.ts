@@ -45,7 +45,7 @@ const RECIPIENTS_SQL = `
              WHERE u.status = true AND u.wa_notification_opt_in = true
                AND ($1::text[] IS NULL OR upper(btrim(u.client_id)) = ANY($1::text[]))) u
            CROSS JOIN LATERAL (SELECT regexp_replace(u.digits, '^0', $3) || '@c.us' AS chat_id) c
-     WHERE length(u.digits) >= 10
+     WHERE length(u.digits) >= 10 AND ($4::text[] IS NULL OR c.chat_id = ANY($4::text[]))
      ORDER BY chat_id, unit, user_id
   ), posts AS (
     SELECT 'instagram' AS platform, p.shortcode::text AS id, upper(btrim(p.client_id)) AS unit, p.created_at,
@@ -88,12 +88,12 @@ const RECIPIENTS_SQL = `
 
 /**
  * Today's recipients (`day`: YYYY-MM-DD in CRON_TIMEZONE) with their links still to do (none: done).
- * `units`: upper-case unit ids, or null for every unit.
+ * `units`: upper-case unit ids, or null for every unit; `chats`: only these chat ids (null: all).
  */
-export async function todaysRecipients(db: Queryable, day: string, units: readonly string[] | null, countryCode: string): Promise<Recipient[]> {
+export async function todaysRecipients(db: Queryable, day: string, units: readonly string[] | null, countryCode: string, chats: readonly string[] | null = null): Promise<Recipient[]> {
   const { rows } = await db.query<{ user_id: string; chat_id: string; unit: string; pangkat: string | null; nama: string | null; instagram_links: string[]; tiktok_links: string[] }>(
     RECIPIENTS_SQL,
-    [units, day, countryCode],
+    [units, day, countryCode, chats],
   );
   return rows.map((r) => ({
     userId: r.user_id,

@@ -14,6 +14,7 @@ import { formatZoned } from '../../lib/zoned-time.js';
 import { enqueue, type OutboxMessage } from '../../outbox/enqueue.js';
 import { cancelRows } from '../../outbox/operator-actions.js';
 import { localTime } from './day.js';
+import { todaysRecipients } from './recipients.js';
 import { expirePlan, lockPlan, REMINDER_TYPE, THANKS_TYPE, type PlanKind } from './plan.js';
 import { reminderText, thanksText } from './text.js';
 
@@ -28,12 +29,17 @@ export interface ReleaseOptions {
   rooms: RoomSource;
   /** WA_COLD_GAP_SECONDS as the governor has it: [0, 0] lets cold messages go together. */
   coldGapMs: readonly [number, number];
+  /** REMINDER_UNITS and the country code: who is still a recipient when their turn comes. */
+  units: readonly string[] | null;
+  countryCode: string;
   now: () => Date;
 }
 
 export interface ReleaseResult {
   released: { thanks: number; reminders: number };
   expired: number;
+  /** Planned people who were no longer recipients when their turn came (opted out, left the unit…). */
+  withdrawn: number;
   /** Planned messages still held back, and why (the first number's reason), until when. */
   waiting: number;
   reason: string | null;
@@ -55,6 +61,38 @@ interface PlanRow {
   session: string;
 }
 
+/** A planned message given a place in this slice; `inserted` once it is written (false: its dedup key was there). */
+interface Chosen {
+  row: PlanRow;
+  cold: boolean;
+  inserted: boolean;
+}
+
+/**
+ * The chosen people read again as recipients now, as Cicero_V2 reads them when it sends: links done
+ * since are left out, and someone done since gets the thank-you instead. Those no longer recipients
+ * (notifwa#off since, inactive, another unit) are withdrawn from the plan and returned.
+ */
+async function refresh(tx: pg.PoolClient, chosen: Chosen[], options: ReleaseOptions): Promise<PlanRow[]> {
+  if (chosen.length === 0) return [];
+  const day = chosen[0]!.row.day;
+  const now = await todaysRecipients(tx, day, options.units, options.countryCode, chosen.map((c) => c.row.chat_id));
+  const byKey = new Map(now.map((r) => [`${r.chatId}|${r.clientId}`, r]));
+  const withdrawn: PlanRow[] = [];
+  for (const { row } of chosen) {
+    const current = byKey.get(`${row.chat_id}|${row.client_id}`);
+    if (!current) {
+      withdrawn.push(row);
+      continue;
+    }
+    row.instagram_links = current.instagramLinks;
+    row.tiktok_links = current.tiktokLinks;
+    row.kind = current.instagramLinks.length + current.tiktokLinks.length === 0 ? 'thanks' : 'reminder';
+  }
+  if (withdrawn.length > 0) await tx.query('DELETE FROM wa_reminder_plan WHERE id = ANY($1::bigint[])', [withdrawn.map((w) => w.id)]);
+  return withdrawn;
+}
+
 export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseResult> {
   const now = options.now();
   return withTransaction(options.pool, async (tx) => {
@@ -69,7 +107,7 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
       `SELECT id, slot, to_char(day, 'YYYY-MM-DD') AS day, kind, chat_id, client_id, user_id, pangkat, nama, instagram_links, tiktok_links, session
          FROM wa_reminder_plan ORDER BY kind = 'thanks', id`,
     );
-    const result: ReleaseResult = { released: { thanks: 0, reminders: 0 }, expired, waiting: 0, reason: null, until: null };
+    const result: ReleaseResult = { released: { thanks: 0, reminders: 0 }, expired, withdrawn: 0, waiting: 0, reason: null, until: null };
     if (plan.length === 0) return result;
 
     const { rows: pending } = await tx.query<{ session: string; all: number; cold: number }>(
@@ -79,7 +117,7 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
         GROUP BY s.session`,
       [plan[0]!.day],
     );
-    const chosen: Array<{ row: PlanRow; cold: boolean }> = [];
+    const chosen: Chosen[] = [];
     const holds: Array<{ session: string; reason: string; until: Date | null }> = [];
     for (const session of [...new Set(plan.map((r) => r.session))]) {
       const rows = plan.filter((r) => r.session === session);
@@ -93,7 +131,7 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
       for (const row of rows) {
         const isCold = cold.has(row.chat_id);
         if (total > 0 && (!isCold || coldLeft > 0)) {
-          chosen.push({ row, cold: isCold });
+          chosen.push({ row, cold: isCold, inserted: false });
           total--;
           if (isCold) coldLeft--;
         } else held++;
@@ -105,12 +143,16 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
     holds.sort((a, b) => (a.until?.getTime() ?? Infinity) - (b.until?.getTime() ?? Infinity));
     result.reason = holds.length === 0 ? null : holds.length === 1 ? holds[0]!.reason : holds.map((h) => `${h.session}: ${h.reason}`).join('; ');
     result.until = holds[0]?.until ?? null;
-    await write(tx, chosen, options.timeZone, now, result);
-    // The report of each planned run: released so far, still waiting and why.
+    const withdrawn = await refresh(tx, chosen, options);
+    result.withdrawn = withdrawn.length;
+    await write(tx, chosen.filter((c) => !withdrawn.includes(c.row)), options.timeZone, now, result);
+    const released = chosen.filter((c) => !withdrawn.includes(c.row) && c.inserted);
+    // The report of each planned run: released so far, withdrawn, still waiting and why.
     await tx.query(
       `UPDATE wa_reminder_runs r
           SET released_thanks = r.released_thanks + coalesce((SELECT sum(n) FROM unnest($2::timestamptz[], $3::text[], $4::int[]) AS x(slot, kind, n) WHERE x.slot = r.slot AND x.kind = 'thanks'), 0),
               released_reminders = r.released_reminders + coalesce((SELECT sum(n) FROM unnest($2::timestamptz[], $3::text[], $4::int[]) AS x(slot, kind, n) WHERE x.slot = r.slot AND x.kind = 'reminder'), 0),
+              withdrawn = r.withdrawn + (SELECT count(*) FROM unnest($7::timestamptz[]) AS w(slot) WHERE w.slot = r.slot),
               waiting = (SELECT count(*) FROM wa_reminder_plan p WHERE p.slot = r.slot),
               waiting_reason = CASE WHEN EXISTS (SELECT 1 FROM wa_reminder_plan p WHERE p.slot = r.slot) THEN $5 END,
               waiting_until = CASE WHEN EXISTS (SELECT 1 FROM wa_reminder_plan p WHERE p.slot = r.slot) THEN $6::timestamptz END,
@@ -118,8 +160,9 @@ export async function releasePlanned(options: ReleaseOptions): Promise<ReleaseRe
         WHERE r.slot = ANY($1::timestamptz[])`,
       [
         [...new Set(plan.map((r) => r.slot.toISOString()))],
-        chosen.map((c) => c.row.slot), chosen.map((c) => c.row.kind), chosen.map(() => 1),
+        released.map((c) => c.row.slot), released.map((c) => c.row.kind), released.map(() => 1),
         result.reason, result.until,
+        withdrawn.map((w) => w.slot),
       ],
     );
     return result;
@@ -162,7 +205,7 @@ function holdReason(room: Room, session: string, inFlight: number, totalFilled: 
 }
 
 /** The chosen messages into the outbox, each with its stage, and out of the plan. */
-async function write(tx: pg.PoolClient, chosen: Array<{ row: PlanRow; cold: boolean }>, timeZone: string, now: Date, result: ReleaseResult): Promise<void> {
+async function write(tx: pg.PoolClient, chosen: Chosen[], timeZone: string, now: Date, result: ReleaseResult): Promise<void> {
   if (chosen.length === 0) return;
   const messages: OutboxMessage[] = chosen.map(({ row }) => {
     const who = { pangkat: row.pangkat, nama: row.nama };
@@ -175,7 +218,10 @@ async function write(tx: pg.PoolClient, chosen: Array<{ row: PlanRow; cold: bool
         };
   });
   const written = await enqueue(tx, messages);
-  const fresh = chosen.map((c, i) => ({ ...c, outboxId: written[i]!.id, inserted: written[i]!.inserted })).filter((c) => c.inserted);
+  chosen.forEach((c, i) => {
+    c.inserted = written[i]!.inserted;
+  });
+  const fresh = chosen.map((c, i) => ({ ...c, outboxId: written[i]!.id })).filter((c) => c.inserted);
   await tx.query(
     `INSERT INTO wa_reminder_state AS s (day, chat_id, client_id, user_id, stage, reminders, last_slot, outbox_id, session, cold)
      SELECT x.day, x.chat_id, x.client_id, x.user_id, x.stage, CASE WHEN x.stage = 'reminded' THEN 1 ELSE 0 END, x.slot, x.outbox_id, x.session, x.cold
@@ -199,6 +245,7 @@ async function write(tx: pg.PoolClient, chosen: Array<{ row: PlanRow; cold: bool
 export function describeRelease(r: ReleaseResult, timeZone: string): string {
   const parts = [`${r.released.reminders} reminder(s) and ${r.released.thanks} thank-you(s) released`];
   if (r.expired > 0) parts.push(`${r.expired} expired unsent`);
+  if (r.withdrawn > 0) parts.push(`${r.withdrawn} no longer to be sent (opted out or no longer a recipient)`);
   if (r.waiting > 0) parts.push(`${r.waiting} waiting: ${r.reason ?? 'held back'}${r.until ? `, until ${formatZoned(r.until, timeZone)}` : ''}`);
   return parts.join('; ');
 }
