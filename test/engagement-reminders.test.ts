@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../src/config/index.js';
 import type { GovernorConfig } from '../src/config/types.js';
+import { planEnd } from '../src/features/reminders/day.js';
 import { reminderHandlers, type ReminderOptions } from '../src/features/reminders/index.js';
 import { Governor } from '../src/governor/governor.js';
 import { recordInbound } from '../src/sessions/affinity.js';
@@ -337,6 +338,16 @@ describe('engagement reminders', () => {
     assert.equal(rows.filter((r) => r.recipient.startsWith('62814')).length, 0, 'never those not opted in');
     const other = rows.find((r) => r.recipient.startsWith('62813'))!;
     assert.deepEqual(links(other.content), ['https://www.instagram.com/p/PolresBPost'], 'only their own unit\'s post');
+  });
+
+  it("a plan ends at the day's next reminder time, else at quiet hours or midnight; a run in quiet hours has no time at all", () => {
+    const quiet = defaults().quietHours;
+    const end = (slot: string, times: string[], q = quiet) => planEnd(wib(slot), times, q, JAKARTA);
+    assert.deepEqual(end('17:05', ['17:35', '17:05', '18:05']), { at: wib('17:35'), by: 'the next reminder time 17:35' });
+    assert.deepEqual(end('18:05', ['17:05', '17:35', '18:05']), { at: wib('21:00'), by: 'quiet hours (WA_QUIET_HOURS)' });
+    assert.deepEqual(end('18:05', ['17:05'], null), { at: wib('00:00', '2026-11-26'), by: 'midnight' });
+    assert.deepEqual(end('21:30', ['17:05']), { at: wib('21:30'), by: 'quiet hours (WA_QUIET_HOURS)' });
+    assert.deepEqual(end('17:05', ['17:05'], { startMinute: 13 * 60, endMinute: 14 * 60 }), { at: wib('00:00', '2026-11-26'), by: 'midnight' }, 'quiet hours already past today');
   });
 
   it('REMINDER_UNITS: default, a list in any case, * and a bad value naming the variable', () => {
