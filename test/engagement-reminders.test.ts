@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../src/config/index.js';
 import type { GovernorConfig } from '../src/config/types.js';
+import { greeting } from '../src/features/greeting.js';
 import { planEnd } from '../src/features/reminders/day.js';
 import { reminderHandlers, type ReminderOptions } from '../src/features/reminders/index.js';
 import { Governor } from '../src/governor/governor.js';
@@ -338,6 +339,13 @@ describe('engagement reminders', () => {
     assert.equal(rows.filter((r) => r.recipient.startsWith('62814')).length, 0, 'never those not opted in');
     const other = rows.find((r) => r.recipient.startsWith('62813'))!;
     assert.deepEqual(links(other.content), ['https://www.instagram.com/p/PolresBPost'], 'only their own unit\'s post');
+  });
+
+  it('the greeting for the hour in WIB, capitalised, at each boundary', () => {
+    const at = (hhmm: string) => greeting(wib(hhmm), JAKARTA, { capitalised: true });
+    assert.deepEqual(['03:59', '04:00', '10:59', '11:00', '14:59', '15:00', '17:05', '17:59', '18:00'].map(at), [
+      'Selamat Malam', 'Selamat Pagi', 'Selamat Pagi', 'Selamat Siang', 'Selamat Siang', 'Selamat Sore', 'Selamat Sore', 'Selamat Sore', 'Selamat Malam',
+    ]);
   });
 
   it("a plan ends at the day's next reminder time, else at quiet hours or midnight; a run in quiet hours has no time at all", () => {

@@ -238,7 +238,7 @@ export class Governor {
     const paused = state ? await this.pauseOf(this.options.pool, state, now) : null;
     const warmupDay = state ? this.warmupDay(state, now) : this.options.config.warmup ? 0 : null;
     const { config, timeZone } = this.options;
-    return roomOf(this.options.pool, { config, timeZone, session, chatIds, now, paused: paused && { until: paused.until, reason: paused.reason }, warmupDay });
+    return roomOf(this.options.pool, { config, timeZone, session, chatIds, now, paused, warmupDay });
   }
 
   async status(session: string): Promise<SessionStatus> {

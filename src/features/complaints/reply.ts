@@ -13,8 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { greeting } from '../greeting.js';
 import { OperatorError } from '../../lib/errors.js';
 
-export { greeting } from '../greeting.js';
-
 export interface Template {
   kendala: string;
   steps: string[];
