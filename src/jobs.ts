@@ -46,7 +46,8 @@ export interface JobSources {
   broadcasts: { task: JobHandler };
   delivery: { poll: JobHandler };
   outbox: { retention: JobHandler; maintenance: JobHandler };
-  reminders: { remind: JobHandler };
+  /** Engagement reminders: a run at a reminder time (`remind`) and the paced release of its plan (`release`). */
+  reminders: { remind: JobHandler; release: JobHandler };
 }
 
 interface JobSpec {
@@ -87,6 +88,8 @@ export const JOBS = [
   { name: 'outbox-maintenance', variable: 'OUTBOX_MAINTENANCE_CRON', defaultExpression: '* * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.outbox.maintenance },
   // Personal engagement reminders; times of day kept as data. A run missed by a restart a few minutes before runs once.
   { name: 'engagement-reminder', variable: null, defaultExpression: null, defaultTimes: ['17:05', '17:35'], shared: true, catchUp: true, takesDate: false, handler: (s) => s.reminders.remind },
+  // Moves planned engagement reminders into the outbox as fast as the governor lets each number send; the next tick takes what waits.
+  { name: 'reminder-release', variable: 'REMINDER_RELEASE_CRON', defaultExpression: '* * * * *', shared: true, catchUp: false, takesDate: false, handler: (s) => s.reminders.release },
   // Wakes this instance's dispatcher: every instance polls its own.
   { name: 'wa-gateway-poll', variable: 'WA_GATEWAY_POLL_CRON', defaultExpression: '*/2 * * * *', shared: false, catchUp: false, takesDate: false, handler: (s) => s.delivery.poll },
 ] as const satisfies readonly JobSpec[];

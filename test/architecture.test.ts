@@ -65,6 +65,9 @@ const OWNERS: Record<string, string | string[]> = {
   wa_session_live: 'sessions/',
   wa_session_commands: 'sessions/',
   wa_chat_affinity: 'sessions/',
+  wa_reminder_state: 'features/reminders/',
+  wa_reminder_plan: 'features/reminders/',
+  wa_reminder_runs: 'features/reminders/',
   // WA_AUTH_STORE=postgres: the sealed WhatsApp logins, written only by the store of the whatsapp-web.js transport.
   wa_auth_store: 'whatsapp/wwebjs/auth-store.ts',
   http_sign_ins: 'http/',

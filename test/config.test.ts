@@ -38,6 +38,7 @@ describe('configuration', () => {
       'complaint-response': '*/5 * * * *',
       'outbox-retention': '30 3 * * *',
       'outbox-maintenance': '* * * * *',
+      'reminder-release': '* * * * *',
       'wa-gateway-poll': '*/2 * * * *',
     });
     assert.equal(config.database.statementTimeoutMs, 30_000);

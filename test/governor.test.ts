@@ -247,4 +247,28 @@ describe('ban-risk governor (stepping clock, real PostgreSQL)', () => {
     assert.equal((await governor.permit({ session: SESSION, chatId: '120363000000001@g.us', text: 'lagi', parts: 1 })).ok, true);
     assert.equal((await governor.status(SESSION)).warmupDay, 0, 'silent for 20 days (WA_WARMUP_IDLE_DAYS 14): the warm-up starts again');
   });
+
+  it('room: what the permits would give now, cold chats named, taking none of it', async () => {
+    const clock = steppingClock('2026-11-25T10:00:00Z'); // 17:00 WIB
+    const governor = governorAt(clock);
+    const session = 'room-check';
+    const people = ['6281300000001@c.us', '6281300000002@c.us'];
+    const room = await governor.room(session, people);
+    assert.deepEqual({ ...room, bounds: undefined }, { total: 8, cold: 8, coldChats: people, until: null, reason: null, bounds: undefined });
+    assert.equal(room.bounds.total, '8 messages in a minute (WA_BUDGET_PER_MINUTE)');
+    assert.deepEqual(await governor.room(session, people), room, 'asking takes nothing');
+    assert.equal((await governor.permit({ session, chatId: people[0]!, text: 'a', parts: 1 })).ok, true);
+    const after = await governor.room(session, people);
+    assert.equal(after.total, 7);
+    assert.equal(after.cold, 0, 'the gap after a cold message');
+    assert.match(after.reason!, /\(WA_COLD_GAP_SECONDS\)/);
+    assert.equal(after.until!.getTime(), clock.at() + 30_000);
+    for (let i = 0; i < 7; i++) assert.equal((await governor.permit({ session, chatId: '120363000000009@g.us', text: `g${i}`, parts: 1 })).ok, true);
+    const full = await governor.room(session, people);
+    assert.equal(full.total, 0);
+    assert.match(full.reason!, /8 messages in a minute \(WA_BUDGET_PER_MINUTE\) reached/);
+    assert.equal((await governor.permit({ session, chatId: '120363000000009@g.us', text: 'g8', parts: 1 })).ok, false, 'the permit agrees');
+    await governor.pause(session, 'uji');
+    assert.match((await governor.room(session, [])).reason!, /^session paused \(operator\)/);
+  });
 });

@@ -24,6 +24,7 @@ import { loadTemplates } from '../features/complaints/reply.js';
 import { COMPLAINT_REPLY_TYPE, complaintResponder, type ComplaintResponder } from '../features/complaints/responder.js';
 import { installReportViews, rekapHandlers } from '../features/rekap/index.js';
 import { taskBroadcastJob } from '../features/reminders/task-broadcast.js';
+import { reminderHandlers } from '../features/reminders/index.js';
 import { NO_SOURCE_REMEDY, reportSource } from '../features/rekap/report-views.js';
 import { jobHandlers, jobTable } from '../jobs.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -32,6 +33,7 @@ import { outboxListener } from '../outbox/channel.js';
 import { OutcomeHooks } from '../outbox/outcomes.js';
 import { outboxRetentionJob } from '../outbox/retention.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { jobTimesNow } from '../scheduler/job-times.js';
 import { createMetrics } from '../http/metrics.js';
 import { HttpServer } from '../http/server.js';
 import { Intake } from '../inbound/intake.js';
@@ -154,9 +156,9 @@ export async function composeApp(config: Config, logger: Logger, options: AppOpt
       complaints: { respond: responder.handler },
       broadcasts: { task: taskBroadcastJob({ pool, timeZone: config.cron.timezone, cutoffMinute: config.taskBroadcast.cutoffMinute }) },
       delivery: { poll: pollHandler(sends ? sessions : null, pool) },
+      // The day's reminder times as the schedule holds them now (cicero-wa jobs times engagement-reminder).
+      reminders: reminderHandlers({ pool, timeZone: config.cron.timezone, units: config.reminders.units, defaultCountryCode: config.wa.defaultCountryCode, governor, governorConfig: config.governor, times: () => jobTimesNow(pool, 'engagement-reminder', logger) }),
       outbox: { retention: outboxRetentionJob({ pool, days: config.outbox.retentionDays, keep: [COMPLAINT_RETENTION_RULE] }), maintenance: maintenance.job() },
-      // Until the reminders (src/features/reminders/) are built, each run is recorded as skipped, saying so.
-      reminders: { remind: async () => ({ skipped: 'engagement reminders are not built yet' }) },
     });
     const scheduler = new Scheduler({
       pool,

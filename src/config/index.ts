@@ -36,6 +36,15 @@ function optionalPath(value: string | null, cwd: string): string | null {
   return value === null ? null : path.resolve(cwd, value);
 }
 
+/** `*`, or unit ids (letters, digits, `_`, `-`, `.`) separated by commas. */
+const UNIT_LIST = /^\s*(\*|[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*)\s*$/;
+
+/** REMINDER_UNITS as a list (upper case, as Cicero_V2 compares them), or null for every unit. */
+function unitsOrAll(value: string): string[] | null {
+  if (value.trim() === '*') return null;
+  return [...new Set(value.split(',').map((u) => u.trim().toUpperCase()))];
+}
+
 /** Parses and validates an environment. Throws ConfigError listing every problem. */
 export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const read = new EnvReader(env);
@@ -118,6 +127,9 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       templatesDir: optionalPath(read.optionalString('COMPLAINT_TEMPLATES_DIR', 'the built-in templates'), cwd),
       perMessage: read.integer('COMPLAINTS_PER_MESSAGE', 3, 1, 50),
       perSenderHour: read.integer('COMPLAINTS_PER_SENDER_HOUR', 5, 1, 1000),
+    },
+    reminders: {
+      units: unitsOrAll(read.string('REMINDER_UNITS', 'DITBINMAS,BIDHUMAS', { re: UNIT_LIST, allowed: 'expected * (every unit) or unit ids (clients.client_id) separated by commas, e.g. DITBINMAS,BIDHUMAS' })),
     },
     inbound: {
       optInCommands: read.boolean('INBOUND_OPT_IN_COMMANDS', true),

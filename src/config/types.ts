@@ -135,6 +135,11 @@ export interface Config {
     /** COMPLAINTS_PER_SENDER_HOUR: reports taken from one sender in an hour. */
     perSenderHour: number;
   };
+  /** Personal engagement reminders (src/features/reminders/). */
+  reminders: {
+    /** REMINDER_UNITS: the units (clients.client_id, upper case) whose personnel get them; null (`*`): every unit. */
+    units: string[] | null;
+  };
   /** What the service does with messages people send to the number. */
   inbound: {
     /** INBOUND_OPT_IN_COMMANDS: answer notifwa#on / notifwa#off (the one write into Cicero_V2's "user"). */

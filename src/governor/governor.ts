@@ -19,6 +19,7 @@ import type { Logger } from '../lib/logger.js';
 import { clearPause, ensureSessionState, noteSend, readSessionState, recordPairing, recordRiskEvent, restartWarmup, riskSince, setPause, setRisk, type SessionState } from './session-state.js';
 import { budgetSpent, budgetsLeft, type BudgetLeft, type BudgetWindow } from './budgets.js';
 import { holdOf, type Hold } from './holds.js';
+import { roomOf, UNLIMITED_ROOM, type Room } from './room.js';
 import { freeAt, pruneSends, recordSends, releaseSends, windowCounts, WINDOWS, wroteRecently } from './permitted-sends.js';
 import { dailyBudget, isPersonalChat, unitInterval, localDaysBetween, quietUntil, RISK_WEIGHTS, RISK_WINDOW_MS, riskLevel, typingMs, type RiskKind, type RiskLevel } from './policy.js';
 
@@ -227,6 +228,17 @@ export class Governor {
     const warmupDay = state ? this.warmupDay(state, now) : this.options.config.warmup ? 0 : null;
     const spent = await budgetSpent(this.options.pool, this.options.config, session, now, counts, warmupDay, 1);
     return spent ? holdOf(spent.until, spent.reason) : null;
+  }
+
+  /** The room the session has now, for sends to these personal chats, taking none of it (governor/room.ts). */
+  async room(session: string, chatIds: readonly string[]): Promise<Room> {
+    if (!this.options.config.enabled) return UNLIMITED_ROOM;
+    const now = this.options.clock.now();
+    const state = await readSessionState(this.options.pool, session);
+    const paused = state ? await this.pauseOf(this.options.pool, state, now) : null;
+    const warmupDay = state ? this.warmupDay(state, now) : this.options.config.warmup ? 0 : null;
+    const { config, timeZone } = this.options;
+    return roomOf(this.options.pool, { config, timeZone, session, chatIds, now, paused, warmupDay });
   }
 
   async status(session: string): Promise<SessionStatus> {

@@ -101,3 +101,17 @@ export async function wroteRecently(db: Queryable, session: string, chatId: stri
   );
   return rows[0]?.wrote ?? false;
 }
+
+/** Which of these personal chats wrote to this session within `withinMs` (the batch form of wroteRecently). */
+export async function wroteRecentlyAmong(db: Queryable, session: string, chatIds: readonly string[], now: Date, withinMs: number): Promise<Set<string>> {
+  if (chatIds.length === 0) return new Set();
+  const { rows } = await db.query<{ chat_id: string }>(
+    `SELECT DISTINCT c.chat_id
+       FROM unnest($2::text[]) AS c(chat_id)
+      WHERE EXISTS (SELECT 1 FROM wa_inbox i
+                     WHERE i.session = $1 AND (i.chat_id = c.chat_id OR i.sender_phone = c.chat_id)
+                       AND i.sent_at > $3::timestamptz - $4 * interval '1 millisecond')`,
+    [session, [...new Set(chatIds)], now, withinMs],
+  );
+  return new Set(rows.map((r) => r.chat_id));
+}

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import { OperatorError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { JOBS, type JobName } from '../jobs.js';
 
 export const JOB_TIMES_CHANNEL = 'cicero_wa_job_times';
 /** At most this many times in a list (one every half hour). */
@@ -92,6 +93,13 @@ export async function readJobTimes(db: Queryable, jobs: readonly TimesJob[], log
     );
   }
   return result;
+}
+
+/** The times of day in force now for one job of the job table whose schedule is data (none: []). */
+export async function jobTimesNow(db: Queryable, name: JobName, logger: Logger): Promise<string[]> {
+  const jobs: readonly TimesJob[] = JOBS;
+  const times = await readJobTimes(db, jobs.filter((j) => j.name === name), logger);
+  return times.get(name)?.times ?? [];
 }
 
 export type TimesChange = { set: string[] } | { add: string } | { remove: string } | { reset: true };

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { zonedParts } from '../../lib/zoned-time.js';
+import { greeting } from '../greeting.js';
 import { OperatorError } from '../../lib/errors.js';
 
 export interface Template {
@@ -66,15 +66,6 @@ export async function loadTemplates(overrideDir: string | null): Promise<Templat
 }
 
 export const TEMPLATE_KEY = /^[a-z][a-z0-9_]*$/;
-
-/** "Selamat pagi" 04:00–10:59, "siang" 11:00–14:59, "sore" 15:00–17:59, "malam" otherwise. */
-export function greeting(at: Date, timeZone: string): string {
-  const hour = zonedParts(at, timeZone).hour;
-  if (hour >= 4 && hour < 11) return 'Selamat pagi';
-  if (hour >= 11 && hour < 15) return 'Selamat siang';
-  if (hour >= 15 && hour < 18) return 'Selamat sore';
-  return 'Selamat malam';
-}
 
 /** What is known of the complainant, from Cicero_V2's personnel when the number matches. */
 export interface Complainant {
