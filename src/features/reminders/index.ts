@@ -57,6 +57,7 @@ export function reminderJob(options: ReminderOptions): JobHandler {
     }
     return {
       enqueued: released.released.thanks + released.released.reminders,
+      heldBack: released.waiting,
       detail: `${head}: ${planned.reminders} reminder(s) and ${planned.thanks} thank-you(s) planned until ${formatZoned(end.at, timeZone)} (${end.by}); ${describeRelease(released, timeZone)}`
         + (planned.expiredEarlier > 0 ? `; ${planned.expiredEarlier} of the last run expired unsent` : ''),
     };
@@ -69,7 +70,7 @@ export function releaseJob(options: ReminderOptions): JobHandler {
     const released = await release(options, () => clock.now());
     const enqueued = released.released.thanks + released.released.reminders;
     if (enqueued === 0 && released.waiting === 0 && released.expired === 0) return { enqueued: 0, detail: 'nothing planned' };
-    return { enqueued, detail: describeRelease(released, options.timeZone) };
+    return { enqueued, heldBack: released.waiting, detail: describeRelease(released, options.timeZone) };
   };
 }
 
