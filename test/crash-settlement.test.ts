@@ -16,8 +16,8 @@ import { enqueue } from '../src/outbox/enqueue.js';
 import { startChild, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { STANDIN_SERVICE, standInServiceEnv } from './helpers/standin-service-env.js';
 
-const STANDIN_SERVICE = new URL('./helpers/standin-service.ts', import.meta.url).pathname;
 const MESSAGES = 500;
 const KILLS = 20;
 
@@ -36,21 +36,10 @@ describe('SIGKILL at random moments while draining (stand-in of today\'s WhatsAp
   it(`${KILLS} kills over ${MESSAGES} messages: nothing left unknown or unconfirmed, nothing sent twice, nothing lost; each settled hand-over says how`, async (t) => {
     const handOverLog = path.join(dir, 'handovers.jsonl');
     const env = {
-      DATABASE_URL: db.url,
-      DATA_DIR: dir,
-      LOG_LEVEL: 'warn',
-      WA_SEND_INTERVAL_MS: '0',
-      WA_SEND_JITTER_MS: '0',
-      WA_SEND_MAX_PER_MINUTE: '100000',
-      WA_LEASE_MS: '2000',
-      WA_SEND_TIMEOUT_MS: '1000',
-      WA_RETRY_BASE_MS: '50',
-      WA_RETRY_MAX_MS: '200',
-      WA_SETTLE_GRACE_MS: '300',
-      TEST_HANDOVER_LOG: handOverLog,
       // Every chat has a message from before (the service never writes first): a chat's history then shows
       // whether it reaches back past a hand-over.
-      TEST_RECEIVED_FROM: Array.from({ length: 25 }, (_, i) => `628131000${String(i).padStart(4, '0')}@c.us`).join(','),
+      ...standInServiceEnv(db, dir, handOverLog, Array.from({ length: 25 }, (_, i) => `628131000${String(i).padStart(4, '0')}@c.us`)),
+      WA_SEND_TIMEOUT_MS: '1000',
       TEST_TAKE_AFTER_MS: '15', // between the hand-over record and the page taking the message
       TEST_RESOLVE_AFTER_MS: '15', // between the page taking it and the answer
     };
