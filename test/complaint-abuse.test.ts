@@ -16,7 +16,6 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { startApp, type App } from '../src/app/app.js';
 import { parseConfig } from '../src/config/index.js';
-import { parseComplaintMessage } from '../src/features/complaints/parser.js';
 import { Governor } from '../src/governor/governor.js';
 import type { Clock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -24,6 +23,7 @@ import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import type { InboundMessage } from '../src/whatsapp/transport.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { runCli } from './helpers/cli.js';
+import { complaint } from './helpers/complaints.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 const CRONS_OFF = { DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off' };
@@ -39,8 +39,6 @@ function inbound(chatId: string, body: string): InboundMessage {
     senderName: null, body, sentAt: new Date(), media: null, isStatus: false,
   };
 }
-
-const complaint = (nrp: string, issue = 'Sudah like Instagram tapi belum tercatat') => `Pesan Komplain\nNRP : ${nrp}\nNama : Siapa Saja\n\nKendala\n- ${issue}`;
 
 describe('complaints from anyone who writes (fake transport standing in for WhatsApp)', () => {
   let db: TestDatabase;
@@ -142,20 +140,6 @@ describe('complaints from anyone who writes (fake transport standing in for What
     assert.deepEqual(rows.map((r) => r.status), ['queued', 'failed', 'queued']);
     assert.match(rows[1].failure_reason, /^reply_invalid: outbox message 0: content .*65,?536/);
     assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM wa_outbox')).rows[0].n, 2);
-  });
-});
-
-describe('the parser at the NRP rule\'s edges', () => {
-  const nrpOf = (nrp: string) => parseComplaintMessage(complaint(nrp));
-  it('any number of digits up to 30 is read; 8 to 18 are plausible; none, or more than 30, is missing; no Kendala is missing', () => {
-    for (const [nrp, plausible] of [['1', false], ['1234567', false], ['12345678', true], ['123456789012345678', true], ['1234567890123456789', false]] as const) {
-      const parsed = nrpOf(nrp);
-      assert.equal(parsed.kind, 'complaints', nrp);
-      if (parsed.kind === 'complaints') assert.deepEqual([parsed.complaints[0]!.nrp, parsed.complaints[0]!.nrpPlausible], [nrp, plausible], nrp);
-    }
-    assert.deepEqual(nrpOf('1'.repeat(31)), { kind: 'malformed', missing: ['NRP'] });
-    assert.deepEqual(nrpOf('tidak ada'), { kind: 'malformed', missing: ['NRP'] });
-    assert.deepEqual(parseComplaintMessage('Pesan Komplain\nNRP : 75010001\nNama : Budi\n- like belum tercatat'), { kind: 'malformed', missing: ['Kendala'] });
   });
 });
 

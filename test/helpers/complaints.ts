@@ -12,3 +12,6 @@ interface Fixture {
 
 export const COMPLAINT_FIXTURE = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test/fixtures/complaint-messages.json'), 'utf8')) as Fixture;
 
+
+/** A complaint in the default template with this NRP field (as typed) and one issue under its Kendala header. */
+export const complaint = (nrp: string, issue = 'Sudah like Instagram tapi belum tercatat') => `Pesan Komplain\nNRP : ${nrp}\nNama : Siapa Saja\n\nKendala\n- ${issue}`;
