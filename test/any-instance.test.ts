@@ -14,6 +14,7 @@ import { parseConfig } from '../src/config/index.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'kunci-penuh-0123456789abcdef';
 const CHROMIUM = '/usr/bin/chromium';
@@ -30,7 +31,7 @@ describe('any instance answers for every number (a worker and two http instances
   let second: string;
 
   const start = async (role: string, options: { transport?: FakeTransport } = {}): Promise<string> => {
-    const config = parseConfig({ DATABASE_URL: db.url, SERVICE_ROLE: role, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, WA_GOVERNOR: 'on', WA_QUIET_HOURS: 'off', ...JOBS_OFF }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, SERVICE_ROLE: role, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, WA_GOVERNOR: 'on', WA_QUIET_HOURS: 'off', ...JOBS_OFF }, testCwd());
     const app = await startApp(config, pino({ level: 'silent' }), { drawQr: null, ...(options.transport ? { transport: options.transport } : {}) });
     apps.push(app);
     return app.http!.url!;

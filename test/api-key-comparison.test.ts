@@ -12,6 +12,7 @@ import { startApp, type App } from '../src/app/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'full-key-5b8e2d7a1c9f4e60a3d7';
 const READ_KEY = 'read-key-0c6f3a9e2b7d5a18c4e2';
@@ -47,7 +48,7 @@ describe('the API key comparison refuses keys that share a prefix or a suffix (r
 
   before(async () => {
     db = await createTestDatabase('api_key_comparison', { migrated: true });
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY, WA_GOVERNOR: 'off' }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY, WA_GOVERNOR: 'off' }, testCwd());
     app = await startApp(config, pino({ level: 'silent' }), { transport: new FakeTransport(), drawQr: null, maxAuthFailures: 1000 });
     base = app.http!.url!.replace(/\/$/, '');
   });

@@ -12,6 +12,7 @@ import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { insertMessages } from './helpers/services.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const logger = silentLogger();
 
@@ -22,7 +23,7 @@ describe('the composition root and its roles', () => {
   });
   after(async () => db.drop());
 
-  const config = (role: string) => parseConfig({ DATABASE_URL: db.url, SERVICE_ROLE: role, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', HTTP_PORT: '0' }, '/tmp');
+  const config = (role: string) => parseConfig({ DATABASE_URL: db.url, SERVICE_ROLE: role, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', HTTP_PORT: '0' }, testCwd());
 
   it('all: every component, every job; started in order and stopped in reverse', async () => {
     const app = await startApp(config('all'), logger, { transport: new FakeTransport(), drawQr: null });

@@ -17,7 +17,6 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
@@ -31,6 +30,7 @@ import { gunzip, unseal } from '../src/whatsapp/wwebjs/profile-archive.js';
 import type { TransportStatus } from '../src/whatsapp/transport.js';
 import { BASE_CHROMIUM_FLAGS, WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../src/whatsapp/wwebjs/transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { tempDir as testTempDir, testCwd } from './helpers/temp-dirs.js';
 
 // whatsapp-web.js's own puppeteer, resolved from where whatsapp-web.js resolves it (as the service launches Chromium).
 const requireFromWwebjs = createRequire(createRequire(import.meta.url).resolve('whatsapp-web.js'));
@@ -76,7 +76,7 @@ const browsers = new Set<Browser>();
 const transports = new Set<WhatsAppWebTransport>();
 
 async function tempDir(label: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `cicero-wa-authstore-${label}-`));
+  const dir = await testTempDir(`cicero-wa-authstore-${label}-`);
   temps.push(dir);
   return dir;
 }
@@ -426,8 +426,8 @@ describe('WA_AUTH_STORE=postgres: the login moves between machines', () => {
 describe('cicero-wa doctor: the auth-store check', () => {
   it('names a number stored under another key as a failure, and one not stored yet as a warning', async () => {
     await ensureConfiguredSession(db.pool, { name: 'default', authProfile: 'doctor-profile', pairing: 'qr', pairPhone: null });
-    const config = (key: Buffer) => parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: key.toString('hex') }, '/tmp');
-    assert.deepEqual(await checkAuthStore(db.pool, parseConfig({}, '/tmp')), [], 'no check with WA_AUTH_STORE=local');
+    const config = (key: Buffer) => parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: key.toString('hex') }, testCwd());
+    assert.deepEqual(await checkAuthStore(db.pool, parseConfig({}, testCwd())), [], 'no check with WA_AUTH_STORE=local');
     const [missing] = await checkAuthStore(db.pool, config(KEY));
     assert.equal(missing!.warn, true);
     assert.match(missing!.detail, /default: not stored yet/);
@@ -449,7 +449,7 @@ describe('cicero-wa doctor: the auth-store check', () => {
 describe('WA_AUTH_STORE and WA_AUTH_STORE_KEY in the configuration', () => {
   const problems = (env: Record<string, string>): string[] => {
     try {
-      parseConfig(env, '/tmp');
+      parseConfig(env, testCwd());
       return [];
     } catch (err) {
       if (err instanceof ConfigError) return err.problems;
@@ -459,7 +459,7 @@ describe('WA_AUTH_STORE and WA_AUTH_STORE_KEY in the configuration', () => {
   const hex = 'ab'.repeat(32);
 
   it('local by default, with no key needed', () => {
-    const config = parseConfig({}, '/tmp');
+    const config = parseConfig({}, testCwd());
     assert.equal(config.wa.authStore, 'local');
     assert.equal(config.wa.authStoreKey, null);
     assert.equal(config.wa.authStoreSaveMs, 300_000);
@@ -479,14 +479,14 @@ describe('WA_AUTH_STORE and WA_AUTH_STORE_KEY in the configuration', () => {
 
     const random = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256));
     for (const good of [hex, random.toString('base64'), random.toString('base64url'), random.toString('base64').replace(/=$/, '')]) {
-      const config = parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: good }, '/tmp');
+      const config = parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: good }, testCwd());
       assert.equal(config.wa.authStoreKey!.length, 32, good);
     }
-    assert.ok(parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: random.toString('base64') }, '/tmp').wa.authStoreKey!.equals(random));
+    assert.ok(parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: random.toString('base64') }, testCwd()).wa.authStoreKey!.equals(random));
   });
 
   it('the key is masked in the configuration as logged', () => {
-    const config = parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: hex }, '/tmp');
+    const config = parseConfig({ WA_AUTH_STORE: 'postgres', WA_AUTH_STORE_KEY: hex }, testCwd());
     const shown = JSON.stringify(fullConfig(config));
     assert.equal(shown.includes(hex), false);
     assert.match(shown, /"authStoreKey":"\(set\)"/);

@@ -25,6 +25,7 @@ import { loadCiceroTables } from './helpers/cicero.js';
 import { runCli } from './helpers/cli.js';
 import { complaint } from './helpers/complaints.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const CRONS_OFF = { DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off' };
 const BUDI = '6281300000001@c.us'; // BRIPKA Budi, NRP 75010001, Polres A (test/fixtures/cicero-v2-rows.sql)
@@ -64,7 +65,7 @@ describe('complaints from anyone who writes (fake transport standing in for What
     await db.pool.query(`UPDATE clients SET client_operator = '081399900000' WHERE client_id = 'POLRES_A'`);
     // An NRP of 7 digits the personnel table knows (an old registration).
     await db.pool.query(`INSERT INTO "user" (user_id, nama, title, whatsapp, client_id) VALUES ('7501234', 'Wati', 'AIPTU', '081300000077', 'POLRES_A')`);
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: 'off', ...CRONS_OFF }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: 'off', ...CRONS_OFF }, testCwd());
     transport = new FakeTransport({ ready: false }); // nothing is sent: the outbox shows what would be
     app = await startApp(config, pino({ level: 'silent' }), { transport, drawQr: null });
   });

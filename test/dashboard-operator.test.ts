@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -24,6 +23,7 @@ import { WhatsAppWebTransport } from '../src/whatsapp/wwebjs/transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { TodaysWhatsAppWebStandIn } from './helpers/wa-standin.js';
+import { tempDir, testCwd } from './helpers/temp-dirs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
@@ -97,7 +97,7 @@ describe('the dashboard in the evening (Chromium through playwright-core)', { sk
     db = await createTestDatabase('dashboard_operator', { migrated: true });
     const config = parseConfig(
       { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', WA_TYPING_MAX_MS: '0', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', WA_QUIET_HOURS: quiet.setting, WA_WARMUP: 'off', ...OFF },
-      '/tmp',
+      testCwd(),
     );
     app = await startApp(config, pino({ level: 'silent' }), {
       transport: new FakeTransport({ ready: true, number: '6281234567890' }),
@@ -278,7 +278,7 @@ describe('a dry run on the dashboard (WA_TRANSPORT=log)', { skip: !existsSync(CH
 
   before(async () => {
     db = await createTestDatabase('dashboard_dry_run', { migrated: true });
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'log', HTTP_PORT: '0', WA_QUIET_HOURS: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...OFF }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'log', HTTP_PORT: '0', WA_QUIET_HOURS: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...OFF }, testCwd());
     app = await startApp(config, pino({ level: 'silent' }), { drawQr: null });
     browser = await launch();
   });
@@ -322,8 +322,8 @@ describe('WhatsApp Web unreachable, on a number never paired (WhatsApp Web trans
 
   before(async () => {
     db = await createTestDatabase('dashboard_unreachable', { migrated: true });
-    authDir = await mkdtemp(path.join(os.tmpdir(), 'cicero-wa-unreachable-'));
-    const config = parseConfig({ DATABASE_URL: db.url, HTTP_PORT: '0', ...OFF }, '/tmp');
+    authDir = await tempDir('cicero-wa-unreachable-');
+    const config = parseConfig({ DATABASE_URL: db.url, HTTP_PORT: '0', ...OFF }, testCwd());
     const logger = pino({ level: 'silent' });
     // Chromium cannot resolve web.whatsapp.com: each start fails as whatsapp-web.js reports it.
     const transport = new WhatsAppWebTransport({

@@ -18,6 +18,7 @@ import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'second-number-full-key-7c1d2e9f';
 const CHROMIUM = '/usr/bin/chromium';
@@ -49,7 +50,7 @@ describe('a second number paired from the dashboard (Chromium; stand-in WhatsApp
     const off = { DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off' };
     const config = parseConfig(
       { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: '0', API_KEY, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...off },
-      '/tmp',
+      testCwd(),
     );
     const first = new FakeTransport({ number: '6281100000001' });
     first.setGroups([{ chatId: '120363000000000050@g.us', name: 'Grup lain', member: true, admin: false, adminsOnly: false }]);

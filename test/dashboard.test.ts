@@ -2,7 +2,9 @@
 /**
  * The operator dashboard in a real browser: Debian's Chromium driven by playwright-core, against the
  * service (real PostgreSQL, real HTTP on loopback) with the fake transport standing in for WhatsApp and
- * emitting QR codes as WhatsApp Web does. Writes the README's screenshots to docs/screenshots/.
+ * emitting QR codes as WhatsApp Web does. Every page is photographed at both sizes; the pictures are
+ * written only when CICERO_WA_SCREENSHOTS names a directory: `npm run screenshots` sets it to
+ * docs/screenshots/ (the README's), `npm test` does not, so a test run leaves the tree as it was.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -17,14 +19,14 @@ import { seedDemo } from '../src/features/rekap/demo/seed.js';
 import { systemClock } from '../src/lib/clock.js';
 import { formatZoned } from '../src/lib/zoned-time.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
-import { REPO_ROOT } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'dashboard-full-key-5d1e9a7c';
 const READ_KEY = 'dashboard-read-key-8b2f4c6e';
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
+const SHOTS = process.env.CICERO_WA_SCREENSHOTS || null;
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 
 describe('operator dashboard (Chromium through playwright-core; fake transport as the stand-in WhatsApp)', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/chromium (apt-get install -y chromium)' }, () => {
@@ -55,18 +57,18 @@ describe('operator dashboard (Chromium through playwright-core; fake transport a
       await p.waitForTimeout(150);
       const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${name} at ${size.width} px scrolls sideways by ${overflow} px`);
-      await p.screenshot({ path: path.join(SHOTS, `${name}-${label}.png`), fullPage: true });
+      await p.screenshot({ fullPage: true, ...(SHOTS ? { path: path.join(SHOTS, `${name}-${label}.png`) } : {}) });
     }
     await p.setViewportSize(VIEWPORTS.desktop);
   };
 
   before(async () => {
     db = await createTestDatabase('dashboard', { migrated: true });
-    await fs.mkdir(SHOTS, { recursive: true });
+    if (SHOTS) await fs.mkdir(SHOTS, { recursive: true });
     const off = { DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off' };
     const config = parseConfig(
       { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_QUIET_HOURS: 'off', WA_TYPING_MAX_MS: '0', WA_COLD_GAP_SECONDS: '0-0', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...off },
-      '/tmp',
+      testCwd(),
     );
     transport = new FakeTransport({ ready: false, number: '6281234567890' });
     app = await startApp(config, pino({ level: 'silent' }), {

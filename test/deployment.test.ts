@@ -12,13 +12,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { BYTES_PER_SESSION, RESERVED_BYTES } from '../src/config/capacity.js';
 import { parseConfig } from '../src/config/index.js';
 import { REPO_ROOT } from './helpers/cli.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 const UNITS = ['deploy/cicero-wa-gateway.service', 'deploy/cicero-wa-worker@.service', 'deploy/cicero-wa-http.service', 'deploy/cicero-wa-scheduler.service'];
 const FILES = [...UNITS, 'deploy/Dockerfile', 'deploy/nginx.conf', 'deploy/Caddyfile'];
@@ -202,7 +202,7 @@ describe('the deployment guide and its files', () => {
         assert.match(unit, /^Environment=HTTP_PORT=%i$/m, 'each instance its own port');
       }
 
-      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'unit-'));
+      const dir = await tempDir('unit-');
       try {
         // A template is checked as itself and as an instance of it (its specifiers put in).
         const copies = [path.basename(file), ...(file.includes('@.') ? [path.basename(file).replace('@.', `@${SPECIFIERS['%i']}.`)] : [])];

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT_STATE_DIR, canEnter, runningAsRoot } from '../src/db/embedded-postgres-root.js';
 import { EmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { freePort } from './helpers/ports.js';
+import { testTempRoot } from './helpers/temp-dirs.js';
 
 const stranger = { uid: 54321, gid: 54321, name: 'stranger' };
 
 describe('embedded PostgreSQL run as root', () => {
   it('knows which directories another user can enter', async () => {
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-enter-'));
+    const base = await fs.mkdtemp(path.join(testTempRoot(), 'cicero-wa-enter-'));
     try {
       const inner = path.join(base, 'inner');
       await fs.mkdir(inner);
@@ -31,7 +31,7 @@ describe('embedded PostgreSQL run as root', () => {
   it('runs with DATA_DIR under a private (0700) directory, keeping the cluster linked from DATA_DIR',
     { skip: runningAsRoot() ? false : 'only meaningful when the tests run as root' },
     async () => {
-      const privateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-private-'));
+      const privateDir = await fs.mkdtemp(path.join(testTempRoot(), 'cicero-wa-private-'));
       await fs.chmod(privateDir, 0o700);
       const dataDir = path.join(privateDir, 'data');
       let realCluster: string | null = null;

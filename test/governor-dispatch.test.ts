@@ -19,6 +19,7 @@ import { FakeTransport, type FakeTransportOptions } from '../src/whatsapp/fake-t
 import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 describe('the governor in the dispatcher (fake transport standing in for WhatsApp)', () => {
   let db: TestDatabase;
@@ -145,7 +146,7 @@ describe('the governor in the dispatcher (fake transport standing in for WhatsAp
     assert.match(status.pauseReason!, /risk score 60 \(high\) from 4 × ack_error/);
     await governor.resume('default');
 
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off', CRON_CATCHUP_HOURS: '0' }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off', CRON_CATCHUP_HOURS: '0' }, testCwd());
     const app = await startApp(config, silentLogger(), { transport: new FakeTransport({ number: '6281234500000' }), drawQr: null });
     try {
       const seen = app.transport as FakeTransport;

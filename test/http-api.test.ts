@@ -16,6 +16,7 @@ import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'full-key-7f3a9c1e5b2d4f60a8e1';
 const READ_KEY = 'read-key-1c2b3a4d5e6f7a8b9c0d';
@@ -62,7 +63,7 @@ describe('HTTP API (real HTTP on loopback, fake transport in place of WhatsApp)'
         WA_RETRY_MAX_MS: '300',
         WA_MAX_ATTEMPTS: '100',
       },
-      '/tmp',
+      testCwd(),
     );
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
     transport = new FakeTransport();
@@ -430,7 +431,7 @@ describe('HTTP API limits and start-up refusals', () => {
   after(async () => db.drop());
 
   it('an address that keeps sending wrong keys is slowed down with 429', async () => {
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: '0', API_KEY }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: '0', API_KEY }, testCwd());
     const app = await startApp(config, pino({ level: 'silent' }), { transport: new FakeTransport(), drawQr: null });
     try {
       const statuses: number[] = [];

@@ -27,6 +27,7 @@ import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { REPO_ROOT } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'hardening-full-key-3e8d1c5a7b';
 const READ_KEY = 'hardening-read-key-9f2a6b4c0d';
@@ -90,7 +91,7 @@ describe('HTTP hardening (real HTTP on loopback, real PostgreSQL, Chromium for t
   const start = async (env: Record<string, string>, options: { ready?: boolean; maxAuthFailures?: number; ownDatabase?: boolean } = {}): Promise<Server> => {
     const database = options.ownDatabase ? await createTestDatabase('http_hardening_own', { migrated: true }) : db;
     if (options.ownDatabase) ownDatabases.push(database);
-    const config = parseConfig({ DATABASE_URL: database.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', WA_QUIET_HOURS: 'off', WA_TYPING_MAX_MS: '0', ...JOBS_OFF, ...env }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: database.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', WA_QUIET_HOURS: 'off', WA_TYPING_MAX_MS: '0', ...JOBS_OFF, ...env }, testCwd());
     const logLines: string[] = [];
     const transport = new FakeTransport({ ready: options.ready ?? false });
     const app = await startApp(config, pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }), {

@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { readSends, stopAll } from './helpers/services.js';
 import { COMPLAINT_FIXTURE } from './helpers/complaints.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const SECRET = 'webhook-secret-3f9a1c7e5d';
 const UNIT_GROUP = '120363000000000001@g.us';
@@ -88,7 +89,7 @@ describe('incoming messages (the fake transport emits them as WhatsApp Web would
         DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', ...CRONS_OFF,
         WEBHOOK_URL: [flaky.url, dead.url, hanging.url].join(','), WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_FOR_MS: '6000', WEBHOOK_TIMEOUT_MS: '300',
       },
-      '/tmp',
+      testCwd(),
     );
     transport = new FakeTransport();
     app = await startApp(config, pino({ level: 'silent' }), { transport, drawQr: null, webhookRetry: { baseMs: 100, maxMs: 400, jitter: 0.5 } });

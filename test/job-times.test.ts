@@ -20,6 +20,7 @@ import { Scheduler } from '../src/scheduler/scheduler.js';
 import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const JAKARTA = 'Asia/Jakarta';
 const JOB = 'engagement-reminder';
@@ -210,9 +211,9 @@ describe('the times through the API and the dashboard', () => {
   before(async () => {
     db = await createTestDatabase('job_times_http', { migrated: true });
     const base = { DATABASE_URL: db.url, SERVICE_ROLE: 'http', HTTP_PORT: '0' };
-    app = await startApp(parseConfig({ ...base, API_KEY, API_READ_KEY: READ_KEY }, '/tmp'), pino({ level: 'silent' }), { drawQr: null, maxAuthFailures: 1000 });
+    app = await startApp(parseConfig({ ...base, API_KEY, API_READ_KEY: READ_KEY }, testCwd()), pino({ level: 'silent' }), { drawQr: null, maxAuthFailures: 1000 });
     // On this machine only, without keys: the dashboard opens with full access.
-    open = await startApp(parseConfig(base, '/tmp'), pino({ level: 'silent' }), { drawQr: null });
+    open = await startApp(parseConfig(base, testCwd()), pino({ level: 'silent' }), { drawQr: null });
   });
   after(async () => {
     await browser?.close();

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
@@ -122,7 +121,7 @@ describe('migrations', () => {
 
   it('refuse to run when an applied migration file was changed', async () => {
     const db = await createTestDatabase('migrate_changed');
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-migrations-'));
+    const dir = await tempDir('cicero-wa-migrations-');
     try {
       await fs.cp(MIGRATIONS_DIR, dir, { recursive: true });
       await migrate(db.pool, logger, dir);
@@ -140,7 +139,7 @@ describe('migrations', () => {
 
   it('upgrade a database migrated by the previous release (before sessions): its pending seed-style rows go out on the default session', async () => {
     const db = await createTestDatabase('migrate_previous_release');
-    const previous = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-previous-'));
+    const previous = await tempDir('cicero-wa-previous-');
     const work = await tempDir();
     const sendLog = path.join(work, 'sends.jsonl');
     let service: CliProcess | null = null;
@@ -198,7 +197,7 @@ describe('cicero-wa migrate', () => {
   after(async () => db.drop());
 
   it('two processes started at the same moment on one empty database both exit 0; the schema is applied once', async () => {
-    const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-'));
+    const cwd = await tempDir('cicero-wa-');
     const env = { DATABASE_URL: db.url, LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
     const [a, b] = await Promise.all([startCli(['migrate'], env, cwd).exited, startCli(['migrate'], env, cwd).exited]);
     assert.equal(a.code, 0, a.stderr);

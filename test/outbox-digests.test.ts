@@ -24,6 +24,7 @@ import { outboxSummary } from '../src/outbox/summary.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const ZONE = 'Asia/Jakarta';
 /** 10:00 WIB. */
@@ -146,13 +147,13 @@ describe('digests (fixed clock, fake transport in place of WhatsApp)', () => {
   });
 
   it('WA_DIGEST_WINDOW_MINUTES and WA_DIGEST_WINDOWS are validated, the errors naming the variable', () => {
-    const config = parseConfig({ WA_DIGEST_WINDOWS: 'cicero-log:30,other:5', WA_DIGEST_WINDOW_MINUTES: '10' }, '/tmp');
+    const config = parseConfig({ WA_DIGEST_WINDOWS: 'cicero-log:30,other:5', WA_DIGEST_WINDOW_MINUTES: '10' }, testCwd());
     assert.deepEqual(config.outbox.digestWindows, { 'cicero-log': 30, other: 5 });
     assert.equal(config.outbox.digestWindowMinutes, 10);
-    assert.equal(parseConfig({}, '/tmp').outbox.digestWindowMinutes, 15);
+    assert.equal(parseConfig({}, testCwd()).outbox.digestWindowMinutes, 15);
     const refused = (env: Record<string, string>) => {
       try {
-        parseConfig(env, '/tmp');
+        parseConfig(env, testCwd());
       } catch (err) {
         assert.ok(err instanceof ConfigError);
         return err.problems.join('\n');
@@ -300,7 +301,7 @@ describe('digestKey in POST /api/messages (real HTTP on loopback)', () => {
         DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: '0', API_KEY, WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0',
         DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off', OUTBOX_RETENTION_CRON: 'off',
       },
-      '/tmp',
+      testCwd(),
     );
     app = await startApp(config, silentLogger(), { transport: new FakeTransport(), drawQr: null, clock: fixedClock(T0) });
     base = app.http!.url!;

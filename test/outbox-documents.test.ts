@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Config } from '../src/config/index.js';
@@ -21,6 +20,7 @@ import { FakeTransport, type FakeTransportOptions } from '../src/whatsapp/fake-t
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
 import { standInTransport, type TodaysWhatsAppWebStandIn } from './helpers/wa-standin.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -240,7 +240,7 @@ describe('outbox documents and ordering (fake transport in place of WhatsApp)', 
   });
 
   it('through the WhatsApp Web adapter (stand-in client like today\'s WhatsApp Web: no id back): a document is confirmed by its message_create', async () => {
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-documents-'));
+    const base = await tempDir('cicero-wa-documents-');
     dirs.push(base);
     const clients: TodaysWhatsAppWebStandIn[] = [];
     const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'documents', logger: silentLogger(), behaviour: { resolveWith: 'undefined' } }, (c) => clients.push(c));

@@ -13,6 +13,7 @@ import { OutcomeHooks } from '../src/outbox/outcomes.js';
 import { HANDED_OVER, PART_OUTCOMES, summariseParts, type HandedOverOutcome } from '../src/outbox/vocabulary.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 describe('outbox maintenance', () => {
   let db: TestDatabase;
@@ -41,7 +42,7 @@ describe('outbox maintenance', () => {
         DATABASE_URL: db.url, SERVICE_ROLE: 'scheduler', HTTP_PORT: 'off', CRON_CATCHUP_HOURS: '0', OUTBOX_MAINTENANCE_CRON: '*/2 * * * * *',
         DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off', COMPLAINT_RESPONSE_CRON: 'off', OUTBOX_RETENTION_CRON: 'off',
       },
-      '/tmp',
+      testCwd(),
     );
     const apps: App[] = [];
     try {

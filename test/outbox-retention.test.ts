@@ -14,6 +14,7 @@ import { deleteExpiredOutbox, outboxRetentionJob, retentionDelete } from '../src
 import { COMPLAINT_RETENTION_RULE } from '../src/features/complaints/complaint-queue.js';
 import type { JobContext } from '../src/jobs.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const NOW = '2026-11-25T00:00:00Z';
 
@@ -145,7 +146,7 @@ describe('outbox retention', () => {
       [NOW],
     );
     await db.pool.query("INSERT INTO complaint_queue (complainant, response_template, status, outbox_id) VALUES ('6281200000003', 't', 'queued', $1)", [row.id]);
-    const app = await composeApp(parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off' }, '/tmp'), silentLogger(), { role: 'command', drawQr: null });
+    const app = await composeApp(parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: 'off' }, testCwd()), silentLogger(), { role: 'command', drawQr: null });
     try {
       await app.scheduler.jobs.find((j) => j.name === 'outbox-retention')!.handler(context());
     } finally {

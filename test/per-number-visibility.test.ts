@@ -14,6 +14,7 @@ import { parseConfig } from '../src/config/index.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'full-key-4b1d6e8a2c9f0e3d7a5b';
 
@@ -80,7 +81,7 @@ describe('per-number visibility (real HTTP on loopback, real PostgreSQL, fake tr
         WA_SEND_INTERVAL_MS: '0',
         WA_SEND_JITTER_MS: '0',
       },
-      '/tmp',
+      testCwd(),
     );
     app = await startApp(config, pino({ level: 'silent' }), { transport: new FakeTransport(), drawQr: null, maxAuthFailures: 1000 });
     base = app.http!.url!;

@@ -19,6 +19,7 @@ import { loadCiceroTables } from './helpers/cicero.js';
 import { REPO_ROOT, runCli, tempDir } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'recap-key-4c1d8e2f6a9b3c7d0e5f';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -45,7 +46,7 @@ describe('weekly recap with its workbook (fake transport standing in for WhatsAp
     await migrate(db.pool, silentLogger());
     const config = parseConfig(
       { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, CRON_CATCHUP_HOURS: '0', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0' },
-      '/tmp',
+      testCwd(),
     );
     transport = new FakeTransport();
     app = await startApp(config, silentLogger(), { transport, drawQr: null, maxAuthFailures: 1000 });

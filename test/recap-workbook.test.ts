@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
@@ -19,6 +18,7 @@ import { columnLetter, sheetNamer } from '../src/features/rekap/workbook-common.
 import { REPO_ROOT } from './helpers/cli.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 const WEEK = ['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29'];
 const DAY_NAMES = ['Senin', 'Selasa', 'Rabu', 'Kamis', 'Jumat', 'Sabtu', 'Minggu'];
@@ -262,7 +262,7 @@ describe('recap workbooks (Cicero_V2 layout) on the fixture', () => {
       t.skip('soffice (LibreOffice) is not on PATH: the PDF check needs it (CI installs libreoffice-calc-nogui)');
       return;
     }
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'recap-workbook-'));
+    const dir = await tempDir('recap-workbook-');
     try {
       const files = {
         'rekap.xlsx': await engagementWorkbook(week, { platforms: ['instagram', 'tiktok'], kind: 'weekly' }),

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { silentLogger } from '../src/lib/logger.js';
@@ -43,7 +42,7 @@ describe('send outcomes on today\'s WhatsApp Web (stand-in clients for whatsapp-
 
   /** A ready WhatsApp Web transport on a stand-in client, and a dispatcher sending through it. */
   async function gateway(behaviour: StandInBehaviour, dispatch: Partial<Config['dispatch']> = {}) {
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-outcomes-'));
+    const base = await tempDir('cicero-wa-outcomes-');
     dirs.push(base);
     const clients: TodaysWhatsAppWebStandIn[] = [];
     const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'outcomes', logger: silentLogger(), behaviour }, (c) => clients.push(c));

@@ -12,6 +12,7 @@ import { parseConfig } from '../src/config/index.js';
 import { getSession } from '../src/sessions/registry.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'full-key-7c2e9a4b1d8f3e6a0b5c';
 const READ_KEY = 'read-key-3f8a1c6e9b2d4a7f0e5c';
@@ -33,7 +34,7 @@ describe('the session registry over HTTP (real HTTP on loopback, real PostgreSQL
 
   before(async () => {
     db = await createTestDatabase('session_admin_api', { migrated: true });
-    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY }, '/tmp');
+    const config = parseConfig({ DATABASE_URL: db.url, WA_TRANSPORT: 'fake', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY }, testCwd());
     app = await startApp(config, pino({ level: 'silent' }), { transport: new FakeTransport(), drawQr: null, maxAuthFailures: 1000 });
     base = app.http!.url!;
   });

@@ -19,6 +19,7 @@ import type { InboundMessage } from '../src/whatsapp/transport.js';
 import { loadCiceroTables } from './helpers/cicero.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const BUDI = '6281300000001@c.us'; // BRIPKA Budi, NRP 75010001, Polres A (test/fixtures/cicero-v2-rows.sql)
 const NUMBERS = { default: '6281100000001', admin: '6281100000002', user: '6281100000003' } as const;
@@ -45,7 +46,7 @@ describe('several numbers in one service (a stand-in WhatsApp per number, one da
     const off = { DAILY_REPORT_CRON: 'off', WEEKLY_REPORT_CRON: 'off', MONTHLY_REPORT_CRON: 'off', TASK_DELIVERY_RECAP_CRON: 'off' };
     const config = parseConfig(
       { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_AUTH_PROFILE: 'polda-jatim', WA_GOVERNOR: 'off', HTTP_PORT: 'off', WA_SEND_INTERVAL_MS: '0', WA_SEND_JITTER_MS: '0', COMPLAINT_RESPONSE_CRON: '* * * * * *', ...off },
-      '/tmp',
+      testCwd(),
     );
     const make = (name: string) => {
       const transport = new FakeTransport({ number: NUMBERS[name as Name] ?? '6281100000009' });

@@ -12,6 +12,7 @@ import { startApp, type App } from '../src/app/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { FakeTransport } from '../src/whatsapp/fake-transport.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { testCwd } from './helpers/temp-dirs.js';
 
 const API_KEY = 'full-key-5d1e9a3c7b2f4e60a8c1';
 const READ_KEY = 'read-key-9a8b7c6d5e4f3a2b1c0d';
@@ -25,7 +26,7 @@ describe('dashboard sign-ins and the wrong-key limit shared by two instances (fa
   const start = () => {
     const config = parseConfig(
       { DATABASE_URL: db.url, WA_TRANSPORT: 'fake', WA_GOVERNOR: 'off', HTTP_PORT: '0', API_KEY, API_READ_KEY: READ_KEY, HTTP_TRUST_PROXY: 'loopback' },
-      '/tmp',
+      testCwd(),
     );
     return startApp(config, pino({ level: 'silent' }), { transport: new FakeTransport(), drawQr: null, maxAuthFailures: MAX_FAILURES });
   };

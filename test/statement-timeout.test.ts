@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +16,7 @@ import { fixedClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 describe('statement timeout', () => {
   let db: TestDatabase;
@@ -76,7 +76,7 @@ describe('statement timeout', () => {
   });
 
   it('migrations take their own limit: a slow migration and a wait on the lock both outlast the pool\'s second', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cwa-migrations-'));
+    const dir = await tempDir('cwa-migrations-');
     await fs.writeFile(path.join(dir, '001_slow.sql'), 'SELECT pg_sleep(1.5);\nCREATE TABLE slow_migration_done (id INT);\n');
     const other = new pg.Client({ connectionString: db.url });
     await other.connect();

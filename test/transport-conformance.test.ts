@@ -14,7 +14,6 @@
  * the last test.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -41,6 +40,7 @@ import {
   type UnknownWay,
 } from './helpers/transport-contract.js';
 import { TodaysWhatsAppWebStandIn, standInTransport, type StandInBehaviour, type StandInMessage } from './helpers/wa-standin.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 /** A subject's describe and its row of the table. */
 const run = <H extends Harness>(subject: Subject<H>) => ({ name: subject.name, row: capabilityRow(subject), register: () => transportContract(subject) });
@@ -183,7 +183,7 @@ function standIn(name: string, variant: { behaviour?: StandInBehaviour; pageFix?
     name: `wwebjs on ${name}`,
     capabilities,
     async open() {
-      const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-conformance-'));
+      const base = await tempDir('cicero-wa-conformance-');
       const lids = variant.behaviour?.lids ?? new Map<string, string>();
       const behaviour: StandInBehaviour = {
         received: [PERSON, GROUP].map((chatId) => ({ chatId: lids.get(chatId) ?? chatId, body: 'Siap' })),

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -17,6 +16,7 @@ import { Typing } from '../src/whatsapp/wwebjs/typing.js';
 import type { WhatsAppWebTransport } from '../src/whatsapp/wwebjs/transport.js';
 import { waitUntil } from './helpers/dispatch.js';
 import { TodaysWhatsAppWebStandIn, standInTransport, type StandInBehaviour } from './helpers/wa-standin.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 /** A logger whose lines are kept as objects. */
 function captureLogger(lines: Array<Record<string, unknown>>): Logger {
@@ -77,7 +77,7 @@ describe('typing: the WhatsApp Web adapter on a stand-in whatsapp-web.js client'
   });
 
   async function ready(behaviour: StandInBehaviour = {}, lines: Array<Record<string, unknown>> = [], becomeReady = true) {
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-typing-'));
+    const base = await tempDir('cicero-wa-typing-');
     dirs.push(base);
     const clients: TodaysWhatsAppWebStandIn[] = [];
     const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'typing', logger: captureLogger(lines), behaviour }, (c) => clients.push(c));

@@ -21,6 +21,7 @@ import { HandOverRefused, SendError, type TransportStatus } from '../src/whatsap
 import { WhatsAppWebTransport, classifySendError, createWwebjsClient, type WwebClientLike, type WwebClientSettings } from '../src/whatsapp/wwebjs/transport.js';
 import { drawQrCodes } from '../src/whatsapp/terminal-qr.js';
 import { waitUntil } from './helpers/dispatch.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 type InitBehaviour = { kind: 'resolve' } | { kind: 'reject'; message: string } | { kind: 'pending' };
 
@@ -95,7 +96,7 @@ async function harness(
     clientFactory: (settings: WwebClientSettings, clients: StandInClient[]) => WwebClientLike;
   }> = {},
 ): Promise<Harness> {
-  const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-client-'));
+  const base = await tempDir('cicero-wa-client-');
   const authPath = path.join(base, 'wa-auth');
   const clients: StandInClient[] = [];
   const states: TransportStatus[] = [];

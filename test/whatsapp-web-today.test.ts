@@ -12,7 +12,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -34,6 +33,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { fastDispatch, waitUntil } from './helpers/dispatch.js';
 import { BUILDS, STAND_IN_PAGE_SOURCE } from './helpers/wa-web-page.js';
 import { TodaysWhatsAppWebStandIn, readyStandIn, standInTransport, type StandInBehaviour } from './helpers/wa-standin.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 const GROUP_A = '120363000000000001@g.us';
 const GROUP_B = '120363000000000002@g.us';
@@ -123,7 +123,7 @@ describe('the message-key fix on stand-ins of today\'s WhatsApp Web page', () =>
   });
 
   it('is applied again after a reload (a new page, then ready again); the session shows it; WA_PAGE_FIX=false leaves the page alone', async () => {
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-pagefix-'));
+    const base = await tempDir('cicero-wa-pagefix-');
     const lines: Array<Record<string, unknown>> = [];
     const clients: TodaysWhatsAppWebStandIn[] = [];
     const transport = standInTransport({ authPath: path.join(base, 'wa-auth'), authProfile: 'fix', logger: captureLogger(lines), behaviour: { received: [{ chatId: GROUP_A, body: 'Siap' }] } }, (c) => clients.push(c));
@@ -200,7 +200,7 @@ describe('today\'s WhatsApp Web page in the running service (stand-in client)', 
   /** The service on a stand-in of today's page, with the fix (WA_PAGE_FIX) on or off; the weekly recap run, a personal message sent. */
   async function weekAndPersonal(pageFix: boolean): Promise<{ client: TodaysWhatsAppWebStandIn; app: App }> {
     await db.pool.query('DELETE FROM wa_outbox; DELETE FROM cron_job_runs; DELETE FROM wa_governor_sends');
-    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-today-'));
+    const base = await tempDir('cicero-wa-today-');
     dirs.push(base);
     const config = parseConfig(
       {

@@ -4,10 +4,9 @@
  * .env is picked up).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './temp-dirs.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(REPO_ROOT, 'src', 'main.ts');
@@ -29,12 +28,7 @@ export interface CliProcess {
   exited: Promise<CliResult>;
 }
 
-/** A temporary directory that the embedded PostgreSQL's user (when running as root) can enter. */
-export async function tempDir(prefix = 'cicero-wa-'): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  await fs.chmod(dir, 0o755);
-  return dir;
-}
+export { tempDir } from './temp-dirs.js';
 
 export function startCli(args: string[], env: Record<string, string>, cwd: string): CliProcess {
   return startChild(MAIN, env, cwd, args);

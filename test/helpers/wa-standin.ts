@@ -25,13 +25,13 @@
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { WhatsAppWebTransport, type WwebClientLike, type WwebClientSettings } from '../../src/whatsapp/wwebjs/transport.js';
 import type { WwebChatLike } from '../../src/whatsapp/wwebjs/client.js';
 import type { Logger } from '../../src/lib/logger.js';
+import { tempDir } from './temp-dirs.js';
 import { StandInPage, type PageMessage, type StandInBuild } from './wa-web-page.js';
 
 /** A message as whatsapp-web.js gives it to Node (Message, from the page's serialised model). */
@@ -391,7 +391,7 @@ export async function readyStandIn(
   behaviour: StandInBehaviour,
   options: { logger: Logger; authProfile?: string; pageFix?: boolean },
 ): Promise<{ transport: WhatsAppWebTransport; client: TodaysWhatsAppWebStandIn; close(): Promise<void> }> {
-  const base = await mkdtemp(path.join(os.tmpdir(), 'cicero-wa-standin-'));
+  const base = await tempDir('cicero-wa-standin-');
   const clients: TodaysWhatsAppWebStandIn[] = [];
   const transport = standInTransport(
     { authPath: path.join(base, 'wa-auth'), authProfile: options.authProfile ?? 'standin', logger: options.logger, behaviour, ...(options.pageFix === undefined ? {} : { pageFix: options.pageFix }) },
