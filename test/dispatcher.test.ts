@@ -123,6 +123,28 @@ describe('dispatcher (fake transport in place of WhatsApp)', () => {
     assert.ok(took < 1000);
   });
 
+  it('when WhatsApp drops mid-drain, hands the claimed rows back untried and claims nothing more until it is ready again', async () => {
+    await startDispatcher({
+      behaviour: ({ text }) => {
+        if (text === 'Pesan 0') transport.setReady(false, 'fake: connection lost'); // drops while the first row goes
+        return 'ok';
+      },
+    });
+    let claimed = 0;
+    dispatcher.observe({ claimed: () => claimed++ });
+    await enqueue(db.pool, Array.from({ length: 5 }, (_, i) => ({ recipient: '081234567890', content: `Pesan ${i}`, type: 'test' })));
+    await waitUntil(async () => (await statuses())[0]?.status === 'sent', 2000, 'the first row sent');
+    await dispatcher.idle();
+    await new Promise((r) => setTimeout(r, 500)); // not ready for half a second: a drain that went on would claim again and again
+    assert.equal(claimed, 5, 'one claim of the five rows, none while not ready');
+    const waiting = (await db.pool.query('SELECT status, attempts, locked_by FROM wa_outbox WHERE id > 1 ORDER BY id')).rows;
+    assert.deepEqual(waiting, Array.from({ length: 4 }, () => ({ status: 'pending', attempts: 0, locked_by: null })), 'handed back untried');
+    transport.setReady(true);
+    await drained();
+    assert.equal(transport.sends.length, 5);
+    assert.equal(claimed, 9, 'the four claimed once more, once ready');
+  });
+
   it('ends each odd row as documented without holding up the rows behind it; text arrives byte-exact', async () => {
     await startDispatcher();
     const long = Array.from({ length: 800 }, (_, i) => `${i + 1}. AIPDA Siti Rahmawati — sudah ✅ 🙏🏽`).join('\n');
