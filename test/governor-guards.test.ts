@@ -1,7 +1,10 @@
 /**
  * The governor's per-message guards, each at its limit with its own small workload (real PostgreSQL, a
  * clock the test moves): the gap before a second message to someone who never wrote, the same text to
- * WA_SAME_TEXT_PER_HOUR people in an hour, and WA_COLD_PER_DAY messages to people who never wrote. The
+ * WA_SAME_TEXT_PER_HOUR people in an hour, WA_COLD_PER_DAY messages to people who never wrote, and
+ * how long ago someone must have written to count as warm (WA_WARM_CONTACT_DAYS), and quiet hours for
+ * groups when asked (WA_QUIET_HOURS_GROUPS), and the warm-up starting again after WA_WARMUP_IDLE_DAYS of
+ * silence. The
  * settings are read from the environment as the service reads them.
  */
 import assert from 'node:assert/strict';
@@ -42,12 +45,12 @@ describe("the governor's per-message guards at their limits (real PostgreSQL, a 
     return new Governor({ pool: db.pool, config, timeZone: 'Asia/Jakarta', clock, logger: silentLogger() });
   }
 
-  /** These people wrote to the number a day ago: messages to them are not cold. */
-  async function wrote(chatIds: string[], at: number): Promise<void> {
-    for (const [i, chatId] of chatIds.entries()) {
+  /** These people wrote to the number `ago` before `at` (a day by default): messages to them are not cold. */
+  async function wrote(chatIds: string[], at: number, ago = DAY): Promise<void> {
+    for (const chatId of chatIds) {
       await db.pool.query(
         `INSERT INTO wa_inbox (session, wa_message_id, chat_id, is_group, sender_id, sender_phone, body, sent_at) VALUES ($1, $2, $3, false, $3, $4, 'halo', $5)`,
-        [SESSION, `in-${i}`, chatId, chatId.replace('@c.us', ''), new Date(at - DAY)],
+        [SESSION, `in-${chatId}`, chatId, chatId.replace('@c.us', ''), new Date(at - ago)],
       );
     }
   }
@@ -128,5 +131,61 @@ describe("the governor's per-message guards at their limits (real PostgreSQL, a 
     clock.set(start + DAY);
     const next = await ask(governor, person(203), 'Pesan 3');
     assert.ok(next.ok && next.cold, 'the 4th goes a day after the first');
+  });
+
+  it('WA_WARM_CONTACT_DAYS=30: someone who wrote 29 days 23 h ago is warm; 30 days 1 h ago, cold (the cold gap and budget apply)', async () => {
+    const clock = steppingClock(START);
+    const start = clock.at();
+    const governor = governorWith({ WA_WARM_CONTACT_DAYS: '30', WA_COLD_PER_DAY: '1' }, clock);
+    await wrote([person(300)], start, 30 * DAY - HOUR);
+    await wrote([person(301)], start, 30 * DAY + HOUR);
+    const warm = await ask(governor, person(300), 'Pengingat');
+    assert.ok(warm.ok && !warm.cold, 'wrote within the 30 days: not cold');
+    const cold = await ask(governor, person(301), 'Pengingat');
+    assert.ok(cold.ok && cold.cold, 'wrote just before the 30 days: cold');
+    clock.set(start + 2 * MINUTE);
+    const spent = held(await ask(governor, person(301), 'Pengingat lagi'));
+    assert.equal(spent.reason, '1 messages a day to people who have not written (WA_COLD_PER_DAY) reached');
+    const stillWarm = await ask(governor, person(300), 'Pengingat lagi');
+    assert.ok(stillWarm.ok && !stillWarm.cold, 'the one who wrote within the days is not held by the cold budget');
+  });
+
+  it('WA_QUIET_HOURS_GROUPS=true: at 22:00 WIB a group message waits till 06:00 WIB, with the reason; by default it goes', async () => {
+    const group = '120363000000077@g.us';
+    const tenPm = new Date('2026-11-25T15:00:00Z').getTime(); // 22:00 WIB
+    const sixAm = new Date('2026-11-25T23:00:00Z').getTime(); // 06:00 WIB the next day
+    const clock = steppingClock(new Date(tenPm).toISOString());
+    const quietGroups = governorWith({ WA_QUIET_HOURS_GROUPS: 'true' }, clock);
+    const waiting = held(await ask(quietGroups, group, 'Rekap harian'));
+    assert.equal(waiting.scope, 'message');
+    assert.equal(waiting.reason, 'quiet hours (WA_QUIET_HOURS) for every chat');
+    assert.equal(waiting.until?.getTime(), sixAm);
+    clock.set(sixAm - 1);
+    held(await ask(quietGroups, group, 'Rekap harian'));
+    clock.set(sixAm);
+    assert.equal((await ask(quietGroups, group, 'Rekap harian')).ok, true, 'goes at 06:00 WIB');
+    clock.set(tenPm);
+    assert.equal((await ask(governorWith({}, clock), group, 'Rekap harian 2')).ok, true, 'without WA_QUIET_HOURS_GROUPS a group is not held');
+  });
+
+  it('WA_WARMUP_IDLE_DAYS=14: a number silent 13 days 23 h keeps its history; one silent 14 days 1 h starts its warm-up again', async () => {
+    const clock = steppingClock(START);
+    const start = clock.at();
+    const silentFor = { 'diam-13-hari': 14 * DAY - HOUR, 'diam-14-hari': 14 * DAY + HOUR };
+    for (const [session, silence] of Object.entries(silentFor)) {
+      await db.pool.query(
+        `INSERT INTO wa_outbox (recipient, content, type, status, sent_at, session)
+         VALUES ('120363000000001@g.us', 'lama', 'manual', 'sent', $2::timestamptz - interval '300 days', $1),
+                ('120363000000001@g.us', 'terakhir', 'manual', 'sent', $3, $1)`,
+        [session, new Date(start), new Date(start - silence)],
+      );
+    }
+    const governor = governorWith({ WA_WARMUP: 'on', WA_WARMUP_IDLE_DAYS: '14' }, clock);
+    for (const session of Object.keys(silentFor)) {
+      assert.equal((await governor.permit({ session, chatId: '120363000000001@g.us', text: 'Rekap harian', parts: 1 })).ok, true);
+    }
+    assert.equal((await governor.status('diam-13-hari')).warmupDay, null, 'silent less than 14 days: no warm-up');
+    assert.equal((await governor.status('diam-14-hari')).warmupDay, 0, 'silent more than 14 days: the warm-up starts again');
+    assert.equal((await governor.status('diam-14-hari')).dailyBudget, 20, "the warm-up's first day (WA_WARMUP_SCHEDULE's first)");
   });
 });

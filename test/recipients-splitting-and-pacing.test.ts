@@ -124,6 +124,19 @@ describe('send pacer', () => {
 describe('the log and fake transports implement the whole Transport (documents, inbound, pairing)', () => {
   const workbook = { bytes: Buffer.from('PK\u0003\u0004 workbook'), fileName: 'rekap.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', caption: 'Rekap harian' };
 
+  it('log (dry run): a text is one info line with its length, the text itself only at debug', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const transport = new LogTransport(logger, () => undefined);
+    await transport.start();
+    const text = 'Yth. Bapak AKP Budi, NRP 87020123: rahasia';
+    await transport.sendText('6281234567890@c.us', text, { handOver: async () => undefined });
+    const info = lines.filter((l) => (l.level as number) >= 30);
+    assert.ok(info.some((l) => l.msg === 'message (dry run, not sent)' && l.length === text.length), 'the info line with the length');
+    assert.ok(!JSON.stringify(info).includes('rahasia'), 'no message body at info');
+    assert.ok(lines.some((l) => l.level === 20 && l.text === text), 'the text at debug');
+  });
+
   it('log (dry run): a document is one info line without its bytes or caption, echoed for the reader', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });

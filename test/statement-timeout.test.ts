@@ -67,11 +67,17 @@ describe('statement timeout', () => {
 
   it('ends a transaction left idle; the pool replaces the connection', async () => {
     const client = await pool.connect();
-    const ended = new Promise<Error>((resolve) => client.once('error', resolve));
-    await client.query('BEGIN');
-    assert.match((await ended).message, /idle-in-transaction timeout/, 'the server ended it after a second');
-    await assert.rejects(client.query('SELECT 1'));
-    client.release(true);
+    try {
+      const ended = new Promise<Error>((resolve) => client.once('error', resolve));
+      await client.query('BEGIN');
+      const gaveUp = new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000).unref());
+      const error = await Promise.race([ended, gaveUp]);
+      assert.ok(error, 'the server ended the idle transaction (within 10 s; its limit is 1 s)');
+      assert.match(error.message, /idle-in-transaction timeout/, 'the server ended it after a second');
+      await assert.rejects(client.query('SELECT 1'));
+    } finally {
+      client.release(true); // ended, or left idle: never back into the pool
+    }
     assert.equal((await pool.query('SELECT 1 AS ok')).rows[0].ok, 1);
   });
 
@@ -89,8 +95,11 @@ describe('statement timeout', () => {
       assert.deepEqual(applied, ['001_slow.sql']);
       // The connection went back to the pool with the pool's limit.
       const clients = await Promise.all([pool.connect(), pool.connect()]);
-      for (const client of clients) assert.equal((await client.query("SELECT current_setting('statement_timeout') AS s")).rows[0].s, '1s');
-      clients.forEach((c) => c.release());
+      try {
+        for (const client of clients) assert.equal((await client.query("SELECT current_setting('statement_timeout') AS s")).rows[0].s, '1s');
+      } finally {
+        clients.forEach((c) => c.release());
+      }
     } finally {
       await other.end();
       await fs.rm(dir, { recursive: true, force: true });
