@@ -8,7 +8,8 @@
  * tree as it is now (tracked and untracked files, not the ignored ones) is copied into a temporary
  * directory with node_modules linked, a mutation is written there, its test files run with
  * scripts/run-tests.ts, and the file is put back before the next. The copy is removed at the end, also
- * after a failure or Ctrl-C.
+ * after a failure or Ctrl-C, as is the test runs' TMPDIR (a run killed at its timeout cannot clean up after
+ * itself).
  *
  * The named test files first run once without any mutation (the baseline): a test that fails anyway
  * would make every mutation look killed. Tests use TEST_DATABASE_URL when it is set; otherwise one
@@ -254,13 +255,15 @@ async function main(): Promise<number> {
   let scratch: string | null = null;
   let embedded: EmbeddedPostgres | null = null;
   let embeddedDir: string | null = null;
+  /** The test runs' temporary directory (their TMPDIR): what a run killed at its timeout leaves goes with it. */
+  let runsTmp: string | null = null;
   let stopping = false;
   const cleanUp = async () => {
     running?.kill();
     await embedded?.stop().catch(() => undefined);
     embedded = null;
-    for (const dir of [scratch, embeddedDir]) if (dir) await fs.rm(dir, { recursive: true, force: true });
-    scratch = embeddedDir = null;
+    for (const dir of [scratch, embeddedDir, runsTmp]) if (dir) await fs.rm(dir, { recursive: true, force: true });
+    scratch = embeddedDir = runsTmp = null;
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -282,6 +285,9 @@ async function main(): Promise<number> {
     if (mutations.length > 0) {
       scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-mutate-'));
       await fillScratchCopy(scratch);
+      runsTmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-mutate-tmp-'));
+      await fs.chmod(runsTmp, 0o1777); // as /tmp: an embedded PostgreSQL running as another user makes its files there too
+      env.TMPDIR = runsTmp;
     }
     process.stdout.write(`mutate: ${mutations.length} mutations${broken.length ? `, ${broken.length} broken` : ''}; copy of the tree in ${scratch ?? '(none)'}\n`);
 
