@@ -7,9 +7,10 @@
  *
  * A run leaves the machine as it found it, or fails. The tests make their temporary directories in one
  * directory of the run (CICERO_WA_TEST_TMP, see test/helpers/temp-dirs.ts); whatever is still in it
- * after the tests is listed, removed, and fails the run. Inside a git checkout, `git status
- * --porcelain` (with each listed file's content) is taken before and after: a file the tests changed,
- * made or deleted fails the run too.
+ * after the tests is listed, removed, and fails the run. The programs the tests start (Chromium,
+ * LibreOffice, the service) get a TMPDIR of the run too, removed after it, its leftovers listed. Inside
+ * a git checkout, `git status --porcelain` (with each listed file's content) is taken before and after:
+ * a file the tests changed, made or deleted fails the run too.
  *
  * `npm run screenshots` (`--screenshots`): runs test/dashboard.test.ts with CICERO_WA_SCREENSHOTS set
  * to docs/screenshots, where it then writes the README's pictures; changes there are allowed, as are
@@ -107,17 +108,28 @@ async function main(): Promise<number> {
 
   const treeBefore = treeState();
   const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-test-run-'));
+  const otherTmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cicero-wa-test-tmp-'));
   let code: number;
   let left: string[];
+  let othersLeft: string[];
   try {
     await fs.chmod(runDir, 0o755); // run as root, PostgreSQL runs as another user and must enter the tests' directories
-    const env: NodeJS.ProcessEnv = { ...process.env, CICERO_WA_TEST_TMP: runDir };
+    await fs.chmod(otherTmp, 0o1777); // as /tmp
+    // TMPDIR: what the programs the tests start make in the temporary directory (Chromium's profiles and
+    // sockets, LibreOffice's files, tsx's cache) goes there, and is removed with it.
+    const env: NodeJS.ProcessEnv = { ...process.env, CICERO_WA_TEST_TMP: runDir, TMPDIR: otherTmp };
     if (screenshots) env.CICERO_WA_SCREENSHOTS = path.join(ROOT, SCREENSHOTS);
     else delete env.CICERO_WA_SCREENSHOTS;
     code = await runTests(env, [...runnerArgs, ...files]);
     left = await leftovers(runDir);
+    othersLeft = (await fs.readdir(otherTmp)).filter((name) => !name.startsWith('tsx-')).sort();
   } finally {
     await fs.rm(runDir, { recursive: true, force: true });
+    await fs.rm(otherTmp, { recursive: true, force: true });
+  }
+  if (othersLeft.length) {
+    // Not the tests' own: a browser a test killed on purpose leaves its singleton directory, for example.
+    process.stdout.write(`npm test: removed what the started programs left in their TMPDIR: ${othersLeft.join(', ')}\n`);
   }
 
   const problems: string[] = [];
