@@ -1,11 +1,10 @@
 /**
  * The governor's per-message guards, each at its limit with its own small workload (real PostgreSQL, a
  * clock the test moves): the gap before a second message to someone who never wrote, the same text to
- * WA_SAME_TEXT_PER_HOUR people in an hour, WA_COLD_PER_DAY messages to people who never wrote, and
- * how long ago someone must have written to count as warm (WA_WARM_CONTACT_DAYS), and quiet hours for
- * groups when asked (WA_QUIET_HOURS_GROUPS), and the warm-up starting again after WA_WARMUP_IDLE_DAYS of
- * silence. The
- * settings are read from the environment as the service reads them.
+ * WA_SAME_TEXT_PER_HOUR people in an hour, WA_COLD_PER_DAY messages to people who never wrote, how
+ * recently someone must have written to count as warm (WA_WARM_CONTACT_DAYS), quiet hours for groups
+ * when asked (WA_QUIET_HOURS_GROUPS), and the warm-up starting again after WA_WARMUP_IDLE_DAYS of
+ * silence. The settings are read from the environment as the service reads them.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
